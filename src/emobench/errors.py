@@ -1,0 +1,20 @@
+"""The one exception type a user sees as a clear message instead of a traceback."""
+
+
+class EmobenchError(Exception):
+    """An error caused by input or configuration; the CLI prints its message and exits with code 2."""
+
+
+class DataError(EmobenchError):
+    """Bad input data: the message names the file, the line or field, and what was expected."""
+
+    def __init__(self, message: str, path=None, line: int | None = None):
+        where = ""
+        if path is not None:
+            where = f"{path}"
+            if line is not None:
+                where += f", line {line}"
+            where += ": "
+        super().__init__(where + message)
+        self.path = path
+        self.line = line
