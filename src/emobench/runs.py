@@ -46,6 +46,7 @@ class RunConfig:
         values = dict(values)
         values["dataset"] = DatasetConfig(**values["dataset"])
         values.pop("params", None)
+        values.pop("family", None)
         return cls(**values)
 
 

@@ -1,0 +1,184 @@
+"""LSTM classifiers on GloVe embeddings: the seed study's design (``lstm-paper``) and a careful one (``lstm``)."""
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from ..data import Split
+from ..training import Trainer, TrainParams
+from .base import Classifier, register_family, register_model
+from .glove import PACKAGED, glove_matrix
+
+PAD, UNK = "<pad>", "<unk>"
+# Keras' Tokenizer default filters: the seed study's tokenizer.
+_FILTERS = re.compile(r"[!\"#$%&()*+,\-./:;<=>?@\[\\\]^_`{|}~\t\n]")
+
+
+def tokenize(text: str) -> list[str]:
+    return _FILTERS.sub(" ", text.lower()).split()
+
+
+class Vocabulary:
+    def __init__(self, words: list[str]):
+        self.words = words
+        self.index = {w: i for i, w in enumerate(words)}
+
+    @classmethod
+    def build(cls, texts: list[str], min_freq: int = 1, max_size: int | None = None) -> "Vocabulary":
+        counts = Counter(token for text in texts for token in tokenize(text))
+        ranked = sorted((w for w, c in counts.items() if c >= min_freq), key=lambda w: (-counts[w], w))
+        return cls([PAD, UNK] + ranked[:max_size])
+
+    def encode(self, text: str) -> list[int]:
+        return [self.index.get(token, 1) for token in tokenize(text)] or [1]
+
+    def __len__(self):
+        return len(self.words)
+
+
+@dataclass
+class LstmParams(TrainParams):
+    architecture: str = "pooled"  # "pooled" (packed, max+mean pooling) or "paper" (fixed length, flattened)
+    glove: str = PACKAGED  # or a path to a GloVe text file; "none" for random embeddings
+    freeze_embeddings: bool = False
+    min_freq: int = 1
+    max_vocab: int | None = None
+    hidden_size: int = 128
+    num_layers: int = 1
+    dropout: float = 0.3
+    max_length: int | None = None  # paper: fixed padding length (derived from training data when None)
+    epochs: int = 8
+    batch_size: int = 64
+    learning_rate: float = 2e-3
+    patience: int = 3
+    class_weight: str | None = "balanced"
+
+
+class PooledLSTM(nn.Module):
+    """Bidirectional LSTM over packed sequences, max and mean pooling over time, dropout, linear."""
+
+    def __init__(self, embeddings: np.ndarray, hidden: int, layers: int, dropout: float, num_labels: int, freeze: bool):
+        super().__init__()
+        self.embedding = nn.Embedding.from_pretrained(torch.from_numpy(embeddings), freeze=freeze, padding_idx=0)
+        self.dropout = nn.Dropout(dropout)
+        self.lstm = nn.LSTM(embeddings.shape[1], hidden, num_layers=layers, batch_first=True, bidirectional=True,
+                            dropout=dropout if layers > 1 else 0.0)
+        self.classifier = nn.Linear(4 * hidden, num_labels)
+
+    def forward(self, input_ids, lengths):
+        x = self.dropout(self.embedding(input_ids))
+        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        out, _ = self.lstm(packed)
+        out, _ = pad_packed_sequence(out, batch_first=True, total_length=input_ids.shape[1])
+        mask = (torch.arange(input_ids.shape[1], device=input_ids.device)[None, :] < lengths[:, None]).unsqueeze(-1)
+        max_pool = out.masked_fill(~mask, float("-inf")).max(dim=1).values
+        mean_pool = (out * mask).sum(dim=1) / lengths[:, None].clamp(min=1)
+        return self.classifier(self.dropout(torch.cat([max_pool, mean_pool], dim=1)))
+
+
+class PaperLSTM(nn.Module):
+    """The seed's design: fixed-length input, stacked bidirectional LSTM, every time step's output
+    flattened into one linear layer (input 2 x hidden x length)."""
+
+    def __init__(self, embeddings: np.ndarray, hidden: int, layers: int, dropout: float, num_labels: int, freeze: bool,
+                 length: int):
+        super().__init__()
+        self.embedding = nn.Embedding.from_pretrained(torch.from_numpy(embeddings), freeze=freeze, padding_idx=0)
+        self.lstm = nn.LSTM(embeddings.shape[1], hidden, num_layers=layers, batch_first=True, bidirectional=True,
+                            dropout=dropout if layers > 1 else 0.0)
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(2 * hidden * length, num_labels)
+
+    def forward(self, input_ids, lengths):
+        out, _ = self.lstm(self.embedding(input_ids))
+        return self.classifier(self.dropout(out.flatten(1)))
+
+
+@register_family
+class LstmClassifier(Classifier):
+    family = "lstm"
+    Params = LstmParams
+    PRESETS = {"paper": {"architecture": "paper", "num_layers": 2, "hidden_size": 64, "dropout": 0.2,
+                         "class_weight": None, "learning_rate": 1e-3, "epochs": 10, "patience": 2,
+                         "batch_size": 32, "scheduler": "constant", "optimizer": "adam"}}
+
+    def _module(self, embeddings: np.ndarray) -> nn.Module:
+        p = self.params
+        if p.architecture == "paper":
+            return PaperLSTM(embeddings, p.hidden_size, p.num_layers, p.dropout, len(self.label_names),
+                             p.freeze_embeddings, self.length)
+        if p.architecture == "pooled":
+            return PooledLSTM(embeddings, p.hidden_size, p.num_layers, p.dropout, len(self.label_names),
+                              p.freeze_embeddings)
+        raise ValueError(f"architecture must be 'pooled' or 'paper', got {p.architecture!r}")
+
+    def _features(self, texts: list[str]) -> list[dict]:
+        return [{"input_ids": self.vocab.encode(text)} for text in texts]
+
+    def _collate(self, items: list[dict]) -> dict:
+        if self.params.architecture == "paper":
+            # Keras pad_sequences defaults: pad and truncate at the front.
+            rows = [it["input_ids"][-self.length:] for it in items]
+            ids = torch.zeros(len(rows), self.length, dtype=torch.long)
+            for r, row in enumerate(rows):
+                ids[r, self.length - len(row):] = torch.tensor(row)
+            return {"input_ids": ids, "lengths": torch.tensor([len(r) for r in rows])}
+        width = max(len(it["input_ids"]) for it in items)
+        ids = torch.zeros(len(items), width, dtype=torch.long)
+        for r, it in enumerate(items):
+            ids[r, : len(it["input_ids"])] = torch.tensor(it["input_ids"])
+        return {"input_ids": ids, "lengths": torch.tensor([len(it["input_ids"]) for it in items])}
+
+    def fit(self, train: Split, validation: Split | None, label_names, *, seed=0, work_dir=None, resume=False,
+            progress=True):
+        p = self.params
+        self.label_names = list(label_names)
+        torch.manual_seed(seed)
+        self.vocab = Vocabulary.build(train.texts, p.min_freq, p.max_vocab)
+        self.length = p.max_length or max(len(tokenize(t)) for t in train.texts)
+        if p.glove in (None, "none"):
+            rng = np.random.default_rng(seed)
+            embeddings = rng.normal(0, 0.3, (len(self.vocab), 50)).astype(np.float32)
+            embeddings[0] = 0
+            coverage = {"source": "none"}
+        else:
+            embeddings, coverage = glove_matrix(self.vocab.words, p.glove, seed)
+        self.module = self._module(embeddings)
+        self.trainer = Trainer(self.module, self._collate, p, len(self.label_names), seed, progress)
+        val = (self._features(validation.texts), validation.labels) if validation is not None and len(validation) else (None, None)
+        self.history = self.trainer.fit(self._features(train.texts), train.labels, *val, work_dir=work_dir, resume=resume)
+        self.module = self.trainer.module
+        self.info = {"parameters": sum(t.numel() for t in self.module.parameters()), "glove": coverage,
+                     "length": self.length, "vocabulary": len(self.vocab), "best_epoch": self.trainer.best_epoch}
+        return self
+
+    def predict_proba(self, texts):
+        trainer = getattr(self, "trainer", None) or Trainer(self.module, self._collate, self.params,
+                                                             len(self.label_names), progress=False)
+        logits = trainer.predict_logits(self._features(list(texts)))
+        return torch.softmax(torch.from_numpy(logits), dim=1).numpy()
+
+    def _save_weights(self, directory: Path):
+        torch.save(self.module.state_dict(), directory / "lstm.pt")
+        (directory / "vocab.json").write_text(json.dumps({"words": self.vocab.words, "length": self.length}))
+
+    def _load_weights(self, directory: Path):
+        saved = json.loads((directory / "vocab.json").read_text())
+        self.vocab, self.length = Vocabulary(saved["words"]), saved["length"]
+        state = torch.load(directory / "lstm.pt", map_location="cpu", weights_only=True)
+        self.module = self._module(np.zeros(tuple(state["embedding.weight"].shape), dtype=np.float32))
+        self.module.load_state_dict(state)
+        self.module.eval()
+
+
+register_model("lstm", LstmClassifier, "BiLSTM on fine-tuned GloVe 50d, packed sequences, max+mean pooling, class-weighted")
+register_model("lstm-paper", LstmClassifier, "the seed study's LSTM: fixed length, 2-layer BiLSTM, all steps flattened",
+               **LstmClassifier.PRESETS["paper"])

@@ -1,0 +1,319 @@
+"""The one training loop for every torch model (LSTM and transformers alike), on Hugging Face Accelerate.
+
+A family hands the loop a module whose ``forward(**batch)`` returns logits, its encoded examples
+(one dict of token lists per text) and a ``collate`` that pads a list of them into tensors. The loop
+does the rest: length-bucketed batches with dynamic padding, optimizer and schedule from config,
+gradient clipping, evaluation on the whole validation set every epoch, early stopping, the best
+checkpoint, per-epoch history, progress, and resumable checkpoints.
+"""
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from accelerate.utils import broadcast_object_list, gather_object, set_seed
+from sklearn.metrics import f1_score
+from tqdm.auto import tqdm
+
+
+@dataclass
+class TrainParams:
+    """Hyper-parameters of the loop; every torch family's Params extends this."""
+
+    epochs: int = 10
+    batch_size: int = 32
+    eval_batch_size: int = 128
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.0
+    optimizer: str = "adamw"  # "adamw" or "adam"
+    scheduler: str = "linear"  # "linear" decay, "constant"
+    warmup_ratio: float = 0.0
+    max_grad_norm: float = 1.0  # 0 disables clipping
+    patience: int = 0  # epochs without improvement before stopping; 0 = never stop early
+    metric: str = "macro_f1"  # validation metric that picks the best epoch: "macro_f1" or "accuracy"
+    class_weight: str | None = None  # "balanced" weights the loss by inverse class frequency
+    bucket_batches: int = 50  # length-sorting window, in batches (1 = random batches)
+    mixed_precision: str = "no"  # "bf16" or "fp16" on a GPU
+    cpu: bool = False  # force the CPU even if an accelerator is present
+
+
+class LengthBucketBatches(torch.utils.data.Sampler):
+    """Batches of similar length: shuffle, sort within windows of ``bucket_batches`` batches, cut into
+    batches, shuffle the batches. Deterministic in (seed, epoch), so a resumed run sees the same order."""
+
+    def __init__(self, lengths: list[int], batch_size: int, seed: int, bucket_batches: int = 50, shuffle: bool = True):
+        self.lengths = np.asarray(lengths)
+        self.batch_size = batch_size
+        self.seed = seed
+        self.bucket_batches = max(1, bucket_batches)
+        self.shuffle = shuffle
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def batches(self) -> list[list[int]]:
+        n = len(self.lengths)
+        if not self.shuffle:
+            order = np.argsort(self.lengths, kind="stable")
+            return [order[i : i + self.batch_size].tolist() for i in range(0, n, self.batch_size)]
+        rng = np.random.default_rng([self.seed, self.epoch])
+        order = rng.permutation(n)
+        window = self.batch_size * self.bucket_batches
+        batches = []
+        for start in range(0, n, window):
+            chunk = order[start : start + window]
+            chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
+            batches.extend(chunk[i : i + self.batch_size].tolist() for i in range(0, len(chunk), self.batch_size))
+        rng.shuffle(batches)
+        return batches
+
+    def __iter__(self):
+        return iter(self.batches())
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.lengths) / self.batch_size)
+
+
+class _Examples(torch.utils.data.Dataset):
+    def __init__(self, features: list[dict], labels: list[int] | None):
+        self.features, self.labels = features, labels
+
+    def __len__(self):
+        return len(self.features)
+
+    def __getitem__(self, i):
+        item = dict(self.features[i])
+        item["index"] = i
+        if self.labels is not None:
+            item["labels"] = self.labels[i]
+        return item
+
+
+def _collate_with(collate: Callable[[list[dict]], dict]):
+    def wrapped(items: list[dict]) -> dict:
+        batch = collate([{k: v for k, v in it.items() if k not in ("index", "labels")} for it in items])
+        batch["index"] = torch.tensor([it["index"] for it in items])
+        if "labels" in items[0]:
+            batch["labels"] = torch.tensor([it["labels"] for it in items])
+        return batch
+
+    return wrapped
+
+
+def _after_epoch(epoch: int) -> None:
+    """Called after each epoch's checkpoint is written (a seam for interrupting tests)."""
+
+
+class Trainer:
+    def __init__(self, module: torch.nn.Module, collate: Callable, params: TrainParams, num_labels: int,
+                 seed: int = 0, progress: bool = True):
+        self.module = module
+        self.collate = _collate_with(collate)
+        self.params = params
+        self.num_labels = num_labels
+        self.seed = seed
+        # On a machine without an accelerator, say so: then several launched processes (torchrun,
+        # `accelerate launch --multi_gpu`) form a gloo process group instead of running alone.
+        has_device = torch.cuda.is_available() or torch.backends.mps.is_available()
+        self.accelerator = Accelerator(cpu=params.cpu or not has_device,
+                                       mixed_precision=params.mixed_precision if has_device else "no")
+        self.progress = progress and self.accelerator.is_local_main_process
+        self.history: list[dict] = []
+
+    # ------------------------------------------------------------------ training
+    def fit(self, train_features, train_labels, val_features=None, val_labels=None, work_dir: Path | None = None,
+            resume: bool = False) -> list[dict]:
+        p, acc = self.params, self.accelerator
+        set_seed(self.seed)
+        cleanup = work_dir is None
+        if work_dir is None:  # every process must use the main process's folder
+            work_dir = broadcast_object_list([tempfile.mkdtemp(prefix="emobench-") if acc.is_main_process else None])[0]
+        work_dir = Path(work_dir)
+        work_dir.mkdir(parents=True, exist_ok=True)
+        sampler = LengthBucketBatches([_length(f) for f in train_features], p.batch_size, self.seed, p.bucket_batches)
+        loader = torch.utils.data.DataLoader(_Examples(train_features, train_labels), batch_sampler=sampler,
+                                             collate_fn=self.collate)
+        optimizer = self._optimizer()
+        steps = p.epochs * math.ceil(len(sampler) / acc.num_processes)
+        scheduler = self._scheduler(optimizer, steps)
+        weight = self._class_weight(train_labels)
+        module, optimizer, loader, scheduler = acc.prepare(self.module, optimizer, loader, scheduler)
+        loss_fn = torch.nn.CrossEntropyLoss(weight=weight.to(acc.device) if weight is not None else None)
+
+        state = {"epoch": 0, "best": float("-inf"), "best_epoch": 0, "bad_epochs": 0, "history": []}
+        if resume and (work_dir / "state.json").is_file():
+            acc.load_state(str(work_dir / "last"))
+            state = json.loads((work_dir / "state.json").read_text())
+        self.history = state["history"]
+        best_state = None
+        if (work_dir / "best.pt").is_file() and resume:
+            best_state = torch.load(work_dir / "best.pt", map_location="cpu", weights_only=True)
+        for epoch in range(state["epoch"] + 1, p.epochs + 1):
+            if p.patience and state["bad_epochs"] >= p.patience:
+                break
+            # Through the prepared loader: Accelerate otherwise sets the sampler's epoch from its own
+            # iteration counter, which restarts at 0 on resume and would change the batch order.
+            loader.set_epoch(epoch)
+            sampler.set_epoch(epoch)  # under several processes the loader wraps the sampler in a shard
+            module.train()
+            started, total, count = time.perf_counter(), 0.0, 0
+            bar = tqdm(loader, desc=f"epoch {epoch}/{p.epochs}", disable=not self.progress, leave=False, unit="batch")
+            for batch in bar:
+                labels = batch.pop("labels")
+                batch.pop("index")
+                with acc.autocast():
+                    logits = module(**batch)
+                    loss = loss_fn(logits.float(), labels)
+                acc.backward(loss)
+                if p.max_grad_norm:
+                    acc.clip_grad_norm_(module.parameters(), p.max_grad_norm)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad()
+                total += loss.item() * len(labels)
+                count += len(labels)
+                bar.set_postfix(loss=f"{total / count:.4f}")
+            record = {"epoch": epoch, "train_loss": total / max(count, 1), "lr": scheduler.get_last_lr()[0]}
+            if val_features is not None and len(val_features):
+                logits, _ = self.predict_logits(val_features, return_indices=True)
+                record.update(_validation_scores(logits, np.asarray(val_labels)))
+            record["seconds"] = time.perf_counter() - started
+            self.history.append(record)
+            score = record.get("val_" + p.metric, -record["train_loss"])
+            if score > state["best"]:
+                state.update(best=score, best_epoch=epoch, bad_epochs=0)
+                # Kept in memory by every process (their weights are identical), on disk for resuming.
+                best_state = {k: v.detach().to("cpu", copy=True) for k, v in acc.unwrap_model(module).state_dict().items()}
+                if acc.is_main_process:
+                    torch.save(best_state, work_dir / "best.pt")
+            else:
+                state["bad_epochs"] += 1
+            state.update(epoch=epoch, history=self.history)
+            self._checkpoint(work_dir, state)
+            if self.progress:
+                tqdm.write(_describe(record, p.epochs))
+            _after_epoch(epoch)
+        acc.wait_for_everyone()
+        self.module = acc.unwrap_model(module)
+        self.module.load_state_dict(best_state)
+        self.module.to("cpu").eval()
+        self.best_epoch = state["best_epoch"]
+        acc.free_memory()
+        if cleanup and acc.is_main_process:
+            shutil.rmtree(work_dir, ignore_errors=True)
+        return self.history
+
+    def _checkpoint(self, work_dir: Path, state: dict) -> None:
+        acc = self.accelerator
+        acc.wait_for_everyone()
+        tmp = work_dir / "last.tmp"
+        acc.save_state(str(tmp))  # model, optimizer, scheduler, RNG states of every process
+        if acc.is_main_process:
+            shutil.rmtree(work_dir / "last", ignore_errors=True)
+            tmp.rename(work_dir / "last")
+            (work_dir / "state.json.tmp").write_text(json.dumps(state))
+            (work_dir / "state.json.tmp").replace(work_dir / "state.json")
+        acc.wait_for_everyone()
+
+    def _optimizer(self):
+        p = self.params
+        decay, no_decay = [], []
+        for name, param in self.module.named_parameters():
+            if param.requires_grad:
+                (no_decay if param.ndim < 2 or "norm" in name.lower() else decay).append(param)
+        groups = [{"params": decay, "weight_decay": p.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        if p.optimizer == "adamw":
+            return torch.optim.AdamW(groups, lr=p.learning_rate)
+        if p.optimizer == "adam":
+            return torch.optim.Adam(groups, lr=p.learning_rate)
+        raise ValueError(f"optimizer must be 'adamw' or 'adam', got {p.optimizer!r}")
+
+    def _scheduler(self, optimizer, steps: int):
+        p = self.params
+        warmup = int(p.warmup_ratio * steps)
+        if p.scheduler == "linear":
+            def factor(step):
+                if step < warmup:
+                    return (step + 1) / max(1, warmup)
+                return max(0.0, (steps - step) / max(1, steps - warmup))
+        elif p.scheduler == "constant":
+            def factor(step):
+                return min(1.0, (step + 1) / max(1, warmup)) if warmup else 1.0
+        else:
+            raise ValueError(f"scheduler must be 'linear' or 'constant', got {p.scheduler!r}")
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+    def _class_weight(self, labels) -> torch.Tensor | None:
+        if self.params.class_weight in (None, "none"):
+            return None
+        if self.params.class_weight != "balanced":
+            raise ValueError(f"class_weight must be 'balanced' or none, got {self.params.class_weight!r}")
+        counts = np.bincount(labels, minlength=self.num_labels).astype(float)
+        weights = np.where(counts > 0, counts.sum() / (self.num_labels * np.maximum(counts, 1)), 0.0)
+        return torch.tensor(weights, dtype=torch.float32)
+
+    # ------------------------------------------------------------------ inference
+    @torch.no_grad()
+    def predict_logits(self, features: list[dict], return_indices: bool = False):
+        """Logits for every example, in input order. Under several processes each takes every n-th
+        batch and the results are gathered and put back in order by example index, so every example is
+        counted exactly once."""
+        acc = self.accelerator
+        module = self.module
+        module.eval()
+        sampler = LengthBucketBatches([_length(f) for f in features], self.params.eval_batch_size, 0, shuffle=False)
+        batches = sampler.batches()[acc.process_index :: acc.num_processes]
+        dataset = _Examples(features, None)
+        indices, outputs = [], []
+        for batch_indices in batches:
+            batch = self.collate([dataset[i] for i in batch_indices])
+            index = batch.pop("index")
+            batch = {k: v.to(acc.device) for k, v in batch.items()}
+            with acc.autocast():
+                logits = module(**batch)
+            indices.append(index.numpy())
+            outputs.append(logits.float().cpu().numpy())
+        local = (np.concatenate(indices) if indices else np.zeros(0, int),
+                 np.concatenate(outputs) if outputs else np.zeros((0, self.num_labels), np.float32))
+        parts = gather_object([local]) if acc.num_processes > 1 else [local]
+        all_indices = np.concatenate([part[0] for part in parts])
+        all_logits = np.concatenate([part[1] for part in parts])
+        if sorted(all_indices.tolist()) != list(range(len(features))):
+            raise RuntimeError("evaluation lost or duplicated examples across processes")
+        ordered = np.empty_like(all_logits)
+        ordered[all_indices] = all_logits
+        module.train()
+        return (ordered, all_indices) if return_indices else ordered
+
+
+def _length(features: dict) -> int:
+    return len(features["input_ids"])
+
+
+def _validation_scores(logits: np.ndarray, labels: np.ndarray) -> dict:
+    log_probs = torch.log_softmax(torch.from_numpy(logits), dim=1).numpy()
+    predicted = logits.argmax(axis=1)
+    return {
+        "val_loss": float(-log_probs[np.arange(len(labels)), labels].mean()),
+        "val_accuracy": float((predicted == labels).mean()),
+        "val_macro_f1": float(f1_score(labels, predicted, average="macro", zero_division=0)),
+        "val_n": int(len(labels)),
+    }
+
+
+def _describe(record: dict, epochs: int) -> str:
+    text = f"epoch {record['epoch']}/{epochs}: train loss {record['train_loss']:.4f}"
+    if "val_loss" in record:
+        text += (f", val loss {record['val_loss']:.4f}, val accuracy {record['val_accuracy']:.4f},"
+                 f" val macro-F1 {record['val_macro_f1']:.4f}")
+    return text + f" ({record['seconds']:.1f} s)"
