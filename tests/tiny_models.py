@@ -1,0 +1,80 @@
+"""Tiny, randomly initialised models of each architecture with a real tokenizer of its kind, trained in
+seconds on the given texts and saved as Hugging Face model directories (the hub is not reachable)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+SMALL = dict(hidden=32, layers=2, heads=2, ffn=64)
+
+
+def _wordpiece_vocab(texts, folder: Path) -> Path:
+    from tokenizers import BertWordPieceTokenizer
+
+    tokenizer = BertWordPieceTokenizer(lowercase=True)
+    tokenizer.train_from_iterator(texts, vocab_size=400, min_frequency=1,
+                                  special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer.save_model(str(folder))
+    return folder / "vocab.txt"
+
+
+def build_bert(texts, folder: Path) -> Path:
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    tokenizer = BertTokenizerFast(vocab_file=str(_wordpiece_vocab(texts, folder)))
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=SMALL["hidden"], num_hidden_layers=SMALL["layers"],
+                        num_attention_heads=SMALL["heads"], intermediate_size=SMALL["ffn"], max_position_embeddings=128)
+    BertModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def build_distilbert(texts, folder: Path) -> Path:
+    from transformers import DistilBertConfig, DistilBertModel, DistilBertTokenizerFast
+
+    tokenizer = DistilBertTokenizerFast(vocab_file=str(_wordpiece_vocab(texts, folder)))
+    config = DistilBertConfig(vocab_size=tokenizer.vocab_size, dim=SMALL["hidden"], n_layers=SMALL["layers"],
+                              n_heads=SMALL["heads"], hidden_dim=SMALL["ffn"], max_position_embeddings=128)
+    DistilBertModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def build_roberta(texts, folder: Path) -> Path:
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import RobertaConfig, RobertaModel, RobertaTokenizerFast
+
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(texts, vocab_size=500, min_frequency=1,
+                            special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab, merges = bpe.save_model(str(folder))
+    tokenizer = RobertaTokenizerFast(vocab_file=vocab, merges_file=merges)
+    config = RobertaConfig(vocab_size=tokenizer.vocab_size, hidden_size=SMALL["hidden"], num_hidden_layers=SMALL["layers"],
+                           num_attention_heads=SMALL["heads"], intermediate_size=SMALL["ffn"],
+                           max_position_embeddings=130, pad_token_id=tokenizer.pad_token_id, type_vocab_size=1)
+    RobertaModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def build_xlnet(texts, folder: Path) -> Path:
+    import sentencepiece as spm
+    from transformers import XLNetConfig, XLNetModel, XLNetTokenizer
+
+    folder.mkdir(parents=True, exist_ok=True)
+    # XLNet's special pieces, as in xlnet-base-cased's spiece.model.
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(texts), model_prefix=str(folder / "spiece"), vocab_size=100, model_type="unigram", hard_vocab_limit=False,
+        user_defined_symbols=["<cls>", "<sep>", "<pad>", "<mask>", "<eod>", "<eop>"],
+        unk_id=0, bos_id=1, eos_id=2, pad_id=-1, minloglevel=2,
+    )
+    tokenizer = XLNetTokenizer(vocab_file=str(folder / "spiece.model"))
+    config = XLNetConfig(vocab_size=len(tokenizer), d_model=SMALL["hidden"], n_layer=SMALL["layers"],
+                         n_head=SMALL["heads"], d_inner=SMALL["ffn"], pad_token_id=tokenizer.pad_token_id)
+    XLNetModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+BUILDERS = {"bert": build_bert, "distilbert": build_distilbert, "roberta": build_roberta, "xlnet": build_xlnet}
