@@ -218,5 +218,69 @@ def models():
     console.print(table)
 
 
+@app.command()
+def compare(
+    runs: list[Path] = typer.Argument(None, help="finished run directories to compare instead of training"),
+    dataset: str = DatasetOpt,
+    data_dir: Optional[str] = DataDirOpt,
+    models: Optional[str] = typer.Option(None, "--models", help="comma-separated model names (default: the CPU study)"),
+    seeds: int = typer.Option(1, "--seeds", help="number of seeds per model (0, 1, ...)"),
+    preset: Optional[str] = typer.Option(None, help="preset for every family that has it; 'paper' = the reference protocol"),
+    output_dir: Path = typer.Option(Path("comparisons"), "--output-dir", "-o"),
+    name: Optional[str] = typer.Option(None, help="comparison directory name; an existing one is continued"),
+    format_: list[str] = typer.Option([], "--format", help="also 'latex' (tables.tex); md and html are always written"),
+    split_seed: int = typer.Option(13, help="seed of generated splits (ISEAR, user files without splits)"),
+    drop_placeholders: bool = typer.Option(False, help="drop placeholder texts (ISEAR)"),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+):
+    """Train (or reuse) every model on the identical split and write results and the report."""
+    with user_errors():
+        from .evaluation.compare import DEFAULT_MODELS, PAPER_MODELS, CompareConfig, compare_runs, run_comparison
+
+        formats = ["md", "html", *[f for f in format_ if f not in ("md", "html")]]
+        unknown = [f for f in formats if f not in ("md", "html", "latex")]
+        if unknown:
+            raise EmobenchError(f"--format {unknown[0]!r}: expected latex (md and html are always written)")
+        if runs:
+            stamp = __import__("datetime").datetime.now().strftime("%Y%m%d-%H%M%S")
+            folder = compare_runs(runs, output_dir / (name or f"runs-{stamp}"), formats=formats)
+        else:
+            chosen = models.split(",") if models else (PAPER_MODELS if preset == "paper" else DEFAULT_MODELS)
+            config = CompareConfig(
+                dataset=_dataset_config(dataset, data_dir, "text", "label", None, None, None, None, split_seed,
+                                        drop_placeholders),
+                models=[m.strip() for m in chosen if m.strip()], seeds=list(range(seeds)), preset=preset,
+                output_dir=str(output_dir), name=name, formats=formats)
+            folder = run_comparison(config, progress=not quiet, log=(lambda m: None) if quiet else console.print)
+        _show_comparison(folder)
+
+
+@app.command()
+def report(
+    comparison: Path = typer.Argument(..., help="a comparison directory"),
+    format_: list[str] = typer.Option([], "--format", help="also 'latex'"),
+):
+    """Re-render a comparison's results and report from its runs, without training."""
+    with user_errors():
+        from .evaluation.compare import write_comparison
+
+        listing = comparison / "results.json"
+        if not listing.is_file():
+            raise EmobenchError(f"{comparison}: not a comparison directory (no results.json)")
+        run_dirs = [comparison / r["run"] for r in json.loads(listing.read_text())["runs"]]
+        write_comparison(comparison, run_dirs, formats=["md", "html", *format_])
+        _show_comparison(comparison)
+
+
+def _show_comparison(folder: Path) -> None:
+    rows = json.loads((folder / "results.json").read_text())["runs"]
+    table = Table("model", "seed", "accuracy", "macro-F1", "weighted-F1", "train s", title="test split")
+    for r in rows:
+        table.add_row(r["model"], str(r["seed"]), f"{r['accuracy']:.4f}", f"{r['macro_f1']:.4f}",
+                      f"{r['weighted_f1']:.4f}", f"{r['train_seconds']:.1f}")
+    console.print(table)
+    console.print(f"report: [bold]{folder / 'report.html'}[/] and {folder / 'report.md'}")
+
+
 def main() -> None:
     app()

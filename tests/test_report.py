@@ -1,0 +1,145 @@
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import emobench.training.loop as loop
+from emobench.cli import app
+from emobench.data import DatasetConfig, Split
+from emobench.errors import EmobenchError
+from emobench.evaluation import compute_metrics
+from emobench.evaluation.compare import CompareConfig, compare_runs, run_comparison
+from emobench.runs import write_predictions
+
+LABELS = ["sadness", "joy", "anger"]
+
+
+def make_run(root, model, seed, y_true, y_pred, dataset="emotion", labels=LABELS, history=True):
+    folder = root / f"{model}-s{seed}"
+    (folder / "predictions").mkdir(parents=True)
+    probs = np.eye(len(labels))[y_pred]
+    write_predictions(folder / "predictions" / "test.csv", Split([f"t{i}" for i in range(len(y_true))], list(y_true)),
+                      probs, labels)
+    test = compute_metrics(y_true, y_pred, labels) | {"eval_seconds": 0.5, "examples_per_second": 400.0}
+    (folder / "metrics.json").write_text(json.dumps({"train_seconds": 12.0, "parameters": 1000, "splits": {"test": test}}))
+    (folder / "config.json").write_text(json.dumps({"model": model, "seed": seed, "preset": None}))
+    (folder / "data.json").write_text(json.dumps({"dataset": dataset, "labels": labels,
+                                                  "source": {"files": {"test.txt": "abc"}},
+                                                  "audit_warnings": ["train: 3 texts occur more than once"]}))
+    if history:
+        (folder / "history.json").write_text(json.dumps(
+            [{"epoch": e, "train_loss": 1 / e, "val_loss": 1.2 / e, "val_accuracy": 0.5 + e / 10, "val_macro_f1": 0.4 + e / 10,
+              "seconds": 1.0} for e in (1, 2, 3)]))
+    return folder
+
+
+Y = np.random.default_rng(42).integers(0, 3, 300)
+
+
+def predictions(accuracy, seed=0):
+    """The shared test labels, and predictions that are right with probability ``accuracy``."""
+    rng = np.random.default_rng(seed)
+    return Y, np.where(rng.random(len(Y)) < accuracy, Y, (Y + 1) % 3)
+
+
+@pytest.fixture
+def fixture_runs(tmp_path):
+    y, strong = predictions(0.9)
+    _, weak = predictions(0.6, seed=1)
+    _, close = predictions(0.88, seed=2)
+    return [make_run(tmp_path / "runs", "strong", 0, y, strong),
+            make_run(tmp_path / "runs", "weak", 0, y, weak, history=False),
+            make_run(tmp_path / "runs", "close", 0, y, close)]
+
+
+def test_report_from_fixture_results(fixture_runs, tmp_path):
+    out = compare_runs(fixture_runs, tmp_path / "cmp", formats=["md", "html", "latex"])
+    rows = json.loads((out / "results.json").read_text())["runs"]
+    assert [r["model"] for r in rows] == ["strong", "weak", "close"]
+    assert {"accuracy", "macro_f1", "weighted_precision", "joy_f1", "joy_support", "train_seconds",
+            "eval_examples_per_second", "parameters"} <= set(rows[0])
+    assert (out / "results.csv").read_text().splitlines()[0].startswith("model,seed,preset")
+    md = (out / "report.md").read_text()
+    # The seed's table: the strong model's cells are the bold ones in its row.
+    strong_row = next(line for line in md.splitlines() if line.startswith("| strong |"))
+    weak_row = next(line for line in md.splitlines() if line.startswith("| weak |"))
+    assert strong_row.count("**") > weak_row.count("**")
+    assert "[95% CI]" in md and "McNemar" in md
+    assert "**strong beats weak**" in md
+    assert "No significant difference between strong and close" in md
+    assert "train: 3 texts occur more than once" in md
+    for figure in ("per_class_f1.png", "confusion_matrices.png", "learning_curves.png"):
+        assert (out / "figures" / figure).stat().st_size > 1000
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 3 and "<b>strong beats weak</b>" in html
+    assert "colspan='3'" in html
+    tex = (out / "tables.tex").read_text()
+    assert "\\textbf{" in tex and "\\toprule" in tex
+    stats = json.loads((out / "statistics.json").read_text())
+    strong_acc = stats["overall"]["strong"]["accuracy"]
+    assert strong_acc["ci"][0] <= strong_acc["value"] <= strong_acc["ci"][1]
+
+
+def test_seeds_give_mean_and_sd(tmp_path):
+    y, a = predictions(0.9)
+    _, b = predictions(0.8, seed=5)
+    runs = [make_run(tmp_path / "r", "m", 0, y, a), make_run(tmp_path / "r", "m", 1, y, b),
+            make_run(tmp_path / "r", "n", 0, y, b), make_run(tmp_path / "r", "n", 1, y, a)]
+    out = compare_runs(runs, tmp_path / "cmp")
+    md = (out / "report.md").read_text()
+    assert "mean ± sd" in md and "(n=2)" in md
+    stats = json.loads((out / "statistics.json").read_text())
+    assert stats["overall"]["m"]["accuracy_over_seeds"]["sd"] > 0
+
+
+def test_isear_report_shows_the_paper(tmp_path):
+    labels = ["joy", "fear", "anger", "sadness", "disgust", "shame", "guilt"]
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 7, 200)
+    run = make_run(tmp_path / "r", "minilm", 0, y, np.where(rng.random(200) < 0.7, y, 0), dataset="isear", labels=labels)
+    md = (compare_runs([run], tmp_path / "cmp") / "report.md").read_text()
+    assert "RoBERTa (paper)" in md and "minilm (ours)" in md and "0.7431" in md
+
+
+def test_runs_on_different_data_are_refused(tmp_path):
+    y, p = predictions(0.9)
+    a = make_run(tmp_path / "a", "m", 0, y, p)
+    b = make_run(tmp_path / "b", "m", 0, y, p, dataset="isear")
+    with pytest.raises(EmobenchError, match="different data"):
+        compare_runs([a, b], tmp_path / "cmp")
+
+
+def test_report_command_rerenders(fixture_runs, tmp_path):
+    out = compare_runs(fixture_runs, tmp_path / "cmp")
+    (out / "report.html").unlink()
+    result = CliRunner().invoke(app, ["report", str(out), "--format", "latex"])
+    assert result.exit_code == 0, result.output
+    assert (out / "report.html").is_file() and (out / "tables.tex").is_file()
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_interrupted_comparison_picks_up_where_it_stopped(tiny_root, tmp_path, monkeypatch):
+    config = CompareConfig(dataset=DatasetConfig(name="emotion", data_dir=str(tiny_root)), models=["tfidf", "lstm"],
+                           seeds=[0], output_dir=str(tmp_path), name="study",
+                           overrides={"lstm": {"epochs": "2", "hidden_size": "8", "learning_rate": "0.01"}})
+
+    def interrupt(epoch):
+        raise Interrupt()
+
+    monkeypatch.setattr(loop, "_after_epoch", interrupt)
+    with pytest.raises(Interrupt):
+        run_comparison(config, progress=False, log=lambda m: None)
+    assert (tmp_path / "study" / "runs" / "tfidf-s0" / "metrics.json").is_file()
+    assert (tmp_path / "study" / "runs" / "lstm-s0.partial").is_dir()
+    monkeypatch.setattr(loop, "_after_epoch", lambda epoch: None)
+    messages = []
+    folder = run_comparison(config, progress=False, log=messages.append)
+    assert messages == ["tfidf-s0: finished earlier, reused", "lstm-s0: resuming the unfinished run"]
+    rows = json.loads((folder / "results.json").read_text())["runs"]
+    assert [r["model"] for r in rows] == ["tfidf", "lstm"]
+    assert len(json.loads((folder / "runs" / "lstm-s0" / "history.json").read_text())) == 2
+    assert (folder / "report.html").is_file()
