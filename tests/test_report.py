@@ -143,3 +143,11 @@ def test_interrupted_comparison_picks_up_where_it_stopped(tiny_root, tmp_path, m
     assert [r["model"] for r in rows] == ["tfidf", "lstm"]
     assert len(json.loads((folder / "runs" / "lstm-s0" / "history.json").read_text())) == 2
     assert (folder / "report.html").is_file()
+
+
+def test_compare_command_on_finished_runs(fixture_runs, tmp_path):
+    result = CliRunner().invoke(app, ["compare", *map(str, fixture_runs), "-o", str(tmp_path / "c"), "--name", "x"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "c" / "x" / "report.html").is_file() and "strong" in result.output
+    result = CliRunner().invoke(app, ["compare", str(tmp_path), "-o", str(tmp_path / "c")])
+    assert result.exit_code == 2 and "not a finished emobench run" in result.output

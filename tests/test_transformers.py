@@ -94,3 +94,4 @@ def test_unreachable_hub_model_is_a_clear_error(tmp_path, monkeypatch, tiny_root
                                       "-o", str(tmp_path), "-q"])
     assert result.exit_code == 2
     assert "cannot load '/nonexistent/model-dir'" in result.output and "Traceback" not in result.output
+    assert not list(tmp_path.iterdir())  # nothing half-written

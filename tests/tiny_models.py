@@ -18,15 +18,19 @@ def _wordpiece_vocab(texts, folder: Path) -> Path:
     return folder / "vocab.txt"
 
 
+def _save(model, tokenizer, folder: Path) -> Path:
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
 def build_bert(texts, folder: Path) -> Path:
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
     tokenizer = BertTokenizerFast(vocab_file=str(_wordpiece_vocab(texts, folder)))
     config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=SMALL["hidden"], num_hidden_layers=SMALL["layers"],
                         num_attention_heads=SMALL["heads"], intermediate_size=SMALL["ffn"], max_position_embeddings=128)
-    BertModel(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return _save(BertModel(config), tokenizer, folder)
 
 
 def build_distilbert(texts, folder: Path) -> Path:
@@ -35,9 +39,7 @@ def build_distilbert(texts, folder: Path) -> Path:
     tokenizer = DistilBertTokenizerFast(vocab_file=str(_wordpiece_vocab(texts, folder)))
     config = DistilBertConfig(vocab_size=tokenizer.vocab_size, dim=SMALL["hidden"], n_layers=SMALL["layers"],
                               n_heads=SMALL["heads"], hidden_dim=SMALL["ffn"], max_position_embeddings=128)
-    DistilBertModel(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return _save(DistilBertModel(config), tokenizer, folder)
 
 
 def build_roberta(texts, folder: Path) -> Path:
@@ -53,9 +55,7 @@ def build_roberta(texts, folder: Path) -> Path:
     config = RobertaConfig(vocab_size=tokenizer.vocab_size, hidden_size=SMALL["hidden"], num_hidden_layers=SMALL["layers"],
                            num_attention_heads=SMALL["heads"], intermediate_size=SMALL["ffn"],
                            max_position_embeddings=130, pad_token_id=tokenizer.pad_token_id, type_vocab_size=1)
-    RobertaModel(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return _save(RobertaModel(config), tokenizer, folder)
 
 
 def build_xlnet(texts, folder: Path) -> Path:
@@ -72,9 +72,7 @@ def build_xlnet(texts, folder: Path) -> Path:
     tokenizer = XLNetTokenizer(vocab_file=str(folder / "spiece.model"))
     config = XLNetConfig(vocab_size=len(tokenizer), d_model=SMALL["hidden"], n_layer=SMALL["layers"],
                          n_head=SMALL["heads"], d_inner=SMALL["ffn"], pad_token_id=tokenizer.pad_token_id)
-    XLNetModel(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return _save(XLNetModel(config), tokenizer, folder)
 
 
 BUILDERS = {"bert": build_bert, "distilbert": build_distilbert, "roberta": build_roberta, "xlnet": build_xlnet}

@@ -49,10 +49,7 @@ def _dataset_config(dataset: str, data_dir, text_column, label_column, split_col
     files = {k: v for k, v in (("train", train_file), ("validation", validation_file), ("test", test_file)) if v}
     if files and "train" not in files:
         raise EmobenchError("--validation-file/--test-file need --train-file")
-    name = dataset
-    if files:
-        name = str(Path(files["train"]).stem)
-    return DatasetConfig(name=name if not files else files["train"], data_dir=data_dir, files=files,
+    return DatasetConfig(name=files["train"] if files else dataset, data_dir=data_dir, files=files,
                          text_column=text_column, label_column=label_column, split_column=split_column,
                          split_seed=split_seed, drop_placeholders=drop_placeholders, label_names=label_names)
 
@@ -150,7 +147,11 @@ def _show_run(run: dict, quiet: bool) -> None:
             console.print(classification_report_text(m), highlight=False)
     summary = ", ".join(f"{s} accuracy {m['accuracy']:.4f} macro-F1 {m['macro']['f1']:.4f}"
                         for s, m in metrics["splits"].items())
-    console.print(f"trained in {metrics['train_seconds']:.1f} s; {summary}")
+    console.print(f"trained in {metrics['train_seconds']:.1f} s; {summary}", highlight=False)
+    glove = (metrics.get("model_info") or {}).get("glove") or {}
+    if glove.get("coverage") is not None:
+        console.print(f"GloVe ({glove['source']}) covers {glove['found']} of {glove['vocabulary']} vocabulary words "
+                      f"({100 * glove['coverage']:.1f}%)", highlight=False)
 
 
 @app.command()

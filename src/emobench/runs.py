@@ -95,11 +95,18 @@ def train(config: RunConfig | None = None, *, resume: str | Path | None = None, 
                                             "source": corpus.source, "audit_warnings": report["warnings"]})
 
     started = time.perf_counter()
-    model.fit(corpus["train"], corpus.splits.get("validation"), corpus.label_names, seed=config.seed,
-              work_dir=partial / "checkpoints", resume=resume is not None, progress=progress)
+    try:
+        model.fit(corpus["train"], corpus.splits.get("validation"), corpus.label_names, seed=config.seed,
+                  work_dir=partial / "checkpoints", resume=resume is not None, progress=progress)
+    except EmobenchError:
+        # A configuration error before the first checkpoint leaves nothing worth resuming.
+        if not (partial / "checkpoints" / "state.json").is_file():
+            shutil.rmtree(partial, ignore_errors=True)
+        raise
     train_seconds = time.perf_counter() - started
     model.save(partial / "model")
-    metrics = {"train_seconds": train_seconds, "parameters": model.num_parameters(), "splits": {}}
+    metrics = {"train_seconds": train_seconds, "parameters": model.num_parameters(), "model_info": model.info,
+               "splits": {}}
     (partial / "predictions").mkdir(exist_ok=True)
     for split in ("validation", "test"):
         if split in corpus.splits:

@@ -100,15 +100,20 @@ def _read_text(path: Path) -> str:
 # ---------------------------------------------------------------- dair-ai emotion
 
 
-def read_emotion_file(path: Path) -> Split:
-    texts, labels = [], []
+def _semicolon_lines(path: Path):
+    """(line number, text, label) of a ``text;label`` file, split on the last ';'."""
     for number, line in enumerate(_read_text(path).splitlines(), start=1):
         if not line.strip():
             continue
         text, sep, label = line.rpartition(";")
         if not sep:
             raise DataError("expected 'text;label' (no ';' in the line)", path, number)
-        label = label.strip()
+        yield number, text, label.strip()
+
+
+def read_emotion_file(path: Path) -> Split:
+    texts, labels = [], []
+    for number, text, label in _semicolon_lines(path):
         if label not in EMOTION_LABELS:
             raise DataError(f"label {label!r} is not one of {', '.join(EMOTION_LABELS)}", path, number)
         if not text.strip():
@@ -360,14 +365,7 @@ def load_labelled_file(path: str | Path, label_names: list[str], text_column: st
     """A labelled file to evaluate a trained model on: CSV/TSV/JSONL with columns, or ``text;label`` lines (.txt)."""
     path = Path(path).expanduser()
     if path.suffix.lower() == ".txt":
-        items = []
-        for number, line in enumerate(_read_text(path).splitlines(), start=1):
-            if not line.strip():
-                continue
-            text, sep, label = line.rpartition(";")
-            if not sep:
-                raise DataError("expected 'text;label' (no ';' in the line)", path, number)
-            items.append((text, label.strip(), number))
+        items = [(text, label, number) for number, text, label in _semicolon_lines(path)]
     else:
         items = [(_field(r, text_column, path, n), str(_field(r, label_column, path, n)).strip(), n)
                  for n, r in _read_records(path)]

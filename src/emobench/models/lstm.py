@@ -51,7 +51,9 @@ class LstmParams(TrainParams):
     freeze_embeddings: bool = False
     min_freq: int = 1
     max_vocab: int | None = None
-    hidden_size: int = 128
+    # benchmarks/lstm.py --ablation, dair-ai validation macro-F1: hidden 64 0.914 (80 s) vs 128 0.914 (118 s);
+    # no class weighting 0.913; random embeddings 0.914; frozen GloVe 0.773.
+    hidden_size: int = 64
     num_layers: int = 1
     dropout: float = 0.3
     max_length: int | None = None  # paper: fixed padding length (derived from training data when None)

@@ -77,8 +77,10 @@ class TransformerClassifier(Classifier):
         # The reference paper: batch 16, 10 epochs, lr 4e-5, Adam, linear decay, cross-entropy, length 200.
         "paper": {"batch_size": 16, "epochs": 10, "learning_rate": 4e-5, "optimizer": "adam", "scheduler": "linear",
                   "warmup_ratio": 0.0, "weight_decay": 0.0, "max_length": 200},
-        # CPU budget: tweets are short, so a larger batch and fewer epochs (chosen on validation).
-        "fast": {"batch_size": 32, "epochs": 2, "learning_rate": 1e-4, "warmup_ratio": 0.06, "max_length": 64},
+        # CPU budget: tweets are short (p95 45 tokens), so length 64, batch 32, lr 1e-4. On dair-ai validation,
+        # 3 class-weighted epochs beat 2 unweighted ones (MiniLM-L6 macro-F1 0.914 vs 0.907).
+        "fast": {"batch_size": 32, "epochs": 3, "learning_rate": 1e-4, "warmup_ratio": 0.06, "max_length": 64,
+                 "class_weight": "balanced"},
     }
 
     # ------------------------------------------------------------------ building blocks
@@ -88,6 +90,8 @@ class TransformerClassifier(Classifier):
         tokenizer = _load(AutoTokenizer, source)
         if tokenizer.pad_token is None:  # decoder-style models: pad with end-of-text
             tokenizer.pad_token = tokenizer.eos_token
+        # Tokenising once and padding per batch is the point of dynamic padding; silence the advice not to.
+        getattr(tokenizer, "deprecation_warnings", {})["Asking-to-pad-a-fast-tokenizer"] = True
         return tokenizer
 
     def _features(self, texts: list[str]) -> list[dict]:
