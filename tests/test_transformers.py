@@ -91,7 +91,7 @@ def test_features_mode(tiny_models, tiny_root, tmp_path):
 def test_unreachable_hub_model_is_a_clear_error(tmp_path, monkeypatch, tiny_root):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     result = CliRunner().invoke(app, ["train", "--model", "hf:/nonexistent/model-dir", "--data-dir", str(tiny_root),
-                                      "-o", str(tmp_path), "-q"])
+                                      "-o", str(tmp_path / "runs"), "-q"])
     assert result.exit_code == 2
     assert "cannot load '/nonexistent/model-dir'" in result.output and "Traceback" not in result.output
-    assert not list(tmp_path.iterdir())  # nothing half-written
+    assert not list((tmp_path / "runs").iterdir())  # nothing half-written
