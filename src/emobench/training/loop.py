@@ -218,6 +218,7 @@ class Trainer:
         acc.wait_for_everyone()
         tmp = work_dir / "last.tmp"
         acc.save_state(str(tmp))  # model, optimizer, scheduler, RNG states of every process
+        acc.wait_for_everyone()  # every process has written its RNG state before the folder is renamed
         if acc.is_main_process:
             shutil.rmtree(work_dir / "last", ignore_errors=True)
             tmp.rename(work_dir / "last")
