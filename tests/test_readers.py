@@ -171,3 +171,25 @@ def test_label_unseen_in_training(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(DataError, match="nope.csv: file not found"):
         load_dataset(DatasetConfig(name=str(tmp_path / "nope.csv")))
+
+
+def test_emotion_from_the_hub_when_no_local_copy(monkeypatch, tmp_path):
+    """The hub path, with a stand-in for `datasets` (the hub itself is unreachable here)."""
+    import sys
+    import types
+
+    class FakeSplit(dict):
+        features = {"label": types.SimpleNamespace(names=list(EMOTION_LABELS))}
+
+    calls = []
+
+    def load(name, config):
+        calls.append((name, config))
+        return {s: FakeSplit(text=[f"{s} text"], label=[1]) for s in ("train", "validation", "test")}
+
+    monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(load_dataset=load))
+    monkeypatch.delenv("EMOBENCH_DATA", raising=False)
+    corpus = load_dataset("emotion", data_dir=str(tmp_path))
+    assert calls == [("dair-ai/emotion", "split")]
+    assert corpus["validation"].texts == ["validation text"] and corpus["test"].labels == [1]
+    assert corpus.source["kind"] == "hub" and len(corpus.source["files"]) == 3
