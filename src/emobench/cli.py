@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import warnings
 from pathlib import Path
@@ -243,7 +244,7 @@ def compare(
         if unknown:
             raise EmobenchError(f"--format {unknown[0]!r}: expected latex (md and html are always written)")
         if runs:
-            stamp = __import__("datetime").datetime.now().strftime("%Y%m%d-%H%M%S")
+            stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
             folder = compare_runs(runs, output_dir / (name or f"runs-{stamp}"), formats=formats)
         else:
             chosen = models.split(",") if models else (PAPER_MODELS if preset == "paper" else DEFAULT_MODELS)

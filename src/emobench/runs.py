@@ -53,7 +53,7 @@ class RunConfig:
 def default_run_name(config: RunConfig) -> str:
     model = config.model.replace("hf:", "").replace("/", "_")
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return f"{config.dataset.name if '/' not in config.dataset.name else Path(config.dataset.name).stem}-{model}-s{config.seed}-{stamp}"
+    return f"{config.dataset.short_name}-{model}-s{config.seed}-{stamp}"
 
 
 def _write_json(path: Path, data) -> None:

@@ -55,6 +55,11 @@ class DatasetConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @property
+    def short_name(self) -> str:
+        """"emotion", "isear", or a user file's stem: for naming run and comparison folders."""
+        return Path(self.name).stem
+
 
 def resolve_data_root(data_dir: str | None) -> Path | None:
     root = data_dir or os.environ.get("EMOBENCH_DATA")

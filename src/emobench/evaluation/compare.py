@@ -52,8 +52,7 @@ def run_comparison(config: CompareConfig, progress: bool = True, log=print) -> P
 
     if not config.models:
         raise EmobenchError("no models to compare")
-    name = config.name or f"{config.dataset.name if '/' not in config.dataset.name else Path(config.dataset.name).stem}-" \
-                          f"{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    name = config.name or f"{config.dataset.short_name}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
     folder = Path(config.output_dir) / name
     (folder / "runs").mkdir(parents=True, exist_ok=True)
     saved = folder / "comparison.json"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import types
 import typing
 from pathlib import Path
 from typing import Any
@@ -88,7 +89,7 @@ def _coerce(value, hint, key):
     if not isinstance(value, str):
         return value
     origin = typing.get_origin(hint)
-    options = typing.get_args(hint) if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)) else (hint,)
+    options = typing.get_args(hint) if origin in (typing.Union, types.UnionType) else (hint,)
     if type(None) in options and value.lower() in ("none", "null", ""):
         return None
     for option in options:

@@ -163,9 +163,7 @@ class LstmClassifier(Classifier):
         return self
 
     def predict_proba(self, texts):
-        trainer = getattr(self, "trainer", None) or Trainer(self.module, self._collate, self.params,
-                                                             len(self.label_names), progress=False)
-        logits = trainer.predict_logits(self._features(list(texts)))
+        logits = self.trainer.predict_logits(self._features(list(texts)))
         return torch.softmax(torch.from_numpy(logits), dim=1).numpy()
 
     def _save_weights(self, directory: Path):
@@ -179,6 +177,7 @@ class LstmClassifier(Classifier):
         self.module = self._module(np.zeros(tuple(state["embedding.weight"].shape), dtype=np.float32))
         self.module.load_state_dict(state)
         self.module.eval()
+        self.trainer = Trainer(self.module, self._collate, self.params, len(self.label_names), progress=False)
 
 
 register_model("lstm", LstmClassifier, "BiLSTM on fine-tuned GloVe 50d, packed sequences, max+mean pooling, class-weighted")

@@ -132,12 +132,12 @@ class TransformerClassifier(Classifier):
             config.pad_token_id = self.tokenizer.pad_token_id
         self.model = _load(AutoModelForSequenceClassification, p.pretrained, config=config)
         module = _Logits(self.model)
-        trainer = Trainer(module, self._collate, p, len(self.label_names), seed, progress)
+        self.trainer = Trainer(module, self._collate, p, len(self.label_names), seed, progress)
         val = (self._features(validation.texts), validation.labels) if validation is not None and len(validation) else (None, None)
-        self.history = trainer.fit(self._features(train.texts), train.labels, *val, work_dir=work_dir, resume=resume)
-        self.model = trainer.module.model
+        self.history = self.trainer.fit(self._features(train.texts), train.labels, *val, work_dir=work_dir, resume=resume)
+        self.model = self.trainer.module.model
         self.info = {"parameters": sum(t.numel() for t in self.model.parameters()), "mode": "finetune",
-                     "model_type": self.model.config.model_type, "best_epoch": trainer.best_epoch}
+                     "model_type": self.model.config.model_type, "best_epoch": self.trainer.best_epoch}
         return self
 
     @torch.inference_mode()
@@ -172,9 +172,7 @@ class TransformerClassifier(Classifier):
             probs = np.zeros((len(texts), len(self.label_names)))
             probs[:, self.head.classes_] = self.head.predict_proba(self._encode(texts))
             return probs
-        trainer = Trainer(_Logits(self.model), self._collate, self.params, len(self.label_names), progress=False)
-        trainer.module.to(trainer.accelerator.device)
-        logits = trainer.predict_logits(self._features(texts))
+        logits = self.trainer.predict_logits(self._features(texts))
         return torch.softmax(torch.from_numpy(logits), dim=1).numpy()
 
     def _save_weights(self, directory: Path):
@@ -197,6 +195,8 @@ class TransformerClassifier(Classifier):
                 self.head = pickle.load(handle)
         else:
             self.model = AutoModelForSequenceClassification.from_pretrained(directory).eval()
+            self.trainer = Trainer(_Logits(self.model), self._collate, self.params, len(self.label_names),
+                                   progress=False)
 
 
 register_model("bert", TransformerClassifier, "bert-base-uncased, fine-tuned", pretrained="bert-base-uncased")

@@ -270,7 +270,8 @@ class Trainer:
         batch and the results are gathered and put back in order by example index, so every example is
         counted exactly once."""
         acc = self.accelerator
-        module = self.module
+        module = self.module.to(acc.device)  # fit leaves weights on the CPU; inference runs where acc runs
+        was_training = module.training
         module.eval()
         sampler = LengthBucketBatches([_length(f) for f in features], self.params.eval_batch_size, 0, shuffle=False)
         batches = sampler.batches()[acc.process_index :: acc.num_processes]
@@ -293,7 +294,7 @@ class Trainer:
             raise RuntimeError("evaluation lost or duplicated examples across processes")
         ordered = np.empty_like(all_logits)
         ordered[all_indices] = all_logits
-        module.train()
+        module.train(was_training)
         return (ordered, all_indices) if return_indices else ordered
 
 
