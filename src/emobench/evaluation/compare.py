@@ -12,10 +12,10 @@ import csv
 import datetime as _dt
 import json
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..data import DatasetConfig
+from ..data import DatasetConfig, load_dataset
 from ..errors import EmobenchError
 from ..runs import PARTIAL, RunConfig, load_run, read_predictions, train
 
@@ -37,8 +37,6 @@ class CompareConfig:
     formats: list[str] = field(default_factory=lambda: ["md", "html"])
 
     def to_dict(self) -> dict:
-        from dataclasses import asdict
-
         return asdict(self)
 
 
@@ -48,8 +46,6 @@ def _safe(name: str) -> str:
 
 def run_comparison(config: CompareConfig, progress: bool = True, log=print) -> Path:
     """Train every model for every seed (reusing finished runs), then write results and the report."""
-    from ..data import load_dataset
-
     if not config.models:
         raise EmobenchError("no models to compare")
     name = config.name or f"{config.dataset.short_name}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"

@@ -23,7 +23,7 @@ class Table:
         self.header, self.rows, self.bold, self.groups, self.caption = header, rows, set(bold), groups, caption
 
 
-def _best_cells(values: list[list[float | None]], start_col: int, higher=True) -> set[tuple[int, int]]:
+def _best_cells(values: list[list[float | None]], start_col: int) -> set[tuple[int, int]]:
     """(row, column) of the best value in each column; ties are all bold."""
     cells = set()
     if not values:
@@ -32,7 +32,7 @@ def _best_cells(values: list[list[float | None]], start_col: int, higher=True) -
         column = [row[j] for row in values if row[j] is not None]
         if not column:
             continue
-        best = max(column) if higher else min(column)
+        best = max(column)
         for i, row in enumerate(values):
             if row[j] is not None and round(row[j], 4) == round(best, 4):
                 cells.add((i, j + start_col))
@@ -125,7 +125,7 @@ def build_report(runs: list[dict], folder: Path, formats=("md", "html")) -> dict
         for (a, b), t, p_adj in zip(pairs, raw, adjusted):
             tests.append({"a": a, "b": b, "only_a_right": t["b"], "only_b_right": t["c"], "statistic": t["statistic"],
                           "method": t["method"], "p_value": t["p_value"], "p_holm": p_adj, "significant": p_adj < ALPHA})
-        sentences = [_sentence(t, n_test) for t in sorted(tests, key=lambda t: t["p_holm"])]
+        sentences = [_sentence(t) for t in sorted(tests, key=lambda t: t["p_holm"])]
         blocks.append(("p", f"McNemar's test on the same {n_test} test examples for every pair of models "
                             f"(seed {seeds[0]}), p-values adjusted for {len(pairs)} comparisons with Holm's method; "
                             f"significant means adjusted p < {ALPHA}."))
@@ -152,7 +152,7 @@ def build_report(runs: list[dict], folder: Path, formats=("md", "html")) -> dict
 
     # 5. The reference paper (ISEAR).
     if data.get("dataset") == "isear":
-        blocks.extend(_isear_paper_blocks(names, values_by_model={n: first[n] for n in names}, labels=labels))
+        blocks.extend(_isear_paper_blocks(names, first, labels))
 
     # 6. Data warnings and conclusions.
     blocks.append(("h", 2, "Data"))
@@ -187,7 +187,7 @@ def _split_note(data: dict) -> str:
     return f"the split is the dataset's own ({len(files)} files, sha256 recorded in each run's data.json)."
 
 
-def _sentence(t: dict, n: int) -> str:
+def _sentence(t: dict) -> str:
     a, b = t["a"], t["b"]
     counts = f"{t['only_a_right']} examples only {a} gets right, {t['only_b_right']} only {b}"
     if t["significant"]:
@@ -213,7 +213,7 @@ def _conclusions(names, overall, tests, n_test) -> list[str]:
     return lines
 
 
-def _isear_paper_blocks(names, values_by_model, labels) -> list[tuple]:
+def _isear_paper_blocks(names, first_runs, labels) -> list[tuple]:
     paper = ISEAR_PAPER["per_class"]
     order = sorted(labels)
     header = ["model", "accuracy"] + [f"{l} {m}" for l in order for m in ("P", "R", "F1")]
@@ -223,7 +223,7 @@ def _isear_paper_blocks(names, values_by_model, labels) -> list[tuple]:
         values.append(row)
         rows.append([f"{name} (paper)"] + [f"{v:.2f}" if i else f"{v:.4f}" for i, v in enumerate(row)])
     for name in names:
-        test = values_by_model[name]["metrics"]["splits"]["test"]
+        test = first_runs[name]["metrics"]["splits"]["test"]
         row = [test["accuracy"]] + [test["per_class"][l][k] for l in order for k in ("precision", "recall", "f1")]
         values.append(row)
         rows.append([f"{name} (ours)"] + [f"{v:.2f}" if i else f"{v:.4f}" for i, v in enumerate(row)])
