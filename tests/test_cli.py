@@ -41,7 +41,7 @@ def test_train_evaluate_predict_end_to_end(tiny_root, tmp_path):
 
     result = invoke("predict", run, "i feel so furious and angry", "--json")
     assert result.exit_code == 0, result.output
-    line = json.loads(result.output.splitlines()[0])
+    line = json.loads(result.stdout.splitlines()[0])
     assert line["label"] == "anger" and abs(sum(line["probabilities"].values()) - 1) < 1e-6
     assert Predictor(run).predict(["i am terrified and scared"])[0]["label"] == "fear"
 

@@ -87,7 +87,7 @@ def test_resumed_run_matches_uninterrupted_run(tiny_root, tmp_path, monkeypatch)
     with pytest.raises(Interrupt):
         train(config("resumed"), progress=False)
     partial = tmp_path / "resumed.partial"
-    assert (partial / "checkpoints" / "state.json").is_file() and not (tmp_path / "resumed").exists()
+    assert (partial / "checkpoints" / "ckpt-0001" / "state.json").is_file() and not (tmp_path / "resumed").exists()
     monkeypatch.setattr(loop, "_after_epoch", lambda epoch: None)
     resumed = train(resume=partial, progress=False)
     assert resumed == tmp_path / "resumed"

@@ -143,7 +143,7 @@ def test_jsonl_with_generated_split(tmp_path):
 @pytest.mark.parametrize(
     "content, suffix, pattern",
     [
-        ("text,label\nhello,joy\n", ".csv", None),
+        ("text,label\nhello,joy\n", ".csv", r"d.csv: label 'joy' has 1 example\(s\); a stratified split .* needs at least 6"),
         ("words,label\nhello,joy\n", ".csv", r"d.csv, line 2: missing column 'text'"),
         ("text,label\n  ,joy\n", ".csv", r"d.csv, line 2: empty text"),
         ("text,label\nhello,joy,extra\n", ".csv", r"d.csv, line 2: 3 fields, expected 2"),
@@ -154,9 +154,6 @@ def test_jsonl_with_generated_split(tmp_path):
 def test_bad_input_names_file_and_line(tmp_path, content, suffix, pattern):
     p = write(tmp_path / f"d{suffix}", content)
     config = DatasetConfig(name=p)
-    if pattern is None:
-        assert load_dataset(config)["train"].texts == ["hello"]
-        return
     with pytest.raises(DataError, match=pattern):
         load_dataset(config)
 
@@ -185,11 +182,11 @@ def test_emotion_from_the_hub_when_no_local_copy(monkeypatch, tmp_path):
 
     def load(name, config):
         calls.append((name, config))
-        return {s: FakeSplit(text=[f"{s} text"], label=[1]) for s in ("train", "validation", "test")}
+        return {s: FakeSplit(text=[f"{s} text", f"{s} more"], label=[1, 0]) for s in ("train", "validation", "test")}
 
     monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(load_dataset=load))
     monkeypatch.delenv("EMOBENCH_DATA", raising=False)
     corpus = load_dataset("emotion", data_dir=str(tmp_path))
     assert calls == [("dair-ai/emotion", "split")]
-    assert corpus["validation"].texts == ["validation text"] and corpus["test"].labels == [1]
+    assert corpus["validation"].texts == ["validation text", "validation more"] and corpus["test"].labels == [1, 0]
     assert corpus.source["kind"] == "hub" and len(corpus.source["files"]) == 3

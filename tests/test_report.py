@@ -57,15 +57,17 @@ def test_report_from_fixture_results(fixture_runs, tmp_path):
     out = compare_runs(fixture_runs, tmp_path / "cmp", formats=["md", "html", "latex"])
     rows = json.loads((out / "results.json").read_text())["runs"]
     assert [r["model"] for r in rows] == ["strong", "weak", "close"]
-    assert {"accuracy", "macro_f1", "weighted_precision", "joy_f1", "joy_support", "train_seconds",
+    assert {"accuracy", "macro_f1", "weighted_precision", "per_class", "train_seconds",
             "eval_examples_per_second", "parameters"} <= set(rows[0])
-    assert (out / "results.csv").read_text().splitlines()[0].startswith("model,seed,preset")
+    assert set(rows[0]["per_class"]["joy"]) == {"precision", "recall", "f1", "support"}
+    header = (out / "results.csv").read_text().splitlines()[0]
+    assert header.startswith("model,seed,preset") and "per_class.joy.f1" in header
     md = (out / "report.md").read_text()
     # The seed's table: the strong model's cells are the bold ones in its row.
     strong_row = next(line for line in md.splitlines() if line.startswith("| strong |"))
     weak_row = next(line for line in md.splitlines() if line.startswith("| weak |"))
     assert strong_row.count("**") > weak_row.count("**")
-    assert "[95% CI]" in md and "McNemar" in md
+    assert "95% CI]" in md and "McNemar" in md
     assert "**strong beats weak**" in md
     assert "No significant difference between strong and close" in md
     assert "train: 3 texts occur more than once" in md

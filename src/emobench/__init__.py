@@ -1,14 +1,22 @@
-"""emobench: text emotion recognition — datasets with audits, one classifier protocol, honest comparisons."""
-__version__ = "0.1.0"
+"""emobench: text emotion recognition — datasets with audits, one classifier protocol, honest comparisons.
 
-from .data import Corpus, DatasetConfig, Split, audit, load_dataset  # noqa: E402
-from .errors import DataError, EmobenchError  # noqa: E402
-from .models import available_models, build_model, load_model  # noqa: E402
-from .runs import RunConfig, evaluate_run, load_run, train  # noqa: E402
-from .serving import Predictor, predict  # noqa: E402
+Names are imported on first use, so ``import emobench`` (and the command line's start) stays fast.
+"""
+__version__ = "0.2.0"
 
-__all__ = [
-    "Corpus", "DatasetConfig", "Split", "audit", "load_dataset", "DataError", "EmobenchError",
-    "available_models", "build_model", "load_model", "RunConfig", "train", "evaluate_run", "load_run",
-    "Predictor", "predict",
-]
+_EXPORTS = {
+    "Corpus": "data", "DatasetConfig": "data", "Split": "data", "audit": "data", "load_dataset": "data",
+    "DataError": "errors", "EmobenchError": "errors",
+    "available_models": "models", "build_model": "models", "load_model": "models",
+    "RunConfig": "runs", "train": "runs", "evaluate_run": "runs", "load_run": "runs",
+    "Predictor": "serving", "predict": "serving",
+}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module 'emobench' has no attribute {name!r}")

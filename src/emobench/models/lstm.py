@@ -6,6 +6,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -13,9 +14,14 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ..data import Split
+from ..fileio import read_json, read_tensors
 from ..training import Trainer, TrainParams
-from .base import Classifier, register_family, register_model
+from ..training.checkpoint import save_weights
+from .base import Classifier
 from .glove import PACKAGED, glove_matrix
+from .params import param
+
+WEIGHTS = "lstm.safetensors"
 
 PAD, UNK = "<pad>", "<unk>"
 # Keras' Tokenizer default filters: the seed study's tokenizer.
@@ -46,22 +52,22 @@ class Vocabulary:
 
 @dataclass
 class LstmParams(TrainParams):
-    architecture: str = "pooled"  # "pooled" (packed, max+mean pooling) or "paper" (fixed length, flattened)
+    architecture: Literal["pooled", "paper"] = "pooled"  # packed + max/mean pooling, or fixed length + flattened
     glove: str = PACKAGED  # or a path to a GloVe text file; "none" for random embeddings
     freeze_embeddings: bool = False
-    min_freq: int = 1
-    max_vocab: int | None = None
+    min_freq: int = param(1, ge=1)
+    max_vocab: int | None = param(None, ge=1)
     # benchmarks/lstm.py --ablation, dair-ai validation macro-F1: hidden 64 0.914 (80 s) vs 128 0.914 (118 s);
     # no class weighting 0.913; random embeddings 0.914; frozen GloVe 0.773.
-    hidden_size: int = 64
-    num_layers: int = 1
-    dropout: float = 0.3
-    max_length: int | None = None  # paper: fixed padding length (derived from training data when None)
-    epochs: int = 8
-    batch_size: int = 64
-    learning_rate: float = 2e-3
-    patience: int = 3
-    class_weight: str | None = "balanced"
+    hidden_size: int = param(64, ge=1)
+    num_layers: int = param(1, ge=1)
+    dropout: float = param(0.3, ge=0, lt=1)
+    max_length: int | None = param(None, ge=1, doc="paper: fixed padding length (derived from training data when none)")
+    epochs: int = param(8, ge=1)
+    batch_size: int = param(64, ge=1)
+    learning_rate: float = param(2e-3, gt=0)
+    patience: int = param(3, ge=0)
+    class_weight: Literal["balanced"] | None = "balanced"
 
 
 class PooledLSTM(nn.Module):
@@ -104,7 +110,6 @@ class PaperLSTM(nn.Module):
         return self.classifier(self.dropout(out.flatten(1)))
 
 
-@register_family
 class LstmClassifier(Classifier):
     family = "lstm"
     Params = LstmParams
@@ -167,19 +172,17 @@ class LstmClassifier(Classifier):
         return torch.softmax(torch.from_numpy(logits), dim=1).numpy()
 
     def _save_weights(self, directory: Path):
-        torch.save(self.module.state_dict(), directory / "lstm.pt")
+        save_weights(self.module.state_dict(), directory / WEIGHTS)
         (directory / "vocab.json").write_text(json.dumps({"words": self.vocab.words, "length": self.length}))
 
     def _load_weights(self, directory: Path):
-        saved = json.loads((directory / "vocab.json").read_text())
+        saved = read_json(directory / "vocab.json", "LSTM vocabulary", required=("words", "length"))
         self.vocab, self.length = Vocabulary(saved["words"]), saved["length"]
-        state = torch.load(directory / "lstm.pt", map_location="cpu", weights_only=True)
+        if (directory / WEIGHTS).is_file() or not (directory / "lstm.pt").is_file():
+            state = read_tensors(directory / WEIGHTS, "torch")
+        else:  # emobench 0.1: torch's weights-only loader reads tensors and never runs code
+            state = torch.load(directory / "lstm.pt", map_location="cpu", weights_only=True)
         self.module = self._module(np.zeros(tuple(state["embedding.weight"].shape), dtype=np.float32))
         self.module.load_state_dict(state)
         self.module.eval()
         self.trainer = Trainer(self.module, self._collate, self.params, len(self.label_names), progress=False)
-
-
-register_model("lstm", LstmClassifier, "BiLSTM on fine-tuned GloVe 50d, packed sequences, max+mean pooling, class-weighted")
-register_model("lstm-paper", LstmClassifier, "the seed study's LSTM: fixed length, 2-layer BiLSTM, all steps flattened",
-               **LstmClassifier.PRESETS["paper"])

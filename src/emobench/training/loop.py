@@ -8,41 +8,42 @@ checkpoint, per-epoch history, progress, and resumable checkpoints.
 """
 from __future__ import annotations
 
-import json
 import math
 import shutil
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Literal
 
 import numpy as np
 import torch
 from accelerate import Accelerator
 from accelerate.utils import broadcast_object_list, gather_object, set_seed
-from sklearn.metrics import f1_score
 from tqdm.auto import tqdm
+
+from ..models.params import param
+from . import checkpoint
 
 
 @dataclass
 class TrainParams:
     """Hyper-parameters of the loop; every torch family's Params extends this."""
 
-    epochs: int = 10
-    batch_size: int = 32
-    eval_batch_size: int = 128
-    learning_rate: float = 1e-3
-    weight_decay: float = 0.0
-    optimizer: str = "adamw"  # "adamw" or "adam"
-    scheduler: str = "linear"  # "linear" decay, "constant"
-    warmup_ratio: float = 0.0
-    max_grad_norm: float = 1.0  # 0 disables clipping
-    patience: int = 0  # epochs without improvement before stopping; 0 = never stop early
-    metric: str = "macro_f1"  # validation metric that picks the best epoch: "macro_f1" or "accuracy"
-    class_weight: str | None = None  # "balanced" weights the loss by inverse class frequency
-    bucket_batches: int = 50  # length-sorting window, in batches (1 = random batches)
-    mixed_precision: str = "no"  # "bf16" or "fp16" on a GPU
+    epochs: int = param(10, ge=1)
+    batch_size: int = param(32, ge=1)
+    eval_batch_size: int = param(128, ge=1)
+    learning_rate: float = param(1e-3, gt=0)
+    weight_decay: float = param(0.0, ge=0)
+    optimizer: Literal["adamw", "adam"] = "adamw"
+    scheduler: Literal["linear", "constant"] = "linear"  # linear decay to 0, or constant (after warm-up)
+    warmup_ratio: float = param(0.0, ge=0, lt=1)
+    max_grad_norm: float = param(1.0, ge=0, doc="0 disables clipping")
+    patience: int = param(0, ge=0, doc="epochs without improvement before stopping; 0 = never stop early")
+    metric: Literal["macro_f1", "accuracy"] = "macro_f1"  # the validation metric that picks the best epoch
+    class_weight: Literal["balanced"] | None = None  # "balanced" weights the loss by inverse class frequency
+    bucket_batches: int = param(50, ge=1, doc="length-sorting window, in batches (1 = random batches)")
+    mixed_precision: Literal["no", "bf16", "fp16"] = "no"  # used only on a GPU
     cpu: bool = False  # force the CPU even if an accelerator is present
 
 
@@ -150,14 +151,19 @@ class Trainer:
         module, optimizer, loader, scheduler = acc.prepare(self.module, optimizer, loader, scheduler)
         loss_fn = torch.nn.CrossEntropyLoss(weight=weight.to(acc.device) if weight is not None else None)
 
-        state = {"epoch": 0, "best": float("-inf"), "best_epoch": 0, "bad_epochs": 0, "history": []}
-        if resume and (work_dir / "state.json").is_file():
-            acc.load_state(str(work_dir / "last"))
-            state = json.loads((work_dir / "state.json").read_text())
-        self.history = state["history"]
+        state = {"epoch": 0, "best": None, "best_epoch": 0, "best_file": None, "bad_epochs": 0, "history": []}
         best_state = None
-        if (work_dir / "best.pt").is_file() and resume:
-            best_state = torch.load(work_dir / "best.pt", map_location="cpu", weights_only=True)
+        last = checkpoint.latest(work_dir) if resume else None
+        if last is not None:
+            saved = checkpoint.read(last, acc.process_index)
+            acc.unwrap_model(module).load_state_dict(saved["model"])
+            optimizer.load_state_dict(saved["optimizer"])
+            state = saved["state"]
+            scheduler.scheduler.load_state_dict(state.pop("scheduler"))
+            if saved["rng"] is not None:
+                checkpoint.set_rng_state(saved["rng"])
+            best_state = checkpoint.load_weights(work_dir / state["best_file"]) if state["best_file"] else None
+        self.history = state["history"]
         for epoch in range(state["epoch"] + 1, p.epochs + 1):
             if p.patience and state["bad_epochs"] >= p.patience:
                 break
@@ -190,16 +196,17 @@ class Trainer:
             record["seconds"] = time.perf_counter() - started
             self.history.append(record)
             score = record.get("val_" + p.metric, -record["train_loss"])
-            if score > state["best"]:
-                state.update(best=score, best_epoch=epoch, bad_epochs=0)
+            if state["best"] is None or score > state["best"]:
                 # Kept in memory by every process (their weights are identical), on disk for resuming.
-                best_state = {k: v.detach().to("cpu", copy=True) for k, v in acc.unwrap_model(module).state_dict().items()}
+                best_state = checkpoint.tensors_for_saving(acc.unwrap_model(module).state_dict())
+                best_file = f"best-{epoch:04d}.safetensors"
                 if acc.is_main_process:
-                    torch.save(best_state, work_dir / "best.pt")
+                    checkpoint.save_weights(best_state, work_dir / best_file)
+                state.update(best=score, best_epoch=epoch, best_file=best_file, bad_epochs=0)
             else:
                 state["bad_epochs"] += 1
             state.update(epoch=epoch, history=self.history)
-            self._checkpoint(work_dir, state)
+            self._checkpoint(work_dir, state, module, optimizer, scheduler)
             if self.progress:
                 tqdm.write(_describe(record, p.epochs))
             _after_epoch(epoch)
@@ -213,17 +220,16 @@ class Trainer:
             shutil.rmtree(work_dir, ignore_errors=True)
         return self.history
 
-    def _checkpoint(self, work_dir: Path, state: dict) -> None:
+    def _checkpoint(self, work_dir: Path, state: dict, module, optimizer, scheduler) -> None:
         acc = self.accelerator
         acc.wait_for_everyone()
-        tmp = work_dir / "last.tmp"
-        acc.save_state(str(tmp))  # model, optimizer, scheduler, RNG states of every process
+        tmp = work_dir / f"ckpt-{state['epoch']:04d}.tmp"
+        main = acc.is_main_process
+        checkpoint.write_part(tmp, acc.unwrap_model(module).state_dict() if main else None,
+                              optimizer.state_dict() if main else None, acc.process_index)
         acc.wait_for_everyone()  # every process has written its RNG state before the folder is renamed
-        if acc.is_main_process:
-            shutil.rmtree(work_dir / "last", ignore_errors=True)
-            tmp.rename(work_dir / "last")
-            (work_dir / "state.json.tmp").write_text(json.dumps(state))
-            (work_dir / "state.json.tmp").replace(work_dir / "state.json")
+        if main:
+            checkpoint.commit(work_dir, state["epoch"], {**state, "scheduler": scheduler.scheduler.state_dict()})
         acc.wait_for_everyone()
 
     def _optimizer(self):
@@ -237,7 +243,7 @@ class Trainer:
             return torch.optim.AdamW(groups, lr=p.learning_rate)
         if p.optimizer == "adam":
             return torch.optim.Adam(groups, lr=p.learning_rate)
-        raise ValueError(f"optimizer must be 'adamw' or 'adam', got {p.optimizer!r}")
+        raise AssertionError(p.optimizer)  # validated with the parameters
 
     def _scheduler(self, optimizer, steps: int):
         p = self.params
@@ -251,14 +257,12 @@ class Trainer:
             def factor(step):
                 return min(1.0, (step + 1) / max(1, warmup)) if warmup else 1.0
         else:
-            raise ValueError(f"scheduler must be 'linear' or 'constant', got {p.scheduler!r}")
+            raise AssertionError(p.scheduler)  # validated with the parameters
         return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
     def _class_weight(self, labels) -> torch.Tensor | None:
-        if self.params.class_weight in (None, "none"):
+        if self.params.class_weight is None:
             return None
-        if self.params.class_weight != "balanced":
-            raise ValueError(f"class_weight must be 'balanced' or none, got {self.params.class_weight!r}")
         counts = np.bincount(labels, minlength=self.num_labels).astype(float)
         weights = np.where(counts > 0, counts.sum() / (self.num_labels * np.maximum(counts, 1)), 0.0)
         return torch.tensor(weights, dtype=torch.float32)
@@ -308,9 +312,20 @@ def _validation_scores(logits: np.ndarray, labels: np.ndarray) -> dict:
     return {
         "val_loss": float(-log_probs[np.arange(len(labels)), labels].mean()),
         "val_accuracy": float((predicted == labels).mean()),
-        "val_macro_f1": float(f1_score(labels, predicted, average="macro", zero_division=0)),
+        "val_macro_f1": macro_f1(labels, predicted, logits.shape[1]),
         "val_n": int(len(labels)),
     }
+
+
+def macro_f1(labels: np.ndarray, predicted: np.ndarray, num_labels: int) -> float:
+    """scikit-learn's macro-F1 (zero_division=0) over the classes present in labels or predictions."""
+    present = np.union1d(labels, predicted)
+    tp = np.bincount(labels[labels == predicted], minlength=num_labels)[present]
+    true = np.bincount(labels, minlength=num_labels)[present]
+    pred = np.bincount(predicted, minlength=num_labels)[present]
+    denominator = true + pred
+    f1 = np.divide(2 * tp, denominator, out=np.zeros(len(present)), where=denominator > 0)
+    return float(f1.mean()) if len(present) else 0.0
 
 
 def _describe(record: dict, epochs: int) -> str:

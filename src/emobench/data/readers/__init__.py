@@ -1,0 +1,119 @@
+"""Dataset readers behind one protocol: a reader turns a :class:`DatasetConfig` into a :class:`Corpus`.
+
+The registry maps dataset names to reader modules (imported when used); a name that is not registered is
+a user file (CSV/TSV/JSONL). A new dataset is one file in this package and one entry in ``READERS``.
+"""
+from __future__ import annotations
+
+import importlib
+import warnings
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Protocol
+
+from ...errors import DataError, EmobenchError
+from ..corpus import Corpus
+from .common import DataChecksumWarning, DataWarning, resolve_data_root
+
+
+@dataclass
+class DatasetConfig:
+    """Everything needed to load the same data again; saved with every run."""
+
+    name: str = "emotion"  # a registered dataset ("emotion", "isear"), or a path to a CSV/TSV/JSONL file
+    data_dir: str | None = None
+    # User files: one file (with a split column or a generated split) or one file per split.
+    files: dict[str, str] = field(default_factory=dict)
+    text_column: str = "text"
+    label_column: str = "label"
+    split_column: str | None = None
+    label_names: list[str] | None = None  # explicit names, in id order (integer labels index this list)
+    # Generated splits (ISEAR, files without splits).
+    split_fractions: dict[str, float] = field(default_factory=lambda: {"train": 0.8, "validation": 0.1, "test": 0.1})
+    split_seed: int = 13
+    drop_placeholders: bool = False
+    encoding: str = "utf-8"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def short_name(self) -> str:
+        """"emotion", "isear", or a user file's stem: for naming run and comparison folders."""
+        return Path(self.name).stem if self.reader == "table" else self.name.replace(":", "-")
+
+    @property
+    def reader(self) -> str:
+        return self.name.partition(":")[0] if self.name.partition(":")[0] in READERS else "table"
+
+    def resolved(self) -> "DatasetConfig":
+        """The same data with absolute paths (a run records where its data really was)."""
+        root = resolve_data_root(self.data_dir)
+        changes = {"data_dir": str(root.resolve()) if root else None,
+                   "files": {k: str(Path(v).expanduser().resolve()) for k, v in self.files.items()}}
+        if self.reader == "table" and not self.files:
+            changes["name"] = str(Path(self.name).expanduser().resolve())
+        return replace(self, **changes)
+
+
+class Reader(Protocol):
+    def load(self, config: DatasetConfig) -> Corpus: ...
+
+
+# dataset name -> reader module; "table" reads user files.
+READERS = {"emotion": "emotion", "isear": "isear", "table": "table"}
+
+
+def load_dataset(config: DatasetConfig | str | None = None, **overrides) -> Corpus:
+    """Load a corpus by name ("emotion", "isear") or from a user file, as the config says. Warnings about
+    the data are shown and recorded in ``corpus.source["warnings"]``."""
+    if config is None or isinstance(config, str):
+        config = DatasetConfig(name=config or "emotion")
+    if overrides:
+        config = DatasetConfig(**{**config.to_dict(), **overrides})
+    check_config(config)
+    reader = importlib.import_module(f"{__name__}.{READERS[config.reader]}")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataWarning)
+        corpus = reader.load(config)
+    for w in caught:  # shown again to the caller, and kept with the data
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    corpus.source["warnings"] = [str(w.message) for w in caught if issubclass(w.category, DataWarning)]
+    corpus.source["config"] = config.resolved().to_dict()
+    check_corpus(corpus)
+    return corpus
+
+
+def check_config(config: DatasetConfig) -> None:
+    if not config.name:
+        raise EmobenchError("no dataset given; expected emotion, isear, or a CSV/TSV/JSONL file")
+    total = sum(config.split_fractions.values())
+    if abs(total - 1) > 1e-6 or any(f <= 0 for f in config.split_fractions.values()):
+        raise EmobenchError(f"split fractions {config.split_fractions}: expected positive shares summing to 1")
+    if config.split_seed < 0:
+        raise EmobenchError(f"--split-seed {config.split_seed}: expected a seed >= 0")
+    if config.text_column == config.label_column:
+        raise EmobenchError(f"--text-column and --label-column are both {config.text_column!r}; expected two columns")
+
+
+def check_corpus(corpus: Corpus) -> None:
+    files = [f for f in corpus.source.get("files", {}) if not f.startswith("hub:")]
+    where = files[0] if len(files) == 1 else corpus.name
+    if "train" not in corpus.splits or not len(corpus["train"]):
+        raise DataError("no training examples", where)
+    for name, split in corpus.splits.items():
+        if not len(split):
+            raise DataError(f"the {name} split is empty", where)
+    present = sorted(set(corpus["train"].labels))
+    if len(present) < 2:
+        only = corpus.label_names[present[0]] if present else "none"
+        raise DataError(f"the training data has one label only ({only!r}); a classifier needs at least two", where)
+
+
+from .emotion import EMOTION_LABELS, load_emotion  # noqa: E402
+from .isear import ISEAR_LABELS, load_isear  # noqa: E402
+from .table import load_labelled_file, load_table  # noqa: E402
+
+__all__ = ["DatasetConfig", "DataChecksumWarning", "DataWarning", "Reader", "READERS", "load_dataset",
+           "resolve_data_root", "EMOTION_LABELS", "ISEAR_LABELS", "load_emotion", "load_isear", "load_table",
+           "load_labelled_file"]

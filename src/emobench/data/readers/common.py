@@ -1,0 +1,255 @@
+"""What every reader shares: decoding files, CSV/TSV/JSONL records, texts and labels read with the file and
+line they came from, so every bad value is reported where it is."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import warnings
+from pathlib import Path
+
+from ...errors import DataError
+
+MAX_TEXT_CHARS = 100_000  # longer texts are truncated, with a warning naming the lines
+MAX_FIELD_CHARS = 1_000_000  # longer fields are refused: one row must not exhaust memory
+TABLE_SUFFIXES = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
+JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
+UNSUPPORTED = {
+    ".xlsx": "Excel", ".xlsm": "Excel", ".xls": "Excel", ".ods": "OpenDocument spreadsheet", ".parquet": "Parquet",
+    ".feather": "Feather", ".arrow": "Arrow", ".pkl": "pickle", ".pickle": "pickle", ".zip": "zip archive",
+    ".gz": "gzip archive", ".bz2": "bzip2 archive", ".xz": "xz archive", ".h5": "HDF5", ".hdf5": "HDF5",
+    ".npy": "NumPy", ".npz": "NumPy", ".db": "database", ".sqlite": "SQLite",
+}
+MAGIC = {b"PK\x03\x04": "a zip archive (such as Excel .xlsx)", b"PAR1": "a Parquet file", b"\x1f\x8b": "gzip-compressed",
+         b"\xd0\xcf\x11\xe0": "an old Office file (such as Excel .xls)", b"\x89HDF": "an HDF5 file",
+         b"SQLite format": "an SQLite database", b"\x80\x04\x95": "a pickle", b"\x93NUMPY": "a NumPy array"}
+FORMATS_HINT = "emobench reads .csv, .tsv, .jsonl (one JSON object per line) and 'text;label' .txt files"
+
+
+class DataWarning(UserWarning):
+    """Something in the data that a result depends on (truncated texts, labels differing only in case);
+    recorded in the run's data.json."""
+
+
+class DataChecksumWarning(DataWarning):
+    """A known file's bytes differ from the published ones."""
+
+
+def resolve_data_root(data_dir: str | None) -> Path | None:
+    root = data_dir or os.environ.get("EMOBENCH_DATA")
+    return Path(root).expanduser() if root else None
+
+
+def read_text(path: str | Path, encoding: str = "utf-8") -> str:
+    """A whole text file; unsupported formats and undecodable bytes are reported with their place."""
+    path = Path(path)
+    kind = UNSUPPORTED.get(path.suffix.lower())
+    if kind:
+        raise DataError(f"{kind} files are not supported; {FORMATS_HINT} (export it as CSV)", path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError("file not found", path) from None
+    except IsADirectoryError:
+        raise DataError("is a folder; expected a data file", path) from None
+    except OSError as exc:
+        raise DataError(f"cannot read file ({exc.strerror})", path) from None
+    for magic, what in MAGIC.items():
+        if raw.startswith(magic):
+            raise DataError(f"the file is {what}, not text; {FORMATS_HINT}", path)
+    utf8 = encoding.lower().replace("_", "-") in ("utf-8", "utf8")
+    codec, shown = ("utf-8-sig", "UTF-8") if utf8 else (encoding, encoding)
+    try:
+        return raw.decode(codec)
+    except LookupError:
+        raise DataError(f"unknown encoding {encoding!r}; expected a Python codec name such as utf-8, latin-1, cp1252",
+                        path) from None
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DataError(
+            f"bytes {raw[exc.start:exc.end]!r} are not valid {shown}; expected a {shown} text file "
+            "(pass --encoding for another one, e.g. latin-1)", path, line
+        ) from None
+
+
+def read_records(path: str | Path, encoding: str = "utf-8", header: bool = True) -> list[tuple[int, dict]]:
+    """(line number, record) for every non-empty row of a CSV, TSV or JSONL file (by suffix). Without a
+    header, CSV/TSV columns are named by position: "1", "2", ..."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    text = read_text(path, encoding)
+    if suffix in JSONL_SUFFIXES:
+        return _jsonl_records(text, path)
+    if suffix not in TABLE_SUFFIXES:
+        raise DataError(f"unknown file type {suffix or '(no suffix)'!r}; {FORMATS_HINT}", path)
+    csv.field_size_limit(MAX_FIELD_CHARS)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=TABLE_SUFFIXES[suffix])
+    records = []
+    start = 1
+    try:
+        columns = None
+        if header:
+            columns = next(reader, None)
+            if columns is None:
+                raise DataError("empty file; expected a header row", path, 1)
+            seen = set()
+            for column in columns:
+                if column in seen:
+                    raise DataError(f"column {column!r} appears twice in the header", path, 1)
+                seen.add(column)
+        while True:
+            start = reader.line_num + 1  # a row may span lines (quoted newlines): report where it starts
+            row = next(reader, None)
+            if row is None:
+                break
+            if not any(cell.strip() for cell in row):
+                continue
+            if columns is None:
+                columns = [str(i + 1) for i in range(len(row))]
+            if len(row) != len(columns):
+                spans = f" (the row runs to line {reader.line_num}: is a quote left open?)" if reader.line_num > start else ""
+                raise DataError(f"{len(row)} fields, expected {len(columns)}" + (" as in the header" if header else
+                                " as in the first row") + spans, path, start)
+            records.append((start, dict(zip(columns, row))))
+    except csv.Error as exc:
+        detail = str(exc)
+        if "field larger than field limit" in detail:
+            detail = (f"a field of more than {MAX_FIELD_CHARS:,} characters (texts are limited to {MAX_TEXT_CHARS:,}; "
+                      "is a quote left open?)")
+        raise DataError(f"malformed row ({detail})", path, start) from None
+    return records
+
+
+def _jsonl_records(text: str, path: Path) -> list[tuple[int, dict]]:
+    if text.lstrip().startswith("["):
+        raise DataError("the file is a JSON array; expected JSON Lines (one JSON object per line)", path, 1)
+    records = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"malformed JSON ({exc.msg}); expected one JSON object per line", path, number) from None
+        if not isinstance(record, dict):
+            raise DataError(f"expected a JSON object, got {type(record).__name__}", path, number)
+        records.append((number, record))
+    return records
+
+
+def field(record: dict, column: str, path: Path, number: int):
+    if column not in record:
+        raise DataError(f"missing column {column!r} (columns: {', '.join(map(str, record))})", path, number)
+    return record[column]
+
+
+class TextChecker:
+    """Checks texts as they are read: a string, not empty, truncated past MAX_TEXT_CHARS (counted, and
+    reported once per file by :meth:`report`)."""
+
+    def __init__(self):
+        self.truncated: dict[Path, list[int]] = {}
+
+    def __call__(self, value, column: str, path: Path, number: int) -> str:
+        if not isinstance(value, str):
+            raise DataError(f"column {column!r}: expected text, found {type(value).__name__} {value!r}", path, number)
+        if not value.strip():
+            raise DataError(f"empty text in column {column!r}", path, number)
+        if len(value) > MAX_TEXT_CHARS:
+            self.truncated.setdefault(path, []).append(number)
+            value = value[:MAX_TEXT_CHARS]
+        return value
+
+    def report(self) -> None:
+        for path, lines in self.truncated.items():
+            warnings.warn(f"{path}: {len(lines)} text(s) longer than {MAX_TEXT_CHARS:,} characters truncated to "
+                          f"{MAX_TEXT_CHARS:,} (line {lines[0]}" + (f" and {len(lines) - 1} more)" if len(lines) > 1 else ")"),
+                          DataWarning, stacklevel=3)
+
+
+def raw_label(value, column: str, path: Path, number: int) -> str:
+    """One label as a string: a name or an integer id. Label sets are refused here (multi-label data is
+    read by the readers that are given a label separator)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise DataError(f"empty label in column {column!r}", path, number)
+    if isinstance(value, list):
+        raise DataError(f"label {value!r} is a list of labels; this dataset is read as single-label "
+                        "(one label per text)", path, number)
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise DataError(f"column {column!r}: expected a label name or an integer id, found {value!r}", path, number)
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise DataError(f"label {value!r}: expected a label name or an integer id", path, number)
+        value = int(value)
+    label = str(value).strip()
+    if looks_like_label_set(label):
+        raise DataError(f"label {label!r} looks like several labels; this dataset is read as single-label "
+                        "(one label per text)", path, number)
+    return label
+
+
+def looks_like_label_set(label: str) -> bool:
+    if label.startswith("[") and label.endswith("]"):
+        try:
+            return isinstance(json.loads(label), list)
+        except json.JSONDecodeError:
+            return "," in label
+    for sep in (",", ";", "|"):
+        parts = [p.strip() for p in label.split(sep)]
+        if len(parts) > 1 and all(parts) and all(p.replace("_", "").replace("-", "").isalnum() for p in parts):
+            return True
+    return False
+
+
+def is_id(label: str) -> bool:
+    return label.isdigit()
+
+
+def label_names_from(labels: list[tuple[str, Path, int]], explicit: list[str] | None) -> list[str]:
+    """The label names of a dataset from its training labels (value, file, line): explicit names as given;
+    all-integer labels must be the ids 0..K-1; a mix of ids and names is refused."""
+    if explicit:
+        names = [str(n).strip() for n in explicit]
+        if len(set(names)) != len(names) or not all(names):
+            raise DataError(f"--label-names {','.join(names)}: expected distinct, non-empty names")
+        return names
+    seen: dict[str, tuple[Path, int]] = {}
+    for label, path, number in labels:
+        seen.setdefault(label, (path, number))
+    ids = [label for label in seen if is_id(label)]
+    names = [label for label in seen if not is_id(label)]
+    if ids and names:
+        (ip, il), (np_, nl) = seen[ids[0]], seen[names[0]]
+        raise DataError(f"the labels mix integer ids ({ids[0]!r} at {ip}, line {il}) and names ({names[0]!r} at "
+                        f"{np_}, line {nl}); use one kind, or pass --label-names to say which name each id means")
+    if ids:
+        values = sorted(int(label) for label in ids)
+        if values != list(range(len(values))):
+            path, number = seen[ids[0]]
+            raise DataError(f"integer labels must be the ids 0..{len(values) - 1}, found {values}; or pass --label-names",
+                            path, number)
+        return [str(i) for i in values]
+    folded: dict[str, str] = {}
+    for name in sorted(names):
+        other = folded.setdefault(name.casefold(), name)
+        if other != name:
+            warnings.warn(f"labels {other!r} and {name!r} differ only in case; they are treated as different labels",
+                          DataWarning, stacklevel=3)
+    return sorted(names)
+
+
+def label_id(label: str, names: list[str], explicit: bool, path: Path, number: int, split: str) -> int:
+    """The id of a label (a name, or an id into explicitly given names); anything else is an error."""
+    if label in names:
+        return names.index(label)
+    if is_id(label):
+        if explicit and int(label) < len(names):
+            return int(label)
+        if not any(is_id(n) for n in names):
+            raise DataError(f"label {label!r} is an integer id, but the labels are names ({', '.join(names)}); "
+                            "write the names, or pass --label-names to say which name each id means", path, number)
+    if split == "train":
+        raise DataError(f"label {label!r} is not one of {', '.join(names)}", path, number)
+    raise DataError(f"label {label!r} in the {split} data never occurs in training (known: {', '.join(names)})",
+                    path, number)

@@ -1,0 +1,63 @@
+"""Logging: emobench's messages and the libraries' (transformers, accelerate, huggingface_hub) go to
+standard error, never standard output, so ``--json`` output stays machine-readable. Library chatter
+(load reports, "Loading weights" bars) shows only at ``--log-level debug``."""
+from __future__ import annotations
+
+import logging
+import sys
+
+LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+LIBRARIES = ("transformers", "accelerate", "huggingface_hub", "torch", "optuna", "mlflow", "urllib3", "filelock")
+logger = logging.getLogger("emobench")
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time (test runners and redirections replace it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
+def configure(level: str = "info") -> None:
+    """emobench's messages at ``level``; libraries only at debug (their warnings are noise for a user)."""
+    numeric = LEVELS[level]
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if isinstance(handler, _StderrHandler):
+            root.removeHandler(handler)
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    logger.setLevel(numeric)
+    quiet_libraries(logging.DEBUG if numeric <= logging.DEBUG else logging.ERROR)
+
+
+def quiet_libraries(level: int = logging.ERROR) -> None:
+    """Route library logs through the root logger at ``level``; no library progress bars unless debugging."""
+    for name in LIBRARIES:
+        logging.getLogger(name).setLevel(level)
+    if "transformers" in sys.modules:
+        _quiet_transformers(level)
+
+
+def _quiet_transformers(level: int) -> None:
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity(level)
+    hf_logging.disable_default_handler()
+    hf_logging.enable_propagation()
+    if level > logging.DEBUG:
+        hf_logging.disable_progress_bar()
+    try:
+        from huggingface_hub.utils import disable_progress_bars
+
+        if level > logging.DEBUG:
+            disable_progress_bars()
+    except ImportError:
+        pass
