@@ -26,4 +26,7 @@ def print_table(title: str, rows: list[dict], columns: list[str]) -> None:
     table = Table(*columns, title=title)
     for row in rows:
         table.add_row(*[f"{row[c]:.4f}" if isinstance(row.get(c), float) else str(row.get(c, "")) for c in columns])
-    Console().print(table)
+    console = Console()
+    if not console.is_terminal:  # logged to a file: wide enough that no column is cut
+        console = Console(width=200)
+    console.print(table)
