@@ -49,7 +49,7 @@ def run_trainer(texts, labels, num_labels, steps, batch_size, lr, dynamic: bool,
     args = TrainingArguments(output_dir="/tmp/emobench-hf-trainer", per_device_train_batch_size=batch_size,
                              max_steps=steps, learning_rate=lr, lr_scheduler_type="linear", save_strategy="no",
                              eval_strategy="no", report_to=[], logging_strategy="no", seed=seed,
-                             group_by_length=dynamic, disable_tqdm=True, use_cpu=not torch.cuda.is_available())
+                             train_sampling_strategy="group_by_length" if dynamic else "random", disable_tqdm=True, use_cpu=not torch.cuda.is_available())
     collator = DataCollatorWithPadding(tokenizer) if dynamic else default_data_collator
     trainer = Trainer(model=model, args=args, train_dataset=_Encoded(encodings, labels), data_collator=collator)
     started = time.perf_counter()

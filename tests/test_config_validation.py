@@ -10,7 +10,7 @@ import emobench.training.checkpoint as checkpoint
 from emobench.cli import app
 from emobench.errors import EmobenchError
 from emobench.models.base import FAMILIES, MODELS, family_class, resolve_params
-from emobench.models.params import describe_params, params_from_dict
+from emobench.params import describe_params, params_from_dict
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))

@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .errors import EmobenchError
+from .logs import logger
 
 app = typer.Typer(help="Text emotion recognition: audit datasets, train and compare models, predict.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -39,11 +40,21 @@ def _terminate(signum, frame):
 
 @contextlib.contextmanager
 def user_errors():
-    """Input and configuration errors become one clear line and exit code 2, never a traceback."""
-    with warnings.catch_warnings(record=True) as caught:
+    """Input and configuration errors become one clear line and exit code 2, never a traceback. Warnings
+    are shown as they happen, one line each."""
+    with warnings.catch_warnings():
         warnings.simplefilter("always")
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", category=FutureWarning)
+        seen = set()
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            if issubclass(category, UserWarning) and str(message) not in seen:
+                seen.add(str(message))
+                err.print("[yellow]warning:[/] ", end="")
+                err.print(str(message), markup=False)
+
+        warnings.showwarning = show
         try:
             yield
         except EmobenchError as exc:
@@ -59,11 +70,6 @@ def user_errors():
         except KeyboardInterrupt:
             err.print("[yellow]interrupted[/]")
             raise typer.Exit(130) from None
-        finally:
-            for w in caught:
-                if issubclass(w.category, UserWarning):
-                    err.print("[yellow]warning:[/] ", end="")
-                    err.print(str(w.message), markup=False)
 
 
 def _error(message: str) -> None:
@@ -151,7 +157,16 @@ SplitColumnOpt = typer.Option(None, help="split column: train / validation (val,
 SplitSeedOpt = typer.Option(13, help="seed of generated splits (ISEAR, files without splits)")
 LabelNamesOpt = typer.Option(None, "--label-names", help="comma-separated label names in id order (integer labels index it)")
 EncodingOpt = typer.Option("utf-8", help="text encoding of your files (e.g. latin-1, cp1252)")
-QuietOpt = typer.Option(False, "--quiet", "-q", help="no progress output")
+QuietOpt = typer.Option(False, "--quiet", "-q", help="no progress bars (one line per epoch stays; --log-level warning for none)")
+TrackOpt = typer.Option([], "--track", help="experiment tracking: mlflow and/or tensorboard (repeatable), stored under the output folder's tracking/")
+
+
+def _make_tracker(kinds: list[str], folder: Path, experiment: str):
+    if not kinds:
+        return None
+    from .tracking import Tracker, check_available
+
+    return Tracker(check_available(kinds), Path(folder) / "tracking", experiment)
 
 
 # ---------------------------------------------------------------- commands
@@ -217,6 +232,7 @@ def train(
     drop_placeholders: bool = typer.Option(False, help="drop placeholder texts such as '[ No response.]' (ISEAR, your files)"),
     label_names: Optional[str] = LabelNamesOpt,
     encoding: str = EncodingOpt,
+    track: list[str] = TrackOpt,
     quiet: bool = QuietOpt,
 ):
     """Train one model and write a run directory (config, versions, checksums, model, metrics, predictions)."""
@@ -224,21 +240,22 @@ def train(
         from .runs import RunConfig, load_run
         from .runs import train as train_run
 
+        tracker = _make_tracker(track, Path(resume).parent if resume else output_dir, "emobench")
         if resume:
-            given = [p for p in ctx.params if p not in ("resume", "quiet", "data_dir") and _explicit(ctx, p)]
+            given = [p for p in ctx.params if p not in ("resume", "quiet", "data_dir", "track") and _explicit(ctx, p)]
             if given:
                 raise EmobenchError(f"--resume continues a run with its recorded configuration; "
                                     f"--{given[0].rstrip('_').replace('_', '-')} cannot be combined with it")
             if data_dir:
                 raise EmobenchError("--resume reads the data recorded in the run; --data-dir cannot be combined with it")
-            run_dir = train_run(resume=resume, progress=not quiet)
+            run_dir = train_run(resume=resume, progress=not quiet, tracker=tracker)
         else:
             config = RunConfig(model=model, seed=seed, preset=preset, overrides=_parse_overrides(set_),
                                output_dir=str(output_dir), name=name,
                                dataset=_dataset_config(ctx, dataset, data_dir, text_column, label_column, split_column,
                                                        train_file, validation_file, test_file, split_seed,
                                                        drop_placeholders, label_names, encoding))
-            run_dir = train_run(config, progress=not quiet)
+            run_dir = train_run(config, progress=not quiet, tracker=tracker)
         _show_run(load_run(run_dir), quiet)
         say(f"run written to {run_dir}")
 
@@ -336,8 +353,10 @@ def predict(
             items += _texts_from_file(file, text_column)
         if not items:
             raise EmobenchError("no text given: pass texts as arguments or --file")
-        predictor = Predictor(run)
-        results = predictor.predict(items)
+        # Whatever a library prints while loading goes to standard error: --json output stays parseable.
+        with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
+            predictor = Predictor(run)
+            results = predictor.predict(items)
         if as_json:
             for r in results:
                 print(json.dumps(r, ensure_ascii=False))
@@ -407,6 +426,7 @@ def compare(
     drop_placeholders: bool = typer.Option(False, help="drop placeholder texts (ISEAR, your files)"),
     label_names: Optional[str] = LabelNamesOpt,
     encoding: str = EncodingOpt,
+    track: list[str] = TrackOpt,
     quiet: bool = QuietOpt,
 ):
     """Train (or reuse) every model on the identical split and write results and the report."""
@@ -443,8 +463,67 @@ def compare(
                                         label_names=label_names, encoding=encoding),
                 models=chosen, seeds=list(range(seeds)), preset=preset, overrides=_compare_overrides(set_, chosen),
                 output_dir=str(output_dir), name=name, formats=formats)
-            folder = run_comparison(config, progress=not quiet, log=(lambda m: None) if quiet else say, retrain=retrain)
+            if track:
+                from .tracking import check_available
+
+                track = check_available(track)
+            folder = run_comparison(config, progress=not quiet, log=lambda m: logger.info(m), retrain=retrain, track=track)
         _show_comparison(folder)
+
+
+@app.command()
+def tune(
+    ctx: typer.Context,
+    model: str = typer.Option("lstm", "--model", "-m", help="model name (see `emobench models`) or hf:<id or dir>"),
+    dataset: str = DatasetOpt,
+    data_dir: Optional[str] = DataDirOpt,
+    trials: int = typer.Option(20, "--trials", help="number of trials in the study (completed and pruned; a rerun continues)"),
+    timeout: Optional[float] = typer.Option(None, "--timeout", help="seconds after which no new trial starts"),
+    seed: int = typer.Option(0, help="seed of the sampler and of every trial"),
+    preset: Optional[str] = typer.Option(None, help="preset the search starts from"),
+    set_: list[str] = typer.Option([], "--set", help="fixed hyper-parameter key=value (not searched)"),
+    space: list[str] = typer.Option([], "--space", help="search name=low:high[:log] or name=a,b,c (replaces the default space)"),
+    output_dir: Path = typer.Option(Path("tuning"), "--output-dir", "-o"),
+    name: Optional[str] = typer.Option(None, help="tuning folder name; an existing one is continued"),
+    text_column: str = TextColumnOpt,
+    label_column: str = LabelColumnOpt,
+    split_column: Optional[str] = SplitColumnOpt,
+    split_seed: int = SplitSeedOpt,
+    label_names: Optional[str] = LabelNamesOpt,
+    encoding: str = EncodingOpt,
+    track: list[str] = TrackOpt,
+    quiet: bool = QuietOpt,
+):
+    """Search hyper-parameters on validation (Optuna TPE + pruning), then train the best as an ordinary run."""
+    with user_errors():
+        from .models.base import resolve_params
+        from .tune import TuneConfig, parse_space
+        from .tune import tune as run_tune
+
+        family, _ = resolve_params(model)
+        if track:
+            from .tracking import check_available
+
+            track = check_available(track)
+        config = TuneConfig(model=model, trials=trials, timeout=timeout, seed=seed, preset=preset,
+                            overrides=_parse_overrides(set_), space=parse_space(space, family.Params),
+                            output_dir=str(output_dir), name=name,
+                            dataset=_dataset_config(ctx, dataset, data_dir, text_column, label_column, split_column,
+                                                    split_seed=split_seed, label_names=label_names, encoding=encoding))
+        folder = run_tune(config, progress=not quiet, track=track)
+        from .fileio import read_json
+
+        rows = read_json(folder / "trials.json", "trials")["trials"]
+        table = Table("trial", "state", "validation macro-F1", "parameters", title=f"{escape(model)}: trials")
+        for r in rows:
+            table.add_row(str(r["trial"]) + (" (default)" if r["default"] else ""), r["state"],
+                          f"{r['val_macro_f1']:.4f}" if r["val_macro_f1"] is not None else "",
+                          escape(", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in r["params"].items())))
+        console.print(table)
+        metrics = read_json(folder / "best" / "metrics.json", "run metrics")["splits"]
+        say(f"best configuration trained as {folder / 'best'}: validation macro-F1 {metrics['validation']['macro']['f1']:.4f}, "
+            f"test accuracy {metrics['test']['accuracy']:.4f}, test macro-F1 {metrics['test']['macro']['f1']:.4f}")
+        say(f"summary: {folder / 'summary.md'}")
 
 
 @app.command()

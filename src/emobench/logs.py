@@ -23,6 +23,11 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
+def bars(progress: bool) -> bool:
+    """Progress bars only when asked for and standard error is a terminal (a log file gets lines instead)."""
+    return progress and sys.stderr.isatty()
+
+
 def configure(level: str = "info") -> None:
     """emobench's messages at ``level``; libraries only at debug (their warnings are noise for a user)."""
     numeric = LEVELS[level]

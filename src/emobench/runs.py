@@ -28,7 +28,8 @@ from .errors import EmobenchError
 from .evaluation import classification_report_text, compute_metrics
 from .fileio import check_output_folder, check_plain_name, read_json, write_json
 from .lock import RunLock
-from .models.base import Classifier, load_model, resolve_params
+from .logs import logger as log
+from .models.base import Classifier, load_model, predict_proba_batched, resolve_params
 
 PARTIAL = ".partial"
 
@@ -122,8 +123,10 @@ def _resume_target(resume: str | Path) -> tuple[Path, Path]:
 
 
 def train(config: RunConfig | None = None, *, resume: str | Path | None = None, progress: bool = True,
-          corpus: Corpus | None = None) -> Path:
-    """Train, evaluate on validation and test, and write a complete run directory; returns its path."""
+          corpus: Corpus | None = None, tracker=None) -> Path:
+    """Train, evaluate on validation and test, and write a complete run directory; returns its path.
+    ``tracker`` (a :class:`emobench.tracking.Tracker`) receives the configuration, every epoch's metrics,
+    the final metrics and the run directory."""
     if resume is not None:
         partial, final = _resume_target(resume)
         recorded = read_json(partial / "config.json", "run configuration", required=("model", "dataset", "seed"))
@@ -148,9 +151,14 @@ def train(config: RunConfig | None = None, *, resume: str | Path | None = None, 
             write_json(partial / "data.json", data_record(corpus))
         seed_everything(config.seed)
         model = family(params)
+        if tracker is not None:
+            tracker.run_name = tracker.run_name or final.name
+            tracker.start(read_json(partial / "config.json", "run configuration"))
         started = time.perf_counter()
+        log.info("%s: training %s on %s (%d examples)", final.name, config.model, corpus.name, len(corpus["train"]))
         model.fit(corpus["train"], corpus.splits.get("validation"), corpus.label_names, seed=config.seed,
-                  work_dir=partial / "checkpoints", resume=resume is not None, progress=progress)
+                  work_dir=partial / "checkpoints", resume=resume is not None, progress=progress,
+                  on_epoch=tracker.epoch if tracker is not None else None)
         train_seconds = time.perf_counter() - started
         model.save(partial / "model")
         metrics = {"train_seconds": train_seconds, "parameters": model.num_parameters(), "model_info": model.info,
@@ -167,6 +175,9 @@ def train(config: RunConfig | None = None, *, resume: str | Path | None = None, 
             raise EmobenchError(f"{final} appeared while training; the finished run is kept as {partial}")
         partial.rename(final)
         lock.release(final)
+        if tracker is not None:
+            tracker.finish(final, {"final": {s: {k: v for k, v in m.items() if k != "per_class"} for s, m in metrics["splits"].items()},
+                                   "train_seconds": train_seconds})
         return final
     except BaseException as exc:
         nothing_to_resume = not any((partial / "checkpoints").glob("ckpt-*")) if partial.exists() else False
@@ -183,6 +194,9 @@ def train(config: RunConfig | None = None, *, resume: str | Path | None = None, 
                 if partial.exists() else ""
             raise EmobenchError(f"{exc.filename or partial}: no space left on device{kept}") from None
         raise
+    finally:
+        if tracker is not None:
+            tracker.close()
 
 
 def data_record(corpus: Corpus) -> dict:
@@ -237,12 +251,6 @@ def evaluate_split(model: Classifier, split: Split, predictions_path: Path | Non
     if predictions_path is not None:
         write_predictions(predictions_path, split, probs, model.label_names)
     return metrics
-
-
-def predict_proba_batched(model: Classifier, texts: list[str], batch_size: int = 256) -> np.ndarray:
-    if not texts:
-        return np.zeros((0, len(model.label_names)))
-    return np.concatenate([model.predict_proba(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)])
 
 
 def write_predictions(path: Path, split: Split, probs: np.ndarray, label_names: list[str]) -> None:

@@ -115,7 +115,8 @@ def _differences(before: dict, now: dict, prefix: str = "") -> list[str]:
     return out
 
 
-def run_comparison(config: CompareConfig, progress: bool = True, log=print, retrain: bool = False) -> Path:
+def run_comparison(config: CompareConfig, progress: bool = True, log=print, retrain: bool = False,
+                   track: list[str] = ()) -> Path:
     """Train every model for every seed (reusing finished runs whose configuration and data are the same as
     asked now), then write results and the report. A run trained with another configuration or on other
     data is never reused: it is an error, or with ``retrain`` it is replaced."""
@@ -152,21 +153,38 @@ def run_comparison(config: CompareConfig, progress: bool = True, log=print, retr
     for plan, action, changes in actions:
         final = folder / "runs" / plan.name
         partial = final.with_name(plan.name + PARTIAL)
+        tracker = _tracker(track, folder, plan.name)
         if action == "reuse":
             log(f"{plan.name}: finished earlier, reused")
         elif action == "resume":
             log(f"{plan.name}: resuming the unfinished run")
-            train(resume=partial, progress=progress, corpus=corpus)
+            train(resume=partial, progress=progress, corpus=corpus, tracker=tracker)
         else:
             if action == "retrain":
                 log(f"{plan.name}: configuration or data changed ({'; '.join(changes[:3])}); retraining")
                 shutil.rmtree(final, ignore_errors=True)
                 shutil.rmtree(partial, ignore_errors=True)
             log(f"{plan.name}: training")
-            train(plan.run, progress=progress, corpus=corpus)
+            train(plan.run, progress=progress, corpus=corpus, tracker=tracker)
         run_dirs.append(final)
     write_comparison(folder, run_dirs, formats=config.formats)
+    tracker = _tracker(track, folder, "report")
+    if tracker is not None:
+        rows = read_json(folder / "results.json", "comparison results")["runs"]
+        tracker.start({"models": config.models, "seeds": config.seeds, "dataset": config.dataset.to_dict()})
+        summary = {f"{r['model']}.s{r['seed']}": {"accuracy": r["accuracy"], "macro_f1": r["macro_f1"]} for r in rows}
+        tracker.finish(None, summary, [folder / name for name in ("report.md", "report.html", "results.json", "results.csv")
+                                       if (folder / name).is_file()])
+        tracker.close()
     return folder
+
+
+def _tracker(track, folder: Path, run_name: str):
+    if not track:
+        return None
+    from ..tracking import Tracker
+
+    return Tracker(list(track), folder / "tracking", experiment=f"emobench-compare-{folder.name}", run_name=run_name)
 
 
 def compare_runs(run_dirs: list[str | Path], output_dir: str | Path, formats=("md", "html")) -> Path:

@@ -7,12 +7,14 @@ import importlib
 import json
 from pathlib import Path
 
+from typing import Callable
+
 import numpy as np
 
 from ..data import Split
 from ..errors import EmobenchError
 from ..fileio import read_json
-from .params import params_from_dict
+from ..params import params_from_dict
 
 MODEL_FILE = "emobench_model.json"
 FORMAT = 2  # 2: no pickle anywhere (safetensors + JSON); 1 (emobench 0.1) pickled tfidf and feature heads
@@ -52,16 +54,22 @@ class Classifier:
     family: str = ""
     Params: type = object
     PRESETS: dict[str, dict] = {}
+    SEARCH_SPACE: dict[str, list] = {}  # default space of `emobench tune`
 
     def __init__(self, params=None, label_names: list[str] | None = None):
         self.params = params if params is not None else self.Params()
         self.label_names = list(label_names or [])
+        self.device = None  # where inference runs (torch families); None: a GPU if there is one, else the CPU
         self.history: list[dict] = []  # per-epoch records for families that train in epochs
         self.info: dict = {}  # facts worth reporting (vocabulary coverage, parameter count, ...)
 
     # -- training and inference
     def fit(self, train: Split, validation: Split | None, label_names: list[str], *, seed: int = 0,
-            work_dir: Path | None = None, resume: bool = False, progress: bool = True) -> "Classifier":
+            work_dir: Path | None = None, resume: bool = False, progress: bool = True,
+            on_epoch: Callable[[dict], None] | None = None) -> "Classifier":
+        """Train on ``train`` (choosing epochs, temperature, ... on ``validation`` only). Families trained in
+        epochs checkpoint into ``work_dir``, continue from it with ``resume``, and call ``on_epoch`` with
+        each epoch's record (it may raise to stop training, e.g. to prune a hyper-parameter trial)."""
         raise NotImplementedError
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
@@ -96,6 +104,13 @@ class Classifier:
 
     def _load_weights(self, directory: Path) -> None:
         raise NotImplementedError
+
+
+def predict_proba_batched(model: Classifier, texts: list[str], batch_size: int = 256) -> np.ndarray:
+    """Probabilities of many texts, ``batch_size`` at a time (bounded memory)."""
+    if not texts:
+        return np.zeros((0, len(model.label_names)))
+    return np.concatenate([model.predict_proba(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)])
 
 
 def refuse_pickle(directory: Path, *names: str) -> None:

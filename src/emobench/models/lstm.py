@@ -15,11 +15,12 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ..data import Split
 from ..fileio import read_json, read_tensors
-from ..training import Trainer, TrainParams
+from ..training import TrainParams
+from ..training.inference import predict_logits
 from ..training.checkpoint import save_weights
 from .base import Classifier
 from .glove import PACKAGED, glove_matrix
-from .params import param
+from ..params import param
 
 WEIGHTS = "lstm.safetensors"
 
@@ -113,6 +114,10 @@ class PaperLSTM(nn.Module):
 class LstmClassifier(Classifier):
     family = "lstm"
     Params = LstmParams
+    # `emobench tune` searches here unless told otherwise (--space); kinds: float, int, *-log, choice.
+    SEARCH_SPACE = {"learning_rate": ["float-log", 5e-4, 5e-3], "hidden_size": ["choice", [32, 64, 128]],
+                    "dropout": ["float", 0.1, 0.5], "batch_size": ["choice", [32, 64, 128]],
+                    "class_weight": ["choice", ["balanced", None]]}
     PRESETS = {"paper": {"architecture": "paper", "num_layers": 2, "hidden_size": 64, "dropout": 0.2,
                          "class_weight": None, "learning_rate": 1e-3, "epochs": 10, "patience": 2,
                          "batch_size": 32, "scheduler": "constant", "optimizer": "adam"}}
@@ -145,7 +150,7 @@ class LstmClassifier(Classifier):
         return {"input_ids": ids, "lengths": torch.tensor([len(it["input_ids"]) for it in items])}
 
     def fit(self, train: Split, validation: Split | None, label_names, *, seed=0, work_dir=None, resume=False,
-            progress=True):
+            progress=True, on_epoch=None):
         p = self.params
         self.label_names = list(label_names)
         torch.manual_seed(seed)
@@ -158,17 +163,21 @@ class LstmClassifier(Classifier):
             coverage = {"source": "none"}
         else:
             embeddings, coverage = glove_matrix(self.vocab.words, p.glove, seed)
+        from ..training import Trainer
+
         self.module = self._module(embeddings)
         self.trainer = Trainer(self.module, self._collate, p, len(self.label_names), seed, progress)
         val = (self._features(validation.texts), validation.labels) if validation is not None and len(validation) else (None, None)
-        self.history = self.trainer.fit(self._features(train.texts), train.labels, *val, work_dir=work_dir, resume=resume)
+        self.history = self.trainer.fit(self._features(train.texts), train.labels, *val, work_dir=work_dir, resume=resume,
+                                        on_epoch=on_epoch)
         self.module = self.trainer.module
         self.info = {"parameters": sum(t.numel() for t in self.module.parameters()), "glove": coverage,
                      "length": self.length, "vocabulary": len(self.vocab), "best_epoch": self.trainer.best_epoch}
         return self
 
     def predict_proba(self, texts):
-        logits = self.trainer.predict_logits(self._features(list(texts)))
+        logits = predict_logits(self.module, self._features(list(texts)), self._collate, self.params.eval_batch_size,
+                                self.device)
         return torch.softmax(torch.from_numpy(logits), dim=1).numpy()
 
     def _save_weights(self, directory: Path):
@@ -185,4 +194,3 @@ class LstmClassifier(Classifier):
         self.module = self._module(np.zeros(tuple(state["embedding.weight"].shape), dtype=np.float32))
         self.module.load_state_dict(state)
         self.module.eval()
-        self.trainer = Trainer(self.module, self._collate, self.params, len(self.label_names), progress=False)

@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 
 from ..data import Split
 from .base import Classifier, refuse_pickle
 from .linear import LinearHead
-from .params import param
+from ..params import param
 
 WEIGHTS, VOCABULARY = "tfidf.safetensors", "tfidf_vocabulary.json"
 
@@ -41,6 +40,9 @@ class TfidfParams:
 class TfidfClassifier(Classifier):
     family = "tfidf"
     Params = TfidfParams
+    SEARCH_SPACE = {"C": ["float-log", 0.02, 5.0], "word_ngram_max": ["choice", [1, 2, 3]],
+                    "char_ngram_max": ["choice", [0, 5, 6]], "classifier": ["choice", ["svm", "logreg"]],
+                    "class_weight": ["choice", ["balanced", None]]}
 
     def _vectorizers(self) -> list:
         from sklearn.feature_extraction.text import TfidfVectorizer
@@ -54,7 +56,7 @@ class TfidfClassifier(Classifier):
         return parts
 
     def fit(self, train: Split, validation: Split | None, label_names, *, seed=0, work_dir=None, resume=False,
-            progress=True):
+            progress=True, on_epoch=None):
         from sklearn.linear_model import LogisticRegression
         from sklearn.svm import LinearSVC
 
@@ -97,6 +99,8 @@ class TfidfClassifier(Classifier):
     def _fit_temperature(self, validation: Split) -> float:
         """SVM margins are not probabilities: scale them by the temperature that minimises validation
         log-loss (argmax, and so every metric, is unchanged)."""
+        from scipy.optimize import minimize_scalar
+
         scores = self.head.scores(self._transform(validation.texts), len(self.label_names))
         labels = np.asarray(validation.labels)
 

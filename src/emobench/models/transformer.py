@@ -13,10 +13,11 @@ from torch import nn
 
 from ..data import Split
 from ..errors import EmobenchError
-from ..training import Trainer, TrainParams
+from ..training import TrainParams
+from ..training.inference import predict_logits
 from .base import MINILM_HUB_ID, Classifier, refuse_pickle
 from .linear import LinearHead
-from .params import param
+from ..params import param
 
 FEATURES_HEAD = "features_head.safetensors"
 
@@ -79,6 +80,9 @@ def _load(loader, name: str, **kwargs):
 class TransformerClassifier(Classifier):
     family = "transformer"
     Params = TransformerParams
+    SEARCH_SPACE = {"learning_rate": ["float-log", 1e-5, 2e-4], "batch_size": ["choice", [16, 32]],
+                    "epochs": ["choice", [2, 3, 4]], "warmup_ratio": ["float", 0.0, 0.2],
+                    "weight_decay": ["float", 0.0, 0.1]}
     PRESETS = {
         # The reference paper: batch 16, 10 epochs, lr 4e-5, Adam, linear decay, cross-entropy, length 200.
         "paper": {"batch_size": 16, "epochs": 10, "learning_rate": 4e-5, "optimizer": "adam", "scheduler": "linear",
@@ -112,7 +116,7 @@ class TransformerClassifier(Classifier):
 
     # ------------------------------------------------------------------ protocol
     def fit(self, train: Split, validation: Split | None, label_names, *, seed=0, work_dir=None, resume=False,
-            progress=True):
+            progress=True, on_epoch=None):
         from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification
 
         p = self.params
@@ -134,11 +138,15 @@ class TransformerClassifier(Classifier):
         if config.pad_token_id is None:
             config.pad_token_id = self.tokenizer.pad_token_id
         self.model = _load(AutoModelForSequenceClassification, p.pretrained, config=config)
+        from ..training import Trainer
+
         module = _Logits(self.model)
         self.trainer = Trainer(module, self._collate, p, len(self.label_names), seed, progress)
         val = (self._features(validation.texts), validation.labels) if validation is not None and len(validation) else (None, None)
-        self.history = self.trainer.fit(self._features(train.texts), train.labels, *val, work_dir=work_dir, resume=resume)
+        self.history = self.trainer.fit(self._features(train.texts), train.labels, *val, work_dir=work_dir, resume=resume,
+                                        on_epoch=on_epoch)
         self.model = self.trainer.module.model
+        self.module = self.trainer.module
         self.info = {"parameters": sum(t.numel() for t in self.model.parameters()), "mode": "finetune",
                      "model_type": self.model.config.model_type, "best_epoch": self.trainer.best_epoch}
         return self
@@ -148,6 +156,8 @@ class TransformerClassifier(Classifier):
         """Frozen hidden states: the summary token (first; last for XLNet) or the masked mean."""
         from tqdm.auto import tqdm
 
+        from ..logs import bars
+
         device = "cuda" if torch.cuda.is_available() else "cpu"
         self.encoder.to(device)
         features = self._features(texts)
@@ -155,7 +165,7 @@ class TransformerClassifier(Classifier):
         out = np.zeros((len(texts), self.encoder.config.hidden_size if hasattr(self.encoder.config, "hidden_size")
                         else self.encoder.config.d_model), dtype=np.float32)
         size = self.params.eval_batch_size
-        for start in tqdm(range(0, len(order), size), disable=not progress, desc="encoding", leave=False):
+        for start in tqdm(range(0, len(order), size), disable=not bars(progress), desc="encoding", leave=False):
             idx = order[start : start + size]
             batch = {k: v.to(device) for k, v in self._collate([features[i] for i in idx]).items()}
             hidden = self.encoder(**batch).last_hidden_state
@@ -173,11 +183,14 @@ class TransformerClassifier(Classifier):
         texts = list(texts)
         if self.params.mode == "features":
             return self.head.proba(self._encode(texts), len(self.label_names))
-        logits = self.trainer.predict_logits(self._features(texts))
+        logits = predict_logits(self.module, self._features(texts), self._collate, self.params.eval_batch_size, self.device)
         return torch.softmax(torch.from_numpy(logits), dim=1).numpy()
 
     def _save_weights(self, directory: Path):
         # A standard Hugging Face model directory (config.json, model.safetensors, tokenizer files).
+        from ..logs import quiet_libraries
+
+        quiet_libraries()
         self.tokenizer.save_pretrained(directory)
         if self.params.mode == "features":
             from safetensors.numpy import save_file
@@ -199,5 +212,4 @@ class TransformerClassifier(Classifier):
             self.head = LinearHead.from_arrays(read_tensors(directory / FEATURES_HEAD), "logreg")
         else:
             self.model = _load(AutoModelForSequenceClassification, str(directory)).eval()
-            self.trainer = Trainer(_Logits(self.model), self._collate, self.params, len(self.label_names),
-                                   progress=False)
+            self.module = _Logits(self.model)

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..models.base import load_model
-from ..runs import predict_proba_batched
+from ..models.base import load_model, predict_proba_batched
 
 
 class Predictor:

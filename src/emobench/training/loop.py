@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 import shutil
+import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Callable
 
 import numpy as np
 import torch
@@ -22,67 +22,11 @@ from accelerate import Accelerator
 from accelerate.utils import broadcast_object_list, gather_object, set_seed
 from tqdm.auto import tqdm
 
-from ..models.params import param
+from ..logs import bars, logger
 from . import checkpoint
-
-
-@dataclass
-class TrainParams:
-    """Hyper-parameters of the loop; every torch family's Params extends this."""
-
-    epochs: int = param(10, ge=1)
-    batch_size: int = param(32, ge=1)
-    eval_batch_size: int = param(128, ge=1)
-    learning_rate: float = param(1e-3, gt=0)
-    weight_decay: float = param(0.0, ge=0)
-    optimizer: Literal["adamw", "adam"] = "adamw"
-    scheduler: Literal["linear", "constant"] = "linear"  # linear decay to 0, or constant (after warm-up)
-    warmup_ratio: float = param(0.0, ge=0, lt=1)
-    max_grad_norm: float = param(1.0, ge=0, doc="0 disables clipping")
-    patience: int = param(0, ge=0, doc="epochs without improvement before stopping; 0 = never stop early")
-    metric: Literal["macro_f1", "accuracy"] = "macro_f1"  # the validation metric that picks the best epoch
-    class_weight: Literal["balanced"] | None = None  # "balanced" weights the loss by inverse class frequency
-    bucket_batches: int = param(50, ge=1, doc="length-sorting window, in batches (1 = random batches)")
-    mixed_precision: Literal["no", "bf16", "fp16"] = "no"  # used only on a GPU
-    cpu: bool = False  # force the CPU even if an accelerator is present
-
-
-class LengthBucketBatches(torch.utils.data.Sampler):
-    """Batches of similar length: shuffle, sort within windows of ``bucket_batches`` batches, cut into
-    batches, shuffle the batches. Deterministic in (seed, epoch), so a resumed run sees the same order."""
-
-    def __init__(self, lengths: list[int], batch_size: int, seed: int, bucket_batches: int = 50, shuffle: bool = True):
-        self.lengths = np.asarray(lengths)
-        self.batch_size = batch_size
-        self.seed = seed
-        self.bucket_batches = max(1, bucket_batches)
-        self.shuffle = shuffle
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def batches(self) -> list[list[int]]:
-        n = len(self.lengths)
-        if not self.shuffle:
-            order = np.argsort(self.lengths, kind="stable")
-            return [order[i : i + self.batch_size].tolist() for i in range(0, n, self.batch_size)]
-        rng = np.random.default_rng([self.seed, self.epoch])
-        order = rng.permutation(n)
-        window = self.batch_size * self.bucket_batches
-        batches = []
-        for start in range(0, n, window):
-            chunk = order[start : start + window]
-            chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
-            batches.extend(chunk[i : i + self.batch_size].tolist() for i in range(0, len(chunk), self.batch_size))
-        rng.shuffle(batches)
-        return batches
-
-    def __iter__(self):
-        return iter(self.batches())
-
-    def __len__(self) -> int:
-        return math.ceil(len(self.lengths) / self.batch_size)
+from .batching import LengthBucketBatches
+from .inference import batch_logits, length_of
+from .params import TrainParams
 
 
 class _Examples(torch.utils.data.Dataset):
@@ -119,6 +63,7 @@ class Trainer:
     def __init__(self, module: torch.nn.Module, collate: Callable, params: TrainParams, num_labels: int,
                  seed: int = 0, progress: bool = True):
         self.module = module
+        self.raw_collate = collate
         self.collate = _collate_with(collate)
         self.params = params
         self.num_labels = num_labels
@@ -128,12 +73,13 @@ class Trainer:
         has_device = torch.cuda.is_available() or torch.backends.mps.is_available()
         self.accelerator = Accelerator(cpu=params.cpu or not has_device,
                                        mixed_precision=params.mixed_precision if has_device else "no")
-        self.progress = progress and self.accelerator.is_local_main_process
+        # Bars only on a terminal: a log file gets one line per epoch instead of thousands of bar updates.
+        self.progress = bars(progress) and self.accelerator.is_local_main_process
         self.history: list[dict] = []
 
     # ------------------------------------------------------------------ training
     def fit(self, train_features, train_labels, val_features=None, val_labels=None, work_dir: Path | None = None,
-            resume: bool = False) -> list[dict]:
+            resume: bool = False, on_epoch: Callable[[dict], None] | None = None) -> list[dict]:
         p, acc = self.params, self.accelerator
         set_seed(self.seed)
         cleanup = work_dir is None
@@ -141,7 +87,7 @@ class Trainer:
             work_dir = broadcast_object_list([tempfile.mkdtemp(prefix="emobench-") if acc.is_main_process else None])[0]
         work_dir = Path(work_dir)
         work_dir.mkdir(parents=True, exist_ok=True)
-        sampler = LengthBucketBatches([_length(f) for f in train_features], p.batch_size, self.seed, p.bucket_batches)
+        sampler = LengthBucketBatches([length_of(f) for f in train_features], p.batch_size, self.seed, p.bucket_batches)
         loader = torch.utils.data.DataLoader(_Examples(train_features, train_labels), batch_sampler=sampler,
                                              collate_fn=self.collate)
         optimizer = self._optimizer()
@@ -173,7 +119,8 @@ class Trainer:
             sampler.set_epoch(epoch)  # under several processes the loader wraps the sampler in a shard
             module.train()
             started, total, count = time.perf_counter(), 0.0, 0
-            bar = tqdm(loader, desc=f"epoch {epoch}/{p.epochs}", disable=not self.progress, leave=False, unit="batch")
+            bar = tqdm(loader, desc=f"epoch {epoch}/{p.epochs}", disable=not self.progress, leave=False, unit="batch",
+                       file=sys.stderr)
             for batch in bar:
                 labels = batch.pop("labels")
                 batch.pop("index")
@@ -207,9 +154,11 @@ class Trainer:
                 state["bad_epochs"] += 1
             state.update(epoch=epoch, history=self.history)
             self._checkpoint(work_dir, state, module, optimizer, scheduler)
-            if self.progress:
-                tqdm.write(_describe(record, p.epochs))
+            if acc.is_main_process:
+                logger.info(_describe(record, p.epochs))
             _after_epoch(epoch)
+            if on_epoch is not None:
+                on_epoch(dict(record))
         acc.wait_for_everyone()
         self.module = acc.unwrap_model(module)
         self.module.load_state_dict(best_state)
@@ -268,7 +217,6 @@ class Trainer:
         return torch.tensor(weights, dtype=torch.float32)
 
     # ------------------------------------------------------------------ inference
-    @torch.no_grad()
     def predict_logits(self, features: list[dict], return_indices: bool = False):
         """Logits for every example, in input order. Under several processes each takes every n-th
         batch and the results are gathered and put back in order by example index, so every example is
@@ -277,20 +225,11 @@ class Trainer:
         module = self.module.to(acc.device)  # fit leaves weights on the CPU; inference runs where acc runs
         was_training = module.training
         module.eval()
-        sampler = LengthBucketBatches([_length(f) for f in features], self.params.eval_batch_size, 0, shuffle=False)
+        sampler = LengthBucketBatches([length_of(f) for f in features], self.params.eval_batch_size, 0, shuffle=False)
         batches = sampler.batches()[acc.process_index :: acc.num_processes]
-        dataset = _Examples(features, None)
-        indices, outputs = [], []
-        for batch_indices in batches:
-            batch = self.collate([dataset[i] for i in batch_indices])
-            index = batch.pop("index")
-            batch = {k: v.to(acc.device) for k, v in batch.items()}
-            with acc.autocast():
-                logits = module(**batch)
-            indices.append(index.numpy())
-            outputs.append(logits.float().cpu().numpy())
-        local = (np.concatenate(indices) if indices else np.zeros(0, int),
-                 np.concatenate(outputs) if outputs else np.zeros((0, self.num_labels), np.float32))
+        local = batch_logits(module, features, self.raw_collate, batches, acc.device, acc.autocast)
+        if not len(local[1]):
+            local = (local[0], np.zeros((0, self.num_labels), np.float32))
         parts = gather_object([local]) if acc.num_processes > 1 else [local]
         all_indices = np.concatenate([part[0] for part in parts])
         all_logits = np.concatenate([part[1] for part in parts])
@@ -300,10 +239,6 @@ class Trainer:
         ordered[all_indices] = all_logits
         module.train(was_training)
         return (ordered, all_indices) if return_indices else ordered
-
-
-def _length(features: dict) -> int:
-    return len(features["input_ids"])
 
 
 def _validation_scores(logits: np.ndarray, labels: np.ndarray) -> dict:

@@ -9,7 +9,7 @@ import types
 import typing
 from typing import Any, Literal
 
-from ..errors import EmobenchError
+from .errors import EmobenchError
 
 
 def param(default, *, ge=None, gt=None, le=None, lt=None, doc: str = ""):

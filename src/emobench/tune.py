@@ -1,0 +1,325 @@
+"""Hyper-parameter search on Optuna: TPE sampling, pruning by per-epoch validation macro-F1, resumable
+through Optuna's SQLite storage. Trials train on the training split and are scored on validation only --
+the test split is never read until the best configuration is trained as an ordinary run.
+
+A tuning folder holds ``tune.json`` (what was asked), ``study.db`` (Optuna's storage), ``trials.json`` /
+``trials.csv``, ``importance.png``, ``summary.md`` and ``best/`` (the ordinary run of the best
+configuration, with its test metrics). Running the same command again continues the study.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as _dt
+import json
+import secrets
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .data import Corpus, DatasetConfig, load_dataset
+from .errors import EmobenchError
+from .fileio import check_output_folder, check_plain_name, read_json, write_json
+from .lock import RunLock
+from .logs import logger as log
+from .models.base import resolve_params
+from .runs import RunConfig, train
+
+STUDY = "emobench"
+
+
+@dataclass
+class TuneConfig:
+    model: str = "lstm"
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)
+    trials: int = 20
+    timeout: float | None = None  # seconds; no new trial starts after it
+    seed: int = 0
+    preset: str | None = None
+    overrides: dict = field(default_factory=dict)  # fixed for every trial
+    space: dict = field(default_factory=dict)  # name -> spec, replacing the family's default space
+    output_dir: str = "tuning"
+    name: str | None = None
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def parse_space(pairs: list[str], params_type: type) -> dict:
+    """``--space name=low:high[:log]`` (numbers) or ``--space name=a,b,c`` (choices)."""
+    fields = {f.name: f for f in dataclasses.fields(params_type)}
+    space = {}
+    for pair in pairs or []:
+        key, sep, spec = pair.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or key not in fields:
+            raise EmobenchError(f"--space {pair!r}: expected name=low:high[:log] or name=a,b,c with a parameter of "
+                                f"{params_type.__qualname__} ({', '.join(fields)})")
+        if ":" in spec:
+            parts = spec.split(":")
+            try:
+                low, high = float(parts[0]), float(parts[1])
+            except (ValueError, IndexError):
+                raise EmobenchError(f"--space {pair!r}: expected numbers low:high[:log]") from None
+            scale = parts[2] if len(parts) > 2 else "linear"
+            if not low < high or scale not in ("linear", "log") or (scale == "log" and low <= 0):
+                raise EmobenchError(f"--space {pair!r}: expected low < high (and low > 0 for log)")
+            kind = "int" if isinstance(fields[key].default, int) and not isinstance(fields[key].default, bool) else "float"
+            space[key] = [f"{kind}-log" if scale == "log" else kind, low, high]
+        else:
+            space[key] = ["choice", [v.strip() for v in spec.split(",") if v.strip()]]
+    return space
+
+
+def _suggest(trial, name: str, spec: list):
+    kind = spec[0]
+    if kind == "choice":
+        return trial.suggest_categorical(name, spec[1])
+    low, high = spec[1], spec[2]
+    if kind.startswith("int"):
+        return trial.suggest_int(name, int(low), int(high), log=kind.endswith("log"))
+    return trial.suggest_float(name, low, high, log=kind.endswith("log"))
+
+
+def _in_space(value, spec: list) -> bool:
+    if spec[0] == "choice":
+        return value in spec[1] or str(value) in [str(v) for v in spec[1]]
+    return value is not None and spec[1] <= value <= spec[2]
+
+
+def plan(config: TuneConfig) -> tuple[Path, dict, object]:
+    """Validate before any work: model, fixed parameters, the space, trials, timeout, names."""
+    if config.trials < 1:
+        raise EmobenchError(f"--trials {config.trials}: expected at least 1")
+    if config.timeout is not None and not config.timeout > 0:
+        raise EmobenchError(f"--timeout {config.timeout}: expected a number of seconds > 0")
+    if config.seed < 0:
+        raise EmobenchError(f"--seed {config.seed}: expected an integer >= 0")
+    check_output_folder(config.output_dir)
+    family, defaults = resolve_params(config.model, config.overrides, config.preset)
+    space = {k: list(v) for k, v in (config.space or getattr(family, "SEARCH_SPACE", {})).items() if k not in config.overrides}
+    if not space:
+        raise EmobenchError(f"nothing to tune for {config.model!r}: give --space name=low:high or name=a,b,c")
+    for name, spec in space.items():  # every corner of the space must be a valid configuration
+        values = spec[1] if spec[0] == "choice" else [spec[1], spec[2]]
+        for value in values:
+            resolve_params(config.model, {**config.overrides, name: value if not isinstance(value, float) or
+                                          not spec[0].startswith("int") else int(value)}, config.preset)
+    name = check_plain_name(config.name) if config.name else \
+        f"{config.dataset.short_name}-{config.model.replace('hf:', '').replace('/', '_')}-" \
+        f"{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+    folder = Path(config.output_dir) / name
+    if folder.exists() and not (folder / "tune.json").is_file():
+        raise EmobenchError(f"{folder} exists and is not a tuning folder; choose another --name")
+    return folder, space, defaults
+
+
+def tune(config: TuneConfig, progress: bool = True, track: list[str] = ()) -> Path:
+    """Search, then train the best configuration as an ordinary run; returns the tuning folder."""
+    try:
+        import optuna
+    except ImportError:
+        raise EmobenchError("emobench tune needs Optuna (pip install 'emobench[tune]')") from None
+    folder, space, defaults = plan(config)
+    corpus = load_dataset(config.dataset)
+    if "validation" not in corpus.splits:
+        raise EmobenchError(f"{corpus.name} has no validation split; tuning scores trials on validation only")
+    asked = {**config.to_dict(), "dataset": config.dataset.resolved().to_dict(), "space": space}
+    for key in ("trials", "timeout", "output_dir", "name"):
+        asked.pop(key)
+    if (folder / "tune.json").is_file():
+        before = read_json(folder / "tune.json", "tuning description")
+        before = {k: v for k, v in before.items() if k in asked}
+        if before != asked:
+            changed = sorted(k for k in asked if before.get(k) != asked[k])
+            raise EmobenchError(f"{folder} tunes another configuration ({', '.join(changed)} differ); choose another --name")
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = RunLock(folder).acquire(take_over_stale=True)
+    try:
+        write_json(folder / "tune.json", asked)
+        study = _study(optuna, folder, config.seed)
+        if not study.trials:
+            first = {k: getattr(defaults, k) for k, spec in space.items() if _in_space(getattr(defaults, k), spec)}
+            if first:
+                study.enqueue_trial(first, user_attrs={"default": True})
+        counted = [t for t in study.trials if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)]
+        remaining = config.trials - len(counted)
+        if remaining > 0:
+            log.info("tuning %s on %s: %d trial(s) to run (%d done), search space %s", config.model, corpus.name, remaining,
+                     len(counted), space)
+            trial_data = Corpus(corpus.name, corpus.label_names, {k: v for k, v in corpus.splits.items() if k != "test"},
+                                corpus.source)  # the trials never see the test split
+            objective = _objective(config, space, trial_data, folder, track)
+            study.optimize(objective, n_trials=remaining, timeout=config.timeout, catch=(), gc_after_trial=True)
+            if (folder / "trials").is_dir() and not any((folder / "trials").iterdir()):
+                (folder / "trials").rmdir()
+        complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+        if not complete:
+            raise EmobenchError(f"{folder}: no trial completed; nothing to train")
+        best = study.best_trial
+        tracker = _tracker(track, folder, f"best-{config.model}")
+        if (folder / "best").is_dir():
+            recorded = read_json(folder / "best" / "config.json", "run configuration")
+            if recorded.get("overrides") != {**config.overrides, **best.params}:
+                shutil.rmtree(folder / "best")  # a better trial came since: retrain
+        if not (folder / "best").is_dir():
+            shutil.rmtree(folder / "best.partial", ignore_errors=True)
+            log.info("best trial %d (validation macro-F1 %.4f): training it as an ordinary run", best.number, best.value)
+            train(RunConfig(model=config.model, dataset=config.dataset, seed=config.seed, preset=config.preset,
+                            overrides={**config.overrides, **best.params}, output_dir=str(folder), name="best"),
+                  progress=progress, corpus=corpus, tracker=tracker)
+        _summarise(optuna, study, folder, config, space)
+    finally:
+        lock.release()
+    return folder
+
+
+def _study(optuna, folder: Path, seed: int):
+    storage = optuna.storages.RDBStorage(f"sqlite:///{(folder / 'study.db').resolve()}")
+    sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=5)
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=2)
+    study = optuna.create_study(study_name=STUDY, storage=storage, direction="maximize", sampler=sampler,
+                                pruner=pruner, load_if_exists=True)
+    for trial in study.get_trials(states=(optuna.trial.TrialState.RUNNING,)):  # killed mid-trial last time
+        storage.set_trial_state_values(trial._trial_id, state=optuna.trial.TrialState.FAIL)
+        log.warning("trial %d was interrupted last time; marked failed and not counted", trial.number)
+    return study
+
+
+def _tracker(track, folder: Path, run_name: str):
+    if not track:
+        return None
+    from .tracking import Tracker
+
+    return Tracker(list(track), folder / "tracking", experiment=f"emobench-tune-{folder.name}", run_name=run_name)
+
+
+def _objective(config: TuneConfig, space: dict, corpus: Corpus, folder: Path, track):
+    import optuna
+
+    from .evaluation.metrics import compute_metrics
+    from .models.base import build_model
+
+    def objective(trial) -> float:
+        values = {name: _suggest(trial, name, spec) for name, spec in space.items()}
+        model = build_model(config.model, {**config.overrides, **values}, config.preset)
+        work_dir = folder / "trials" / f"{trial.number:04d}"
+        tracker = _tracker(track, folder, f"trial-{trial.number}")
+        if tracker:
+            tracker.start({"trial": trial.number, "params": values, "fixed": config.overrides})
+
+        def on_epoch(record: dict) -> None:
+            if tracker:
+                tracker.epoch(record)
+            if "val_macro_f1" in record:
+                trial.report(record["val_macro_f1"], record["epoch"])
+                if trial.should_prune():
+                    log.info("trial %d pruned after epoch %d (validation macro-F1 %.4f)", trial.number, record["epoch"],
+                             record["val_macro_f1"])
+                    raise optuna.TrialPruned()
+
+        started = time.perf_counter()
+        try:
+            model.fit(corpus["train"], corpus["validation"], corpus.label_names, seed=config.seed, work_dir=work_dir,
+                      progress=False, on_epoch=on_epoch)
+            if model.history:
+                best = max(model.history, key=lambda h: h["val_macro_f1"])
+                score, accuracy = best["val_macro_f1"], best["val_accuracy"]
+                trial.set_user_attr("epochs", len(model.history))
+                trial.set_user_attr("best_epoch", best["epoch"])
+            else:
+                predicted = model.predict_proba(corpus["validation"].texts).argmax(axis=1)
+                metrics = compute_metrics(corpus["validation"].labels, predicted, corpus.label_names)
+                score, accuracy = metrics["macro"]["f1"], metrics["accuracy"]
+            trial.set_user_attr("val_accuracy", accuracy)
+            trial.set_user_attr("seconds", time.perf_counter() - started)
+            log.info("trial %d: validation macro-F1 %.4f (%s) in %.0f s", trial.number, score,
+                     ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items()),
+                     time.perf_counter() - started)
+            if tracker:
+                tracker.finish(None, {"val_macro_f1": score, "val_accuracy": accuracy})
+            return score
+        finally:
+            if tracker:
+                tracker.close()
+            shutil.rmtree(work_dir, ignore_errors=True)
+
+    return objective
+
+
+def _summarise(optuna, study, folder: Path, config: TuneConfig, space: dict) -> None:
+    from .fileio import write_text_atomic
+    from .reporting.render import Bullets, Figure, Heading, Paragraph, Table, bold, code, render_markdown
+
+    rows = []
+    for t in study.trials:
+        rows.append({"trial": t.number, "state": t.state.name.lower(), "val_macro_f1": t.value,
+                     "val_accuracy": t.user_attrs.get("val_accuracy"), "epochs": t.user_attrs.get("epochs"),
+                     "seconds": t.user_attrs.get("seconds"), "default": bool(t.user_attrs.get("default")),
+                     "params": t.params})
+    write_json(folder / "trials.json", {"trials": rows})
+    with open(folder / "trials.csv", "w", newline="", encoding="utf-8") as handle:
+        names = sorted({k for r in rows for k in r["params"]})
+        writer = csv.writer(handle)
+        writer.writerow(["trial", "state", "val_macro_f1", "val_accuracy", "epochs", "seconds", "default", *names])
+        for r in rows:
+            writer.writerow([r["trial"], r["state"], r["val_macro_f1"], r["val_accuracy"], r["epochs"], r["seconds"],
+                             r["default"], *[r["params"].get(n) for n in names]])
+    importance = _importance_plot(optuna, study, folder / "importance.png")
+    best = study.best_trial
+    run = read_json(folder / "best" / "metrics.json", "run metrics")
+    default = next((r for r in rows if r["default"] and r["state"] == "complete"), None)
+    blocks = [Heading(1, f"Tuning {config.model} on {config.dataset.short_name}"),
+              Paragraph(["Optuna TPE (seed ", code(config.seed), "), median pruning on per-epoch validation macro-F1; "
+                         "every trial trained on the training split and was scored on the ", bold("validation"),
+                         " split only. The test split was read once, by the final run of the best configuration."]),
+              Bullets([f"{sum(r['state'] == s for r in rows)} {s}" for s in ("complete", "pruned", "fail")
+                       if any(r["state"] == s for r in rows)] +
+                      [["best trial ", code(best.number), f": validation macro-F1 {best.value:.4f} with ",
+                        code(", ".join(f"{k}={v}" for k, v in best.params.items()))]] +
+                      ([f"the default configuration (trial {default['trial']}): validation macro-F1 "
+                        f"{default['val_macro_f1']:.4f}"] if default else []) +
+                      [f"the best configuration as a run (best/): validation macro-F1 "
+                       f"{run['splits']['validation']['macro']['f1']:.4f}, test accuracy "
+                       f"{run['splits']['test']['accuracy']:.4f}, test macro-F1 {run['splits']['test']['macro']['f1']:.4f}"]),
+              Heading(2, "Trials"),
+              Table(["trial", "state", "validation macro-F1", "epochs", "seconds", *space],
+                    [[str(r["trial"]) + (" (default)" if r["default"] else ""), r["state"],
+                      f"{r['val_macro_f1']:.4f}" if r["val_macro_f1"] is not None else "",
+                      str(r["epochs"] or ""), f"{r['seconds']:.0f}" if r["seconds"] else "",
+                      *[_short(r["params"].get(n)) for n in space]] for r in rows])]
+    if importance:
+        blocks.append(Figure(importance, "Parameter importance (fANOVA over the completed trials)."))
+    write_text_atomic(folder / "summary.md", render_markdown(blocks, folder))
+    write_text_atomic(folder / "best_params.json", json.dumps(best.params, indent=2))
+
+
+def _short(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "" if value is None else str(value)
+
+
+def _importance_plot(optuna, study, path: Path) -> Path | None:
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    varying = {k for k in study.best_trial.params if len({str(t.params.get(k)) for t in complete}) > 1}
+    if len(complete) < 2 or not varying:
+        return None
+    importances = optuna.importance.get_param_importances(study, params=sorted(varying),
+                                                          evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0))
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(importances)[::-1]
+    fig, ax = plt.subplots(figsize=(6, 0.45 * len(names) + 1.2))
+    ax.barh(names, [importances[n] for n in names], color="#4c72b0")
+    ax.set_xlabel("importance for validation macro-F1")
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+

@@ -1,0 +1,69 @@
+"""Quiet, readable output: library messages never on standard output, no progress bars in logs, one line
+per epoch, and commands that need no heavy library do not import one."""
+import json
+import os
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from emobench.cli import app
+
+
+def run_cli(*args, env=None):
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "emobench.cli", *map(str, args)], capture_output=True, text=True, env=full_env)
+
+
+def test_json_output_stays_parseable_whatever_libraries_print(tiny_root, tmp_path, monkeypatch):
+    runner = CliRunner()
+    assert runner.invoke(app, ["train", "--data-dir", str(tiny_root), "-o", str(tmp_path), "--name", "r", "-q"]).exit_code == 0
+    import emobench.models.tfidf as tfidf
+
+    real = tfidf.TfidfClassifier._load_weights
+
+    def chatty(self, directory):
+        print("LOAD REPORT: some library talking on standard output")
+        return real(self, directory)
+
+    monkeypatch.setattr(tfidf.TfidfClassifier, "_load_weights", chatty)
+    result = runner.invoke(app, ["predict", str(tmp_path / "r"), "so sad", "so happy", "--json"])
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2 and all(json.loads(line)["label"] for line in lines)
+    assert "LOAD REPORT" in result.stderr
+
+
+def test_a_log_file_gets_one_line_per_epoch_and_no_bars(tiny_root, tmp_path):
+    args = ["train", "--model", "lstm", "--set", "epochs=3", "--set", "hidden_size=8", "--data-dir", tiny_root, "-o", tmp_path]
+    done = run_cli(*args, "--name", "a")  # output captured: not a terminal
+    assert done.returncode == 0, done.stderr
+    epochs = [line for line in done.stderr.splitlines() if line.startswith("epoch ")]
+    assert len(epochs) == 3 and all("val macro-F1" in line for line in epochs)
+    assert "\r" not in done.stderr and "it/s" not in done.stderr and "█" not in done.stderr
+    assert "Removed shared tensor" not in done.stderr + done.stdout
+    quiet = run_cli(*args, "--name", "b", "-q")
+    assert len([line for line in quiet.stderr.splitlines() if line.startswith("epoch ")]) == 3
+    silent = run_cli("--log-level", "warning", *args, "--name", "c", "-q")
+    assert silent.returncode == 0 and not [line for line in silent.stderr.splitlines() if line.startswith("epoch ")]
+
+
+HEAVY = ("torch", "transformers", "sklearn", "matplotlib", "accelerate", "mlflow", "optuna")
+
+
+def imported_by(code: str) -> set[str]:
+    probe = f"import sys\n{code}\nprint(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return set(done.stdout.split())
+
+
+def test_commands_import_only_what_they_need(tiny_root, tmp_path):
+    assert imported_by("import emobench, emobench.cli") == set()
+    assert imported_by("from emobench.cli import app\nfrom typer.testing import CliRunner\nCliRunner().invoke(app, ['--help'])") == set()
+    runner = CliRunner()
+    for name, args in (("tfidf", []), ("lstm", ["--model", "lstm", "--set", "epochs=1", "--set", "hidden_size=4"])):
+        assert runner.invoke(app, ["train", *args, "--data-dir", str(tiny_root), "-o", str(tmp_path), "--name", name, "-q"]).exit_code == 0
+    predict = "from emobench.serving import Predictor\nPredictor({!r}).predict(['i feel happy'])"
+    assert imported_by(predict.format(str(tmp_path / "tfidf"))) == {"sklearn"}
+    assert imported_by(predict.format(str(tmp_path / "lstm"))) == {"torch"}

@@ -1,0 +1,95 @@
+"""`emobench tune`: Optuna TPE with pruning, resumable, validation only, the best trained as an ordinary run."""
+import json
+
+import optuna
+import pytest
+from typer.testing import CliRunner
+
+from emobench.cli import app
+from emobench.data import DatasetConfig, load_dataset
+from emobench.errors import EmobenchError
+from emobench.models.tfidf import TfidfClassifier
+from emobench.tune import TuneConfig, tune
+
+runner = CliRunner()
+
+
+def config(tiny_root, tmp_path, **kwargs):
+    values = dict(model="tfidf", dataset=DatasetConfig(name="emotion", data_dir=str(tiny_root)), trials=4,
+                  output_dir=str(tmp_path), name="t")
+    values.update(kwargs)
+    return TuneConfig(**values)
+
+
+def test_tune_never_reads_the_test_split_and_writes_a_run(tiny_root, tmp_path, monkeypatch):
+    corpus = load_dataset("emotion", data_dir=str(tiny_root))
+    seen, real = [], TfidfClassifier.predict_proba
+    monkeypatch.setattr(TfidfClassifier, "predict_proba", lambda self, texts: (seen.append(("call", list(texts))), real(self, texts))[1])
+    folder = tune(config(tiny_root, tmp_path), progress=False)
+    trial_calls = seen[:4]  # one validation scoring per trial, then the final run
+    assert all(texts == corpus["validation"].texts for _, texts in trial_calls)
+    assert any(texts[: len(corpus["test"])] == corpus["test"].texts for _, texts in seen[4:])  # the final run only
+    trials = json.loads((folder / "trials.json").read_text())["trials"]
+    assert len(trials) == 4 and trials[0]["default"] and trials[0]["params"]["C"] == 0.2
+    best = max((t for t in trials if t["state"] == "complete"), key=lambda t: t["val_macro_f1"])
+    run = json.loads((folder / "best" / "config.json").read_text())
+    assert run["params"]["C"] == pytest.approx(best["params"]["C"])
+    metrics = json.loads((folder / "best" / "metrics.json").read_text())["splits"]
+    assert metrics["validation"]["macro"]["f1"] == pytest.approx(best["val_macro_f1"])  # the same model again
+    assert "test" in metrics and (folder / "summary.md").read_text().count("| ") > 4
+    assert (folder / "importance.png").stat().st_size > 1000
+
+
+def test_tune_resumes_its_study_and_refuses_another(tiny_root, tmp_path):
+    tune(config(tiny_root, tmp_path, trials=2), progress=False)
+    folder = tune(config(tiny_root, tmp_path, trials=5), progress=False)  # three more
+    assert len(json.loads((folder / "trials.json").read_text())["trials"]) == 5
+    study = optuna.load_study(study_name="emobench", storage=f"sqlite:///{folder / 'study.db'}")
+    assert len(study.trials) == 5
+    with pytest.raises(EmobenchError, match="tunes another configuration"):
+        tune(config(tiny_root, tmp_path, overrides={"max_iter": 100}), progress=False)
+
+
+def test_an_interrupted_trial_is_marked_failed_and_not_counted(tiny_root, tmp_path):
+    folder = tmp_path / "t"
+    folder.mkdir()
+    study = optuna.create_study(study_name="emobench", storage=f"sqlite:///{folder / 'study.db'}", direction="maximize")
+    study.ask()  # a trial left RUNNING, as by a kill
+    cfg = config(tiny_root, tmp_path, trials=2)
+    from emobench.tune import plan
+
+    _, space, _ = plan(config(tiny_root, tmp_path, trials=2, name="scratch"))
+    asked = {**cfg.to_dict(), "dataset": cfg.dataset.resolved().to_dict(), "space": space}
+    for key in ("trials", "timeout", "output_dir", "name"):
+        asked.pop(key)
+    (folder / "tune.json").write_text(json.dumps(asked))
+    tune(cfg, progress=False)
+    states = [t["state"] for t in json.loads((folder / "trials.json").read_text())["trials"]]
+    assert states.count("fail") == 1 and states.count("complete") == 2
+
+
+def test_epochs_are_reported_and_pruned_trials_stop_early(tiny_root, tmp_path, monkeypatch):
+    monkeypatch.setattr(optuna.trial.Trial, "should_prune", lambda self: self.number >= 1)
+    cfg = config(tiny_root, tmp_path, model="lstm", trials=3, overrides={"epochs": 4, "hidden_size": 8, "glove": "none"},
+                 space={"learning_rate": ["float-log", 1e-3, 1e-2]})
+    folder = tune(cfg, progress=False)
+    trials = json.loads((folder / "trials.json").read_text())["trials"]
+    assert [t["state"] for t in trials] == ["complete", "pruned", "pruned"]
+    study = optuna.load_study(study_name="emobench", storage=f"sqlite:///{folder / 'study.db'}")
+    assert sorted(study.trials[0].intermediate_values) == [1, 2, 3, 4]
+    assert sorted(study.trials[1].intermediate_values) == [1]  # stopped after its first epoch
+    assert not (folder / "trials").exists()  # trial checkpoints cleaned up
+
+
+def test_tune_command_and_bad_spaces(tiny_root, tmp_path):
+    result = runner.invoke(app, ["tune", "--model", "tfidf", "--trials", "2", "--data-dir", str(tiny_root), "-o", str(tmp_path),
+                                 "--name", "c", "--space", "C=0.1:1:log", "-q"])
+    assert result.exit_code == 0, result.output
+    assert "best configuration trained as" in result.output
+    for args, message in ((["--space", "C=1:0.1"], "expected low < high"), (["--space", "nope=1:2"], "expected name=low:high"),
+                          (["--space", "C=-1:2:log"], "low > 0 for log"), (["--trials", "0"], "--trials 0: expected at least 1"),
+                          (["--space", "classifier=svm,forest"], "parameter classifier='forest'"),
+                          (["--timeout", "-5"], "--timeout -5.0")):
+        result = runner.invoke(app, ["tune", "--model", "tfidf", "--data-dir", str(tiny_root), "-o", str(tmp_path / "bad"), *args])
+        assert result.exit_code == 2 and message in result.output, (args, result.output)
+    assert not (tmp_path / "bad").exists()
