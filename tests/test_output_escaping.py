@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from emobench.cli import app
 from emobench.data import DatasetConfig, load_dataset
 from emobench.errors import DataError
-from emobench.evaluation.compare import compare_runs
+from emobench.study import compare_runs
 from emobench.reporting.render import latex_escape, md_escape
 
 runner = CliRunner()

@@ -48,3 +48,19 @@ def test_tfidf_meets_the_baseline_bar(real_data_root):
     metrics = evaluate_split(model, corpus["test"])
     assert metrics["accuracy"] >= 0.89
     assert metrics["macro"]["f1"] >= 0.85
+
+
+def test_goemotions_matches_readme(real_data_root):
+    corpus = load_dataset("goemotions", data_dir=str(real_data_root))
+    assert corpus.multi_label and len(corpus.label_names) == 28 and corpus.label_names[0] == "admiration"
+    assert {n: len(s) for n, s in corpus.splits.items()} == {"train": 43410, "validation": 5426, "test": 5427}
+    report = audit(corpus)
+    several = {n: s["multi_label"]["texts_with_several_labels"] for n, s in report["splits"].items()}
+    assert several == {"train": 7102, "validation": 878, "test": 837}
+    assert report["splits"]["train"]["label_counts"]["neutral"] == 14219
+    assert (report["splits"]["train"]["label_counts"]["grief"], report["splits"]["test"]["label_counts"]["grief"]) == (77, 6)
+    assert max(int(k) for k in report["splits"]["train"]["multi_label"]["labels_per_text"]) == 5
+    assert not corpus.source["warnings"]  # the published files
+    ekman = load_dataset("goemotions:ekman", data_dir=str(real_data_root))
+    assert ekman.label_names == ["anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral"]
+    assert len(ekman["test"]) == 5427  # every text maps to an Ekman label or neutral

@@ -9,7 +9,7 @@ from emobench.cli import app
 from emobench.data import DatasetConfig, Split
 from emobench.errors import EmobenchError
 from emobench.evaluation import compute_metrics
-from emobench.evaluation.compare import CompareConfig, compare_runs, run_comparison
+from emobench.study import CompareConfig, compare_runs, run_comparison
 from emobench.runs import write_predictions
 
 LABELS = ["sadness", "joy", "anger"]
@@ -20,7 +20,7 @@ def make_run(root, model, seed, y_true, y_pred, dataset="emotion", labels=LABELS
     (folder / "predictions").mkdir(parents=True)
     probs = np.eye(len(labels))[y_pred]
     write_predictions(folder / "predictions" / "test.csv", Split([f"t{i}" for i in range(len(y_true))], list(y_true)),
-                      probs, labels)
+                      probs, np.asarray(y_pred), labels)
     test = compute_metrics(y_true, y_pred, labels) | {"eval_seconds": 0.5, "examples_per_second": 400.0}
     (folder / "metrics.json").write_text(json.dumps({"train_seconds": 12.0, "parameters": 1000, "splits": {"test": test}}))
     (folder / "config.json").write_text(json.dumps({"model": model, "seed": seed, "preset": None}))
@@ -79,8 +79,12 @@ def test_report_from_fixture_results(fixture_runs, tmp_path):
     tex = (out / "tables.tex").read_text()
     assert "\\textbf{" in tex and "\\toprule" in tex
     stats = json.loads((out / "statistics.json").read_text())
-    strong_acc = stats["overall"]["strong"]["accuracy"]
-    assert strong_acc["ci"][0] <= strong_acc["value"] <= strong_acc["ci"][1]
+    models = {m["name"]: m for m in stats["comparison"]["models"]}
+    strong_acc = models["strong"]["scores"]["accuracy"]
+    assert strong_acc["low"] <= strong_acc["value"] <= strong_acc["high"]
+    assert [t["method"] for t in stats["comparison"]["tests"]] == ["exact binomial" if t["only_a_right"] + t["only_b_right"] < 25
+                                                                 else "chi-square, continuity-corrected"
+                                                                 for t in stats["comparison"]["tests"]]
 
 
 def test_seeds_give_mean_and_sd(tmp_path):
@@ -92,7 +96,8 @@ def test_seeds_give_mean_and_sd(tmp_path):
     md = (out / "report.md").read_text()
     assert "mean ± sd" in md and "(n=2)" in md
     stats = json.loads((out / "statistics.json").read_text())
-    assert stats["overall"]["m"]["accuracy_over_seeds"]["sd"] > 0
+    models = {m["name"]: m for m in stats["comparison"]["models"]}
+    assert models["m"]["over_seeds"]["accuracy"]["sd"] > 0 and models["m"]["over_seeds"]["accuracy"]["n"] == 2
 
 
 def test_isear_report_shows_the_paper(tmp_path):

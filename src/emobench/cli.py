@@ -10,6 +10,7 @@ import enum
 import json
 import signal
 import sys
+import typing
 import warnings
 from pathlib import Path
 from typing import Optional
@@ -101,8 +102,50 @@ def say(text: str) -> None:
 
 # ---------------------------------------------------------------- shared options
 
-USER_FILE_OPTIONS = ("text_column", "label_column", "split_column")
-GENERATED_SPLIT_OPTIONS = ("split_seed",)
+USER_FILE_OPTIONS = ("text_column", "label_column", "split_column", "label_names", "label_separator", "no_header")
+
+# The dataset options every command that reads a dataset takes (train, compare, tune, data audit, evaluate).
+DATASET_OPTIONS = {
+    "data_dir": (Optional[str], typer.Option(None, "--data-dir", help="data root (default: $EMOBENCH_DATA)")),
+    "text_column": (str, typer.Option("text", "--text-column", help="text column of your files (a position with --no-header)")),
+    "label_column": (str, typer.Option("label", "--label-column", help="label column of your files")),
+    "split_column": (Optional[str], typer.Option(None, "--split-column",
+                                                 help="split column: train / validation (val, dev) / test")),
+    "train_file": (Optional[str], typer.Option(None, "--train-file", help="training file (one file per split)")),
+    "validation_file": (Optional[str], typer.Option(None, "--validation-file", help="validation file")),
+    "test_file": (Optional[str], typer.Option(None, "--test-file", help="test file")),
+    "split_seed": (int, typer.Option(13, "--split-seed", help="seed of generated splits (ISEAR, files without splits)")),
+    "drop_placeholders": (bool, typer.Option(False, "--drop-placeholders",
+                                             help="drop placeholder texts such as '[ No response.]' (ISEAR, your files)")),
+    "label_names": (Optional[str], typer.Option(None, "--label-names",
+                                                help="comma-separated label names in id order (integer labels index it)")),
+    "label_separator": (Optional[str], typer.Option(None, "--label-separator",
+                                                    help="several labels per text, separated by this (e.g. ,): multi-label")),
+    "label_map": (Optional[str], typer.Option(None, "--label-map",
+                                              help="JSON file {target: [source labels]}, or emotion-ekman / ekman-emotion")),
+    "no_header": (bool, typer.Option(False, "--no-header", help="CSV/TSV without a header: columns are positions 1, 2, ...")),
+    "encoding": (str, typer.Option("utf-8", "--encoding", help="text encoding of your files (e.g. latin-1, cp1252)")),
+}
+
+
+def dataset_options(command):
+    """Adds DATASET_OPTIONS to a command; they arrive in its ``**data`` keyword arguments."""
+    import functools
+    import inspect
+
+    signature = inspect.signature(command)
+    own = [p for p in signature.parameters.values() if p.kind != inspect.Parameter.VAR_KEYWORD]
+    added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=annotation)
+             for name, (annotation, option) in DATASET_OPTIONS.items()]
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        return command(*args, **kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=own + added)
+    wrapper.__annotations__ = {**{k: v for k, v in typing.get_type_hints(command).items() if k != "data"},
+                               **{name: annotation for name, (annotation, _) in DATASET_OPTIONS.items()}}
+    return wrapper
 
 
 def _explicit(ctx: typer.Context, name: str) -> bool:
@@ -110,15 +153,14 @@ def _explicit(ctx: typer.Context, name: str) -> bool:
     return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
 
 
-def _dataset_config(ctx: typer.Context, dataset: str, data_dir=None, text_column="text", label_column="label",
-                    split_column=None, train_file=None, validation_file=None, test_file=None, split_seed=13,
-                    drop_placeholders=False, label_names=None, encoding="utf-8"):
+def _dataset_config(ctx: typer.Context, dataset: str, data: dict):
     """The dataset options, refusing those that do not apply to the chosen dataset (silently ignoring
     them would train on something other than what was asked)."""
     from .data import DatasetConfig
+    from .data.labelmap import read_label_map
     from .data.readers import READERS
 
-    files = {k: v for k, v in (("train", train_file), ("validation", validation_file), ("test", test_file)) if v}
+    files = {k: data[f"{k}_file"] for k in ("train", "validation", "test") if data.get(f"{k}_file")}
     if files and "train" not in files:
         raise EmobenchError("--validation-file/--test-file need --train-file")
     if files and _explicit(ctx, "dataset"):
@@ -126,17 +168,20 @@ def _dataset_config(ctx: typer.Context, dataset: str, data_dir=None, text_column
     name = files["train"] if files else dataset
     builtin = name.partition(":")[0] in READERS and not files
     if builtin:
-        for option in (*USER_FILE_OPTIONS, "label_names"):
+        for option in USER_FILE_OPTIONS:
             if _explicit(ctx, option):
                 raise EmobenchError(f"--{option.replace('_', '-')} applies to your own data files, not to the "
                                     f"built-in dataset {name!r}")
-    if (files or split_column or name == "emotion") and _explicit(ctx, "split_seed"):
+    if (files or data.get("split_column") or name.partition(":")[0] in ("emotion", "goemotions")) and _explicit(ctx, "split_seed"):
         raise EmobenchError("--split-seed applies to generated splits (ISEAR, files without a split column); "
                             "this data has its own splits")
-    names = [n.strip() for n in label_names.split(",")] if label_names else None
-    return DatasetConfig(name=name, data_dir=data_dir, files=files, text_column=text_column, label_column=label_column,
-                         split_column=split_column, split_seed=split_seed, drop_placeholders=drop_placeholders,
-                         label_names=names, encoding=encoding)
+    names = [n.strip() for n in data["label_names"].split(",")] if data.get("label_names") else None
+    return DatasetConfig(name=name, data_dir=data.get("data_dir"), files=files, text_column=data["text_column"],
+                         label_column=data["label_column"], split_column=data.get("split_column"),
+                         split_seed=data["split_seed"], drop_placeholders=data["drop_placeholders"], label_names=names,
+                         encoding=data["encoding"], label_separator=data.get("label_separator"),
+                         label_map=read_label_map(data.get("label_map")), label_map_name=data.get("label_map"),
+                         header=not data["no_header"])
 
 
 def _parse_overrides(pairs: list[str]) -> dict:
@@ -149,14 +194,7 @@ def _parse_overrides(pairs: list[str]) -> dict:
     return out
 
 
-DatasetOpt = typer.Option("emotion", "--dataset", "-d", help="emotion, isear, or a CSV/TSV/JSONL file")
-DataDirOpt = typer.Option(None, "--data-dir", help="data root (default: $EMOBENCH_DATA)")
-TextColumnOpt = typer.Option("text", help="text column (your files)")
-LabelColumnOpt = typer.Option("label", help="label column (your files)")
-SplitColumnOpt = typer.Option(None, help="split column: train / validation (val, dev) / test (your files)")
-SplitSeedOpt = typer.Option(13, help="seed of generated splits (ISEAR, files without splits)")
-LabelNamesOpt = typer.Option(None, "--label-names", help="comma-separated label names in id order (integer labels index it)")
-EncodingOpt = typer.Option("utf-8", help="text encoding of your files (e.g. latin-1, cp1252)")
+DatasetOpt = typer.Option("emotion", "--dataset", "-d", help="emotion, isear, goemotions, goemotions:ekman, or a CSV/TSV/JSONL file")
 QuietOpt = typer.Option(False, "--quiet", "-q", help="no progress bars (one line per epoch stays; --log-level warning for none)")
 TrackOpt = typer.Option([], "--track", help="experiment tracking: mlflow and/or tensorboard (repeatable), stored under the output folder's tracking/")
 
@@ -173,19 +211,15 @@ def _make_tracker(kinds: list[str], folder: Path, experiment: str):
 
 
 @data_app.command("audit")
+@dataset_options
 def data_audit(
     ctx: typer.Context,
-    dataset: str = typer.Argument("emotion", help="emotion, isear, or a CSV/TSV/JSONL file"),
-    data_dir: Optional[str] = DataDirOpt,
+    dataset: str = typer.Argument("emotion", help="emotion, isear, goemotions[:ekman], or a CSV/TSV/JSONL file"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="also write the audit as JSON to this file"),
-    text_column: str = TextColumnOpt,
-    label_column: str = LabelColumnOpt,
-    split_column: Optional[str] = SplitColumnOpt,
-    split_seed: int = SplitSeedOpt,
-    label_names: Optional[str] = LabelNamesOpt,
-    encoding: str = EncodingOpt,
+    **data,
 ):
-    """Sizes, label shares, text lengths, duplicates, conflicting labels, leakage, placeholders."""
+    """Sizes, label shares, text lengths, duplicates, conflicting labels, leakage, placeholders; for multi-label
+    data also labels per text, co-occurring pairs and texts without a label."""
     with user_errors():
         from .data import audit, load_dataset
         from .fileio import write_json
@@ -195,8 +229,7 @@ def data_audit(
             raise EmobenchError(f"--json {json_out}: is a folder; expected a file name")
         if json_out is not None and not json_out.parent.is_dir():
             raise EmobenchError(f"--json {json_out}: the folder {json_out.parent} does not exist")
-        corpus = load_dataset(_dataset_config(ctx, dataset, data_dir, text_column, label_column, split_column,
-                                              split_seed=split_seed, label_names=label_names, encoding=encoding))
+        corpus = load_dataset(_dataset_config(ctx, dataset, data))
         report = audit(corpus)
         for table in audit_tables(report):
             console.print(table)
@@ -211,29 +244,20 @@ def data_audit(
 
 
 @app.command()
+@dataset_options
 def train(
     ctx: typer.Context,
     model: str = typer.Option("tfidf", "--model", "-m", help="model name (see `emobench models`) or hf:<id or dir>"),
     dataset: str = DatasetOpt,
-    data_dir: Optional[str] = DataDirOpt,
     seed: int = typer.Option(0, help="random seed"),
     preset: Optional[str] = typer.Option(None, help="hyper-parameter preset of the model family (e.g. paper, fast)"),
     set_: list[str] = typer.Option([], "--set", help="hyper-parameter override key=value (repeatable)"),
     output_dir: Path = typer.Option(Path("runs"), "--output-dir", "-o", help="where run directories go"),
     name: Optional[str] = typer.Option(None, help="run directory name (default: dataset-model-seed-time-random)"),
     resume: Optional[Path] = typer.Option(None, help="continue an interrupted run (its .partial directory)"),
-    text_column: str = TextColumnOpt,
-    label_column: str = LabelColumnOpt,
-    split_column: Optional[str] = SplitColumnOpt,
-    train_file: Optional[str] = typer.Option(None, help="training file (your data, one file per split)"),
-    validation_file: Optional[str] = typer.Option(None, help="validation file"),
-    test_file: Optional[str] = typer.Option(None, help="test file"),
-    split_seed: int = SplitSeedOpt,
-    drop_placeholders: bool = typer.Option(False, help="drop placeholder texts such as '[ No response.]' (ISEAR, your files)"),
-    label_names: Optional[str] = LabelNamesOpt,
-    encoding: str = EncodingOpt,
     track: list[str] = TrackOpt,
     quiet: bool = QuietOpt,
+    **data,
 ):
     """Train one model and write a run directory (config, versions, checksums, model, metrics, predictions)."""
     with user_errors():
@@ -246,15 +270,13 @@ def train(
             if given:
                 raise EmobenchError(f"--resume continues a run with its recorded configuration; "
                                     f"--{given[0].rstrip('_').replace('_', '-')} cannot be combined with it")
-            if data_dir:
+            if data.get("data_dir"):
                 raise EmobenchError("--resume reads the data recorded in the run; --data-dir cannot be combined with it")
             run_dir = train_run(resume=resume, progress=not quiet, tracker=tracker)
         else:
             config = RunConfig(model=model, seed=seed, preset=preset, overrides=_parse_overrides(set_),
                                output_dir=str(output_dir), name=name,
-                               dataset=_dataset_config(ctx, dataset, data_dir, text_column, label_column, split_column,
-                                                       train_file, validation_file, test_file, split_seed,
-                                                       drop_placeholders, label_names, encoding))
+                               dataset=_dataset_config(ctx, dataset, data))
             run_dir = train_run(config, progress=not quiet, tracker=tracker)
         _show_run(load_run(run_dir), quiet)
         say(f"run written to {run_dir}")
@@ -268,7 +290,9 @@ def _show_run(run: dict, quiet: bool) -> None:
         for split, m in metrics["splits"].items():
             say(f"{split} ({m['n']} examples)")
             say(classification_report_text(m))
-    summary = ", ".join(f"{s} accuracy {m['accuracy']:.4f} macro-F1 {m['macro']['f1']:.4f}"
+    summary = ", ".join((f"{s} subset accuracy {m['accuracy']:.4f} micro-F1 {m['micro']['f1']:.4f} macro-F1 "
+                         f"{m['macro']['f1']:.4f}") if m.get("task") == "multi_label" else
+                        f"{s} accuracy {m['accuracy']:.4f} macro-F1 {m['macro']['f1']:.4f}"
                         for s, m in metrics["splits"].items())
     say(f"trained in {metrics['train_seconds']:.1f} s; {summary}")
     glove = (metrics.get("model_info") or {}).get("glove") or {}
@@ -278,37 +302,58 @@ def _show_run(run: dict, quiet: bool) -> None:
 
 
 @app.command()
+@dataset_options
 def evaluate(
     ctx: typer.Context,
     run: Path = typer.Argument(..., help="a run directory"),
-    split: str = typer.Option("test", help="split of the run's dataset"),
-    data_dir: Optional[str] = typer.Option(None, "--data-dir", help="data root, if it moved since training"),
-    data: Optional[str] = typer.Option(None, "--data", help="a labelled file instead (CSV/TSV/JSONL, or text;label .txt)"),
-    text_column: str = typer.Option("text", help="text column of --data"),
-    label_column: str = typer.Option("label", help="label column of --data"),
-    label_names: Optional[str] = typer.Option(None, "--label-names",
-                                              help="integer labels in --data index these names (comma-separated, id order)"),
+    split: str = typer.Option("test", help="split to evaluate on (of the run's dataset, or of --dataset)"),
+    data_file: Optional[str] = typer.Option(None, "--data", help="a labelled file instead (CSV/TSV/JSONL, or text;label .txt)"),
+    dataset: Optional[str] = typer.Option(None, "--dataset", "-d",
+                                          help="another dataset: only the labels both share count (see --label-map)"),
     allow_changed_data: bool = typer.Option(False, help="evaluate even if the data's checksums differ from the run's record"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="also write the metrics as JSON"),
+    **data,
 ):
-    """Re-evaluate a saved run on a split (checksums verified) or on a labelled file."""
+    """Re-evaluate a saved run: on its own split (checksums verified), a labelled file, or another dataset."""
     with user_errors():
         from .fileio import write_json
         from .runs import evaluate_run
 
-        if data and (_explicit(ctx, "split") or data_dir or allow_changed_data):
-            raise EmobenchError("--data evaluates on a file; --split, --data-dir and --allow-changed-data apply to the "
-                                "run's own dataset")
-        if not data and (_explicit(ctx, "text_column") or _explicit(ctx, "label_column") or label_names):
-            raise EmobenchError("--text-column, --label-column and --label-names apply to --data files")
+        given = {name for name in DATASET_OPTIONS if _explicit(ctx, name)}
+        if data_file and dataset:
+            raise EmobenchError("give --data FILE or --dataset NAME, not both")
+        if data_file:
+            allowed = {"text_column", "label_column", "label_names", "label_separator", "encoding"}
+            if given - allowed or _explicit(ctx, "split") or allow_changed_data:
+                raise EmobenchError(f"--data evaluates on a file; it takes --{', --'.join(sorted(a.replace('_', '-') for a in allowed))} "
+                                    "(--split, --data-dir, --allow-changed-data and the other dataset options do not apply)")
+        elif not dataset and given - {"data_dir"}:
+            raise EmobenchError("dataset options other than --data-dir apply to --data FILE or --dataset NAME; the run's "
+                                "own dataset is read as recorded")
+        elif dataset and allow_changed_data:
+            raise EmobenchError("--allow-changed-data applies to the run's own dataset, not to --dataset")
         if json_out is not None and json_out.is_dir():
             raise EmobenchError(f"--json {json_out}: is a folder; expected a file name")
-        names = [n.strip() for n in label_names.split(",")] if label_names else None
-        metrics, report = evaluate_run(run, split=split, data_file=data, text_column=text_column,
-                                       label_column=label_column, data_dir=data_dir,
-                                       allow_changed_data=allow_changed_data, label_names=names)
-        say(f"{data or split} ({metrics['n']} examples)")
+        names = [n.strip() for n in data["label_names"].split(",")] if data.get("label_names") and data_file else None
+        other = _dataset_config(ctx, dataset, data) if dataset else None
+        metrics, report = evaluate_run(
+            run, split=split, data_file=data_file, data_dir=data.get("data_dir") if not dataset else None,
+            text_column=data["text_column"] if _explicit(ctx, "text_column") else None,
+            label_column=data["label_column"] if _explicit(ctx, "label_column") else None,
+            allow_changed_data=allow_changed_data, label_names=names, dataset=other,
+            label_separator=data.get("label_separator"))
+        say(f"{data_file or (dataset + ' ' + split if dataset else split)} ({metrics['n']} examples)")
+        transfer = metrics.get("transfer")
+        if transfer:
+            say(f"labels shared with {transfer['dataset']}: {', '.join(transfer['shared_labels'])}; only the run's: "
+                f"{', '.join(transfer['model_only_labels']) or 'none'}; only the data's: "
+                f"{', '.join(transfer['data_only_labels']) or 'none'}")
+            say(f"{transfer['dropped']} of {transfer['examples']} examples dropped (no shared label); predictions: "
+                f"{transfer['prediction']}; macro averages over the shared labels only")
         say(report)
+        if transfer:
+            say(f"hit rate (top shared label among the text's labels) {transfer['hit_rate']:.4f}; majority rate "
+                f"{transfer['majority_rate']:.4f} (always {transfer['majority_label']!r})")
         if metrics.get("data_changes"):
             say("NOTE: the data differs from what the run was trained on (--allow-changed-data): "
                 + "; ".join(metrics["data_changes"]))
@@ -361,10 +406,11 @@ def predict(
             for r in results:
                 print(json.dumps(r, ensure_ascii=False))
             return
-        table = Table("text", "label", *[escape(n) for n in predictor.label_names])
+        table = Table("text", "labels" if predictor.multi_label else "label", *[escape(n) for n in predictor.label_names])
         for r in results:
             text = r["text"] if len(r["text"]) <= 60 else r["text"][:57] + "..."
-            table.add_row(escape(text), f"[bold]{escape(r['label'])}[/]", *[f"{p:.3f}" for p in r["probabilities"].values()])
+            chosen = ", ".join(r["labels"]) if predictor.multi_label else r["label"]
+            table.add_row(escape(text), f"[bold]{escape(chosen)}[/]", *[f"{p:.3f}" for p in r["probabilities"].values()])
         console.print(table)
 
 
@@ -406,11 +452,11 @@ def _compare_overrides(pairs: list[str], models: list[str]) -> dict:
 
 
 @app.command()
+@dataset_options
 def compare(
     ctx: typer.Context,
     runs: list[Path] = typer.Argument(None, help="finished run directories to compare instead of training"),
     dataset: str = DatasetOpt,
-    data_dir: Optional[str] = DataDirOpt,
     models: Optional[str] = typer.Option(None, "--models", help="comma-separated model names (default: the CPU study)"),
     seeds: int = typer.Option(1, "--seeds", help="number of seeds per model (seeds 0, 1, ...)"),
     preset: Optional[str] = typer.Option(None, help="preset for every family that has it; 'paper' = the reference protocol"),
@@ -419,21 +465,18 @@ def compare(
     name: Optional[str] = typer.Option(None, help="comparison directory name; an existing one is continued"),
     retrain: bool = typer.Option(False, help="retrain runs whose configuration or data changed (the old ones are deleted)"),
     format_: list[str] = typer.Option([], "--format", help="also 'latex' (tables.tex); md and html are always written"),
-    text_column: str = TextColumnOpt,
-    label_column: str = LabelColumnOpt,
-    split_column: Optional[str] = SplitColumnOpt,
-    split_seed: int = SplitSeedOpt,
-    drop_placeholders: bool = typer.Option(False, help="drop placeholder texts (ISEAR, your files)"),
-    label_names: Optional[str] = LabelNamesOpt,
-    encoding: str = EncodingOpt,
+    transfer: Optional[str] = typer.Option(None, "--transfer", help="also score every model on this dataset's test split"),
+    transfer_label_map: Optional[str] = typer.Option(None, "--transfer-label-map",
+                                                     help="label map for the --transfer dataset (file or built-in name)"),
     track: list[str] = TrackOpt,
     quiet: bool = QuietOpt,
+    **data,
 ):
     """Train (or reuse) every model on the identical split and write results and the report."""
     with user_errors():
         import datetime
 
-        from .evaluation.compare import DEFAULT_MODELS, PAPER_MODELS, CompareConfig, compare_runs, run_comparison
+        from .study import DEFAULT_MODELS, PAPER_MODELS, CompareConfig, compare_runs, run_comparison
         from .fileio import check_output_folder, check_plain_name
 
         formats = ["md", "html", *[f for f in format_ if f not in ("md", "html")]]
@@ -457,12 +500,19 @@ def compare(
                     raise EmobenchError(f"--models {models!r}: no model names; expected e.g. tfidf,lstm (see `emobench models`)")
             else:
                 chosen = PAPER_MODELS if preset == "paper" else DEFAULT_MODELS
+            target = None
+            if transfer:
+                from .data import DatasetConfig
+                from .data.labelmap import read_label_map
+
+                target = DatasetConfig(name=transfer, data_dir=data.get("data_dir"),
+                                       label_map=read_label_map(transfer_label_map), label_map_name=transfer_label_map)
+            elif transfer_label_map:
+                raise EmobenchError("--transfer-label-map needs --transfer")
             config = CompareConfig(
-                dataset=_dataset_config(ctx, dataset, data_dir, text_column, label_column, split_column,
-                                        split_seed=split_seed, drop_placeholders=drop_placeholders,
-                                        label_names=label_names, encoding=encoding),
-                models=chosen, seeds=list(range(seeds)), preset=preset, overrides=_compare_overrides(set_, chosen),
-                output_dir=str(output_dir), name=name, formats=formats)
+                dataset=_dataset_config(ctx, dataset, data), models=chosen, seeds=list(range(seeds)), preset=preset,
+                overrides=_compare_overrides(set_, chosen), output_dir=str(output_dir), name=name, formats=formats,
+                transfer=target)
             if track:
                 from .tracking import check_available
 
@@ -472,11 +522,11 @@ def compare(
 
 
 @app.command()
+@dataset_options
 def tune(
     ctx: typer.Context,
     model: str = typer.Option("lstm", "--model", "-m", help="model name (see `emobench models`) or hf:<id or dir>"),
     dataset: str = DatasetOpt,
-    data_dir: Optional[str] = DataDirOpt,
     trials: int = typer.Option(20, "--trials", help="number of trials in the study (completed and pruned; a rerun continues)"),
     timeout: Optional[float] = typer.Option(None, "--timeout", help="seconds after which no new trial starts"),
     seed: int = typer.Option(0, help="seed of the sampler and of every trial"),
@@ -485,14 +535,9 @@ def tune(
     space: list[str] = typer.Option([], "--space", help="search name=low:high[:log] or name=a,b,c (replaces the default space)"),
     output_dir: Path = typer.Option(Path("tuning"), "--output-dir", "-o"),
     name: Optional[str] = typer.Option(None, help="tuning folder name; an existing one is continued"),
-    text_column: str = TextColumnOpt,
-    label_column: str = LabelColumnOpt,
-    split_column: Optional[str] = SplitColumnOpt,
-    split_seed: int = SplitSeedOpt,
-    label_names: Optional[str] = LabelNamesOpt,
-    encoding: str = EncodingOpt,
     track: list[str] = TrackOpt,
     quiet: bool = QuietOpt,
+    **data,
 ):
     """Search hyper-parameters on validation (Optuna TPE + pruning), then train the best as an ordinary run."""
     with user_errors():
@@ -507,9 +552,7 @@ def tune(
             track = check_available(track)
         config = TuneConfig(model=model, trials=trials, timeout=timeout, seed=seed, preset=preset,
                             overrides=_parse_overrides(set_), space=parse_space(space, family.Params),
-                            output_dir=str(output_dir), name=name,
-                            dataset=_dataset_config(ctx, dataset, data_dir, text_column, label_column, split_column,
-                                                    split_seed=split_seed, label_names=label_names, encoding=encoding))
+                            output_dir=str(output_dir), name=name, dataset=_dataset_config(ctx, dataset, data))
         folder = run_tune(config, progress=not quiet, track=track)
         from .fileio import read_json
 
@@ -533,7 +576,7 @@ def report(
 ):
     """Re-render a comparison's results and report from its runs, without training."""
     with user_errors():
-        from .evaluation.compare import write_comparison
+        from .study import write_comparison
         from .fileio import read_json
 
         unknown = [f for f in format_ if f not in ("md", "html", "latex")]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import json
 import datetime as _dt
 import errno
 import secrets
@@ -243,40 +244,67 @@ def evaluate_split(model: Classifier, split: Split, predictions_path: Path | Non
     """Metrics of ``model`` on ``split``, timing included; optionally writes per-example predictions."""
     started = time.perf_counter()
     probs = predict_proba_batched(model, split.texts, batch_size)
+    predicted = model.decide(probs)
     seconds = time.perf_counter() - started
-    predicted = probs.argmax(axis=1)
-    metrics = compute_metrics(split.labels, predicted, model.label_names)
+    truth = split.label_matrix(len(model.label_names)) if model.multi_label else split.labels
+    metrics = compute_metrics(truth, predicted, model.label_names)
     metrics["eval_seconds"] = seconds
     metrics["examples_per_second"] = len(split) / seconds if seconds > 0 else None
     if predictions_path is not None:
-        write_predictions(predictions_path, split, probs, model.label_names)
+        write_predictions(predictions_path, split, probs, predicted, model.label_names)
     return metrics
 
 
-def write_predictions(path: Path, split: Split, probs: np.ndarray, label_names: list[str]) -> None:
+def write_predictions(path: Path, split: Split, probs: np.ndarray, predicted: np.ndarray, label_names: list[str]) -> None:
+    """Per example: index, text, the true label and the prediction (multi-label: JSON lists of names under
+    ``labels`` and ``predicted``), and every label's probability."""
+    multi = np.asarray(predicted).ndim == 2
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["index", "text", "label", "prediction", *[f"p_{name}" for name in label_names]])
-        for i, (text, label, row) in enumerate(zip(split.texts, split.labels, probs)):
-            writer.writerow([i, text, label_names[label], label_names[int(row.argmax())], *[f"{p:.6f}" for p in row]])
+        head = ["labels", "predicted"] if multi else ["label", "prediction"]
+        writer.writerow(["index", "text", *head, *[f"p_{name}" for name in label_names]])
+        for i, (text, label, row, decided) in enumerate(zip(split.texts, split.labels, probs, predicted)):
+            if multi:
+                cells = [json.dumps([label_names[k] for k in label], ensure_ascii=False),
+                         json.dumps([label_names[k] for k in np.flatnonzero(decided)], ensure_ascii=False)]
+            else:
+                cells = [label_names[label], label_names[int(decided)]]
+            writer.writerow([i, text, *cells, *[f"{p:.6f}" for p in row]])
 
 
-def read_predictions(path: Path, label_names: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(true label ids, predicted label ids) from a predictions CSV."""
+def read_predictions(path: Path, label_names: list[str]) -> dict:
+    """A predictions CSV: ``y_true`` and ``y_pred`` (label ids, or 0/1 matrices for multi-label runs),
+    ``probs`` and ``texts``."""
     index = {name: i for i, name in enumerate(label_names)}
-    y_true, y_pred = [], []
+    texts, y_true, y_pred, probs = [], [], [], []
+    reader = None
     try:
         with open(path, newline="", encoding="utf-8") as handle:
             reader = csv.DictReader(handle)
+            multi = "labels" in (reader.fieldnames or [])
+            columns = [f"p_{name}" for name in label_names]
             for row in reader:
-                y_true.append(index[row["label"]])
-                y_pred.append(index[row["prediction"]])
+                texts.append(row["text"])
+                if multi:
+                    truth, decided = np.zeros(len(label_names), np.int8), np.zeros(len(label_names), np.int8)
+                    truth[[index[n] for n in json.loads(row["labels"])]] = 1
+                    decided[[index[n] for n in json.loads(row["predicted"])]] = 1
+                    y_true.append(truth)
+                    y_pred.append(decided)
+                else:
+                    y_true.append(index[row["label"]])
+                    y_pred.append(index[row["prediction"]])
+                probs.append([float(row[c]) for c in columns])
     except FileNotFoundError:
         raise EmobenchError(f"{path}: predictions not found; the run is incomplete") from None
-    except (KeyError, TypeError, csv.Error, UnicodeDecodeError) as exc:
-        raise EmobenchError(f"{path}, line {reader.line_num}: unreadable predictions ({type(exc).__name__}: {exc}); "
+    except (KeyError, TypeError, ValueError, csv.Error, UnicodeDecodeError) as exc:
+        line = reader.line_num if reader is not None else 0
+        raise EmobenchError(f"{path}, line {line}: unreadable predictions ({type(exc).__name__}: {exc}); "
                             "the file is corrupt or not emobench's") from None
-    return np.array(y_true, dtype=int), np.array(y_pred, dtype=int)
+    shape = (0, len(label_names))
+    return {"texts": texts, "y_true": np.array(y_true, dtype=int) if y_true else np.zeros(shape if multi else 0, int),
+            "y_pred": np.array(y_pred, dtype=int) if y_pred else np.zeros(shape if multi else 0, int),
+            "probs": np.array(probs) if probs else np.zeros(shape)}
 
 
 def load_run(run_dir: str | Path) -> dict:
@@ -297,12 +325,15 @@ def load_run(run_dir: str | Path) -> dict:
 
 
 def evaluate_run(run_dir: str | Path, split: str = "test", data_file: str | None = None,
-                 text_column: str = "text", label_column: str = "label", data_dir: str | None = None,
-                 allow_changed_data: bool = False, label_names: list[str] | None = None) -> tuple[dict, str]:
-    """Re-evaluate a saved run on one split of its dataset (its recorded checksums verified first), or on a
-    labelled file; returns (metrics, report text)."""
+                 text_column: str | None = None, label_column: str | None = None, data_dir: str | None = None,
+                 allow_changed_data: bool = False, label_names: list[str] | None = None,
+                 dataset: DatasetConfig | None = None, label_separator: str | None = None) -> tuple[dict, str]:
+    """Re-evaluate a saved run; returns (metrics, report text). On its own dataset's ``split`` (the recorded
+    checksums are verified first), on a labelled file (``data_file``; the run's column names by default), or
+    on another dataset (``dataset``: only the labels both sides share count, see :func:`transfer_evaluate`)."""
     run = load_run(run_dir)
     model = load_model(Path(run_dir) / "model")
+    recorded = run["config"].get("dataset", {})
     if data_file:
         from .data.readers import load_labelled_file
 
@@ -310,14 +341,22 @@ def evaluate_run(run_dir: str | Path, split: str = "test", data_file: str | None
         unknown = [n for n in names if n not in model.label_names]
         if unknown:
             raise EmobenchError(f"--label-names: {', '.join(unknown)} not among the run's labels ({', '.join(model.label_names)})")
-        data = load_labelled_file(data_file, names, text_column, label_column, explicit_ids=bool(label_names))
-        data = Split(data.texts, [model.label_names.index(names[y]) for y in data.labels])
-        metrics = evaluate_split(model, data)
-    else:
-        dataset = DatasetConfig(**run["config"]["dataset"])
-        if data_dir:
-            dataset.data_dir = data_dir  # the same files, found elsewhere (checksums are verified)
+        data = load_labelled_file(data_file, names, text_column or recorded.get("text_column", "text"),
+                                  label_column or recorded.get("label_column", "label"), explicit_ids=bool(label_names),
+                                  multi_label=model.multi_label,
+                                  label_separator=label_separator or recorded.get("label_separator"))
+        convert = [model.label_names.index(name) for name in names]
+        labels = [sorted(convert[y] for y in ys) for ys in data.labels] if model.multi_label else \
+            [convert[y] for y in data.labels]
+        metrics = evaluate_split(model, Split(data.texts, labels))
+    elif dataset is not None:
         corpus = load_dataset(dataset)
+        metrics, _ = transfer_evaluate(model, corpus, split)
+    else:
+        own = DatasetConfig(**recorded)
+        if data_dir:
+            own.data_dir = data_dir  # the same files, found elsewhere (checksums are verified)
+        corpus = load_dataset(own)
         data = corpus[split]
         changes = verify_data(run["data"] or {}, corpus, Path(run_dir), allow_changed_data)
         metrics = evaluate_split(model, data)
@@ -325,3 +364,55 @@ def evaluate_run(run_dir: str | Path, split: str = "test", data_file: str | None
         if changes:
             metrics["data_changes"] = changes
     return metrics, classification_report_text(metrics)
+
+
+def transfer_evaluate(model: Classifier, corpus: Corpus, split: str = "test") -> tuple[dict, dict]:
+    """A model scored on another dataset's split, on the labels both share.
+
+    Examples none of whose gold labels is shared are dropped (a model cannot be right about a class it does
+    not know); predictions are restricted to the shared labels (a single-label model's argmax over them, a
+    multi-label model's thresholds on them). The metrics follow the target data's task and are averaged over
+    the shared labels only. Returns (metrics with a ``transfer`` record, predictions for paired statistics)."""
+    data = corpus[split]
+    shared = [name for name in model.label_names if name in corpus.label_names]
+    if not shared:
+        raise EmobenchError(f"the run's labels ({', '.join(model.label_names)}) and {corpus.name}'s "
+                            f"({', '.join(corpus.label_names)}) have none in common; map them with --label-map")
+    model_columns = [model.label_names.index(name) for name in shared]
+    data_columns = [corpus.label_names.index(name) for name in shared]
+    truth = data.label_matrix(corpus.num_labels)[:, data_columns]
+    keep = np.flatnonzero(truth.sum(axis=1) > 0)
+    texts = [data.texts[i] for i in keep]
+    truth = truth[keep]
+    started = time.perf_counter()
+    probs = predict_proba_batched(model, texts)[:, model_columns]
+    seconds = time.perf_counter() - started
+    if model.multi_label:
+        from .models.thresholds import decide
+
+        thresholds = np.asarray(model.decision["thresholds"])[model_columns]
+        predicted_matrix = decide(probs, thresholds, model.decision.get("at_least_one", False))
+        top = probs.argmax(axis=1)
+        rule = "the model's thresholds on the shared labels"
+    else:
+        top = probs.argmax(axis=1)
+        predicted_matrix = np.zeros_like(truth)
+        predicted_matrix[np.arange(len(top)), top] = 1
+        rule = "argmax over the shared labels"
+    if corpus.multi_label or model.multi_label:
+        y_true, y_pred = truth, predicted_matrix
+    else:
+        y_true, y_pred = truth.argmax(axis=1), top
+    metrics = compute_metrics(y_true, y_pred, shared)
+    majority = int(truth.sum(axis=0).argmax())
+    metrics["eval_seconds"] = seconds
+    metrics["transfer"] = {
+        "dataset": corpus.name, "split": split, "shared_labels": shared,
+        "model_only_labels": [n for n in model.label_names if n not in shared],
+        "data_only_labels": [n for n in corpus.label_names if n not in shared],
+        "examples": len(data), "kept": int(len(keep)), "dropped": int(len(data) - len(keep)),
+        "hit_rate": float(truth[np.arange(len(top)), top].mean()) if len(top) else 0.0,
+        "majority_label": shared[majority], "majority_rate": float(truth[:, majority].mean()) if len(keep) else 0.0,
+        "prediction": rule,
+    }
+    return metrics, {"y_true": y_true, "y_pred": y_pred, "probs": probs, "texts": texts, "labels": shared}

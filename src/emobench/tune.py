@@ -304,8 +304,8 @@ def _short(value) -> str:
 def _importance_plot(optuna, study, path: Path) -> Path | None:
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     varying = {k for k in study.best_trial.params if len({str(t.params.get(k)) for t in complete}) > 1}
-    if len(complete) < 2 or not varying:
-        return None
+    if len(complete) < 2 or not varying or len({t.value for t in complete}) < 2:
+        return None  # nothing to attribute: fANOVA needs varying parameters and scores
     importances = optuna.importance.get_param_importances(study, params=sorted(varying),
                                                           evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0))
     import matplotlib

@@ -1,9 +1,15 @@
-"""The corpus type every reader returns: named splits of (text, label id) plus where they came from."""
+"""The corpus type every reader returns: named splits of texts and labels plus where they came from.
+
+A single-label corpus has one label id per text; a multi-label corpus (``multi_label=True``) has a sorted
+list of label ids per text (possibly empty).
+"""
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from ..errors import UnknownSplitError
 
@@ -11,7 +17,7 @@ from ..errors import UnknownSplitError
 @dataclass
 class Split:
     texts: list[str]
-    labels: list[int]
+    labels: list  # an int per text, or (multi-label) a list of ints per text
 
     def __post_init__(self):
         if len(self.texts) != len(self.labels):
@@ -20,8 +26,19 @@ class Split:
     def __len__(self) -> int:
         return len(self.texts)
 
+    @property
+    def multi_label(self) -> bool:
+        return bool(self.labels) and isinstance(self.labels[0], list | tuple)
+
     def subset(self, indices) -> "Split":
         return Split([self.texts[i] for i in indices], [self.labels[i] for i in indices])
+
+    def label_matrix(self, num_labels: int) -> np.ndarray:
+        """(texts x labels) 0/1 indicator matrix (single-label data: one 1 per row)."""
+        matrix = np.zeros((len(self), num_labels), dtype=np.int8)
+        for row, labels in enumerate(self.labels):
+            matrix[row, labels] = 1
+        return matrix
 
 
 @dataclass
@@ -29,12 +46,17 @@ class Corpus:
     name: str
     label_names: list[str]
     splits: dict[str, Split]
-    # Provenance: reader kind, file paths with sha256, split recipe; saved with every run.
+    # Provenance: reader kind, file paths with sha256, split recipe, label map; saved with every run.
     source: dict = field(default_factory=dict)
+    multi_label: bool = False
 
     @property
     def num_labels(self) -> int:
         return len(self.label_names)
+
+    @property
+    def task(self) -> str:
+        return "multi_label" if self.multi_label else "single_label"
 
     def __getitem__(self, split: str) -> Split:
         try:
@@ -43,10 +65,9 @@ class Corpus:
             raise UnknownSplitError(f"dataset {self.name!r} has no split {split!r} (it has: {', '.join(self.splits)})") from None
 
     def label_counts(self, split: str) -> dict[str, int]:
-        counts = {name: 0 for name in self.label_names}
-        for y in self[split].labels:
-            counts[self.label_names[y]] += 1
-        return counts
+        """Texts per label (multi-label: texts carrying the label)."""
+        counts = self[split].label_matrix(self.num_labels).sum(axis=0)
+        return {name: int(c) for name, c in zip(self.label_names, counts)}
 
 
 def sha256_file(path: str | Path) -> str:

@@ -36,7 +36,7 @@ def stratified_split(labels: list[int], fractions: dict[str, float], seed: int, 
     needed = minimum_per_label(fractions)
     for label, indices in sorted(by_label.items()):
         if len(indices) < needed:
-            name = label_names[label] if label_names else label
+            name = (label_names[label] if label >= 0 else "(no label)") if label_names else label
             raise DataError(
                 f"label {name!r} has {len(indices)} example(s); a stratified split into "
                 f"{', '.join(f'{k} {v:g}' for k, v in fractions.items())} needs at least {needed} per label so that "

@@ -1,33 +1,63 @@
-"""Classification metrics (scikit-learn's definitions) in one JSON-ready dict."""
+"""Classification metrics (scikit-learn's definitions) in one JSON-ready dict, single- and multi-label.
+
+Single-label: accuracy, per-class P/R/F1/support, macro and weighted averages, confusion matrix.
+Multi-label (0/1 indicator matrices): per-label P/R/F1/support, micro / macro / weighted / samples
+averages, subset accuracy (also under ``accuracy``), Hamming loss, per-label [tn, fp, fn, tp].
+Per-class results always live under ``per_class``, so no label name can collide with a summary key.
+"""
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+from sklearn.metrics import (accuracy_score, confusion_matrix, hamming_loss, multilabel_confusion_matrix,
+                             precision_recall_fscore_support)
+
+AVERAGES = {"single_label": ("macro", "weighted"), "multi_label": ("micro", "macro", "weighted", "samples")}
 
 
 def compute_metrics(y_true, y_pred, label_names: list[str]) -> dict:
-    """Accuracy; per-class precision, recall, F1, support; macro and weighted averages; confusion matrix."""
+    """Metrics of predictions: label ids (single-label) or indicator matrices (multi-label)."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.ndim == 2:
+        return _multi_label(y_true.astype(int), y_pred.astype(int), label_names)
     labels = list(range(len(label_names)))
-    y_true = np.asarray(y_true, dtype=int)
-    y_pred = np.asarray(y_pred, dtype=int)
-    precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, y_pred, labels=labels, zero_division=0
-    )
+    y_true, y_pred = y_true.astype(int), y_pred.astype(int)
+    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
     result = {
+        "task": "single_label",
         "n": int(len(y_true)),
-        "accuracy": float(accuracy_score(y_true, y_pred)),
-        "per_class": {
-            name: {
-                "precision": float(precision[i]),
-                "recall": float(recall[i]),
-                "f1": float(f1[i]),
-                "support": int(support[i]),
-            }
-            for i, name in enumerate(label_names)
-        },
+        "accuracy": float(accuracy_score(y_true, y_pred)) if len(y_true) else 0.0,
+        "per_class": _per_class(label_names, precision, recall, f1, support),
         "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
     }
-    for average in ("macro", "weighted"):
+    for average in AVERAGES["single_label"]:
+        p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, labels=labels, average=average, zero_division=0)
+        result[average] = {"precision": float(p), "recall": float(r), "f1": float(f)}
+    return result
+
+
+def _per_class(names, precision, recall, f1, support) -> dict:
+    return {name: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
+                   "support": int(support[i])} for i, name in enumerate(names)}
+
+
+def _multi_label(y_true: np.ndarray, y_pred: np.ndarray, label_names: list[str]) -> dict:
+    labels = list(range(len(label_names)))
+    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=labels, average=None,
+                                                                     zero_division=0)
+    subset = float((y_true == y_pred).all(axis=1).mean()) if len(y_true) else 0.0
+    result = {
+        "task": "multi_label",
+        "n": int(len(y_true)),
+        "accuracy": subset,
+        "subset_accuracy": subset,
+        "hamming_loss": float(hamming_loss(y_true, y_pred)) if len(y_true) else 0.0,
+        "label_cardinality": {"true": float(y_true.sum(axis=1).mean()) if len(y_true) else 0.0,
+                              "predicted": float(y_pred.sum(axis=1).mean()) if len(y_pred) else 0.0},
+        "per_class": _per_class(label_names, precision, recall, f1, support),
+        "label_confusion": {name: m.ravel().tolist() for name, m in
+                            zip(label_names, multilabel_confusion_matrix(y_true, y_pred, labels=labels))},
+    }
+    for average in AVERAGES["multi_label"]:
         p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, labels=labels, average=average, zero_division=0)
         result[average] = {"precision": float(p), "recall": float(r), "f1": float(f)}
     return result
@@ -37,6 +67,7 @@ def classification_report_text(metrics: dict) -> str:
     """The per-class table as the seed study printed it: scikit-learn's classification report layout
     (4 digits), rendered from a metrics dict so a saved run can be shown without predicting again."""
     names = list(metrics["per_class"])
+    task = metrics.get("task", "single_label")
     width = max(len("weighted avg"), *(len(n) for n in names))
     head = f"{'':>{width}}  {'precision':>9} {'recall':>9} {'f1-score':>9} {'support':>9}\n\n"
     row = "{:>{w}}  {:>9.4f} {:>9.4f} {:>9.4f} {:>9}\n"
@@ -46,8 +77,14 @@ def classification_report_text(metrics: dict) -> str:
         lines.append(row.format(name, c["precision"], c["recall"], c["f1"], c["support"], w=width))
     lines.append("\n")
     n = metrics["n"]
-    lines.append(f"{'accuracy':>{width}}  {'':>9} {'':>9} {metrics['accuracy']:>9.4f} {n:>9}\n")
-    for average in ("macro", "weighted"):
+    if task == "single_label":
+        lines.append(f"{'accuracy':>{width}}  {'':>9} {'':>9} {metrics['accuracy']:>9.4f} {n:>9}\n")
+    support = sum(c["support"] for c in metrics["per_class"].values()) if task == "multi_label" else n
+    for average in AVERAGES[task]:
         a = metrics[average]
-        lines.append(row.format(f"{average} avg", a["precision"], a["recall"], a["f1"], n, w=width))
+        lines.append(row.format(f"{average} avg", a["precision"], a["recall"], a["f1"], support, w=width))
+    if task == "multi_label":
+        lines.append(f"\nsubset accuracy {metrics['subset_accuracy']:.4f}, Hamming loss {metrics['hamming_loss']:.4f}, "
+                     f"labels per text {metrics['label_cardinality']['true']:.2f} (predicted "
+                     f"{metrics['label_cardinality']['predicted']:.2f}), {n} texts\n")
     return "".join(lines)

@@ -1,50 +1,124 @@
-"""Uncertainty and significance: bootstrap confidence intervals, McNemar's test, Holm's correction."""
+"""Uncertainty and significance: bootstrap confidence intervals, McNemar's test, an approximate randomization
+test for any metric (multi-label data), Holm's correction.
+
+Every metric is computed from per-label counts (true positives, false positives, false negatives) and
+per-example scores, so a bootstrap resample or a randomized swap is a weighted sum of per-example counts:
+thousands of resamples cost a few matrix products, for single- and multi-label predictions alike.
+"""
 from __future__ import annotations
 
 import numpy as np
 from scipy.stats import binomtest, chi2
-from sklearn.metrics import f1_score
 
-METRICS = {
-    "accuracy": lambda y, p: float(np.mean(y == p)),
-    "macro_f1": lambda y, p: float(f1_score(y, p, average="macro", zero_division=0)),
-    "weighted_f1": lambda y, p: float(f1_score(y, p, average="weighted", zero_division=0)),
-}
+SINGLE_LABEL_METRICS = ("accuracy", "macro_f1", "weighted_f1")
+MULTI_LABEL_METRICS = ("micro_f1", "macro_f1", "samples_f1", "subset_accuracy", "hamming_loss")
+LOWER_IS_BETTER = {"hamming_loss"}
 
 
-def _f1_of_samples(y_true: np.ndarray, y_pred: np.ndarray, idx: np.ndarray, average: str) -> np.ndarray:
-    """scikit-learn's macro / weighted F1 (over the labels present in each resample) of many resamples at
-    once, from per-resample confusion counts."""
-    k = int(max(y_true.max(), y_pred.max())) + 1
-    rows = np.arange(idx.shape[0])[:, None] * k
-    t, p = y_true[idx], y_pred[idx]
-    size = idx.shape[0] * k
-    true = np.bincount((rows + t).ravel(), minlength=size).reshape(-1, k)
-    pred = np.bincount((rows + p).ravel(), minlength=size).reshape(-1, k)
-    tp = np.bincount((rows + t)[t == p].ravel(), minlength=size).reshape(-1, k)
-    denominator = true + pred
+def indicators(y, num_labels: int | None = None) -> np.ndarray:
+    """A 0/1 (examples x labels) matrix from label ids or an indicator matrix."""
+    y = np.asarray(y)
+    if y.ndim == 2:
+        return y.astype(np.int8)
+    num_labels = num_labels or (int(y.max()) + 1 if len(y) else 1)
+    out = np.zeros((len(y), num_labels), dtype=np.int8)
+    out[np.arange(len(y)), y.astype(int)] = 1
+    return out
+
+
+class Counts:
+    """Per-example contributions to every metric: tp/fp/fn per label, exact match, and per-example F1."""
+
+    def __init__(self, y_true, y_pred, num_labels: int | None = None):
+        y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+        if num_labels is None:
+            num_labels = y_true.shape[1] if y_true.ndim == 2 else int(max(y_true.max(initial=0), y_pred.max(initial=0))) + 1
+        t, p = indicators(y_true, num_labels), indicators(y_pred, num_labels)
+        self.tp = (t & p).astype(np.float64)
+        self.fp = ((1 - t) & p).astype(np.float64)
+        self.fn = (t & (1 - p)).astype(np.float64)
+        self.exact = (t == p).all(axis=1).astype(np.float64)
+        sizes = t.sum(axis=1) + p.sum(axis=1)
+        self.example_f1 = np.divide(2 * self.tp.sum(axis=1), sizes, out=np.zeros(len(t)), where=sizes > 0)
+        self.n, self.k = t.shape
+
+    def totals(self, weights: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Summed counts; ``weights`` (resamples x examples) gives one row of sums per resample."""
+        if weights is None:
+            weights = np.ones((1, self.n))
+        return {"tp": weights @ self.tp, "fp": weights @ self.fp, "fn": weights @ self.fn,
+                "exact": weights @ self.exact, "example_f1": weights @ self.example_f1, "n": weights.sum(axis=1)}
+
+
+def metric_values(totals: dict[str, np.ndarray], metric: str) -> np.ndarray:
+    """A metric from summed counts (one value per row). Macro averages are over the labels present in the
+    truth or the predictions (scikit-learn's default); F1 is 0 where it is undefined."""
+    tp, fp, fn, n = totals["tp"], totals["fp"], totals["fn"], totals["n"]
+    if metric in ("accuracy", "subset_accuracy"):
+        return totals["exact"] / n
+    if metric == "hamming_loss":
+        return (fp + fn).sum(axis=1) / (n * tp.shape[1])
+    if metric == "samples_f1":
+        return totals["example_f1"] / n
+    if metric == "micro_f1":
+        denominator = 2 * tp.sum(axis=1) + fp.sum(axis=1) + fn.sum(axis=1)
+        return np.divide(2 * tp.sum(axis=1), denominator, out=np.zeros(len(n)), where=denominator > 0)
+    denominator = 2 * tp + fp + fn
     f1 = np.divide(2 * tp, denominator, out=np.zeros(tp.shape), where=denominator > 0)
-    if average == "weighted":
-        return (f1 * true).sum(axis=1) / true.sum(axis=1)
-    present = denominator > 0
-    return (f1 * present).sum(axis=1) / present.sum(axis=1)
+    if metric == "macro_f1":
+        present = denominator > 0
+        return (f1 * present).sum(axis=1) / np.maximum(present.sum(axis=1), 1)
+    if metric == "weighted_f1":
+        support = tp + fn
+        return (f1 * support).sum(axis=1) / np.maximum(support.sum(axis=1), 1)
+    raise ValueError(f"unknown metric {metric!r}")
+
+
+def resample_weights(n: int, n_boot: int, seed: int) -> np.ndarray:
+    """How often each example is drawn in each of ``n_boot`` bootstrap resamples (resamples x examples)."""
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, n, size=(n_boot, n))
+    rows = np.arange(n_boot)[:, None] * n
+    return np.bincount((rows + idx).ravel(), minlength=n_boot * n).reshape(n_boot, n).astype(np.float64)
+
+
+def bootstrap(counts: Counts, metrics, n_boot: int = 1000, confidence: float = 0.95,
+              seed: int = 0) -> dict[str, tuple[float, float, float]]:
+    """(point, low, high) of every metric: percentile bootstrap over examples, the same resamples for all."""
+    point = counts.totals()
+    weights = resample_weights(counts.n, n_boot, seed)
+    samples = counts.totals(weights)
+    tail = (1 - confidence) / 2
+    out = {}
+    for metric in metrics:
+        values = metric_values(samples, metric)
+        low, high = np.quantile(values, [tail, 1 - tail])
+        out[metric] = (float(metric_values(point, metric)[0]), float(low), float(high))
+    return out
 
 
 def bootstrap_ci(y_true, y_pred, metric: str = "accuracy", n_boot: int = 1000, confidence: float = 0.95,
                  seed: int = 0) -> tuple[float, float, float]:
-    """(point estimate, low, high): percentile bootstrap over test examples, resampled with replacement."""
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    fn = METRICS[metric]
+    """(point estimate, low, high) of one metric: percentile bootstrap over examples."""
+    return bootstrap(Counts(y_true, y_pred), [metric], n_boot, confidence, seed)[metric]
+
+
+def randomization_test(y_true, pred_a, pred_b, metric: str, rounds: int = 2000, seed: int = 0,
+                       num_labels: int | None = None) -> dict:
+    """Approximate randomization (Noreen 1989; Yeh 2000): swap the two systems' outputs on each example with
+    probability 1/2 and count how often the metric difference is at least the observed one."""
+    a, b = Counts(y_true, pred_a, num_labels), Counts(y_true, pred_b, num_labels)
+    observed = float(metric_values(a.totals(), metric)[0] - metric_values(b.totals(), metric)[0])
     rng = np.random.default_rng(seed)
-    n = len(y_true)
-    idx = rng.integers(0, n, size=(n_boot, n))
-    if metric == "accuracy":  # the mean of a resampled 0/1 vector
-        samples = (y_true == y_pred).astype(float)[idx].mean(axis=1)
-    else:
-        samples = _f1_of_samples(y_true.astype(int), y_pred.astype(int), idx, metric.split("_")[0])
-    tail = (1 - confidence) / 2
-    low, high = np.quantile(samples, [tail, 1 - tail])
-    return fn(y_true, y_pred), float(low), float(high)
+    swap = (rng.random((rounds, a.n)) < 0.5).astype(np.float64)
+    keep = 1 - swap
+    ta = {k: keep @ getattr(a, k) + swap @ getattr(b, k) for k in ("tp", "fp", "fn", "exact", "example_f1")}
+    tb = {k: keep @ getattr(b, k) + swap @ getattr(a, k) for k in ("tp", "fp", "fn", "exact", "example_f1")}
+    n = np.full(rounds, float(a.n))
+    diffs = metric_values({**ta, "n": n}, metric) - metric_values({**tb, "n": n}, metric)
+    extreme = int(np.sum(np.abs(diffs) >= abs(observed) - 1e-12))
+    return {"statistic": observed, "p_value": (extreme + 1) / (rounds + 1), "rounds": rounds,
+            "method": f"approximate randomization on {metric.replace('_', '-')}"}
 
 
 def mcnemar(y_true, pred_a, pred_b, exact: bool | None = None) -> dict:
@@ -52,6 +126,8 @@ def mcnemar(y_true, pred_a, pred_b, exact: bool | None = None) -> dict:
     Exact binomial test when b + c < 25 (or ``exact=True``), else chi-square with continuity correction."""
     y_true, pred_a, pred_b = map(np.asarray, (y_true, pred_a, pred_b))
     a_right, b_right = pred_a == y_true, pred_b == y_true
+    if a_right.ndim == 2:  # multi-label: right means the whole label set is right
+        a_right, b_right = a_right.all(axis=1), b_right.all(axis=1)
     b = int(np.sum(a_right & ~b_right))
     c = int(np.sum(~a_right & b_right))
     if b + c == 0:

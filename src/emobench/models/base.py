@@ -47,8 +47,10 @@ MODELS: dict[str, tuple[str, dict, str | None, str]] = {
 class Classifier:
     """scikit-learn's habit: ``fit``, ``predict_proba``, ``predict``, ``save``, ``load``.
 
-    A family subclasses this with a ``Params`` dataclass of hyper-parameters, and implements
-    ``fit``, ``predict_proba``, ``_save_weights`` and ``_load_weights``.
+    A family subclasses this with a ``Params`` dataclass of hyper-parameters, and implements ``_fit``,
+    ``predict_proba``, ``_save_weights`` and ``_load_weights``. Single-label models give one probability
+    distribution per text; multi-label models (trained on a split whose labels are lists) give an
+    independent probability per label, and decide with thresholds tuned on validation.
     """
 
     family: str = ""
@@ -59,6 +61,8 @@ class Classifier:
     def __init__(self, params=None, label_names: list[str] | None = None):
         self.params = params if params is not None else self.Params()
         self.label_names = list(label_names or [])
+        self.multi_label = False
+        self.decision: dict = {}  # multi-label: thresholds (see models/thresholds.py)
         self.device = None  # where inference runs (torch families); None: a GPU if there is one, else the CPU
         self.history: list[dict] = []  # per-epoch records for families that train in epochs
         self.info: dict = {}  # facts worth reporting (vocabulary coverage, parameter count, ...)
@@ -67,16 +71,62 @@ class Classifier:
     def fit(self, train: Split, validation: Split | None, label_names: list[str], *, seed: int = 0,
             work_dir: Path | None = None, resume: bool = False, progress: bool = True,
             on_epoch: Callable[[dict], None] | None = None) -> "Classifier":
-        """Train on ``train`` (choosing epochs, temperature, ... on ``validation`` only). Families trained in
-        epochs checkpoint into ``work_dir``, continue from it with ``resume``, and call ``on_epoch`` with
-        each epoch's record (it may raise to stop training, e.g. to prune a hyper-parameter trial)."""
+        """Train on ``train`` (choosing epochs, temperature, thresholds ... on ``validation`` only). Families
+        trained in epochs checkpoint into ``work_dir``, continue from it with ``resume``, and call
+        ``on_epoch`` with each epoch's record (it may raise to stop training, e.g. to prune a trial)."""
+        self.label_names = list(label_names)
+        self.multi_label = train.multi_label
+        self._fit(train, validation, seed=seed, work_dir=work_dir, resume=resume, progress=progress, on_epoch=on_epoch)
+        if self.multi_label:
+            self._fit_thresholds(train, validation)
+        return self
+
+    def _fit(self, train: Split, validation: Split | None, **options) -> None:
         raise NotImplementedError
+
+    def _fit_thresholds(self, train: Split, validation: Split | None) -> None:
+        from .thresholds import tune_thresholds
+
+        at_least_one = all(len(labels) for labels in train.labels)
+        if validation is None or not len(validation):
+            self.decision = {"kind": "default", "thresholds": [0.5] * len(self.label_names), "at_least_one": at_least_one}
+            return
+        probs = predict_proba_batched(self, validation.texts)
+        self.decision = tune_thresholds(probs, validation.label_matrix(len(self.label_names)), at_least_one)
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         raise NotImplementedError
 
+    # -- helpers for families that output logits
+    def targets(self, split: Split):
+        """What a loss is computed against: label ids, or (multi-label) a float 0/1 matrix."""
+        return split.label_matrix(len(self.label_names)).astype(np.float32) if self.multi_label else split.labels
+
+    def probabilities(self, logits: np.ndarray) -> np.ndarray:
+        """Softmax over labels, or (multi-label) a sigmoid per label."""
+        if self.multi_label:
+            return 1 / (1 + np.exp(-logits))
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        exp = np.exp(shifted)
+        return exp / exp.sum(axis=1, keepdims=True)
+
+    def trainer_options(self) -> dict:
+        if not self.multi_label:
+            return {}
+        from .thresholds import validation_scores
+
+        return {"multi_label": True, "scores": validation_scores}
+
+    def decide(self, probs: np.ndarray) -> np.ndarray:
+        """Label ids (single-label) or a 0/1 matrix (multi-label) from probabilities."""
+        if not self.multi_label:
+            return probs.argmax(axis=1)
+        from .thresholds import decide
+
+        return decide(probs, np.asarray(self.decision["thresholds"]), self.decision.get("at_least_one", False))
+
     def predict(self, texts: list[str]) -> np.ndarray:
-        return self.predict_proba(texts).argmax(axis=1)
+        return self.decide(self.predict_proba(texts))
 
     def num_parameters(self) -> int:
         return int(self.info.get("parameters", 0))
@@ -87,7 +137,8 @@ class Classifier:
         directory.mkdir(parents=True, exist_ok=True)
         self._save_weights(directory)
         meta = {"format": FORMAT, "family": self.family, "params": dataclasses.asdict(self.params),
-                "label_names": self.label_names, "info": self.info}
+                "label_names": self.label_names, "task": "multi_label" if self.multi_label else "single_label",
+                "decision": self.decision, "info": self.info}
         (directory / MODEL_FILE).write_text(json.dumps(meta, indent=2))
 
     @classmethod
@@ -96,6 +147,10 @@ class Classifier:
         meta = read_json(directory / MODEL_FILE, "model description", required=("family", "params", "label_names"))
         model = cls(params_from_dict(cls.Params, meta["params"]), meta["label_names"])
         model.info = meta.get("info", {})
+        model.multi_label = meta.get("task") == "multi_label"
+        model.decision = meta.get("decision") or {}
+        if model.multi_label and len(model.decision.get("thresholds", [])) != len(model.label_names):
+            raise EmobenchError(f"{directory / MODEL_FILE}: a multi-label model needs one threshold per label")
         model._load_weights(directory)
         return model
 

@@ -51,3 +51,19 @@ class LinearHead:
     @classmethod
     def from_arrays(cls, arrays: dict, kind: str, prefix: str = "") -> "LinearHead":
         return cls(arrays[f"{prefix}coef"], arrays[f"{prefix}intercept"], arrays[f"{prefix}classes"], kind)
+
+
+def fit_head(x, split, num_labels: int, multi_label: bool, make_estimator, kind: str) -> LinearHead:
+    """A linear head trained on features ``x``: one estimator for single-label data, one binary estimator per
+    label (one-vs-rest) for multi-label data. A label never (or always) present gets a constant decision."""
+    if not multi_label:
+        return LinearHead.from_estimator(make_estimator().fit(x, split.labels), kind)
+    y = split.label_matrix(num_labels)
+    coef, intercept = np.zeros((num_labels, x.shape[1])), np.zeros(num_labels)
+    for k in range(num_labels):
+        if y[:, k].min() == y[:, k].max():
+            intercept[k] = 20.0 if y[0, k] else -20.0
+            continue
+        fitted = make_estimator().fit(x, y[:, k])
+        coef[k], intercept[k] = fitted.coef_[0], fitted.intercept_[0]
+    return LinearHead(coef, intercept, np.arange(num_labels), kind)

@@ -149,10 +149,9 @@ class LstmClassifier(Classifier):
             ids[r, : len(it["input_ids"])] = torch.tensor(it["input_ids"])
         return {"input_ids": ids, "lengths": torch.tensor([len(it["input_ids"]) for it in items])}
 
-    def fit(self, train: Split, validation: Split | None, label_names, *, seed=0, work_dir=None, resume=False,
-            progress=True, on_epoch=None):
+    def _fit(self, train: Split, validation: Split | None, *, seed=0, work_dir=None, resume=False, progress=True,
+             on_epoch=None):
         p = self.params
-        self.label_names = list(label_names)
         torch.manual_seed(seed)
         self.vocab = Vocabulary.build(train.texts, p.min_freq, p.max_vocab)
         self.length = p.max_length or max(len(tokenize(t)) for t in train.texts)
@@ -166,19 +165,19 @@ class LstmClassifier(Classifier):
         from ..training import Trainer
 
         self.module = self._module(embeddings)
-        self.trainer = Trainer(self.module, self._collate, p, len(self.label_names), seed, progress)
-        val = (self._features(validation.texts), validation.labels) if validation is not None and len(validation) else (None, None)
-        self.history = self.trainer.fit(self._features(train.texts), train.labels, *val, work_dir=work_dir, resume=resume,
-                                        on_epoch=on_epoch)
+        self.trainer = Trainer(self.module, self._collate, p, len(self.label_names), seed, progress, **self.trainer_options())
+        val = (self._features(validation.texts), self.targets(validation)) if validation is not None and len(validation) \
+            else (None, None)
+        self.history = self.trainer.fit(self._features(train.texts), self.targets(train), *val, work_dir=work_dir,
+                                        resume=resume, on_epoch=on_epoch)
         self.module = self.trainer.module
         self.info = {"parameters": sum(t.numel() for t in self.module.parameters()), "glove": coverage,
                      "length": self.length, "vocabulary": len(self.vocab), "best_epoch": self.trainer.best_epoch}
-        return self
 
     def predict_proba(self, texts):
         logits = predict_logits(self.module, self._features(list(texts)), self._collate, self.params.eval_batch_size,
                                 self.device)
-        return torch.softmax(torch.from_numpy(logits), dim=1).numpy()
+        return self.probabilities(logits)
 
     def _save_weights(self, directory: Path):
         save_weights(self.module.state_dict(), directory / WEIGHTS)

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from scipy.special import log_softmax, softmax
+from scipy.special import expit, log_softmax, softmax
 
 from ..data import Split
 from .base import Classifier, refuse_pickle
-from .linear import LinearHead
+from .linear import LinearHead, fit_head
 from ..params import param
 
 WEIGHTS, VOCABULARY = "tfidf.safetensors", "tfidf_vocabulary.json"
@@ -55,31 +55,30 @@ class TfidfClassifier(Classifier):
                                                   sublinear_tf=p.sublinear_tf, min_df=p.min_df_char)))
         return parts
 
-    def fit(self, train: Split, validation: Split | None, label_names, *, seed=0, work_dir=None, resume=False,
-            progress=True, on_epoch=None):
+    def _fit(self, train: Split, validation: Split | None, *, seed=0, **options):
         from sklearn.linear_model import LogisticRegression
         from sklearn.svm import LinearSVC
 
         p = self.params
-        self.label_names = list(label_names)
         parts = self._vectorizers()
         for _, vectorizer in parts:
             vectorizer.fit(train.texts)
-        if p.classifier == "svm":
-            linear = LinearSVC(C=p.C, class_weight=p.class_weight, max_iter=p.max_iter, random_state=seed)
-        else:
-            linear = LogisticRegression(C=p.C, class_weight=p.class_weight, max_iter=p.max_iter, random_state=seed)
+
+        def estimator():
+            if p.classifier == "svm":
+                return LinearSVC(C=p.C, class_weight=p.class_weight, max_iter=p.max_iter, random_state=seed)
+            return LogisticRegression(C=p.C, class_weight=p.class_weight, max_iter=p.max_iter, random_state=seed)
+
         # Predictions after training come from the same arrays that are saved, so a reloaded model
         # gives the very same numbers.
         self._set_state({name: (_terms(v), v.idf_) for name, v in parts}, None)
-        linear.fit(self._transform(train.texts), train.labels)
-        self.head = LinearHead.from_estimator(linear, p.classifier)
+        self.head = fit_head(self._transform(train.texts), train, len(self.label_names), self.multi_label, estimator,
+                             p.classifier)
         self.temperature = 1.0
         if p.classifier == "svm" and validation is not None and len(validation):
             self.temperature = self._fit_temperature(validation)
         self.info = {"parameters": int(self.head.coef.size + self.head.intercept.size),
                      "features": int(self.head.coef.shape[1]), "temperature": self.temperature}
-        return self
 
     def _set_state(self, vocabularies: dict[str, tuple[list[str], np.ndarray]], head: LinearHead | None) -> None:
         self.vectorizers = []
@@ -102,15 +101,24 @@ class TfidfClassifier(Classifier):
         from scipy.optimize import minimize_scalar
 
         scores = self.head.scores(self._transform(validation.texts), len(self.label_names))
-        labels = np.asarray(validation.labels)
+        if self.multi_label:
+            truth = validation.label_matrix(len(self.label_names))
 
-        def nll(log_t):
-            return -log_softmax(scores / np.exp(log_t), axis=1)[np.arange(len(labels)), labels].mean()
+            def nll(log_t):  # binary cross-entropy of every label
+                z = scores / np.exp(log_t)
+                return float(np.mean(np.logaddexp(0, z) - truth * z))
+        else:
+            labels = np.asarray(validation.labels)
+
+            def nll(log_t):
+                return -log_softmax(scores / np.exp(log_t), axis=1)[np.arange(len(labels)), labels].mean()
 
         return float(np.exp(minimize_scalar(nll, bounds=(-5, 3), method="bounded").x))
 
     def predict_proba(self, texts):
         x = self._transform(texts)
+        if self.multi_label:
+            return expit(self.head.decision(x) / self.temperature)
         if self.head.kind == "logreg":
             return self.head.proba(x, len(self.label_names))
         return softmax(self.head.scores(x, len(self.label_names)) / self.temperature, axis=1)

@@ -16,7 +16,7 @@ from ..errors import EmobenchError
 from ..training import TrainParams
 from ..training.inference import predict_logits
 from .base import MINILM_HUB_ID, Classifier, refuse_pickle
-from .linear import LinearHead
+from .linear import LinearHead, fit_head
 from ..params import param
 
 FEATURES_HEAD = "features_head.safetensors"
@@ -115,12 +115,11 @@ class TransformerClassifier(Classifier):
         return dict(self.tokenizer.pad(items, return_tensors="pt"))
 
     # ------------------------------------------------------------------ protocol
-    def fit(self, train: Split, validation: Split | None, label_names, *, seed=0, work_dir=None, resume=False,
-            progress=True, on_epoch=None):
+    def _fit(self, train: Split, validation: Split | None, *, seed=0, work_dir=None, resume=False, progress=True,
+             on_epoch=None):
         from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification
 
         p = self.params
-        self.label_names = list(label_names)
         torch.manual_seed(seed)
         self.tokenizer = self._tokenizer(p.pretrained)
         if p.mode == "features":
@@ -128,28 +127,32 @@ class TransformerClassifier(Classifier):
             x = self._encode(train.texts, progress)
             from sklearn.linear_model import LogisticRegression
 
-            linear = LogisticRegression(C=p.features_C, max_iter=3000, random_state=seed, class_weight=p.class_weight)
-            self.head = LinearHead.from_estimator(linear.fit(x, train.labels), "logreg")
+            def make():
+                return LogisticRegression(C=p.features_C, max_iter=3000, random_state=seed, class_weight=p.class_weight)
+
+            self.head = fit_head(x, train, len(self.label_names), self.multi_label, make, "logreg")
             self.info = {"parameters": sum(t.numel() for t in self.encoder.parameters()) + int(self.head.coef.size),
                          "mode": "features", "model_type": self.encoder.config.model_type}
-            return self
+            return
+        # problem_type makes the saved model a standard multi-label Hugging Face model (sigmoid + BCE).
         config = _load(AutoConfig, p.pretrained, num_labels=len(self.label_names),
-                       id2label=dict(enumerate(self.label_names)), label2id={n: i for i, n in enumerate(self.label_names)})
+                       id2label=dict(enumerate(self.label_names)), label2id={n: i for i, n in enumerate(self.label_names)},
+                       problem_type="multi_label_classification" if self.multi_label else "single_label_classification")
         if config.pad_token_id is None:
             config.pad_token_id = self.tokenizer.pad_token_id
         self.model = _load(AutoModelForSequenceClassification, p.pretrained, config=config)
         from ..training import Trainer
 
         module = _Logits(self.model)
-        self.trainer = Trainer(module, self._collate, p, len(self.label_names), seed, progress)
-        val = (self._features(validation.texts), validation.labels) if validation is not None and len(validation) else (None, None)
-        self.history = self.trainer.fit(self._features(train.texts), train.labels, *val, work_dir=work_dir, resume=resume,
-                                        on_epoch=on_epoch)
+        self.trainer = Trainer(module, self._collate, p, len(self.label_names), seed, progress, **self.trainer_options())
+        val = (self._features(validation.texts), self.targets(validation)) if validation is not None and len(validation) \
+            else (None, None)
+        self.history = self.trainer.fit(self._features(train.texts), self.targets(train), *val, work_dir=work_dir,
+                                        resume=resume, on_epoch=on_epoch)
         self.model = self.trainer.module.model
         self.module = self.trainer.module
         self.info = {"parameters": sum(t.numel() for t in self.model.parameters()), "mode": "finetune",
                      "model_type": self.model.config.model_type, "best_epoch": self.trainer.best_epoch}
-        return self
 
     @torch.inference_mode()
     def _encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
@@ -182,9 +185,10 @@ class TransformerClassifier(Classifier):
     def predict_proba(self, texts):
         texts = list(texts)
         if self.params.mode == "features":
-            return self.head.proba(self._encode(texts), len(self.label_names))
+            x = self._encode(texts)
+            return self.probabilities(self.head.decision(x)) if self.multi_label else self.head.proba(x, len(self.label_names))
         logits = predict_logits(self.module, self._features(texts), self._collate, self.params.eval_batch_size, self.device)
-        return torch.softmax(torch.from_numpy(logits), dim=1).numpy()
+        return self.probabilities(logits)
 
     def _save_weights(self, directory: Path):
         # A standard Hugging Face model directory (config.json, model.safetensors, tokenizer files).

@@ -1,23 +1,28 @@
-"""The comparison report: one list of blocks rendered to Markdown, self-contained HTML and LaTeX tables."""
+"""The comparison report: renders a :class:`~emobench.evaluation.analysis.Comparison` (and transfer results)
+as one list of blocks, written as Markdown, self-contained HTML and LaTeX tables. Nothing is computed
+here beyond formatting; the numbers come from evaluation/."""
 from __future__ import annotations
 
 import json
-from itertools import combinations
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
-from ..evaluation.statistics import bootstrap_ci, holm, mcnemar, mean_std
+from ..evaluation.analysis import Comparison, TransferResult
+from ..evaluation.statistics import LOWER_IS_BETTER
 from ..fileio import write_json
 from . import plots
 from .reference import ISEAR_PAPER
 from .render import Bullets, Figure, Heading, Paragraph, Table, bold, code, write_documents
 
-ALPHA = 0.05
+METRIC_NAMES = {"accuracy": "accuracy", "macro_f1": "macro-F1", "weighted_f1": "weighted-F1", "micro_f1": "micro-F1",
+                "samples_f1": "samples-F1", "subset_accuracy": "subset accuracy", "hamming_loss": "Hamming loss"}
+WIDE = 10  # more labels than this: the per-class table lists labels as rows
 
 
-def _best_cells(values: list[list[float | None]], start_col: int) -> set[tuple[int, int]]:
-    """(row, column) of the best value in each column; ties are all bold."""
+def _best_cells(values: list[list[float | None]], start_col: int, lower: set[int] = frozenset()) -> set[tuple[int, int]]:
+    """(row, column) of the best value in each column (lowest for the columns in ``lower``); ties all bold."""
     cells = set()
     if not values:
         return cells
@@ -25,192 +30,229 @@ def _best_cells(values: list[list[float | None]], start_col: int) -> set[tuple[i
         column = [row[j] for row in values if row[j] is not None]
         if not column:
             continue
-        best = max(column)
+        best = min(column) if j in lower else max(column)
         for i, row in enumerate(values):
             if row[j] is not None and round(row[j], 4) == round(best, 4):
                 cells.add((i, j + start_col))
     return cells
 
 
-def _group_by_model(runs: list[dict]) -> dict[str, list[dict]]:
-    grouped: dict[str, list[dict]] = {}
-    for run in runs:
-        grouped.setdefault(run["model"], []).append(run)
-    return grouped
+def _best_in_rows(values: list[list[float]], groups: int, start_col: int) -> set[tuple[int, int]]:
+    """For tables with models as column groups: the best of each metric across models, per row."""
+    cells = set()
+    for i, row in enumerate(values):
+        per_model = len(row) // groups
+        for k in range(per_model):
+            column = [row[g * per_model + k] for g in range(groups)]
+            best = max(column)
+            cells |= {(i, start_col + g * per_model + k) for g in range(groups) if round(column[g], 4) == round(best, 4)}
+    return cells
 
 
-def build_report(runs: list[dict], folder: Path, formats=("md", "html")) -> dict:
+def build_report(comparison: Comparison, collected: dict, folder: Path, formats=("md", "html"),
+                 transfer: list[TransferResult] | None = None) -> dict:
     folder = Path(folder)
     figures = folder / "figures"
     figures.mkdir(parents=True, exist_ok=True)
-    labels = runs[0]["labels"]
-    models = _group_by_model(runs)
-    names = list(models)
-    first = {name: min(rs, key=lambda r: r["seed"]) for name, rs in models.items()}
-    seeds = sorted({r["seed"] for r in runs})
-    data = runs[0]["data"] or {}
-    n_test = runs[0]["metrics"]["splits"]["test"]["n"]
-    blocks: list = []
-    facts: dict = {"models": names, "labels": labels, "seeds": seeds, "n_test": n_test}
+    data = collected.get("data") or {}
+    c = comparison
+    names = [m.name for m in c.models]
+    blocks: list = [Heading(1, f"emobench comparison: {c.dataset}")]
+    task_note = " Multi-label data: a text may carry several labels; models decide with thresholds tuned on " \
+                "validation." if c.task == "multi_label" else ""
+    blocks.append(Paragraph(["Every number is on the ", bold("test split"), f" ({c.n_test} examples) of ",
+                             code(c.dataset), f"; {_split_note(data)} Models were chosen on validation only. "
+                             f"Seeds: {', '.join(map(str, c.seeds))}.{task_note}"]))
 
-    blocks.append(Heading(1, f"emobench comparison: {data.get('dataset', '?')}"))
-    split_note = _split_note(data)
-    blocks.append(Paragraph(["Every number is on the ", bold("test split"), f" ({n_test} examples) of ",
-                             code(data.get("dataset")), f"; {split_note} Models were chosen on validation only. "
-                             f"Seeds: {', '.join(map(str, seeds))}."]))
-
-    # 1. The seed study's table: per class P / R / F1, best of each column in bold.
-    header = ["model"] + [f"{label} {m}" for label in labels for m in ("P", "R", "F1")]
-    values = []
-    for name in names:
-        row = []
-        for label in labels:
-            for key in ("precision", "recall", "f1"):
-                row.append(float(np.mean([r["metrics"]["splits"]["test"]["per_class"][label][key] for r in models[name]])))
-        values.append(row)
-    rows = [[name] + [f"{v:.2f}" for v in row] for name, row in zip(names, values)]
-    caption = "Precision / recall / F1 per class on the test split" + (" (mean over seeds)" if len(seeds) > 1 else "") + \
-              "; the best value of each column in bold."
     blocks.append(Heading(2, "Per-class precision, recall and F1"))
-    blocks.append(Table(header, rows, _best_cells(values, 1), groups=[("", 1)] + [(l, 3) for l in labels], caption=caption))
+    blocks.append(_per_class_table(c))
+    blocks.append(Heading(2, "Overall scores"))
+    blocks.append(_overall_table(c))
 
-    # 2. Overall scores with bootstrap intervals (and spread over seeds).
-    blocks.append(Heading(2, "Accuracy, macro-F1 and weighted-F1"))
-    header = ["model", "accuracy [95% CI]", "macro-F1 [95% CI]", "weighted-F1 [95% CI]"]
-    if len(seeds) > 1:
-        header += ["accuracy mean ± sd", "macro-F1 mean ± sd"]
-    header += ["train s", "eval examples/s", "parameters"]
-    rows, values, overall = [], [], {}
-    for name in names:
-        r0 = first[name]
-        cells, numbers = [name], []
-        overall[name] = {}
-        for metric in ("accuracy", "macro_f1", "weighted_f1"):
-            point, low, high = bootstrap_ci(r0["y_true"], r0["y_pred"], metric, n_boot=1000, seed=0)
-            overall[name][metric] = {"value": point, "ci": [low, high]}
-            cells.append(f"{point:.4f} [{low:.3f}, {high:.3f}]")
-            numbers.append(point)
-        if len(seeds) > 1:
-            for key in ("accuracy", "macro"):
-                vals = [r["metrics"]["splits"]["test"][key] if key == "accuracy" else r["metrics"]["splits"]["test"]["macro"]["f1"]
-                        for r in models[name]]
-                mean, sd = mean_std(vals)
-                overall[name][f"{key}_over_seeds"] = {"mean": mean, "sd": sd, "n": len(vals)}
-                cells.append(f"{mean:.4f} ± {sd:.4f} (n={len(vals)})")
-                numbers.append(mean)
-        test = r0["metrics"]["splits"]["test"]
-        cells += [f"{np.mean([r['metrics']['train_seconds'] for r in models[name]]):.1f}",
-                  f"{test.get('examples_per_second') or 0:.0f}", f"{r0['metrics'].get('parameters') or 0:,}"]
-        rows.append(cells)
-        values.append(numbers)
-    facts["overall"] = overall
-    ci_note = "95% percentile bootstrap intervals over test examples (1,000 resamples)" + \
-              (f", for seed {seeds[0]}" if len(seeds) > 1 else "") + "."
-    blocks.append(Table(header, rows, _best_cells(values, 1), caption=ci_note))
-
-    # 3. Paired significance tests.
     blocks.append(Heading(2, "Are the differences real?"))
-    pairs = list(combinations(names, 2))
-    tests = []
-    if pairs:
-        raw = [mcnemar(first[a]["y_true"], first[a]["y_pred"], first[b]["y_pred"]) for a, b in pairs]
-        adjusted = holm([t["p_value"] for t in raw])
-        for (a, b), t, p_adj in zip(pairs, raw, adjusted):
-            tests.append({"a": a, "b": b, "only_a_right": t["b"], "only_b_right": t["c"], "statistic": t["statistic"],
-                          "method": t["method"], "p_value": t["p_value"], "p_holm": p_adj, "significant": p_adj < ALPHA})
-        sentences = [_sentence(t) for t in sorted(tests, key=lambda t: t["p_holm"])]
-        blocks.append(Paragraph(f"McNemar's test on the same {n_test} test examples for every pair of models "
-                                f"(seed {seeds[0]}), p-values adjusted for {len(pairs)} comparisons with Holm's method; "
-                                f"significant means adjusted p < {ALPHA}."))
-        blocks.append(Bullets(sentences))
-        rows = [[t["a"], t["b"], str(t["only_a_right"]), str(t["only_b_right"]), t["method"], f"{t['p_value']:.2g}",
-                 f"{t['p_holm']:.2g}", "yes" if t["significant"] else "no"] for t in tests]
-        blocks.append(Table(["A", "B", "only A right", "only B right", "test", "p", "p (Holm)", "significant"],
-                            rows, caption="McNemar's paired test."))
+    if c.tests:
+        blocks.append(Paragraph(f"{c.test_description[0].upper()}{c.test_description[1:]} on the same {c.n_test} test "
+                                f"examples for every pair of models (seed {c.seeds[0]}), p-values adjusted for "
+                                f"{len(c.tests)} comparisons with Holm's method; significant means adjusted p < {c.alpha}."))
+        blocks.append(Bullets([_sentence(t) for t in sorted(c.tests, key=lambda t: t.p_holm)]))
+        header = ["A", "B"] + (["only A right", "only B right"] if c.task == "single_label" else ["difference"]) + \
+            ["test", "p", "p (Holm)", "significant"]
+        rows = [[t.a, t.b, *([str(t.only_a_right), str(t.only_b_right)] if c.task == "single_label" else
+                             [f"{t.statistic:+.4f}"]), t.method, f"{t.p_value:.2g}", f"{t.p_holm:.2g}",
+                 "yes" if t.significant else "no"] for t in c.tests]
+        blocks.append(Table(header, rows, caption="Paired tests on the test split."))
     else:
         blocks.append(Paragraph("Only one model: nothing to test."))
-    facts["tests"] = tests
 
-    # 4. Figures.
+    if transfer:
+        blocks += _transfer_blocks(transfer)
+
     blocks.append(Heading(2, "Figures"))
-    f1 = np.array([[np.mean([r["metrics"]["splits"]["test"]["per_class"][l]["f1"] for r in models[n]]) for l in labels]
-                   for n in names])
-    blocks.append(Figure(plots.per_class_f1(names, labels, f1, figures / "per_class_f1.png"), "F1 per class on the test split."))
-    blocks.append(Figure(plots.confusion_matrices([(n, first[n]["metrics"]["splits"]["test"]["confusion_matrix"]) for n in names],
-                                                  labels, figures / "confusion_matrices.png"),
-                         "Confusion matrices on the test split, each row normalised to 1 (rows: true label)."))
-    curves = plots.learning_curves({n: first[n]["history"] for n in names}, figures / "learning_curves.png")
+    f1 = np.array([[m.per_class[label]["f1"] for label in c.labels] for m in c.models])
+    blocks.append(Figure(plots.per_class_f1(names, c.labels, f1, figures / "per_class_f1.png"), "F1 per class on the test split."))
+    if c.task == "single_label":
+        blocks.append(Figure(plots.confusion_matrices([(m.name, m.confusion) for m in c.models], c.labels,
+                                                      figures / "confusion_matrices.png"),
+                             "Confusion matrices on the test split, each row normalised to 1 (rows: true label)."))
+    curves = plots.learning_curves({m.name: m.history for m in c.models}, figures / "learning_curves.png")
     if curves:
         blocks.append(Figure(curves, "Learning curves of the models trained in epochs."))
 
-    # 5. The reference paper (ISEAR).
-    if data.get("dataset") == "isear":
-        blocks.extend(_isear_paper_blocks(names, first, labels))
-
-    # 6. Data warnings and conclusions.
+    if c.dataset == "isear":
+        blocks.extend(_isear_paper_blocks(c))
     blocks.append(Heading(2, "Data"))
     warnings = (data.get("warnings") or []) + (data.get("audit_warnings") or [])
     blocks.append(Bullets(warnings or ["The audit found no duplicates, conflicting labels, leakage or placeholders."]))
     blocks.append(Heading(2, "Conclusions"))
-    blocks.append(Bullets(_conclusions(names, overall, tests, n_test)))
+    blocks.append(Bullets(_conclusions(c)))
     blocks.append(Heading(2, "Runs"))
-    blocks.append(Bullets([[code(r["model"]), f" seed {r['seed']}: ", code(r["dir"])] for r in runs]))
+    blocks.append(Bullets([[code(o.name), f" seed {o.seed}: ", code(o.run_dir)] for o in collected["outcomes"]]))
 
     written = write_documents(blocks, folder, formats)
+    facts = {"comparison": asdict(c), "transfer": [asdict(t) for t in transfer] if transfer else None}
+    for model in facts["comparison"]["models"]:
+        model.pop("history", None)
     write_json(folder / "statistics.json", json.loads(json.dumps(facts, default=float)))
     return {"files": written, "facts": facts}
+
+
+def _per_class_table(c: Comparison) -> Table:
+    mean_note = " (mean over seeds)" if len(c.seeds) > 1 else ""
+    if c.task == "single_label" and len(c.labels) <= WIDE:
+        header = ["model"] + [f"{label} {m}" for label in c.labels for m in ("P", "R", "F1")]
+        values = [[m.per_class[label][k] for label in c.labels for k in ("precision", "recall", "f1")] for m in c.models]
+        rows = [[m.name] + [f"{v:.2f}" for v in row] for m, row in zip(c.models, values)]
+        return Table(header, rows, _best_cells(values, 1), groups=[("", 1)] + [(label, 3) for label in c.labels],
+                     caption=f"Precision / recall / F1 per class on the test split{mean_note}; the best value of each "
+                             "column in bold.")
+    header = ["label", "support"] + [f"{m.name} {k}" for m in c.models for k in ("P", "R", "F1")]
+    values = [[m.per_class[label][k] for m in c.models for k in ("precision", "recall", "f1")] for label in c.labels]
+    rows = [[label, str(c.models[0].per_class[label]["support"])] + [f"{v:.2f}" for v in row]
+            for label, row in zip(c.labels, values)]
+    return Table(header, rows, _best_in_rows(values, len(c.models), 2),
+                 groups=[("", 2)] + [(m.name, 3) for m in c.models],
+                 caption=f"Precision / recall / F1 per label on the test split{mean_note}; for each label the best model's "
+                         "value of each measure in bold.")
+
+
+def _overall_table(c: Comparison) -> Table:
+    header = ["model"] + [f"{METRIC_NAMES[m]} [95% CI]" for m in c.metrics]
+    multi_seed = len(c.seeds) > 1
+    if multi_seed:
+        header += [f"{METRIC_NAMES[m]} mean ± sd" for m in c.metrics[:2]]
+    header += ["train s", "eval examples/s", "parameters"]
+    rows, values = [], []
+    for m in c.models:
+        cells, numbers = [m.name], []
+        for metric in c.metrics:
+            s = m.scores[metric]
+            cells.append(f"{s.value:.4f} [{s.low:.3f}, {s.high:.3f}]")
+            numbers.append(s.value)
+        if multi_seed:
+            for metric in c.metrics[:2]:
+                spread = m.over_seeds.get(metric)
+                cells.append(f"{spread['mean']:.4f} ± {spread['sd']:.4f} (n={spread['n']})" if spread else "")
+                numbers.append(spread["mean"] if spread else None)
+        cells += [f"{m.train_seconds:.1f}", f"{m.eval_examples_per_second or 0:.0f}", f"{m.parameters or 0:,}"]
+        rows.append(cells)
+        values.append(numbers)
+    lower = {i for i, metric in enumerate(c.metrics) if metric in LOWER_IS_BETTER}
+    note = "95% percentile bootstrap intervals over test examples (1,000 resamples)" + \
+           (f", for seed {c.seeds[0]}" if multi_seed else "") + "; the best value of each column in bold" + \
+           (" (lowest Hamming loss)." if lower else ".")
+    return Table(header, rows, _best_cells(values, 1, lower), caption=note)
+
+
+def _transfer_blocks(results: list[TransferResult]) -> list:
+    first = results[0]
+    metric_names = ["macro_f1"] + (["micro_f1"] if first.task == "multi_label" else ["accuracy"])
+    header = ["model", "in-domain accuracy", "in-domain macro-F1",
+              *[f"{first.dataset} {METRIC_NAMES[m]} [95% CI]" for m in metric_names],
+              "hit rate [95% CI]", "majority rate", "texts kept", "dropped"]
+    rows, values = [], []
+    for r in results:
+        rows.append([r.name, f"{r.in_domain['accuracy']:.4f}", f"{r.in_domain['macro_f1']:.4f}",
+                     *[f"{r.scores[m].value:.4f} [{r.scores[m].low:.3f}, {r.scores[m].high:.3f}]" for m in metric_names],
+                     f"{r.hit_rate.value:.4f} [{r.hit_rate.low:.3f}, {r.hit_rate.high:.3f}]", f"{r.majority_rate:.4f}",
+                     str(r.kept), str(r.dropped)])
+        values.append([r.in_domain["accuracy"], r.in_domain["macro_f1"], *[r.scores[m].value for m in metric_names],
+                       r.hit_rate.value, None, None, None])
+    sentences = []
+    for r in results:
+        above = "above" if r.hit_rate.low > r.majority_rate else "not clearly above"
+        sentences.append(f"{r.name}: its top shared label is one of the text's labels for {r.hit_rate.value:.1%} of the "
+                         f"{first.dataset} test texts (95% CI {r.hit_rate.low:.1%}-{r.hit_rate.high:.1%}), {above} the "
+                         f"{r.majority_rate:.1%} of always answering {r.majority_label!r}; macro-F1 "
+                         f"{r.scores['macro_f1'].value:.4f} out of domain against {r.in_domain['macro_f1']:.4f} in domain.")
+    return [Heading(2, f"Transfer to {first.dataset}"),
+            Paragraph([f"Every model also scored on the test split of ", code(first.dataset), " with only the labels both "
+                       f"sides share ({', '.join(first.shared_labels)}): texts without a shared label are dropped, "
+                       f"predictions are {first.prediction}, and averages run over the shared labels only."]),
+            Table(header, rows, _best_cells(values, 1), caption="In domain (own test split) beside out of domain; hit "
+                  "rate: the model's most probable shared label is one of the text's labels; majority rate: the hit rate "
+                  "of always answering the most frequent shared label."),
+            Bullets(sentences)]
 
 
 def _split_note(data: dict) -> str:
     source = data.get("source") or {}
     split = source.get("split")
+    mapped = source.get("label_map")
+    note = ""
+    if mapped:
+        note = f" Labels mapped by {mapped['name']}" + (f" (dropped {sum(mapped['dropped'].values())} texts)"
+                                                         if sum(mapped["dropped"].values()) else "") + "."
     if split:
         return (f"the split is emobench's stratified split (seed {split['seed']}, fractions {split['fractions']}), "
-                "recorded line by line in each run's data.json.")
+                "recorded line by line in each run's data.json." + note)
     files = source.get("files") or {}
-    return f"the split is the dataset's own ({len(files)} files, sha256 recorded in each run's data.json)."
+    return f"the split is the dataset's own ({len(files)} files, sha256 recorded in each run's data.json)." + note
 
 
-def _sentence(t: dict) -> str:
-    a, b = t["a"], t["b"]
-    counts = f"{t['only_a_right']} examples only {a} gets right, {t['only_b_right']} only {b}"
-    if t["significant"]:
-        winner, loser = (a, b) if t["only_a_right"] > t["only_b_right"] else (b, a)
-        return [bold(f"{winner} beats {loser}"), f", p = {t['p_holm']:.2g} (Holm-adjusted; {counts})."]
-    return f"No significant difference between {a} and {b}, p = {t['p_holm']:.2g} (Holm-adjusted; {counts})."
+def _sentence(t) -> list | str:
+    a, b = t.a, t.b
+    if t.only_a_right is not None:
+        counts = f"{t.only_a_right} examples only {a} gets right, {t.only_b_right} only {b}"
+    else:
+        counts = f"{METRIC_NAMES.get(t.metric, t.metric)} difference {t.statistic:+.4f}"
+    if t.significant:
+        loser = b if t.better == a else a
+        return [bold(f"{t.better} beats {loser}"), f", p = {t.p_holm:.2g} (Holm-adjusted; {counts})."]
+    return f"No significant difference between {a} and {b}, p = {t.p_holm:.2g} (Holm-adjusted; {counts})."
 
 
-def _conclusions(names, overall, tests, n_test) -> list[str]:
-    ranked = sorted(names, key=lambda n: overall[n]["macro_f1"]["value"], reverse=True)
+def _conclusions(c: Comparison) -> list:
+    primary = c.primary
+    ranked = sorted(c.models, key=lambda m: m.scores[primary].value, reverse=True)
     best = ranked[0]
-    lines = [["Best macro-F1: ", bold(best), f" ({overall[best]['macro_f1']['value']:.4f}, accuracy "
-              f"{overall[best]['accuracy']['value']:.4f})."]]
+    second_metric = c.metrics[0] if c.metrics[0] != primary else c.metrics[1]
+    lines = [["Best ", METRIC_NAMES[primary], ": ", bold(best.name), f" ({best.scores[primary].value:.4f}, "
+              f"{METRIC_NAMES[second_metric]} {best.scores[second_metric].value:.4f})."]]
     if len(ranked) > 1:
         second = ranked[1]
-        test = next(t for t in tests if {t["a"], t["b"]} == {best, second})
-        verdict = "a significant difference" if test["significant"] else "not a significant difference"
-        lines.append(f"Against the runner-up, {second} (macro-F1 {overall[second]['macro_f1']['value']:.4f}), "
-                     f"the gap is {verdict} (McNemar on accuracy, Holm-adjusted p = {test['p_holm']:.2g}).")
-    widths = [overall[n]["accuracy"]["ci"][1] - overall[n]["accuracy"]["ci"][0] for n in names]
-    lines.append(f"With {n_test} test examples an accuracy is known to about ±{50 * np.mean(widths):.1f} points "
-                 "(half the mean 95% interval): smaller gaps are noise.")
+        test = next(t for t in c.tests if {t.a, t.b} == {best.name, second.name})
+        verdict = "a significant difference" if test.significant else "not a significant difference"
+        lines.append(f"Against the runner-up, {second.name} ({METRIC_NAMES[primary]} {second.scores[primary].value:.4f}), "
+                     f"the gap is {verdict} ({test.method}, Holm-adjusted p = {test.p_holm:.2g}).")
+    widths = [m.scores[primary].high - m.scores[primary].low for m in c.models]
+    lines.append(f"With {c.n_test} test examples a {METRIC_NAMES[primary]} is known to about ±{50 * np.mean(widths):.1f} "
+                 "points (half the mean 95% interval): smaller gaps are noise.")
     return lines
 
 
-def _isear_paper_blocks(names, first_runs, labels) -> list[tuple]:
+def _isear_paper_blocks(c: Comparison) -> list:
     paper = ISEAR_PAPER["per_class"]
-    order = sorted(labels)
+    order = sorted(c.labels)
     header = ["model", "accuracy"] + [f"{l} {m}" for l in order for m in ("P", "R", "F1")]
     values, rows = [], []
     for name, per_class in paper.items():
         row = [ISEAR_PAPER["accuracy"][name]] + [v for l in order for v in per_class[l]]
         values.append(row)
         rows.append([f"{name} (paper)"] + [f"{v:.2f}" if i else f"{v:.4f}" for i, v in enumerate(row)])
-    for name in names:
-        test = first_runs[name]["metrics"]["splits"]["test"]
-        row = [test["accuracy"]] + [test["per_class"][l][k] for l in order for k in ("precision", "recall", "f1")]
+    for m in c.models:
+        row = [m.scores["accuracy"].value] + [m.per_class[l][k] for l in order for k in ("precision", "recall", "f1")]
         values.append(row)
-        rows.append([f"{name} (ours)"] + [f"{v:.2f}" if i else f"{v:.4f}" for i, v in enumerate(row)])
+        rows.append([f"{m.name} (ours)"] + [f"{v:.2f}" if i else f"{v:.4f}" for i, v in enumerate(row)])
     return [Heading(2, "Against the reference paper (ISEAR)"),
             Paragraph("The paper's Table 2 (its own split, batch 16, 10 epochs, lr 4e-5) beside ours (emobench's "
                       "stratified split): different test sets, so read the comparison as orientation, not a paired test."),

@@ -25,4 +25,16 @@ def audit_tables(report: dict) -> list[Table]:
     leakage = Table("splits", "texts in both", title="leakage between splits")
     for pair, shared in report["leakage"].items():
         leakage.add_row(escape(pair.replace("&", " & ")), str(shared))
-    return [labels, texts, leakage]
+    tables = [labels, texts, leakage]
+    if report.get("task") == "multi_label":
+        multi = Table("split", "labels per text", "texts with 1 / 2 / 3+ labels", "texts without a label",
+                      "most frequent pairs", title="multi-label")
+        for name, s in splits.items():
+            m = s["multi_label"]
+            counts = m["labels_per_text"]
+            several = sum(v for k, v in counts.items() if int(k) >= 3)
+            pairs = ", ".join(f"{escape(p['labels'][0])}+{escape(p['labels'][1])} ({p['texts']})" for p in m["top_pairs"][:3])
+            multi.add_row(escape(name), f"{m['cardinality']:.3f}", f"{counts.get('1', 0)} / {counts.get('2', 0)} / {several}",
+                          str(m["texts_without_label"]), pairs)
+        tables.append(multi)
+    return tables

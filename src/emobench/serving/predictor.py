@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from ..models.base import load_model, predict_proba_batched
 
 
@@ -10,20 +12,28 @@ class Predictor:
     def __init__(self, run_or_model_dir: str | Path):
         self.model = load_model(run_or_model_dir)
         self.label_names = self.model.label_names
+        self.multi_label = self.model.multi_label
 
     def predict(self, texts: list[str] | str) -> list[dict]:
-        """For each text: the predicted label and the probability of every class."""
+        """For each text: the predicted label (multi-label models: ``labels``, the label set) and the
+        probability of every label."""
         if isinstance(texts, str):
             texts = [texts]
         probs = predict_proba_batched(self.model, list(texts))
-        return [
-            {
-                "text": text,
-                "label": self.label_names[int(row.argmax())],
-                "probabilities": {name: float(p) for name, p in zip(self.label_names, row)},
-            }
-            for text, row in zip(texts, probs)
-        ]
+        return self.format(list(texts), probs)
+
+    def format(self, texts: list[str], probs: np.ndarray) -> list[dict]:
+        decided = self.model.decide(probs)
+        out = []
+        for text, row, choice in zip(texts, probs, decided):
+            item = {"text": text}
+            if self.multi_label:
+                item["labels"] = [self.label_names[k] for k in np.flatnonzero(choice)]
+            else:
+                item["label"] = self.label_names[int(choice)]
+            item["probabilities"] = {name: float(p) for name, p in zip(self.label_names, row)}
+            out.append(item)
+        return out
 
 
 def predict(run_or_model_dir: str | Path, texts: list[str] | str) -> list[dict]:

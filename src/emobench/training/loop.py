@@ -30,7 +30,7 @@ from .params import TrainParams
 
 
 class _Examples(torch.utils.data.Dataset):
-    def __init__(self, features: list[dict], labels: list[int] | None):
+    def __init__(self, features: list[dict], labels):
         self.features, self.labels = features, labels
 
     def __len__(self):
@@ -49,7 +49,7 @@ def _collate_with(collate: Callable[[list[dict]], dict]):
         batch = collate([{k: v for k, v in it.items() if k not in ("index", "labels")} for it in items])
         batch["index"] = torch.tensor([it["index"] for it in items])
         if "labels" in items[0]:
-            batch["labels"] = torch.tensor([it["labels"] for it in items])
+            batch["labels"] = torch.from_numpy(np.stack([np.asarray(it["labels"]) for it in items]))
         return batch
 
     return wrapped
@@ -61,13 +61,18 @@ def _after_epoch(epoch: int) -> None:
 
 class Trainer:
     def __init__(self, module: torch.nn.Module, collate: Callable, params: TrainParams, num_labels: int,
-                 seed: int = 0, progress: bool = True):
+                 seed: int = 0, progress: bool = True, multi_label: bool = False,
+                 scores: Callable[[np.ndarray, np.ndarray], dict] | None = None):
+        """``multi_label``: labels are 0/1 rows and the loss is binary cross-entropy per label; ``scores``
+        turns validation logits and labels into the epoch's record (default: single-label scores)."""
         self.module = module
         self.raw_collate = collate
         self.collate = _collate_with(collate)
         self.params = params
         self.num_labels = num_labels
         self.seed = seed
+        self.multi_label = multi_label
+        self.scores = scores or _validation_scores
         # On a machine without an accelerator, say so: then several launched processes (torchrun,
         # `accelerate launch --multi_gpu`) form a gloo process group instead of running alone.
         has_device = torch.cuda.is_available() or torch.backends.mps.is_available()
@@ -93,9 +98,12 @@ class Trainer:
         optimizer = self._optimizer()
         steps = p.epochs * math.ceil(len(sampler) / acc.num_processes)
         scheduler = self._scheduler(optimizer, steps)
+        train_labels = np.asarray(train_labels, dtype=np.float32 if self.multi_label else np.int64)
         weight = self._class_weight(train_labels)
         module, optimizer, loader, scheduler = acc.prepare(self.module, optimizer, loader, scheduler)
-        loss_fn = torch.nn.CrossEntropyLoss(weight=weight.to(acc.device) if weight is not None else None)
+        weight = weight.to(acc.device) if weight is not None else None
+        loss_fn = (torch.nn.BCEWithLogitsLoss(pos_weight=weight) if self.multi_label else
+                   torch.nn.CrossEntropyLoss(weight=weight))
 
         state = {"epoch": 0, "best": None, "best_epoch": 0, "best_file": None, "bad_epochs": 0, "history": []}
         best_state = None
@@ -139,7 +147,7 @@ class Trainer:
             record = {"epoch": epoch, "train_loss": total / max(count, 1), "lr": scheduler.get_last_lr()[0]}
             if val_features is not None and len(val_features):
                 logits, _ = self.predict_logits(val_features, return_indices=True)
-                record.update(_validation_scores(logits, np.asarray(val_labels)))
+                record.update(self.scores(logits, np.asarray(val_labels)))
             record["seconds"] = time.perf_counter() - started
             self.history.append(record)
             score = record.get("val_" + p.metric, -record["train_loss"])
@@ -209,9 +217,15 @@ class Trainer:
             raise AssertionError(p.scheduler)  # validated with the parameters
         return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
-    def _class_weight(self, labels) -> torch.Tensor | None:
+    def _class_weight(self, labels: np.ndarray) -> torch.Tensor | None:
+        """"balanced": inverse class frequency (single-label), or positives weighted by negatives/positives
+        per label (multi-label, as BCEWithLogitsLoss's pos_weight)."""
         if self.params.class_weight is None:
             return None
+        if self.multi_label:
+            positives = labels.sum(axis=0)
+            weights = np.where(positives > 0, (len(labels) - positives) / np.maximum(positives, 1), 1.0)
+            return torch.tensor(weights, dtype=torch.float32)
         counts = np.bincount(labels, minlength=self.num_labels).astype(float)
         weights = np.where(counts > 0, counts.sum() / (self.num_labels * np.maximum(counts, 1)), 0.0)
         return torch.tensor(weights, dtype=torch.float32)

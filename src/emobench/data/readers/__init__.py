@@ -20,7 +20,7 @@ from .common import DataChecksumWarning, DataWarning, resolve_data_root
 class DatasetConfig:
     """Everything needed to load the same data again; saved with every run."""
 
-    name: str = "emotion"  # a registered dataset ("emotion", "isear"), or a path to a CSV/TSV/JSONL file
+    name: str = "emotion"  # a registered dataset ("emotion", "isear", "goemotions[:ekman]"), or a CSV/TSV/JSONL file
     data_dir: str | None = None
     # User files: one file (with a split column or a generated split) or one file per split.
     files: dict[str, str] = field(default_factory=dict)
@@ -28,6 +28,10 @@ class DatasetConfig:
     label_column: str = "label"
     split_column: str | None = None
     label_names: list[str] | None = None  # explicit names, in id order (integer labels index this list)
+    label_separator: str | None = None  # several labels per text, e.g. "joy,love" (JSON lists need none)
+    label_map: dict | None = None  # target label -> [source labels], applied after reading
+    label_map_name: str | None = None  # where the map came from (a file or a built-in name), for messages
+    header: bool = True  # False: CSV/TSV columns are named by position, "1", "2", ...
     # Generated splits (ISEAR, files without splits).
     split_fractions: dict[str, float] = field(default_factory=lambda: {"train": 0.8, "validation": 0.1, "test": 0.1})
     split_seed: int = 13
@@ -61,7 +65,7 @@ class Reader(Protocol):
 
 
 # dataset name -> reader module; "table" reads user files.
-READERS = {"emotion": "emotion", "isear": "isear", "table": "table"}
+READERS = {"emotion": "emotion", "isear": "isear", "goemotions": "goemotions", "table": "table"}
 
 
 def load_dataset(config: DatasetConfig | str | None = None, **overrides) -> Corpus:
@@ -73,14 +77,26 @@ def load_dataset(config: DatasetConfig | str | None = None, **overrides) -> Corp
         config = DatasetConfig(**{**config.to_dict(), **overrides})
     check_config(config)
     reader = importlib.import_module(f"{__name__}.{READERS[config.reader]}")
+    if config.reader != "table" and ":" in config.name and not getattr(reader, "VARIANTS", None):
+        raise EmobenchError(f"dataset {config.reader!r} has no variants; expected {config.reader!r}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DataWarning)
         corpus = reader.load(config)
+        if config.label_map:
+            from ..labelmap import apply_label_map
+
+            corpus = apply_label_map(corpus, config.label_map, config.label_map_name or "--label-map")
+        failed = None
+        try:
+            check_corpus(corpus)
+        except DataError as exc:
+            failed = exc
     for w in caught:  # shown again to the caller, and kept with the data
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if failed is not None:
+        raise failed
     corpus.source["warnings"] = [str(w.message) for w in caught if issubclass(w.category, DataWarning)]
     corpus.source["config"] = config.resolved().to_dict()
-    check_corpus(corpus)
     return corpus
 
 
@@ -92,6 +108,8 @@ def check_config(config: DatasetConfig) -> None:
         raise EmobenchError(f"split fractions {config.split_fractions}: expected positive shares summing to 1")
     if config.split_seed < 0:
         raise EmobenchError(f"--split-seed {config.split_seed}: expected a seed >= 0")
+    if config.label_separator is not None and (not config.label_separator or config.label_separator.isalnum()):
+        raise EmobenchError(f"--label-separator {config.label_separator!r}: expected a separator such as ',' or '|'")
     if config.text_column == config.label_column:
         raise EmobenchError(f"--text-column and --label-column are both {config.text_column!r}; expected two columns")
 
@@ -104,10 +122,16 @@ def check_corpus(corpus: Corpus) -> None:
     for name, split in corpus.splits.items():
         if not len(split):
             raise DataError(f"the {name} split is empty", where)
-    present = sorted(set(corpus["train"].labels))
+    counts = corpus["train"].label_matrix(corpus.num_labels).sum(axis=0)
+    present = [i for i, c in enumerate(counts) if c]
     if len(present) < 2:
         only = corpus.label_names[present[0]] if present else "none"
         raise DataError(f"the training data has one label only ({only!r}); a classifier needs at least two", where)
+    if corpus.multi_label:
+        never = [corpus.label_names[i] for i, c in enumerate(counts) if not c]
+        if never:
+            warnings.warn(f"{where}: labels never seen in training: {', '.join(never)} (they cannot be learnt)",
+                          DataWarning, stacklevel=3)
 
 
 from .emotion import EMOTION_LABELS, load_emotion  # noqa: E402

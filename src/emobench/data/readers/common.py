@@ -174,8 +174,7 @@ def raw_label(value, column: str, path: Path, number: int) -> str:
     if value is None or (isinstance(value, str) and not value.strip()):
         raise DataError(f"empty label in column {column!r}", path, number)
     if isinstance(value, list):
-        raise DataError(f"label {value!r} is a list of labels; this dataset is read as single-label "
-                        "(one label per text)", path, number)
+        raise DataError(f"label {value!r} is a list of labels inside a list; expected label names or ids", path, number)
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise DataError(f"column {column!r}: expected a label name or an integer id, found {value!r}", path, number)
     if isinstance(value, float):
@@ -184,9 +183,30 @@ def raw_label(value, column: str, path: Path, number: int) -> str:
         value = int(value)
     label = str(value).strip()
     if looks_like_label_set(label):
-        raise DataError(f"label {label!r} looks like several labels; this dataset is read as single-label "
-                        "(one label per text)", path, number)
+        raise DataError(f"label {label!r} looks like several labels; for multi-label data pass --label-separator "
+                        "(e.g. --label-separator ,), or use JSON lists in a JSONL file", path, number)
     return label
+
+
+def raw_label_set(value, column: str, path: Path, number: int, separator: str | None) -> list[str]:
+    """The labels of one text in multi-label data: a JSON list, or text split on ``separator``; empty means
+    the text has no label."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        labels = [raw_label(v, column, path, number) for v in value]
+    elif isinstance(value, str) and separator:
+        labels = [part.strip() for part in value.split(separator)]
+        if value.strip() and not all(labels):
+            raise DataError(f"label set {value!r} has an empty label between separators {separator!r}", path, number)
+        labels = [raw_label(part, column, path, number) for part in labels if part]
+    elif isinstance(value, str) and not value.strip():
+        return []
+    else:
+        labels = [raw_label(value, column, path, number)]
+    if len(set(labels)) != len(labels):
+        raise DataError(f"label set {value!r} names a label twice", path, number)
+    return labels
 
 
 def looks_like_label_set(label: str) -> bool:
@@ -207,8 +227,9 @@ def is_id(label: str) -> bool:
 
 
 def label_names_from(labels: list[tuple[str, Path, int]], explicit: list[str] | None) -> list[str]:
-    """The label names of a dataset from its training labels (value, file, line): explicit names as given;
-    all-integer labels must be the ids 0..K-1; a mix of ids and names is refused."""
+    """The label names of a dataset from its training labels (value, file, line; a label set gives one
+    entry per label): explicit names as given; all-integer labels must be the ids 0..K-1; a mix of ids and
+    names is refused."""
     if explicit:
         names = [str(n).strip() for n in explicit]
         if len(set(names)) != len(names) or not all(names):

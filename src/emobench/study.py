@@ -1,9 +1,10 @@
-"""Comparisons: train (or reuse) one run per model and seed on the identical split, then collect
-test-set results, statistics and the report in one comparison directory.
+"""A study: many runs compared. Train (or reuse) one run per model and seed on the identical split, then
+analyse their test-set outcomes (evaluation/) and render the report (reporting/).
 
 Layout: ``comparison.json`` (what was asked), ``runs/<model>-s<seed>/`` (ordinary run directories),
-``results.json``, ``results.csv``, ``report.md``, ``report.html``, ``figures/``, and ``tables.tex``
-with ``--format latex``. Finished runs are reused and unfinished ones resumed, so an interrupted
+``results.json``, ``results.csv``, ``statistics.json``, ``report.md``, ``report.html``, ``figures/``,
+``tables.tex`` with ``--format latex``, and ``transfer/`` with ``--transfer``. Finished runs are reused
+(when their configuration and data are the ones asked for) and unfinished ones resumed, so an interrupted
 comparison picks up where it stopped.
 """
 from __future__ import annotations
@@ -16,10 +17,14 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..data import DatasetConfig, load_dataset
-from ..errors import EmobenchError
-from ..fileio import check_output_folder, check_plain_name, read_json, write_json
-from ..runs import PARTIAL, RunConfig, data_changes, load_run, read_predictions, resolved_config, train
+import numpy as np
+
+from .data import DatasetConfig, load_dataset
+from .errors import EmobenchError
+from .evaluation.analysis import RunOutcome, analyse
+from .fileio import check_output_folder, check_plain_name, read_json, write_json
+from .logs import logger as log
+from .runs import PARTIAL, RunConfig, data_changes, load_run, read_predictions, resolved_config, train, transfer_evaluate
 
 # The default study: what finishes on a 2-core CPU in about 10 minutes (tfidf ~10 s, lstm ~2-3 min,
 # lstm-paper ~4-6 min on dair-ai).
@@ -37,6 +42,7 @@ class CompareConfig:
     output_dir: str = "comparisons"
     name: str | None = None
     formats: list[str] = field(default_factory=lambda: ["md", "html"])
+    transfer: DatasetConfig | None = None  # also score every model on this dataset's test split
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -96,7 +102,7 @@ def plan_comparison(config: CompareConfig) -> tuple[Path, list[PlannedRun]]:
 def _has_preset(model: str, preset: str | None) -> bool:
     if not preset:
         return False
-    from ..models.base import family_class, model_family
+    from .models.base import family_class, model_family
 
     return preset in family_class(model_family(model)).PRESETS
 
@@ -167,7 +173,10 @@ def run_comparison(config: CompareConfig, progress: bool = True, log=print, retr
             log(f"{plan.name}: training")
             train(plan.run, progress=progress, corpus=corpus, tracker=tracker)
         run_dirs.append(final)
-    write_comparison(folder, run_dirs, formats=config.formats)
+    transfer = None
+    if config.transfer is not None:
+        transfer = run_transfer(folder, run_dirs, config.transfer)
+    write_comparison(folder, run_dirs, formats=config.formats, transfer=transfer)
     tracker = _tracker(track, folder, "report")
     if tracker is not None:
         rows = read_json(folder / "results.json", "comparison results")["runs"]
@@ -182,7 +191,7 @@ def run_comparison(config: CompareConfig, progress: bool = True, log=print, retr
 def _tracker(track, folder: Path, run_name: str):
     if not track:
         return None
-    from ..tracking import Tracker
+    from .tracking import Tracker
 
     return Tracker(list(track), folder / "tracking", experiment=f"emobench-compare-{folder.name}", run_name=run_name)
 
@@ -202,63 +211,71 @@ def compare_runs(run_dirs: list[str | Path], output_dir: str | Path, formats=("m
 
 
 def collect(run_dirs: list[Path]) -> dict:
-    """Results of every run on its test split, and the predictions needed for paired statistics."""
-    runs, checksums = [], set()
+    """Every run's outcome on its test split (predictions included, for paired statistics), refusing runs
+    evaluated on different data."""
+    outcomes, checksums, dataset = [], set(), None
     for run_dir in run_dirs:
         run = load_run(run_dir)
         metrics = run["metrics"]
         if "test" not in metrics["splits"]:
             raise EmobenchError(f"{run_dir}: the run has no test split to compare on")
         data = run["data"] or {}
-        labels = data.get("labels") or list(metrics["splits"]["test"]["per_class"])
-        y_true, y_pred = read_predictions(Path(run_dir) / "predictions" / "test.csv", labels)
+        test = metrics["splits"]["test"]
+        labels = data.get("labels") or list(test["per_class"])
+        predictions = read_predictions(Path(run_dir) / "predictions" / "test.csv", labels)
         checksums.add((data.get("dataset"), json.dumps(sorted(data.get("source", {}).get("files", {}).values())),
                        json.dumps(data.get("source", {}).get("split", {}).get("file_lines", {}).get("test")),
-                       json.dumps(labels)))
-        runs.append({"dir": str(run_dir), "model": run["config"]["model"], "seed": run["config"]["seed"],
-                     "preset": run["config"].get("preset"), "params": run["config"].get("params"), "labels": labels,
-                     "metrics": metrics, "history": run["history"], "data": data, "y_true": y_true, "y_pred": y_pred,
-                     "environment": run["environment"]})
+                       json.dumps(labels), json.dumps(data.get("source", {}).get("label_map"), sort_keys=True)))
+        dataset = dataset or data
+        config = run["config"]
+        outcomes.append(RunOutcome(
+            name=config["model"], model=config["model"], seed=config["seed"], run_dir=str(run_dir),
+            task=test.get("task", "single_label"), labels=labels, metrics=test, y_true=predictions["y_true"],
+            y_pred=predictions["y_pred"], probs=predictions["probs"], texts=predictions["texts"], history=run["history"],
+            train_seconds=metrics["train_seconds"], parameters=metrics.get("parameters"), params=config.get("params"),
+            preset=config.get("preset")))
     if len(checksums) > 1:
         raise EmobenchError("the runs were evaluated on different data (dataset, files, split or labels differ); "
                             "compare runs of one dataset and split")
-    _name_runs(runs)
-    return {"runs": runs}
+    _name_runs(outcomes)
+    return {"outcomes": outcomes, "data": dataset or {}}
 
 
-def _name_runs(runs: list[dict]) -> None:
+def _name_runs(outcomes: list[RunOutcome]) -> None:
     """Runs of one model name with different parameters are different models: they are shown under their
     folder names, never averaged as if they were seeds of one model."""
-    by_model: dict[str, list[dict]] = {}
-    for run in runs:
-        by_model.setdefault(run["model"], []).append(run)
+    by_model: dict[str, list[RunOutcome]] = {}
+    for outcome in outcomes:
+        by_model.setdefault(outcome.model, []).append(outcome)
     for model, group in by_model.items():
-        distinct = {json.dumps(r["params"], sort_keys=True) for r in group}
-        for run in group:
-            run["model"] = Path(run["dir"]).name if len(distinct) > 1 else model
+        distinct = {json.dumps(r.params, sort_keys=True) for r in group}
+        for outcome in group:
+            outcome.name = Path(outcome.run_dir).name if len(distinct) > 1 else model
     seen = set()
-    for run in runs:
-        key = (run["model"], run["seed"])
+    for outcome in outcomes:
+        key = (outcome.name, outcome.seed)
         if key in seen:
-            raise EmobenchError(f"two runs of {run['model']!r} with seed {run['seed']} (one is {run['dir']}); "
+            raise EmobenchError(f"two runs of {outcome.name!r} with seed {outcome.seed} (one is {outcome.run_dir}); "
                                 "compare each run once")
         seen.add(key)
 
 
-def results_rows(runs: list[dict]) -> list[dict]:
+def results_rows(outcomes: list[RunOutcome]) -> list[dict]:
     """One row per run. Per-class results live under their own key, so a label called 'macro' or
     'accuracy' never collides with a summary."""
     rows = []
-    for r in runs:
-        test = r["metrics"]["splits"]["test"]
-        row = {"model": r["model"], "seed": r["seed"], "preset": r["preset"], "n_test": test["n"],
+    for o in outcomes:
+        test = o.metrics
+        row = {"model": o.name, "seed": o.seed, "preset": o.preset, "task": o.task, "n_test": test["n"],
                "accuracy": test["accuracy"]}
-        for avg in ("macro", "weighted"):
+        averages = ("micro", "macro", "weighted", "samples") if o.task == "multi_label" else ("macro", "weighted")
+        for avg in averages:
             for k in ("precision", "recall", "f1"):
                 row[f"{avg}_{k}"] = test[avg][k]
-        row.update(train_seconds=r["metrics"]["train_seconds"], eval_seconds=test.get("eval_seconds"),
-                   eval_examples_per_second=test.get("examples_per_second"), parameters=r["metrics"].get("parameters"),
-                   run=r["dir"])
+        if o.task == "multi_label":
+            row.update(subset_accuracy=test["subset_accuracy"], hamming_loss=test["hamming_loss"])
+        row.update(train_seconds=o.train_seconds, eval_seconds=test.get("eval_seconds"),
+                   eval_examples_per_second=test.get("examples_per_second"), parameters=o.parameters, run=o.run_dir)
         row["per_class"] = {cls: {k: c[k] for k in ("precision", "recall", "f1", "support")}
                             for cls, c in test["per_class"].items()}
         rows.append(row)
@@ -266,26 +283,75 @@ def results_rows(runs: list[dict]) -> list[dict]:
 
 
 def _csv_row(row: dict) -> dict:
-    flat = {k: v for k, v in row.items() if k != "per_class"}
+    flat = {k: v for k, v in row.items() if k not in ("per_class", "transfer")}
     for cls, values in row["per_class"].items():
         for k, v in values.items():
             flat[f"per_class.{cls}.{k}"] = v
+    for k, v in (row.get("transfer") or {}).items():
+        if isinstance(v, int | float | str):
+            flat[f"transfer.{k}"] = v
     return flat
 
 
-def write_comparison(folder: Path, run_dirs: list[Path], formats=("md", "html"), collected: dict | None = None) -> dict:
-    from ..reporting.report import build_report
+def run_transfer(folder: Path, run_dirs: list[Path], target: DatasetConfig) -> dict:
+    """Every run scored on another dataset's test split (shared labels only); predictions are written to
+    ``transfer/<run>.csv`` and the metrics to ``transfer/<run>.json``."""
+    from .models.base import load_model
+    from .runs import write_predictions
+    from .data import Split
+
+    corpus = load_dataset(target)
+    out = folder / "transfer"
+    out.mkdir(exist_ok=True)
+    results = {}
+    for run_dir in run_dirs:
+        log.info("%s: scoring on %s test (transfer)", run_dir.name, corpus.name)
+        metrics, predictions = transfer_evaluate(load_model(run_dir), corpus, "test")
+        labels = predictions["labels"]
+        y_true = predictions["y_true"]
+        gold = [list(np.flatnonzero(row)) for row in y_true] if y_true.ndim == 2 else list(y_true)
+        write_predictions(out / f"{run_dir.name}.csv", Split(predictions["texts"], gold), predictions["probs"],
+                          predictions["y_pred"], labels)
+        write_json(out / f"{run_dir.name}.json", metrics)
+        results[run_dir.name] = metrics
+    write_json(out / "target.json", {"dataset": target.resolved().to_dict(), "source": corpus.source})
+    return results
+
+
+def load_transfer(folder: Path, run_dirs: list[Path]) -> dict | None:
+    """The transfer results a comparison wrote earlier (for re-rendering its report)."""
+    out = folder / "transfer"
+    if not out.is_dir():
+        return None
+    return {d.name: read_json(out / f"{d.name}.json", "transfer metrics") for d in run_dirs if (out / f"{d.name}.json").is_file()}
+
+
+def write_comparison(folder: Path, run_dirs: list[Path], formats=("md", "html"), collected: dict | None = None,
+                     transfer: dict | None = None) -> dict:
+    from .evaluation.analysis import analyse_transfer
+    from .reporting.report import build_report
 
     collected = collected or collect(run_dirs)
-    rows = results_rows(collected["runs"])
-    for row in rows:  # relative to the comparison when inside it, so the folder can move
+    outcomes = collected["outcomes"]
+    transfer = transfer if transfer is not None else load_transfer(folder, run_dirs)
+    rows = results_rows(outcomes)
+    for row, run_dir in zip(rows, run_dirs):  # relative to the comparison when inside it, so the folder can move
         path = Path(row["run"]).resolve()
         row["run"] = str(path.relative_to(folder.resolve())) if path.is_relative_to(folder.resolve()) else str(path)
+        if transfer and run_dir.name in transfer:
+            row["transfer"] = {k: v for k, v in transfer[run_dir.name]["transfer"].items()}
+            row["transfer"].update(accuracy=transfer[run_dir.name]["accuracy"], macro_f1=transfer[run_dir.name]["macro"]["f1"])
     write_json(folder / "results.json", {"runs": rows})
     flat = [_csv_row(row) for row in rows]
     with open(folder / "results.csv", "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(flat[0]))
+        writer = csv.DictWriter(handle, fieldnames=list(dict.fromkeys(k for row in flat for k in row)))
         writer.writeheader()
         writer.writerows(flat)
-    report = build_report(collected["runs"], folder, formats=formats)
-    return report
+    dataset = collected["data"].get("dataset", "?")
+    comparison = analyse(outcomes, dataset)
+    transfer_summary = None
+    if transfer:
+        predictions = {d.name: read_predictions(folder / "transfer" / f"{d.name}.csv", transfer[d.name]["transfer"]["shared_labels"])
+                       for d in run_dirs if d.name in transfer}
+        transfer_summary = analyse_transfer(outcomes, transfer, predictions)
+    return build_report(comparison, collected, folder, formats=formats, transfer=transfer_summary)

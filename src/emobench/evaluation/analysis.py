@@ -1,0 +1,232 @@
+"""The analysis of a comparison, as typed results: per-model scores with bootstrap intervals and spread over
+seeds, per-class tables, paired tests with Holm's correction, transfer to another dataset. Pure functions of
+the runs' test-set outcomes; the report only renders what this returns (``asdict`` gives statistics.json).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import combinations
+
+import numpy as np
+
+from .statistics import (LOWER_IS_BETTER, MULTI_LABEL_METRICS, SINGLE_LABEL_METRICS, Counts, bootstrap, holm, mcnemar,
+                         mean_std, randomization_test)
+
+ALPHA = 0.05
+N_BOOT = 1000
+
+
+@dataclass
+class RunOutcome:
+    """One run's outcome on its test split, as a study loads it."""
+
+    name: str  # shown in reports: the model name, or the run folder when one model name has several configurations
+    model: str
+    seed: int
+    run_dir: str
+    task: str
+    labels: list[str]
+    metrics: dict  # metrics.json's test entry
+    y_true: np.ndarray  # label ids, or a 0/1 matrix (multi-label)
+    y_pred: np.ndarray
+    probs: np.ndarray | None = None
+    texts: list[str] = field(default_factory=list)
+    history: list | None = None
+    train_seconds: float = 0.0
+    parameters: int | None = None
+    params: dict | None = None
+    preset: str | None = None
+
+
+@dataclass
+class Interval:
+    value: float
+    low: float
+    high: float
+
+
+@dataclass
+class ModelSummary:
+    name: str
+    seeds: list[int]
+    scores: dict[str, Interval]  # the lowest seed's test scores with 95% bootstrap intervals
+    over_seeds: dict[str, dict]  # metric -> {mean, sd, n}
+    per_class: dict[str, dict[str, float]]  # label -> precision/recall/f1 (mean over seeds) and support
+    train_seconds: float
+    eval_examples_per_second: float | None
+    parameters: int | None
+    confusion: list | None = None  # single-label, lowest seed
+    history: list | None = None
+
+
+@dataclass
+class PairTest:
+    a: str
+    b: str
+    method: str
+    metric: str
+    statistic: float
+    p_value: float
+    p_holm: float
+    significant: bool
+    better: str | None  # the model with the better score, when significant
+    only_a_right: int | None = None  # McNemar's discordant pairs
+    only_b_right: int | None = None
+
+
+@dataclass
+class Comparison:
+    dataset: str
+    task: str
+    labels: list[str]
+    n_test: int
+    seeds: list[int]
+    metrics: list[str]  # the overall metrics, in table order
+    primary: str  # the metric models are ranked by
+    models: list[ModelSummary]
+    tests: list[PairTest]
+    test_description: str
+    alpha: float = ALPHA
+
+
+def metrics_for(task: str) -> list[str]:
+    return list(MULTI_LABEL_METRICS if task == "multi_label" else SINGLE_LABEL_METRICS)
+
+
+def group_by_model(outcomes: list[RunOutcome]) -> dict[str, list[RunOutcome]]:
+    grouped: dict[str, list[RunOutcome]] = {}
+    for outcome in outcomes:
+        grouped.setdefault(outcome.name, []).append(outcome)
+    return {name: sorted(runs, key=lambda r: r.seed) for name, runs in grouped.items()}
+
+
+def _metric_from(metrics: dict, metric: str) -> float:
+    if metric in ("accuracy", "subset_accuracy"):
+        return metrics["accuracy"]
+    if metric == "hamming_loss":
+        return metrics["hamming_loss"]
+    return metrics[metric.replace("_f1", "")]["f1"]
+
+
+def summarise_model(name: str, runs: list[RunOutcome], metrics: list[str]) -> ModelSummary:
+    first = runs[0]
+    intervals = bootstrap(Counts(first.y_true, first.y_pred, len(first.labels)), metrics, N_BOOT, seed=0)
+    over_seeds = {}
+    if len(runs) > 1:
+        for metric in metrics:
+            mean, sd = mean_std([_metric_from(r.metrics, metric) for r in runs])
+            over_seeds[metric] = {"mean": mean, "sd": sd, "n": len(runs)}
+    per_class = {}
+    for label in first.labels:
+        values = {k: float(np.mean([r.metrics["per_class"][label][k] for r in runs])) for k in ("precision", "recall", "f1")}
+        per_class[label] = {**values, "support": first.metrics["per_class"][label]["support"]}
+    return ModelSummary(
+        name=name, seeds=[r.seed for r in runs], scores={m: Interval(*intervals[m]) for m in metrics}, over_seeds=over_seeds,
+        per_class=per_class, train_seconds=float(np.mean([r.train_seconds for r in runs])),
+        eval_examples_per_second=first.metrics.get("examples_per_second"), parameters=first.parameters,
+        confusion=first.metrics.get("confusion_matrix"), history=first.history)
+
+
+def pair_tests(first: dict[str, RunOutcome], task: str, primary: str) -> tuple[list[PairTest], str]:
+    """Every pair of models on the same test examples (lowest seed): McNemar for single-label data, an
+    approximate randomization test on the primary metric for multi-label data; Holm-adjusted."""
+    pairs = list(combinations(first, 2))
+    raw = []
+    for a, b in pairs:
+        ra, rb = first[a], first[b]
+        if task == "single_label":
+            t = mcnemar(ra.y_true, ra.y_pred, rb.y_pred)
+            raw.append((t["method"], "accuracy", t["statistic"], t["p_value"], t["b"], t["c"]))
+        else:
+            t = randomization_test(ra.y_true, ra.y_pred, rb.y_pred, primary, num_labels=len(ra.labels))
+            raw.append((t["method"], primary, t["statistic"], t["p_value"], None, None))
+    adjusted = holm([r[3] for r in raw]) if raw else []
+    tests = []
+    for (a, b), (method, metric, statistic, p, only_a, only_b), p_adj in zip(pairs, raw, adjusted):
+        if only_a is not None:
+            better = a if only_a > only_b else b
+        else:
+            better = a if (statistic > 0) != (metric in LOWER_IS_BETTER) else b
+        significant = p_adj < ALPHA
+        tests.append(PairTest(a, b, method, metric, float(statistic), float(p), float(p_adj), significant,
+                              better if significant else None, only_a, only_b))
+    if task == "single_label":
+        description = "McNemar's test (exact below 25 discordant pairs, else continuity-corrected chi-square)"
+    else:
+        description = (f"an approximate randomization test on {primary.replace('_', '-')} (2,000 rounds of swapping "
+                       "the two models' outputs per example)")
+    return tests, description
+
+
+def analyse(outcomes: list[RunOutcome], dataset: str) -> Comparison:
+    """Everything the report shows about a comparison."""
+    task, labels = outcomes[0].task, outcomes[0].labels
+    metrics = metrics_for(task)
+    primary = "macro_f1"
+    grouped = group_by_model(outcomes)
+    models = [summarise_model(name, runs, metrics) for name, runs in grouped.items()]
+    tests, description = pair_tests({name: runs[0] for name, runs in grouped.items()}, task, primary)
+    return Comparison(dataset=dataset, task=task, labels=labels, n_test=len(outcomes[0].y_true),
+                      seeds=sorted({o.seed for o in outcomes}), metrics=metrics, primary=primary, models=models,
+                      tests=tests, test_description=description)
+
+
+@dataclass
+class TransferResult:
+    """One model scored on another dataset's test split, on the labels both share."""
+
+    name: str
+    seed: int
+    dataset: str
+    task: str
+    shared_labels: list[str]
+    kept: int
+    dropped: int
+    scores: dict[str, Interval]  # the target task's metrics, averaged over the shared labels
+    hit_rate: Interval  # the model's top shared label is one of the text's labels
+    majority_label: str
+    majority_rate: float  # the hit rate of always answering the most frequent shared label
+    in_domain: dict[str, float]  # the same model on its own test split
+    prediction: str
+
+
+def analyse_transfer(outcomes: list[RunOutcome], metrics: dict[str, dict], predictions: dict[str, dict]) -> list[TransferResult]:
+    """Transfer results of every run (keyed by run folder name), with bootstrap intervals."""
+    results = []
+    for outcome in outcomes:
+        key = outcome.run_dir.rstrip("/").rsplit("/", 1)[-1]
+        if key not in metrics or metrics[key] is None:
+            continue
+        m, p = metrics[key], predictions[key]
+        info = m["transfer"]
+        task = m.get("task", "single_label")
+        chosen = metrics_for(task)
+        intervals = bootstrap(Counts(p["y_true"], p["y_pred"], len(info["shared_labels"])), chosen, N_BOOT, seed=0)
+        hit = bootstrap_hits(_hits(p))
+        results.append(TransferResult(
+            name=outcome.name, seed=outcome.seed, dataset=info["dataset"], task=task, shared_labels=info["shared_labels"],
+            kept=info["kept"], dropped=info["dropped"], scores={k: Interval(*intervals[k]) for k in chosen},
+            hit_rate=hit, majority_label=info["majority_label"], majority_rate=info["majority_rate"],
+            in_domain={"accuracy": outcome.metrics["accuracy"], "macro_f1": outcome.metrics["macro"]["f1"]},
+            prediction=info["prediction"]))
+    return results
+
+
+def _hits(predictions: dict) -> np.ndarray:
+    """1 where the model's most probable shared label is one of the text's labels."""
+    top = np.asarray(predictions["probs"]).argmax(axis=1)
+    y_true = np.asarray(predictions["y_true"])
+    if y_true.ndim == 2:
+        return y_true[np.arange(len(top)), top].astype(float)
+    return (y_true == top).astype(float)
+
+
+def bootstrap_hits(hits: np.ndarray, n_boot: int = N_BOOT, seed: int = 0) -> Interval:
+    from .statistics import resample_weights
+
+    if not len(hits):
+        return Interval(0.0, 0.0, 0.0)
+    weights = resample_weights(len(hits), n_boot, seed)
+    samples = weights @ hits / len(hits)
+    low, high = np.quantile(samples, [0.025, 0.975])
+    return Interval(float(hits.mean()), float(low), float(high))
