@@ -1,15 +1,18 @@
-"""emobench's training loop vs the Hugging Face Trainer, same model, data and number of steps, one run.
+"""emobench's training loop vs the Hugging Face Trainer: same model (all-MiniLM-L6-v2), data (dair-ai train),
+batch size, schedule, learning rate and number of optimizer steps, measured side by side in one run.
 
-    EMOBENCH_DATA=../shared/data .venv/bin/python benchmarks/vs_hf_trainer.py [--steps 60] [--batch-size 16]
+    EMOBENCH_DATA=../shared/data .venv/bin/python benchmarks/vs_hf_trainer.py [--steps 60] [--batch-size 32]
+        [--max-length 64] [--repeats 2] [--model-dir /tmp/minilm] [--with-fixed-padding]
 
-(a) emobench: length-bucketed batches, dynamic padding, truncation at 128.
-(b) Trainer as the text-classification example (run_glue.py) runs it by default: every example padded
-    to max_seq_length=128, default data collator.
-(c) Trainer with dynamic padding and group_by_length, to show where the difference comes from.
-Reports training samples per second of each and the ratios. The model is all-MiniLM-L6-v2 (offline).
-Each setup runs ``--repeats`` times in turn (so none has a warm cache to itself) and the fastest run counts.
-emobench's time is its whole ``fit`` (model loading, tokenisation, the end-of-epoch checkpoint included);
-its epoch time alone, the part comparable to ``Trainer.train()``, is reported beside it.
+The device decides the mode: on the CPU both run in fp32 on this machine's cores; on a GPU both use bf16
+(emobench: ``mixed_precision=bf16``; Trainer: ``bf16=True``). The Trainer runs in its best configuration for
+this task: dynamic padding (``DataCollatorWithPadding``) and length grouping
+(``train_sampling_strategy="group_by_length"``), fused AdamW (its default), no evaluation, no checkpoint.
+``--with-fixed-padding`` adds the run_glue.py default (every example padded to ``--max-length``).
+
+Timed: the training steps only (emobench: its epoch; the Trainer: ``train()``), model loading and tokenising
+excluded for both. The setups run in turn, ``--repeats`` times (none gets a warm cache to itself), and the
+fastest run of each counts. Afterwards both models are scored on the whole validation split.
 """
 from __future__ import annotations
 
@@ -22,7 +25,8 @@ from common import print_table, write_results
 
 from emobench.data import load_dataset
 from emobench.models import build_model
-from emobench.models.transformer import MINILM_HUB_ID, resolve_pretrained
+from emobench.models.base import MINILM_HUB_ID
+from emobench.models.transformer import resolve_pretrained
 
 
 class _Encoded(torch.utils.data.Dataset):
@@ -33,78 +37,162 @@ class _Encoded(torch.utils.data.Dataset):
         return len(self.labels)
 
     def __getitem__(self, i):
-        item = {k: torch.tensor(v[i]) for k, v in self.encodings.items()}
-        item["labels"] = torch.tensor(self.labels[i])
+        item = {k: v[i] for k, v in self.encodings.items()}
+        item["labels"] = self.labels[i]
         return item
 
 
-def run_trainer(texts, labels, num_labels, steps, batch_size, lr, dynamic: bool, seed: int) -> float:
+def run_trainer(path, train, validation, num_labels, args, dynamic: bool) -> dict:
     from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer,
                               TrainingArguments, default_data_collator)
 
-    path = resolve_pretrained(MINILM_HUB_ID)
+    gpu = torch.cuda.is_available()
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=num_labels)
-    encodings = tokenizer(texts, truncation=True, max_length=128, padding=False if dynamic else "max_length")
-    args = TrainingArguments(output_dir="/tmp/emobench-hf-trainer", per_device_train_batch_size=batch_size,
-                             max_steps=steps, learning_rate=lr, lr_scheduler_type="linear", save_strategy="no",
-                             eval_strategy="no", report_to=[], logging_strategy="no", seed=seed,
-                             train_sampling_strategy="group_by_length" if dynamic else "random", disable_tqdm=True, use_cpu=not torch.cuda.is_available())
+    padding = False if dynamic else "max_length"
+    encodings = tokenizer(train.texts, truncation=True, max_length=args.max_length, padding=padding)
+    arguments = TrainingArguments(
+        output_dir="/tmp/emobench-hf-trainer", per_device_train_batch_size=args.batch_size, per_device_eval_batch_size=128,
+        max_steps=args.steps, learning_rate=args.lr, lr_scheduler_type="linear", warmup_steps=0, weight_decay=0.0,
+        save_strategy="no", eval_strategy="no", report_to=[], logging_strategy="no", seed=args.seed,
+        train_sampling_strategy="group_by_length" if dynamic else "random", disable_tqdm=True, use_cpu=not gpu, bf16=gpu,
+        dataloader_num_workers=2 if gpu else 0)
     collator = DataCollatorWithPadding(tokenizer) if dynamic else default_data_collator
-    trainer = Trainer(model=model, args=args, train_dataset=_Encoded(encodings, labels), data_collator=collator)
+    trainer = Trainer(model=model, args=arguments, train_dataset=_Encoded(encodings, train.labels), data_collator=collator)
+    if gpu:
+        torch.cuda.synchronize()
     started = time.perf_counter()
     trainer.train()
-    return time.perf_counter() - started
-
-
-def run_emobench(train, label_names, steps, batch_size, lr, seed: int, epoch_only: dict) -> float:
-    model = build_model("minilm", {"epochs": "1", "batch_size": str(batch_size), "learning_rate": str(lr),
-                                   "max_length": "128", "warmup_ratio": "0", "weight_decay": "0"})
-    started = time.perf_counter()
-    model.fit(train, None, label_names, seed=seed, progress=False)
+    if gpu:
+        torch.cuda.synchronize()
     seconds = time.perf_counter() - started
-    assert len(model.history) == 1
-    epoch_only["seconds"] = min(epoch_only.get("seconds", float("inf")), model.history[0]["seconds"])
-    return seconds
+    val = tokenizer(validation.texts, truncation=True, max_length=args.max_length, padding=padding)
+    # With length grouping the Trainer also predicts in length-grouped order: compare with its label_ids.
+    output = trainer.predict(_Encoded(val, validation.labels))
+    return {"seconds": seconds, "val_accuracy": float((np.argmax(output.predictions, axis=1) == output.label_ids).mean())}
+
+
+def run_emobench(path, train, validation, label_names, args) -> dict:
+    gpu = torch.cuda.is_available()
+    model = build_model(f"hf:{path}", {"epochs": "1", "batch_size": str(args.batch_size), "learning_rate": str(args.lr),
+                                       "max_length": str(args.max_length), "warmup_ratio": "0", "weight_decay": "0",
+                                       "mixed_precision": "bf16" if gpu else "no"})
+    model.fit(train, None, label_names, seed=args.seed, progress=False)
+    predicted = model.predict(validation.texts)
+    return {"seconds": model.history[0]["seconds"],
+            "val_accuracy": float((predicted == np.asarray(validation.labels)).mean())}
+
+
+CATEGORIES = [("matrix products (linear, matmul)", ("addmm", "mm", "bmm", "linear", "matmul")),
+              ("attention (scaled dot product)", ("scaled_dot_product", "softmax")),
+              ("dropout", ("dropout", "bernoulli", "native_dropout")),
+              ("optimizer (fused AdamW)", ("fused_adam",)),
+              ("normalisation and activations", ("layer_norm", "gelu")),
+              ("embeddings", ("embedding",))]
+
+
+def profile(path, train, label_names, args) -> list[dict]:
+    """Where emobench's training steps spend their time (torch.profiler, CPU self time by operator
+    family), beside a bare loop: the same model, batches and fused AdamW with no framework at all."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    model = build_model(f"hf:{path}", {"epochs": "1", "batch_size": str(args.batch_size), "learning_rate": str(args.lr),
+                                       "max_length": str(args.max_length), "warmup_ratio": "0", "weight_decay": "0"})
+    with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+        model.fit(train, None, label_names, seed=args.seed, progress=False)
+    epoch = model.history[0]["seconds"]
+    totals = {name: 0.0 for name, _ in CATEGORIES}
+    everything = 0.0
+    for event in prof.key_averages():
+        if not event.key.startswith("aten::"):
+            continue
+        seconds = event.self_cpu_time_total / 1e6
+        everything += seconds
+        for name, keys in CATEGORIES:
+            if any(k in event.key for k in keys):
+                totals[name] += seconds
+                break
+    rows = [{"part": name, "seconds": seconds, "share_of_epoch": seconds / epoch} for name, seconds in totals.items()]
+    rows.append({"part": "other tensor operators", "seconds": everything - sum(totals.values()),
+                 "share_of_epoch": (everything - sum(totals.values())) / epoch})
+    rows.append({"part": "outside tensor operators (Python, data, framework)", "seconds": max(0.0, epoch - everything),
+                 "share_of_epoch": max(0.0, epoch - everything) / epoch})
+    # The floor: the same batches through the bare model and optimizer.
+    from transformers import AutoModelForSequenceClassification
+
+    bare = AutoModelForSequenceClassification.from_pretrained(path, num_labels=len(label_names)).train()
+    optimizer = torch.optim.AdamW(bare.parameters(), lr=args.lr, fused=True)
+    features = model._features(train.texts)
+    from emobench.training.batching import LengthBucketBatches, pad_features
+
+    batches = LengthBucketBatches([len(f["input_ids"]) for f in features], args.batch_size, args.seed).batches()
+    prepared = []
+    for indices in batches:
+        batch = pad_features([features[i] for i in indices], {"input_ids": 0}, multiple=1)
+        batch.pop("lengths")
+        prepared.append((batch, torch.tensor([train.labels[i] for i in indices])))
+    started = time.perf_counter()
+    for batch, labels in prepared:
+        loss = torch.nn.functional.cross_entropy(bare(**batch).logits, labels)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(bare.parameters(), 1.0)
+        optimizer.step()
+        optimizer.zero_grad()
+    floor = time.perf_counter() - started
+    rows.append({"part": "bare loop (same batches, no framework): whole epoch", "seconds": floor, "share_of_epoch": floor / epoch})
+    rows.append({"part": "emobench (profiled): whole epoch", "seconds": epoch, "share_of_epoch": 1.0})
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--steps", type=int, default=60)
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--max-length", type=int, default=64)
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--model-dir", default=None, help="MiniLM folder (default: the offline package)")
+    parser.add_argument("--with-fixed-padding", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="also profile emobench's steps against a bare loop")
     args = parser.parse_args()
+    path = args.model_dir or resolve_pretrained(MINILM_HUB_ID)
     corpus = load_dataset("emotion")
     n = args.steps * args.batch_size
     order = np.random.default_rng(args.seed).permutation(len(corpus["train"]))[:n]
     train = corpus["train"].subset(order.tolist())
-    epoch_only: dict = {}
-    setups = [
-        ("emobench (buckets, dynamic padding), whole fit",
-         lambda: run_emobench(train, corpus.label_names, args.steps, args.batch_size, args.lr, args.seed, epoch_only)),
-        ("HF Trainer, run_glue default (pad to 128)",
-         lambda: run_trainer(train.texts, train.labels, corpus.num_labels, args.steps, args.batch_size, args.lr, False, args.seed)),
-        ("HF Trainer, dynamic padding + group_by_length",
-         lambda: run_trainer(train.texts, train.labels, corpus.num_labels, args.steps, args.batch_size, args.lr, True, args.seed)),
-    ]
-    times: dict[str, list[float]] = {label: [] for label, _ in setups}
+    setups = [("emobench", lambda: run_emobench(path, train, corpus["validation"], corpus.label_names, args)),
+              ("HF Trainer, dynamic padding + group_by_length",
+               lambda: run_trainer(path, train, corpus["validation"], corpus.num_labels, args, True))]
+    if args.with_fixed_padding:
+        setups.append((f"HF Trainer, run_glue default (pad to {args.max_length})",
+                       lambda: run_trainer(path, train, corpus["validation"], corpus.num_labels, args, False)))
+    results: dict[str, list[dict]] = {label: [] for label, _ in setups}
     for repeat in range(args.repeats):
         for label, run in setups:
             torch.manual_seed(args.seed)
-            times[label].append(run())
-            print(f"[{repeat + 1}/{args.repeats}] {label}: {times[label][-1]:.1f} s", flush=True)
-    rows = [{"setup": label, "steps": args.steps, "samples": n, "seconds": min(t), "all_seconds": t,
-             "samples_per_second": n / min(t)} for label, t in times.items()]
-    rows.insert(1, {"setup": "emobench, training epoch only", "steps": args.steps, "samples": n,
-                    "seconds": epoch_only["seconds"], "samples_per_second": n / epoch_only["seconds"]})
+            results[label].append(run())
+            print(f"[{repeat + 1}/{args.repeats}] {label}: {results[label][-1]}", flush=True)
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU, {torch.get_num_threads()} threads"
+    rows = []
+    for label, runs in results.items():
+        best = min(runs, key=lambda r: r["seconds"])
+        rows.append({"setup": label, "device": device, "steps": args.steps, "samples": n, "seconds": best["seconds"],
+                     "all_seconds": [r["seconds"] for r in runs], "samples_per_second": n / best["seconds"],
+                     "val_accuracy": best["val_accuracy"]})
     base = rows[0]["samples_per_second"]
     for row in rows:
         row["emobench_speedup"] = base / row["samples_per_second"]
-    print_table(f"MiniLM-L6 training, {args.steps} steps x batch {args.batch_size}, torch threads {torch.get_num_threads()}",
-                rows, ["setup", "seconds", "samples_per_second", "emobench_speedup"])
-    print("results:", write_results("vs_hf_trainer", rows, steps=args.steps, batch_size=args.batch_size, lr=args.lr))
+    print_table(f"MiniLM-L6 training on {device}: {args.steps} steps x batch {args.batch_size}, length <= {args.max_length}",
+                rows, ["setup", "seconds", "samples_per_second", "emobench_speedup", "val_accuracy"])
+    extra = {}
+    if args.profile:
+        extra["profile"] = profile(path, train, corpus.label_names, args)
+        print_table("where an emobench epoch spends its time (CPU self time by operator family)", extra["profile"],
+                    ["part", "seconds", "share_of_epoch"])
+    print("results:", write_results("vs_hf_trainer", rows, steps=args.steps, batch_size=args.batch_size,
+                                    max_length=args.max_length, lr=args.lr, device=device, **extra))
 
 
 if __name__ == "__main__":

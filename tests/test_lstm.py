@@ -127,3 +127,13 @@ def test_loop_under_accelerate_two_processes(tiny_root, tmp_path):
     assert report["val_n"] == [47, 47]  # an odd-sized validation set, no example dropped or doubled
     assert report["indices"] == list(range(47))
     assert report["history_accuracy"] == pytest.approx(report["recomputed_accuracy"])
+
+
+def test_default_study_adds_minilm_on_a_gpu(monkeypatch):
+    import torch
+
+    from emobench.study import DEFAULT_MODELS, default_models
+
+    assert default_models() == DEFAULT_MODELS or torch.cuda.is_available()
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert default_models() == [*DEFAULT_MODELS, "minilm"]

@@ -95,3 +95,30 @@ def test_unreachable_hub_model_is_a_clear_error(tmp_path, monkeypatch, tiny_root
     assert result.exit_code == 2
     assert "cannot load '/nonexistent/model-dir'" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "runs").exists()  # nothing half-written, not even the output folder
+
+
+@pytest.mark.parametrize("arch", list(BUILDERS))
+def test_vectorised_padding_equals_the_tokenizers(arch, tiny_models):
+    """The loop pads integer arrays itself; the result is what the tokenizer's own pad gives."""
+    import torch
+
+    model = build_model(f"hf:{tiny_models[arch]}")
+    model.tokenizer = model._tokenizer(str(tiny_models[arch]))
+    texts = ["i feel sad", "honestly i feel so terrified and nervous about the whole thing", "ok"]
+    ours = model._collate(model._features(texts))
+    theirs = model.tokenizer(texts, truncation=True, max_length=128, padding=True, return_tensors="pt")
+    for key in ours:
+        assert torch.equal(ours[key], theirs[key]), key
+    model.pad_multiple = 8
+    padded = model._collate(model._features(texts))
+    assert padded["input_ids"].shape[1] % 8 == 0 and padded["attention_mask"].sum() == theirs["attention_mask"].sum()
+
+
+def test_padding_to_multiples_of_eight_keeps_predictions(tiny_models, tiny_root):
+    corpus = load_dataset("emotion", data_dir=str(tiny_root))
+    model = build_model(f"hf:{tiny_models['bert']}", {**FAST, "epochs": "1"})
+    model.fit(corpus["train"], corpus["validation"], corpus.label_names, progress=False)
+    texts = corpus["test"].texts
+    plain = model.predict_proba(texts)
+    model.pad_multiple = 8
+    assert np.allclose(model.predict_proba(texts), plain, atol=1e-5)

@@ -476,7 +476,7 @@ def compare(
     with user_errors():
         import datetime
 
-        from .study import DEFAULT_MODELS, PAPER_MODELS, CompareConfig, compare_runs, run_comparison
+        from .study import PAPER_MODELS, CompareConfig, compare_runs, default_models, run_comparison
         from .fileio import check_output_folder, check_plain_name
 
         formats = ["md", "html", *[f for f in format_ if f not in ("md", "html")]]
@@ -499,7 +499,7 @@ def compare(
                 if not chosen:
                     raise EmobenchError(f"--models {models!r}: no model names; expected e.g. tfidf,lstm (see `emobench models`)")
             else:
-                chosen = PAPER_MODELS if preset == "paper" else DEFAULT_MODELS
+                chosen = PAPER_MODELS if preset == "paper" else default_models()
             target = None
             if transfer:
                 from .data import DatasetConfig

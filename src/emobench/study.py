@@ -29,6 +29,24 @@ from .runs import PARTIAL, RunConfig, data_changes, load_run, read_predictions, 
 # The default study: what finishes on a 2-core CPU in about 10 minutes (tfidf ~10 s, lstm ~2-3 min,
 # lstm-paper ~4-6 min on dair-ai).
 DEFAULT_MODELS = ["tfidf", "lstm", "lstm-paper"]
+
+
+def default_models() -> list[str]:
+    """The default study; with a GPU (and MiniLM's weights at hand) it includes a transformer, the seed
+    study's point being transformers against the LSTM."""
+    import importlib.util
+
+    models = list(DEFAULT_MODELS)
+    if importlib.util.find_spec("torch") is not None:
+        import torch
+
+        if torch.cuda.is_available():
+            from .models.base import MINILM_HUB_ID
+            from .models.transformer import resolve_pretrained
+
+            if resolve_pretrained(MINILM_HUB_ID) != MINILM_HUB_ID:
+                models.append("minilm")
+    return models
 PAPER_MODELS = ["lstm-paper", "bert", "roberta", "distilbert", "xlnet"]
 
 

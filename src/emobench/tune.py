@@ -152,8 +152,6 @@ def tune(config: TuneConfig, progress: bool = True, track: list[str] = ()) -> Pa
                                 corpus.source)  # the trials never see the test split
             objective = _objective(config, space, trial_data, folder, track)
             study.optimize(objective, n_trials=remaining, timeout=config.timeout, catch=(), gc_after_trial=True)
-            if (folder / "trials").is_dir() and not any((folder / "trials").iterdir()):
-                (folder / "trials").rmdir()
         complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
         if not complete:
             raise EmobenchError(f"{folder}: no trial completed; nothing to train")
@@ -204,7 +202,6 @@ def _objective(config: TuneConfig, space: dict, corpus: Corpus, folder: Path, tr
     def objective(trial) -> float:
         values = {name: _suggest(trial, name, spec) for name, spec in space.items()}
         model = build_model(config.model, {**config.overrides, **values}, config.preset)
-        work_dir = folder / "trials" / f"{trial.number:04d}"
         tracker = _tracker(track, folder, f"trial-{trial.number}")
         if tracker:
             tracker.start({"trial": trial.number, "params": values, "fixed": config.overrides})
@@ -221,8 +218,9 @@ def _objective(config: TuneConfig, space: dict, corpus: Corpus, folder: Path, tr
 
         started = time.perf_counter()
         try:
-            model.fit(corpus["train"], corpus["validation"], corpus.label_names, seed=config.seed, work_dir=work_dir,
-                      progress=False, on_epoch=on_epoch)
+            # No work_dir: a trial is not resumable (a killed one is marked failed), so nothing is checkpointed.
+            model.fit(corpus["train"], corpus["validation"], corpus.label_names, seed=config.seed, progress=False,
+                      on_epoch=on_epoch)
             if model.history:
                 best = max(model.history, key=lambda h: h["val_macro_f1"])
                 score, accuracy = best["val_macro_f1"], best["val_accuracy"]
@@ -243,7 +241,6 @@ def _objective(config: TuneConfig, space: dict, corpus: Corpus, folder: Path, tr
         finally:
             if tracker:
                 tracker.close()
-            shutil.rmtree(work_dir, ignore_errors=True)
 
     return objective
 

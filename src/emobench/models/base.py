@@ -64,6 +64,7 @@ class Classifier:
         self.multi_label = False
         self.decision: dict = {}  # multi-label: thresholds (see models/thresholds.py)
         self.device = None  # where inference runs (torch families); None: a GPU if there is one, else the CPU
+        self.pad_multiple = 1  # torch families pad batches to a multiple of this (8 on a GPU: reusable kernels)
         self.history: list[dict] = []  # per-epoch records for families that train in epochs
         self.info: dict = {}  # facts worth reporting (vocabulary coverage, parameter count, ...)
 
@@ -109,6 +110,14 @@ class Classifier:
         shifted = logits - logits.max(axis=1, keepdims=True)
         exp = np.exp(shifted)
         return exp / exp.sum(axis=1, keepdims=True)
+
+    def resolve_pad_multiple(self) -> int:
+        """8 on a GPU (kernels and compiled graphs reused across batches), 1 on the CPU (no wasted work)."""
+        import torch
+
+        chosen = getattr(self.params, "pad_multiple", None)
+        self.pad_multiple = chosen or (8 if torch.cuda.is_available() and not getattr(self.params, "cpu", False) else 1)
+        return self.pad_multiple
 
     def trainer_options(self) -> dict:
         if not self.multi_label:

@@ -16,6 +16,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from ..data import Split
 from ..fileio import read_json, read_tensors
 from ..training import TrainParams
+from ..training.batching import pad_features
 from ..training.inference import predict_logits
 from ..training.checkpoint import save_weights
 from .base import Classifier
@@ -133,26 +134,21 @@ class LstmClassifier(Classifier):
         raise ValueError(f"architecture must be 'pooled' or 'paper', got {p.architecture!r}")
 
     def _features(self, texts: list[str]) -> list[dict]:
-        return [{"input_ids": self.vocab.encode(text)} for text in texts]
+        return [{"input_ids": np.asarray(self.vocab.encode(text), dtype=np.int64)} for text in texts]
 
     def _collate(self, items: list[dict]) -> dict:
         if self.params.architecture == "paper":
             # Keras pad_sequences defaults: pad and truncate at the front.
-            rows = [it["input_ids"][-self.length:] for it in items]
-            ids = torch.zeros(len(rows), self.length, dtype=torch.long)
-            for r, row in enumerate(rows):
-                ids[r, self.length - len(row):] = torch.tensor(row)
-            return {"input_ids": ids, "lengths": torch.tensor([len(r) for r in rows])}
-        width = max(len(it["input_ids"]) for it in items)
-        ids = torch.zeros(len(items), width, dtype=torch.long)
-        for r, it in enumerate(items):
-            ids[r, : len(it["input_ids"])] = torch.tensor(it["input_ids"])
-        return {"input_ids": ids, "lengths": torch.tensor([len(it["input_ids"]) for it in items])}
+            batch = pad_features(items, {"input_ids": 0}, left=True, length=self.length, keep_end=True)
+        else:
+            batch = pad_features(items, {"input_ids": 0}, multiple=self.pad_multiple)
+        return {"input_ids": batch["input_ids"], "lengths": batch["lengths"]}
 
     def _fit(self, train: Split, validation: Split | None, *, seed=0, work_dir=None, resume=False, progress=True,
              on_epoch=None):
         p = self.params
         torch.manual_seed(seed)
+        self.resolve_pad_multiple()
         self.vocab = Vocabulary.build(train.texts, p.min_freq, p.max_vocab)
         self.length = p.max_length or max(len(tokenize(t)) for t in train.texts)
         if p.glove in (None, "none"):
@@ -193,3 +189,4 @@ class LstmClassifier(Classifier):
         self.module = self._module(np.zeros(tuple(state["embedding.weight"].shape), dtype=np.float32))
         self.module.load_state_dict(state)
         self.module.eval()
+        self.resolve_pad_multiple()

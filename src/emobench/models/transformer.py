@@ -14,6 +14,7 @@ from torch import nn
 from ..data import Split
 from ..errors import EmobenchError
 from ..training import TrainParams
+from ..training.batching import pad_features
 from ..training.inference import predict_logits
 from .base import MINILM_HUB_ID, Classifier, refuse_pickle
 from .linear import LinearHead, fit_head
@@ -105,14 +106,22 @@ class TransformerClassifier(Classifier):
         return tokenizer
 
     def _features(self, texts: list[str]) -> list[dict]:
-        encoded = self.tokenizer(list(texts), truncation=True, max_length=self.params.max_length)
-        keys = list(encoded.keys())
-        return [{k: encoded[k][i] for k in keys} for i in range(len(texts))]
+        """Tokenised once, as integer arrays; batches are padded by :meth:`_collate`."""
+        encoded = self.tokenizer(list(texts), truncation=True, max_length=self.params.max_length,
+                                 return_attention_mask=False)
+        keys = [k for k in ("input_ids", "token_type_ids") if k in encoded]
+        return [{k: np.asarray(encoded[k][i], dtype=np.int64) for k in keys} for i in range(len(texts))]
 
     def _collate(self, items: list[dict]) -> dict:
-        # The tokenizer pads on its own side: XLNet on the left, so its last token is always <cls>,
-        # the token XLNet's sequence summary reads.
-        return dict(self.tokenizer.pad(items, return_tensors="pt"))
+        # Padding on the tokenizer's side: XLNet on the left, so its last token is always <cls>, the
+        # token XLNet's sequence summary reads.
+        pad_values = {"input_ids": self.tokenizer.pad_token_id}
+        if "token_type_ids" in items[0]:
+            pad_values["token_type_ids"] = self.tokenizer.pad_token_type_id
+        batch = pad_features(items, pad_values, left=self.tokenizer.padding_side == "left",
+                             multiple=self.pad_multiple)
+        batch.pop("lengths")
+        return batch
 
     # ------------------------------------------------------------------ protocol
     def _fit(self, train: Split, validation: Split | None, *, seed=0, work_dir=None, resume=False, progress=True,
@@ -121,6 +130,7 @@ class TransformerClassifier(Classifier):
 
         p = self.params
         torch.manual_seed(seed)
+        self.resolve_pad_multiple()
         self.tokenizer = self._tokenizer(p.pretrained)
         if p.mode == "features":
             self.encoder = _load(AutoModel, p.pretrained).eval()
@@ -208,6 +218,7 @@ class TransformerClassifier(Classifier):
         from transformers import AutoModel, AutoModelForSequenceClassification
 
         refuse_pickle(directory, "features_head.pkl")
+        self.resolve_pad_multiple()
         self.tokenizer = self._tokenizer(str(directory))
         if self.params.mode == "features":
             from ..fileio import read_tensors

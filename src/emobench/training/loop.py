@@ -9,9 +9,7 @@ checkpoint, per-epoch history, progress, and resumable checkpoints.
 from __future__ import annotations
 
 import math
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Callable
@@ -19,7 +17,7 @@ from typing import Callable
 import numpy as np
 import torch
 from accelerate import Accelerator
-from accelerate.utils import broadcast_object_list, gather_object, set_seed
+from accelerate.utils import gather_object, set_seed
 from tqdm.auto import tqdm
 
 from ..logs import bars, logger
@@ -78,6 +76,12 @@ class Trainer:
         has_device = torch.cuda.is_available() or torch.backends.mps.is_available()
         self.accelerator = Accelerator(cpu=params.cpu or not has_device,
                                        mixed_precision=params.mixed_precision if has_device else "no")
+        if self.accelerator.device.type == "cuda":  # TF32 matmuls where bf16 autocast does not reach
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+        if params.compile:
+            # Shapes repeat (length buckets padded to multiples of 8 on a GPU), so graphs are reused.
+            self.module = torch.compile(self.module, dynamic=None)
         # Bars only on a terminal: a log file gets one line per epoch instead of thousands of bar updates.
         self.progress = bars(progress) and self.accelerator.is_local_main_process
         self.history: list[dict] = []
@@ -87,14 +91,29 @@ class Trainer:
             resume: bool = False, on_epoch: Callable[[dict], None] | None = None) -> list[dict]:
         p, acc = self.params, self.accelerator
         set_seed(self.seed)
-        cleanup = work_dir is None
-        if work_dir is None:  # every process must use the main process's folder
-            work_dir = broadcast_object_list([tempfile.mkdtemp(prefix="emobench-") if acc.is_main_process else None])[0]
-        work_dir = Path(work_dir)
-        work_dir.mkdir(parents=True, exist_ok=True)
+        # Denormal floats (tiny gradients late in training) take a slow path on x86 CPUs; flushing them to zero
+        # saved about 4% of a MiniLM step on 2 cores. Process-wide in torch, so it is switched off again below.
+        flush = p.flush_denormal and acc.device.type == "cpu" and torch.set_flush_denormal(True)
+        try:
+            return self._fit(train_features, train_labels, val_features, val_labels, work_dir, resume, on_epoch)
+        finally:
+            if flush:
+                torch.set_flush_denormal(False)
+
+    def _fit(self, train_features, train_labels, val_features, val_labels, work_dir, resume, on_epoch) -> list[dict]:
+        p, acc = self.params, self.accelerator
+        # Checkpoints exist to resume: without a work_dir nothing can resume, so the best epoch's weights are
+        # kept in memory only and nothing is written.
+        persist = work_dir is not None
+        if persist:
+            work_dir = Path(work_dir)
+            work_dir.mkdir(parents=True, exist_ok=True)
         sampler = LengthBucketBatches([length_of(f) for f in train_features], p.batch_size, self.seed, p.bucket_batches)
+        on_gpu = acc.device.type == "cuda"
         loader = torch.utils.data.DataLoader(_Examples(train_features, train_labels), batch_sampler=sampler,
-                                             collate_fn=self.collate)
+                                             collate_fn=self.collate, pin_memory=on_gpu,
+                                             num_workers=p.loader_workers if on_gpu else 0,
+                                             persistent_workers=on_gpu and p.loader_workers > 0)
         optimizer = self._optimizer()
         steps = p.epochs * math.ceil(len(sampler) / acc.num_processes)
         scheduler = self._scheduler(optimizer, steps)
@@ -107,7 +126,7 @@ class Trainer:
 
         state = {"epoch": 0, "best": None, "best_epoch": 0, "best_file": None, "bad_epochs": 0, "history": []}
         best_state = None
-        last = checkpoint.latest(work_dir) if resume else None
+        last = checkpoint.latest(work_dir) if resume and persist else None
         if last is not None:
             saved = checkpoint.read(last, acc.process_index)
             acc.unwrap_model(module).load_state_dict(saved["model"])
@@ -126,10 +145,11 @@ class Trainer:
             loader.set_epoch(epoch)
             sampler.set_epoch(epoch)  # under several processes the loader wraps the sampler in a shard
             module.train()
-            started, total, count = time.perf_counter(), 0.0, 0
+            started, count = time.perf_counter(), 0
+            total = torch.zeros((), device=acc.device)  # summed on the device: no host sync per step
             bar = tqdm(loader, desc=f"epoch {epoch}/{p.epochs}", disable=not self.progress, leave=False, unit="batch",
                        file=sys.stderr)
-            for batch in bar:
+            for step, batch in enumerate(bar):
                 labels = batch.pop("labels")
                 batch.pop("index")
                 with acc.autocast():
@@ -140,11 +160,12 @@ class Trainer:
                     acc.clip_grad_norm_(module.parameters(), p.max_grad_norm)
                 optimizer.step()
                 scheduler.step()
-                optimizer.zero_grad()
-                total += loss.item() * len(labels)
+                optimizer.zero_grad(set_to_none=True)
+                total += loss.detach() * len(labels)
                 count += len(labels)
-                bar.set_postfix(loss=f"{total / count:.4f}")
-            record = {"epoch": epoch, "train_loss": total / max(count, 1), "lr": scheduler.get_last_lr()[0]}
+                if self.progress and step % 25 == 0:
+                    bar.set_postfix(loss=f"{total.item() / count:.4f}")
+            record = {"epoch": epoch, "train_loss": total.item() / max(count, 1), "lr": scheduler.get_last_lr()[0]}
             if val_features is not None and len(val_features):
                 logits, _ = self.predict_logits(val_features, return_indices=True)
                 record.update(self.scores(logits, np.asarray(val_labels)))
@@ -155,13 +176,16 @@ class Trainer:
                 # Kept in memory by every process (their weights are identical), on disk for resuming.
                 best_state = checkpoint.tensors_for_saving(acc.unwrap_model(module).state_dict())
                 best_file = f"best-{epoch:04d}.safetensors"
-                if acc.is_main_process:
+                if acc.is_main_process and persist:
                     checkpoint.save_weights(best_state, work_dir / best_file)
                 state.update(best=score, best_epoch=epoch, best_file=best_file, bad_epochs=0)
             else:
                 state["bad_epochs"] += 1
             state.update(epoch=epoch, history=self.history)
-            self._checkpoint(work_dir, state, module, optimizer, scheduler)
+            if persist:
+                saving = time.perf_counter()
+                self._checkpoint(work_dir, state, module, optimizer, scheduler)
+                record["checkpoint_seconds"] = time.perf_counter() - saving
             if acc.is_main_process:
                 logger.info(_describe(record, p.epochs))
             _after_epoch(epoch)
@@ -173,8 +197,6 @@ class Trainer:
         self.module.to("cpu").eval()
         self.best_epoch = state["best_epoch"]
         acc.free_memory()
-        if cleanup and acc.is_main_process:
-            shutil.rmtree(work_dir, ignore_errors=True)
         return self.history
 
     def _checkpoint(self, work_dir: Path, state: dict, module, optimizer, scheduler) -> None:
@@ -196,11 +218,19 @@ class Trainer:
             if param.requires_grad:
                 (no_decay if param.ndim < 2 or "norm" in name.lower() else decay).append(param)
         groups = [{"params": decay, "weight_decay": p.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        # The fused kernels (CPU and CUDA) update every tensor in one pass; the per-tensor loop they replace
+        # cost about a sixth of a MiniLM training step on 2 CPU cores.
+        fused = {"fused": True} if self._fused_available() else {"foreach": True}
         if p.optimizer == "adamw":
-            return torch.optim.AdamW(groups, lr=p.learning_rate)
+            return torch.optim.AdamW(groups, lr=p.learning_rate, **fused)
         if p.optimizer == "adam":
-            return torch.optim.Adam(groups, lr=p.learning_rate)
+            return torch.optim.Adam(groups, lr=p.learning_rate, **fused)
         raise AssertionError(p.optimizer)  # validated with the parameters
+
+    def _fused_available(self) -> bool:
+        params = [q for q in self.module.parameters() if q.requires_grad]
+        return self.params.fused_optimizer and all(q.is_floating_point() for q in params) and \
+            self.accelerator.device.type in ("cpu", "cuda")
 
     def _scheduler(self, optimizer, steps: int):
         p = self.params
