@@ -71,10 +71,10 @@ def test_report_from_fixture_results(fixture_runs, tmp_path):
     assert "**strong beats weak**" in md
     assert "No significant difference between strong and close" in md
     assert "train: 3 texts occur more than once" in md
-    for figure in ("per_class_f1.png", "confusion_matrices.png", "learning_curves.png"):
+    for figure in ("per_class_f1.png", "confusion_matrices.png", "learning_curves.png", "reliability.png"):
         assert (out / "figures" / figure).stat().st_size > 1000
     html = (out / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 3 and "<b>strong beats weak</b>" in html
+    assert html.count("data:image/png;base64,") == 4 and "<b>strong beats weak</b>" in html
     assert "colspan='3'" in html
     tex = (out / "tables.tex").read_text()
     assert "\\textbf{" in tex and "\\toprule" in tex

@@ -23,8 +23,8 @@ def config(tiny_root, tmp_path, **kwargs):
 
 def test_tune_never_reads_the_test_split_and_writes_a_run(tiny_root, tmp_path, monkeypatch):
     corpus = load_dataset("emotion", data_dir=str(tiny_root))
-    seen, real = [], TfidfClassifier.predict_proba
-    monkeypatch.setattr(TfidfClassifier, "predict_proba", lambda self, texts: (seen.append(("call", list(texts))), real(self, texts))[1])
+    seen, real = [], TfidfClassifier.logits
+    monkeypatch.setattr(TfidfClassifier, "logits", lambda self, texts: (seen.append(("call", list(texts))), real(self, texts))[1])
     folder = tune(config(tiny_root, tmp_path), progress=False)
     trial_calls = seen[:4]  # one validation scoring per trial, then the final run
     assert all(texts == corpus["validation"].texts for _, texts in trial_calls)

@@ -27,7 +27,8 @@ def _save(model, tokenizer, folder: Path) -> Path:
 def build_bert(texts, folder: Path) -> Path:
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
-    tokenizer = BertTokenizerFast(vocab_file=str(_wordpiece_vocab(texts, folder)))
+    _wordpiece_vocab(texts, folder)
+    tokenizer = BertTokenizerFast.from_pretrained(str(folder))  # transformers 5 ignores a vocab_file argument
     config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=SMALL["hidden"], num_hidden_layers=SMALL["layers"],
                         num_attention_heads=SMALL["heads"], intermediate_size=SMALL["ffn"], max_position_embeddings=128)
     return _save(BertModel(config), tokenizer, folder)
@@ -36,7 +37,8 @@ def build_bert(texts, folder: Path) -> Path:
 def build_distilbert(texts, folder: Path) -> Path:
     from transformers import DistilBertConfig, DistilBertModel, DistilBertTokenizerFast
 
-    tokenizer = DistilBertTokenizerFast(vocab_file=str(_wordpiece_vocab(texts, folder)))
+    _wordpiece_vocab(texts, folder)
+    tokenizer = DistilBertTokenizerFast.from_pretrained(str(folder))
     config = DistilBertConfig(vocab_size=tokenizer.vocab_size, dim=SMALL["hidden"], n_layers=SMALL["layers"],
                               n_heads=SMALL["heads"], hidden_dim=SMALL["ffn"], max_position_embeddings=128)
     return _save(DistilBertModel(config), tokenizer, folder)
@@ -50,8 +52,8 @@ def build_roberta(texts, folder: Path) -> Path:
     bpe.train_from_iterator(texts, vocab_size=500, min_frequency=1,
                             special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
     folder.mkdir(parents=True, exist_ok=True)
-    vocab, merges = bpe.save_model(str(folder))
-    tokenizer = RobertaTokenizerFast(vocab_file=vocab, merges_file=merges)
+    bpe.save_model(str(folder))
+    tokenizer = RobertaTokenizerFast.from_pretrained(str(folder))
     config = RobertaConfig(vocab_size=tokenizer.vocab_size, hidden_size=SMALL["hidden"], num_hidden_layers=SMALL["layers"],
                            num_attention_heads=SMALL["heads"], intermediate_size=SMALL["ffn"],
                            max_position_embeddings=130, pad_token_id=tokenizer.pad_token_id, type_vocab_size=1)
@@ -69,7 +71,7 @@ def build_xlnet(texts, folder: Path) -> Path:
         user_defined_symbols=["<cls>", "<sep>", "<pad>", "<mask>", "<eod>", "<eop>"],
         unk_id=0, bos_id=1, eos_id=2, pad_id=-1, minloglevel=2,
     )
-    tokenizer = XLNetTokenizer(vocab_file=str(folder / "spiece.model"))
+    tokenizer = XLNetTokenizer.from_pretrained(str(folder))
     config = XLNetConfig(vocab_size=len(tokenizer), d_model=SMALL["hidden"], n_layer=SMALL["layers"],
                          n_head=SMALL["heads"], d_inner=SMALL["ffn"], pad_token_id=tokenizer.pad_token_id)
     return _save(XLNetModel(config), tokenizer, folder)

@@ -378,18 +378,48 @@ def _texts_from_file(file: Path, text_column: str) -> list[str]:
     return texts
 
 
+class Backend(str, enum.Enum):
+    auto = "auto"
+    torch = "torch"
+    onnx = "onnx"
+
+
 @app.command()
 def predict(
-    run: Path = typer.Argument(..., help="a run directory or saved model directory"),
+    ctx: typer.Context,
+    run: Path = typer.Argument(..., help="a run directory, a saved model directory or an ONNX export"),
     texts: list[str] = typer.Argument(None, help="texts to classify"),
     file: Optional[Path] = typer.Option(None, "--file", "-f", help="texts: one per line (.txt), or a CSV/TSV/JSONL column"),
     text_column: str = typer.Option("text", help="the text column of a CSV/TSV/JSONL --file"),
     as_json: bool = typer.Option(False, "--json", help="print JSON lines"),
+    output: Optional[Path] = typer.Option(None, "--output", "-O",
+                                          help="score --file into this .csv or .jsonl file, streaming (any file size)"),
+    backend: Backend = typer.Option(Backend.auto, help="auto: ONNX for an export folder, else the model's own code"),
+    engine: str = typer.Option("local", help="with --output: local, or ray (Ray Data, one model per worker)"),
+    ray_address: Optional[str] = typer.Option(None, help="with --engine ray: a cluster address (default: a local Ray)"),
+    ray_workers: int = typer.Option(1, help="with --engine ray: scoring workers"),
+    chunk_size: int = typer.Option(1024, help="with --output: texts per chunk"),
+    encoding: str = typer.Option("utf-8", help="text encoding of --file"),
+    quiet: bool = QuietOpt,
 ):
-    """Print the label and the probability of every class for each text."""
+    """Print the label and the probability of every class for each text, or score a file (--output)."""
     with user_errors():
         from .serving import Predictor
 
+        if output is not None:
+            if texts or not file or as_json:
+                raise EmobenchError("--output scores a --file; give no texts as arguments and no --json")
+            from .serving.scoring import score_file
+
+            stats = score_file(run, file, output, text_column=text_column, chunk_size=chunk_size, backend=backend.value,
+                               progress=not quiet, engine=engine, ray_address=ray_address, ray_workers=ray_workers,
+                               encoding=encoding)
+            say(f"scored {stats['texts']} texts in {stats['seconds']:.1f} s ({stats['texts_per_second']:.0f} texts/s, "
+                f"{engine}) into {stats['output']}")
+            return
+        given = [p for p in ("engine", "ray_address", "ray_workers", "chunk_size") if _explicit(ctx, p)]
+        if given:
+            raise EmobenchError(f"--{given[0].replace('_', '-')} applies to file scoring with --output")
         items = list(texts or [])
         for i, text in enumerate(items, start=1):
             if not text.strip():
@@ -400,7 +430,7 @@ def predict(
             raise EmobenchError("no text given: pass texts as arguments or --file")
         # Whatever a library prints while loading goes to standard error: --json output stays parseable.
         with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
-            predictor = Predictor(run)
+            predictor = Predictor(run, backend.value)
             results = predictor.predict(items)
         if as_json:
             for r in results:
@@ -415,6 +445,96 @@ def predict(
 
 
 @app.command()
+def explain(
+    run: Path = typer.Argument(..., help="a run directory or saved model directory"),
+    texts: list[str] = typer.Argument(..., help="texts to explain"),
+    label: Optional[str] = typer.Option(None, "--label", help="explain this label (default: the predicted one)"),
+    html_out: Optional[Path] = typer.Option(None, "--html", help="also write the explanations as an HTML page"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON lines (tokens and scores)"),
+):
+    """Which words made the model say it: per-token attributions (Integrated Gradients for the LSTM and
+    transformers, coefficient x tf-idf weight for tfidf)."""
+    with user_errors():
+        from dataclasses import asdict
+
+        from .explain import explain_texts
+        from .models import load_model
+        from .reporting.explanations import to_html, to_rich
+
+        for i, text in enumerate(texts, start=1):
+            if not text.strip():
+                raise EmobenchError(f"text {i} is empty; expected a text to explain")
+        if html_out is not None and (html_out.is_dir() or not html_out.parent.is_dir()):
+            raise EmobenchError(f"--html {html_out}: expected a file in an existing folder")
+        with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
+            model = load_model(run)
+            explanations = explain_texts(model, texts, label)
+        if as_json:
+            for e in explanations:
+                print(json.dumps(asdict(e), ensure_ascii=False))
+        else:
+            for e in explanations:
+                console.print(to_rich(e), end="")
+                say(f"-> {e.label} ({e.probability:.2f}; {e.method})")
+        if html_out is not None:
+            from .fileio import write_text_atomic
+            from .reporting.render import STYLE
+
+            body = "".join(f"<p>{to_html(e)}</p>" for e in explanations)
+            write_text_atomic(html_out, f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>emobench explain</title>"
+                                        f"<style>{STYLE}</style></head><body>{body}</body></html>\n")
+            say(f"explanations written to {html_out}")
+
+
+@app.command()
+def export(
+    run: Path = typer.Argument(..., help="a run directory"),
+    format_: str = typer.Option("onnx", "--format", help="onnx"),
+    quantize: Optional[str] = typer.Option(None, help="int8: also a dynamically quantised model (used by default)"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="export folder (default: RUN-onnx beside the run)"),
+):
+    """Export a run's model to ONNX (transformers, both LSTMs), checked on the run's test split."""
+    with user_errors():
+        from .serving.export import export_run
+
+        if format_ != "onnx":
+            raise EmobenchError(f"--format {format_!r}: expected onnx")
+        folder = export_run(run, output, quantize)
+        from .fileio import read_json
+
+        record = read_json(folder / "export.json", "export record")
+        for kind, scores in record["scores"].items():
+            agreement = f", agreement with PyTorch {scores['agreement']:.4f}" if "agreement" in scores else ""
+            say(f"{kind}: accuracy {scores['accuracy']:.4f}, macro-F1 {scores['macro_f1']:.4f}{agreement}")
+        say(f"exported to {folder} (checks passed on {record['examples']} {record['check_split']} texts)")
+
+
+@app.command()
+def serve(
+    run: Path = typer.Argument(..., help="a run directory, a saved model directory or an ONNX export"),
+    host: str = typer.Option("127.0.0.1", help="interface to listen on"),
+    port: int = typer.Option(8000, help="port"),
+    backend: Backend = typer.Option(Backend.auto, help="auto: ONNX for an export folder, else the model's own code"),
+    max_texts: int = typer.Option(64, help="most texts in one request"),
+    max_chars: int = typer.Option(10_000, help="longest text, in characters"),
+    max_batch: int = typer.Option(64, help="most texts predicted together (requests are batched)"),
+    batch_wait_ms: float = typer.Option(5.0, help="how long a batch waits for more requests, in milliseconds"),
+):
+    """Serve a model over HTTP: POST /predict, GET /health, GET /model, docs at /docs."""
+    with user_errors():
+        from .serving.service import ServiceSettings, serve as run_server
+
+        for name, value in (("--max-texts", max_texts), ("--max-chars", max_chars), ("--max-batch", max_batch)):
+            if value < 1:
+                raise EmobenchError(f"{name} {value}: expected at least 1")
+        if batch_wait_ms < 0:
+            raise EmobenchError(f"--batch-wait-ms {batch_wait_ms}: expected 0 or more")
+        if not 0 < port < 65536:
+            raise EmobenchError(f"--port {port}: expected 1..65535")
+        run_server(run, host, port, backend.value, ServiceSettings(max_texts, max_chars, max_batch, batch_wait_ms))
+
+
+@app.command()
 def models():
     """List the model names."""
     from .models import available_models
@@ -424,6 +544,21 @@ def models():
         table.add_row(name, escape(description))
     table.add_row("hf:<id or dir>", "any Hugging Face encoder, fine-tuned for sequence classification")
     console.print(table)
+
+
+def _ensembles(values: list[str], models: list[str] | None = None) -> list[list[str]]:
+    """--ensemble values as member lists ('all' or a+b+c); checked against the models when they are known."""
+    out = []
+    for value in values:
+        members = [m.strip() for m in value.split("+")]
+        if not value.strip() or any(not m for m in members):
+            raise EmobenchError(f"--ensemble {value!r}: expected 'all' or model names joined by + (e.g. tfidf+lstm)")
+        out.append(["all"] if members == ["all"] else members)
+    if models is not None:
+        from .study import check_ensembles
+
+        check_ensembles(out, models)
+    return out
 
 
 def _compare_overrides(pairs: list[str], models: list[str]) -> dict:
@@ -465,6 +600,8 @@ def compare(
     name: Optional[str] = typer.Option(None, help="comparison directory name; an existing one is continued"),
     retrain: bool = typer.Option(False, help="retrain runs whose configuration or data changed (the old ones are deleted)"),
     format_: list[str] = typer.Option([], "--format", help="also 'latex' (tables.tex); md and html are always written"),
+    ensemble: list[str] = typer.Option([], "--ensemble",
+                                       help="add an ensemble: 'all' (every model) or models joined by + (repeatable)"),
     transfer: Optional[str] = typer.Option(None, "--transfer", help="also score every model on this dataset's test split"),
     transfer_label_map: Optional[str] = typer.Option(None, "--transfer-label-map",
                                                      help="label map for the --transfer dataset (file or built-in name)"),
@@ -486,13 +623,15 @@ def compare(
         if seeds < 1:
             raise EmobenchError(f"--seeds {seeds}: expected at least 1")
         if runs:
-            given = [p for p in ctx.params if p not in ("runs", "output_dir", "name", "format_", "quiet") and _explicit(ctx, p)]
+            given = [p for p in ctx.params if p not in ("runs", "output_dir", "name", "format_", "quiet", "ensemble")
+                     and _explicit(ctx, p)]
             if given:
                 raise EmobenchError(f"comparing finished runs uses their own configuration; "
                                     f"--{given[0].rstrip('_').replace('_', '-')} cannot be combined with run directories")
             check_output_folder(output_dir)
             stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-            folder = compare_runs(runs, output_dir / (check_plain_name(name) if name else f"runs-{stamp}"), formats=formats)
+            folder = compare_runs(runs, output_dir / (check_plain_name(name) if name else f"runs-{stamp}"), formats=formats,
+                                  ensembles=_ensembles(ensemble))
         else:
             if models is not None:
                 chosen = [m.strip() for m in models.split(",") if m.strip()]
@@ -512,7 +651,7 @@ def compare(
             config = CompareConfig(
                 dataset=_dataset_config(ctx, dataset, data), models=chosen, seeds=list(range(seeds)), preset=preset,
                 overrides=_compare_overrides(set_, chosen), output_dir=str(output_dir), name=name, formats=formats,
-                transfer=target)
+                transfer=target, ensembles=_ensembles(ensemble, chosen))
             if track:
                 from .tracking import check_available
 
@@ -585,12 +724,13 @@ def report(
         listing = comparison / "results.json"
         if not listing.is_file():
             raise EmobenchError(f"{comparison}: not a comparison directory (no results.json)")
-        rows = read_json(listing, "comparison results", required=("runs",))["runs"]
+        listed = read_json(listing, "comparison results", required=("runs",))
+        rows = listed["runs"]
         try:
             run_dirs = [Path(r["run"]) if Path(r["run"]).is_absolute() else comparison / r["run"] for r in rows]
         except (KeyError, TypeError):
             raise EmobenchError(f"{listing}: each run needs a 'run' entry; the file is corrupt") from None
-        write_comparison(comparison, run_dirs, formats=["md", "html", *format_])
+        write_comparison(comparison, run_dirs, formats=["md", "html", *format_], ensembles=listed.get("ensembles") or [])
         _show_comparison(comparison)
 
 

@@ -30,7 +30,7 @@ from .evaluation import classification_report_text, compute_metrics
 from .fileio import check_output_folder, check_plain_name, read_json, write_json
 from .lock import RunLock
 from .logs import logger as log
-from .models.base import Classifier, load_model, predict_proba_batched, resolve_params
+from .models.base import Classifier, load_model, logits_batched, predict_proba_batched, resolve_params
 
 PARTIAL = ".partial"
 
@@ -202,8 +202,11 @@ def train(config: RunConfig | None = None, *, resume: str | Path | None = None, 
 
 def data_record(corpus: Corpus) -> dict:
     report = audit(corpus)
-    return {"dataset": corpus.name, "labels": corpus.label_names, "sizes": {n: len(s) for n, s in corpus.splits.items()},
-            "source": corpus.source, "warnings": corpus.source.get("warnings", []), "audit_warnings": report["warnings"]}
+    return {"dataset": corpus.name, "labels": corpus.label_names, "task": corpus.task,
+            "sizes": {n: len(s) for n, s in corpus.splits.items()}, "source": corpus.source,
+            "warnings": corpus.source.get("warnings", []), "audit_warnings": report["warnings"],
+            # normalised texts that occur with different labels across the splits: label noise
+            "conflicting_texts": report["overall"]["conflicting_keys"]}
 
 
 def _by_basename(files: dict) -> dict[str, str]:
@@ -242,14 +245,21 @@ def verify_data(recorded: dict, corpus: Corpus, run_dir: Path, allow_changed: bo
 def evaluate_split(model: Classifier, split: Split, predictions_path: Path | None = None,
                    batch_size: int = 256) -> dict:
     """Metrics of ``model`` on ``split``, timing included; optionally writes per-example predictions."""
+    from .evaluation.calibration import calibration_scores
+
     started = time.perf_counter()
-    probs = predict_proba_batched(model, split.texts, batch_size)
+    logits = logits_batched(model, split.texts, batch_size)
+    probs = model.probabilities(logits / model.temperature)
     predicted = model.decide(probs)
     seconds = time.perf_counter() - started
     truth = split.label_matrix(len(model.label_names)) if model.multi_label else split.labels
     metrics = compute_metrics(truth, predicted, model.label_names)
     metrics["eval_seconds"] = seconds
     metrics["examples_per_second"] = len(split) / seconds if seconds > 0 else None
+    if len(split):  # how honest the probabilities are, before and after temperature scaling
+        metrics["calibration"] = {"temperature": model.temperature,
+                                  "before": calibration_scores(model.probabilities(logits), np.asarray(truth)),
+                                  "after": calibration_scores(probs, np.asarray(truth))}
     if predictions_path is not None:
         write_predictions(predictions_path, split, probs, predicted, model.label_names)
     return metrics

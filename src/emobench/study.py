@@ -61,6 +61,7 @@ class CompareConfig:
     name: str | None = None
     formats: list[str] = field(default_factory=lambda: ["md", "html"])
     transfer: DatasetConfig | None = None  # also score every model on this dataset's test split
+    ensembles: list[list[str]] = field(default_factory=list)  # model names whose probabilities are averaged
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -194,7 +195,7 @@ def run_comparison(config: CompareConfig, progress: bool = True, log=print, retr
     transfer = None
     if config.transfer is not None:
         transfer = run_transfer(folder, run_dirs, config.transfer)
-    write_comparison(folder, run_dirs, formats=config.formats, transfer=transfer)
+    write_comparison(folder, run_dirs, formats=config.formats, transfer=transfer, ensembles=config.ensembles)
     tracker = _tracker(track, folder, "report")
     if tracker is not None:
         rows = read_json(folder / "results.json", "comparison results")["runs"]
@@ -214,7 +215,8 @@ def _tracker(track, folder: Path, run_name: str):
     return Tracker(list(track), folder / "tracking", experiment=f"emobench-compare-{folder.name}", run_name=run_name)
 
 
-def compare_runs(run_dirs: list[str | Path], output_dir: str | Path, formats=("md", "html")) -> Path:
+def compare_runs(run_dirs: list[str | Path], output_dir: str | Path, formats=("md", "html"),
+                 ensembles: list[list[str]] | None = None) -> Path:
     """A comparison of finished runs (they must share a dataset and test split)."""
     folder = Path(output_dir)
     check_output_folder(folder.parent if str(folder.parent) else ".")
@@ -223,9 +225,26 @@ def compare_runs(run_dirs: list[str | Path], output_dir: str | Path, formats=("m
     if twice:
         raise EmobenchError(f"{twice[0]} is given more than once")
     collected = collect([Path(d) for d in run_dirs])  # validated before the folder is made
+    ensembles = check_ensembles(ensembles or [], [o.name for o in collected["outcomes"]])
     folder.mkdir(parents=True, exist_ok=True)
-    write_comparison(folder, [Path(d) for d in run_dirs], formats=formats, collected=collected)
+    write_comparison(folder, [Path(d) for d in run_dirs], formats=formats, collected=collected, ensembles=ensembles)
     return folder
+
+
+def check_ensembles(ensembles: list[list[str]], models: list[str]) -> list[list[str]]:
+    """Ensembles as lists of model names: ["all"] means every model; members must be compared models."""
+    names = list(dict.fromkeys(models))
+    out = []
+    for members in ensembles:
+        members = names if members == ["all"] else list(dict.fromkeys(members))
+        unknown = [m for m in members if m not in names]
+        if unknown:
+            raise EmobenchError(f"--ensemble: {', '.join(unknown)} not among the compared models ({', '.join(names)})")
+        if len(members) < 2:
+            raise EmobenchError(f"--ensemble {'+'.join(members)}: an ensemble needs at least two models")
+        if members not in out:
+            out.append(members)
+    return out
 
 
 def collect(run_dirs: list[Path]) -> dict:
@@ -241,17 +260,23 @@ def collect(run_dirs: list[Path]) -> dict:
         test = metrics["splits"]["test"]
         labels = data.get("labels") or list(test["per_class"])
         predictions = read_predictions(Path(run_dir) / "predictions" / "test.csv", labels)
+        validation = None
+        if (Path(run_dir) / "predictions" / "validation.csv").is_file():
+            validation = read_predictions(Path(run_dir) / "predictions" / "validation.csv", labels)
         checksums.add((data.get("dataset"), json.dumps(sorted(data.get("source", {}).get("files", {}).values())),
                        json.dumps(data.get("source", {}).get("split", {}).get("file_lines", {}).get("test")),
                        json.dumps(labels), json.dumps(data.get("source", {}).get("label_map"), sort_keys=True)))
         dataset = dataset or data
         config = run["config"]
+        calibration = test.get("calibration") or {}
+        test = {**test, "validation_calibration": metrics["splits"].get("validation", {}).get("calibration")}
         outcomes.append(RunOutcome(
             name=config["model"], model=config["model"], seed=config["seed"], run_dir=str(run_dir),
             task=test.get("task", "single_label"), labels=labels, metrics=test, y_true=predictions["y_true"],
             y_pred=predictions["y_pred"], probs=predictions["probs"], texts=predictions["texts"], history=run["history"],
             train_seconds=metrics["train_seconds"], parameters=metrics.get("parameters"), params=config.get("params"),
-            preset=config.get("preset")))
+            preset=config.get("preset"), temperature=calibration.get("temperature", 1.0),
+            val_true=validation["y_true"] if validation else None, val_probs=validation["probs"] if validation else None))
     if len(checksums) > 1:
         raise EmobenchError("the runs were evaluated on different data (dataset, files, split or labels differ); "
                             "compare runs of one dataset and split")
@@ -345,12 +370,13 @@ def load_transfer(folder: Path, run_dirs: list[Path]) -> dict | None:
 
 
 def write_comparison(folder: Path, run_dirs: list[Path], formats=("md", "html"), collected: dict | None = None,
-                     transfer: dict | None = None) -> dict:
+                     transfer: dict | None = None, ensembles: list[list[str]] | None = None) -> dict:
     from .evaluation.analysis import analyse_transfer
     from .reporting.report import build_report
 
     collected = collected or collect(run_dirs)
     outcomes = collected["outcomes"]
+    ensembles = check_ensembles(ensembles or [], [o.name for o in outcomes])
     transfer = transfer if transfer is not None else load_transfer(folder, run_dirs)
     rows = results_rows(outcomes)
     for row, run_dir in zip(rows, run_dirs):  # relative to the comparison when inside it, so the folder can move
@@ -359,17 +385,48 @@ def write_comparison(folder: Path, run_dirs: list[Path], formats=("md", "html"),
         if transfer and run_dir.name in transfer:
             row["transfer"] = {k: v for k, v in transfer[run_dir.name]["transfer"].items()}
             row["transfer"].update(accuracy=transfer[run_dir.name]["accuracy"], macro_f1=transfer[run_dir.name]["macro"]["f1"])
-    write_json(folder / "results.json", {"runs": rows})
+    write_json(folder / "results.json", {"runs": rows, "ensembles": ensembles})
     flat = [_csv_row(row) for row in rows]
     with open(folder / "results.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(dict.fromkeys(k for row in flat for k in row)))
         writer.writeheader()
         writer.writerows(flat)
     dataset = collected["data"].get("dataset", "?")
-    comparison = analyse(outcomes, dataset)
+    conflicting = collected["data"].get("conflicting_texts")
+    comparison = analyse(outcomes, dataset, ensembles, set(conflicting) if conflicting is not None else None)
+    explanations = explain_confusions(comparison, run_dirs, outcomes)
     transfer_summary = None
     if transfer:
         predictions = {d.name: read_predictions(folder / "transfer" / f"{d.name}.csv", transfer[d.name]["transfer"]["shared_labels"])
                        for d in run_dirs if d.name in transfer}
         transfer_summary = analyse_transfer(outcomes, transfer, predictions)
-    return build_report(comparison, collected, folder, formats=formats, transfer=transfer_summary)
+    return build_report(comparison, collected, folder, formats=formats, transfer=transfer_summary,
+                        explanations=explanations)
+
+
+def explain_confusions(comparison, run_dirs: list[Path], outcomes: list[RunOutcome], per_confusion: int = 1,
+                       confusions: int = 2) -> dict:
+    """Token attributions of an example text of each model's top confusions (toward the wrong label)."""
+    from .explain import explain_texts
+    from .models.base import load_model
+
+    by_name = {o.name: o for o in sorted(outcomes, key=lambda o: o.seed, reverse=True)}
+    out = {}
+    for report in comparison.errors:
+        outcome = by_name.get(report.name)
+        if outcome is None or outcome.members is not None or not outcome.run_dir:
+            continue
+        try:
+            model = load_model(outcome.run_dir)
+        except EmobenchError as exc:
+            log.warning("%s: no explanations (%s)", report.name, exc)
+            continue
+        items = []
+        for confusion in report.confusions[:confusions]:
+            if confusion.predicted not in model.label_names:
+                continue
+            for text in confusion.examples[:per_confusion]:
+                items.append({"true": confusion.true, "predicted": confusion.predicted,
+                              "explanation": explain_texts(model, [text], target=confusion.predicted)[0]})
+        out[report.name] = items
+    return out

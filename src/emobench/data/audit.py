@@ -15,6 +15,14 @@ def _key(label):
     return tuple(label) if isinstance(label, list | tuple) else label
 
 
+def conflicting_keys(texts: list[str], labels: list) -> list[str]:
+    """The normalised texts that occur with different labels (label noise, not model error)."""
+    groups: dict[str, set] = defaultdict(set)
+    for text, label in zip(texts, labels):
+        groups[normalize_text(text)].add(_key(label))
+    return sorted(key for key, found in groups.items() if len(found) > 1)
+
+
 def _duplicates(texts: list[str], labels: list) -> tuple[int, int, list[dict]]:
     """(distinct texts seen more than once, of those with conflicting labels, examples)."""
     groups: dict[str, list] = defaultdict(list)
@@ -77,7 +85,8 @@ def audit(corpus: Corpus) -> dict:
     all_texts = [t for s in corpus.splits.values() for t in s.texts]
     all_labels = [y for s in corpus.splits.values() for y in s.labels]
     repeated, conflicting, _ = _duplicates(all_texts, all_labels)
-    report["overall"] = {"size": len(all_texts), "repeated_texts": repeated, "conflicting_texts": conflicting}
+    report["overall"] = {"size": len(all_texts), "repeated_texts": repeated, "conflicting_texts": conflicting,
+                         "conflicting_keys": conflicting_keys(all_texts, all_labels)}
     report["warnings"] = audit_warnings(report)
     return report
 

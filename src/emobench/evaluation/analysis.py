@@ -9,6 +9,7 @@ from itertools import combinations
 
 import numpy as np
 
+from .calibration import ReliabilityBin
 from .statistics import (LOWER_IS_BETTER, MULTI_LABEL_METRICS, SINGLE_LABEL_METRICS, Counts, bootstrap, holm, mcnemar,
                          mean_std, randomization_test)
 
@@ -36,6 +37,10 @@ class RunOutcome:
     parameters: int | None = None
     params: dict | None = None
     preset: str | None = None
+    temperature: float | None = None  # None: probabilities not from one model (an ensemble)
+    val_true: np.ndarray | None = None  # validation predictions, for ensembles' thresholds
+    val_probs: np.ndarray | None = None
+    members: list[str] | None = None  # an ensemble's models
 
 
 @dataclass
@@ -75,6 +80,53 @@ class PairTest:
 
 
 @dataclass
+class Calibration:
+    """How honest a model's test probabilities are, before and after temperature scaling."""
+
+    name: str
+    temperature: float | None
+    before: dict | None  # ece, brier, log_loss (None: no single temperature, e.g. an ensemble)
+    after: dict
+    validation: dict | None  # the same on validation, from the run's metrics
+    bins_before: list[ReliabilityBin] | None
+    bins_after: list[ReliabilityBin]
+
+
+@dataclass
+class Mistake:
+    text: str
+    label: str
+    predicted: str
+    confidence: float
+    label_noise: bool  # the text occurs elsewhere in the data with another label
+
+
+@dataclass
+class Confusion:
+    true: str
+    predicted: str
+    count: int
+    examples: list[str]
+
+
+@dataclass
+class ErrorReport:
+    name: str
+    mistakes: int
+    confident: list[Mistake]  # the most confident mistakes
+    confusions: list[Confusion]  # the most frequent (true, predicted) pairs
+    noise_mistakes: int | None  # mistakes on texts with conflicting labels in the data (None: not recorded)
+    noise_examples: list[Mistake]
+
+
+@dataclass
+class SharedMistakes:
+    count: int  # test texts every compared model gets wrong
+    total: int
+    examples: list[dict]
+
+
+@dataclass
 class Comparison:
     dataset: str
     task: str
@@ -87,6 +139,10 @@ class Comparison:
     tests: list[PairTest]
     test_description: str
     alpha: float = ALPHA
+    ensembles: list[str] = field(default_factory=list)
+    calibration: list[Calibration] = field(default_factory=list)
+    errors: list[ErrorReport] = field(default_factory=list)
+    shared_mistakes: SharedMistakes | None = None
 
 
 def metrics_for(task: str) -> list[str]:
@@ -158,17 +214,148 @@ def pair_tests(first: dict[str, RunOutcome], task: str, primary: str) -> tuple[l
     return tests, description
 
 
-def analyse(outcomes: list[RunOutcome], dataset: str) -> Comparison:
-    """Everything the report shows about a comparison."""
+def analyse(outcomes: list[RunOutcome], dataset: str, ensembles: list[list[str]] | None = None,
+            conflicting: set[str] | None = None) -> Comparison:
+    """Everything the report shows about a comparison: ``ensembles`` (lists of model names) are added as
+    models of their own; ``conflicting`` (normalised texts with conflicting labels in the data) separates
+    label noise from model errors."""
     task, labels = outcomes[0].task, outcomes[0].labels
     metrics = metrics_for(task)
     primary = "macro_f1"
+    outcomes = outcomes + [e for members in ensembles or [] for e in ensemble_outcomes(outcomes, members)]
     grouped = group_by_model(outcomes)
     models = [summarise_model(name, runs, metrics) for name, runs in grouped.items()]
-    tests, description = pair_tests({name: runs[0] for name, runs in grouped.items()}, task, primary)
+    first = {name: runs[0] for name, runs in grouped.items()}
+    tests, description = pair_tests(first, task, primary)
+    singles = [o for name, o in first.items() if o.members is None]
     return Comparison(dataset=dataset, task=task, labels=labels, n_test=len(outcomes[0].y_true),
                       seeds=sorted({o.seed for o in outcomes}), metrics=metrics, primary=primary, models=models,
-                      tests=tests, test_description=description)
+                      tests=tests, test_description=description,
+                      ensembles=[name for name, o in first.items() if o.members is not None],
+                      calibration=[calibration_of(o) for o in first.values()],
+                      errors=[error_analysis(o, conflicting) for o in first.values()],
+                      shared_mistakes=shared_mistakes(singles) if len(singles) > 1 else None)
+
+
+# ---------------------------------------------------------------- ensembles
+
+
+def ensemble_name(members: list[str]) -> str:
+    return "ensemble(" + "+".join(members) + ")"
+
+
+def ensemble_outcomes(outcomes: list[RunOutcome], members: list[str]) -> list[RunOutcome]:
+    """The average of the members' (calibrated) probabilities, one ensemble per seed the members share.
+    Multi-label ensembles decide with thresholds tuned on the members' averaged validation probabilities."""
+    from ..evaluation.metrics import compute_metrics
+
+    grouped = group_by_model(outcomes)
+    missing = [m for m in members if m not in grouped]
+    if missing:
+        raise ValueError(f"ensemble members {missing} are not among the compared models ({', '.join(grouped)})")
+    seeds = sorted(set.intersection(*[{r.seed for r in grouped[m]} for m in members]))
+    out = []
+    for seed in seeds:
+        runs = [next(r for r in grouped[m] if r.seed == seed) for m in members]
+        first = runs[0]
+        probs = np.mean([r.probs for r in runs], axis=0)
+        if first.task == "multi_label":
+            from ..models.thresholds import decide, tune_thresholds
+
+            at_least_one = bool(first.y_true.sum(axis=1).min() > 0)
+            if all(r.val_probs is not None for r in runs):
+                chosen = tune_thresholds(np.mean([r.val_probs for r in runs], axis=0), first.val_true, at_least_one)
+                thresholds = np.asarray(chosen["thresholds"])
+            else:
+                thresholds = np.full(len(first.labels), 0.5)
+            y_pred = decide(probs, thresholds, at_least_one)
+        else:
+            y_pred = probs.argmax(axis=1)
+        metrics = compute_metrics(first.y_true, y_pred, first.labels)
+        metrics["examples_per_second"] = None
+        out.append(RunOutcome(name=ensemble_name(members), model="ensemble", seed=seed, run_dir="", task=first.task,
+                              labels=first.labels, metrics=metrics, y_true=first.y_true, y_pred=y_pred, probs=probs,
+                              texts=first.texts, train_seconds=float(sum(r.train_seconds for r in runs)),
+                              parameters=sum(r.parameters or 0 for r in runs), members=list(members)))
+    return out
+
+
+# ---------------------------------------------------------------- calibration
+
+
+def calibration_of(outcome: RunOutcome) -> Calibration:
+    from .calibration import calibration_scores, reliability, uncalibrated
+
+    multi = outcome.task == "multi_label"
+    recorded = outcome.metrics.get("calibration") or {}
+    after = recorded.get("after") or calibration_scores(outcome.probs, outcome.y_true)
+    before = bins_before = None
+    if outcome.temperature is not None:
+        before = recorded.get("before")
+        raw = uncalibrated(outcome.probs, outcome.temperature, multi)
+        before = before or calibration_scores(raw, outcome.y_true)
+        bins_before = reliability(raw, outcome.y_true)
+    return Calibration(name=outcome.name, temperature=outcome.temperature, before=before, after=after,
+                       validation=outcome.metrics.get("validation_calibration"), bins_before=bins_before,
+                       bins_after=reliability(outcome.probs, outcome.y_true))
+
+
+# ---------------------------------------------------------------- errors
+
+
+def _names(row, labels: list[str], multi: bool) -> str:
+    return "+".join(labels[k] for k in np.flatnonzero(row)) or "(none)" if multi else labels[int(row)]
+
+
+def error_analysis(outcome: RunOutcome, conflicting: set[str] | None, top: int = 5, examples: int = 2) -> ErrorReport:
+    """The most confident mistakes, the most frequent confusions with example texts, and the mistakes on
+    texts that carry conflicting labels in the data (label noise rather than model error)."""
+    from ..data.text import normalize_text
+
+    multi = outcome.task == "multi_label"
+    y_true, y_pred, probs, labels = outcome.y_true, outcome.y_pred, outcome.probs, outcome.labels
+    wrong = np.flatnonzero((y_true != y_pred).any(axis=1) if multi else y_true != y_pred)
+    if multi:  # confidence of a wrong set: the most probable label that is wrongly in or out of it
+        error_mass = np.abs(probs - y_true)
+        confidence = error_mass.max(axis=1)
+    else:
+        confidence = probs[np.arange(len(probs)), y_pred]
+
+    def mistake(i) -> Mistake:
+        return Mistake(text=outcome.texts[i], label=_names(y_true[i], labels, multi), predicted=_names(y_pred[i], labels, multi),
+                       confidence=float(confidence[i]),
+                       label_noise=conflicting is not None and normalize_text(outcome.texts[i]) in conflicting)
+
+    ranked = wrong[np.argsort(-confidence[wrong], kind="stable")]
+    pairs: dict[tuple[str, str], list[int]] = {}
+    for i in wrong:
+        if multi:
+            missed = [labels[k] for k in np.flatnonzero(y_true[i] & (1 - y_pred[i]))] or ["(none)"]
+            extra = [labels[k] for k in np.flatnonzero(y_pred[i] & (1 - y_true[i]))] or ["(none)"]
+            keys = [(m, e) for m in missed for e in extra]
+        else:
+            keys = [(labels[int(y_true[i])], labels[int(y_pred[i])])]
+        for key in keys:
+            pairs.setdefault(key, []).append(int(i))
+    confusions = sorted(pairs.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:top]
+    noise = [i for i in ranked if conflicting is not None and normalize_text(outcome.texts[i]) in conflicting]
+    return ErrorReport(
+        name=outcome.name, mistakes=int(len(wrong)), confident=[mistake(i) for i in ranked[:top]],
+        confusions=[Confusion(t, p, len(ids), [outcome.texts[i] for i in ids[:examples]]) for (t, p), ids in confusions],
+        noise_mistakes=len(noise) if conflicting is not None else None, noise_examples=[mistake(i) for i in noise[:top]])
+
+
+def shared_mistakes(outcomes: list[RunOutcome], top: int = 5) -> SharedMistakes:
+    """Test texts that every model gets wrong: hard cases, or wrong labels."""
+    first = outcomes[0]
+    multi = first.task == "multi_label"
+    wrong = np.ones(len(first.y_true), dtype=bool)
+    for o in outcomes:
+        wrong &= (o.y_true != o.y_pred).any(axis=1) if multi else o.y_true != o.y_pred
+    ids = np.flatnonzero(wrong)
+    examples = [{"text": first.texts[i], "label": _names(first.y_true[i], first.labels, multi),
+                 "predictions": {o.name: _names(o.y_pred[i], o.labels, multi) for o in outcomes}} for i in ids[:top]]
+    return SharedMistakes(count=int(len(ids)), total=int(len(first.y_true)), examples=examples)
 
 
 @dataclass

@@ -48,9 +48,10 @@ class Classifier:
     """scikit-learn's habit: ``fit``, ``predict_proba``, ``predict``, ``save``, ``load``.
 
     A family subclasses this with a ``Params`` dataclass of hyper-parameters, and implements ``_fit``,
-    ``predict_proba``, ``_save_weights`` and ``_load_weights``. Single-label models give one probability
-    distribution per text; multi-label models (trained on a split whose labels are lists) give an
-    independent probability per label, and decide with thresholds tuned on validation.
+    ``logits``, ``_save_weights`` and ``_load_weights``. Probabilities are the logits divided by a
+    temperature fitted on validation, then a softmax (single-label: one distribution per text) or a sigmoid
+    per label (multi-label models, trained on a split whose labels are lists, which decide with thresholds
+    tuned on validation).
     """
 
     family: str = ""
@@ -62,6 +63,7 @@ class Classifier:
         self.params = params if params is not None else self.Params()
         self.label_names = list(label_names or [])
         self.multi_label = False
+        self.temperature = 1.0  # fitted on validation (models/temperature.py)
         self.decision: dict = {}  # multi-label: thresholds (see models/thresholds.py)
         self.device = None  # where inference runs (torch families); None: a GPU if there is one, else the CPU
         self.pad_multiple = 1  # torch families pad batches to a multiple of this (8 on a GPU: reusable kernels)
@@ -77,10 +79,24 @@ class Classifier:
         ``on_epoch`` with each epoch's record (it may raise to stop training, e.g. to prune a trial)."""
         self.label_names = list(label_names)
         self.multi_label = train.multi_label
+        self.temperature = 1.0
         self._fit(train, validation, seed=seed, work_dir=work_dir, resume=resume, progress=progress, on_epoch=on_epoch)
+        self._fit_temperature(validation)
         if self.multi_label:
             self._fit_thresholds(train, validation)
         return self
+
+    def _fit_temperature(self, validation: Split | None) -> None:
+        from .temperature import fit_temperature, nll
+
+        if validation is None or not len(validation):
+            return
+        logits = logits_batched(self, validation.texts)
+        truth = validation.label_matrix(len(self.label_names)) if self.multi_label else np.asarray(validation.labels)
+        self.temperature = fit_temperature(logits, truth)
+        self.info["temperature"] = self.temperature
+        self.info["validation_nll"] = {"before": nll(np.where(np.isfinite(logits), logits, -1e4), truth, 1.0),
+                                       "after": nll(np.where(np.isfinite(logits), logits, -1e4), truth, self.temperature)}
 
     def _fit(self, train: Split, validation: Split | None, **options) -> None:
         raise NotImplementedError
@@ -95,8 +111,12 @@ class Classifier:
         probs = predict_proba_batched(self, validation.texts)
         self.decision = tune_thresholds(probs, validation.label_matrix(len(self.label_names)), at_least_one)
 
-    def predict_proba(self, texts: list[str]) -> np.ndarray:
+    def logits(self, texts: list[str]) -> np.ndarray:
+        """Scores before the softmax / sigmoid (and before the temperature)."""
         raise NotImplementedError
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        return self.probabilities(self.logits(texts) / self.temperature)
 
     # -- helpers for families that output logits
     def targets(self, split: Split):
@@ -147,7 +167,7 @@ class Classifier:
         self._save_weights(directory)
         meta = {"format": FORMAT, "family": self.family, "params": dataclasses.asdict(self.params),
                 "label_names": self.label_names, "task": "multi_label" if self.multi_label else "single_label",
-                "decision": self.decision, "info": self.info}
+                "temperature": self.temperature, "decision": self.decision, "info": self.info}
         (directory / MODEL_FILE).write_text(json.dumps(meta, indent=2))
 
     @classmethod
@@ -158,6 +178,9 @@ class Classifier:
         model.info = meta.get("info", {})
         model.multi_label = meta.get("task") == "multi_label"
         model.decision = meta.get("decision") or {}
+        model.temperature = float(meta.get("temperature", 1.0))
+        if not model.temperature > 0:
+            raise EmobenchError(f"{directory / MODEL_FILE}: temperature {model.temperature!r}: expected a number > 0")
         if model.multi_label and len(model.decision.get("thresholds", [])) != len(model.label_names):
             raise EmobenchError(f"{directory / MODEL_FILE}: a multi-label model needs one threshold per label")
         model._load_weights(directory)
@@ -168,6 +191,41 @@ class Classifier:
 
     def _load_weights(self, directory: Path) -> None:
         raise NotImplementedError
+
+    # -- explanations
+    def attributions(self, text: str, label: int) -> tuple[list[str], list[float], str]:
+        """(tokens, each token's attribution toward ``label``, method) -- see emobench/explain.py."""
+        raise EmobenchError(f"the {self.family} family has no explanations")
+
+    # -- export
+    def onnx_graph(self, directory: Path) -> dict:
+        """For ONNX export: ``module`` (positional inputs -> logits), ``inputs`` (their names), ``example``
+        (a batch), ``dynamic_axes`` and ``preprocess`` (how texts become inputs without torch); files the
+        exported model needs are written to ``directory``. Families that cannot be exported say why."""
+        raise EmobenchError(f"the {self.family} family cannot be exported to ONNX")
+
+
+class PositionalInputs:
+    """Wraps a module called with keyword inputs so that ONNX export can call it positionally."""
+
+    def __new__(cls, module, names: list[str]):
+        import torch
+
+        class _Positional(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.inner = module
+
+            def forward(self, *inputs):
+                return self.inner(**dict(zip(names, inputs)))
+
+        return _Positional()
+
+
+def logits_batched(model: Classifier, texts: list[str], batch_size: int = 256) -> np.ndarray:
+    if not texts:
+        return np.zeros((0, len(model.label_names)))
+    return np.concatenate([model.logits(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)])
 
 
 def predict_proba_batched(model: Classifier, texts: list[str], batch_size: int = 256) -> np.ndarray:

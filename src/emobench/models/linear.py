@@ -1,12 +1,12 @@
-"""A fitted linear classifier (LinearSVC or LogisticRegression) kept as plain arrays: scores and
-probabilities are computed from coef/intercept, so a model saved as safetensors and loaded again gives
-the very numbers it gave after training, and nothing is unpickled."""
+"""A fitted linear classifier (LinearSVC or LogisticRegression) kept as plain arrays: decision values are
+computed from coef/intercept (a logistic regression's softmax or sigmoid of them is its probability), so a
+model saved as safetensors and loaded again gives the very numbers it gave after training, and nothing is
+unpickled."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit, softmax
 
 
 @dataclass
@@ -32,17 +32,6 @@ class LinearHead:
         out = np.full((x.shape[0], num_labels), -1e9)
         out[:, self.classes] = self.decision(x)
         return out
-
-    def proba(self, x, num_labels: int) -> np.ndarray:
-        """LogisticRegression's probabilities (softmax over classes; a sigmoid for two)."""
-        raw = self.decision(x)
-        probs = np.zeros((x.shape[0], num_labels))
-        if len(self.classes) == 2:
-            positive = expit(raw[:, 1])
-            probs[:, self.classes] = np.stack([1 - positive, positive], axis=1)
-        else:
-            probs[:, self.classes] = softmax(raw, axis=1)
-        return probs
 
     def arrays(self, prefix: str = "") -> dict[str, np.ndarray]:
         return {f"{prefix}coef": np.ascontiguousarray(self.coef), f"{prefix}intercept": self.intercept,

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import json
-import re
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -21,36 +19,10 @@ from ..training.inference import predict_logits
 from ..training.checkpoint import save_weights
 from .base import Classifier
 from .glove import PACKAGED, glove_matrix
+from .vocabulary import Vocabulary, tokenize
 from ..params import param
 
 WEIGHTS = "lstm.safetensors"
-
-PAD, UNK = "<pad>", "<unk>"
-# Keras' Tokenizer default filters: the seed study's tokenizer.
-_FILTERS = re.compile(r"[!\"#$%&()*+,\-./:;<=>?@\[\\\]^_`{|}~\t\n]")
-
-
-def tokenize(text: str) -> list[str]:
-    return _FILTERS.sub(" ", text.lower()).split()
-
-
-class Vocabulary:
-    def __init__(self, words: list[str]):
-        self.words = words
-        self.index = {w: i for i, w in enumerate(words)}
-
-    @classmethod
-    def build(cls, texts: list[str], min_freq: int = 1, max_size: int | None = None) -> "Vocabulary":
-        counts = Counter(token for text in texts for token in tokenize(text))
-        ranked = sorted((w for w, c in counts.items() if c >= min_freq), key=lambda w: (-counts[w], w))
-        return cls([PAD, UNK] + ranked[:max_size])
-
-    def encode(self, text: str) -> list[int]:
-        return [self.index.get(token, 1) for token in tokenize(text)] or [1]
-
-    def __len__(self):
-        return len(self.words)
-
 
 @dataclass
 class LstmParams(TrainParams):
@@ -170,10 +142,34 @@ class LstmClassifier(Classifier):
         self.info = {"parameters": sum(t.numel() for t in self.module.parameters()), "glove": coverage,
                      "length": self.length, "vocabulary": len(self.vocab), "best_epoch": self.trainer.best_epoch}
 
-    def predict_proba(self, texts):
-        logits = predict_logits(self.module, self._features(list(texts)), self._collate, self.params.eval_batch_size,
-                                self.device)
-        return self.probabilities(logits)
+    def logits(self, texts):
+        return predict_logits(self.module, self._features(list(texts)), self._collate, self.params.eval_batch_size,
+                              self.device)
+
+    def attributions(self, text: str, label: int) -> tuple[list[str], list[float], str]:
+        from .attribution import integrated_gradients
+
+        tokens = tokenize(text) or ["<unk>"]
+        batch = self._collate(self._features([text]))
+        module = self.module.eval()
+        scores = integrated_gradients(lambda ids, lengths: module(ids, lengths), module.embedding,
+                                      (batch["input_ids"], batch["lengths"]), torch.zeros_like(batch["input_ids"]), label)
+        if self.params.architecture == "paper":  # left-padded to a fixed length, keeping the end
+            kept = int(batch["lengths"][0])
+            tokens, scores = tokens[-kept:], scores[len(scores) - kept:]
+        return tokens, scores[: len(tokens)].tolist(), "integrated gradients (embeddings)"
+
+    def onnx_graph(self, directory: Path) -> dict:
+        from .base import PositionalInputs
+
+        paper = self.params.architecture == "paper"
+        (directory / "vocab.json").write_text(json.dumps({"words": self.vocab.words, "length": self.length}))
+        example = self._collate(self._features(["an example text to trace the graph", "short"]))
+        axes = {"input_ids": {0: "batch"} if paper else {0: "batch", 1: "sequence"}, "lengths": {0: "batch"}}
+        return {"module": PositionalInputs(self.module, ["input_ids", "lengths"]), "inputs": ["input_ids", "lengths"],
+                "example": example, "dynamic_axes": axes,
+                "preprocess": {"kind": "vocabulary", "vocabulary": "vocab.json", "pad_values": {"input_ids": 0},
+                               "left": paper, "keep_end": paper, "length": self.length if paper else None}}
 
     def _save_weights(self, directory: Path):
         save_weights(self.module.state_dict(), directory / WEIGHTS)

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from scipy.special import expit, log_softmax, softmax
 
 from ..data import Split
 from .base import Classifier, refuse_pickle
@@ -74,11 +73,8 @@ class TfidfClassifier(Classifier):
         self._set_state({name: (_terms(v), v.idf_) for name, v in parts}, None)
         self.head = fit_head(self._transform(train.texts), train, len(self.label_names), self.multi_label, estimator,
                              p.classifier)
-        self.temperature = 1.0
-        if p.classifier == "svm" and validation is not None and len(validation):
-            self.temperature = self._fit_temperature(validation)
         self.info = {"parameters": int(self.head.coef.size + self.head.intercept.size),
-                     "features": int(self.head.coef.shape[1]), "temperature": self.temperature}
+                     "features": int(self.head.coef.shape[1])}
 
     def _set_state(self, vocabularies: dict[str, tuple[list[str], np.ndarray]], head: LinearHead | None) -> None:
         self.vectorizers = []
@@ -95,33 +91,80 @@ class TfidfClassifier(Classifier):
 
         return sp.hstack([v.transform(list(texts)) for v in self.vectorizers], format="csr")
 
-    def _fit_temperature(self, validation: Split) -> float:
-        """SVM margins are not probabilities: scale them by the temperature that minimises validation
-        log-loss (argmax, and so every metric, is unchanged)."""
-        from scipy.optimize import minimize_scalar
-
-        scores = self.head.scores(self._transform(validation.texts), len(self.label_names))
-        if self.multi_label:
-            truth = validation.label_matrix(len(self.label_names))
-
-            def nll(log_t):  # binary cross-entropy of every label
-                z = scores / np.exp(log_t)
-                return float(np.mean(np.logaddexp(0, z) - truth * z))
-        else:
-            labels = np.asarray(validation.labels)
-
-            def nll(log_t):
-                return -log_softmax(scores / np.exp(log_t), axis=1)[np.arange(len(labels)), labels].mean()
-
-        return float(np.exp(minimize_scalar(nll, bounds=(-5, 3), method="bounded").x))
-
-    def predict_proba(self, texts):
+    def logits(self, texts):
+        """Decision values: SVM margins, or the logistic regression's (whose softmax, or sigmoid per label, is
+        its probability); a label absent from training scores -1e9."""
         x = self._transform(texts)
-        if self.multi_label:
-            return expit(self.head.decision(x) / self.temperature)
-        if self.head.kind == "logreg":
-            return self.head.proba(x, len(self.label_names))
-        return softmax(self.head.scores(x, len(self.label_names)) / self.temperature, axis=1)
+        return self.head.decision(x) if self.multi_label else self.head.scores(x, len(self.label_names))
+
+    def attributions(self, text: str, label: int) -> tuple[list[str], list[float], str]:
+        """Each word's share of coefficient x tf-idf weight: a word n-gram's contribution split evenly between
+        its words, a character n-gram's between the words it occurs in."""
+        import re
+
+        x = self._transform([text]).tocsr()
+        rows = list(self.head.classes)
+        if label in rows and (self.multi_label or len(rows) > 2 or self.head.coef.shape[0] > 1):
+            weights = self.head.coef[rows.index(label)]
+        elif len(rows) == 2 and self.head.coef.shape[0] == 1:  # binary: one row, pointing at the second class
+            weights = self.head.coef[0] * (1 if label == rows[1] else -1)
+        else:
+            weights = np.zeros(x.shape[1])
+        shown = text if len(text.lower()) == len(text) else text.lower()  # offsets must match the lowered text
+        words = [(m.start(), m.end(), m.group()) for m in re.finditer(r"\S+", shown)]
+        scores = np.zeros(len(words))
+        offset = 0
+        for (name, _), vectorizer in zip(self._vectorizers(), self.vectorizers):
+            size = len(vectorizer.vocabulary_)
+            contribution = {}
+            row = x[0, offset : offset + size]
+            for f, value in zip(row.indices, row.data):
+                contribution[int(f)] = weights[offset + f] * value
+            occurrences = self._occurrences(name, vectorizer, text, words)
+            counts: dict[int, int] = {}
+            for f, _ in occurrences:
+                counts[f] = counts.get(f, 0) + 1
+            for f, owners in occurrences:
+                if f in contribution:
+                    for w in owners:
+                        scores[w] += contribution[f] / counts[f] / len(owners)
+            offset += size
+        return [w for _, _, w in words], scores.tolist(), "coefficient x tf-idf weight"
+
+    @staticmethod
+    def _occurrences(name, vectorizer, text: str, words: list) -> list[tuple[int, list[int]]]:
+        """(feature index, the indices of the whitespace-separated words it covers) for every n-gram occurrence."""
+        import re
+
+        lowered = text.lower()
+        out = []
+        if name == "word":
+            tokens = [(m.start(), m.group()) for m in re.finditer(vectorizer.token_pattern, lowered)]
+            owner = [next(i for i, (a, b, _) in enumerate(words) if a <= start < b) for start, _ in tokens]
+            low, high = vectorizer.ngram_range
+            for n in range(low, high + 1):
+                for i in range(len(tokens) - n + 1):
+                    f = vectorizer.vocabulary_.get(" ".join(t for _, t in tokens[i : i + n]))
+                    if f is not None:
+                        out.append((f, sorted(set(owner[i : i + n]))))
+            return out
+        low, high = vectorizer.ngram_range
+        for w, word in enumerate(lowered.split()):
+            padded = f" {word} "
+            for n in range(low, high + 1):
+                for i in range(len(padded) - n + 1):
+                    f = vectorizer.vocabulary_.get(padded[i : i + n])
+                    if f is not None:
+                        out.append((f, [w]))
+        return out
+
+    def onnx_graph(self, directory: Path) -> dict:
+        from ..errors import EmobenchError
+
+        raise EmobenchError(
+            "tfidf stays in scikit-learn: ONNX's TfIdfVectorizer operator cannot express its character n-grams within "
+            "word boundaries (char_wb) or its token pattern, and the model already scores thousands of texts a second "
+            "on one core (benchmarks/inference.py)")
 
     def _save_weights(self, directory: Path):
         from safetensors.numpy import save_file
@@ -132,18 +175,17 @@ class TfidfClassifier(Classifier):
             arrays[f"{name}.idf"] = vectorizer.idf_
             vocabularies[name] = _terms(vectorizer)
         save_file(arrays, str(directory / WEIGHTS))
-        (directory / VOCABULARY).write_text(json.dumps({"temperature": self.temperature, "kind": self.head.kind,
-                                                        "vocabularies": vocabularies}, ensure_ascii=False))
+        (directory / VOCABULARY).write_text(json.dumps({"kind": self.head.kind, "vocabularies": vocabularies},
+                                                       ensure_ascii=False))
 
     def _load_weights(self, directory: Path):
         from ..fileio import read_json, read_tensors
 
         refuse_pickle(directory, "tfidf.pkl")
-        saved = read_json(directory / VOCABULARY, "TF-IDF vocabulary", required=("vocabularies", "kind", "temperature"))
+        saved = read_json(directory / VOCABULARY, "TF-IDF vocabulary", required=("vocabularies", "kind"))
         arrays = read_tensors(directory / WEIGHTS)
         vocabularies = {name: (terms, arrays[f"{name}.idf"]) for name, terms in saved["vocabularies"].items()}
         self._set_state(vocabularies, LinearHead.from_arrays(arrays, saved["kind"]))
-        self.temperature = float(saved["temperature"])
 
 
 def _terms(vectorizer) -> list[str]:

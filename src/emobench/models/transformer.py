@@ -192,13 +192,50 @@ class TransformerClassifier(Classifier):
             out[idx] = pooled.float().cpu().numpy()
         return out
 
-    def predict_proba(self, texts):
+    def logits(self, texts):
         texts = list(texts)
         if self.params.mode == "features":
             x = self._encode(texts)
-            return self.probabilities(self.head.decision(x)) if self.multi_label else self.head.proba(x, len(self.label_names))
-        logits = predict_logits(self.module, self._features(texts), self._collate, self.params.eval_batch_size, self.device)
-        return self.probabilities(logits)
+            return self.head.decision(x) if self.multi_label else self.head.scores(x, len(self.label_names))
+        return predict_logits(self.module, self._features(texts), self._collate, self.params.eval_batch_size, self.device)
+
+    def attributions(self, text: str, label: int) -> tuple[list[str], list[float], str]:
+        from .attribution import integrated_gradients
+
+        if self.params.mode == "features":
+            raise EmobenchError("a features-mode model (frozen encoder + logistic regression) has no explanations")
+        batch = self._collate(self._features([text]))
+        ids = batch["input_ids"]
+        special = torch.isin(ids, torch.tensor(self.tokenizer.all_special_ids, dtype=ids.dtype))
+        baseline = torch.where(special, ids, torch.full_like(ids, self.tokenizer.pad_token_id))
+        names = [k for k in batch if k != "input_ids"]
+        model = self.model.eval()
+
+        def forward(input_ids, *rest):
+            return model(input_ids=input_ids, **dict(zip(names, rest))).logits
+
+        scores = integrated_gradients(forward, model.get_input_embeddings(), (ids, *[batch[k] for k in names]), baseline, label)
+        tokens = self.tokenizer.convert_ids_to_tokens(ids[0].tolist())
+        keep = [i for i, s in enumerate(special[0].tolist()) if not s]
+        clean = [tokens[i].replace("Ġ", "").replace("▁", "") for i in keep]
+        return clean, [float(scores[i]) for i in keep], "integrated gradients (embeddings)"
+
+    def onnx_graph(self, directory: Path) -> dict:
+        from .base import PositionalInputs
+
+        if self.params.mode == "features":
+            raise EmobenchError("a features-mode model (frozen encoder + logistic regression) is not exported to ONNX; "
+                                "export a fine-tuned one (mode=finetune)")
+        self.tokenizer.backend_tokenizer.save(str(directory / "tokenizer.json"))
+        example = self._collate(self._features(["an example text to trace the graph", "short"]))
+        names = list(example)
+        pad_values = {"input_ids": self.tokenizer.pad_token_id}
+        if "token_type_ids" in names:
+            pad_values["token_type_ids"] = self.tokenizer.pad_token_type_id
+        return {"module": PositionalInputs(self.module, names), "inputs": names, "example": example,
+                "dynamic_axes": {name: {0: "batch", 1: "sequence"} for name in names},
+                "preprocess": {"kind": "tokenizer", "tokenizer": "tokenizer.json", "max_length": self.params.max_length,
+                               "pad_values": pad_values, "left": self.tokenizer.padding_side == "left"}}
 
     def _save_weights(self, directory: Path):
         # A standard Hugging Face model directory (config.json, model.safetensors, tokenizer files).

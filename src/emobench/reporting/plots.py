@@ -79,3 +79,34 @@ def learning_curves(histories: dict[str, list[dict]], path: Path) -> Path | None
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def reliability_diagrams(items: list[tuple[str, list, list | None]], path: Path, multi_label: bool = False) -> Path:
+    """One panel per model: accuracy against confidence per bin, after temperature scaling (bars) and
+    before (dashed line); the diagonal is perfect calibration."""
+    n = len(items)
+    cols = min(n, 4)
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 3.3 * rows), squeeze=False)
+    for ax, (name, after, before) in zip(axes.flat, items):
+        centers = [(b.low + b.high) / 2 for b in after]
+        width = after[0].high - after[0].low
+        ax.bar(centers, [b.accuracy or 0 for b in after], width=width * 0.9, color="#4c72b0", alpha=0.8,
+               label="after scaling")
+        if before:
+            points = [(b.confidence, b.accuracy) for b in before if b.count]
+            ax.plot([p[0] for p in points], [p[1] for p in points], "o--", color="#dd8452", markersize=3,
+                    label="before scaling")
+        ax.plot([0, 1], [0, 1], color="grey", linewidth=1)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("probability of a label" if multi_label else "confidence (top label)", fontsize=8)
+        ax.set_ylabel("share present" if multi_label else "accuracy", fontsize=8)
+        ax.legend(fontsize=7, loc="upper left")
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

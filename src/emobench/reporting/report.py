@@ -3,6 +3,7 @@ as one list of blocks, written as Markdown, self-contained HTML and LaTeX tables
 here beyond formatting; the numbers come from evaluation/."""
 from __future__ import annotations
 
+import html
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -50,7 +51,7 @@ def _best_in_rows(values: list[list[float]], groups: int, start_col: int) -> set
 
 
 def build_report(comparison: Comparison, collected: dict, folder: Path, formats=("md", "html"),
-                 transfer: list[TransferResult] | None = None) -> dict:
+                 transfer: list[TransferResult] | None = None, explanations: dict | None = None) -> dict:
     folder = Path(folder)
     figures = folder / "figures"
     figures.mkdir(parents=True, exist_ok=True)
@@ -84,8 +85,14 @@ def build_report(comparison: Comparison, collected: dict, folder: Path, formats=
     else:
         blocks.append(Paragraph("Only one model: nothing to test."))
 
+    if c.ensembles:
+        blocks += _ensemble_blocks(c)
     if transfer:
         blocks += _transfer_blocks(transfer)
+    if c.calibration:
+        blocks += _calibration_blocks(c, figures)
+    if c.errors:
+        blocks += _error_blocks(c, explanations or {})
 
     blocks.append(Heading(2, "Figures"))
     f1 = np.array([[m.per_class[label]["f1"] for label in c.labels] for m in c.models])
@@ -109,7 +116,9 @@ def build_report(comparison: Comparison, collected: dict, folder: Path, formats=
     blocks.append(Bullets([[code(o.name), f" seed {o.seed}: ", code(o.run_dir)] for o in collected["outcomes"]]))
 
     written = write_documents(blocks, folder, formats)
-    facts = {"comparison": asdict(c), "transfer": [asdict(t) for t in transfer] if transfer else None}
+    facts = {"comparison": asdict(c), "transfer": [asdict(t) for t in transfer] if transfer else None,
+             "explanations": {name: [{**item, "explanation": asdict(item["explanation"])} for item in items]
+                              for name, items in (explanations or {}).items()}}
     for model in facts["comparison"]["models"]:
         model.pop("history", None)
     write_json(folder / "statistics.json", json.loads(json.dumps(facts, default=float)))
@@ -161,6 +170,98 @@ def _overall_table(c: Comparison) -> Table:
            (f", for seed {c.seeds[0]}" if multi_seed else "") + "; the best value of each column in bold" + \
            (" (lowest Hamming loss)." if lower else ".")
     return Table(header, rows, _best_cells(values, 1, lower), caption=note)
+
+
+def _ensemble_blocks(c: Comparison) -> list:
+    blocks = [Heading(2, "Ensembles"),
+              Paragraph("An ensemble averages its members' calibrated test probabilities (each temperature-scaled on "
+                        "validation) on the identical split, and is then scored, tested and analysed like any model above"
+                        + (" (a multi-label ensemble decides with thresholds tuned on the members' averaged validation "
+                           "probabilities)." if c.task == "multi_label" else "."))]
+    lines = []
+    scores = {m.name: m.scores[c.primary].value for m in c.models}
+    for name in c.ensembles:
+        members = name[len("ensemble("):-1].split("+")
+        for member in members:
+            test = next((t for t in c.tests if {t.a, t.b} == {name, member}), None)
+            if test is None:
+                continue
+            verdict = (f"beats {member}" if test.better == name else f"is beaten by {member}") if test.significant \
+                else f"is not significantly different from {member}"
+            lines.append(f"{name} ({METRIC_NAMES[c.primary]} {scores[name]:.4f}) {verdict} ({scores[member]:.4f}; "
+                         f"{test.method}, Holm-adjusted p = {test.p_holm:.2g}).")
+    blocks.append(Bullets(lines))
+    return blocks
+
+
+def _calibration_blocks(c: Comparison, figures: Path) -> list:
+    header = ["model", "temperature", "ECE before", "ECE after", "Brier before", "Brier after", "log-loss before",
+              "log-loss after"]
+    rows, values = [], []
+    for cal in c.calibration:
+        b, a = cal.before or {}, cal.after
+        rows.append([cal.name, f"{cal.temperature:.3f}" if cal.temperature is not None else "(averaged)",
+                     *[f"{b[k]:.4f}" if k in b else "" for k in ("ece",)], f"{a['ece']:.4f}",
+                     f"{b['brier']:.4f}" if b else "", f"{a['brier']:.4f}", f"{b['log_loss']:.4f}" if b else "",
+                     f"{a['log_loss']:.4f}"])
+        values.append([None, None, a["ece"], None, a["brier"], None, a["log_loss"]])
+    lower = set(range(7))
+    what = "per label (each probability judged as a binary prediction)" if c.task == "multi_label" else \
+        "of the top label"
+    figure = plots.reliability_diagrams([(cal.name, cal.bins_after, cal.bins_before) for cal in c.calibration],
+                                        figures / "reliability.png", c.task == "multi_label")
+    return [Heading(2, "Are the probabilities honest?"),
+            Paragraph(f"Expected calibration error (15 confidence bins, {what}), Brier score and log-loss on the test "
+                      "split, before and after temperature scaling (one temperature per model, fitted on validation "
+                      "log-loss; it never changes a single-label prediction). Lower is better."),
+            Table(header, rows, _best_cells(values, 1, lower), caption="Calibration on the test split; the best value "
+                  "after scaling in bold."),
+            Figure(figure, "Reliability diagrams on the test split: accuracy per confidence bin after temperature "
+                           "scaling (bars) and before (dashed); the diagonal is perfect calibration.")]
+
+
+def _error_blocks(c: Comparison, explanations: dict) -> list:
+    from .explanations import to_html, to_markdown
+    from .render import Html, md_escape
+
+    blocks = [Heading(2, "Where the models fail"),
+              Paragraph("Per model: the most confident mistakes, the most frequent confusions with example texts, and "
+                        "the mistakes on texts that occur in the data with conflicting labels (label noise, not model "
+                        "error). Token colours: green speaks for the predicted label, red against.")]
+    for report in c.errors:
+        blocks.append(Heading(3, report.name))
+        noise = ("label noise not recorded for these runs" if report.noise_mistakes is None else
+                 f"{report.noise_mistakes} of them on texts with conflicting labels in the data")
+        blocks.append(Paragraph(f"{report.mistakes} mistakes on {c.n_test} test texts; {noise}."))
+        if report.confident:
+            blocks.append(Table(["text", "true", "predicted", "confidence", "label noise"],
+                                [[_clip(m.text), m.label, m.predicted, f"{m.confidence:.3f}", "yes" if m.label_noise else ""]
+                                 for m in report.confident], caption="The most confident mistakes."))
+        if report.confusions:
+            blocks.append(Table(["true", "predicted", "count", "example texts"],
+                                [[x.true, x.predicted, str(x.count), " / ".join(_clip(t, 90) for t in x.examples)]
+                                 for x in report.confusions], caption="The most frequent confusions."))
+        for item in explanations.get(report.name, []):
+            e = item["explanation"]
+            blocks.append(Html(f"<p>true {html.escape(item['true'])}, predicted {html.escape(item['predicted'])}: "
+                               f"{to_html(e)}</p>", markdown=f"- {to_markdown(e)} (true: {md_escape(item['true'])})"))
+        if report.noise_examples:
+            blocks.append(Bullets([f"label noise: {_clip(m.text)} (gold {m.label}, predicted {m.predicted})"
+                                   for m in report.noise_examples[:3]]))
+    if c.shared_mistakes:
+        shared = c.shared_mistakes
+        blocks.append(Heading(3, "Mistakes every model makes"))
+        blocks.append(Paragraph(f"{shared.count} of {shared.total} test texts are wrong for every compared model "
+                                "(ensembles left out): hard cases, or wrong gold labels."))
+        if shared.examples:
+            names = list(shared.examples[0]["predictions"])
+            blocks.append(Table(["text", "gold", *names], [[_clip(e["text"]), e["label"], *[e["predictions"][n] for n in names]]
+                                                           for e in shared.examples], caption="Examples."))
+    return blocks
+
+
+def _clip(text: str, width: int = 140) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _transfer_blocks(results: list[TransferResult]) -> list:

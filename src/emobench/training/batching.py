@@ -6,6 +6,8 @@ import math
 import numpy as np
 import torch
 
+from .padding import pad_arrays
+
 
 class LengthBucketBatches(torch.utils.data.Sampler):
     """Batches of similar length: shuffle, sort within windows of ``bucket_batches`` batches, cut into
@@ -47,25 +49,5 @@ class LengthBucketBatches(torch.utils.data.Sampler):
 
 def pad_features(items: list[dict], pad_values: dict[str, int], left: bool = False, multiple: int = 1,
                  length: int | None = None, keep_end: bool = False) -> dict[str, torch.Tensor]:
-    """Pad tokenised examples (dicts of integer sequences) into tensors, without per-token Python work:
-    every key padded with its pad value, on the right or (``left``) on the left, to the longest example
-    rounded up to ``multiple`` -- or to a fixed ``length``, truncating (keeping the end with ``keep_end``).
-    Adds ``attention_mask`` (1 for tokens) and ``lengths``."""
-    lengths = np.fromiter((len(item["input_ids"]) for item in items), dtype=np.int64, count=len(items))
-    width = length or max(1, int(math.ceil(lengths.max() / multiple) * multiple))
-    kept = np.minimum(lengths, width)
-    out = {}
-    for key, pad in pad_values.items():
-        array = np.full((len(items), width), pad, dtype=np.int64)
-        for row, (item, n) in enumerate(zip(items, kept)):
-            values = item[key][-n:] if keep_end else item[key][:n]
-            if left:
-                array[row, width - n:] = values
-            else:
-                array[row, :n] = values
-        out[key] = torch.from_numpy(array)
-    positions = np.arange(width)[None, :]
-    mask = positions >= (width - kept)[:, None] if left else positions < kept[:, None]
-    out["attention_mask"] = torch.from_numpy(mask.astype(np.int64))
-    out["lengths"] = torch.from_numpy(kept)
-    return out
+    """:func:`~emobench.training.padding.pad_arrays` as tensors."""
+    return {k: torch.from_numpy(v) for k, v in pad_arrays(items, pad_values, left, multiple, length, keep_end).items()}

@@ -35,6 +35,10 @@ def predict_logits(module: torch.nn.Module, features: list[dict], collate: Calla
                    batch_size: int = 128, device: str | torch.device | None = None) -> np.ndarray:
     """Logits of every example, in input order."""
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if str(device) == "cpu":
+        from ..environment import limit_torch_threads
+
+        limit_torch_threads()
     module = module.to(device)
     was_training = module.training
     module.eval()

@@ -76,6 +76,10 @@ class Trainer:
         has_device = torch.cuda.is_available() or torch.backends.mps.is_available()
         self.accelerator = Accelerator(cpu=params.cpu or not has_device,
                                        mixed_precision=params.mixed_precision if has_device else "no")
+        if self.accelerator.device.type == "cpu":
+            from ..environment import limit_torch_threads
+
+            limit_torch_threads()
         if self.accelerator.device.type == "cuda":  # TF32 matmuls where bf16 autocast does not reach
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True

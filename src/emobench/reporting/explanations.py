@@ -1,0 +1,38 @@
+"""Token attributions rendered for the terminal (rich), HTML (coloured spans) and Markdown (scores in brackets)."""
+from __future__ import annotations
+
+import html
+
+from rich.text import Text
+
+
+def _strength(scores: list[float]) -> list[float]:
+    top = max((abs(s) for s in scores), default=0.0) or 1.0
+    return [s / top for s in scores]
+
+
+def to_rich(explanation) -> Text:
+    """Green for tokens that speak for the label, red against; the stronger, the deeper."""
+    text = Text()
+    for token, s in zip(explanation.tokens, _strength(explanation.scores)):
+        shade = int(40 + 160 * abs(s))
+        colour = f"rgb(0,{shade},0)" if s > 0 else f"rgb({shade},0,0)"
+        text.append(token, style=f"bold white on {colour}" if abs(s) > 0.15 else "")
+        text.append(" ")
+    return text
+
+
+def to_html(explanation) -> str:
+    spans = []
+    for token, s in zip(explanation.tokens, _strength(explanation.scores)):
+        colour = f"rgba(0,160,0,{abs(s):.2f})" if s > 0 else f"rgba(210,0,0,{abs(s):.2f})"
+        spans.append(f"<span style='background:{colour}' title='{s:+.3f}'>{html.escape(token)}</span>")
+    return (f"<span class='attr'>{' '.join(spans)}</span> <small>&rarr; {html.escape(explanation.label)} "
+            f"({explanation.probability:.2f})</small>")
+
+
+def to_markdown(explanation) -> str:
+    from .render import md_escape
+
+    return " ".join(f"{md_escape(t)}[{s:+.2f}]" for t, s in zip(explanation.tokens, explanation.scores)) + \
+        f" → {md_escape(explanation.label)} ({explanation.probability:.2f})"

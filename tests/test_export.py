@@ -1,0 +1,110 @@
+"""ONNX export round trips: tiny models of each transformer architecture and both LSTMs, fp32 and int8, the
+export's self-check, and the ONNX backend behind predict and the Predictor with the same output."""
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from conftest import tiny_examples
+from emobench.cli import app
+from emobench.errors import EmobenchError
+from emobench.serving import Predictor
+from emobench.serving.export import export_run
+from tiny_models import BUILDERS
+
+runner = CliRunner()
+FAST = ["--set", "epochs=3", "--set", "batch_size=16", "--set", "learning_rate=0.003", "--set", "warmup_ratio=0"]
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory):
+    texts = [t for t, _ in tiny_examples(300, 1)]
+    root = tmp_path_factory.mktemp("models")
+    return {name: build(texts, root / name) for name, build in BUILDERS.items()}
+
+
+def train(root, out, name, *args):
+    result = runner.invoke(app, ["train", *args, "--data-dir", str(root), "-o", str(out), "--name", name, "-q"])
+    assert result.exit_code == 0, result.output
+    return out / name
+
+
+def check_round_trip(run, out, quantize=None):
+    folder = export_run(run, out, quantize)
+    record = json.loads((folder / "export.json").read_text())
+    assert record["passed"] and record["checks"]["fp32_agreement"]["value"] >= 0.995
+    texts = ["i feel so furious and angry", "honestly i was terrified", "i am glad"]
+    torch_out, onnx_out = Predictor(run).predict(texts), Predictor(folder).predict(texts)
+    assert [set(r) for r in onnx_out] == [set(r) for r in torch_out]  # the same output format
+    for a, b in zip(torch_out, onnx_out):
+        assert a.keys() == b.keys() and a["text"] == b["text"]
+        if quantize is None:
+            assert np.allclose(list(a["probabilities"].values()), list(b["probabilities"].values()), atol=1e-4)
+    return folder, record
+
+
+@pytest.mark.parametrize("arch", list(BUILDERS))
+def test_transformers_export_to_onnx(arch, tiny_models, tiny_root, tmp_path):
+    run = train(tiny_root, tmp_path, arch, "--model", f"hf:{tiny_models[arch]}", *FAST)
+    folder, record = check_round_trip(run, tmp_path / f"{arch}-onnx", quantize="int8")
+    assert set(record["files"]) == {"fp32", "int8"} and (folder / "tokenizer.json").is_file()
+    meta = json.loads((folder / "emobench_model.json").read_text())
+    assert meta["onnx"]["file"] == "model.int8.onnx" and meta["onnx"]["preprocess"]["left"] == (arch == "xlnet")
+
+
+@pytest.mark.parametrize("model", ["lstm", "lstm-paper"])
+def test_lstms_export_to_onnx(model, tiny_root, tmp_path):
+    run = train(tiny_root, tmp_path, model, "--model", model, "--set", "epochs=4", "--set", "hidden_size=16")
+    folder, record = check_round_trip(run, tmp_path / f"{model}-onnx")
+    assert record["scores"]["fp32"]["accuracy"] == record["scores"]["pytorch"]["accuracy"]
+    assert (folder / "vocab.json").is_file()
+
+
+def test_cli_export_and_predict_with_the_onnx_backend(tiny_root, tmp_path):
+    run = train(tiny_root, tmp_path, "l", "--model", "lstm", "--set", "epochs=4", "--set", "hidden_size=16")
+    result = runner.invoke(app, ["export", str(run), "--quantize", "int8", "-o", str(tmp_path / "exp")])
+    assert result.exit_code == 0, result.output
+    assert "fp32: accuracy" in result.output and "int8: accuracy" in result.output
+    a = runner.invoke(app, ["predict", str(run), "i am so scared", "--json"])
+    b = runner.invoke(app, ["predict", str(tmp_path / "exp"), "i am so scared", "--json", "--backend", "onnx"])
+    assert json.loads(a.stdout)["label"] == json.loads(b.stdout)["label"]
+    assert set(json.loads(a.stdout)) == set(json.loads(b.stdout))
+    wrong = runner.invoke(app, ["predict", str(run), "hi", "--backend", "onnx"])
+    assert wrong.exit_code == 2 and "not an ONNX export" in wrong.output
+    again = runner.invoke(app, ["export", str(run), "-o", str(tmp_path / "exp")])
+    assert again.exit_code == 2 and "already exists" in again.output
+
+
+def test_tfidf_and_failed_checks_are_explained(tiny_root, tmp_path, monkeypatch):
+    run = train(tiny_root, tmp_path, "t", "--model", "tfidf")
+    result = runner.invoke(app, ["export", str(run), "-o", str(tmp_path / "x")])
+    assert result.exit_code == 2 and "tfidf stays in scikit-learn" in result.output and not (tmp_path / "x").exists()
+    lstm = train(tiny_root, tmp_path, "l", "--model", "lstm", "--set", "epochs=2", "--set", "hidden_size=8")
+    import emobench.serving.export as export
+
+    monkeypatch.setattr(export, "MIN_AGREEMENT", 1.01)  # impossible: the check must fail and leave nothing
+    with pytest.raises(EmobenchError, match="failed its checks .*fp32_agreement"):
+        export_run(lstm, tmp_path / "y")
+    assert not (tmp_path / "y").exists() and not (tmp_path / "y.partial").exists()
+
+
+def test_multi_label_export(tmp_path):
+    import random
+
+    rng = random.Random(0)
+    words = {"joy": ["happy", "glad"], "anger": ["angry", "mad"], "fear": ["scared", "afraid"]}
+    for split, n in (("train", 150), ("validation", 60), ("test", 60)):
+        rows = []
+        for i in range(n):
+            labels = sorted({list(words)[i % 3], list(words)[rng.randrange(3)]})
+            rows.append(json.dumps({"text": "i am " + " and ".join(rng.choice(words[l]) for l in labels), "label": labels}))
+        (tmp_path / f"{split}.jsonl").write_text("\n".join(rows) + "\n")
+    result = runner.invoke(app, ["train", "--model", "lstm", "--set", "epochs=6", "--set", "hidden_size=16", "--set",
+                                 "learning_rate=0.01", "--train-file", str(tmp_path / "train.jsonl"), "--validation-file",
+                                 str(tmp_path / "validation.jsonl"), "--test-file", str(tmp_path / "test.jsonl"), "-o",
+                                 str(tmp_path), "--name", "ml", "-q"])
+    assert result.exit_code == 0, result.output
+    folder, record = check_round_trip(tmp_path / "ml", tmp_path / "ml-onnx")
+    assert record["task"] == "multi_label" and "micro_f1" in record["scores"]["fp32"]
+    assert "labels" in Predictor(folder).predict(["i am happy"])[0]
