@@ -125,6 +125,9 @@ def test_report_has_calibration_ensembles_errors_and_explanations(tiny_root, tmp
     stats = json.loads((folder / "statistics.json").read_text())
     names = [m["name"] for m in stats["comparison"]["models"]]
     assert names == ["tfidf", "lstm", "ensemble(tfidf+lstm)"]
+    speeds = [m["eval_examples_per_second"] for m in stats["comparison"]["models"]]
+    assert speeds[2] == pytest.approx(1 / (1 / speeds[0] + 1 / speeds[1]))  # the members score one after another
+    assert "ensemble(tfidf+lstm)" in result.output  # the summary table lists the ensemble too
     assert any({t["a"], t["b"]} == {"tfidf", "ensemble(tfidf+lstm)"} for t in stats["comparison"]["tests"])
     assert stats["comparison"]["calibration"][0]["temperature"] > 0 and stats["comparison"]["calibration"][2]["before"] is None
     errors = stats["comparison"]["errors"][0]

@@ -742,6 +742,14 @@ def _show_comparison(folder: Path) -> None:
     for r in rows:
         table.add_row(escape(str(r["model"])), str(r["seed"]), f"{r['accuracy']:.4f}", f"{r['macro_f1']:.4f}",
                       f"{r['weighted_f1']:.4f}", f"{r['train_seconds']:.1f}")
+    statistics = folder / "statistics.json"
+    if statistics.is_file():
+        comparison = read_json(statistics, "comparison statistics")["comparison"]
+        for m in comparison["models"]:
+            if m["name"] in comparison.get("ensembles", []):
+                cells = [f"{m['scores'][k]['value']:.4f}" if k in m["scores"] else "–"
+                         for k in ("accuracy", "macro_f1", "weighted_f1")]
+                table.add_row(escape(m["name"]), ",".join(map(str, m["seeds"])), *cells, f"{m['train_seconds']:.1f}")
     console.print(table)
     say(f"report: {folder / 'report.html'} and {folder / 'report.md'}")
 

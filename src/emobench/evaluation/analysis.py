@@ -272,7 +272,9 @@ def ensemble_outcomes(outcomes: list[RunOutcome], members: list[str]) -> list[Ru
         else:
             y_pred = probs.argmax(axis=1)
         metrics = compute_metrics(first.y_true, y_pred, first.labels)
-        metrics["examples_per_second"] = None
+        speeds = [r.metrics.get("examples_per_second") for r in runs]
+        # the members score one after another, so their times per example add up
+        metrics["examples_per_second"] = 1 / sum(1 / x for x in speeds) if all(speeds) else None
         out.append(RunOutcome(name=ensemble_name(members), model="ensemble", seed=seed, run_dir="", task=first.task,
                               labels=first.labels, metrics=metrics, y_true=first.y_true, y_pred=y_pred, probs=probs,
                               texts=first.texts, train_seconds=float(sum(r.train_seconds for r in runs)),

@@ -162,7 +162,7 @@ def _overall_table(c: Comparison) -> Table:
                 spread = m.over_seeds.get(metric)
                 cells.append(f"{spread['mean']:.4f} ± {spread['sd']:.4f} (n={spread['n']})" if spread else "")
                 numbers.append(spread["mean"] if spread else None)
-        cells += [f"{m.train_seconds:.1f}", f"{m.eval_examples_per_second or 0:.0f}", f"{m.parameters or 0:,}"]
+        cells += [f"{m.train_seconds:.1f}", f"{m.eval_examples_per_second:.0f}" if m.eval_examples_per_second else "–", f"{m.parameters or 0:,}"]
         rows.append(cells)
         values.append(numbers)
     lower = {i for i, metric in enumerate(c.metrics) if metric in LOWER_IS_BETTER}
