@@ -108,3 +108,17 @@ def test_multi_label_export(tmp_path):
     folder, record = check_round_trip(tmp_path / "ml", tmp_path / "ml-onnx")
     assert record["task"] == "multi_label" and "micro_f1" in record["scores"]["fp32"]
     assert "labels" in Predictor(folder).predict(["i am happy"])[0]
+
+
+def test_inference_batches_bound_padding_on_a_cpu():
+    from emobench.training.padding import length_order
+
+    lengths = [5, 60, 6, 7, 58, 8, 5, 61]
+    plain = length_order(lengths, 64)
+    assert len(plain) == 1 and [lengths[i] for i in plain[0]] == sorted(lengths)
+    budgeted = length_order(lengths, 64, max_tokens=128)
+    assert sorted(i for b in budgeted for i in b) == list(range(len(lengths)))  # every text exactly once
+    assert all(len(b) == 1 or len(b) * max(lengths[i] for i in b) <= 128 for b in budgeted)
+    assert [len(b) for b in budgeted] == [5, 2, 1]  # the short ones together, the long ones apart from them
+    assert [len(b) for b in length_order(lengths, 3, max_tokens=10_000)] == [3, 3, 2]
+    assert [len(b) for b in length_order([500, 400], 64, max_tokens=128)] == [1, 1]  # a text longer than the budget

@@ -16,6 +16,7 @@ from ..errors import EmobenchError
 from ..training import TrainParams
 from ..training.batching import pad_features
 from ..training.inference import predict_logits
+from ..training.padding import CPU_MAX_TOKENS
 from .base import MINILM_HUB_ID, Classifier, refuse_pickle
 from .linear import LinearHead, fit_head
 from ..params import param
@@ -197,7 +198,8 @@ class TransformerClassifier(Classifier):
         if self.params.mode == "features":
             x = self._encode(texts)
             return self.head.decision(x) if self.multi_label else self.head.scores(x, len(self.label_names))
-        return predict_logits(self.module, self._features(texts), self._collate, self.params.eval_batch_size, self.device)
+        return predict_logits(self.module, self._features(texts), self._collate, self.params.eval_batch_size, self.device,
+                              cpu_max_tokens=CPU_MAX_TOKENS)
 
     def attributions(self, text: str, label: int) -> tuple[list[str], list[float], str]:
         from .attribution import integrated_gradients

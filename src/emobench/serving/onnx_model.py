@@ -10,7 +10,7 @@ import numpy as np
 from ..errors import EmobenchError
 from ..fileio import read_json
 from ..models.base import MODEL_FILE
-from ..training.padding import length_order, pad_arrays
+from ..training.padding import CPU_MAX_TOKENS, length_order, pad_arrays
 
 EXPORT_FILE = "export.json"
 
@@ -31,7 +31,7 @@ class OnnxModel:
 
     backend = "onnx"
 
-    def __init__(self, folder: str | Path, file: str | None = None, batch_size: int = 64):
+    def __init__(self, folder: str | Path, file: str | None = None, batch_size: int = 64, max_tokens: int | None = None):
         try:
             import onnxruntime as ort
         except ImportError:
@@ -48,6 +48,7 @@ class OnnxModel:
         spec = meta["onnx"]
         self.inputs, self.prep = spec["inputs"], spec["preprocess"]
         self.batch_size = batch_size
+        self.max_tokens = max_tokens
         path = self.folder / (file or spec["file"])
         if not path.is_file():
             raise EmobenchError(f"{path}: the ONNX model file is missing")
@@ -82,7 +83,9 @@ class OnnxModel:
     def logits(self, texts: list[str]) -> np.ndarray:
         features = self._features(texts)
         out = np.zeros((len(texts), len(self.label_names)), dtype=np.float32)
-        for indices in length_order(features, self.batch_size):
+        max_tokens = self.max_tokens if self.max_tokens is not None else \
+            (CPU_MAX_TOKENS if self.prep["kind"] == "tokenizer" else None)  # an LSTM gains from wide batches
+        for indices in length_order([len(f["input_ids"]) for f in features], self.batch_size, max_tokens):
             batch = pad_arrays([features[i] for i in indices], self.prep["pad_values"], left=self.prep["left"],
                                length=self.prep.get("length"), keep_end=self.prep.get("keep_end", False))
             out[indices] = self.session.run(None, {name: batch[name] for name in self.inputs})[0]

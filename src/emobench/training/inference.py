@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from .batching import LengthBucketBatches
+from .padding import length_order
 
 
 def length_of(features: dict) -> int:
@@ -32,8 +33,10 @@ def batch_logits(module: torch.nn.Module, features: list[dict], collate: Callabl
 
 
 def predict_logits(module: torch.nn.Module, features: list[dict], collate: Callable[[list[dict]], dict],
-                   batch_size: int = 128, device: str | torch.device | None = None) -> np.ndarray:
-    """Logits of every example, in input order."""
+                   batch_size: int = 128, device: str | torch.device | None = None,
+                   cpu_max_tokens: int | None = None) -> np.ndarray:
+    """Logits of every example, in input order. ``cpu_max_tokens`` bounds a batch's padded size on a CPU
+    (see :func:`~emobench.training.padding.length_order`)."""
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     if str(device) == "cpu":
         from ..environment import limit_torch_threads
@@ -43,7 +46,11 @@ def predict_logits(module: torch.nn.Module, features: list[dict], collate: Calla
     was_training = module.training
     module.eval()
     try:
-        batches = LengthBucketBatches([length_of(f) for f in features], batch_size, 0, shuffle=False).batches()
+        lengths = [length_of(f) for f in features]
+        if cpu_max_tokens and str(device) == "cpu":
+            batches = [b.tolist() for b in length_order(lengths, batch_size, cpu_max_tokens)]
+        else:
+            batches = LengthBucketBatches(lengths, batch_size, 0, shuffle=False).batches()
         indices, logits = batch_logits(module, features, collate, batches, device)
     finally:
         module.train(was_training)
