@@ -40,7 +40,8 @@ def main() -> None:
     for variant in args.variants.split(","):
         for model in args.models.split(","):
             name = f"{variant.replace(':', '-')}-{model}"
-            shutil.rmtree(Path(args.output) / name, ignore_errors=True)
+            for folder in (name, f"{name}.partial"):  # this benchmark's own runs, finished or interrupted
+                shutil.rmtree(Path(args.output) / folder, ignore_errors=True)
             run = train(RunConfig(model=model, dataset=DatasetConfig(name=variant), overrides=overrides.get(model, {}),
                                   output_dir=args.output, name=name))
             metrics = json.loads((run / "metrics.json").read_text())

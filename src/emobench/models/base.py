@@ -124,12 +124,7 @@ class Classifier:
         return split.label_matrix(len(self.label_names)).astype(np.float32) if self.multi_label else split.labels
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
-        """Softmax over labels, or (multi-label) a sigmoid per label."""
-        if self.multi_label:
-            return 1 / (1 + np.exp(-logits))
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        exp = np.exp(shifted)
-        return exp / exp.sum(axis=1, keepdims=True)
+        return probabilities(logits, self.multi_label)
 
     def resolve_pad_multiple(self) -> int:
         """8 on a GPU (kernels and compiled graphs reused across batches), 1 on the CPU (no wasted work)."""
@@ -147,12 +142,7 @@ class Classifier:
         return {"multi_label": True, "scores": validation_scores}
 
     def decide(self, probs: np.ndarray) -> np.ndarray:
-        """Label ids (single-label) or a 0/1 matrix (multi-label) from probabilities."""
-        if not self.multi_label:
-            return probs.argmax(axis=1)
-        from .thresholds import decide
-
-        return decide(probs, np.asarray(self.decision["thresholds"]), self.decision.get("at_least_one", False))
+        return decide(probs, self.multi_label, self.decision)
 
     def predict(self, texts: list[str]) -> np.ndarray:
         return self.decide(self.predict_proba(texts))
@@ -220,6 +210,23 @@ class PositionalInputs:
                 return self.inner(**dict(zip(names, inputs)))
 
         return _Positional()
+
+
+def probabilities(logits: np.ndarray, multi_label: bool) -> np.ndarray:
+    """Softmax over labels, or (multi-label) a sigmoid per label."""
+    if multi_label:
+        return 1 / (1 + np.exp(-logits))
+    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def decide(probs: np.ndarray, multi_label: bool, decision: dict | None) -> np.ndarray:
+    """Label ids (single-label) or a 0/1 matrix (multi-label, through the tuned thresholds)."""
+    if not multi_label:
+        return probs.argmax(axis=1)
+    from .thresholds import decide as by_thresholds
+
+    return by_thresholds(probs, np.asarray(decision["thresholds"]), decision.get("at_least_one", False))
 
 
 def logits_batched(model: Classifier, texts: list[str], batch_size: int = 256) -> np.ndarray:

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import EmobenchError
 from ..fileio import read_json
-from ..models.base import MODEL_FILE
+from ..models.base import MODEL_FILE, decide, probabilities
 from ..training.padding import CPU_MAX_TOKENS, length_order, pad_arrays
 
 EXPORT_FILE = "export.json"
@@ -92,18 +92,10 @@ class OnnxModel:
         return out
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
-        logits = self.logits(texts).astype(np.float64) / self.temperature
-        if self.multi_label:
-            return 1 / (1 + np.exp(-logits))
-        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return shifted / shifted.sum(axis=1, keepdims=True)
+        return probabilities(self.logits(texts).astype(np.float64) / self.temperature, self.multi_label)
 
     def decide(self, probs: np.ndarray) -> np.ndarray:
-        if not self.multi_label:
-            return probs.argmax(axis=1)
-        from ..models.thresholds import decide
-
-        return decide(probs, np.asarray(self.decision["thresholds"]), self.decision.get("at_least_one", False))
+        return decide(probs, self.multi_label, self.decision)
 
     def predict(self, texts: list[str]) -> np.ndarray:
         return self.decide(self.predict_proba(texts))
