@@ -10,6 +10,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
+def _save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def confusion_matrices(items: list[tuple[str, np.ndarray]], labels: list[str], path: Path) -> Path:
     """One row-normalised confusion matrix per model (rows: true label; each row sums to 1)."""
     n = len(items)
@@ -31,10 +38,7 @@ def confusion_matrices(items: list[tuple[str, np.ndarray]], labels: list[str], p
         ax.set_title(name, fontsize=10)
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def per_class_f1(models: list[str], labels: list[str], f1: np.ndarray, path: Path) -> Path:
@@ -49,10 +53,7 @@ def per_class_f1(models: list[str], labels: list[str], f1: np.ndarray, path: Pat
     ax.set_ylim(0, 1)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8, ncol=min(4, len(models)), loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def learning_curves(histories: dict[str, list[dict]], path: Path) -> Path | None:
@@ -61,12 +62,14 @@ def learning_curves(histories: dict[str, list[dict]], path: Path) -> Path | None
     if not histories:
         return None
     fig, (loss_ax, f1_ax) = plt.subplots(1, 2, figsize=(10, 3.6))
-    for name, history in histories.items():
+    for i, (name, history) in enumerate(histories.items()):
+        colour = f"C{i}"  # one colour per model in both panels
         epochs = [h["epoch"] for h in history]
-        loss_ax.plot(epochs, [h["train_loss"] for h in history], marker="o", label=f"{name} train")
+        loss_ax.plot(epochs, [h["train_loss"] for h in history], marker="o", color=colour, label=f"{name} train")
         if "val_loss" in history[0]:
-            loss_ax.plot(epochs, [h["val_loss"] for h in history], marker="x", linestyle="--", label=f"{name} validation")
-            f1_ax.plot(epochs, [h["val_macro_f1"] for h in history], marker="o", label=name)
+            loss_ax.plot(epochs, [h["val_loss"] for h in history], marker="x", linestyle="--", color=colour,
+                         label=f"{name} validation")
+            f1_ax.plot(epochs, [h["val_macro_f1"] for h in history], marker="o", color=colour, label=name)
     loss_ax.set_xlabel("epoch")
     loss_ax.set_ylabel("cross-entropy")
     loss_ax.legend(fontsize=7)
@@ -75,10 +78,7 @@ def learning_curves(histories: dict[str, list[dict]], path: Path) -> Path | None
     f1_ax.set_ylabel("validation macro-F1")
     f1_ax.legend(fontsize=8)
     f1_ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def reliability_diagrams(items: list[tuple[str, list, list | None]], path: Path, multi_label: bool = False) -> Path:
@@ -106,7 +106,4 @@ def reliability_diagrams(items: list[tuple[str, list, list | None]], path: Path,
         ax.legend(fontsize=7, loc="upper left")
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
