@@ -252,14 +252,14 @@ def evaluate_split(model: Classifier, split: Split, predictions_path: Path | Non
     probs = model.probabilities(logits / model.temperature)
     predicted = model.decide(probs)
     seconds = time.perf_counter() - started
-    truth = split.label_matrix(len(model.label_names)) if model.multi_label else split.labels
+    truth = model.truth(split)
     metrics = compute_metrics(truth, predicted, model.label_names)
     metrics["eval_seconds"] = seconds
     metrics["examples_per_second"] = len(split) / seconds if seconds > 0 else None
     if len(split):  # how honest the probabilities are, before and after temperature scaling
         metrics["calibration"] = {"temperature": model.temperature,
-                                  "before": calibration_scores(model.probabilities(logits), np.asarray(truth)),
-                                  "after": calibration_scores(probs, np.asarray(truth))}
+                                  "before": calibration_scores(model.probabilities(logits), truth),
+                                  "after": calibration_scores(probs, truth)}
     if predictions_path is not None:
         write_predictions(predictions_path, split, probs, predicted, model.label_names)
     return metrics

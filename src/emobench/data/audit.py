@@ -15,23 +15,16 @@ def _key(label):
     return tuple(label) if isinstance(label, list | tuple) else label
 
 
-def conflicting_keys(texts: list[str], labels: list) -> list[str]:
-    """The normalised texts that occur with different labels (label noise, not model error)."""
-    groups: dict[str, set] = defaultdict(set)
-    for text, label in zip(texts, labels):
-        groups[normalize_text(text)].add(_key(label))
-    return sorted(key for key, found in groups.items() if len(found) > 1)
-
-
-def _duplicates(texts: list[str], labels: list) -> tuple[int, int, list[dict]]:
-    """(distinct texts seen more than once, of those with conflicting labels, examples)."""
+def _duplicates(texts: list[str], labels: list) -> tuple[int, list[str], list[dict]]:
+    """(distinct texts seen more than once; the normalised texts among them with conflicting labels --
+    label noise, not model error; examples)."""
     groups: dict[str, list] = defaultdict(list)
     for text, label in zip(texts, labels):
         groups[normalize_text(text)].append(_key(label))
     repeated = {key: ids for key, ids in groups.items() if len(ids) > 1}
     conflicting = {key: ids for key, ids in repeated.items() if len(set(ids)) > 1}
     examples = [{"text": key, "count": len(ids), "labels": sorted(set(ids), key=str)} for key, ids in list(conflicting.items())[:5]]
-    return len(repeated), len(conflicting), examples
+    return len(repeated), sorted(conflicting), examples
 
 
 def _multi_label_facts(matrix: np.ndarray, names: list[str]) -> dict:
@@ -70,7 +63,7 @@ def audit(corpus: Corpus) -> dict:
                 "max": int(lengths.max()),
             },
             "repeated_texts": repeated,
-            "conflicting_texts": conflicting,
+            "conflicting_texts": len(conflicting),
             "conflicting_examples": examples,
             "empty_texts": sum(1 for text in split.texts if not text.strip()),
             "placeholder_texts": len(placeholders),
@@ -85,8 +78,8 @@ def audit(corpus: Corpus) -> dict:
     all_texts = [t for s in corpus.splits.values() for t in s.texts]
     all_labels = [y for s in corpus.splits.values() for y in s.labels]
     repeated, conflicting, _ = _duplicates(all_texts, all_labels)
-    report["overall"] = {"size": len(all_texts), "repeated_texts": repeated, "conflicting_texts": conflicting,
-                         "conflicting_keys": conflicting_keys(all_texts, all_labels)}
+    report["overall"] = {"size": len(all_texts), "repeated_texts": repeated, "conflicting_texts": len(conflicting),
+                         "conflicting_keys": conflicting}
     report["warnings"] = audit_warnings(report)
     return report
 

@@ -87,16 +87,15 @@ class Classifier:
         return self
 
     def _fit_temperature(self, validation: Split | None) -> None:
-        from .temperature import fit_temperature, nll
+        from .temperature import bounded, fit_temperature, nll
 
         if validation is None or not len(validation):
             return
-        logits = logits_batched(self, validation.texts)
-        truth = validation.label_matrix(len(self.label_names)) if self.multi_label else np.asarray(validation.labels)
+        logits = bounded(logits_batched(self, validation.texts))
+        truth = self.truth(validation)
         self.temperature = fit_temperature(logits, truth)
         self.info["temperature"] = self.temperature
-        self.info["validation_nll"] = {"before": nll(np.where(np.isfinite(logits), logits, -1e4), truth, 1.0),
-                                       "after": nll(np.where(np.isfinite(logits), logits, -1e4), truth, self.temperature)}
+        self.info["validation_nll"] = {"before": nll(logits, truth, 1.0), "after": nll(logits, truth, self.temperature)}
 
     def _fit(self, train: Split, validation: Split | None, **options) -> None:
         raise NotImplementedError
@@ -109,7 +108,7 @@ class Classifier:
             self.decision = {"kind": "default", "thresholds": [0.5] * len(self.label_names), "at_least_one": at_least_one}
             return
         probs = predict_proba_batched(self, validation.texts)
-        self.decision = tune_thresholds(probs, validation.label_matrix(len(self.label_names)), at_least_one)
+        self.decision = tune_thresholds(probs, self.truth(validation), at_least_one)
 
     def logits(self, texts: list[str]) -> np.ndarray:
         """Scores before the softmax / sigmoid (and before the temperature)."""
@@ -118,10 +117,15 @@ class Classifier:
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         return self.probabilities(self.logits(texts) / self.temperature)
 
+    def truth(self, split: Split) -> np.ndarray:
+        """The split's labels as the model's outputs are scored against them: label ids, or (multi-label) a
+        0/1 matrix over the model's labels."""
+        return split.label_matrix(len(self.label_names)) if self.multi_label else np.asarray(split.labels)
+
     # -- helpers for families that output logits
     def targets(self, split: Split):
         """What a loss is computed against: label ids, or (multi-label) a float 0/1 matrix."""
-        return split.label_matrix(len(self.label_names)).astype(np.float32) if self.multi_label else split.labels
+        return self.truth(split).astype(np.float32) if self.multi_label else split.labels
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         return probabilities(logits, self.multi_label)
@@ -237,9 +241,7 @@ def logits_batched(model: Classifier, texts: list[str], batch_size: int = 256) -
 
 def predict_proba_batched(model: Classifier, texts: list[str], batch_size: int = 256) -> np.ndarray:
     """Probabilities of many texts, ``batch_size`` at a time (bounded memory)."""
-    if not texts:
-        return np.zeros((0, len(model.label_names)))
-    return np.concatenate([model.predict_proba(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)])
+    return model.probabilities(logits_batched(model, texts, batch_size) / model.temperature)
 
 
 def refuse_pickle(directory: Path, *names: str) -> None:

@@ -16,13 +16,18 @@ def nll(logits: np.ndarray, truth: np.ndarray, temperature: float) -> float:
     return float(-log_probs[np.arange(len(truth)), truth].mean())
 
 
+def bounded(logits: np.ndarray) -> np.ndarray:
+    """Logits as float64 with infinities replaced by +-1e4 (absent classes may carry -inf)."""
+    logits = np.asarray(logits, dtype=np.float64)
+    return np.where(np.isfinite(logits), logits, np.sign(logits) * 1e4)
+
+
 def fit_temperature(logits: np.ndarray, truth: np.ndarray) -> float:
     """The temperature minimising the validation NLL, searched on log T in [-3, 3] (T in about 0.05..20: a
     validation set the model separates perfectly would otherwise drive T to zero and every probability to 1)."""
     from scipy.optimize import minimize_scalar
 
-    logits = np.asarray(logits, dtype=np.float64)
+    logits = bounded(logits)
     truth = np.asarray(truth)
-    logits = np.where(np.isfinite(logits), logits, np.sign(logits) * 1e4)  # absent classes carry -1e9
     result = minimize_scalar(lambda log_t: nll(logits, truth, float(np.exp(log_t))), bounds=(-3, 3), method="bounded")
     return float(np.exp(result.x))

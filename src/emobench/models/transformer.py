@@ -116,13 +116,16 @@ class TransformerClassifier(Classifier):
     def _collate(self, items: list[dict]) -> dict:
         # Padding on the tokenizer's side: XLNet on the left, so its last token is always <cls>, the
         # token XLNet's sequence summary reads.
-        pad_values = {"input_ids": self.tokenizer.pad_token_id}
-        if "token_type_ids" in items[0]:
-            pad_values["token_type_ids"] = self.tokenizer.pad_token_type_id
-        batch = pad_features(items, pad_values, left=self.tokenizer.padding_side == "left",
-                             multiple=self.pad_multiple)
+        batch = pad_features(items, self._pad_values("token_type_ids" in items[0]),
+                             left=self.tokenizer.padding_side == "left", multiple=self.pad_multiple)
         batch.pop("lengths")
         return batch
+
+    def _pad_values(self, token_types: bool) -> dict[str, int]:
+        values = {"input_ids": self.tokenizer.pad_token_id}
+        if token_types:
+            values["token_type_ids"] = self.tokenizer.pad_token_type_id
+        return values
 
     # ------------------------------------------------------------------ protocol
     def _fit(self, train: Split, validation: Split | None, *, seed=0, work_dir=None, resume=False, progress=True,
@@ -231,13 +234,11 @@ class TransformerClassifier(Classifier):
         self.tokenizer.backend_tokenizer.save(str(directory / "tokenizer.json"))
         example = self._collate(self._features(["an example text to trace the graph", "short"]))
         names = list(example)
-        pad_values = {"input_ids": self.tokenizer.pad_token_id}
-        if "token_type_ids" in names:
-            pad_values["token_type_ids"] = self.tokenizer.pad_token_type_id
         return {"module": PositionalInputs(self.module, names), "inputs": names, "example": example,
                 "dynamic_axes": {name: {0: "batch", 1: "sequence"} for name in names},
                 "preprocess": {"kind": "tokenizer", "tokenizer": "tokenizer.json", "max_length": self.params.max_length,
-                               "pad_values": pad_values, "left": self.tokenizer.padding_side == "left"}}
+                               "pad_values": self._pad_values("token_type_ids" in names),
+                               "left": self.tokenizer.padding_side == "left"}}
 
     def _save_weights(self, directory: Path):
         # A standard Hugging Face model directory (config.json, model.safetensors, tokenizer files).

@@ -19,7 +19,6 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 
 from ..errors import EmobenchError
 from ..fileio import check_output_folder, read_json, write_json
@@ -73,7 +72,7 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, quantize: str
                         "preprocess": graph["preprocess"], "opset": opset}
         write_json(partial / MODEL_FILE, meta)
 
-        truth = data.label_matrix(len(model.label_names)) if model.multi_label else np.asarray(data.labels)
+        truth = model.truth(data)
         reference = model.decide(predict_proba_batched(model, data.texts))
         scores = {"pytorch": _scores(compute_metrics(truth, reference, model.label_names))}
         checks = {}

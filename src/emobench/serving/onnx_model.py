@@ -82,7 +82,7 @@ class OnnxModel:
 
     def logits(self, texts: list[str]) -> np.ndarray:
         features = self._features(texts)
-        out = np.zeros((len(texts), len(self.label_names)), dtype=np.float32)
+        out = np.zeros((len(texts), len(self.label_names)), dtype=np.float64)
         max_tokens = self.max_tokens if self.max_tokens is not None else \
             (CPU_MAX_TOKENS if self.prep["kind"] == "tokenizer" else None)  # an LSTM gains from wide batches
         for indices in length_order([len(f["input_ids"]) for f in features], self.batch_size, max_tokens):
@@ -91,8 +91,11 @@ class OnnxModel:
             out[indices] = self.session.run(None, {name: batch[name] for name in self.inputs})[0]
         return out
 
+    def probabilities(self, logits: np.ndarray) -> np.ndarray:
+        return probabilities(logits, self.multi_label)
+
     def predict_proba(self, texts: list[str]) -> np.ndarray:
-        return probabilities(self.logits(texts).astype(np.float64) / self.temperature, self.multi_label)
+        return self.probabilities(self.logits(texts) / self.temperature)
 
     def decide(self, probs: np.ndarray) -> np.ndarray:
         return decide(probs, self.multi_label, self.decision)

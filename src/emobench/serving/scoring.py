@@ -26,7 +26,7 @@ OUTPUTS = (".csv", ".jsonl")
 
 def _rows(path: Path, text_column: str, encoding: str = "utf-8") -> Iterator[tuple[int, dict, str]]:
     """(line number, record to pass through, text) for every row, streamed."""
-    from ..data.readers.common import MAGIC, MAX_TEXT_CHARS
+    from ..data.readers.common import MAGIC, MAX_TEXT_CHARS, jsonl_objects
 
     with open(path, "rb") as probe:
         head = probe.read(16)
@@ -42,15 +42,7 @@ def _rows(path: Path, text_column: str, encoding: str = "utf-8") -> Iterator[tup
                     if text.strip():
                         yield number, {"text": text}, text[:MAX_TEXT_CHARS]
             elif suffix in (".jsonl", ".ndjson"):
-                for number, line in enumerate(handle, start=1):
-                    if not line.strip():
-                        continue
-                    try:
-                        record = json.loads(line)
-                    except json.JSONDecodeError as exc:
-                        raise DataError(f"malformed JSON ({exc.msg})", path, number) from None
-                    if not isinstance(record, dict):
-                        raise DataError(f"expected a JSON object, got {type(record).__name__}", path, number)
+                for number, record in jsonl_objects(handle, path):
                     yield number, record, _text(record, text_column, path, number)[:MAX_TEXT_CHARS]
             else:
                 from ..data.readers.common import MAX_FIELD_CHARS

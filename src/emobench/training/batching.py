@@ -13,12 +13,11 @@ class LengthBucketBatches(torch.utils.data.Sampler):
     """Batches of similar length: shuffle, sort within windows of ``bucket_batches`` batches, cut into
     batches, shuffle the batches. Deterministic in (seed, epoch), so a resumed run sees the same order."""
 
-    def __init__(self, lengths: list[int], batch_size: int, seed: int, bucket_batches: int = 50, shuffle: bool = True):
+    def __init__(self, lengths: list[int], batch_size: int, seed: int, bucket_batches: int = 50):
         self.lengths = np.asarray(lengths)
         self.batch_size = batch_size
         self.seed = seed
         self.bucket_batches = max(1, bucket_batches)
-        self.shuffle = shuffle
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -26,9 +25,6 @@ class LengthBucketBatches(torch.utils.data.Sampler):
 
     def batches(self) -> list[list[int]]:
         n = len(self.lengths)
-        if not self.shuffle:
-            order = np.argsort(self.lengths, kind="stable")
-            return [order[i : i + self.batch_size].tolist() for i in range(0, n, self.batch_size)]
         rng = np.random.default_rng([self.seed, self.epoch])
         order = rng.permutation(n)
         window = self.batch_size * self.bucket_batches

@@ -8,7 +8,6 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .batching import LengthBucketBatches
 from .padding import length_order
 
 
@@ -46,11 +45,8 @@ def predict_logits(module: torch.nn.Module, features: list[dict], collate: Calla
     was_training = module.training
     module.eval()
     try:
-        lengths = [length_of(f) for f in features]
-        if cpu_max_tokens and str(device) == "cpu":
-            batches = [b.tolist() for b in length_order(lengths, batch_size, cpu_max_tokens)]
-        else:
-            batches = LengthBucketBatches(lengths, batch_size, 0, shuffle=False).batches()
+        batches = length_order([length_of(f) for f in features], batch_size,
+                               cpu_max_tokens if str(device) == "cpu" else None)
         indices, logits = batch_logits(module, features, collate, batches, device)
     finally:
         module.train(was_training)

@@ -24,6 +24,7 @@ from ..logs import bars, logger
 from . import checkpoint
 from .batching import LengthBucketBatches
 from .inference import batch_logits, length_of
+from .padding import length_order
 from .params import TrainParams
 
 
@@ -273,8 +274,8 @@ class Trainer:
         module = self.module.to(acc.device)  # fit leaves weights on the CPU; inference runs where acc runs
         was_training = module.training
         module.eval()
-        sampler = LengthBucketBatches([length_of(f) for f in features], self.params.eval_batch_size, 0, shuffle=False)
-        batches = sampler.batches()[acc.process_index :: acc.num_processes]
+        batches = length_order([length_of(f) for f in features], self.params.eval_batch_size)
+        batches = batches[acc.process_index :: acc.num_processes]
         local = batch_logits(module, features, self.raw_collate, batches, acc.device, acc.autocast)
         if not len(local[1]):
             local = (local[0], np.zeros((0, self.num_labels), np.float32))

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import warnings
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ...errors import DataError
@@ -124,8 +125,12 @@ def read_records(path: str | Path, encoding: str = "utf-8", header: bool = True)
 def _jsonl_records(text: str, path: Path) -> list[tuple[int, dict]]:
     if text.lstrip().startswith("["):
         raise DataError("the file is a JSON array; expected JSON Lines (one JSON object per line)", path, 1)
-    records = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    return list(jsonl_objects(text.splitlines(), path))
+
+
+def jsonl_objects(lines: Iterable[str], path: Path) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for every non-blank line of a JSON Lines file, as the lines come."""
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
@@ -134,8 +139,7 @@ def _jsonl_records(text: str, path: Path) -> list[tuple[int, dict]]:
             raise DataError(f"malformed JSON ({exc.msg}); expected one JSON object per line", path, number) from None
         if not isinstance(record, dict):
             raise DataError(f"expected a JSON object, got {type(record).__name__}", path, number)
-        records.append((number, record))
-    return records
+        yield number, record
 
 
 def field(record: dict, column: str, path: Path, number: int):
