@@ -129,9 +129,15 @@ def file_case(name, content, message, suffix=".csv", extra=(), expect="error", c
                 expect, message, setup, check, group=group)
 
 
-def copy_run(name, mutate):
+def copy_run(name, mutate, manifests=False):
+    """A copy of a finished run, changed by ``mutate``. Without ``manifests`` the copy is a folder as emobench
+    0.2 wrote it (no MANIFEST.json), so each case reaches the validation of the file it breaks; the manifest's
+    own checks are benchmarks/tampered.py's."""
     def setup(case_dir, ws):
         shutil.copytree(ws.root / "runs" / name, case_dir / "run")
+        if not manifests:
+            for manifest in (case_dir / "run").rglob("MANIFEST.json"):
+                manifest.unlink()
         mutate(case_dir / "run", ws)
     return setup
 
@@ -406,11 +412,11 @@ def cases() -> list[Case]:
                                   write(d / "data" / "emotion" / "test.txt",
                                         (d / "data" / "emotion" / "test.txt").read_text().replace(";joy", ";sadness", 3))),
              group="evaluate"),
-        Case("evaluate a truncated metrics.json", ["evaluate", "{case}/run"], message=r"metrics\.json: the run's metrics\.json is not valid JSON",
+        Case("evaluate a truncated metrics.json", ["evaluate", "{case}/run"], message=r"metrics\.json: the run metrics is not valid JSON",
              setup=corrupt("metrics.json", '{"splits": {"test"'), group="evaluate"),
-        Case("evaluate a corrupt config.json", ["evaluate", "{case}/run"], message=r"config\.json: the run's config\.json is not valid JSON",
+        Case("evaluate a corrupt config.json", ["evaluate", "{case}/run"], message=r"config\.json: the run configuration is not valid JSON",
              setup=corrupt("config.json", "\x00\x01garbage"), group="evaluate"),
-        Case("evaluate a config.json without keys", ["evaluate", "{case}/run"], message=r"config\.json: .* lacks 'model'",
+        Case("evaluate a config.json without keys", ["evaluate", "{case}/run"], message=r"config\.json: field model: Field required",
              setup=corrupt("config.json", "{}"), group="evaluate"),
         Case("evaluate --text-column without --data", ["evaluate", "{ws}/runs/tfidf-run", "--text-column", "x"],
              message=r"dataset options other than --data-dir apply to --data FILE or --dataset NAME", group="evaluate"),
@@ -458,8 +464,9 @@ def cases() -> list[Case]:
              message=r"cannot load .*model", setup=_remote_code_model, env={"HF_HUB_OFFLINE": "1"}, group="hostile files"),
         Case("corrupt emobench_model.json", ["predict", "{case}/run", "hi"], message=r"emobench_model\.json: the model description is not valid JSON",
              setup=corrupt("model/emobench_model.json", "{oops"), group="hostile files"),
-        Case("unknown model family", ["predict", "{case}/run", "hi"], message=r"emobench_model\.json: unknown model family 'evil'",
-             setup=corrupt("model/emobench_model.json", json.dumps({"family": "evil", "params": {}, "label_names": []})),
+        Case("unknown model family", ["predict", "{case}/run", "hi"], message=r"emobench_model\.json: field family: unknown model family 'evil'",
+             setup=corrupt("model/emobench_model.json", json.dumps({"format": 2, "family": "evil", "params": {}, "task": "single_label",
+                                                                     "label_names": ["a", "b"], "temperature": 1.0})),
              group="hostile files"),
         Case("truncated tfidf weights", ["predict", "{case}/run", "hi"], message=r"tfidf\.safetensors: the weights file cannot be read .*truncated or corrupt",
              setup=copy_run("tfidf-run", lambda run, ws: write(run / "model" / "tfidf.safetensors",
@@ -471,7 +478,7 @@ def cases() -> list[Case]:
              group="hostile files"),
         Case("corrupt LSTM vocabulary", ["predict", "{case}/run", "hi"], message=r"vocab\.json: the LSTM vocabulary",
              setup=copy_run("lstm-run", lambda run, ws: write(run / "model" / "vocab.json", "[1, 2")), group="hostile files"),
-        Case("parameters out of range in a saved model", ["predict", "{case}/run", "hi"], message=r"emobench_model\.json: parameter C=-5",
+        Case("parameters out of range in a saved model", ["predict", "{case}/run", "hi"], message=r"emobench_model\.json: field params: parameter C=-5",
              setup=copy_run("tfidf-run", lambda run, ws: write(run / "model" / "emobench_model.json", json.dumps(
                  {**json.loads((run / "model" / "emobench_model.json").read_text()),
                   "params": {**json.loads((run / "model" / "emobench_model.json").read_text())["params"], "C": -5}}))),

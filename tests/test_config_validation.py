@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 import emobench.training.checkpoint as checkpoint
 from emobench.cli import app
 from emobench.errors import EmobenchError
-from emobench.models.base import FAMILIES, MODELS, family_class, resolve_params
+from emobench.models.registry import FAMILIES, MODELS, family_class, resolve
 from emobench.params import describe_params, params_from_dict
 
 
@@ -30,9 +30,10 @@ def test_every_family_default_is_valid_and_every_bound_is_enforced(family):
 
 @pytest.mark.parametrize("name", list(MODELS))
 def test_every_model_name_and_preset_resolves(name):
-    cls, params = resolve_params(name)
+    spec = resolve(name)
+    cls = spec.family_class
     for preset in cls.PRESETS:
-        resolve_params(name, preset=preset)
+        assert resolve(name, preset=preset).preset == preset
     assert all(row[2] for row in describe_params(cls.Params))
 
 

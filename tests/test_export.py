@@ -10,7 +10,7 @@ from conftest import tiny_examples
 from emobench.cli import app
 from emobench.errors import EmobenchError
 from emobench.serving import Predictor
-from emobench.serving.export import export_run
+from emobench.experiments.export import export_run
 from tiny_models import BUILDERS
 
 runner = CliRunner()
@@ -31,7 +31,7 @@ def train(root, out, name, *args):
 
 
 def check_round_trip(run, out, quantize=None):
-    folder = export_run(run, out, quantize)
+    folder = export_run(run, out, quantize).folder
     record = json.loads((folder / "export.json").read_text())
     assert record["passed"] and record["checks"]["fp32_agreement"]["value"] >= 0.995
     texts = ["i feel so furious and angry", "honestly i was terrified", "i am glad"]
@@ -81,7 +81,7 @@ def test_tfidf_and_failed_checks_are_explained(tiny_root, tmp_path, monkeypatch)
     result = runner.invoke(app, ["export", str(run), "-o", str(tmp_path / "x")])
     assert result.exit_code == 2 and "tfidf stays in scikit-learn" in result.output and not (tmp_path / "x").exists()
     lstm = train(tiny_root, tmp_path, "l", "--model", "lstm", "--set", "epochs=2", "--set", "hidden_size=8")
-    import emobench.serving.export as export
+    import emobench.experiments.export as export
 
     monkeypatch.setattr(export, "MIN_AGREEMENT", 1.01)  # impossible: the check must fail and leave nothing
     with pytest.raises(EmobenchError, match="failed its checks .*fp32_agreement"):
@@ -111,7 +111,7 @@ def test_multi_label_export(tmp_path):
 
 
 def test_inference_batches_bound_padding_on_a_cpu():
-    from emobench.training.padding import length_order
+    from emobench.batching import length_order
 
     lengths = [5, 60, 6, 7, 58, 8, 5, 61]
     plain = length_order(lengths, 64)

@@ -63,7 +63,7 @@ def test_label_sets_are_not_read_as_labels(tmp_path, label, suffix):
     else:
         write_csv(path, rows)
     with pytest.raises(DataError, match=rf"d{suffix}, line \d+: label .*looks like several labels; for multi-label data pass "
-                                        r"--label-separator"):
+                                        r"label_separator"):
         load_dataset(DatasetConfig(name=str(path)))
 
 

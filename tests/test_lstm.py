@@ -12,7 +12,7 @@ from emobench.data import load_dataset
 from emobench.models import build_model, load_model
 from emobench.models.glove import glove_matrix
 from emobench.models.lstm import Vocabulary, tokenize
-from emobench.runs import RunConfig, train
+from emobench.experiments.run import RunConfig, train
 from emobench.data import DatasetConfig
 from emobench.training import LengthBucketBatches
 import emobench.training.loop as loop
@@ -77,7 +77,7 @@ def test_resumed_run_matches_uninterrupted_run(tiny_root, tmp_path, monkeypatch)
         return RunConfig(model="lstm", seed=7, overrides=dict(FAST), output_dir=str(tmp_path), name=name,
                          dataset=DatasetConfig(name="emotion", data_dir=str(tiny_root)))
 
-    straight = train(config("straight"), progress=False)
+    straight = train(config("straight"), progress=False).folder
 
     def stop_after_first(epoch):
         if epoch == 1:
@@ -89,7 +89,7 @@ def test_resumed_run_matches_uninterrupted_run(tiny_root, tmp_path, monkeypatch)
     partial = tmp_path / "resumed.partial"
     assert (partial / "checkpoints" / "ckpt-0001" / "state.json").is_file() and not (tmp_path / "resumed").exists()
     monkeypatch.setattr(loop, "_after_epoch", lambda epoch: None)
-    resumed = train(resume=partial, progress=False)
+    resumed = train(resume=partial, progress=False).folder
     assert resumed == tmp_path / "resumed"
     a = json.loads((straight / "metrics.json").read_text())["splits"]
     b = json.loads((resumed / "metrics.json").read_text())["splits"]
@@ -132,8 +132,9 @@ def test_loop_under_accelerate_two_processes(tiny_root, tmp_path):
 def test_default_study_adds_minilm_on_a_gpu(monkeypatch):
     import torch
 
-    from emobench.study import DEFAULT_MODELS, default_models
+    from emobench.experiments.study import default_models
 
-    assert default_models() == DEFAULT_MODELS or torch.cuda.is_available()
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert default_models() == ["tfidf", "lstm", "lstm-paper"]
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert default_models() == [*DEFAULT_MODELS, "minilm"]
+    assert default_models() == ["tfidf", "lstm", "lstm-paper", "minilm"]

@@ -55,7 +55,7 @@ def test_readers_accept_label_sets(multi_files):
     assert tsv.multi_label and jsonl.multi_label and tsv.label_names == sorted(LABELS) == jsonl.label_names
     assert tsv["train"].labels == jsonl["train"].labels
     assert any(len(labels) == 2 for labels in tsv["train"].labels)
-    with pytest.raises(EmobenchError, match="looks like several labels; for multi-label data pass --label-separator"):
+    with pytest.raises(EmobenchError, match="looks like several labels; for multi-label data pass label_separator"):
         load_dataset(DatasetConfig(name=str(multi_files["train"][0]), files={s: str(f[0]) for s, f in multi_files.items()},
                                    label_column="emotions"))
 

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from emobench.cli import app
 from emobench.data import DatasetConfig, load_dataset
 from emobench.errors import DataError
-from emobench.study import compare_runs
+from emobench.experiments.study import compare_runs
 from emobench.reporting.render import latex_escape, md_escape
 
 runner = CliRunner()
@@ -40,7 +40,7 @@ def test_reports_escape_label_names(tmp_path):
     y = rng.integers(0, len(HOSTILE), 120)
     runs = [make_run(tmp_path / "r", m, 0, y, np.where(rng.random(120) < acc, y, 0), labels=HOSTILE)
             for m, acc in (("m|1", 0.9), ("m<2>", 0.6))]
-    out = compare_runs(runs, tmp_path / "c", formats=["md", "html", "latex"])
+    out = compare_runs(runs, tmp_path / "c", formats=["md", "html", "latex"]).folder
     md = (out / "report.md").read_text()
     tables, current = [], []
     for line in md.splitlines() + [""]:

@@ -22,9 +22,9 @@ def test_json_output_stays_parseable_whatever_libraries_print(tiny_root, tmp_pat
 
     real = tfidf.TfidfClassifier._load_weights
 
-    def chatty(self, directory):
+    def chatty(self, folder, record):
         print("LOAD REPORT: some library talking on standard output")
-        return real(self, directory)
+        return real(self, folder, record)
 
     monkeypatch.setattr(tfidf.TfidfClassifier, "_load_weights", chatty)
     result = runner.invoke(app, ["predict", str(tmp_path / "r"), "so sad", "so happy", "--json"])

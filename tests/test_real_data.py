@@ -41,7 +41,7 @@ def test_isear_audit_matches_readme(real_data_root):
 
 def test_tfidf_meets_the_baseline_bar(real_data_root):
     from emobench.models import build_model
-    from emobench.runs import evaluate_split
+    from emobench.experiments.run import evaluate_split
 
     corpus = load_dataset("emotion", data_dir=str(real_data_root))
     model = build_model("tfidf").fit(corpus["train"], corpus["validation"], corpus.label_names)

@@ -9,28 +9,30 @@ from emobench.cli import app
 from emobench.data import DatasetConfig, Split
 from emobench.errors import EmobenchError
 from emobench.evaluation import compute_metrics
-from emobench.study import CompareConfig, compare_runs, run_comparison
-from emobench.runs import write_predictions
+from emobench.experiments.study import CompareConfig, compare_runs, run_comparison
+from emobench.records.run import RunWriter, split_digest
 
 LABELS = ["sadness", "joy", "anger"]
 
 
 def make_run(root, model, seed, y_true, y_pred, dataset="emotion", labels=LABELS, history=True):
+    """A finished run folder as training writes it (records, manifest), without a model: predictions made up."""
     folder = root / f"{model}-s{seed}"
-    (folder / "predictions").mkdir(parents=True)
-    probs = np.eye(len(labels))[y_pred]
-    write_predictions(folder / "predictions" / "test.csv", Split([f"t{i}" for i in range(len(y_true))], list(y_true)),
-                      probs, np.asarray(y_pred), labels)
+    folder.mkdir(parents=True)
+    texts = [f"t{i}" for i in range(len(y_true))]
+    writer = RunWriter(folder)
+    writer.start({"model": model, "family": "tfidf", "params": {}, "seed": seed, "preset": None, "overrides": {},
+                  "dataset": DatasetConfig(name=dataset).to_dict(), "output_dir": str(root), "name": folder.name},
+                 {"seed": seed, "versions": {}, "machine": {}},
+                 {"dataset": dataset, "labels": labels, "sizes": {"test": len(texts)}, "source": {"files": {"test.txt": "abc"}},
+                  "audit_warnings": ["train: 3 texts occur more than once"],
+                  "split_digests": {"test": split_digest(texts, [labels[k] for k in y_true])}})
+    writer.predictions("test", texts, [labels[k] for k in y_true], np.eye(len(labels))[y_pred], np.asarray(y_pred), labels)
     test = compute_metrics(y_true, y_pred, labels) | {"eval_seconds": 0.5, "examples_per_second": 400.0}
-    (folder / "metrics.json").write_text(json.dumps({"train_seconds": 12.0, "parameters": 1000, "splits": {"test": test}}))
-    (folder / "config.json").write_text(json.dumps({"model": model, "seed": seed, "preset": None}))
-    (folder / "data.json").write_text(json.dumps({"dataset": dataset, "labels": labels,
-                                                  "source": {"files": {"test.txt": "abc"}},
-                                                  "audit_warnings": ["train: 3 texts occur more than once"]}))
-    if history:
-        (folder / "history.json").write_text(json.dumps(
-            [{"epoch": e, "train_loss": 1 / e, "val_loss": 1.2 / e, "val_accuracy": 0.5 + e / 10, "val_macro_f1": 0.4 + e / 10,
-              "seconds": 1.0} for e in (1, 2, 3)]))
+    epochs = [{"epoch": e, "train_loss": 1 / e, "val_loss": 1.2 / e, "val_accuracy": 0.5 + e / 10,
+               "val_macro_f1": 0.4 + e / 10, "seconds": 1.0} for e in (1, 2, 3)]
+    writer.results({"train_seconds": 12.0, "parameters": 1000, "splits": {"test": test}}, epochs if history else None)
+    writer.complete()
     return folder
 
 
@@ -54,7 +56,7 @@ def fixture_runs(tmp_path):
 
 
 def test_report_from_fixture_results(fixture_runs, tmp_path):
-    out = compare_runs(fixture_runs, tmp_path / "cmp", formats=["md", "html", "latex"])
+    out = compare_runs(fixture_runs, tmp_path / "cmp", formats=["md", "html", "latex"]).folder
     rows = json.loads((out / "results.json").read_text())["runs"]
     assert [r["model"] for r in rows] == ["strong", "weak", "close"]
     assert {"accuracy", "macro_f1", "weighted_precision", "per_class", "train_seconds",
@@ -92,7 +94,7 @@ def test_seeds_give_mean_and_sd(tmp_path):
     _, b = predictions(0.8, seed=5)
     runs = [make_run(tmp_path / "r", "m", 0, y, a), make_run(tmp_path / "r", "m", 1, y, b),
             make_run(tmp_path / "r", "n", 0, y, b), make_run(tmp_path / "r", "n", 1, y, a)]
-    out = compare_runs(runs, tmp_path / "cmp")
+    out = compare_runs(runs, tmp_path / "cmp").folder
     md = (out / "report.md").read_text()
     assert "mean ± sd" in md and "(n=2)" in md
     stats = json.loads((out / "statistics.json").read_text())
@@ -105,7 +107,7 @@ def test_isear_report_shows_the_paper(tmp_path):
     rng = np.random.default_rng(0)
     y = rng.integers(0, 7, 200)
     run = make_run(tmp_path / "r", "minilm", 0, y, np.where(rng.random(200) < 0.7, y, 0), dataset="isear", labels=labels)
-    md = (compare_runs([run], tmp_path / "cmp") / "report.md").read_text()
+    md = (compare_runs([run], tmp_path / "cmp").folder / "report.md").read_text()
     assert "RoBERTa (paper)" in md and "minilm (ours)" in md and "0.7431" in md
 
 
@@ -118,7 +120,7 @@ def test_runs_on_different_data_are_refused(tmp_path):
 
 
 def test_report_command_rerenders(fixture_runs, tmp_path):
-    out = compare_runs(fixture_runs, tmp_path / "cmp")
+    out = compare_runs(fixture_runs, tmp_path / "cmp").folder
     (out / "report.html").unlink()
     result = CliRunner().invoke(app, ["report", str(out), "--format", "latex"])
     assert result.exit_code == 0, result.output
@@ -144,7 +146,7 @@ def test_interrupted_comparison_picks_up_where_it_stopped(tiny_root, tmp_path, m
     assert (tmp_path / "study" / "runs" / "lstm-s0.partial").is_dir()
     monkeypatch.setattr(loop, "_after_epoch", lambda epoch: None)
     messages = []
-    folder = run_comparison(config, progress=False, log=messages.append)
+    folder = run_comparison(config, progress=False, log=messages.append).folder
     assert messages == ["tfidf-s0: finished earlier, reused", "lstm-s0: resuming the unfinished run"]
     rows = json.loads((folder / "results.json").read_text())["runs"]
     assert [r["model"] for r in rows] == ["tfidf", "lstm"]

@@ -86,7 +86,7 @@ def test_resume_refuses_changed_data(tiny_root, tmp_path, monkeypatch):
     import emobench.training.loop as loop
     from emobench.data import DatasetConfig
     from emobench.errors import EmobenchError
-    from emobench.runs import RunConfig, train
+    from emobench.experiments.run import RunConfig, train
     import pytest
 
     data = tmp_path / "copy"

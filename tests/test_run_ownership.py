@@ -15,8 +15,9 @@ import emobench.training.loop as loop
 from emobench.cli import app
 from emobench.data import DatasetConfig
 from emobench.errors import EmobenchError
-from emobench.lock import LOCK_FILE, RunLock
-from emobench.runs import RunConfig, default_run_name, train
+from emobench.claims import Lock
+from emobench.files import LOCK_FILE
+from emobench.experiments.run import RunConfig, default_run_name, train
 
 LSTM = ["--set", "epochs=3", "--set", "hidden_size=8", "--set", "glove=none", "--set", "batch_size=16"]
 
@@ -120,9 +121,9 @@ def test_stale_lock_is_explained_and_taken_over_by_resume(tiny_root, tmp_path):
     with pytest.raises(EmobenchError, match="holds an unfinished run; resume it"):
         train(config, progress=False)
     with pytest.raises(EmobenchError, match="stale lock of process"):
-        RunLock(partial).acquire()
+        Lock.of(partial).acquire()
     with pytest.warns(UserWarning, match="took over the stale lock"):
-        final = train(resume=partial, progress=False)
+        final = train(resume=partial, progress=False).folder
     assert (final / "metrics.json").is_file() and not (final / LOCK_FILE).exists()
 
 
@@ -135,12 +136,12 @@ def _straight_and_crashed(tiny_root, tmp_path, monkeypatch, crash_point):
         return RunConfig(model="lstm", seed=3, overrides={"epochs": "3", "hidden_size": "8", "learning_rate": "0.01"},
                          output_dir=str(tmp_path), name=name, dataset=DatasetConfig(name="emotion", data_dir=str(tiny_root)))
 
-    straight = train(config("straight"), progress=False)
+    straight = train(config("straight"), progress=False).folder
     crash_point(monkeypatch)
     with pytest.raises(Crash):
         train(config("crashed"), progress=False)
     monkeypatch.undo()
-    resumed = train(resume=tmp_path / "crashed.partial", progress=False)
+    resumed = train(resume=tmp_path / "crashed.partial", progress=False).folder
     for name in ("metrics.json", "history.json"):
         a, b = json.loads((straight / name).read_text()), json.loads((resumed / name).read_text())
         if name == "metrics.json":

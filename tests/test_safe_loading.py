@@ -42,7 +42,7 @@ def test_saved_models_are_data_only_and_reload_identically(tiny_root, tmp_path, 
 def test_checkpoints_hold_no_pickle(tiny_root, tmp_path, monkeypatch):
     import emobench.training.loop as loop
     from emobench.data import DatasetConfig
-    from emobench.runs import RunConfig, train
+    from emobench.experiments.run import RunConfig, train
 
     def stop(epoch):
         if epoch == 2:
@@ -102,7 +102,7 @@ def test_every_from_pretrained_refuses_remote_code():
     ("model/emobench_model.json", "{\"family\": ", "model description is not valid JSON"),
     ("model/tfidf_vocabulary.json", "[", "TF-IDF vocabulary is not valid JSON"),
     ("model/tfidf.safetensors", b"\x00" * 20, "the weights file cannot be read"),
-    ("metrics.json", "{}", "lacks 'splits'"),
+    ("metrics.json", "{}", "field train_seconds: Field required"),
 ])
 def test_corrupt_run_files_are_clear_errors(tiny_root, tmp_path, target, content, message):
     runner = CliRunner()
@@ -110,6 +110,9 @@ def test_corrupt_run_files_are_clear_errors(tiny_root, tmp_path, target, content
     path = tmp_path / "r" / target
     path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
     command = ["evaluate", str(tmp_path / "r")] if target == "metrics.json" else ["predict", str(tmp_path / "r"), "hi"]
-    result = runner.invoke(app, command)
+    result = runner.invoke(app, command)  # the manifest names the edited file
     assert result.exit_code == 2 and "Traceback" not in result.output
-    assert Path(target).name in result.output and message in result.output
+    assert f"{Path(target).name}: " in result.output and "was saved; the file was truncated, replaced or edited" in result.output
+    result = runner.invoke(app, [*command, "--allow-modified"])  # past the manifest, the file's own validation
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert Path(target).name in result.output and message in result.output, result.output

@@ -47,7 +47,7 @@ def read_csv(path):
 
 def test_streams_a_file_larger_than_a_chunk_and_passes_columns_through(run_dir, big_csv, tmp_path):
     stats = score_file(run_dir, big_csv, tmp_path / "out.csv", chunk_size=300, progress=False)
-    assert stats["texts"] == 2500 and stats["texts_per_second"] > 0
+    assert stats.texts == 2500 and stats.texts_per_second > 0
     rows = read_csv(tmp_path / "out.csv")
     source = read_csv(big_csv)
     assert [r["id"] for r in rows] == [r["id"] for r in source] and rows[7]["text"] == source[7]["text"]
@@ -107,7 +107,7 @@ def test_ray_engine_local_and_cluster_address(run_dir, big_csv, tmp_path):
     ray_out = tmp_path / "ray.csv"
     stats = score_file(run_dir, big_csv, ray_out, chunk_size=400, progress=False, engine="ray", ray_workers=2)
     ray.shutdown()
-    assert stats["texts"] == 2500 and ray_out.read_text() == local.read_text()  # the same scoring, the same order
+    assert stats.texts == 2500 and ray_out.read_text() == local.read_text()  # the same scoring, the same order
 
     port = _free_port()
     ray_bin = Path(sys.executable).parent / "ray"

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 from conftest import tiny_examples
 from emobench.cli import app
 from emobench.data import load_dataset
-from emobench.models import build_model, load_model, resolve_params
+from emobench.models import build_model, load_model, resolve
 from tiny_models import BUILDERS
 
 FAST = {"epochs": "3", "batch_size": "16", "learning_rate": "0.003", "warmup_ratio": "0"}
@@ -21,12 +21,12 @@ def tiny_models(tmp_path_factory):
 
 
 def test_names_map_to_hub_ids_and_presets():
-    assert resolve_params("bert")[1].pretrained == "bert-base-uncased"
-    assert resolve_params("roberta")[1].pretrained == "roberta-base"
-    assert resolve_params("distilbert")[1].pretrained == "distilbert-base-uncased"
-    assert resolve_params("xlnet")[1].pretrained == "xlnet-base-cased"
-    assert resolve_params("hf:some/model")[1].pretrained == "some/model"
-    paper = resolve_params("roberta", preset="paper")[1]
+    assert resolve("bert").params.pretrained == "bert-base-uncased"
+    assert resolve("roberta").params.pretrained == "roberta-base"
+    assert resolve("distilbert").params.pretrained == "distilbert-base-uncased"
+    assert resolve("xlnet").params.pretrained == "xlnet-base-cased"
+    assert resolve("hf:some/model").params.pretrained == "some/model"
+    paper = resolve("roberta", preset="paper").params
     assert (paper.batch_size, paper.epochs, paper.learning_rate, paper.optimizer, paper.scheduler, paper.warmup_ratio) == \
         (16, 10, 4e-5, "adam", "linear", 0.0)
 

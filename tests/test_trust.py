@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from emobench.cli import app
 from emobench.data import load_dataset
 from emobench.evaluation.calibration import brier_score, expected_calibration_error, log_loss, reliability, uncalibrated
-from emobench.explain import explain_texts
+from emobench.models.explain import explain_texts
 from emobench.models import build_model
 from emobench.models.temperature import fit_temperature, nll
 

@@ -9,7 +9,7 @@ from emobench.cli import app
 from emobench.data import DatasetConfig, load_dataset
 from emobench.errors import EmobenchError
 from emobench.models.tfidf import TfidfClassifier
-from emobench.tune import TuneConfig, tune
+from emobench.experiments.tune import TuneConfig, tune
 
 runner = CliRunner()
 
@@ -25,7 +25,7 @@ def test_tune_never_reads_the_test_split_and_writes_a_run(tiny_root, tmp_path, m
     corpus = load_dataset("emotion", data_dir=str(tiny_root))
     seen, real = [], TfidfClassifier.logits
     monkeypatch.setattr(TfidfClassifier, "logits", lambda self, texts: (seen.append(("call", list(texts))), real(self, texts))[1])
-    folder = tune(config(tiny_root, tmp_path), progress=False)
+    folder = tune(config(tiny_root, tmp_path), progress=False).folder
     trial_calls = seen[:4]  # one validation scoring per trial, then the final run
     assert all(texts == corpus["validation"].texts for _, texts in trial_calls)
     assert any(texts[: len(corpus["test"])] == corpus["test"].texts for _, texts in seen[4:])  # the final run only
@@ -42,7 +42,7 @@ def test_tune_never_reads_the_test_split_and_writes_a_run(tiny_root, tmp_path, m
 
 def test_tune_resumes_its_study_and_refuses_another(tiny_root, tmp_path):
     tune(config(tiny_root, tmp_path, trials=2), progress=False)
-    folder = tune(config(tiny_root, tmp_path, trials=5), progress=False)  # three more
+    folder = tune(config(tiny_root, tmp_path, trials=5), progress=False).folder  # three more
     assert len(json.loads((folder / "trials.json").read_text())["trials"]) == 5
     study = optuna.load_study(study_name="emobench", storage=f"sqlite:///{folder / 'study.db'}")
     assert len(study.trials) == 5
@@ -56,7 +56,7 @@ def test_an_interrupted_trial_is_marked_failed_and_not_counted(tiny_root, tmp_pa
     study = optuna.create_study(study_name="emobench", storage=f"sqlite:///{folder / 'study.db'}", direction="maximize")
     study.ask()  # a trial left RUNNING, as by a kill
     cfg = config(tiny_root, tmp_path, trials=2)
-    from emobench.tune import plan
+    from emobench.experiments.tune import plan
 
     _, space, _ = plan(config(tiny_root, tmp_path, trials=2, name="scratch"))
     asked = {**cfg.to_dict(), "dataset": cfg.dataset.resolved().to_dict(), "space": space}
@@ -72,7 +72,7 @@ def test_epochs_are_reported_and_pruned_trials_stop_early(tiny_root, tmp_path, m
     monkeypatch.setattr(optuna.trial.Trial, "should_prune", lambda self: self.number >= 1)
     cfg = config(tiny_root, tmp_path, model="lstm", trials=3, overrides={"epochs": 4, "hidden_size": 8, "glove": "none"},
                  space={"learning_rate": ["float-log", 1e-3, 1e-2]})
-    folder = tune(cfg, progress=False)
+    folder = tune(cfg, progress=False).folder
     trials = json.loads((folder / "trials.json").read_text())["trials"]
     assert [t["state"] for t in trials] == ["complete", "pruned", "pruned"]
     study = optuna.load_study(study_name="emobench", storage=f"sqlite:///{folder / 'study.db'}")

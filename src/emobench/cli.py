@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .errors import EmobenchError
+from .errors import EmobenchError, spell
 from .logs import logger
 
 app = typer.Typer(help="Text emotion recognition: audit datasets, train and compare models, predict.",
@@ -29,6 +29,18 @@ data_app = typer.Typer(help="Inspect datasets.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 console = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+# Library messages name API parameters; on the command line they are these flags (default: --name-with-dashes).
+FLAGS = {"data_file": "--data", "json_out": "--json", "overrides": "--set", "format_": "--format", "set_": "--set"}
+
+
+def flag(name: str) -> str:
+    return FLAGS.get(name, "--" + name.rstrip("_").replace("_", "-"))
+
+
+def as_flags(message: str) -> str:
+    return spell(message, flag)
 
 
 class Terminated(KeyboardInterrupt):
@@ -53,13 +65,13 @@ def user_errors():
             if issubclass(category, UserWarning) and str(message) not in seen:
                 seen.add(str(message))
                 err.print("[yellow]warning:[/] ", end="")
-                err.print(str(message), markup=False)
+                err.print(as_flags(str(message)), markup=False)
 
         warnings.showwarning = show
         try:
             yield
         except EmobenchError as exc:
-            _error(str(exc))
+            _error(exc.render(flag))
             raise typer.Exit(2) from None
         except OSError as exc:  # disk full, permissions, a folder where a file was expected, ...
             where = f"{exc.filename}: " if exc.filename else ""
@@ -158,7 +170,7 @@ def _dataset_config(ctx: typer.Context, dataset: str, data: dict):
     them would train on something other than what was asked)."""
     from .data import DatasetConfig
     from .data.labelmap import read_label_map
-    from .data.readers import READERS
+    from .data.readers import READERS, dataset_entry
 
     files = {k: data[f"{k}_file"] for k in ("train", "validation", "test") if data.get(f"{k}_file")}
     if files and "train" not in files:
@@ -166,13 +178,14 @@ def _dataset_config(ctx: typer.Context, dataset: str, data: dict):
     if files and _explicit(ctx, "dataset"):
         raise EmobenchError("give either --dataset or --train-file (with --validation-file/--test-file), not both")
     name = files["train"] if files else dataset
-    builtin = name.partition(":")[0] in READERS and not files
+    entry = dataset_entry(name)
+    builtin = entry is not READERS["table"] and not files
     if builtin:
         for option in USER_FILE_OPTIONS:
             if _explicit(ctx, option):
                 raise EmobenchError(f"--{option.replace('_', '-')} applies to your own data files, not to the "
                                     f"built-in dataset {name!r}")
-    if (files or data.get("split_column") or name.partition(":")[0] in ("emotion", "goemotions")) and _explicit(ctx, "split_seed"):
+    if (files or data.get("split_column") or (builtin and entry.ships_splits)) and _explicit(ctx, "split_seed"):
         raise EmobenchError("--split-seed applies to generated splits (ISEAR, files without a split column); "
                             "this data has its own splits")
     names = [n.strip() for n in data["label_names"].split(",")] if data.get("label_names") else None
@@ -195,6 +208,9 @@ def _parse_overrides(pairs: list[str]) -> dict:
 
 
 DatasetOpt = typer.Option("emotion", "--dataset", "-d", help="emotion, isear, goemotions, goemotions:ekman, or a CSV/TSV/JSONL file")
+AllowModifiedOpt = typer.Option(False, "--allow-modified",
+                                help="use run, model, export, comparison or tuning folders whose files differ from their "
+                                     "manifest (each difference is reported)")
 QuietOpt = typer.Option(False, "--quiet", "-q", help="no progress bars (one line per epoch stays; --log-level warning for none)")
 TrackOpt = typer.Option([], "--track", help="experiment tracking: mlflow and/or tensorboard (repeatable), stored under the output folder's tracking/")
 
@@ -222,7 +238,7 @@ def data_audit(
     data also labels per text, co-occurring pairs and texts without a label."""
     with user_errors():
         from .data import audit, load_dataset
-        from .fileio import write_json
+        from .files import write_json
         from .reporting.tables import audit_tables
 
         if json_out is not None and json_out.is_dir():
@@ -261,8 +277,8 @@ def train(
 ):
     """Train one model and write a run directory (config, versions, checksums, model, metrics, predictions)."""
     with user_errors():
-        from .runs import RunConfig, load_run
-        from .runs import train as train_run
+        from .experiments.run import RunConfig
+        from .experiments.run import train as train_run
 
         tracker = _make_tracker(track, Path(resume).parent if resume else output_dir, "emobench")
         if resume:
@@ -272,33 +288,32 @@ def train(
                                     f"--{given[0].rstrip('_').replace('_', '-')} cannot be combined with it")
             if data.get("data_dir"):
                 raise EmobenchError("--resume reads the data recorded in the run; --data-dir cannot be combined with it")
-            run_dir = train_run(resume=resume, progress=not quiet, tracker=tracker)
+            run = train_run(resume=resume, progress=not quiet, tracker=tracker)
         else:
             config = RunConfig(model=model, seed=seed, preset=preset, overrides=_parse_overrides(set_),
                                output_dir=str(output_dir), name=name,
                                dataset=_dataset_config(ctx, dataset, data))
-            run_dir = train_run(config, progress=not quiet, tracker=tracker)
-        _show_run(load_run(run_dir), quiet)
-        say(f"run written to {run_dir}")
+            run = train_run(config, progress=not quiet, tracker=tracker)
+        _show_run(run, quiet)
+        say(f"run written to {run.folder}")
 
 
-def _show_run(run: dict, quiet: bool) -> None:
+def _show_run(run, quiet: bool) -> None:
     from .evaluation import classification_report_text
+    from .models.registry import family_class
 
-    metrics = run["metrics"]
+    splits = {name: m.as_dict() for name, m in run.metrics.splits.items()}
     if not quiet:
-        for split, m in metrics["splits"].items():
+        for split, m in splits.items():
             say(f"{split} ({m['n']} examples)")
             say(classification_report_text(m))
     summary = ", ".join((f"{s} subset accuracy {m['accuracy']:.4f} micro-F1 {m['micro']['f1']:.4f} macro-F1 "
                          f"{m['macro']['f1']:.4f}") if m.get("task") == "multi_label" else
                         f"{s} accuracy {m['accuracy']:.4f} macro-F1 {m['macro']['f1']:.4f}"
-                        for s, m in metrics["splits"].items())
-    say(f"trained in {metrics['train_seconds']:.1f} s; {summary}")
-    glove = (metrics.get("model_info") or {}).get("glove") or {}
-    if glove.get("coverage") is not None:
-        say(f"GloVe ({glove['source']}) covers {glove['found']} of {glove['vocabulary']} vocabulary words "
-            f"({100 * glove['coverage']:.1f}%)")
+                        for s, m in splits.items())
+    say(f"trained in {run.metrics.train_seconds:.1f} s; {summary}")
+    for line in family_class(run.config.family).describe(run.metrics.model_info):
+        say(line)
 
 
 @app.command()
@@ -312,12 +327,13 @@ def evaluate(
                                           help="another dataset: only the labels both share count (see --label-map)"),
     allow_changed_data: bool = typer.Option(False, help="evaluate even if the data's checksums differ from the run's record"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="also write the metrics as JSON"),
+    allow_modified: bool = AllowModifiedOpt,
     **data,
 ):
     """Re-evaluate a saved run: on its own split (checksums verified), a labelled file, or another dataset."""
     with user_errors():
-        from .fileio import write_json
-        from .runs import evaluate_run
+        from .experiments.run import evaluate_run
+        from .files import write_json
 
         given = {name for name in DATASET_OPTIONS if _explicit(ctx, name)}
         if data_file and dataset:
@@ -336,14 +352,14 @@ def evaluate(
             raise EmobenchError(f"--json {json_out}: is a folder; expected a file name")
         names = [n.strip() for n in data["label_names"].split(",")] if data.get("label_names") and data_file else None
         other = _dataset_config(ctx, dataset, data) if dataset else None
-        metrics, report = evaluate_run(
+        result = evaluate_run(
             run, split=split, data_file=data_file, data_dir=data.get("data_dir") if not dataset else None,
             text_column=data["text_column"] if _explicit(ctx, "text_column") else None,
             label_column=data["label_column"] if _explicit(ctx, "label_column") else None,
             allow_changed_data=allow_changed_data, label_names=names, dataset=other,
-            label_separator=data.get("label_separator"))
-        say(f"{data_file or (dataset + ' ' + split if dataset else split)} ({metrics['n']} examples)")
-        transfer = metrics.get("transfer")
+            label_separator=data.get("label_separator"), allow_modified=allow_modified)
+        metrics, report, transfer = result.metrics, result.report, result.transfer
+        say(f"{result.scored} ({result.n} examples)")
         if transfer:
             say(f"labels shared with {transfer['dataset']}: {', '.join(transfer['shared_labels'])}; only the run's: "
                 f"{', '.join(transfer['model_only_labels']) or 'none'}; only the data's: "
@@ -354,9 +370,9 @@ def evaluate(
         if transfer:
             say(f"hit rate (top shared label among the text's labels) {transfer['hit_rate']:.4f}; majority rate "
                 f"{transfer['majority_rate']:.4f} (always {transfer['majority_label']!r})")
-        if metrics.get("data_changes"):
+        if result.data_changes:
             say("NOTE: the data differs from what the run was trained on (--allow-changed-data): "
-                + "; ".join(metrics["data_changes"]))
+                + "; ".join(result.data_changes))
         if json_out:
             write_json(json_out, metrics)
 
@@ -400,6 +416,7 @@ def predict(
     ray_workers: int = typer.Option(1, help="with --engine ray: scoring workers"),
     chunk_size: int = typer.Option(1024, help="with --output: texts per chunk"),
     encoding: str = typer.Option("utf-8", help="text encoding of --file"),
+    allow_modified: bool = AllowModifiedOpt,
     quiet: bool = QuietOpt,
 ):
     """Print the label and the probability of every class for each text, or score a file (--output)."""
@@ -411,11 +428,11 @@ def predict(
                 raise EmobenchError("--output scores a --file; give no texts as arguments and no --json")
             from .serving.scoring import score_file
 
-            stats = score_file(run, file, output, text_column=text_column, chunk_size=chunk_size, backend=backend.value,
-                               progress=not quiet, engine=engine, ray_address=ray_address, ray_workers=ray_workers,
-                               encoding=encoding)
-            say(f"scored {stats['texts']} texts in {stats['seconds']:.1f} s ({stats['texts_per_second']:.0f} texts/s, "
-                f"{engine}) into {stats['output']}")
+            result = score_file(run, file, output, text_column=text_column, chunk_size=chunk_size, backend=backend.value,
+                                progress=not quiet, engine=engine, ray_address=ray_address, ray_workers=ray_workers,
+                                encoding=encoding, allow_modified=allow_modified)
+            say(f"scored {result.texts} texts in {result.seconds:.1f} s ({result.texts_per_second or 0:.0f} texts/s, "
+                f"{engine}) into {result.output}")
             return
         given = [p for p in ("engine", "ray_address", "ray_workers", "chunk_size") if _explicit(ctx, p)]
         if given:
@@ -430,7 +447,7 @@ def predict(
             raise EmobenchError("no text given: pass texts as arguments or --file")
         # Whatever a library prints while loading goes to standard error: --json output stays parseable.
         with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
-            predictor = Predictor(run, backend.value)
+            predictor = Predictor(run, backend.value, allow_modified)
             results = predictor.predict(items)
         if as_json:
             for r in results:
@@ -451,14 +468,15 @@ def explain(
     label: Optional[str] = typer.Option(None, "--label", help="explain this label (default: the predicted one)"),
     html_out: Optional[Path] = typer.Option(None, "--html", help="also write the explanations as an HTML page"),
     as_json: bool = typer.Option(False, "--json", help="print JSON lines (tokens and scores)"),
+    allow_modified: bool = AllowModifiedOpt,
 ):
     """Which words made the model say it: per-token attributions (Integrated Gradients for the LSTM and
     transformers, coefficient x tf-idf weight for tfidf)."""
     with user_errors():
         from dataclasses import asdict
 
-        from .explain import explain_texts
         from .models import load_model
+        from .models.explain import explain_texts
         from .reporting.explanations import to_html, to_rich
 
         for i, text in enumerate(texts, start=1):
@@ -467,7 +485,7 @@ def explain(
         if html_out is not None and (html_out.is_dir() or not html_out.parent.is_dir()):
             raise EmobenchError(f"--html {html_out}: expected a file in an existing folder")
         with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
-            model = load_model(run)
+            model = load_model(run, allow_modified)
             explanations = explain_texts(model, texts, label)
         if as_json:
             for e in explanations:
@@ -477,7 +495,7 @@ def explain(
                 console.print(to_rich(e), end="")
                 say(f"-> {e.label} ({e.probability:.2f}; {e.method})")
         if html_out is not None:
-            from .fileio import write_text_atomic
+            from .files import write_text_atomic
             from .reporting.render import STYLE
 
             body = "".join(f"<p>{to_html(e)}</p>" for e in explanations)
@@ -492,21 +510,19 @@ def export(
     format_: str = typer.Option("onnx", "--format", help="onnx"),
     quantize: Optional[str] = typer.Option(None, help="int8: also a dynamically quantised model (used by default)"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="export folder (default: RUN-onnx beside the run)"),
+    allow_modified: bool = AllowModifiedOpt,
 ):
     """Export a run's model to ONNX (transformers, both LSTMs), checked on the run's test split."""
     with user_errors():
-        from .serving.export import export_run
+        from .experiments.export import export_run
 
         if format_ != "onnx":
             raise EmobenchError(f"--format {format_!r}: expected onnx")
-        folder = export_run(run, output, quantize)
-        from .fileio import read_json
-
-        record = read_json(folder / "export.json", "export record")
-        for kind, scores in record["scores"].items():
-            agreement = f", agreement with PyTorch {scores['agreement']:.4f}" if "agreement" in scores else ""
-            say(f"{kind}: accuracy {scores['accuracy']:.4f}, macro-F1 {scores['macro_f1']:.4f}{agreement}")
-        say(f"exported to {folder} (checks passed on {record['examples']} {record['check_split']} texts)")
+        record = export_run(run, output, quantize, allow_modified=allow_modified)
+        for kind, scores in record.scores.items():
+            agreement = f", agreement with PyTorch {scores.agreement:.4f}" if scores.agreement is not None else ""
+            say(f"{kind}: accuracy {scores.accuracy:.4f}, macro-F1 {scores.macro_f1:.4f}{agreement}")
+        say(f"exported to {record.folder} (checks passed on {record.examples} {record.check_split} texts)")
 
 
 @app.command()
@@ -519,6 +535,7 @@ def serve(
     max_chars: int = typer.Option(10_000, help="longest text, in characters"),
     max_batch: int = typer.Option(64, help="most texts predicted together (requests are batched)"),
     batch_wait_ms: float = typer.Option(5.0, help="how long a batch waits for more requests, in milliseconds"),
+    allow_modified: bool = AllowModifiedOpt,
 ):
     """Serve a model over HTTP: POST /predict, GET /health, GET /model, docs at /docs."""
     with user_errors():
@@ -531,7 +548,8 @@ def serve(
             raise EmobenchError(f"--batch-wait-ms {batch_wait_ms}: expected 0 or more")
         if not 0 < port < 65536:
             raise EmobenchError(f"--port {port}: expected 1..65535")
-        run_server(run, host, port, backend.value, ServiceSettings(max_texts, max_chars, max_batch, batch_wait_ms))
+        run_server(run, host, port, backend.value, ServiceSettings(max_texts, max_chars, max_batch, batch_wait_ms),
+                   allow_modified=allow_modified)
 
 
 @app.command()
@@ -555,7 +573,7 @@ def _ensembles(values: list[str], models: list[str] | None = None) -> list[list[
             raise EmobenchError(f"--ensemble {value!r}: expected 'all' or model names joined by + (e.g. tfidf+lstm)")
         out.append(["all"] if members == ["all"] else members)
     if models is not None:
-        from .study import check_ensembles
+        from .experiments.study import check_ensembles
 
         check_ensembles(out, models)
     return out
@@ -563,8 +581,7 @@ def _ensembles(values: list[str], models: list[str] | None = None) -> list[list[
 
 def _compare_overrides(pairs: list[str], models: list[str]) -> dict:
     """``--set model.key=value`` for one model, ``--set key=value`` for every compared model that has the key."""
-    from .models.base import resolve_params
-    import dataclasses
+    from .models.registry import param_names
 
     out: dict[str, dict] = {}
     for key, value in _parse_overrides(pairs).items():
@@ -574,8 +591,7 @@ def _compare_overrides(pairs: list[str], models: list[str]) -> dict:
             raise EmobenchError(f"--set {key}=...: {model!r} is not among the compared models ({', '.join(models)})")
         matched = False
         for target in targets:
-            family, _ = resolve_params(target)
-            if param in {f.name for f in dataclasses.fields(family.Params)}:
+            if param in param_names(target):
                 out.setdefault(target, {})[param] = value
                 matched = True
             elif dot:
@@ -606,6 +622,7 @@ def compare(
     transfer_label_map: Optional[str] = typer.Option(None, "--transfer-label-map",
                                                      help="label map for the --transfer dataset (file or built-in name)"),
     track: list[str] = TrackOpt,
+    allow_modified: bool = AllowModifiedOpt,
     quiet: bool = QuietOpt,
     **data,
 ):
@@ -613,8 +630,9 @@ def compare(
     with user_errors():
         import datetime
 
-        from .study import PAPER_MODELS, CompareConfig, compare_runs, default_models, run_comparison
-        from .fileio import check_output_folder, check_plain_name
+        from .experiments.study import CompareConfig, compare_runs, default_models, run_comparison
+        from .files import check_output_folder, check_plain_name
+        from .models.registry import study_models
 
         formats = ["md", "html", *[f for f in format_ if f not in ("md", "html")]]
         unknown = [f for f in formats if f not in ("md", "html", "latex")]
@@ -623,22 +641,22 @@ def compare(
         if seeds < 1:
             raise EmobenchError(f"--seeds {seeds}: expected at least 1")
         if runs:
-            given = [p for p in ctx.params if p not in ("runs", "output_dir", "name", "format_", "quiet", "ensemble")
-                     and _explicit(ctx, p)]
+            given = [p for p in ctx.params if p not in ("runs", "output_dir", "name", "format_", "quiet", "ensemble",
+                                                        "allow_modified") and _explicit(ctx, p)]
             if given:
                 raise EmobenchError(f"comparing finished runs uses their own configuration; "
                                     f"--{given[0].rstrip('_').replace('_', '-')} cannot be combined with run directories")
             check_output_folder(output_dir)
             stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-            folder = compare_runs(runs, output_dir / (check_plain_name(name) if name else f"runs-{stamp}"), formats=formats,
-                                  ensembles=_ensembles(ensemble))
+            record = compare_runs(runs, output_dir / (check_plain_name(name) if name else f"runs-{stamp}"), formats=formats,
+                                  ensembles=_ensembles(ensemble), allow_modified=allow_modified)
         else:
             if models is not None:
                 chosen = [m.strip() for m in models.split(",") if m.strip()]
                 if not chosen:
                     raise EmobenchError(f"--models {models!r}: no model names; expected e.g. tfidf,lstm (see `emobench models`)")
             else:
-                chosen = PAPER_MODELS if preset == "paper" else default_models()
+                chosen = study_models("paper") if preset == "paper" else default_models()
             target = None
             if transfer:
                 from .data import DatasetConfig
@@ -656,8 +674,9 @@ def compare(
                 from .tracking import check_available
 
                 track = check_available(track)
-            folder = run_comparison(config, progress=not quiet, log=lambda m: logger.info(m), retrain=retrain, track=track)
-        _show_comparison(folder)
+            record = run_comparison(config, progress=not quiet, log=lambda m: logger.info(m), retrain=retrain, track=track,
+                                    allow_modified=allow_modified)
+        _show_comparison(record)
 
 
 @app.command()
@@ -675,83 +694,64 @@ def tune(
     output_dir: Path = typer.Option(Path("tuning"), "--output-dir", "-o"),
     name: Optional[str] = typer.Option(None, help="tuning folder name; an existing one is continued"),
     track: list[str] = TrackOpt,
+    allow_modified: bool = AllowModifiedOpt,
     quiet: bool = QuietOpt,
     **data,
 ):
     """Search hyper-parameters on validation (Optuna TPE + pruning), then train the best as an ordinary run."""
     with user_errors():
-        from .models.base import resolve_params
-        from .tune import TuneConfig, parse_space
-        from .tune import tune as run_tune
+        from .experiments.tune import TuneConfig, parse_space
+        from .experiments.tune import tune as run_tune
 
-        family, _ = resolve_params(model)
         if track:
             from .tracking import check_available
 
             track = check_available(track)
         config = TuneConfig(model=model, trials=trials, timeout=timeout, seed=seed, preset=preset,
-                            overrides=_parse_overrides(set_), space=parse_space(space, family.Params),
+                            overrides=_parse_overrides(set_), space=parse_space(space, model),
                             output_dir=str(output_dir), name=name, dataset=_dataset_config(ctx, dataset, data))
-        folder = run_tune(config, progress=not quiet, track=track)
-        from .fileio import read_json
-
-        rows = read_json(folder / "trials.json", "trials")["trials"]
+        record = run_tune(config, progress=not quiet, track=track, allow_modified=allow_modified)
         table = Table("trial", "state", "validation macro-F1", "parameters", title=f"{escape(model)}: trials")
-        for r in rows:
-            table.add_row(str(r["trial"]) + (" (default)" if r["default"] else ""), r["state"],
-                          f"{r['val_macro_f1']:.4f}" if r["val_macro_f1"] is not None else "",
-                          escape(", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in r["params"].items())))
+        for r in record.trials.trials:
+            table.add_row(str(r.trial) + (" (default)" if getattr(r, "default", False) else ""), r.state,
+                          f"{r.val_macro_f1:.4f}" if r.val_macro_f1 is not None else "",
+                          escape(", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in r.params.items())))
         console.print(table)
-        metrics = read_json(folder / "best" / "metrics.json", "run metrics")["splits"]
-        say(f"best configuration trained as {folder / 'best'}: validation macro-F1 {metrics['validation']['macro']['f1']:.4f}, "
-            f"test accuracy {metrics['test']['accuracy']:.4f}, test macro-F1 {metrics['test']['macro']['f1']:.4f}")
-        say(f"summary: {folder / 'summary.md'}")
+        splits = record.best.metrics.splits
+        say(f"best configuration trained as {record.best.folder}: validation macro-F1 {splits['validation'].macro.f1:.4f}, "
+            f"test accuracy {splits['test'].accuracy:.4f}, test macro-F1 {splits['test'].macro.f1:.4f}")
+        say(f"summary: {record.folder / 'summary.md'}")
 
 
 @app.command()
 def report(
     comparison: Path = typer.Argument(..., help="a comparison directory"),
     format_: list[str] = typer.Option([], "--format", help="also 'latex'"),
+    allow_modified: bool = AllowModifiedOpt,
 ):
     """Re-render a comparison's results and report from its runs, without training."""
     with user_errors():
-        from .study import write_comparison
-        from .fileio import read_json
+        from .experiments.study import rerender
 
         unknown = [f for f in format_ if f not in ("md", "html", "latex")]
         if unknown:
             raise EmobenchError(f"--format {unknown[0]!r}: expected latex (md and html are always written)")
-        listing = comparison / "results.json"
-        if not listing.is_file():
-            raise EmobenchError(f"{comparison}: not a comparison directory (no results.json)")
-        listed = read_json(listing, "comparison results", required=("runs",))
-        rows = listed["runs"]
-        try:
-            run_dirs = [Path(r["run"]) if Path(r["run"]).is_absolute() else comparison / r["run"] for r in rows]
-        except (KeyError, TypeError):
-            raise EmobenchError(f"{listing}: each run needs a 'run' entry; the file is corrupt") from None
-        write_comparison(comparison, run_dirs, formats=["md", "html", *format_], ensembles=listed.get("ensembles") or [])
-        _show_comparison(comparison)
+        _show_comparison(rerender(comparison, formats=["md", "html", *format_], allow_modified=allow_modified))
 
 
-def _show_comparison(folder: Path) -> None:
-    from .fileio import read_json
-
-    rows = read_json(folder / "results.json", "comparison results")["runs"]
+def _show_comparison(record) -> None:
     table = Table("model", "seed", "accuracy", "macro-F1", "weighted-F1", "train s", title="test split")
-    for r in rows:
+    for r in record.rows:
         table.add_row(escape(str(r["model"])), str(r["seed"]), f"{r['accuracy']:.4f}", f"{r['macro_f1']:.4f}",
                       f"{r['weighted_f1']:.4f}", f"{r['train_seconds']:.1f}")
-    statistics = folder / "statistics.json"
-    if statistics.is_file():
-        comparison = read_json(statistics, "comparison statistics")["comparison"]
-        for m in comparison["models"]:
-            if m["name"] in comparison.get("ensembles", []):
-                cells = [f"{m['scores'][k]['value']:.4f}" if k in m["scores"] else "–"
-                         for k in ("accuracy", "macro_f1", "weighted_f1")]
-                table.add_row(escape(m["name"]), ",".join(map(str, m["seeds"])), *cells, f"{m['train_seconds']:.1f}")
+    analysis = record.analysis
+    if analysis is not None:
+        for m in analysis.models:
+            if m.name in analysis.ensembles:
+                cells = [f"{m.scores[k].value:.4f}" if k in m.scores else "–" for k in ("accuracy", "macro_f1", "weighted_f1")]
+                table.add_row(escape(m.name), ",".join(map(str, m.seeds)), *cells, f"{m.train_seconds:.1f}")
     console.print(table)
-    say(f"report: {folder / 'report.html'} and {folder / 'report.md'}")
+    say(f"report: {record.folder / 'report.html'} and {record.folder / 'report.md'}")
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ import json
 import os
 from pathlib import Path
 
-from .errors import EmobenchError
+from .errors import EmobenchError, option
 
 KINDS = ("mlflow", "tensorboard")
 _NEEDS = {"mlflow": "mlflow", "tensorboard": "tensorboard"}
@@ -26,9 +26,9 @@ def check_available(kinds: list[str]) -> list[str]:
     for kind in kinds:
         kind = kind.strip().lower()
         if kind not in KINDS:
-            raise EmobenchError(f"--track {kind!r}: expected one of {', '.join(KINDS)}")
+            raise EmobenchError(f"{option('track')} {kind!r}: expected one of {', '.join(KINDS)}")
         if importlib.util.find_spec(_NEEDS[kind]) is None:
-            raise EmobenchError(f"--track {kind}: the {_NEEDS[kind]} package is not installed (pip install 'emobench[track]')")
+            raise EmobenchError(f"{option('track')} {kind}: the {_NEEDS[kind]} package is not installed (pip install 'emobench[track]')")
         if kind not in out:
             out.append(kind)
     return out

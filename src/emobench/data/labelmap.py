@@ -15,7 +15,7 @@ import json
 import warnings
 from pathlib import Path
 
-from ..errors import EmobenchError
+from ..errors import EmobenchError, option
 from .corpus import Corpus, Split
 from .readers.common import DataWarning
 
@@ -37,7 +37,7 @@ def read_label_map(spec: str | Path | dict | None) -> dict[str, list[str]] | Non
     else:
         path = Path(spec).expanduser()
         if not path.is_file():
-            raise EmobenchError(f"--label-map {spec}: no such file, and not a built-in map ({', '.join(BUILTIN)})")
+            raise EmobenchError(f"{option('label_map')} {spec}: no such file, and not a built-in map ({', '.join(BUILTIN)})")
         try:
             mapping = json.loads(path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import DataError, option
 
 
 def minimum_per_label(fractions: dict[str, float]) -> int:
@@ -40,7 +40,7 @@ def stratified_split(labels: list[int], fractions: dict[str, float], seed: int, 
             raise DataError(
                 f"label {name!r} has {len(indices)} example(s); a stratified split into "
                 f"{', '.join(f'{k} {v:g}' for k, v in fractions.items())} needs at least {needed} per label so that "
-                "every split gets one (give split files or --split-column instead, or drop the label)", where)
+                f"every split gets one (give split files or {option('split_column')} instead, or drop the label)", where)
     for label in sorted(by_label):
         indices = np.array(by_label[label])
         rng.shuffle(indices)

@@ -379,8 +379,9 @@ class TransferResult:
     prediction: str
 
 
-def analyse_transfer(outcomes: list[RunOutcome], metrics: dict[str, dict], predictions: dict[str, dict]) -> list[TransferResult]:
-    """Transfer results of every run (keyed by run folder name), with bootstrap intervals."""
+def analyse_transfer(outcomes: list[RunOutcome], metrics: dict[str, dict], predictions: dict) -> list[TransferResult]:
+    """Transfer results of every run (keyed by run folder name), with bootstrap intervals; ``predictions`` hold
+    ``y_true``, ``y_pred`` and ``probs`` over the shared labels."""
     results = []
     for outcome in outcomes:
         key = outcome.run_dir.rstrip("/").rsplit("/", 1)[-1]
@@ -390,7 +391,7 @@ def analyse_transfer(outcomes: list[RunOutcome], metrics: dict[str, dict], predi
         info = m["transfer"]
         task = m.get("task", "single_label")
         chosen = metrics_for(task)
-        intervals = bootstrap(Counts(p["y_true"], p["y_pred"], len(info["shared_labels"])), chosen, N_BOOT, seed=0)
+        intervals = bootstrap(Counts(p.y_true, p.y_pred, len(info["shared_labels"])), chosen, N_BOOT, seed=0)
         hit = bootstrap_hits(_hits(p))
         results.append(TransferResult(
             name=outcome.name, seed=outcome.seed, dataset=info["dataset"], task=task, shared_labels=info["shared_labels"],
@@ -401,10 +402,10 @@ def analyse_transfer(outcomes: list[RunOutcome], metrics: dict[str, dict], predi
     return results
 
 
-def _hits(predictions: dict) -> np.ndarray:
+def _hits(predictions) -> np.ndarray:
     """1 where the model's most probable shared label is one of the text's labels."""
-    top = np.asarray(predictions["probs"]).argmax(axis=1)
-    y_true = np.asarray(predictions["y_true"])
+    top = np.asarray(predictions.probs).argmax(axis=1)
+    y_true = np.asarray(predictions.y_true)
     if y_true.ndim == 2:
         return y_true[np.arange(len(top)), top].astype(float)
     return (y_true == top).astype(float)

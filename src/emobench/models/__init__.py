@@ -1,4 +1,5 @@
-"""Model families behind one protocol; one mapping from model names to families."""
-from .base import Classifier, available_models, build_model, load_model, resolve_params
+"""Model families behind one protocol; one mapping from model names to families (models/registry.py)."""
+from .base import Classifier, Scorer, load_model
+from .registry import ModelSpec, available_models, build_model, resolve
 
-__all__ = ["Classifier", "available_models", "build_model", "load_model", "resolve_params"]
+__all__ = ["Classifier", "Scorer", "ModelSpec", "available_models", "build_model", "load_model", "resolve"]

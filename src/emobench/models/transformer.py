@@ -11,15 +11,18 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..batching import CPU_MAX_TOKENS, pad_features
 from ..data import Split
-from ..errors import EmobenchError
-from ..training import TrainParams
-from ..training.batching import pad_features
-from ..training.inference import predict_logits
-from ..training.padding import CPU_MAX_TOKENS
-from .base import MINILM_HUB_ID, Classifier, refuse_pickle
-from .linear import LinearHead, fit_head
+from ..errors import EmobenchError, RecordError, option
+from ..files import Folder, read_tensors
 from ..params import param
+from ..records.base import check
+from ..records.model import MODEL_FILE, ModelRecord, check_tokenizer_json
+from ..training import TrainParams
+from .base import check_weights_labels, safetensors_metadata
+from .linear import LinearHead, fit_head
+from .registry import MINILM_HUB_ID
+from .torch_family import TorchClassifier
 
 FEATURES_HEAD = "features_head.safetensors"
 
@@ -65,23 +68,30 @@ class _Logits(nn.Module):
         return self.model(**batch).logits
 
 
-def _load(loader, name: str, **kwargs):
+def _load(loader, name: str, saved: bool = False, **kwargs):
+    """``loader.from_pretrained``: a hub id or directory to start from, or (``saved``) an emobench model folder,
+    read from disk only."""
     from ..logs import quiet_libraries, logger
 
     quiet_libraries(logging.DEBUG if logger.isEnabledFor(logging.DEBUG) else logging.ERROR)
     try:
         # Never run code shipped with a model: only the architectures transformers itself implements.
-        return loader.from_pretrained(resolve_pretrained(name), trust_remote_code=False, **kwargs)
-    except (OSError, ValueError) as exc:
+        return loader.from_pretrained(name if saved else resolve_pretrained(name), trust_remote_code=False,
+                                      local_files_only=saved, **kwargs)
+    except Exception as exc:  # transformers raises OSError, ValueError, KeyError, ... for unusable folders
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if saved:
+            raise RecordError(f"{name}: transformers cannot load the saved model ({detail}); the folder is corrupt") from None
         raise EmobenchError(
-            f"cannot load {name!r} from the Hugging Face hub or as a local directory ({str(exc).splitlines()[0]}); "
-            "without network, pass a model directory: --model hf:/path/to/model"
+            f"cannot load {name!r} from the Hugging Face hub or as a local directory ({detail}); "
+            f"without network, pass a model directory: {option('model')} hf:/path/to/model"
         ) from None
 
 
-class TransformerClassifier(Classifier):
+class TransformerClassifier(TorchClassifier):
     family = "transformer"
     Params = TransformerParams
+    CPU_MAX_TOKENS = CPU_MAX_TOKENS
     SEARCH_SPACE = {"learning_rate": ["float-log", 1e-5, 2e-4], "batch_size": ["choice", [16, 32]],
                     "epochs": ["choice", [2, 3, 4]], "warmup_ratio": ["float", 0.0, 0.2],
                     "weight_decay": ["float", 0.0, 0.1]}
@@ -96,10 +106,10 @@ class TransformerClassifier(Classifier):
     }
 
     # ------------------------------------------------------------------ building blocks
-    def _tokenizer(self, source: str):
+    def _tokenizer(self, source: str, saved: bool = False):
         from transformers import AutoTokenizer
 
-        tokenizer = _load(AutoTokenizer, source)
+        tokenizer = _load(AutoTokenizer, source, saved)
         if tokenizer.pad_token is None:  # decoder-style models: pad with end-of-text
             tokenizer.pad_token = tokenizer.eos_token
         # Tokenising once and padding per batch is the point of dynamic padding; silence the advice not to.
@@ -133,8 +143,7 @@ class TransformerClassifier(Classifier):
         from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification
 
         p = self.params
-        torch.manual_seed(seed)
-        self.resolve_pad_multiple()
+        self._start_fit(seed)
         self.tokenizer = self._tokenizer(p.pretrained)
         if p.mode == "features":
             self.encoder = _load(AutoModel, p.pretrained).eval()
@@ -155,18 +164,12 @@ class TransformerClassifier(Classifier):
         if config.pad_token_id is None:
             config.pad_token_id = self.tokenizer.pad_token_id
         self.model = _load(AutoModelForSequenceClassification, p.pretrained, config=config)
-        from ..training import Trainer
-
-        module = _Logits(self.model)
-        self.trainer = Trainer(module, self._collate, p, len(self.label_names), seed, progress, **self.trainer_options())
-        val = (self._features(validation.texts), self.targets(validation)) if validation is not None and len(validation) \
-            else (None, None)
-        self.history = self.trainer.fit(self._features(train.texts), self.targets(train), *val, work_dir=work_dir,
-                                        resume=resume, on_epoch=on_epoch)
-        self.model = self.trainer.module.model
-        self.module = self.trainer.module
+        trainer = self._train(_Logits(self.model), train, validation, seed=seed, work_dir=work_dir, resume=resume,
+                              progress=progress, on_epoch=on_epoch)
+        self.module = trainer.module
+        self.model = self.module.model
         self.info = {"parameters": sum(t.numel() for t in self.model.parameters()), "mode": "finetune",
-                     "model_type": self.model.config.model_type, "best_epoch": self.trainer.best_epoch}
+                     "model_type": self.model.config.model_type, "best_epoch": trainer.best_epoch}
 
     @torch.inference_mode()
     def _encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
@@ -197,12 +200,15 @@ class TransformerClassifier(Classifier):
         return out
 
     def logits(self, texts):
-        texts = list(texts)
         if self.params.mode == "features":
-            x = self._encode(texts)
+            x = self._encode(list(texts))
             return self.head.decision(x) if self.multi_label else self.head.scores(x, len(self.label_names))
-        return predict_logits(self.module, self._features(texts), self._collate, self.params.eval_batch_size, self.device,
-                              cpu_max_tokens=CPU_MAX_TOKENS)
+        return super().logits(texts)
+
+    @staticmethod
+    def available_offline(params: TransformerParams) -> bool:
+        """Whether the weights to start from are on this machine (MiniLM's package, or a local directory)."""
+        return resolve_pretrained(params.pretrained) != params.pretrained or Path(params.pretrained).is_dir()
 
     def attributions(self, text: str, label: int) -> tuple[list[str], list[float], str]:
         from .attribution import integrated_gradients
@@ -232,7 +238,7 @@ class TransformerClassifier(Classifier):
             raise EmobenchError("a features-mode model (frozen encoder + logistic regression) is not exported to ONNX; "
                                 "export a fine-tuned one (mode=finetune)")
         self.tokenizer.backend_tokenizer.save(str(directory / "tokenizer.json"))
-        example = self._collate(self._features(["an example text to trace the graph", "short"]))
+        example = self._example_batch()
         names = list(example)
         return {"module": PositionalInputs(self.module, names), "inputs": names, "example": example,
                 "dynamic_axes": {name: {0: "batch", 1: "sequence"} for name in names},
@@ -250,21 +256,52 @@ class TransformerClassifier(Classifier):
             from safetensors.numpy import save_file
 
             self.encoder.save_pretrained(directory)
-            save_file(self.head.arrays(), str(directory / FEATURES_HEAD))
+            save_file(self.head.arrays(), str(directory / FEATURES_HEAD), metadata=self.weights_metadata())
         else:
             self.model.save_pretrained(directory)
 
-    def _load_weights(self, directory: Path):
+    def _load_weights(self, folder: Folder, record: ModelRecord):
         from transformers import AutoModel, AutoModelForSequenceClassification
 
-        refuse_pickle(directory, "features_head.pkl")
+        self._check_saved_files(folder, record)
         self.resolve_pad_multiple()
-        self.tokenizer = self._tokenizer(str(directory))
+        directory = str(folder.root)
+        self.tokenizer = self._tokenizer(directory, saved=True)
         if self.params.mode == "features":
-            from ..fileio import read_tensors
-
-            self.encoder = _load(AutoModel, str(directory)).eval()
-            self.head = LinearHead.from_arrays(read_tensors(directory / FEATURES_HEAD), "logreg")
+            path = folder.path(FEATURES_HEAD, "features head")
+            head = LinearHead.from_arrays(read_tensors(path), "logreg")
+            outputs = head.coef.shape[0] if self.multi_label else len(record.label_names)
+            if not self.multi_label and (head.classes.min(initial=0) < 0 or head.classes.max(initial=0) >= outputs):
+                raise RecordError(f"{path}: class ids {head.classes.tolist()} do not fit {outputs} labels")
+            check_weights_labels(record, outputs, path, safetensors_metadata(path))
+            self.encoder = _load(AutoModel, directory, saved=True).eval()
+            self.head = head
         else:
-            self.model = _load(AutoModelForSequenceClassification, str(directory)).eval()
+            self.model = _load(AutoModelForSequenceClassification, directory, saved=True).eval()
             self.module = _Logits(self.model)
+        embeddings = (self.encoder if self.params.mode == "features" else self.model).get_input_embeddings()
+        if len(self.tokenizer) > embeddings.num_embeddings:
+            raise RecordError(f"{folder.root}: the tokenizer has {len(self.tokenizer)} tokens, the model embeds "
+                              f"{embeddings.num_embeddings}; the tokenizer is not the model's")
+
+    def _check_saved_files(self, folder: Folder, record: ModelRecord) -> None:
+        """config.json and tokenizer.json checked before transformers reads them: labels, task, well-formed JSON."""
+        where = folder.root / "config.json"
+        config = folder.read_json("config.json", "model configuration")
+        check(isinstance(config, dict) and isinstance(config.get("model_type"), str), where, "model_type",
+              "expected a Hugging Face model configuration")
+        if folder.has("tokenizer.json"):
+            check_tokenizer_json(folder)
+        if self.params.mode == "features":
+            return
+        labels = config.get("id2label")
+        check(isinstance(labels, dict), where, "id2label", "expected the label of every output")
+        try:
+            names = [labels[str(i)] for i in range(len(labels))]
+        except KeyError:
+            names = None
+        check(names == record.label_names, folder.root / MODEL_FILE, "label_names",
+              f"{record.label_names} differ from the outputs of the saved model ({names}, in config.json id2label)")
+        problem = "multi_label_classification" if record.multi_label else "single_label_classification"
+        check(config.get("problem_type", problem) == problem, where, "problem_type",
+              f"{config.get('problem_type')!r}, but emobench_model.json says the task is {record.task}")

@@ -227,7 +227,7 @@ def render_latex(blocks) -> str:
 
 
 def write_documents(blocks, folder: Path, formats) -> dict[str, Path]:
-    from ..fileio import write_text_atomic
+    from ..files import write_text_atomic
 
     written = {}
     if "md" in formats or "html" in formats:

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..evaluation.analysis import Comparison, TransferResult
 from ..evaluation.statistics import LOWER_IS_BETTER
-from ..fileio import write_json
+from ..files import write_json
 from . import plots
 from .reference import ISEAR_PAPER
 from .render import Bullets, Figure, Heading, Paragraph, Table, bold, code, write_documents
@@ -50,12 +50,14 @@ def _best_in_rows(values: list[list[float]], groups: int, start_col: int) -> set
     return cells
 
 
-def build_report(comparison: Comparison, collected: dict, folder: Path, formats=("md", "html"),
-                 transfer: list[TransferResult] | None = None, explanations: dict | None = None) -> dict:
+def build_report(comparison: Comparison, outcomes: list, data: dict, folder: Path, formats=("md", "html"),
+                 transfer: list[TransferResult] | None = None, explanations: dict | None = None,
+                 reference: str | None = None) -> dict:
+    """``outcomes``: the compared runs (RunOutcome); ``data``: the data record of their dataset; ``reference``:
+    the published results to set beside ours (the dataset registry's entry names them)."""
     folder = Path(folder)
     figures = folder / "figures"
     figures.mkdir(parents=True, exist_ok=True)
-    data = collected.get("data") or {}
     c = comparison
     names = [m.name for m in c.models]
     blocks: list = [Heading(1, f"emobench comparison: {c.dataset}")]
@@ -105,15 +107,15 @@ def build_report(comparison: Comparison, collected: dict, folder: Path, formats=
     if curves:
         blocks.append(Figure(curves, "Learning curves of the models trained in epochs."))
 
-    if c.dataset == "isear":
-        blocks.extend(_isear_paper_blocks(c))
+    if reference in REFERENCES:
+        blocks.extend(REFERENCES[reference](c))
     blocks.append(Heading(2, "Data"))
     warnings = (data.get("warnings") or []) + (data.get("audit_warnings") or [])
     blocks.append(Bullets(warnings or ["The audit found no duplicates, conflicting labels, leakage or placeholders."]))
     blocks.append(Heading(2, "Conclusions"))
     blocks.append(Bullets(_conclusions(c)))
     blocks.append(Heading(2, "Runs"))
-    blocks.append(Bullets([[code(o.name), f" seed {o.seed}: ", code(o.run_dir)] for o in collected["outcomes"]]))
+    blocks.append(Bullets([[code(o.name), f" seed {o.seed}: ", code(o.run_dir)] for o in outcomes]))
 
     written = write_documents(blocks, folder, formats)
     facts = {"comparison": asdict(c), "transfer": [asdict(t) for t in transfer] if transfer else None,
@@ -359,3 +361,6 @@ def _isear_paper_blocks(c: Comparison) -> list:
                       "stratified split): different test sets, so read the comparison as orientation, not a paired test."),
             Table(header, rows, _best_cells(values, 1), groups=[("", 2)] + [(l, 3) for l in order],
                   caption="Precision / recall / F1 per class; the best value of each column in bold.")]
+
+
+REFERENCES = {"isear-paper": _isear_paper_blocks}  # a dataset's published results, by the registry's name for them

@@ -1,22 +1,27 @@
-"""An exported model run by ONNX Runtime: the same probabilities and decisions as the PyTorch model, with
-no torch and no transformers at inference (texts are tokenised with the `tokenizers` library or the LSTM's
-vocabulary, padded with numpy)."""
+"""An exported model run by ONNX Runtime: the same probabilities and decisions as the PyTorch model (the
+classifier's own :class:`~emobench.models.base.Scorer` code), with no torch and no transformers at inference
+(texts are tokenised with the `tokenizers` library or the LSTM's vocabulary, padded with numpy).
+
+Loading checks the folder against its manifest, then the graph against the description: its output width
+against the labels, its inputs against the preprocessing, and the label names and the digest of the tokenizer
+or vocabulary it was exported with (kept in the graph's metadata) against the files beside it, so a graph
+copied in from another export is refused.
+"""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import EmobenchError
-from ..fileio import read_json
-from ..models.base import MODEL_FILE, decide, probabilities
-from ..training.padding import CPU_MAX_TOKENS, length_order, pad_arrays
+from ..batching import CPU_MAX_TOKENS, length_order, pad_arrays
+from ..errors import EmobenchError, RecordError
+from ..files import sha256_of
+from ..models.base import Scorer
+from ..records.export import open_export
+from ..records.model import MODEL_FILE, check_tokenizer_json, read_vocabulary
 
-EXPORT_FILE = "export.json"
-
-
-def is_export(path: str | Path) -> bool:
-    return (Path(path) / EXPORT_FILE).is_file()
+LABELS_KEY, INPUTS_KEY = "emobench.labels", "emobench.inputs_sha256"
 
 
 def cpu_threads() -> int:
@@ -26,55 +31,70 @@ def cpu_threads() -> int:
     return cpu_budget()
 
 
-class OnnxModel:
+class OnnxModel(Scorer):
     """``predict_proba`` / ``decide`` like a :class:`~emobench.models.base.Classifier`, from an export folder."""
 
     backend = "onnx"
 
-    def __init__(self, folder: str | Path, file: str | None = None, batch_size: int = 64, max_tokens: int | None = None):
+    def __init__(self, folder: str | Path, file: str | None = None, batch_size: int = 64, max_tokens: int | None = None,
+                 allow_modified: bool = False, checking: bool = False):
         try:
             import onnxruntime as ort
         except ImportError:
             raise EmobenchError("the ONNX backend needs onnxruntime (pip install 'emobench[serve]')") from None
-        self.folder = Path(folder)
-        meta = read_json(self.folder / MODEL_FILE, "model description", required=("label_names", "onnx"))
-        self.meta = meta
-        self.family = meta.get("family")
-        self.label_names = meta["label_names"]
-        self.multi_label = meta.get("task") == "multi_label"
-        self.decision = meta.get("decision") or {}
-        self.temperature = float(meta.get("temperature", 1.0))
-        self.info = meta.get("info", {})
-        spec = meta["onnx"]
-        self.inputs, self.prep = spec["inputs"], spec["preprocess"]
+        self.files, record, self.export = open_export(folder, allow_modified, checking)
+        self.folder = self.files.root
+        self.record = record
+        self.family = record.family
+        self._apply(record)
+        spec = record.onnx
+        self.prep = spec.preprocess
         self.batch_size = batch_size
         self.max_tokens = max_tokens
-        path = self.folder / (file or spec["file"])
-        if not path.is_file():
-            raise EmobenchError(f"{path}: the ONNX model file is missing")
+        name = file or spec.file
+        if name not in spec.files.values():
+            raise RecordError(f"{self.folder / MODEL_FILE}: field onnx.files: no exported file {name!r}")
+        path = self.files.path(name, "ONNX model")
         options = ort.SessionOptions()
         options.intra_op_num_threads = cpu_threads()
         options.inter_op_num_threads = 1
         try:
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own error types for a corrupt graph
-            raise EmobenchError(f"{path}: ONNX Runtime cannot load it ({str(exc).splitlines()[0]})") from None
-        # A graph keeps only the inputs it uses (the seed's LSTM ignores lengths).
-        self.inputs = [name for name in self.inputs if name in {i.name for i in self.session.get_inputs()}]
-        if self.prep["kind"] == "tokenizer":
-            from tokenizers import Tokenizer
-
-            self.tokenizer = Tokenizer.from_file(str(self.folder / self.prep["tokenizer"]))
-            self.tokenizer.no_padding()
-            self.tokenizer.enable_truncation(self.prep["max_length"])
+            raise RecordError(f"{path}: ONNX Runtime cannot load it ({str(exc).splitlines()[0]})") from None
+        self._check_graph(path, spec)
+        if self.prep.kind == "tokenizer":
+            self.tokenizer = _tokenizer(self.files, self.prep.tokenizer, self.prep.max_length)
         else:
             from ..models.vocabulary import Vocabulary
 
-            saved = read_json(self.folder / self.prep["vocabulary"], "LSTM vocabulary", required=("words",))
-            self.vocabulary = Vocabulary(saved["words"])
+            self.vocabulary = Vocabulary(read_vocabulary(self.files, self.prep.vocabulary).words)
+
+    def _check_graph(self, path: Path, spec) -> None:
+        where = self.folder / MODEL_FILE
+        graph_inputs = [i.name for i in self.session.get_inputs()]
+        unknown = [name for name in graph_inputs if name not in spec.inputs]
+        if unknown:
+            raise RecordError(f"{where}: field onnx.inputs: the graph {path.name} needs {', '.join(unknown)}, which the "
+                              "description does not provide")
+        self.inputs = [name for name in spec.inputs if name in graph_inputs]  # a graph keeps only the inputs it uses
+        width = self.session.get_outputs()[0].shape[-1]
+        if isinstance(width, int):
+            self.record.check_outputs(width, path)
+        meta = self.session.get_modelmeta().custom_metadata_map
+        if LABELS_KEY in meta and json.loads(meta[LABELS_KEY]) != self.label_names:
+            raise RecordError(f"{where}: field label_names: {self.label_names} differ from the labels {path.name} was "
+                              f"exported with ({meta[LABELS_KEY]})")
+        source = self.prep.tokenizer if self.prep.kind == "tokenizer" else self.prep.vocabulary
+        if INPUTS_KEY in meta:
+            digest = sha256_of(self.files.path(source, "tokenizer" if self.prep.kind == "tokenizer" else "vocabulary"))
+            if digest != meta[INPUTS_KEY]:
+                raise RecordError(f"{self.folder / source}: not the {'tokenizer' if self.prep.kind == 'tokenizer' else 'vocabulary'} "
+                                  f"{path.name} was exported with (its sha256 differs from the graph's record); the files "
+                                  "come from different exports")
 
     def _features(self, texts: list[str]) -> list[dict]:
-        if self.prep["kind"] == "tokenizer":
+        if self.prep.kind == "tokenizer":
             encodings = self.tokenizer.encode_batch(list(texts))
             return [{"input_ids": np.asarray(e.ids, dtype=np.int64), "token_type_ids": np.asarray(e.type_ids, dtype=np.int64)}
                     for e in encodings]
@@ -84,22 +104,26 @@ class OnnxModel:
         features = self._features(texts)
         out = np.zeros((len(texts), len(self.label_names)), dtype=np.float64)
         max_tokens = self.max_tokens if self.max_tokens is not None else \
-            (CPU_MAX_TOKENS if self.prep["kind"] == "tokenizer" else None)  # an LSTM gains from wide batches
+            (CPU_MAX_TOKENS if self.prep.kind == "tokenizer" else None)  # an LSTM gains from wide batches
+        pad_values = {k: v for k, v in self.prep.pad_values.items() if k in self.inputs}
+        length = getattr(self.prep, "length", None)
         for indices in length_order([len(f["input_ids"]) for f in features], self.batch_size, max_tokens):
-            batch = pad_arrays([features[i] for i in indices], self.prep["pad_values"], left=self.prep["left"],
-                               length=self.prep.get("length"), keep_end=self.prep.get("keep_end", False))
+            batch = pad_arrays([features[i] for i in indices], pad_values, left=self.prep.left, length=length,
+                               keep_end=getattr(self.prep, "keep_end", False))
             out[indices] = self.session.run(None, {name: batch[name] for name in self.inputs})[0]
         return out
 
-    def probabilities(self, logits: np.ndarray) -> np.ndarray:
-        return probabilities(logits, self.multi_label)
 
-    def predict_proba(self, texts: list[str]) -> np.ndarray:
-        return self.probabilities(self.logits(texts) / self.temperature)
+def _tokenizer(files, name: str, max_length: int):
+    """The export's tokenizer, its JSON checked before the tokenizers library parses it."""
+    from tokenizers import Tokenizer
 
-    def decide(self, probs: np.ndarray) -> np.ndarray:
-        return decide(probs, self.multi_label, self.decision)
-
-    def predict(self, texts: list[str]) -> np.ndarray:
-        return self.decide(self.predict_proba(texts))
-
+    data = check_tokenizer_json(files, name)
+    path = files.root / name
+    try:
+        tokenizer = Tokenizer.from_str(json.dumps(data))
+    except Exception as exc:  # tokenizers raises its own exception type
+        raise RecordError(f"{path}: the tokenizers library cannot read it ({str(exc).splitlines()[0]})") from None
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_length)
+    return tokenizer

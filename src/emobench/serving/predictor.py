@@ -5,40 +5,48 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import EmobenchError
-from ..models.base import predict_proba_batched
+from ..errors import EmobenchError, RecordError, option
 
 BACKENDS = ("auto", "torch", "onnx")
 
 
-def load_backend(path: str | Path, backend: str = "auto"):
+def load_backend(path: str | Path, backend: str = "auto", allow_modified: bool = False):
     """The model behind ``path``: an ONNX export (``emobench export``) runs on ONNX Runtime, anything else
     on its own family's code (PyTorch or scikit-learn)."""
     from ..models.base import load_model
-    from .onnx_model import OnnxModel, is_export
+    from ..records.export import is_export
 
     if backend not in BACKENDS:
-        raise EmobenchError(f"--backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+        raise EmobenchError(f"{option('backend')} {backend!r}: expected one of {', '.join(BACKENDS)}")
     path = Path(path)
     if str(path).endswith(".partial"):
-        raise EmobenchError(f"{path}: an unfinished run or export; it cannot be used")
+        raise RecordError(f"{path}: an unfinished run or export; it cannot be used")
     exported = path.is_dir() and is_export(path)
     if backend == "onnx" and not exported:
         raise EmobenchError(f"{path}: not an ONNX export (no export.json); make one with `emobench export {path}`")
     if backend == "torch" and exported:
-        raise EmobenchError(f"{path}: an ONNX export has no PyTorch weights; use --backend onnx, or the run directory")
-    return OnnxModel(path) if exported else load_model(path)
+        raise EmobenchError(f"{path}: an ONNX export has no PyTorch weights; use {option('backend')} onnx, or the run "
+                            "directory")
+    if exported:
+        from .onnx_model import OnnxModel
+
+        return OnnxModel(path, allow_modified=allow_modified)
+    return load_model(path, allow_modified)
 
 
 class Predictor:
-    def __init__(self, run_or_model_dir: str | Path, backend: str = "auto"):
-        self.model = load_backend(run_or_model_dir, backend)
-        self.backend = getattr(self.model, "backend", "torch" if self.model.family != "tfidf" else "scikit-learn")
+    """A model loaded once; ``predict(texts)`` gives each text's label (or label set) and every probability."""
+
+    def __init__(self, run_or_model_dir: str | Path, backend: str = "auto", allow_modified: bool = False):
+        self.path = Path(run_or_model_dir)
+        self.allow_modified = allow_modified
+        self.model = load_backend(run_or_model_dir, backend, allow_modified)
+        self.backend = self.model.backend
         self.label_names = self.model.label_names
         self.multi_label = self.model.multi_label
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
-        return predict_proba_batched(self.model, list(texts))
+        return self.model.predict_proba_batched(list(texts))
 
     def predict(self, texts: list[str] | str) -> list[dict]:
         """For each text: the predicted label (multi-label models: ``labels``, the label set) and the
@@ -59,6 +67,31 @@ class Predictor:
             item["probabilities"] = {name: float(p) for name, p in zip(self.label_names, row)}
             out.append(item)
         return out
+
+    def card(self) -> dict:
+        """What the model is, from its own folder: family, backend, labels, and (for a run or an export) the
+        model name, dataset and test metrics recorded with it."""
+        from .. import __version__
+
+        card = {"family": self.model.family, "backend": self.backend,
+                "task": "multi_label" if self.multi_label else "single_label", "labels": self.label_names,
+                "emobench_version": __version__, "path": str(self.path.resolve())}
+        export = getattr(self.model, "export", None)
+        if export is not None:
+            card["export"] = {"checks": {k: v.model_dump() for k, v in export.checks.items()},
+                              "scores": {k: v.model_dump(exclude_none=True) for k, v in export.scores.items()}}
+            if export.source is not None:
+                card.update(model=export.source.model, dataset=export.source.dataset, run=export.source.run_name,
+                            test_metrics=export.source.test_metrics)
+        elif (self.path / "model").is_dir():
+            from ..records.run import RunRecord
+
+            run = RunRecord.load(self.path, self.allow_modified)
+            test = run.metrics.splits.get("test")
+            keep = ("n", "accuracy", "macro", "weighted", "micro", "samples", "subset_accuracy", "hamming_loss")
+            card.update(model=run.config.model, dataset=run.data.dataset, run=str(self.path.resolve()),
+                        test_metrics={k: v for k, v in (test.as_dict() if test else {}).items() if k in keep})
+        return card
 
 
 def predict(run_or_model_dir: str | Path, texts: list[str] | str, backend: str = "auto") -> list[dict]:

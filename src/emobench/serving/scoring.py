@@ -14,10 +14,12 @@ import json
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from ..errors import DataError, EmobenchError
+from ..claims import claim_file
+from ..errors import DataError, EmobenchError, option
 from ..logs import bars, logger
 
 INPUTS = (".txt", ".csv", ".tsv", ".jsonl", ".ndjson")
@@ -57,14 +59,14 @@ def _rows(path: Path, text_column: str, encoding: str = "utf-8") -> Iterator[tup
                                         f"expected {len(reader.fieldnames)} as in the header", path, reader.line_num)
                     yield reader.line_num, record, _text(record, text_column, path, reader.line_num)[:MAX_TEXT_CHARS]
         except UnicodeDecodeError as exc:
-            raise DataError(f"not valid {encoding} ({exc.reason}); pass --encoding", path) from None
+            raise DataError(f"not valid {encoding} ({exc.reason}); pass {option('encoding')}", path) from None
         except csv.Error as exc:
             raise DataError(f"malformed CSV ({exc})", path) from None
 
 
 def _text(record: dict, column: str, path: Path, number: int) -> str:
     if column not in record:
-        raise DataError(f"missing column {column!r} (columns: {', '.join(map(str, record))}); pass --text-column",
+        raise DataError(f"missing column {column!r} (columns: {', '.join(map(str, record))}); pass {option('text_column')}",
                         path, number)
     value = record[column]
     if not isinstance(value, str) or not value.strip():
@@ -105,46 +107,65 @@ class _Writer:
                                 "rename it")
 
 
+@dataclass
+class ScoringResult:
+    """What ``score_file`` returns: how many texts, how fast, where they went."""
+
+    texts: int
+    seconds: float
+    output: str
+    engine: str
+
+    @property
+    def texts_per_second(self) -> float | None:
+        return self.texts / self.seconds if self.seconds else None
+
+    def __fspath__(self) -> str:
+        return self.output
+
+
 def score_file(run_or_export: str | Path, input_path: str | Path, output_path: str | Path, text_column: str = "text",
                chunk_size: int = 1024, backend: str = "auto", progress: bool = True, engine: str = "local",
-               ray_address: str | None = None, ray_workers: int = 1, encoding: str = "utf-8") -> dict:
-    """Score every row of ``input_path`` into ``output_path``; returns counts and throughput."""
+               ray_address: str | None = None, ray_workers: int = 1, encoding: str = "utf-8",
+               allow_modified: bool = False) -> ScoringResult:
+    """Score every row of ``input_path`` into ``output_path`` (claimed: one writer at a time, written as
+    ``OUTPUT.partial`` and renamed when complete); returns counts and throughput."""
     input_path, output_path = Path(input_path), Path(output_path)
     if input_path.suffix.lower() not in INPUTS:
         raise EmobenchError(f"{input_path}: expected a {', '.join(INPUTS)} file to score")
     if output_path.suffix.lower() not in OUTPUTS:
-        raise EmobenchError(f"--output {output_path}: expected a .csv or .jsonl file")
+        raise EmobenchError(f"{option('output')} {output_path}: expected a .csv or .jsonl file")
     if not input_path.is_file():
         raise EmobenchError(f"{input_path}: file not found")
     if output_path.resolve() == input_path.resolve():
-        raise EmobenchError("--output must not be the input file")
+        raise EmobenchError(f"{option('output')} must not be the input file")
     if not output_path.parent.is_dir():
-        raise EmobenchError(f"--output {output_path}: the folder {output_path.parent} does not exist")
+        raise EmobenchError(f"{option('output')} {output_path}: the folder {output_path.parent} does not exist")
     if output_path.is_dir():
-        raise EmobenchError(f"--output {output_path}: is a folder; expected a file name")
+        raise EmobenchError(f"{option('output')} {output_path}: is a folder; expected a file name")
     if chunk_size < 1:
-        raise EmobenchError(f"--chunk-size {chunk_size}: expected at least 1")
+        raise EmobenchError(f"{option('chunk_size')} {chunk_size}: expected at least 1")
     if engine not in ("local", "ray"):
-        raise EmobenchError(f"--engine {engine!r}: expected local or ray")
+        raise EmobenchError(f"{option('engine')} {engine!r}: expected local or ray")
     partial = output_path.with_name(output_path.name + ".partial")
+    lock = claim_file(output_path, "scored file")
     started = time.perf_counter()
     try:
         with open(partial, "w", newline="", encoding="utf-8") as handle:
             if engine == "ray":
                 count = _score_with_ray(run_or_export, input_path, handle, output_path.suffix.lower(), text_column,
-                                        chunk_size, backend, ray_address, ray_workers, encoding)
+                                        chunk_size, backend, ray_address, ray_workers, encoding, allow_modified)
             else:
                 count = _score_locally(run_or_export, input_path, handle, output_path.suffix.lower(), text_column,
-                                       chunk_size, backend, progress, encoding)
+                                       chunk_size, backend, progress, encoding, allow_modified)
         os.replace(partial, output_path)
     finally:
         Path(partial).unlink(missing_ok=True)
-    seconds = time.perf_counter() - started
-    stats = {"texts": count, "seconds": seconds, "texts_per_second": count / seconds if seconds else None,
-             "output": str(output_path), "engine": engine}
-    logger.info("scored %d texts in %.1f s (%.0f texts/s) into %s", count, seconds, stats["texts_per_second"] or 0,
+        lock.release()
+    result = ScoringResult(count, time.perf_counter() - started, str(output_path), engine)
+    logger.info("scored %d texts in %.1f s (%.0f texts/s) into %s", count, result.seconds, result.texts_per_second or 0,
                 output_path)
-    return stats
+    return result
 
 
 def _chunks(rows: Iterator, size: int) -> Iterator[list]:
@@ -158,12 +179,13 @@ def _chunks(rows: Iterator, size: int) -> Iterator[list]:
         yield chunk
 
 
-def _score_locally(path, input_path, handle, suffix, text_column, chunk_size, backend, progress, encoding) -> int:
+def _score_locally(path, input_path, handle, suffix, text_column, chunk_size, backend, progress, encoding,
+                   allow_modified) -> int:
     from tqdm.auto import tqdm
 
     from .predictor import Predictor
 
-    predictor = Predictor(path, backend)
+    predictor = Predictor(path, backend, allow_modified)
     writer = _Writer(handle, suffix, predictor.label_names, predictor.multi_label)
     count = 0
     with tqdm(desc="scoring", unit="text", disable=not bars(progress), file=sys.stderr) as bar:
@@ -178,10 +200,10 @@ def _score_locally(path, input_path, handle, suffix, text_column, chunk_size, ba
 class RayScorer:
     """One model per Ray worker: loaded once, then called on batches of rows."""
 
-    def __init__(self, path: str, backend: str, text_column: str, kind: str):
+    def __init__(self, path: str, backend: str, text_column: str, kind: str, allow_modified: bool = False):
         from .predictor import Predictor
 
-        self.predictor = Predictor(path, backend)
+        self.predictor = Predictor(path, backend, allow_modified)
         self.text_column, self.kind = text_column, kind
 
     def __call__(self, batch: dict) -> dict:
@@ -214,7 +236,8 @@ def _check_reachable(address: str, timeout: float = 5.0) -> None:
         raise EmobenchError(f"cannot start or reach Ray at {address}: {exc.strerror or exc}") from None
 
 
-def _score_with_ray(path, input_path, handle, suffix, text_column, chunk_size, backend, address, workers, encoding) -> int:
+def _score_with_ray(path, input_path, handle, suffix, text_column, chunk_size, backend, address, workers, encoding,
+                    allow_modified) -> int:
     """The same scoring on Ray Data: workers read the file and score it with one model each, in
     order-preserving batches; the driver streams the results into the same output as the local engine.
     The file is checked row by row first (exact line numbers for bad rows), so workers get clean input;
@@ -223,10 +246,10 @@ def _score_with_ray(path, input_path, handle, suffix, text_column, chunk_size, b
         import ray
         import ray.data
     except ImportError:
-        raise EmobenchError("--engine ray needs Ray (pip install 'emobench[ray]')") from None
+        raise EmobenchError(f"{option('engine')} ray needs Ray (pip install 'emobench[ray]')") from None
     from .predictor import Predictor
 
-    labels = Predictor(path, backend)  # validated here, before any cluster work, and for the writer
+    labels = Predictor(path, backend, allow_modified)  # validated here, before any cluster work, and for the writer
     for _ in _rows(input_path, text_column, encoding):  # bad rows are errors with their line, before Ray starts
         pass
     if address:
@@ -258,7 +281,8 @@ def _score_with_ray(path, input_path, handle, suffix, text_column, chunk_size, b
         dataset = ray.data.read_text(source, encoding=encoding).filter(lambda row: bool(row["text"].strip()))
         kind = "jsonl" if suffix_in in (".jsonl", ".ndjson") else "txt"
     scored = dataset.map_batches(RayScorer, fn_constructor_kwargs={"path": str(Path(path).resolve()), "backend": backend,
-                                                                   "text_column": text_column, "kind": kind},
+                                                                   "text_column": text_column, "kind": kind,
+                                                                   "allow_modified": allow_modified},
                                  batch_size=chunk_size, concurrency=max(workers, 1), batch_format="numpy")
     writer = _Writer(handle, suffix, labels.label_names, labels.multi_label)
     count = 0

@@ -82,33 +82,8 @@ class Batcher:
         return self.predictor.format(texts, self.predictor.probabilities(texts), include_text=False)
 
 
-def model_card(path: Path, predictor) -> dict:
-    """What GET /model says about the served model."""
-    from .. import __version__
-    from ..fileio import read_json
-
-    path = Path(path)
-    card = {"family": getattr(predictor.model, "family", None), "backend": predictor.backend,
-            "task": "multi_label" if predictor.multi_label else "single_label", "labels": predictor.label_names,
-            "emobench_version": __version__, "path": str(path.resolve())}
-    run_dir = path
-    if (path / "export.json").is_file():
-        export = read_json(path / "export.json", "export record")
-        card["export"] = {"checks": export.get("checks"), "scores": export.get("scores")}
-        run_dir = Path(export.get("run", path))
-    elif path.name == "model" and (path.parent / "metrics.json").is_file():
-        run_dir = path.parent
-    if (run_dir / "config.json").is_file() and (run_dir / "metrics.json").is_file():
-        config = read_json(run_dir / "config.json", "run configuration")
-        metrics = read_json(run_dir / "metrics.json", "run metrics")
-        test = metrics.get("splits", {}).get("test", {})
-        card.update(model=config.get("model"), dataset=config.get("dataset", {}).get("name"), run=str(run_dir.resolve()),
-                    test_metrics={k: v for k, v in test.items() if k in ("n", "accuracy", "macro", "weighted", "micro",
-                                                                            "samples", "subset_accuracy", "hamming_loss")})
-    return card
-
-
-def create_app(path: str | Path, backend: str = "auto", settings: ServiceSettings | None = None):
+def create_app(path: str | Path, backend: str = "auto", settings: ServiceSettings | None = None,
+               allow_modified: bool = False):
     try:
         from contextlib import asynccontextmanager
 
@@ -119,9 +94,9 @@ def create_app(path: str | Path, backend: str = "auto", settings: ServiceSetting
     from .predictor import Predictor
 
     settings = settings or ServiceSettings()
-    predictor = Predictor(path, backend)
+    predictor = Predictor(path, backend, allow_modified)
     batcher = Batcher(predictor, settings)
-    card = model_card(Path(path), predictor)
+    card = predictor.card()
 
     class PredictRequest(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -174,8 +149,8 @@ def create_app(path: str | Path, backend: str = "auto", settings: ServiceSetting
 
 
 def serve(path: str | Path, host: str = "127.0.0.1", port: int = 8000, backend: str = "auto",
-          settings: ServiceSettings | None = None, log_level: str = "info") -> None:
+          settings: ServiceSettings | None = None, log_level: str = "info", allow_modified: bool = False) -> None:
     import uvicorn
 
-    app = create_app(path, backend, settings)
+    app = create_app(path, backend, settings, allow_modified)
     uvicorn.run(app, host=host, port=port, log_level=log_level)

@@ -28,9 +28,9 @@ def tensors_for_saving(state_dict: dict) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu").clone().contiguous() for k, v in state_dict.items()}
 
 
-def save_weights(state_dict: dict, path: Path) -> None:
+def save_weights(state_dict: dict, path: Path, metadata: dict[str, str] | None = None) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors_for_saving(state_dict), str(tmp), metadata={"format": "pt"})
+    save_file(tensors_for_saving(state_dict), str(tmp), metadata={"format": "pt", **(metadata or {})})
     os.replace(tmp, path)
 
 

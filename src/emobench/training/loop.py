@@ -22,9 +22,8 @@ from tqdm.auto import tqdm
 
 from ..logs import bars, logger
 from . import checkpoint
-from .batching import LengthBucketBatches
-from .inference import batch_logits, length_of
-from .padding import length_order
+from ..batching import batch_logits, length_of, length_order
+from .sampler import LengthBucketBatches
 from .params import TrainParams
 
 

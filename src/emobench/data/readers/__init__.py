@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
-from ...errors import DataError, EmobenchError
+from ...errors import DataError, EmobenchError, option
 from ..corpus import Corpus
 from .common import DataChecksumWarning, DataWarning, resolve_data_root
 
@@ -64,8 +64,27 @@ class Reader(Protocol):
     def load(self, config: DatasetConfig) -> Corpus: ...
 
 
-# dataset name -> reader module; "table" reads user files.
-READERS = {"emotion": "emotion", "isear": "isear", "goemotions": "goemotions", "table": "table"}
+@dataclass(frozen=True)
+class DatasetEntry:
+    module: str  # the reader module in this package
+    ships_splits: bool  # the dataset has its own train/validation/test (no generated split)
+    reference: str | None = None  # published results the report sets beside ours (reporting/report.py)
+
+
+# dataset name -> what is special about it; "table" reads user files.
+READERS = {
+    "emotion": DatasetEntry("emotion", ships_splits=True),
+    "isear": DatasetEntry("isear", ships_splits=False, reference="isear-paper"),
+    "goemotions": DatasetEntry("goemotions", ships_splits=True),
+    "table": DatasetEntry("table", ships_splits=False),
+}
+DEFAULT_DATASET = "emotion"
+
+
+def dataset_entry(name: str) -> DatasetEntry:
+    """The registry entry of a dataset name ("goemotions:ekman" is goemotions'); any other name is a user file."""
+    base = str(name).partition(":")[0]
+    return READERS[base] if base in READERS else READERS["table"]
 
 
 def load_dataset(config: DatasetConfig | str | None = None, **overrides) -> Corpus:
@@ -76,7 +95,7 @@ def load_dataset(config: DatasetConfig | str | None = None, **overrides) -> Corp
     if overrides:
         config = DatasetConfig(**{**config.to_dict(), **overrides})
     check_config(config)
-    reader = importlib.import_module(f"{__name__}.{READERS[config.reader]}")
+    reader = importlib.import_module(f"{__name__}.{READERS[config.reader].module}")
     if config.reader != "table" and ":" in config.name and not getattr(reader, "VARIANTS", None):
         raise EmobenchError(f"dataset {config.reader!r} has no variants; expected {config.reader!r}")
     with warnings.catch_warnings(record=True) as caught:
@@ -85,7 +104,7 @@ def load_dataset(config: DatasetConfig | str | None = None, **overrides) -> Corp
         if config.label_map:
             from ..labelmap import apply_label_map
 
-            corpus = apply_label_map(corpus, config.label_map, config.label_map_name or "--label-map")
+            corpus = apply_label_map(corpus, config.label_map, config.label_map_name or option("label_map"))
         failed = None
         try:
             check_corpus(corpus)
@@ -107,11 +126,11 @@ def check_config(config: DatasetConfig) -> None:
     if abs(total - 1) > 1e-6 or any(f <= 0 for f in config.split_fractions.values()):
         raise EmobenchError(f"split fractions {config.split_fractions}: expected positive shares summing to 1")
     if config.split_seed < 0:
-        raise EmobenchError(f"--split-seed {config.split_seed}: expected a seed >= 0")
+        raise EmobenchError(f"{option('split_seed')} {config.split_seed}: expected a seed >= 0")
     if config.label_separator is not None and (not config.label_separator or config.label_separator.isalnum()):
-        raise EmobenchError(f"--label-separator {config.label_separator!r}: expected a separator such as ',' or '|'")
+        raise EmobenchError(f"{option('label_separator')} {config.label_separator!r}: expected a separator such as ',' or '|'")
     if config.text_column == config.label_column:
-        raise EmobenchError(f"--text-column and --label-column are both {config.text_column!r}; expected two columns")
+        raise EmobenchError(f"{option('text_column')} and {option('label_column')} are both {config.text_column!r}; expected two columns")
 
 
 def check_corpus(corpus: Corpus) -> None:
@@ -138,6 +157,7 @@ from .emotion import EMOTION_LABELS, load_emotion  # noqa: E402
 from .isear import ISEAR_LABELS, load_isear  # noqa: E402
 from .table import load_labelled_file, load_table  # noqa: E402
 
-__all__ = ["DatasetConfig", "DataChecksumWarning", "DataWarning", "Reader", "READERS", "load_dataset",
+__all__ = ["DatasetConfig", "DataChecksumWarning", "DataWarning", "Reader", "READERS", "DatasetEntry", "dataset_entry",
+           "DEFAULT_DATASET", "load_dataset",
            "resolve_data_root", "EMOTION_LABELS", "ISEAR_LABELS", "load_emotion", "load_isear", "load_table",
            "load_labelled_file"]

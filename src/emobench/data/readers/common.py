@@ -10,7 +10,7 @@ import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from ...errors import DataError
+from ...errors import DataError, option
 
 MAX_TEXT_CHARS = 100_000  # longer texts are truncated, with a warning naming the lines
 MAX_FIELD_CHARS = 1_000_000  # longer fields are refused: one row must not exhaust memory
@@ -70,7 +70,7 @@ def read_text(path: str | Path, encoding: str = "utf-8") -> str:
         line = raw[: exc.start].count(b"\n") + 1
         raise DataError(
             f"bytes {raw[exc.start:exc.end]!r} are not valid {shown}; expected a {shown} text file "
-            "(pass --encoding for another one, e.g. latin-1)", path, line
+            f"(pass {option('encoding')} for another one, e.g. latin-1)", path, line
         ) from None
 
 
@@ -187,8 +187,8 @@ def raw_label(value, column: str, path: Path, number: int) -> str:
         value = int(value)
     label = str(value).strip()
     if looks_like_label_set(label):
-        raise DataError(f"label {label!r} looks like several labels; for multi-label data pass --label-separator "
-                        "(e.g. --label-separator ,), or use JSON lists in a JSONL file", path, number)
+        raise DataError(f"label {label!r} looks like several labels; for multi-label data pass {option('label_separator')} "
+                        f"(e.g. {option('label_separator')} ,), or use JSON lists in a JSONL file", path, number)
     return label
 
 
@@ -237,7 +237,7 @@ def label_names_from(labels: list[tuple[str, Path, int]], explicit: list[str] | 
     if explicit:
         names = [str(n).strip() for n in explicit]
         if len(set(names)) != len(names) or not all(names):
-            raise DataError(f"--label-names {','.join(names)}: expected distinct, non-empty names")
+            raise DataError(f"{option('label_names')} {','.join(names)}: expected distinct, non-empty names")
         return names
     seen: dict[str, tuple[Path, int]] = {}
     for label, path, number in labels:
@@ -247,12 +247,12 @@ def label_names_from(labels: list[tuple[str, Path, int]], explicit: list[str] | 
     if ids and names:
         (ip, il), (np_, nl) = seen[ids[0]], seen[names[0]]
         raise DataError(f"the labels mix integer ids ({ids[0]!r} at {ip}, line {il}) and names ({names[0]!r} at "
-                        f"{np_}, line {nl}); use one kind, or pass --label-names to say which name each id means")
+                        f"{np_}, line {nl}); use one kind, or pass {option('label_names')} to say which name each id means")
     if ids:
         values = sorted(int(label) for label in ids)
         if values != list(range(len(values))):
             path, number = seen[ids[0]]
-            raise DataError(f"integer labels must be the ids 0..{len(values) - 1}, found {values}; or pass --label-names",
+            raise DataError(f"integer labels must be the ids 0..{len(values) - 1}, found {values}; or pass {option('label_names')}",
                             path, number)
         return [str(i) for i in values]
     folded: dict[str, str] = {}
@@ -273,7 +273,7 @@ def label_id(label: str, names: list[str], explicit: bool, path: Path, number: i
             return int(label)
         if not any(is_id(n) for n in names):
             raise DataError(f"label {label!r} is an integer id, but the labels are names ({', '.join(names)}); "
-                            "write the names, or pass --label-names to say which name each id means", path, number)
+                            f"write the names, or pass {option('label_names')} to say which name each id means", path, number)
     if split == "train":
         raise DataError(f"label {label!r} is not one of {', '.join(names)}", path, number)
     raise DataError(f"label {label!r} in the {split} data never occurs in training (known: {', '.join(names)})",

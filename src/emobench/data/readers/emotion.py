@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from ...errors import DataError, EmobenchError
+from ...errors import DataError, EmobenchError, option
 from ..corpus import Corpus, Split, sha256_file, sha256_texts
 from .common import DataChecksumWarning, TextChecker, read_text, resolve_data_root
 
@@ -41,7 +41,7 @@ def read_emotion_file(path: Path, check: TextChecker) -> Split:
 
 def load(config) -> Corpus:
     if config.drop_placeholders:
-        raise EmobenchError("--drop-placeholders applies to ISEAR and user files; dair-ai emotion keeps its published "
+        raise EmobenchError(f"{option('drop_placeholders')} applies to ISEAR and user files; dair-ai emotion keeps its published "
                             "splits (the audit lists its placeholder-like texts)")
     return load_emotion(config.data_dir)
 
@@ -75,7 +75,7 @@ def _from_folder(folder: Path) -> Corpus:
 
 
 def _from_hub(root: Path | None) -> Corpus:
-    where = f"no emotion/train.txt, val.txt, test.txt under {root}" if root else "no data root (EMOBENCH_DATA or --data-dir)"
+    where = f"no emotion/train.txt, val.txt, test.txt under {root}" if root else f"no data root (EMOBENCH_DATA or {option('data_dir')})"
     try:
         import datasets  # optional: pip install 'emobench[hub]'
     except ImportError:

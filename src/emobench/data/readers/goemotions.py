@@ -13,7 +13,7 @@ import json
 import warnings
 from pathlib import Path
 
-from ...errors import DataError, EmobenchError
+from ...errors import DataError, EmobenchError, option
 from ..corpus import Corpus, Split, sha256_file, sha256_texts
 from .common import DataChecksumWarning, TextChecker, read_text, resolve_data_root
 
@@ -40,7 +40,7 @@ def load(config) -> Corpus:
     if variant not in VARIANTS:
         raise EmobenchError(f"unknown GoEmotions variant {config.name!r}; expected goemotions or goemotions:ekman")
     if config.drop_placeholders:
-        raise EmobenchError("--drop-placeholders applies to ISEAR and user files; GoEmotions keeps its published splits")
+        raise EmobenchError(f"{option('drop_placeholders')} applies to ISEAR and user files; GoEmotions keeps its published splits")
     root = resolve_data_root(config.data_dir)
     folder = None
     if root is not None:
@@ -98,7 +98,7 @@ def _from_folder(folder: Path, encoding: str) -> tuple[Corpus, dict]:
 
 def _from_hub(root: Path | None) -> tuple[Corpus, dict]:
     where = f"no goemotions/train.tsv, dev.tsv, test.tsv, labels.txt under {root}" if root else \
-        "no data root (EMOBENCH_DATA or --data-dir)"
+        f"no data root (EMOBENCH_DATA or {option('data_dir')})"
     try:
         import datasets  # optional: pip install 'emobench[hub]'
     except ImportError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from ...errors import DataError, EmobenchError
+from ...errors import DataError, EmobenchError, option
 from ..corpus import Corpus, Split, sha256_file
 from ..splitting import stratified_split
 from ..text import is_placeholder
@@ -55,7 +55,7 @@ def load(config) -> Corpus:
 def load_isear(config) -> Corpus:
     root = resolve_data_root(config.data_dir)
     if root is None:
-        raise EmobenchError("ISEAR: set EMOBENCH_DATA or --data-dir to a folder holding isear/isear.csv")
+        raise EmobenchError(f"ISEAR: set EMOBENCH_DATA or {option('data_dir')} to a folder holding isear/isear.csv")
     path = root / "isear" / "isear.csv" if (root / "isear").is_dir() else root / "isear.csv"
     if not path.is_file():
         raise DataError("file not found; expected the ISEAR export isear/isear.csv under the data root", path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...errors import DataError
+from ...errors import DataError, option
 from ..corpus import Corpus, Split, sha256_file
 from ..splitting import stratified_split
 from ..text import is_placeholder
@@ -29,9 +29,9 @@ def _columns(config) -> tuple[str, str, str | None]:
         return config.text_column, config.label_column, config.split_column
     text = "1" if config.text_column == "text" else config.text_column
     label = "2" if config.label_column == "label" else config.label_column
-    for option, value in (("--text-column", text), ("--label-column", label), ("--split-column", config.split_column)):
+    for name, value in (("text_column", text), ("label_column", label), ("split_column", config.split_column)):
         if value is not None and not value.isdigit():
-            raise DataError(f"{option} {value!r}: with --no-header, columns are positions (1, 2, ...)")
+            raise DataError(f"{option(name)} {value!r}: with {option('no_header')}, columns are positions (1, 2, ...)")
     return text, label, config.split_column
 
 

@@ -2,9 +2,8 @@
 through Optuna's SQLite storage. Trials train on the training split and are scored on validation only --
 the test split is never read until the best configuration is trained as an ordinary run.
 
-A tuning folder holds ``tune.json`` (what was asked), ``study.db`` (Optuna's storage), ``trials.json`` /
-``trials.csv``, ``importance.png``, ``summary.md`` and ``best/`` (the ordinary run of the best
-configuration, with its test metrics). Running the same command again continues the study.
+The folder is described in :mod:`emobench.records.tuning`. Running the same command again continues the
+study, with the trials emobench ran there and nothing else (the ledger); one process tunes a folder at a time.
 """
 from __future__ import annotations
 
@@ -18,13 +17,17 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .data import Corpus, DatasetConfig, load_dataset
-from .errors import EmobenchError
-from .fileio import check_output_folder, check_plain_name, read_json, write_json
-from .lock import RunLock
-from .logs import logger as log
-from .models.base import resolve_params
-from .runs import RunConfig, train
+from ..claims import Lock
+from ..data import Corpus, DatasetConfig, load_dataset
+from ..errors import EmobenchError, RecordError, option
+from ..files import MANIFEST, Folder, check_output_folder, check_plain_name, json_text, write_manifest, write_text_atomic
+from ..logs import logger as log
+from ..models.registry import param_names, resolve
+from ..records.base import validate
+from ..records.run import RunRecord
+from ..records.tuning import (LEDGER, STUDY_DB, TRIALS, TUNE, Ledger, LedgerEntry, TuneDescription, TuningRecord,
+                              check_study_db, check_trials, in_space, read_ledger, write_ledger)
+from .run import RunConfig, train
 
 STUDY = "emobench"
 
@@ -46,25 +49,26 @@ class TuneConfig:
         return dataclasses.asdict(self)
 
 
-def parse_space(pairs: list[str], params_type: type) -> dict:
-    """``--space name=low:high[:log]`` (numbers) or ``--space name=a,b,c`` (choices)."""
+def parse_space(pairs: list[str], model: str) -> dict:
+    """``name=low:high[:log]`` (numbers) or ``name=a,b,c`` (choices), for a parameter of ``model``'s family."""
+    params_type = resolve(model).family_class.Params
     fields = {f.name: f for f in dataclasses.fields(params_type)}
     space = {}
     for pair in pairs or []:
         key, sep, spec = pair.partition("=")
         key = key.strip().replace("-", "_")
         if not sep or key not in fields:
-            raise EmobenchError(f"--space {pair!r}: expected name=low:high[:log] or name=a,b,c with a parameter of "
+            raise EmobenchError(f"{option('space')} {pair!r}: expected name=low:high[:log] or name=a,b,c with a parameter of "
                                 f"{params_type.__qualname__} ({', '.join(fields)})")
         if ":" in spec:
             parts = spec.split(":")
             try:
                 low, high = float(parts[0]), float(parts[1])
             except (ValueError, IndexError):
-                raise EmobenchError(f"--space {pair!r}: expected numbers low:high[:log]") from None
+                raise EmobenchError(f"{option('space')} {pair!r}: expected numbers low:high[:log]") from None
             scale = parts[2] if len(parts) > 2 else "linear"
             if not low < high or scale not in ("linear", "log") or (scale == "log" and low <= 0):
-                raise EmobenchError(f"--space {pair!r}: expected low < high (and low > 0 for log)")
+                raise EmobenchError(f"{option('space')} {pair!r}: expected low < high (and low > 0 for log)")
             kind = "int" if isinstance(fields[key].default, int) and not isinstance(fields[key].default, bool) else "float"
             space[key] = [f"{kind}-log" if scale == "log" else kind, low, high]
         else:
@@ -82,75 +86,76 @@ def _suggest(trial, name: str, spec: list):
     return trial.suggest_float(name, low, high, log=kind.endswith("log"))
 
 
-def _in_space(value, spec: list) -> bool:
-    if spec[0] == "choice":
-        return value in spec[1] or str(value) in [str(v) for v in spec[1]]
-    return value is not None and spec[1] <= value <= spec[2]
-
-
 def plan(config: TuneConfig) -> tuple[Path, dict, object]:
     """Validate before any work: model, fixed parameters, the space, trials, timeout, names."""
     if config.trials < 1:
-        raise EmobenchError(f"--trials {config.trials}: expected at least 1")
+        raise EmobenchError(f"{option('trials')} {config.trials}: expected at least 1")
     if config.timeout is not None and not config.timeout > 0:
-        raise EmobenchError(f"--timeout {config.timeout}: expected a number of seconds > 0")
+        raise EmobenchError(f"{option('timeout')} {config.timeout}: expected a number of seconds > 0")
     if config.seed < 0:
-        raise EmobenchError(f"--seed {config.seed}: expected an integer >= 0")
+        raise EmobenchError(f"{option('seed')} {config.seed}: expected an integer >= 0")
     check_output_folder(config.output_dir)
-    family, defaults = resolve_params(config.model, config.overrides, config.preset)
-    space = {k: list(v) for k, v in (config.space or getattr(family, "SEARCH_SPACE", {})).items() if k not in config.overrides}
+    spec = resolve(config.model, config.overrides, config.preset)
+    space = {k: list(v) for k, v in (config.space or spec.family_class.SEARCH_SPACE).items() if k not in config.overrides}
     if not space:
-        raise EmobenchError(f"nothing to tune for {config.model!r}: give --space name=low:high or name=a,b,c")
-    for name, spec in space.items():  # every corner of the space must be a valid configuration
-        values = spec[1] if spec[0] == "choice" else [spec[1], spec[2]]
+        raise EmobenchError(f"nothing to tune for {config.model!r}: give {option('space')} name=low:high or name=a,b,c")
+    for name, dimension in space.items():  # every corner of the space must be a valid configuration
+        values = dimension[1] if dimension[0] == "choice" else [dimension[1], dimension[2]]
         for value in values:
-            resolve_params(config.model, {**config.overrides, name: value if not isinstance(value, float) or
-                                          not spec[0].startswith("int") else int(value)}, config.preset)
+            spec.with_overrides({name: value if not isinstance(value, float) or not dimension[0].startswith("int")
+                                 else int(value)})
     name = check_plain_name(config.name) if config.name else \
         f"{config.dataset.short_name}-{config.model.replace('hf:', '').replace('/', '_')}-" \
         f"{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
     folder = Path(config.output_dir) / name
-    if folder.exists() and not (folder / "tune.json").is_file():
-        raise EmobenchError(f"{folder} exists and is not a tuning folder; choose another --name")
-    return folder, space, defaults
+    if folder.exists() and not (folder / TUNE).is_file():
+        raise EmobenchError(f"{folder} exists and is not a tuning folder; choose another {option('name')}")
+    return folder, space, spec
 
 
-def tune(config: TuneConfig, progress: bool = True, track: list[str] = ()) -> Path:
-    """Search, then train the best configuration as an ordinary run; returns the tuning folder."""
+def tune(config: TuneConfig, progress: bool = True, track: list[str] = (), allow_modified: bool = False) -> TuningRecord:
+    """Search, then train the best configuration as an ordinary run; returns the tuning folder's record."""
     try:
         import optuna
     except ImportError:
         raise EmobenchError("emobench tune needs Optuna (pip install 'emobench[tune]')") from None
-    folder, space, defaults = plan(config)
+    folder, space, spec = plan(config)
     corpus = load_dataset(config.dataset)
     if "validation" not in corpus.splits:
         raise EmobenchError(f"{corpus.name} has no validation split; tuning scores trials on validation only")
-    asked = {**config.to_dict(), "dataset": config.dataset.resolved().to_dict(), "space": space}
-    for key in ("trials", "timeout", "output_dir", "name"):
-        asked.pop(key)
-    if (folder / "tune.json").is_file():
-        before = read_json(folder / "tune.json", "tuning description")
-        before = {k: v for k, v in before.items() if k in asked}
-        if before != asked:
-            changed = sorted(k for k in asked if before.get(k) != asked[k])
-            raise EmobenchError(f"{folder} tunes another configuration ({', '.join(changed)} differ); choose another --name")
+    asked = json.loads(json_text({"format": 3, "model": config.model, "dataset": config.dataset.resolved().to_dict(),
+                                  "seed": config.seed, "preset": config.preset, "overrides": config.overrides,
+                                  "space": space}))
+    validate(TuneDescription, asked, "the tuning description")
+    existed = folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
-    lock = RunLock(folder).acquire(take_over_stale=True)
+    lock = Lock.of(folder, "tuning").acquire(take_over_stale=True)
     try:
-        write_json(folder / "tune.json", asked)
+        ledger = _continue(folder, asked, allow_modified) if existed else Ledger()
+        (folder / MANIFEST).unlink(missing_ok=True)  # being changed: complete again only at the end
+        write_text_atomic(folder / TUNE, json_text(asked))
         study = _study(optuna, folder, config.seed)
+        finished = [(t.number, t.state.name.lower(), t.params, t.value) for t in study.trials
+                    if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)]
+        if ledger is None:  # a folder of emobench 0.2: no ledger; its trials are adopted, inside the space only
+            ledger = Ledger(trials=[LedgerEntry(number=n, state=state, params=p, value=v) for n, state, p, v in finished])
+            write_ledger(folder, ledger)
+        failed = {t.number for t in study.trials if t.state == optuna.trial.TrialState.FAIL}
+        check_trials(finished, ledger, space, folder / STUDY_DB, failed)
+        if any(entry.number in failed for entry in ledger.trials):
+            ledger = Ledger(trials=[entry for entry in ledger.trials if entry.number not in failed])
+            write_ledger(folder, ledger)
         if not study.trials:
-            first = {k: getattr(defaults, k) for k, spec in space.items() if _in_space(getattr(defaults, k), spec)}
+            first = {k: getattr(spec.params, k) for k, dim in space.items() if in_space(getattr(spec.params, k), dim)}
             if first:
                 study.enqueue_trial(first, user_attrs={"default": True})
-        counted = [t for t in study.trials if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)]
-        remaining = config.trials - len(counted)
+        remaining = config.trials - len(finished)
         if remaining > 0:
             log.info("tuning %s on %s: %d trial(s) to run (%d done), search space %s", config.model, corpus.name, remaining,
-                     len(counted), space)
+                     len(finished), space)
             trial_data = Corpus(corpus.name, corpus.label_names, {k: v for k, v in corpus.splits.items() if k != "test"},
                                 corpus.source)  # the trials never see the test split
-            objective = _objective(config, space, trial_data, folder, track)
+            objective = _objective(config, spec, space, trial_data, folder, track, ledger)
             study.optimize(objective, n_trials=remaining, timeout=config.timeout, catch=(), gc_after_trial=True)
         complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
         if not complete:
@@ -158,8 +163,8 @@ def tune(config: TuneConfig, progress: bool = True, track: list[str] = ()) -> Pa
         best = study.best_trial
         tracker = _tracker(track, folder, f"best-{config.model}")
         if (folder / "best").is_dir():
-            recorded = read_json(folder / "best" / "config.json", "run configuration")
-            if recorded.get("overrides") != {**config.overrides, **best.params}:
+            recorded = RunRecord.load(folder / "best", allow_modified)
+            if recorded.config.overrides != {**config.overrides, **best.params}:
                 shutil.rmtree(folder / "best")  # a better trial came since: retrain
         if not (folder / "best").is_dir():
             shutil.rmtree(folder / "best.partial", ignore_errors=True)
@@ -168,52 +173,80 @@ def tune(config: TuneConfig, progress: bool = True, track: list[str] = ()) -> Pa
                             overrides={**config.overrides, **best.params}, output_dir=str(folder), name="best"),
                   progress=progress, corpus=corpus, tracker=tracker)
         _summarise(optuna, study, folder, config, space)
+        write_manifest(folder)
     finally:
         lock.release()
-    return folder
+    return TuningRecord.load(folder)
+
+
+def _continue(folder: Path, asked: dict, allow_modified: bool) -> Ledger | None:
+    """An existing tuning folder, checked before it is continued: its files (manifest), what it tunes, its
+    database and its ledger. None: a folder of emobench 0.2 (no ledger)."""
+    if not (folder / TUNE).is_file():
+        raise EmobenchError(f"{folder} exists and is not a tuning folder; choose another {option('name')}")
+    files = Folder(folder, "tuning", allow_modified, note_unverified=not (folder / LEDGER).is_file())
+    before = validate(TuneDescription, files.read_json(TUNE, "tuning description"), folder / TUNE).model_dump(mode="json")
+    changed = sorted(k for k in asked if k != "format" and before.get(k) != asked[k])
+    if changed:
+        raise EmobenchError(f"{folder} tunes another configuration ({', '.join(changed)} differ); choose another "
+                            f"{option('name')}")
+    check_study_db(folder / STUDY_DB)
+    return read_ledger(folder)
 
 
 def _study(optuna, folder: Path, seed: int):
-    storage = optuna.storages.RDBStorage(f"sqlite:///{(folder / 'study.db').resolve()}")
-    sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=5)
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=2)
-    study = optuna.create_study(study_name=STUDY, storage=storage, direction="maximize", sampler=sampler,
-                                pruner=pruner, load_if_exists=True)
-    for trial in study.get_trials(states=(optuna.trial.TrialState.RUNNING,)):  # killed mid-trial last time
-        storage.set_trial_state_values(trial._trial_id, state=optuna.trial.TrialState.FAIL)
-        log.warning("trial %d was interrupted last time; marked failed and not counted", trial.number)
+    path = folder / STUDY_DB
+    try:
+        storage = optuna.storages.RDBStorage(f"sqlite:///{path.resolve()}")
+        sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=5)
+        pruner = optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=2)
+        study = optuna.create_study(study_name=STUDY, storage=storage, direction="maximize", sampler=sampler,
+                                    pruner=pruner, load_if_exists=True)
+        for trial in study.get_trials(states=(optuna.trial.TrialState.RUNNING,)):  # killed mid-trial last time
+            storage.set_trial_state_values(trial._trial_id, state=optuna.trial.TrialState.FAIL)
+            log.warning("trial %d was interrupted last time; marked failed and not counted", trial.number)
+    except EmobenchError:
+        raise
+    except Exception as exc:  # sqlalchemy and Optuna errors for a database that is not Optuna's, or not this version's
+        raise RecordError(f"{path}: Optuna cannot use the study database ({type(exc).__name__}: "
+                          f"{str(exc).splitlines()[0] if str(exc) else 'no detail'})") from None
     return study
 
 
 def _tracker(track, folder: Path, run_name: str):
     if not track:
         return None
-    from .tracking import Tracker
+    from ..tracking import Tracker
 
     return Tracker(list(track), folder / "tracking", experiment=f"emobench-tune-{folder.name}", run_name=run_name)
 
 
-def _objective(config: TuneConfig, space: dict, corpus: Corpus, folder: Path, track):
+def _objective(config: TuneConfig, spec, space: dict, corpus: Corpus, folder: Path, track, ledger: Ledger):
     import optuna
 
-    from .evaluation.metrics import compute_metrics
-    from .models.base import build_model
+    from ..evaluation.metrics import compute_metrics
+
+    def record(trial, state: str, value: float | None) -> None:
+        """Into the ledger before the trial ends, so a continued study knows emobench ran it."""
+        ledger.trials.append(LedgerEntry(number=trial.number, state=state, params=dict(trial.params), value=value))
+        write_ledger(folder, ledger)
 
     def objective(trial) -> float:
-        values = {name: _suggest(trial, name, spec) for name, spec in space.items()}
-        model = build_model(config.model, {**config.overrides, **values}, config.preset)
+        values = {name: _suggest(trial, name, dimension) for name, dimension in space.items()}
+        model = spec.with_overrides(values).build()
         tracker = _tracker(track, folder, f"trial-{trial.number}")
         if tracker:
             tracker.start({"trial": trial.number, "params": values, "fixed": config.overrides})
 
-        def on_epoch(record: dict) -> None:
+        def on_epoch(epoch: dict) -> None:
             if tracker:
-                tracker.epoch(record)
-            if "val_macro_f1" in record:
-                trial.report(record["val_macro_f1"], record["epoch"])
+                tracker.epoch(epoch)
+            if "val_macro_f1" in epoch:
+                trial.report(epoch["val_macro_f1"], epoch["epoch"])
                 if trial.should_prune():
-                    log.info("trial %d pruned after epoch %d (validation macro-F1 %.4f)", trial.number, record["epoch"],
-                             record["val_macro_f1"])
+                    log.info("trial %d pruned after epoch %d (validation macro-F1 %.4f)", trial.number, epoch["epoch"],
+                             epoch["val_macro_f1"])
+                    record(trial, "pruned", None)
                     raise optuna.TrialPruned()
 
         started = time.perf_counter()
@@ -237,6 +270,7 @@ def _objective(config: TuneConfig, space: dict, corpus: Corpus, folder: Path, tr
                      time.perf_counter() - started)
             if tracker:
                 tracker.finish(None, {"val_macro_f1": score, "val_accuracy": accuracy})
+            record(trial, "complete", float(score))
             return score
         finally:
             if tracker:
@@ -246,8 +280,7 @@ def _objective(config: TuneConfig, space: dict, corpus: Corpus, folder: Path, tr
 
 
 def _summarise(optuna, study, folder: Path, config: TuneConfig, space: dict) -> None:
-    from .fileio import write_text_atomic
-    from .reporting.render import Bullets, Figure, Heading, Paragraph, Table, bold, code, render_markdown
+    from ..reporting.render import Bullets, Figure, Heading, Paragraph, Table, bold, code, render_markdown
 
     rows = []
     for t in study.trials:
@@ -255,7 +288,7 @@ def _summarise(optuna, study, folder: Path, config: TuneConfig, space: dict) -> 
                      "val_accuracy": t.user_attrs.get("val_accuracy"), "epochs": t.user_attrs.get("epochs"),
                      "seconds": t.user_attrs.get("seconds"), "default": bool(t.user_attrs.get("default")),
                      "params": t.params})
-    write_json(folder / "trials.json", {"trials": rows})
+    write_text_atomic(folder / TRIALS, json_text({"trials": rows}))
     with open(folder / "trials.csv", "w", newline="", encoding="utf-8") as handle:
         names = sorted({k for r in rows for k in r["params"]})
         writer = csv.writer(handle)
@@ -265,7 +298,7 @@ def _summarise(optuna, study, folder: Path, config: TuneConfig, space: dict) -> 
                              r["default"], *[r["params"].get(n) for n in names]])
     importance = _importance_plot(optuna, study, folder / "importance.png")
     best = study.best_trial
-    run = read_json(folder / "best" / "metrics.json", "run metrics")
+    run = RunRecord.load(folder / "best", check_predictions=False).metrics.model_dump(mode="json")
     default = next((r for r in rows if r["default"] and r["state"] == "complete"), None)
     blocks = [Heading(1, f"Tuning {config.model} on {config.dataset.short_name}"),
               Paragraph(["Optuna TPE (seed ", code(config.seed), "), median pruning on per-epoch validation macro-F1; "

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import EmobenchError
+from ..errors import EmobenchError, option
 
 
 @dataclass
@@ -27,7 +27,7 @@ class Explanation:
 def explain_texts(model, texts: list[str], target: str | None = None) -> list[Explanation]:
     """Attributions toward ``target`` (a label name), or toward each text's predicted label."""
     if target is not None and target not in model.label_names:
-        raise EmobenchError(f"--label {target!r}: not one of the model's labels ({', '.join(model.label_names)})")
+        raise EmobenchError(f"{option('label')} {target!r}: not one of the model's labels ({', '.join(model.label_names)})")
     probs = model.predict_proba(list(texts))
     out = []
     for text, row in zip(texts, probs):

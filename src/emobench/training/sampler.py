@@ -1,12 +1,10 @@
-"""Length-bucketed batches: examples of similar length share a batch, so padding stays small."""
+"""Length-bucketed batches for training: examples of similar length share a batch, so padding stays small."""
 from __future__ import annotations
 
 import math
 
 import numpy as np
 import torch
-
-from .padding import pad_arrays
 
 
 class LengthBucketBatches(torch.utils.data.Sampler):
@@ -41,9 +39,3 @@ class LengthBucketBatches(torch.utils.data.Sampler):
 
     def __len__(self) -> int:
         return math.ceil(len(self.lengths) / self.batch_size)
-
-
-def pad_features(items: list[dict], pad_values: dict[str, int], left: bool = False, multiple: int = 1,
-                 length: int | None = None, keep_end: bool = False) -> dict[str, torch.Tensor]:
-    """:func:`~emobench.training.padding.pad_arrays` as tensors."""
-    return {k: torch.from_numpy(v) for k, v in pad_arrays(items, pad_values, left, multiple, length, keep_end).items()}

@@ -1,0 +1,170 @@
+"""Export a run's model to ONNX (optionally int8), and check the export on the run's test split.
+
+The graph comes from ``torch.onnx.export`` (TorchScript exporter: the torch.export-based one cannot trace
+the LSTM's packed sequences) with dynamic batch and sequence axes; int8 is ONNX Runtime's dynamic
+quantization (weights int8, activations quantised on the fly). The folder (:mod:`emobench.records.export`) is
+claimed as ``DIR.partial`` by one process and renamed only when the checks pass (a failed check leaves
+nothing, and says which):
+
+- fp32: the exported model's labels agree with the PyTorch model's on at least 99.5% of the test texts;
+- int8: its accuracy and macro-F1 are at most 0.5 point below the PyTorch model's.
+(Multi-label models: agreement means the same label set; accuracy is subset accuracy.)
+The graphs carry the label names and the sha256 of the tokenizer or vocabulary in their metadata, so a graph
+moved into another export is recognised. (optimum-onnx, the Hugging Face exporter, requires transformers
+< 4.58; emobench runs on transformers 5.)
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import time
+import warnings
+from pathlib import Path
+
+from ..claims import claim_folder
+from ..errors import EmobenchError, option
+from ..files import check_output_folder, sha256_of, write_manifest
+from ..models.base import load_model
+from ..records.base import validate
+from ..records.export import ExportRecord, open_export
+from ..records.model import ModelRecord
+from ..records.run import RunRecord
+from ..serving.onnx_model import INPUTS_KEY, LABELS_KEY, OnnxModel
+
+MIN_AGREEMENT = 0.995
+MAX_DROP = 0.005
+
+
+def export_run(run_dir: str | Path, out: str | Path | None = None, quantize: str | None = None,
+               opset: int = 17, check_split: str = "test", allow_modified: bool = False) -> ExportRecord:
+    """Export and check; returns the export's record (``os.fspath`` of it is the folder)."""
+    from ..data import load_dataset
+    from ..evaluation.metrics import compute_metrics
+    from .run import verify_data
+
+    if quantize not in (None, "int8"):
+        raise EmobenchError(f"{option('quantize')} {quantize!r}: expected int8")
+    for name in ("onnx", "onnxruntime"):
+        if importlib.util.find_spec(name) is None:
+            raise EmobenchError(f"exporting needs {name} (pip install 'emobench[serve]')")
+    run_dir = Path(run_dir)
+    run = RunRecord.load(run_dir, allow_modified)
+    model = load_model(run_dir, allow_modified)
+    out = Path(out) if out else run_dir.parent / f"{run_dir.name}-onnx"
+    check_output_folder(out.parent, "output")
+    if out.exists():
+        raise EmobenchError(f"{out} already exists; choose another {option('output')}")
+    corpus = load_dataset(run.dataset_config())
+    verify_data(run.data, corpus, run_dir)
+    data = corpus[check_split]
+    partial = out.with_name(out.name + ".partial")
+    lock = claim_folder(partial, "export")
+    try:
+        graph = model.onnx_graph(partial)
+        started = time.perf_counter()
+        files = {"fp32": "model.onnx"}
+        _export(graph, partial / files["fp32"], opset)
+        if quantize == "int8":
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            files["int8"] = "model.int8.onnx"
+            quantize_dynamic(str(partial / files["fp32"]), str(partial / files["int8"]), weight_type=QuantType.QInt8)
+        export_seconds = time.perf_counter() - started
+        source = graph["preprocess"].get("tokenizer") or graph["preprocess"]["vocabulary"]
+        digest = sha256_of(partial / source)
+        for file in files.values():
+            _stamp(partial / file, {LABELS_KEY: json.dumps(model.label_names, ensure_ascii=False), INPUTS_KEY: digest})
+        spec = {"file": files.get("int8", "model.onnx"), "files": files, "inputs": graph["inputs"],
+                "preprocess": graph["preprocess"], "opset": opset, "digests": {source: digest}}
+        described = validate(ModelRecord, {**model.record().dump(), "onnx": spec}, "the export's description")
+        described.write(partial)
+
+        truth = model.truth(data)
+        reference = model.decide(model.predict_proba_batched(data.texts))
+        scores = {"pytorch": _scores(compute_metrics(truth, reference, model.label_names))}
+        record = {"format": 3, "run": str(run_dir.resolve()), "family": model.family, "task": described.task,
+                  "check_split": check_split, "examples": len(data), "scores": scores, "checks": {}, "passed": False,
+                  "export_seconds": export_seconds, "files": {k: (partial / f).stat().st_size for k, f in files.items()},
+                  "source": {"model": run.config.model, "dataset": run.data.dataset, "run_name": run.name,
+                             "test_metrics": _card_metrics(run)}}
+        checks = record["checks"]
+        for kind, file in files.items():
+            decided = OnnxModel(partial, file, checking=True).predict(data.texts)
+            same = (decided == reference).all(axis=1) if model.multi_label else decided == reference
+            scores[kind] = _scores(compute_metrics(truth, decided, model.label_names))
+            scores[kind]["agreement"] = float(same.mean())
+        checks["fp32_agreement"] = {"value": scores["fp32"]["agreement"], "required": MIN_AGREEMENT,
+                                    "passed": scores["fp32"]["agreement"] >= MIN_AGREEMENT}
+        if "int8" in files:
+            for metric in ("accuracy", "macro_f1"):
+                drop = scores["pytorch"][metric] - scores["int8"][metric]
+                checks[f"int8_{metric}_drop"] = {"value": drop, "allowed": MAX_DROP, "passed": drop <= MAX_DROP}
+        record["passed"] = all(c["passed"] for c in checks.values())
+        if not record["passed"]:
+            failed = "; ".join(f"{name} {c['value']:.4f} (limit {c.get('required', c.get('allowed'))})"
+                               for name, c in checks.items() if not c["passed"])
+            raise EmobenchError(f"the export failed its checks on the {check_split} split ({failed}); nothing was "
+                                f"written. Scores: {scores}")
+        validate(ExportRecord, record, "the export record").write(partial)
+        write_manifest(partial)
+        if out.exists():
+            raise EmobenchError(f"{out} appeared while exporting; choose another {option('output')}")
+        partial.rename(out)
+        lock.release(out)
+        return _finished(out)
+    finally:
+        if partial.exists() and lock.held:
+            shutil.rmtree(partial, ignore_errors=True)
+
+
+class ExportResult(ExportRecord):
+    """The export's record, with the folder it lives in (``os.fspath(result)``)."""
+
+    folder: Path
+
+    def __fspath__(self) -> str:
+        return str(self.folder)
+
+
+def _finished(out: Path) -> ExportResult:
+    _, _, record = open_export(out)
+    return ExportResult.model_validate({**record.model_dump(), "folder": out})
+
+
+def _card_metrics(run: RunRecord) -> dict:
+    test = run.metrics.splits.get("test")
+    if test is None:
+        return {}
+    keep = ("n", "accuracy", "macro", "weighted", "micro", "samples", "subset_accuracy", "hamming_loss")
+    return {k: v for k, v in test.as_dict().items() if k in keep}
+
+
+def _scores(metrics: dict) -> dict:
+    out = {"accuracy": metrics["accuracy"], "macro_f1": metrics["macro"]["f1"]}
+    if metrics.get("task") == "multi_label":
+        out["micro_f1"] = metrics["micro"]["f1"]
+    return out
+
+
+def _stamp(path: Path, metadata: dict[str, str]) -> None:
+    """The graph's own record of what it was exported with (label names, the inputs' sha256)."""
+    import onnx
+
+    graph = onnx.load(str(path))
+    del graph.metadata_props[:]
+    for key, value in metadata.items():
+        graph.metadata_props.add(key=key, value=value)
+    onnx.save(graph, str(path))
+
+
+def _export(graph: dict, path: Path, opset: int) -> None:
+    import torch
+
+    module = graph["module"].eval()
+    example = tuple(graph["example"][name] for name in graph["inputs"])
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # the TorchScript exporter announces its deprecation on every call
+        torch.onnx.export(module, example, str(path), input_names=graph["inputs"], output_names=["logits"],
+                          dynamic_axes={**graph["dynamic_axes"], "logits": {0: "batch"}}, opset_version=opset,
+                          dynamo=False)

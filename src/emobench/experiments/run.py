@@ -1,0 +1,397 @@
+"""A run: train one model on one dataset and write everything needed to trust and repeat it (see
+:mod:`emobench.records.run` for the folder). It is built in ``<name>.partial`` -- claimed by one process with
+an exclusive lock -- and renamed when complete, so a finished name is never half-written; an interrupted
+``.partial`` holds checkpoints that ``train(resume=...)`` continues from.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import errno
+import secrets
+import shutil
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..claims import Lock
+from ..data import Corpus, DatasetConfig, Split, audit, load_dataset
+from ..environment import machine_info, seed_everything, versions
+from ..errors import EmobenchError, option
+from ..evaluation import classification_report_text, compute_metrics
+from ..files import check_output_folder, check_plain_name
+from ..logs import logger as log
+from ..models.base import Classifier, load_model
+from ..models.registry import DEFAULT_MODEL, ModelSpec, recorded, resolve
+from ..records.run import DataRecord, RunRecord, RunWriter, gold_names, split_digest, write_predictions
+
+PARTIAL = ".partial"
+
+
+@dataclass
+class RunConfig:
+    model: str = DEFAULT_MODEL
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)
+    seed: int = 0
+    preset: str | None = None
+    overrides: dict = field(default_factory=dict)
+    output_dir: str = "runs"
+    name: str | None = None
+    spec: ModelSpec | None = field(default=None, repr=False, compare=False)  # the model name, resolved once
+
+    def to_dict(self) -> dict:
+        return {f.name: dataclasses.asdict(self)[f.name] if f.name != "dataset" else self.dataset.to_dict()
+                for f in dataclasses.fields(self) if f.name != "spec"}
+
+    def validate(self) -> ModelSpec:
+        """Everything about the configuration that can be checked before data is read or a folder made;
+        returns the model's spec (resolved on the first call)."""
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise EmobenchError(f"{option('seed')} {self.seed!r}: expected an integer >= 0")
+        if self.name is not None:
+            check_plain_name(self.name)
+        check_output_folder(self.output_dir)
+        if self.spec is None:
+            self.spec = resolve(self.model, self.overrides, self.preset)
+        return self.spec
+
+    @classmethod
+    def from_record(cls, record) -> "RunConfig":
+        """The configuration a run recorded, with exactly its parameters."""
+        spec = recorded(record.model, record.family, record.params, record.preset, record.overrides)
+        return cls(model=record.model, dataset=record.dataset_config(), seed=record.seed, preset=record.preset,
+                   overrides=dict(record.overrides), output_dir=record.output_dir, name=record.name, spec=spec)
+
+    def resolved(self) -> dict:
+        """What config.json records: the configuration with absolute data paths, every parameter, the family."""
+        spec = self.validate()
+        return {**self.to_dict(), "dataset": self.dataset.resolved().to_dict(), "params": spec.params_dict(),
+                "family": spec.family}
+
+
+def default_run_name(config: RunConfig) -> str:
+    """dataset-model-seed-time plus a random suffix, so two runs started in the same second differ."""
+    model = config.model.replace("hf:", "").strip("/").replace("/", "_").replace("\\", "_")
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return check_plain_name(f"{config.dataset.short_name}-{model}-s{config.seed}-{stamp}-{secrets.token_hex(3)}")
+
+
+def _claim(config: RunConfig) -> tuple[Path, Path]:
+    """Create ``<name>.partial`` exclusively (mkdir is atomic): two processes never share one."""
+    out = Path(config.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for _ in range(5):
+        name = config.name or default_run_name(config)
+        final, partial = out / name, out / (name + PARTIAL)
+        if final.exists():
+            if config.name:
+                raise EmobenchError(f"{final} already exists; choose another {option('name')}")
+            continue
+        try:
+            partial.mkdir()
+        except FileExistsError:
+            if config.name:
+                lock = Lock.of(partial)
+                if lock.alive():
+                    raise EmobenchError(f"{partial} is being trained by {lock.describe()}; choose another "
+                                        f"{option('name')}") from None
+                raise EmobenchError(f"{partial} holds an unfinished run; resume it with {option('resume')} {partial}, "
+                                    f"or delete it, or choose another {option('name')}") from None
+            continue
+        config.name = name
+        return final, partial
+    raise EmobenchError(f"could not find a free run name under {out}")
+
+
+def _resume_target(resume: str | Path) -> tuple[Path, Path]:
+    path = Path(resume)
+    if not path.name.endswith(PARTIAL):
+        if Path(str(path) + PARTIAL).is_dir():
+            path = Path(str(path) + PARTIAL)
+        elif (path / "metrics.json").is_file():
+            raise EmobenchError(f"{path} is a finished run; there is nothing to resume (train a new run instead)")
+        else:
+            raise EmobenchError(f"{path}: not an unfinished run (expected a NAME{PARTIAL} folder)")
+    if not (path / "config.json").is_file():
+        raise EmobenchError(f"{path}: not an unfinished run (no config.json); nothing to resume")
+    final = path.with_name(path.name[: -len(PARTIAL)])
+    if final.exists():
+        raise EmobenchError(f"{final} already exists, so {path} cannot be finished under that name; move one of them")
+    return path, final
+
+
+def train(config: RunConfig | None = None, *, resume: str | Path | None = None, progress: bool = True,
+          corpus: Corpus | None = None, tracker=None) -> RunRecord:
+    """Train, evaluate on validation and test, and write a complete run directory; returns its record.
+    ``tracker`` (a :class:`emobench.tracking.Tracker`) receives the configuration, every epoch's metrics,
+    the final metrics and the run directory."""
+    if resume is not None:
+        partial, final = _resume_target(resume)
+        lock = Lock.of(partial).acquire(take_over_stale=True)
+        writer = RunWriter(partial)
+        try:
+            config = RunConfig.from_record(writer.config())
+            spec = config.validate()
+        except BaseException:
+            lock.release()
+            raise
+    else:
+        config = dataclasses.replace(config or RunConfig())
+        spec = config.validate()
+        corpus = corpus or load_dataset(config.dataset)
+        out_existed = Path(config.output_dir).exists()
+        final, partial = _claim(config)
+        writer = RunWriter(partial)
+        lock = Lock.of(partial).acquire()
+    started_fresh = resume is None
+    try:
+        if resume is not None:
+            corpus = corpus or load_dataset(config.dataset)
+            verify_data(writer.data(), corpus, partial)
+        else:
+            writer.start(config.resolved(), {"seed": config.seed, "versions": versions(), "machine": machine_info()},
+                         data_record(corpus))
+        seed_everything(config.seed)
+        model = spec.build()
+        if tracker is not None:
+            tracker.run_name = tracker.run_name or final.name
+            tracker.start(config.resolved())
+        started = time.perf_counter()
+        log.info("%s: training %s on %s (%d examples)", final.name, config.model, corpus.name, len(corpus["train"]))
+        model.fit(corpus["train"], corpus.splits.get("validation"), corpus.label_names, seed=config.seed,
+                  work_dir=partial / "checkpoints", resume=resume is not None, progress=progress,
+                  on_epoch=tracker.epoch if tracker is not None else None)
+        train_seconds = time.perf_counter() - started
+        model.save(partial / "model")
+        metrics = {"train_seconds": train_seconds, "parameters": model.num_parameters(), "model_info": model.info,
+                   "splits": {}}
+        for split in ("validation", "test"):
+            if split in corpus.splits:
+                metrics["splits"][split] = evaluate_split(model, corpus[split], writer, split)
+        writer.results(metrics, model.history)
+        shutil.rmtree(partial / "checkpoints", ignore_errors=True)
+        writer.complete()
+        if final.exists():
+            raise EmobenchError(f"{final} appeared while training; the finished run is kept as {partial}")
+        partial.rename(final)
+        lock.release(final)
+        if tracker is not None:
+            tracker.finish(final, {"final": {s: {k: v for k, v in m.items() if k != "per_class"} for s, m in metrics["splits"].items()},
+                                   "train_seconds": train_seconds})
+        return RunRecord.load(final, check_predictions=False)
+    except BaseException as exc:
+        nothing_to_resume = not any((partial / "checkpoints").glob("ckpt-*")) if partial.exists() else False
+        if started_fresh and nothing_to_resume and isinstance(exc, EmobenchError | OSError):
+            # A configuration or data error before the first checkpoint leaves nothing worth resuming.
+            shutil.rmtree(partial, ignore_errors=True)
+            out = partial.parent
+            if not out_existed and out.is_dir() and not any(out.iterdir()):
+                out.rmdir()
+        else:
+            lock.release()
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            kept = f"; the unfinished run is kept in {partial} (resume it with {option('resume')} once there is space)" \
+                if partial.exists() else ""
+            raise EmobenchError(f"{exc.filename or partial}: no space left on device{kept}") from None
+        raise
+    finally:
+        if tracker is not None:
+            tracker.close()
+
+
+def data_record(corpus: Corpus) -> dict:
+    report = audit(corpus)
+    return {"dataset": corpus.name, "labels": corpus.label_names, "task": corpus.task,
+            "sizes": {n: len(s) for n, s in corpus.splits.items()}, "source": corpus.source,
+            "warnings": corpus.source.get("warnings", []), "audit_warnings": report["warnings"],
+            # normalised texts that occur with different labels across the splits: label noise
+            "conflicting_texts": report["overall"]["conflicting_keys"],
+            "split_digests": {n: split_digest(s.texts, gold_names(s, corpus.label_names)) for n, s in corpus.splits.items()}}
+
+
+def _by_basename(files: dict) -> dict[str, str]:
+    return {Path(path).name if not str(path).startswith("hub:") else path: checksum for path, checksum in files.items()}
+
+
+def data_changes(recorded_data: DataRecord, corpus: Corpus) -> list[str]:
+    """How the data read now differs from what a run recorded (file checksums, split, labels)."""
+    changes = []
+    before = _by_basename(recorded_data.source.get("files", {}))
+    now = _by_basename(corpus.source.get("files", {}))
+    for name in sorted(set(before) | set(now)):
+        if before.get(name) != now.get(name):
+            changes.append(f"{name}: sha256 {str(before.get(name))[:12]}... when trained, {str(now.get(name))[:12]}... now")
+    split_before = (recorded_data.source.get("split") or {}).get("file_lines")
+    split_now = (corpus.source.get("split") or {}).get("file_lines")
+    if split_before is not None and split_now is not None and split_before != split_now:
+        changes.append("the generated split differs (another seed, fractions or set of rows)")
+    if recorded_data.labels != corpus.label_names:
+        changes.append(f"labels {recorded_data.labels} when trained, {corpus.label_names} now")
+    return changes
+
+
+def verify_data(recorded_data: DataRecord, corpus: Corpus, run_dir: Path, allow_changed: bool = False) -> list[str]:
+    """Refuse (or, if allowed, warn loudly) when the data differs from what the run recorded."""
+    changes = data_changes(recorded_data, corpus)
+    if changes and not allow_changed:
+        raise EmobenchError(f"{run_dir}: the data differs from what the run was trained on: " + "; ".join(changes) +
+                            f" (pass {option('allow_changed_data')} to evaluate anyway)")
+    for change in changes:
+        warnings.warn(f"the data changed since the run was trained (allowed by {option('allow_changed_data')}): {change}",
+                      UserWarning, stacklevel=2)
+    return changes
+
+
+def evaluate_split(model: Classifier, split: Split, writer: RunWriter | None = None, name: str = "test",
+                   batch_size: int = 256) -> dict:
+    """Metrics of ``model`` on ``split``, timing included; with a ``writer``, the per-example predictions too."""
+    from ..evaluation.calibration import calibration_scores
+
+    started = time.perf_counter()
+    logits = model.logits_batched(split.texts, batch_size)
+    probs = model.probabilities(logits / model.temperature)
+    predicted = model.decide(probs)
+    seconds = time.perf_counter() - started
+    truth = model.truth(split)
+    metrics = compute_metrics(truth, predicted, model.label_names)
+    metrics["eval_seconds"] = seconds
+    metrics["examples_per_second"] = len(split) / seconds if seconds > 0 else None
+    if len(split):  # how honest the probabilities are, before and after temperature scaling
+        metrics["calibration"] = {"temperature": model.temperature,
+                                  "before": calibration_scores(model.probabilities(logits), truth),
+                                  "after": calibration_scores(probs, truth)}
+    if writer is not None:
+        writer.predictions(name, split.texts, gold_names(split, model.label_names), probs, predicted, model.label_names)
+    return metrics
+
+
+@dataclass
+class Evaluation:
+    """What ``evaluate_run`` returns: the metrics, the per-class report as text, and what it scored on."""
+
+    metrics: dict
+    report: str
+    scored: str  # the split, file or dataset
+    transfer: dict | None = None  # for another dataset: shared labels, dropped texts, majority rate
+    data_changes: list[str] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return self.metrics["n"]
+
+
+def evaluate_run(run_dir: str | Path, split: str = "test", data_file: str | None = None,
+                 text_column: str | None = None, label_column: str | None = None, data_dir: str | None = None,
+                 allow_changed_data: bool = False, label_names: list[str] | None = None,
+                 dataset: DatasetConfig | None = None, label_separator: str | None = None,
+                 allow_modified: bool = False) -> Evaluation:
+    """Re-evaluate a saved run: on its own dataset's ``split`` (the recorded checksums are verified first), on a
+    labelled file (``data_file``; the run's column names by default), or on another dataset (``dataset``: only
+    the labels both sides share count, see :func:`transfer_evaluate`)."""
+    run = RunRecord.load(run_dir, allow_modified)
+    model = load_model(run_dir, allow_modified)
+    recorded_dataset = run.config.dataset
+    if data_file:
+        from ..data.readers import load_labelled_file
+
+        names = list(label_names) if label_names else model.label_names
+        unknown = [n for n in names if n not in model.label_names]
+        if unknown:
+            raise EmobenchError(f"{option('label_names')}: {', '.join(unknown)} not among the run's labels "
+                                f"({', '.join(model.label_names)})")
+        data = load_labelled_file(data_file, names, text_column or recorded_dataset.text_column,
+                                  label_column or recorded_dataset.label_column, explicit_ids=bool(label_names),
+                                  multi_label=model.multi_label,
+                                  label_separator=label_separator or recorded_dataset.label_separator)
+        convert = [model.label_names.index(name) for name in names]
+        labels = [sorted(convert[y] for y in ys) for ys in data.labels] if model.multi_label else \
+            [convert[y] for y in data.labels]
+        metrics = evaluate_split(model, Split(data.texts, labels))
+        return Evaluation(metrics, classification_report_text(metrics), str(data_file))
+    if dataset is not None:
+        metrics, _ = transfer_evaluate(model, load_dataset(dataset), split)
+        return Evaluation(metrics, classification_report_text(metrics), f"{dataset.name} {split}", metrics["transfer"])
+    own = run.dataset_config()
+    if data_dir:
+        own.data_dir = data_dir  # the same files, found elsewhere (checksums are verified)
+    corpus = load_dataset(own)
+    data = corpus[split]
+    changes = verify_data(run.data, corpus, Path(run_dir), allow_changed_data)
+    metrics = evaluate_split(model, data)
+    metrics["data_verified"] = not changes
+    if changes:
+        metrics["data_changes"] = changes
+    return Evaluation(metrics, classification_report_text(metrics), split, data_changes=changes)
+
+
+@dataclass
+class TransferPredictions:
+    """A model's predictions on another dataset's texts, over the labels both share."""
+
+    texts: list[str]
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    probs: np.ndarray
+    labels: list[str]
+
+
+def transfer_evaluate(model: Classifier, corpus: Corpus, split: str = "test") -> tuple[dict, TransferPredictions]:
+    """A model scored on another dataset's split, on the labels both share.
+
+    Examples none of whose gold labels is shared are dropped (a model cannot be right about a class it does
+    not know); predictions are restricted to the shared labels (a single-label model's argmax over them, a
+    multi-label model's thresholds on them). The metrics follow the target data's task and are averaged over
+    the shared labels only. Returns (metrics with a ``transfer`` record, predictions for paired statistics)."""
+    data = corpus[split]
+    shared = [name for name in model.label_names if name in corpus.label_names]
+    if not shared:
+        raise EmobenchError(f"the run's labels ({', '.join(model.label_names)}) and {corpus.name}'s "
+                            f"({', '.join(corpus.label_names)}) have none in common; map them with {option('label_map')}")
+    model_columns = [model.label_names.index(name) for name in shared]
+    data_columns = [corpus.label_names.index(name) for name in shared]
+    truth = data.label_matrix(corpus.num_labels)[:, data_columns]
+    keep = np.flatnonzero(truth.sum(axis=1) > 0)
+    texts = [data.texts[i] for i in keep]
+    truth = truth[keep]
+    started = time.perf_counter()
+    probs = model.predict_proba_batched(texts)[:, model_columns]
+    seconds = time.perf_counter() - started
+    if model.multi_label:
+        from ..models.thresholds import decide
+
+        thresholds = np.asarray(model.decision["thresholds"])[model_columns]
+        predicted_matrix = decide(probs, thresholds, model.decision.get("at_least_one", False))
+        top = probs.argmax(axis=1)
+        rule = "the model's thresholds on the shared labels"
+    else:
+        top = probs.argmax(axis=1)
+        predicted_matrix = np.zeros_like(truth)
+        predicted_matrix[np.arange(len(top)), top] = 1
+        rule = "argmax over the shared labels"
+    if corpus.multi_label or model.multi_label:
+        y_true, y_pred = truth, predicted_matrix
+    else:
+        y_true, y_pred = truth.argmax(axis=1), top
+    metrics = compute_metrics(y_true, y_pred, shared)
+    majority = int(truth.sum(axis=0).argmax())
+    metrics["eval_seconds"] = seconds
+    metrics["transfer"] = {
+        "dataset": corpus.name, "split": split, "shared_labels": shared,
+        "model_only_labels": [n for n in model.label_names if n not in shared],
+        "data_only_labels": [n for n in corpus.label_names if n not in shared],
+        "examples": len(data), "kept": int(len(keep)), "dropped": int(len(data) - len(keep)),
+        "hit_rate": float(truth[np.arange(len(top)), top].mean()) if len(top) else 0.0,
+        "majority_label": shared[majority], "majority_rate": float(truth[:, majority].mean()) if len(keep) else 0.0,
+        "prediction": rule,
+    }
+    return metrics, TransferPredictions(texts, y_true, y_pred, probs, shared)
+
+
+def write_transfer_predictions(path: Path, predictions: TransferPredictions) -> None:
+    labels = predictions.labels
+    golds = ([[labels[k] for k in np.flatnonzero(row)] for row in predictions.y_true] if predictions.y_true.ndim == 2
+             else [labels[int(k)] for k in predictions.y_true])
+    write_predictions(path, predictions.texts, golds, predictions.probs, predictions.y_pred, labels)

@@ -1,0 +1,452 @@
+"""A study: many runs compared. Train (or reuse) one run per model and seed on the identical split, then
+analyse their test-set outcomes (evaluation/) and render the report (reporting/); the folder is described in
+:mod:`emobench.records.comparison`. Finished runs are reused (when their configuration and data are the ones
+asked for) and unfinished ones resumed, so an interrupted comparison picks up where it stopped. One process
+writes a comparison at a time (its lock), and the manifest is written last.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import json
+import secrets
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..claims import Lock, claim_folder
+from ..data import DatasetConfig, load_dataset
+from ..data.readers import dataset_entry
+from ..errors import EmobenchError, RecordError, option
+from ..evaluation.analysis import RunOutcome, analyse
+from ..files import MANIFEST, check_output_folder, check_plain_name, json_text, sha256_of, write_manifest
+from ..logs import logger as log
+from ..models.registry import presets, study_models
+from ..records.comparison import (COMPARISON, RESULTS, STATISTICS, TARGET, ComparisonRecord, read_description,
+                                  transfer_names, write_description, write_results)
+from ..records.run import RunRecord, RunWriter
+from .run import PARTIAL, RunConfig, data_changes, train, transfer_evaluate, write_transfer_predictions
+
+REGENERATED = ("results.csv", STATISTICS, "report.md", "report.html", "tables.tex", "figures/")
+
+
+def default_models() -> list[str]:
+    """The default study; with a GPU (and the weights at hand) it includes a transformer, the seed study's point
+    being transformers against the LSTM."""
+    import importlib.util
+
+    gpu = False
+    if importlib.util.find_spec("torch") is not None:
+        import torch
+
+        gpu = torch.cuda.is_available()
+    return study_models("default", gpu)
+
+
+@dataclass
+class CompareConfig:
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)
+    models: list[str] = field(default_factory=lambda: study_models("default"))
+    seeds: list[int] = field(default_factory=lambda: [0])
+    preset: str | None = None
+    overrides: dict = field(default_factory=dict)
+    output_dir: str = "comparisons"
+    name: str | None = None
+    formats: list[str] = field(default_factory=lambda: ["md", "html"])
+    transfer: DatasetConfig | None = None  # also score every model on this dataset's test split
+    ensembles: list[list[str]] = field(default_factory=list)  # model names whose probabilities are averaged
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _safe(name: str) -> str:
+    return name.replace("hf:", "").strip("/").replace("/", "_").replace("\\", "_")
+
+
+@dataclass
+class PlannedRun:
+    model: str
+    seed: int
+    run: RunConfig  # its spec resolved
+    config: dict  # the resolved configuration config.json will record
+
+    @property
+    def name(self) -> str:
+        return self.run.name
+
+
+def plan_comparison(config: CompareConfig) -> tuple[Path, list[PlannedRun]]:
+    """Validate everything about a comparison before any folder is made: models, presets, parameters,
+    seeds, names. Returns the comparison folder and the runs it consists of."""
+    if not config.models:
+        raise EmobenchError(f"no models to compare ({option('models')} is empty); name at least one (see `emobench models`)")
+    duplicates = sorted({m for m in config.models if config.models.count(m) > 1})
+    if duplicates:
+        raise EmobenchError(f"{option('models')} names {', '.join(duplicates)} more than once")
+    if not config.seeds:
+        raise EmobenchError(f"no seeds: {option('seeds')} must be at least 1")
+    if any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in config.seeds):
+        raise EmobenchError(f"{option('seeds')} {config.seeds}: expected integers >= 0")
+    check_output_folder(config.output_dir)
+    name = check_plain_name(config.name) if config.name else \
+        f"{config.dataset.short_name}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+    folder = Path(config.output_dir) / name
+    if folder.exists() and not (folder / COMPARISON).is_file():
+        raise EmobenchError(f"{folder} exists and is not a comparison; choose another {option('name')}")
+    unknown = [m for m in config.overrides if m not in config.models]
+    if unknown:
+        raise EmobenchError(f"{option('overrides')} for {', '.join(unknown)}, which is not among the compared models "
+                            f"({', '.join(config.models)})")
+    planned = []
+    for model in config.models:
+        preset = config.preset if config.preset and config.preset in presets(model) else None
+        for seed in config.seeds:
+            run = RunConfig(model=model, dataset=config.dataset, seed=seed, preset=preset,
+                            overrides=dict(config.overrides.get(model, {})), output_dir=str(folder / "runs"),
+                            name=f"{_safe(model)}-s{seed}")
+            planned.append(PlannedRun(model, seed, run, run.resolved()))
+    if config.preset and not any(p.run.preset for p in planned):
+        raise EmobenchError(f"no compared model has a preset {config.preset!r}")
+    return folder, planned
+
+
+def _differences(before: dict, now: dict, prefix: str = "") -> list[str]:
+    """What differs between two resolved configurations (where the data lives is not a difference)."""
+    out = []
+    for key in sorted(set(before) | set(now)):
+        if key in ("output_dir", "name", "data_dir", "overrides", "preset"):  # the resolved params say it all
+            continue
+        a, b = before.get(key), now.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key}: {a!r} then, {b!r} now")
+    return out
+
+
+def run_comparison(config: CompareConfig, progress: bool = True, log=print, retrain: bool = False,
+                   track: list[str] = (), allow_modified: bool = False) -> ComparisonRecord:
+    """Train every model for every seed (reusing finished runs whose configuration and data are the same as
+    asked now), then write results and the report. A run trained with another configuration or on other
+    data is never reused: it is an error, or with ``retrain`` it is replaced."""
+    folder, planned = plan_comparison(config)
+    corpus = load_dataset(config.dataset)  # once: every model sees the identical split
+    existed = folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = Lock.of(folder, "comparison").acquire(take_over_stale=True)
+    try:
+        previous = read_description(folder, allow_modified)
+        if previous is not None and previous.config is not None:
+            before = DatasetConfig(**previous.config["dataset"]).resolved().to_dict()
+            if _differences(before, config.dataset.resolved().to_dict()):
+                raise EmobenchError(f"{folder} compares another dataset; choose another {option('name')}")
+        actions = [(plan, *_action(folder, plan, corpus, retrain, allow_modified)) for plan in planned]
+        (folder / MANIFEST).unlink(missing_ok=True)  # the folder is being changed: complete again only at the end
+        (folder / "runs").mkdir(exist_ok=True)
+        write_description(folder, {"format": 3, "kind": "study", "config": json.loads(json_text(config.to_dict())),
+                                   "runs": {p.name: p.config for p in planned}})
+        runs = []
+        for plan, action, changes, existing in actions:
+            final = folder / "runs" / plan.name
+            partial = final.with_name(plan.name + PARTIAL)
+            tracker = _tracker(track, folder, plan.name)
+            if action == "reuse":
+                log(f"{plan.name}: finished earlier, reused")
+                runs.append(existing)
+                continue
+            if action == "resume":
+                log(f"{plan.name}: resuming the unfinished run")
+                runs.append(train(resume=partial, progress=progress, corpus=corpus, tracker=tracker))
+                continue
+            if action == "retrain":
+                log(f"{plan.name}: configuration or data changed ({'; '.join(changes[:3])}); retraining")
+                shutil.rmtree(final, ignore_errors=True)
+                shutil.rmtree(partial, ignore_errors=True)
+            log(f"{plan.name}: training")
+            runs.append(train(plan.run, progress=progress, corpus=corpus, tracker=tracker))
+        transfer = run_transfer(folder, runs, config.transfer) if config.transfer is not None else None
+        record = write_comparison(folder, runs, formats=config.formats, transfer=transfer, ensembles=config.ensembles)
+        _track_report(track, folder, config, record)
+        return record
+    except BaseException:
+        if not existed and not any((folder / "runs").glob("*")):
+            shutil.rmtree(folder, ignore_errors=True)  # nothing was trained: leave nothing behind
+        raise
+    finally:
+        lock.release()
+
+
+def _action(folder: Path, plan: PlannedRun, corpus, retrain: bool,
+            allow_modified: bool) -> tuple[str, list[str], RunRecord | None]:
+    """What to do with a planned run: train, reuse (the finished run, validated), resume or retrain."""
+    final = folder / "runs" / plan.name
+    partial = final.with_name(plan.name + PARTIAL)
+    run = None
+    if (final / "metrics.json").is_file():
+        run = RunRecord.load(final, allow_modified)
+        recorded, data = run.config.dump(), run.data
+        existing = final
+    elif (partial / "config.json").is_file():
+        writer = RunWriter(partial)
+        recorded, data, existing = writer.config().dump(), writer.data(), partial
+    else:
+        return "train", [], None
+    changes = _differences(recorded, plan.config) + data_changes(data, corpus)
+    if changes and not retrain:
+        raise EmobenchError(
+            f"{existing} was trained with another configuration or data than this comparison asks for: "
+            + "; ".join(changes[:6]) + (" ..." if len(changes) > 6 else "")
+            + f". Pass {option('retrain')} to train it again (the old run is deleted), or choose another {option('name')}")
+    return ("retrain" if changes else ("reuse" if existing == final else "resume")), changes, run
+
+
+def _tracker(track, folder: Path, run_name: str):
+    if not track:
+        return None
+    from ..tracking import Tracker
+
+    return Tracker(list(track), folder / "tracking", experiment=f"emobench-compare-{folder.name}", run_name=run_name)
+
+
+def _track_report(track, folder: Path, config: CompareConfig, record: ComparisonRecord) -> None:
+    tracker = _tracker(track, folder, "report")
+    if tracker is None:
+        return
+    tracker.start({"models": config.models, "seeds": config.seeds, "dataset": config.dataset.to_dict()})
+    summary = {f"{r['model']}.s{r['seed']}": {"accuracy": r["accuracy"], "macro_f1": r["macro_f1"]} for r in record.rows}
+    tracker.finish(None, summary, [folder / name for name in ("report.md", "report.html", RESULTS, "results.csv")
+                                   if (folder / name).is_file()])
+    tracker.close()
+
+
+def compare_runs(run_dirs: list[str | Path], output_dir: str | Path, formats=("md", "html"),
+                 ensembles: list[list[str]] | None = None, allow_modified: bool = False) -> ComparisonRecord:
+    """A comparison of finished runs (they must share a dataset and test split), in a new folder."""
+    folder = Path(output_dir)
+    check_output_folder(folder.parent if str(folder.parent) else ".")
+    resolved = [Path(d).resolve() for d in run_dirs]
+    twice = sorted({str(d) for d in resolved if resolved.count(d) > 1})
+    if twice:
+        raise EmobenchError(f"{twice[0]} is given more than once")
+    runs = [RunRecord.load(d, allow_modified) for d in run_dirs]
+    outcomes = collect(runs)  # validated before the folder is made
+    ensembles = check_ensembles(ensembles or [], [o.name for o in outcomes])
+    if folder.exists():
+        raise EmobenchError(f"{folder} already exists; choose another {option('name')}")
+    partial = folder.with_name(folder.name + PARTIAL)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    lock = claim_folder(partial, "comparison")
+    try:
+        write_description(partial, {"format": 3, "kind": "runs", "config": None, "runs": None})
+        write_comparison(partial, runs, formats=formats, outcomes=outcomes, ensembles=ensembles, final=folder)
+        partial.rename(folder)
+        lock.release(folder)
+        return ComparisonRecord.load(folder)
+    finally:
+        if partial.exists() and lock.held:
+            shutil.rmtree(partial, ignore_errors=True)
+
+
+def rerender(folder: str | Path, formats=("md", "html"), allow_modified: bool = False) -> ComparisonRecord:
+    """Render a comparison's results and report again from its runs, without training."""
+    folder = Path(folder)
+    lock = Lock.of(folder, "comparison").acquire(take_over_stale=True) if (folder / RESULTS).is_file() else None
+    try:
+        record = ComparisonRecord.load(folder, allow_modified, regenerated=REGENERATED)
+        runs = record.load_runs(allow_modified)
+        transfer = record.transfer([r.name for r in runs])
+        return write_comparison(folder, runs, formats=formats, transfer=transfer, ensembles=record.results.ensembles)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def check_ensembles(ensembles: list[list[str]], models: list[str]) -> list[list[str]]:
+    """Ensembles as lists of model names: ["all"] means every model; members must be compared models."""
+    names = list(dict.fromkeys(models))
+    out = []
+    for members in ensembles:
+        members = names if members == ["all"] else list(dict.fromkeys(members))
+        unknown = [m for m in members if m not in names]
+        if unknown:
+            raise EmobenchError(f"{option('ensemble')}: {', '.join(unknown)} not among the compared models ({', '.join(names)})")
+        if len(members) < 2:
+            raise EmobenchError(f"{option('ensemble')} {'+'.join(members)}: an ensemble needs at least two models")
+        if members not in out:
+            out.append(members)
+    return out
+
+
+def collect(runs: list[RunRecord]) -> list[RunOutcome]:
+    """Every run's outcome on its test split (predictions included, for paired statistics), refusing runs
+    evaluated on different data, and runs whose test predictions are not the same texts in the same order."""
+    outcomes, keys = [], set()
+    for run in runs:
+        if "test" not in run.metrics.splits:
+            raise RecordError(f"{run.folder}: the run has no test split to compare on")
+        data = run.data
+        predictions = run.predictions("test")
+        validation = run.validation_predictions()
+        keys.add((data.dataset, json.dumps(sorted(data.source.get("files", {}).values())),
+                  json.dumps((data.source.get("split") or {}).get("file_lines", {}).get("test")),
+                  json.dumps(data.labels), json.dumps(data.source.get("label_map"), sort_keys=True)))
+        test = run.metrics.splits["test"].as_dict()
+        validation_metrics = run.metrics.splits.get("validation")
+        test["validation_calibration"] = validation_metrics.as_dict().get("calibration") if validation_metrics else None
+        outcomes.append(RunOutcome(
+            name=run.config.model, model=run.config.model, seed=run.config.seed, run_dir=str(run.folder),
+            task=data.task, labels=run.labels, metrics=test, y_true=predictions.y_true, y_pred=predictions.y_pred,
+            probs=predictions.probs, texts=predictions.texts, history=run.history,
+            train_seconds=run.metrics.train_seconds, parameters=run.metrics.parameters, params=run.config.params,
+            preset=run.config.preset, temperature=(test.get("calibration") or {}).get("temperature", 1.0),
+            val_true=validation.y_true if validation else None, val_probs=validation.probs if validation else None))
+    if len(keys) > 1:
+        raise EmobenchError("the runs were evaluated on different data (dataset, files, split or labels differ); "
+                            "compare runs of one dataset and split")
+    digests = {run.predictions("test").digest() for run in runs}
+    if len(digests) > 1:
+        raise RecordError(f"the runs' test predictions are not the same texts with the same labels in the same order "
+                          f"({', '.join(str(r.folder) for r in runs)}); paired tests need one test split")
+    _name_runs(outcomes)
+    return outcomes
+
+
+def _name_runs(outcomes: list[RunOutcome]) -> None:
+    """Runs of one model name with different parameters are different models: they are shown under their
+    folder names, never averaged as if they were seeds of one model."""
+    by_model: dict[str, list[RunOutcome]] = {}
+    for outcome in outcomes:
+        by_model.setdefault(outcome.model, []).append(outcome)
+    for model, group in by_model.items():
+        distinct = {json.dumps(r.params, sort_keys=True) for r in group}
+        for outcome in group:
+            outcome.name = Path(outcome.run_dir).name if len(distinct) > 1 else model
+    seen = set()
+    for outcome in outcomes:
+        key = (outcome.name, outcome.seed)
+        if key in seen:
+            raise EmobenchError(f"two runs of {outcome.name!r} with seed {outcome.seed} (one is {outcome.run_dir}); "
+                                "compare each run once")
+        seen.add(key)
+
+
+def results_rows(outcomes: list[RunOutcome]) -> list[dict]:
+    """One row per run. Per-class results live under their own key, so a label called 'macro' or
+    'accuracy' never collides with a summary."""
+    rows = []
+    for o in outcomes:
+        test = o.metrics
+        row = {"model": o.name, "seed": o.seed, "preset": o.preset, "task": o.task, "n_test": test["n"],
+               "accuracy": test["accuracy"]}
+        averages = ("micro", "macro", "weighted", "samples") if o.task == "multi_label" else ("macro", "weighted")
+        for avg in averages:
+            for k in ("precision", "recall", "f1"):
+                row[f"{avg}_{k}"] = test[avg][k]
+        if o.task == "multi_label":
+            row.update(subset_accuracy=test["subset_accuracy"], hamming_loss=test["hamming_loss"])
+        row.update(train_seconds=o.train_seconds, eval_seconds=test.get("eval_seconds"),
+                   eval_examples_per_second=test.get("examples_per_second"), parameters=o.parameters, run=o.run_dir)
+        row["per_class"] = {cls: {k: c[k] for k in ("precision", "recall", "f1", "support")}
+                            for cls, c in test["per_class"].items()}
+        rows.append(row)
+    return rows
+
+
+def _csv_row(row: dict) -> dict:
+    flat = {k: v for k, v in row.items() if k not in ("per_class", "transfer")}
+    for cls, values in row["per_class"].items():
+        for k, v in values.items():
+            flat[f"per_class.{cls}.{k}"] = v
+    for k, v in (row.get("transfer") or {}).items():
+        if isinstance(v, int | float | str):
+            flat[f"transfer.{k}"] = v
+    return flat
+
+
+def run_transfer(folder: Path, runs: list[RunRecord], target: DatasetConfig) -> dict:
+    """Every run scored on another dataset's test split (shared labels only): metrics and predictions under
+    ``transfer/``. Returns {run name: TransferScores}."""
+    from ..files import Folder, write_json
+    from ..models.base import load_model
+    from ..records.comparison import read_transfer
+
+    corpus = load_dataset(target)
+    (folder / "transfer").mkdir(exist_ok=True)
+    for run in runs:
+        log.info("%s: scoring on %s test (transfer)", run.name, corpus.name)
+        metrics, predictions = transfer_evaluate(load_model(run.folder), corpus, "test")
+        metrics_file, predictions_file = transfer_names(run.name)
+        write_transfer_predictions(folder / predictions_file, predictions)
+        write_json(folder / metrics_file, metrics)
+    write_json(folder / TARGET, {"dataset": target.resolved().to_dict(), "source": corpus.source})
+    files = Folder(folder, "comparison", note_unverified=False)
+    return {run.name: read_transfer(files, run.name) for run in runs}
+
+
+def write_comparison(folder: Path, runs: list[RunRecord], formats=("md", "html"), outcomes: list[RunOutcome] | None = None,
+                     transfer: dict | None = None, ensembles: list[list[str]] | None = None,
+                     final: Path | None = None) -> ComparisonRecord:
+    """Results, statistics and the report of ``runs``; the manifest last. ``final``: where a folder being
+    written as ``.partial`` will live (run paths inside it are written relative to it)."""
+    from ..evaluation.analysis import analyse_transfer
+    from ..reporting.report import build_report
+
+    outcomes = outcomes or collect(runs)
+    ensembles = check_ensembles(ensembles or [], [o.name for o in outcomes])
+    rows = results_rows(outcomes)
+    for row, run in zip(rows, runs):  # relative to the comparison when inside it, so the folder can move
+        path = run.folder.resolve()
+        inside = path.is_relative_to(folder.resolve())
+        row["run"] = str(path.relative_to(folder.resolve())) if inside else str(path)
+        row["run_manifest"] = sha256_of(run.folder / MANIFEST) if (run.folder / MANIFEST).is_file() else None
+        if transfer and run.name in transfer:
+            scores = transfer[run.name].metrics
+            row["transfer"] = {**scores["transfer"], "accuracy": scores["accuracy"], "macro_f1": scores["macro"]["f1"]}
+    (folder / MANIFEST).unlink(missing_ok=True)
+    results = write_results(folder, rows, ensembles)
+    flat = [_csv_row(row) for row in rows]
+    with open(folder / "results.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(dict.fromkeys(k for row in flat for k in row)))
+        writer.writeheader()
+        writer.writerows(flat)
+    data = runs[0].data
+    conflicting = data.conflicting_texts
+    comparison = analyse(outcomes, data.dataset, ensembles, set(conflicting) if conflicting is not None else None)
+    explanations = explain_confusions(comparison, outcomes)
+    transfer_summary = None
+    if transfer:
+        transfer_summary = analyse_transfer(outcomes, {name: t.metrics for name, t in transfer.items()},
+                                            {name: t.predictions for name, t in transfer.items()})
+    reference = dataset_entry(data.dataset).reference
+    build_report(comparison, outcomes, data.model_dump(), folder, formats=formats, transfer=transfer_summary,
+                 explanations=explanations, reference=reference)
+    write_manifest(folder)
+    return ComparisonRecord(final or folder, results, analysis=comparison)
+
+
+def explain_confusions(comparison, outcomes: list[RunOutcome], per_confusion: int = 1, confusions: int = 2) -> dict:
+    """Token attributions of an example text of each model's top confusions (toward the wrong label)."""
+    from ..models.base import load_model
+    from ..models.explain import explain_texts
+
+    by_name = {o.name: o for o in sorted(outcomes, key=lambda o: o.seed, reverse=True)}
+    out = {}
+    for report in comparison.errors:
+        outcome = by_name.get(report.name)
+        if outcome is None or outcome.members is not None or not outcome.run_dir:
+            continue
+        try:
+            model = load_model(outcome.run_dir)
+        except EmobenchError as exc:
+            log.warning("%s: no explanations (%s)", report.name, exc)
+            continue
+        items = []
+        for confusion in report.confusions[:confusions]:
+            if confusion.predicted not in model.label_names:
+                continue
+            for text in confusion.examples[:per_confusion]:
+                items.append({"true": confusion.true, "predicted": confusion.predicted,
+                              "explanation": explain_texts(model, [text], target=confusion.predicted)[0]})
+        out[report.name] = items
+    return out

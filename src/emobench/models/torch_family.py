@@ -1,0 +1,83 @@
+"""What the torch families (LSTM, transformers) share: where inference runs, padding, setting up the one
+training loop, batched inference, loading weights against the module's own shapes, the ONNX graph's example."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..data import Split
+from ..errors import RecordError
+from .base import Classifier
+
+
+class TorchClassifier(Classifier):
+    """A family whose model is a torch module: ``_features`` turns texts into integer arrays, ``_collate`` pads
+    a list of them into a batch, ``self.module(**batch)`` returns logits."""
+
+    CPU_MAX_TOKENS: int | None = None  # bound on padded tokens per inference batch on a CPU (transformers)
+
+    def __init__(self, params=None, label_names: list[str] | None = None):
+        super().__init__(params, label_names)
+        self.device = None  # where inference runs; None: a GPU if there is one, else the CPU
+        self.pad_multiple = 1  # batches are padded to a multiple of this (8 on a GPU: reusable kernels)
+
+    def _features(self, texts: list[str]) -> list[dict]:
+        raise NotImplementedError
+
+    def _collate(self, items: list[dict]) -> dict:
+        raise NotImplementedError
+
+    def resolve_pad_multiple(self) -> int:
+        """8 on a GPU (kernels and compiled graphs reused across batches), 1 on the CPU (no wasted work)."""
+        import torch
+
+        chosen = getattr(self.params, "pad_multiple", None)
+        self.pad_multiple = chosen or (8 if torch.cuda.is_available() and not getattr(self.params, "cpu", False) else 1)
+        return self.pad_multiple
+
+    def _start_fit(self, seed: int) -> None:
+        import torch
+
+        torch.manual_seed(seed)
+        self.resolve_pad_multiple()
+
+    def _train(self, module, train: Split, validation: Split | None, *, seed, work_dir, resume, progress, on_epoch):
+        """Train ``module`` on the shared loop; returns the trainer (its module holds the best epoch's weights)."""
+        from ..training import Trainer
+
+        options = {}
+        if self.multi_label:
+            from .thresholds import validation_scores
+
+            options = {"multi_label": True, "scores": validation_scores}
+        trainer = Trainer(module, self._collate, self.params, len(self.label_names), seed, progress, **options)
+        val = (self._features(validation.texts), self.targets(validation)) if validation is not None and len(validation) \
+            else (None, None)
+        self.history = trainer.fit(self._features(train.texts), self.targets(train), *val, work_dir=work_dir,
+                                   resume=resume, on_epoch=on_epoch)
+        self.trainer = trainer  # kept: under several processes, evaluation runs through it
+        return trainer
+
+    def logits(self, texts):
+        from ..batching import predict_logits
+
+        return predict_logits(self.module, self._features(list(texts)), self._collate, self.params.eval_batch_size,
+                              self.device, cpu_max_tokens=self.CPU_MAX_TOKENS)
+
+    def _example_batch(self) -> dict:
+        return self._collate(self._features(["an example text to trace the graph", "short"]))
+
+    @staticmethod
+    def _load_state(module, state: dict, path: Path) -> None:
+        """Weights into ``module`` after checking every tensor's name and shape (a clear error, not torch's)."""
+        expected = module.state_dict()
+        missing = sorted(set(expected) - set(state))
+        unknown = sorted(set(state) - set(expected))
+        if missing or unknown:
+            raise RecordError(f"{path}: tensors {', '.join(missing[:3] or unknown[:3])} "
+                              f"{'missing' if missing else 'not of this model'}; the weights are not this model's")
+        for name, tensor in expected.items():
+            if tuple(state[name].shape) != tuple(tensor.shape):
+                raise RecordError(f"{path}: tensor {name} has shape {tuple(state[name].shape)}, the model's "
+                                  f"parameters {tuple(tensor.shape)}; the weights and the description disagree")
+        module.load_state_dict(state)
+        module.eval()

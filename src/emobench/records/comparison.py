@@ -1,0 +1,178 @@
+"""The comparison folder: ``comparison.json`` (what was asked), ``runs/<model>-s<seed>/`` (ordinary runs),
+``results.json`` / ``results.csv`` (one row per run), ``statistics.json`` (the analysis), ``report.md``,
+``report.html``, ``figures/``, ``tables.tex``, ``transfer/`` (scores on another dataset) and ``MANIFEST.json``.
+
+Runs are named relative to the comparison (inside it) or, for a comparison of finished runs, by the absolute
+folder it was given, with the sha256 of that run's manifest: a run that changed since is refused.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import Field
+
+from ..errors import RecordError
+from ..files import MANIFEST, Folder, json_text, relative_name, sha256_of, write_text_atomic
+from .base import AnyDict, Count, OpenRecord, Record, Share, check, validate
+from .run import MetricsRecord, Predictions, RunRecord, SplitMetrics, read_predictions
+
+COMPARISON, RESULTS, STATISTICS = "comparison.json", "results.json", "statistics.json"
+TRANSFER_DIR, TARGET = "transfer", "transfer/target.json"
+
+
+class ComparisonDescription(Record):
+    """comparison.json: what a study asked for (``config``) and every run's resolved configuration."""
+
+    format: int = 2
+    kind: str = "study"  # "study" (trained here) or "runs" (finished runs compared)
+    config: AnyDict | None = None
+    runs: dict[str, AnyDict] | None = None
+
+
+class ResultRow(OpenRecord):
+    model: str
+    seed: Count
+    task: str
+    n_test: Count
+    accuracy: Share
+    macro_f1: Share
+    per_class: dict[str, AnyDict]
+    run: str
+    run_manifest: str | None = None  # sha256 of the run's MANIFEST.json when the comparison was written
+
+
+class Results(Record):
+    runs: list[ResultRow] = Field(min_length=1)
+    ensembles: list[list[str]] = Field(default_factory=list)
+
+
+class TransferMetrics(SplitMetrics):
+    transfer: AnyDict
+
+
+@dataclass
+class TransferScores:
+    """One run scored on another dataset's test split: metrics and the predictions they come from."""
+
+    metrics: dict
+    predictions: Predictions
+
+
+@dataclass
+class ComparisonRecord:
+    """A written comparison: its rows, ensembles and runs (``os.fspath(record)`` is its folder). A workflow
+    that just wrote it also hands back the analysis it rendered (``analysis``)."""
+
+    folder: Path
+    results: Results
+    description: ComparisonDescription | None = None
+    analysis: object | None = None  # emobench.evaluation.analysis.Comparison
+    files: Folder | None = field(default=None, repr=False)
+
+    def __fspath__(self) -> str:
+        return str(self.folder)
+
+    @property
+    def rows(self) -> list[dict]:
+        return [row.model_dump(mode="json") for row in self.results.runs]
+
+    def run_dirs(self) -> list[Path]:
+        return [resolve_run(self.folder, row.run) for row in self.results.runs]
+
+    @classmethod
+    def load(cls, folder: str | Path, allow_modified: bool = False,
+             regenerated: tuple[str, ...] = ()) -> "ComparisonRecord":
+        """``regenerated``: outputs about to be rendered again, not verified (see :class:`~emobench.files.Folder`)."""
+        folder = Path(folder)
+        if not (folder / RESULTS).is_file():
+            raise RecordError(f"{folder}: not a comparison directory (no {RESULTS})")
+        files = Folder(folder, "comparison", allow_modified, regenerated=regenerated)
+        results = validate(Results, files.read_json(RESULTS, "comparison results"), folder / RESULTS)
+        description = None
+        if files.has(COMPARISON):
+            description = validate(ComparisonDescription, files.read_json(COMPARISON, "comparison description"),
+                                   folder / COMPARISON)
+        return cls(folder, results, description, files=files)
+
+    def load_runs(self, allow_modified: bool = False) -> list[RunRecord]:
+        """Every compared run, validated, and each the run the comparison was written from."""
+        runs = []
+        for i, row in enumerate(self.results.runs):
+            run_dir = resolve_run(self.folder, row.run, f"{self.folder / RESULTS}: field runs[{i}].run")
+            run = RunRecord.load(run_dir, allow_modified)
+            manifest = run_dir / MANIFEST
+            if row.run_manifest is not None and not allow_modified:
+                check(manifest.is_file() and sha256_of(manifest) == row.run_manifest, self.folder / RESULTS,
+                      f"runs[{i}].run_manifest", f"{run_dir} is not the run this comparison was written from (its "
+                      "manifest changed)")
+            test = run.metrics.splits.get("test")
+            check(test is not None and abs(test.accuracy - row.accuracy) <= 1e-9 and abs(test.macro.f1 - row.macro_f1) <= 1e-9,
+                  self.folder / RESULTS, f"runs[{i}]", f"the scores ({row.accuracy}, {row.macro_f1}) are not those of "
+                  f"{run_dir}'s test split")
+            runs.append(run)
+        return runs
+
+    def transfer(self, run_names: list[str]) -> dict[str, TransferScores] | None:
+        """The transfer scores written earlier (for re-rendering), each checked against its predictions."""
+        if self.files is None or not self.files.has(TARGET):
+            return None
+        out = {}
+        for name in run_names:
+            scores = read_transfer(self.files, name)
+            if scores is not None:
+                out[name] = scores
+        return out
+
+
+def resolve_run(folder: Path, value: str, where: str | None = None) -> Path:
+    """A run a comparison names: inside it (relative) or, for finished runs compared, absolute."""
+    if os.path.isabs(value):
+        return Path(value)
+    return folder / relative_name(value, where or f"{folder / RESULTS}: a run")
+
+
+def transfer_names(name: str) -> tuple[str, str]:
+    return f"{TRANSFER_DIR}/{name}.json", f"{TRANSFER_DIR}/{name}.csv"
+
+
+def read_transfer(files: Folder, name: str) -> TransferScores | None:
+    metrics_file, predictions_file = transfer_names(name)
+    if not files.has(metrics_file):
+        return None
+    metrics = validate(TransferMetrics, files.read_json(metrics_file, "transfer metrics"), files.root / metrics_file)
+    labels = metrics.transfer.get("shared_labels")
+    check(isinstance(labels, list) and labels == list(metrics.per_class), files.root / metrics_file,
+          "transfer.shared_labels", "expected the shared labels, as the per-class scores list them")
+    predictions = read_predictions(files, predictions_file, labels)
+    check(len(predictions) == metrics.n, files.root / predictions_file, "rows",
+          f"{len(predictions)} rows, but the metrics count {metrics.n} texts")
+    from .run import _check_metrics
+
+    _check_metrics(predictions, metrics, labels, files.root / metrics_file, "", predictions_file)
+    return TransferScores(metrics.as_dict(), predictions)
+
+
+def write_description(folder: Path, description: dict) -> None:
+    validate(ComparisonDescription, description, "the comparison description being saved")
+    write_text_atomic(folder / COMPARISON, json_text(description))
+
+
+def read_description(folder: Path, allow_modified: bool = False) -> ComparisonDescription | None:
+    """comparison.json of a comparison being continued (its runs are checked one by one when reused)."""
+    if not (folder / COMPARISON).is_file():
+        return None
+    files = Folder(folder, "comparison", allow_modified, note_unverified=False)
+    return validate(ComparisonDescription, files.read_json(COMPARISON, "comparison description"), folder / COMPARISON)
+
+
+def write_results(folder: Path, rows: list[dict], ensembles: list[list[str]]) -> Results:
+    results = validate(Results, {"runs": rows, "ensembles": ensembles}, "the comparison results being saved")
+    write_text_atomic(folder / RESULTS, json_text(results.model_dump(mode="json")))
+    return results
+
+
+__all__ = ["ComparisonRecord", "ComparisonDescription", "Results", "ResultRow", "TransferScores", "MetricsRecord",
+           "COMPARISON", "RESULTS", "STATISTICS", "TRANSFER_DIR", "TARGET", "transfer_names", "write_description",
+           "read_description", "write_results", "resolve_run"]

@@ -1,0 +1,148 @@
+"""The tuning folder: ``tune.json`` (what was asked), ``study.db`` (Optuna's SQLite storage), ``ledger.json``
+(every trial emobench ran and finished, written as each one ends), ``trials.json`` / ``trials.csv``,
+``summary.md``, ``best_params.json``, ``importance.png``, ``best/`` (the best configuration as an ordinary
+run) and ``MANIFEST.json``.
+
+A study is continued only with the trials emobench ran: a trial in ``study.db`` that the ledger does not
+hold (injected), one whose parameters or score differ from the ledger's, one outside the search space, or a
+ledger trial missing from the database (an emptied or replaced ``study.db``) is an error.
+"""
+from __future__ import annotations
+
+import math
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from ..errors import RecordError
+from ..files import Folder, json_text, write_text_atomic
+from .base import AnyDict, Count, Finite, OpenRecord, Record, validate
+from .run import DatasetRecord, RunRecord
+
+TUNE, STUDY_DB, LEDGER, TRIALS = "tune.json", "study.db", "ledger.json", "trials.json"
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+class TuneDescription(Record):
+    format: int = 2
+    model: str
+    dataset: DatasetRecord
+    seed: Count
+    preset: str | None = None
+    overrides: AnyDict = Field(default_factory=dict)
+    space: dict[str, list]
+
+
+class LedgerEntry(Record):
+    number: Count
+    state: Literal["complete", "pruned"]
+    params: AnyDict
+    value: Finite | None = None
+
+
+class Ledger(Record):
+    trials: list[LedgerEntry] = Field(default_factory=list)
+
+
+class TrialRow(OpenRecord):
+    trial: Count
+    state: str
+    val_macro_f1: float | None = None
+    params: AnyDict
+
+
+class Trials(Record):
+    trials: list[TrialRow]
+
+
+def in_space(value, spec: list) -> bool:
+    if spec[0] == "choice":
+        return value in spec[1] or str(value) in [str(v) for v in spec[1]]
+    return isinstance(value, int | float) and not isinstance(value, bool) and spec[1] <= value <= spec[2]
+
+
+def check_study_db(path: Path) -> None:
+    """A readable, intact SQLite database holding Optuna's tables, before Optuna opens it."""
+    if not path.exists():
+        return
+    if path.is_symlink() or not path.is_file():
+        raise RecordError(f"{path}: expected the study's SQLite database, found a symlink or a folder")
+    with open(path, "rb") as handle:
+        head = handle.read(len(SQLITE_MAGIC))
+    if head != SQLITE_MAGIC:
+        raise RecordError(f"{path}: not an SQLite database (it is empty, truncated or replaced); the study cannot continue")
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            status = db.execute("PRAGMA quick_check").fetchone()[0]
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    except sqlite3.Error as exc:
+        raise RecordError(f"{path}: the SQLite database cannot be read ({exc}); it is truncated or corrupt") from None
+    if status != "ok":
+        raise RecordError(f"{path}: the SQLite database is damaged ({status})")
+    if not {"studies", "trials"} <= tables:
+        raise RecordError(f"{path}: an SQLite database without Optuna's tables; not emobench's study")
+
+
+def read_ledger(folder: Path) -> Ledger | None:
+    path = folder / LEDGER
+    if not path.is_file():
+        return None
+    files = Folder(folder, "tuning", note_unverified=False)
+    return validate(Ledger, files.read_json(LEDGER, "trial ledger"), path)
+
+
+def write_ledger(folder: Path, ledger: Ledger) -> None:
+    write_text_atomic(folder / LEDGER, json_text(ledger.model_dump(mode="json")))
+
+
+def check_trials(finished: list[tuple[int, str, dict, float | None]], ledger: Ledger, space: dict, where: Path,
+                 failed: set[int] = frozenset()) -> None:
+    """The study's finished trials (number, "complete"/"pruned", params, value) against the ledger and the space.
+    ``failed``: trials the database holds as failed (killed after the ledger was written): they do not count."""
+    recorded = {entry.number: entry for entry in ledger.trials}
+    numbers = set()
+    for number, state, params, value in finished:
+        numbers.add(number)
+        entry = recorded.get(number)
+        if entry is None:
+            raise RecordError(f"{where}: trial {number} ({state}, {params}) was not run by emobench (the ledger "
+                              f"{LEDGER} does not hold it); the study was changed, so it cannot continue")
+        same_value = (value is None and entry.value is None) or (
+            value is not None and entry.value is not None and math.isclose(value, entry.value, rel_tol=0, abs_tol=1e-12))
+        if entry.state != state or entry.params != params or not same_value:
+            raise RecordError(f"{where}: trial {number} differs from what emobench recorded ({state} {params} {value} "
+                              f"in the database, {entry.state} {entry.params} {entry.value} in {LEDGER})")
+        outside = [k for k, v in params.items() if k not in space or not in_space(v, space[k])]
+        if outside:
+            raise RecordError(f"{where}: trial {number} sets {', '.join(outside)} outside the search space {space}")
+    missing = sorted(set(recorded) - numbers - set(failed))
+    if missing:
+        raise RecordError(f"{where}: emobench ran trial(s) {', '.join(map(str, missing[:5]))} here, but the database no "
+                          "longer holds them (emptied or replaced); the study cannot continue")
+
+
+@dataclass
+class TuningRecord:
+    """A finished tuning folder: what was asked, the trials, and the best configuration's run."""
+
+    folder: Path
+    description: TuneDescription
+    trials: Trials
+    best: RunRecord
+
+    def __fspath__(self) -> str:
+        return str(self.folder)
+
+    @classmethod
+    def load(cls, folder: str | Path, allow_modified: bool = False) -> "TuningRecord":
+        folder = Path(folder)
+        if not (folder / TUNE).is_file():
+            raise RecordError(f"{folder}: not a tuning folder (no {TUNE})")
+        files = Folder(folder, "tuning", allow_modified)
+        description = validate(TuneDescription, files.read_json(TUNE, "tuning description"), folder / TUNE)
+        trials = validate(Trials, files.read_json(TRIALS, "trials"), folder / TRIALS)
+        files.path("best/MANIFEST.json", "best run's manifest", required=files.verified)
+        return cls(folder, description, trials, RunRecord.load(folder / "best", allow_modified))
