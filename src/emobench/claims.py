@@ -123,6 +123,7 @@ def claim_folder(partial: str | Path, what: str) -> Lock:
     owner is alive is an error; one left by a dead process (or an interrupted emobench 0.2) is taken over with
     a warning: it is never resumed, so it is deleted."""
     partial = Path(partial)
+    partial.parent.mkdir(parents=True, exist_ok=True)
     for _ in range(5):
         try:
             partial.mkdir()

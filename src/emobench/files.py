@@ -311,7 +311,7 @@ class Folder:
         name = relative_name(name, f"{self.root}: the {what}")
         path = self.root / name
         if path.is_symlink() or any(p.is_symlink() for p in path.parents if self.root in p.parents):
-            raise RecordError(f"{path}: the {what} is a symlink; a {self.kind} folder holds its own files")
+            raise RecordError(f"{path}: the {what} is a symlink; the {self.kind} folder must hold its own files")
         try:
             inside = path.resolve().is_relative_to(self.resolved)
         except OSError:

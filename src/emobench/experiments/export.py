@@ -19,6 +19,7 @@ import importlib.util
 import json
 import shutil
 import time
+import uuid
 import warnings
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from ..records.base import validate
 from ..records.export import ExportRecord, open_export
 from ..records.model import ModelRecord
 from ..records.run import RunRecord
-from ..serving.onnx_model import INPUTS_KEY, LABELS_KEY, OnnxModel
+from ..serving.onnx_model import EXPORT_KEY, INPUTS_KEY, LABELS_KEY, OnnxModel
 
 MIN_AGREEMENT = 0.995
 MAX_DROP = 0.005
@@ -72,11 +73,12 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, quantize: str
             quantize_dynamic(str(partial / files["fp32"]), str(partial / files["int8"]), weight_type=QuantType.QInt8)
         export_seconds = time.perf_counter() - started
         source = graph["preprocess"].get("tokenizer") or graph["preprocess"]["vocabulary"]
-        digest = sha256_of(partial / source)
+        digest, export_id = sha256_of(partial / source), uuid.uuid4().hex
         for file in files.values():
-            _stamp(partial / file, {LABELS_KEY: json.dumps(model.label_names, ensure_ascii=False), INPUTS_KEY: digest})
+            _stamp(partial / file, {LABELS_KEY: json.dumps(model.label_names, ensure_ascii=False), INPUTS_KEY: digest,
+                                    EXPORT_KEY: export_id})
         spec = {"file": files.get("int8", "model.onnx"), "files": files, "inputs": graph["inputs"],
-                "preprocess": graph["preprocess"], "opset": opset, "digests": {source: digest}}
+                "preprocess": graph["preprocess"], "opset": opset, "digests": {source: digest}, "export_id": export_id}
         described = validate(ModelRecord, {**model.record().dump(), "onnx": spec}, "the export's description")
         described.write(partial)
 

@@ -235,7 +235,6 @@ def compare_runs(run_dirs: list[str | Path], output_dir: str | Path, formats=("m
     if folder.exists():
         raise EmobenchError(f"{folder} already exists; choose another {option('name')}")
     partial = folder.with_name(folder.name + PARTIAL)
-    folder.parent.mkdir(parents=True, exist_ok=True)
     lock = claim_folder(partial, "comparison")
     try:
         write_description(partial, {"format": 3, "kind": "runs", "config": None, "runs": None})

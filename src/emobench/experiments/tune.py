@@ -22,7 +22,8 @@ from ..data import Corpus, DatasetConfig, load_dataset
 from ..errors import EmobenchError, RecordError, option
 from ..files import MANIFEST, Folder, check_output_folder, check_plain_name, json_text, write_manifest, write_text_atomic
 from ..logs import logger as log
-from ..models.registry import param_names, resolve
+from ..models.registry import params_type as params_type_of
+from ..models.registry import resolve
 from ..records.base import validate
 from ..records.run import RunRecord
 from ..records.tuning import (LEDGER, STUDY_DB, TRIALS, TUNE, Ledger, LedgerEntry, TuneDescription, TuningRecord,
@@ -51,7 +52,7 @@ class TuneConfig:
 
 def parse_space(pairs: list[str], model: str) -> dict:
     """``name=low:high[:log]`` (numbers) or ``name=a,b,c`` (choices), for a parameter of ``model``'s family."""
-    params_type = resolve(model).family_class.Params
+    params_type = params_type_of(model)
     fields = {f.name: f for f in dataclasses.fields(params_type)}
     space = {}
     for pair in pairs or []:
@@ -132,16 +133,18 @@ def tune(config: TuneConfig, progress: bool = True, track: list[str] = (), allow
     lock = Lock.of(folder, "tuning").acquire(take_over_stale=True)
     try:
         ledger = _continue(folder, asked, allow_modified) if existed else Ledger()
-        (folder / MANIFEST).unlink(missing_ok=True)  # being changed: complete again only at the end
-        write_text_atomic(folder / TUNE, json_text(asked))
         study = _study(optuna, folder, config.seed)
         finished = [(t.number, t.state.name.lower(), t.params, t.value) for t in study.trials
                     if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)]
-        if ledger is None:  # a folder of emobench 0.2: no ledger; its trials are adopted, inside the space only
+        adopted = ledger is None  # a folder of emobench 0.2: no ledger; its trials are adopted, inside the space only
+        if adopted:
             ledger = Ledger(trials=[LedgerEntry(number=n, state=state, params=p, value=v) for n, state, p, v in finished])
-            write_ledger(folder, ledger)
         failed = {t.number for t in study.trials if t.state == optuna.trial.TrialState.FAIL}
         check_trials(finished, ledger, space, folder / STUDY_DB, failed)
+        (folder / MANIFEST).unlink(missing_ok=True)  # being changed: complete again only at the end
+        write_text_atomic(folder / TUNE, json_text(asked))
+        if adopted:
+            write_ledger(folder, ledger)
         if any(entry.number in failed for entry in ledger.trials):
             ledger = Ledger(trials=[entry for entry in ledger.trials if entry.number not in failed])
             write_ledger(folder, ledger)
@@ -191,7 +194,7 @@ def _continue(folder: Path, asked: dict, allow_modified: bool) -> Ledger | None:
         raise EmobenchError(f"{folder} tunes another configuration ({', '.join(changed)} differ); choose another "
                             f"{option('name')}")
     check_study_db(folder / STUDY_DB)
-    return read_ledger(folder)
+    return read_ledger(files)
 
 
 def _study(optuna, folder: Path, seed: int):

@@ -95,8 +95,13 @@ def presets(name: str) -> dict[str, dict]:
     return family_class(_entry(name).family).PRESETS
 
 
+def params_type(name: str) -> type:
+    """The Params dataclass of a model name's family (its hyper-parameters), without resolving any values."""
+    return family_class(_entry(name).family).Params
+
+
 def param_names(name: str) -> set[str]:
-    return {f.name for f in dataclasses.fields(family_class(_entry(name).family).Params)}
+    return {f.name for f in dataclasses.fields(params_type(name))}
 
 
 def study_models(study: str, gpu: bool = False) -> list[str]:

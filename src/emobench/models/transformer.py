@@ -14,7 +14,7 @@ from torch import nn
 from ..batching import CPU_MAX_TOKENS, pad_features
 from ..data import Split
 from ..errors import EmobenchError, RecordError, option
-from ..files import Folder, read_tensors
+from ..files import MANIFEST, Folder, read_tensors
 from ..params import param
 from ..records.base import check
 from ..records.model import MODEL_FILE, ModelRecord, check_tokenizer_json
@@ -287,6 +287,9 @@ class TransformerClassifier(TorchClassifier):
     def _check_saved_files(self, folder: Folder, record: ModelRecord) -> None:
         """config.json and tokenizer.json checked before transformers reads them: labels, task, well-formed JSON."""
         where = folder.root / "config.json"
+        for path in sorted(folder.root.glob("*.json")):  # every JSON file transformers may read, bounded first
+            if path.name not in ("config.json", "tokenizer.json", MANIFEST):
+                folder.read_json(path.name, "model file")
         config = folder.read_json("config.json", "model configuration")
         check(isinstance(config, dict) and isinstance(config.get("model_type"), str), where, "model_type",
               "expected a Hugging Face model configuration")

@@ -75,9 +75,15 @@ def validate(model: type[BaseModel], data: Any, where) -> Any:
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         message = first["msg"].removeprefix("Value error, ")
+        loc = where_of(first["loc"]) if first["loc"] else None
+        named = re.match(r"^([A-Za-z_][\w.\[\]]*): (.*)$", message, re.S)
+        if named and (loc is None or not first["loc"] or first["type"] == "value_error"):
+            # a rule across fields names the field it is about: "decision.thresholds: ..."
+            loc = f"{loc}.{named.group(1)}" if loc and first["loc"] else named.group(1)
+            message = named.group(2)
         count = exc.error_count()
         more = f" (and {count - 1} more problem{'s' if count > 2 else ''})" if count > 1 else ""
-        raise RecordError(f"{where}: field {where_of(first['loc'])}: {message}{more}; the file was edited or is not "
+        raise RecordError(f"{where}: field {loc or '(the whole file)'}: {message}{more}; the file was edited or is not "
                           "emobench's") from None
 
 

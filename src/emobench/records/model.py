@@ -57,11 +57,12 @@ class OnnxSpec(Record):
     preprocess: Annotated[Union[TokenizerInputs, VocabularyInputs], Field(discriminator="kind")]
     opset: int = Field(ge=7)
     digests: dict[str, str] | None = None  # sha256 of the tokenizer or vocabulary the graph was exported with
+    export_id: str | None = None  # also in the graphs' metadata: a graph from another export is recognised
 
     @model_validator(mode="after")
     def _consistent(self):
         if self.file not in self.files.values():
-            raise ValueError(f"file {self.file!r} is none of the exported files ({', '.join(self.files.values())})")
+            raise ValueError(f"file: {self.file!r} is none of the exported files ({', '.join(self.files.values())})")
         if "input_ids" not in self.inputs:
             raise ValueError("inputs: the graph needs input_ids")
         padded = [name for name in self.inputs if name not in ("attention_mask", "lengths")]
@@ -96,7 +97,7 @@ class ModelRecord(Record):
     def _consistent(self):
         low, high = TEMPERATURE_RANGE
         if not (math.isfinite(self.temperature) and low <= self.temperature <= high):
-            raise ValueError(f"temperature {self.temperature!r}: expected a finite number between {low} and {high} "
+            raise ValueError(f"temperature: {self.temperature!r}, expected a finite number between {low} and {high} "
                              "(fitted temperatures lie in 0.05..20)")
         if self.task == "multi_label":
             if self.decision is None:
@@ -130,9 +131,10 @@ class ModelRecord(Record):
         write_text_atomic(Path(directory) / MODEL_FILE, json_text(self.dump()))
 
     def check_outputs(self, outputs: int, source: str | Path) -> None:
-        """The number of label names must be the number of outputs the weights (or graph) compute."""
-        check(outputs == len(self.label_names), source, "label_names",
-              f"{len(self.label_names)} label names, but the model computes {outputs} outputs ({source})")
+        """The number of label names must be the number of outputs the weights (or graph) ``source`` compute."""
+        source = Path(source)
+        check(outputs == len(self.label_names), source.parent / MODEL_FILE, "label_names",
+              f"{len(self.label_names)} label names, but the model computes {outputs} outputs ({source.name})")
 
 
 def open_model(path: str | Path, allow_modified: bool = False, note_unverified: bool = True) -> tuple[Folder, ModelRecord]:

@@ -86,12 +86,11 @@ def check_study_db(path: Path) -> None:
         raise RecordError(f"{path}: an SQLite database without Optuna's tables; not emobench's study")
 
 
-def read_ledger(folder: Path) -> Ledger | None:
-    path = folder / LEDGER
-    if not path.is_file():
+def read_ledger(files: Folder) -> Ledger | None:
+    """The ledger of a tuning folder already opened (and checked against its manifest) as ``files``."""
+    if not files.has(LEDGER):
         return None
-    files = Folder(folder, "tuning", note_unverified=False)
-    return validate(Ledger, files.read_json(LEDGER, "trial ledger"), path)
+    return validate(Ledger, files.read_json(LEDGER, "trial ledger"), files.root / LEDGER)
 
 
 def write_ledger(folder: Path, ledger: Ledger) -> None:

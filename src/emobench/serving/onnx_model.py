@@ -21,7 +21,7 @@ from ..models.base import Scorer
 from ..records.export import open_export
 from ..records.model import MODEL_FILE, check_tokenizer_json, read_vocabulary
 
-LABELS_KEY, INPUTS_KEY = "emobench.labels", "emobench.inputs_sha256"
+LABELS_KEY, INPUTS_KEY, EXPORT_KEY = "emobench.labels", "emobench.inputs_sha256", "emobench.export_id"
 
 
 def cpu_threads() -> int:
@@ -82,6 +82,9 @@ class OnnxModel(Scorer):
         if isinstance(width, int):
             self.record.check_outputs(width, path)
         meta = self.session.get_modelmeta().custom_metadata_map
+        if spec.export_id is not None and meta.get(EXPORT_KEY) != spec.export_id:
+            raise RecordError(f"{path}: not a graph of this export (its metadata names export {meta.get(EXPORT_KEY)!r}, "
+                              f"emobench_model.json {spec.export_id!r}); the files come from different exports")
         if LABELS_KEY in meta and json.loads(meta[LABELS_KEY]) != self.label_names:
             raise RecordError(f"{where}: field label_names: {self.label_names} differ from the labels {path.name} was "
                               f"exported with ({meta[LABELS_KEY]})")

@@ -118,9 +118,13 @@ def latest(work_dir: Path) -> Path | None:
 
 def read(folder: Path, process_index: int) -> dict:
     """Everything a checkpoint holds, for one process."""
-    state = json.loads((folder / "state.json").read_text())
-    optimizer = _optimizer_state(load_file(str(folder / "optimizer.safetensors")),
-                                 json.loads((folder / "optimizer.json").read_text()))
+    from ..files import parse_json, read_tensors
+
+    def part(name: str, what: str):
+        return parse_json((folder / name).read_bytes(), folder / name, what)
+
+    state = part("state.json", "checkpoint state")
+    optimizer = _optimizer_state(read_tensors(folder / "optimizer.safetensors", "torch"), part("optimizer.json", "optimizer state"))
     rng_file = folder / f"rng-{process_index}.safetensors"
-    return {"state": state, "model": load_file(str(folder / "model.safetensors")), "optimizer": optimizer,
-            "rng": load_file(str(rng_file)) if rng_file.is_file() else None}
+    return {"state": state, "model": read_tensors(folder / "model.safetensors", "torch"), "optimizer": optimizer,
+            "rng": read_tensors(rng_file, "torch") if rng_file.is_file() else None}
