@@ -1,4 +1,5 @@
-"""Shared by the benchmark scripts: the results file (machine, versions, date) and a printed table."""
+"""Shared by the benchmark scripts: the results file (machine, versions, date; only the newest per benchmark is
+kept) and a printed table."""
 from __future__ import annotations
 
 import datetime as _dt
@@ -19,6 +20,9 @@ def write_results(name: str, rows: list[dict], **extra) -> Path:
     path = RESULTS / f"{name}-{stamp}.json"
     path.write_text(json.dumps({"benchmark": name, "machine": machine_info(), "versions": versions(),
                                 "rows": rows, **extra}, indent=2))
+    for older in RESULTS.glob(f"{name}-2*.json"):  # the newest result of each benchmark; older ones live in git history
+        if older != path:
+            older.unlink()
     return path
 
 

@@ -16,7 +16,8 @@ from pathlib import Path
 from common import print_table, write_results
 
 from emobench.data import DatasetConfig
-from emobench.runs import RunConfig, train
+from emobench.experiments.run import RunConfig, train
+from emobench.records.model import open_model
 
 # shared/docs/reference-results.md
 PUBLISHED = {"goemotions": "BERT-base macro-F1 0.46 (Demszky et al. 2020, threshold 0.3); TF-IDF+LR best micro-F1 0.51 "
@@ -44,14 +45,14 @@ def main() -> None:
                 shutil.rmtree(Path(args.output) / folder, ignore_errors=True)
             run = train(RunConfig(model=model, dataset=DatasetConfig(name=variant), overrides=overrides.get(model, {}),
                                   output_dir=args.output, name=name))
-            metrics = json.loads((run / "metrics.json").read_text())
-            test, info = metrics["splits"]["test"], json.loads((run / "model" / "emobench_model.json").read_text())
+            metrics = run.metrics.model_dump(mode="json")
+            test, info = metrics["splits"]["test"], open_model(run.folder / "model")[1].model_dump(mode="json")
             rows.append({"dataset": variant, "model": model, "labels": len(test["per_class"]),
                          "macro_f1": test["macro"]["f1"], "micro_f1": test["micro"]["f1"], "samples_f1": test["samples"]["f1"],
                          "subset_accuracy": test["subset_accuracy"], "hamming_loss": test["hamming_loss"],
                          "validation_macro_f1": metrics["splits"]["validation"]["macro"]["f1"],
                          "thresholds": info["decision"]["kind"], "train_seconds": metrics["train_seconds"],
-                         "overrides": overrides.get(model, {}), "published": PUBLISHED.get(variant), "run": str(run)})
+                         "overrides": overrides.get(model, {}), "published": PUBLISHED.get(variant), "run": str(run.folder)})
             print(json.dumps(rows[-1]), flush=True)
     print_table("GoEmotions test split", rows, ["dataset", "model", "macro_f1", "micro_f1", "samples_f1", "subset_accuracy",
                                                 "hamming_loss", "thresholds", "train_seconds", "published"])

@@ -21,10 +21,10 @@ from common import print_table, write_results
 
 from emobench.data import load_dataset
 from emobench.environment import cpu_budget
-from emobench.runs import RunConfig, train
+from emobench.experiments.run import RunConfig, train
 from emobench.serving import Predictor
-from emobench.serving.export import export_run
-from emobench.serving.onnx_model import OnnxModel
+from emobench.experiments.export import export_run
+from emobench.models.onnx import OnnxModel
 
 HERE = Path(__file__).parent / "runs" / "inference"
 

@@ -14,7 +14,7 @@ from common import print_table, write_results
 from emobench.data import load_dataset
 from emobench.environment import seed_everything
 from emobench.models import build_model
-from emobench.runs import evaluate_split
+from emobench.experiments.run import evaluate_split
 
 ABLATION = {
     "lstm, no class weighting": ("lstm", {"class_weight": "none"}),

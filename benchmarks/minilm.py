@@ -11,7 +11,7 @@ from common import print_table, write_results
 
 from emobench.data import DatasetConfig
 from emobench.evaluation import classification_report_text
-from emobench.runs import RunConfig, load_run, train
+from emobench.experiments.run import RunConfig, train
 
 
 def main() -> None:
@@ -29,17 +29,17 @@ def main() -> None:
         jobs.append(("minilm-features", None, {}))
     rows = []
     for name, preset, extra in jobs:
-        run_dir = train(RunConfig(model=name, preset=preset, overrides=extra, seed=args.seed, output_dir=args.output_dir,
-                                  dataset=DatasetConfig(name=args.dataset)), progress=True)
-        run = load_run(run_dir)
-        test = run["metrics"]["splits"]["test"]
+        run = train(RunConfig(model=name, preset=preset, overrides=extra, seed=args.seed, output_dir=args.output_dir,
+                              dataset=DatasetConfig(name=args.dataset)), progress=True)
+        metrics = run.metrics.model_dump(mode="json")
+        test = metrics["splits"]["test"]
         print(f"\n{name} ({preset or 'default'}) on {args.dataset} test:\n{classification_report_text(test)}", flush=True)
-        rows.append({"model": name, "preset": preset, "run": str(run_dir), "train_seconds": run["metrics"]["train_seconds"],
-                     "epochs": len(run["history"] or []),
-                     "val_accuracy": run["metrics"]["splits"]["validation"]["accuracy"],
-                     "val_macro_f1": run["metrics"]["splits"]["validation"]["macro"]["f1"],
+        rows.append({"model": name, "preset": preset, "run": str(run.folder), "train_seconds": metrics["train_seconds"],
+                     "epochs": len(run.history or []),
+                     "val_accuracy": metrics["splits"]["validation"]["accuracy"],
+                     "val_macro_f1": metrics["splits"]["validation"]["macro"]["f1"],
                      "test_accuracy": test["accuracy"], "test_macro_f1": test["macro"]["f1"],
-                     "per_class": test["per_class"], "params": run["config"]["params"]})
+                     "per_class": test["per_class"], "params": run.config.params})
     print_table(f"MiniLM-L6 on {args.dataset}", rows, ["model", "preset", "train_seconds", "epochs", "val_accuracy",
                                                         "val_macro_f1", "test_accuracy", "test_macro_f1"])
     if args.dataset == "isear":

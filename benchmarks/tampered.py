@@ -169,6 +169,11 @@ def labels(change):
     return json_edit("emobench_model.json", lambda d: d.__setitem__("label_names", change(d["label_names"])))
 
 
+def in_model(edit):
+    """An edit of a run's model folder."""
+    return lambda folder, ws: edit(folder / "model", ws)
+
+
 def field_of(name: str, key: str, value):
     return json_edit(name, lambda d: d.__setitem__(key, value))
 
@@ -291,59 +296,53 @@ def cases() -> list[Case]:
     mj = "emobench_model.json"
     # -------- model folders of every family, through `predict` and the Predictor
     for family, source in model_runs.items():
-        m = f"model/{mj}"
-
-        def at(edit_name, edit):  # edits act on the run's model folder
-            def inner(folder: Path, ws: Workspace, edit=edit):
-                edit(folder / "model", ws)
-            return inner
 
         c += [
-            Case(f"{family}: label names permuted (manifest)", "model", source, at("perm", labels(lambda n: n[::-1])), "cli",
+            Case(f"{family}: label names permuted (manifest)", "model", source, in_model(labels(lambda n: n[::-1])), "cli",
                  ["predict", "{f}", TEXT], mode="manifest", message=r"emobench_model\.json: .*(sha256 differs|bytes, but)"),
-            Case(f"{family}: label names permuted", "model", source, at("perm", labels(lambda n: n[::-1])), "api", call=predictor,
+            Case(f"{family}: label names permuted", "model", source, in_model(labels(lambda n: n[::-1])), "api", call=predictor,
                  message=r"emobench_model\.json: field label_names: .*differ from the (labels the weights|outputs of the saved)"),
-            Case(f"{family}: label names a string", "model", source, at("str", labels(lambda n: "joy")), "cli",
+            Case(f"{family}: label names a string", "model", source, in_model(labels(lambda n: "joy")), "cli",
                  ["predict", "{f}", TEXT], message=r"emobench_model\.json: field label_names: Input should be a valid list"),
-            Case(f"{family}: label names numbers", "model", source, at("num", labels(lambda n: list(range(len(n))))), "api",
+            Case(f"{family}: label names numbers", "model", source, in_model(labels(lambda n: list(range(len(n))))), "api",
                  call=predictor, message=r"emobench_model\.json: field label_names\[0\]: Input should be a valid string"),
-            Case(f"{family}: one label name too many", "model", source, at("more", labels(lambda n: [*n, "pride"])), "cli",
+            Case(f"{family}: one label name too many", "model", source, in_model(labels(lambda n: [*n, "pride"])), "cli",
                  ["predict", "{f}", TEXT], message=r"emobench_model\.json: field label_names: .*(outputs|differ)"),
-            Case(f"{family}: temperature 1e-320", "model", source, at("t", field_of(mj, "temperature", 1e-320)), "cli",
+            Case(f"{family}: temperature 1e-320", "model", source, in_model(field_of(mj, "temperature", 1e-320)), "cli",
                  ["predict", "{f}", TEXT], message=r"emobench_model\.json: field temperature"),
         ]
     c += [
-        Case("tfidf: temperature Infinity", "model", "runs/tfidf", lambda f, ws: field_of(mj, "temperature", float("inf"))(f / "model", ws),
+        Case("tfidf: temperature Infinity", "model", "runs/tfidf", in_model(field_of(mj, "temperature", float("inf"))),
              "cli", ["predict", "{f}", TEXT], message=r"emobench_model\.json: the model description is not valid JSON \(Infinity"),
         Case("tfidf: temperature negative (no manifest)", "model", "runs/tfidf",
-             lambda f, ws: field_of(mj, "temperature", -2.0)(f / "model", ws), "api", call=predictor, mode="legacy",
+             in_model(field_of(mj, "temperature", -2.0)), "api", call=predictor, mode="legacy",
              message=r"emobench_model\.json: field temperature"),
-        Case("tfidf: temperature as text", "model", "runs/tfidf", lambda f, ws: field_of(mj, "temperature", "1.0")(f / "model", ws),
+        Case("tfidf: temperature as text", "model", "runs/tfidf", in_model(field_of(mj, "temperature", "1.0")),
              "api", call=predictor, message=r"emobench_model\.json: field temperature: Input should be a valid number"),
-        Case("tfidf: duplicate label name", "model", "runs/tfidf", lambda f, ws: labels(lambda n: [n[0], *n[:-1]])(f / "model", ws),
+        Case("tfidf: duplicate label name", "model", "runs/tfidf", in_model(labels(lambda n: [n[0], *n[:-1]])),
              "cli", ["predict", "{f}", TEXT], message=r"emobench_model\.json: field label_names: .*appears twice"),
-        Case("tfidf: empty label name", "model", "runs/tfidf", lambda f, ws: labels(lambda n: ["", *n[1:]])(f / "model", ws),
+        Case("tfidf: empty label name", "model", "runs/tfidf", in_model(labels(lambda n: ["", *n[1:]])),
              "api", call=predictor, message=r"emobench_model\.json: field label_names\[0\]"),
-        Case("tfidf: task says multi-label", "model", "runs/tfidf", lambda f, ws: field_of(mj, "task", "multi_label")(f / "model", ws),
+        Case("tfidf: task says multi-label", "model", "runs/tfidf", in_model(field_of(mj, "task", "multi_label")),
              "cli", ["predict", "{f}", TEXT], message=r"emobench_model\.json: field .*decision|thresholds"),
-        Case("tfidf: unknown family", "model", "runs/tfidf", lambda f, ws: field_of(mj, "family", "evil")(f / "model", ws), "cli",
+        Case("tfidf: unknown family", "model", "runs/tfidf", in_model(field_of(mj, "family", "evil")), "cli",
              ["predict", "{f}", TEXT], message=r"emobench_model\.json: field family: unknown model family 'evil'"),
         Case("tfidf: parameter out of range", "model", "runs/tfidf",
-             lambda f, ws: json_edit(mj, lambda d: d["params"].__setitem__("C", -1.0))(f / "model", ws), "api", call=predictor,
+             in_model(json_edit(mj, lambda d: d["params"].__setitem__("C", -1.0))), "api", call=predictor,
              message=r"emobench_model\.json: field params: parameter C=-1\.0"),
-        Case("tfidf: an unknown key", "model", "runs/tfidf", lambda f, ws: field_of(mj, "labels", ["a"])(f / "model", ws), "api",
+        Case("tfidf: an unknown key", "model", "runs/tfidf", in_model(field_of(mj, "labels", ["a"])), "api",
              call=predictor, message=r"emobench_model\.json: field labels: Extra inputs are not permitted"),
-        Case("tfidf: JSON nested 10,000 deep", "model", "runs/tfidf", lambda f, ws: deep(mj)(f / "model", ws), "cli",
+        Case("tfidf: JSON nested 10,000 deep", "model", "runs/tfidf", in_model(deep(mj)), "cli",
              ["predict", "{f}", TEXT], message=r"emobench_model\.json: the model description is JSON nested too deeply"),
         Case("tfidf: vocabulary terms dropped", "model", "runs/tfidf",
-             lambda f, ws: json_edit("tfidf_vocabulary.json", lambda d: d["vocabularies"]["word"].pop())(f / "model", ws), "api",
+             in_model(json_edit("tfidf_vocabulary.json", lambda d: d["vocabularies"]["word"].pop())), "api",
              call=predictor, message=r"tfidf_vocabulary\.json: field vocabularies\.word: .* terms, but the weights hold"),
         Case("tfidf: vocabulary kind unknown", "model", "runs/tfidf",
-             lambda f, ws: field_of("tfidf_vocabulary.json", "kind", "forest")(f / "model", ws), "cli", ["predict", "{f}", TEXT],
+             in_model(field_of("tfidf_vocabulary.json", "kind", "forest")), "cli", ["predict", "{f}", TEXT],
              message=r"tfidf_vocabulary\.json: field kind"),
-        Case("tfidf: weights truncated (manifest)", "model", "runs/tfidf", lambda f, ws: truncate("tfidf.safetensors")(f / "model", ws),
+        Case("tfidf: weights truncated (manifest)", "model", "runs/tfidf", in_model(truncate("tfidf.safetensors")),
              "cli", ["predict", "{f}", TEXT], mode="manifest", message=r"tfidf\.safetensors: .*bytes, but .* when the model was saved"),
-        Case("tfidf: weights truncated", "model", "runs/tfidf", lambda f, ws: truncate("tfidf.safetensors")(f / "model", ws),
+        Case("tfidf: weights truncated", "model", "runs/tfidf", in_model(truncate("tfidf.safetensors")),
              "api", call=predictor, message=r"tfidf\.safetensors: the weights file cannot be read"),
         Case("tfidf: a pickle added", "model", "runs/tfidf", lambda f, ws: raw("model/tfidf.pkl", b"\x80\x04\x95")(f, ws), "cli",
              ["predict", "{f}", TEXT], mode="manifest", message=r"tfidf\.pkl: not written by emobench"),
@@ -351,45 +350,45 @@ def cases() -> list[Case]:
              lambda f, ws: (shutil.rmtree(f / "model"), shutil.copytree(ws.root / "runs" / "multi" / "model", f / "model")),
              "cli", ["predict", "{f}", TEXT], mode="manifest", message=r"model/MANIFEST\.json: its sha256 differs"),
         Case("tfidf: an edit that changes nothing, allowed", "model", "runs/tfidf",
-             lambda f, ws: json_edit(mj, lambda d: None)(f / "model", ws), "api", call=predictor, expect="ok",
+             in_model(json_edit(mj, lambda d: None)), "api", call=predictor, expect="ok",
              check=_labels_are(["joy", "anger"])),
         Case("multi-label: thresholds removed", "model", "runs/multi",
-             lambda f, ws: json_edit(mj, lambda d: d["decision"].__setitem__("thresholds", d["decision"]["thresholds"][:1]))(f / "model", ws),
+             in_model(json_edit(mj, lambda d: d["decision"].__setitem__("thresholds", d["decision"]["thresholds"][:1]))),
              "cli", ["predict", "{f}", TEXT], message=r"emobench_model\.json: field decision\.thresholds: 1 thresholds for 3 labels"),
         Case("multi-label: a threshold above 1", "model", "runs/multi",
-             lambda f, ws: json_edit(mj, lambda d: d["decision"]["thresholds"].__setitem__(0, 1.5))(f / "model", ws), "api",
+             in_model(json_edit(mj, lambda d: d["decision"]["thresholds"].__setitem__(0, 1.5))), "api",
              call=predictor, message=r"emobench_model\.json: field decision\.thresholds\[0\]: Input should be less than or equal to 1"),
-        Case("multi-label: no decision rule", "model", "runs/multi", lambda f, ws: field_of(mj, "decision", {})(f / "model", ws),
+        Case("multi-label: no decision rule", "model", "runs/multi", in_model(field_of(mj, "decision", {})),
              "cli", ["predict", "{f}", TEXT], message=r"emobench_model\.json: field .*a multi-label model needs its thresholds"),
         Case("lstm: vocabulary words a string", "model", "runs/lstm",
-             lambda f, ws: field_of("vocab.json", "words", "happy sad")(f / "model", ws), "cli", ["predict", "{f}", TEXT],
+             in_model(field_of("vocab.json", "words", "happy sad")), "cli", ["predict", "{f}", TEXT],
              message=r"vocab\.json: field words: Input should be a valid list"),
         Case("lstm: vocabulary one word short", "model", "runs/lstm",
-             lambda f, ws: json_edit("vocab.json", lambda d: d["words"].pop())(f / "model", ws), "api", call=predictor,
+             in_model(json_edit("vocab.json", lambda d: d["words"].pop())), "api", call=predictor,
              message=r"vocab\.json: field words: .* words, but the weights embed"),
         Case("lstm: vocabulary with a word twice", "model", "runs/lstm",
-             lambda f, ws: json_edit("vocab.json", lambda d: d["words"].append(d["words"][2]))(f / "model", ws), "api",
+             in_model(json_edit("vocab.json", lambda d: d["words"].append(d["words"][2]))), "api",
              call=predictor, message=r"vocab\.json: field .*appears twice"),
-        Case("lstm: vocabulary length negative", "model", "runs/lstm", lambda f, ws: field_of("vocab.json", "length", -3)(f / "model", ws),
+        Case("lstm: vocabulary length negative", "model", "runs/lstm", in_model(field_of("vocab.json", "length", -3)),
              "cli", ["predict", "{f}", TEXT], message=r"vocab\.json: field length: Input should be greater than or equal to 1"),
-        Case("lstm: vocabulary a symlink outside", "model", "runs/lstm", lambda f, ws: symlink_out("vocab.json", "secret.json")(f / "model", ws),
+        Case("lstm: vocabulary a symlink outside", "model", "runs/lstm", in_model(symlink_out("vocab.json", "secret.json")),
              "api", call=predictor, message=r"vocab\.json: .*symlink"),
         Case("lstm-paper: weights of another shape", "model", "runs/paper",
-             lambda f, ws: copy_from("runs/lstm/model", "lstm.safetensors")(f / "model", ws), "cli", ["predict", "{f}", TEXT],
+             in_model(copy_from("runs/lstm/model", "lstm.safetensors")), "cli", ["predict", "{f}", TEXT],
              message=r"lstm\.safetensors: .*(vocabulary|shape|tensors)"),
         Case("bert: config.json id2label permuted", "model", "runs/bert",
              lambda f, ws: json_edit("config.json", lambda d: d.__setitem__("id2label", dict(zip(sorted(d["id2label"]),
                                                                                                 reversed(list(d["id2label"].values()))))))(f / "model", ws),
              "api", call=predictor, message=r"emobench_model\.json: field label_names: .*config\.json id2label"),
         Case("bert: problem_type contradicts the task", "model", "runs/bert",
-             lambda f, ws: field_of("config.json", "problem_type", "multi_label_classification")(f / "model", ws), "cli",
+             in_model(field_of("config.json", "problem_type", "multi_label_classification")), "cli",
              ["predict", "{f}", TEXT], message=r"config\.json: field problem_type"),
-        Case("bert: tokenizer.json is {}", "model", "runs/bert", lambda f, ws: raw("tokenizer.json", "{}")(f / "model", ws), "api",
+        Case("bert: tokenizer.json is {}", "model", "runs/bert", in_model(raw("tokenizer.json", "{}")), "api",
              call=predictor, message=r"tokenizer\.json: field model: expected a tokenizers tokenizer"),
-        Case("bert: tokenizer.json not JSON", "model", "runs/bert", lambda f, ws: raw("tokenizer.json", "{oops")(f / "model", ws),
+        Case("bert: tokenizer.json not JSON", "model", "runs/bert", in_model(raw("tokenizer.json", "{oops")),
              "cli", ["predict", "{f}", TEXT], message=r"tokenizer\.json: the tokenizer is not valid JSON"),
         Case("bert: tokenizer_config.json nested 10,000 deep", "model", "runs/bert",
-             lambda f, ws: deep("tokenizer_config.json")(f / "model", ws), "api", call=predictor,
+             in_model(deep("tokenizer_config.json")), "api", call=predictor,
              message=r"(tokenizer_config\.json|transformers cannot load)"),
         Case("bert: a file added to the model folder", "model", "runs/bert",
              lambda f, ws: raw("model/added_tokens.json", '{"hello": 5}')(f, ws), "api", call=predictor, mode="manifest",
@@ -627,7 +626,7 @@ def run_case(case: Case, ws: Workspace, case_dir: Path, invoke, watch: OpenWatch
     folder = _prepare(case, ws, case_dir)
     before = _digest(case_dir)
     allow = case.mode == "allow"
-    output, result, error = "", None, None
+    output, result = "", None
     watch.seen.clear()
     watch.active = True
     started = time.perf_counter()
@@ -644,8 +643,7 @@ def run_case(case: Case, ws: Workspace, case_dir: Path, invoke, watch: OpenWatch
                     result = case.call(folder, allow)
                     code = 0
                 except EmobenchError as exc:
-                    code, error = 2, exc
-                    output = str(exc)
+                    code, output = 2, str(exc)
                 except Exception as exc:  # noqa: BLE001 - a traceback is what the benchmark counts
                     import traceback
 

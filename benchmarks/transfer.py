@@ -9,14 +9,14 @@ model in domain beside out of domain, with the majority-class rate of the target
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
+from dataclasses import asdict
 from pathlib import Path
 
 from common import print_table, write_results
 
 from emobench.data import DatasetConfig
-from emobench.study import CompareConfig, run_comparison
+from emobench.experiments.study import CompareConfig, run_comparison
 
 DIRECTIONS = [("emotion", "goemotions:ekman"), ("goemotions:ekman", "emotion")]
 
@@ -30,11 +30,11 @@ def main() -> None:
     for source, target in DIRECTIONS:
         name = f"{source.replace(':', '-')}-to-{target.replace(':', '-')}"
         shutil.rmtree(Path(args.output) / name, ignore_errors=True)
-        folder = run_comparison(CompareConfig(dataset=DatasetConfig(name=source), models=args.models.split(","),
+        record = run_comparison(CompareConfig(dataset=DatasetConfig(name=source), models=args.models.split(","),
                                               output_dir=args.output, name=name, transfer=DatasetConfig(name=target)),
                                 log=print)
-        stats = json.loads((folder / "statistics.json").read_text())
-        for t in stats["transfer"]:
+        folder = record.folder
+        for t in map(asdict, record.transfer_results):
             rows.append({"trained on": source, "scored on": target, "model": t["name"],
                          "in-domain macro_f1": t["in_domain"]["macro_f1"], "in-domain accuracy": t["in_domain"]["accuracy"],
                          "transfer macro_f1": t["scores"]["macro_f1"]["value"],

@@ -25,7 +25,7 @@ from common import print_table, write_results
 
 from emobench.data import load_dataset
 from emobench.models import build_model
-from emobench.models.base import MINILM_HUB_ID
+from emobench.models.registry import MINILM_HUB_ID
 from emobench.models.transformer import resolve_pretrained
 
 
@@ -124,7 +124,8 @@ def profile(path, train, label_names, args) -> list[dict]:
     bare = AutoModelForSequenceClassification.from_pretrained(path, num_labels=len(label_names)).train()
     optimizer = torch.optim.AdamW(bare.parameters(), lr=args.lr, fused=True)
     features = model._features(train.texts)
-    from emobench.training.batching import LengthBucketBatches, pad_features
+    from emobench.batching import pad_features
+    from emobench.training.sampler import LengthBucketBatches
 
     batches = LengthBucketBatches([len(f["input_ids"]) for f in features], args.batch_size, args.seed).batches()
     prepared = []

@@ -41,6 +41,44 @@ def tiny_root(tmp_path) -> Path:
     return write_emotion_folder(tmp_path / "data")
 
 
+@pytest.fixture(scope="session")
+def shared_root(tmp_path_factory) -> Path:
+    """The tiny dataset once for the whole test run (read only: tests that change data use ``tiny_root``)."""
+    return write_emotion_folder(tmp_path_factory.mktemp("shared") / "data")
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory) -> dict[str, Path]:
+    """Tiny, randomly initialised BERT, DistilBERT, RoBERTa and XLNet model folders, built once per test run."""
+    from tiny_models import BUILDERS
+
+    texts = [t for t, _ in tiny_examples(300, 1)]
+    root = tmp_path_factory.mktemp("models")
+    return {name: build(texts, root / name) for name, build in BUILDERS.items()}
+
+
+@pytest.fixture(scope="session")
+def tfidf_run(shared_root, tmp_path_factory) -> Path:
+    """A finished tfidf run on the tiny dataset, trained once per test run. Read it; to change it, copy it
+    (``run_copy``)."""
+    from typer.testing import CliRunner
+
+    from emobench.cli import app
+
+    out = tmp_path_factory.mktemp("runs")
+    result = CliRunner().invoke(app, ["train", "--data-dir", str(shared_root), "-o", str(out), "--name", "tfidf", "-q"])
+    assert result.exit_code == 0, result.output
+    return out / "tfidf"
+
+
+@pytest.fixture
+def run_copy(tfidf_run, tmp_path) -> Path:
+    """A copy of the shared tfidf run, for tests that edit it."""
+    import shutil
+
+    return Path(shutil.copytree(tfidf_run, tmp_path / "r"))
+
+
 @pytest.fixture
 def real_data_root() -> Path:
     root = os.environ.get("EMOBENCH_DATA")
@@ -50,6 +88,8 @@ def real_data_root() -> Path:
 
 
 def pytest_collection_modifyitems(config, items):
+    # Tests marked `slow` (subprocesses, Ray, two-process Accelerate, kills) run by default; `-m "not slow"`
+    # leaves them out for a quick loop.
     # Tests marked `data` use the real datasets; without EMOBENCH_DATA they skip cleanly.
     root = os.environ.get("EMOBENCH_DATA")
     if root and (Path(root) / "emotion").is_dir():

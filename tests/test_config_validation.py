@@ -34,7 +34,21 @@ def test_every_model_name_and_preset_resolves(name):
     cls = spec.family_class
     for preset in cls.PRESETS:
         assert resolve(name, preset=preset).preset == preset
-    assert all(row[2] for row in describe_params(cls.Params))
+    kinds = ("an integer", "a number", "true or false", "a string", "'")  # a type, or Literal choices
+    for field_name, default, allowed in describe_params(cls.Params):
+        assert any(kind in allowed for kind in kinds), (field_name, allowed)
+
+
+def test_parameter_descriptions_say_type_choices_and_range():
+    from emobench.models.lstm import LstmParams
+    from emobench.models.tfidf import TfidfParams
+
+    rows = {name: (default, allowed) for name, default, allowed in describe_params(LstmParams)}
+    assert rows["dropout"] == ("0.3", "a number >= 0 and < 1")
+    assert rows["max_vocab"] == ("None", "an integer or none >= 1")
+    assert rows["optimizer"] == ("'adamw'", "'adamw' or 'adam'")
+    assert rows["freeze_embeddings"] == ("False", "true or false")
+    assert dict((n, a) for n, _, a in describe_params(TfidfParams))["class_weight"] == "'balanced' or none"
 
 
 def test_choices_are_literal_types_and_strings_are_coerced():

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from conftest import tiny_examples
 from emobench.cli import app
 from emobench.errors import EmobenchError
 from emobench.serving import Predictor
@@ -15,13 +14,6 @@ from tiny_models import BUILDERS
 
 runner = CliRunner()
 FAST = ["--set", "epochs=3", "--set", "batch_size=16", "--set", "learning_rate=0.003", "--set", "warmup_ratio=0"]
-
-
-@pytest.fixture(scope="module")
-def tiny_models(tmp_path_factory):
-    texts = [t for t, _ in tiny_examples(300, 1)]
-    root = tmp_path_factory.mktemp("models")
-    return {name: build(texts, root / name) for name, build in BUILDERS.items()}
 
 
 def train(root, out, name, *args):

@@ -21,19 +21,18 @@ def write_csv(path, rows, header=("text", "label")):
     return path
 
 
-def test_ids_against_a_run_trained_on_names_are_refused_unless_mapped(tiny_root, tmp_path):
-    assert runner.invoke(app, ["train", "--data-dir", str(tiny_root), "-o", str(tmp_path), "--name", "r", "-q"]).exit_code == 0
+def test_ids_against_a_run_trained_on_names_are_refused_unless_mapped(tfidf_run, tmp_path):
     examples = tiny_examples(48, 3)
     names = ["sadness", "joy", "love", "anger", "fear", "surprise"]
     by_name = write_csv(tmp_path / "names.csv", examples)
     by_id = write_csv(tmp_path / "ids.csv", [(t, names.index(l)) for t, l in examples])
     before = sorted(p.name for p in tmp_path.iterdir())
-    result = runner.invoke(app, ["evaluate", str(tmp_path / "r"), "--data", str(by_id)])
+    result = runner.invoke(app, ["evaluate", str(tfidf_run), "--data", str(by_id)])
     assert result.exit_code == 2
     assert "ids.csv, line 2: label '0' is an integer id, but the labels are names" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == before
-    with_names = runner.invoke(app, ["evaluate", str(tmp_path / "r"), "--data", str(by_name), "--json", str(tmp_path / "a.json")])
-    with_ids = runner.invoke(app, ["evaluate", str(tmp_path / "r"), "--data", str(by_id), "--label-names", ",".join(names),
+    with_names = runner.invoke(app, ["evaluate", str(tfidf_run), "--data", str(by_name), "--json", str(tmp_path / "a.json")])
+    with_ids = runner.invoke(app, ["evaluate", str(tfidf_run), "--data", str(by_id), "--label-names", ",".join(names),
                                    "--json", str(tmp_path / "b.json")])
     assert with_names.exit_code == 0 and with_ids.exit_code == 0, with_ids.output
     a, b = json.loads((tmp_path / "a.json").read_text()), json.loads((tmp_path / "b.json").read_text())
@@ -41,7 +40,7 @@ def test_ids_against_a_run_trained_on_names_are_refused_unless_mapped(tiny_root,
     # Another order is honoured, not assumed: ids index the names as given.
     shuffled = names[1:] + names[:1]
     remapped = write_csv(tmp_path / "ids2.csv", [(t, shuffled.index(l)) for t, l in examples])
-    result = runner.invoke(app, ["evaluate", str(tmp_path / "r"), "--data", str(remapped), "--label-names", ",".join(shuffled),
+    result = runner.invoke(app, ["evaluate", str(tfidf_run), "--data", str(remapped), "--label-names", ",".join(shuffled),
                                  "--json", str(tmp_path / "c.json")])
     assert result.exit_code == 0 and json.loads((tmp_path / "c.json").read_text())["accuracy"] == a["accuracy"]
 

@@ -108,6 +108,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_loop_under_accelerate_two_processes(tiny_root, tmp_path):
     """Two CPU processes: validation metrics cover every example exactly once.
 

@@ -16,13 +16,12 @@ runner = CliRunner()
 HOSTILE = ["a|b", "<script>x</script>", "50% & $x_1$ #{~^}\\", "**bold**", "[red]x[/red]", "two\nlines"]
 
 
-def test_predict_never_reads_text_as_markup(tiny_root, tmp_path):
-    assert runner.invoke(app, ["train", "--data-dir", str(tiny_root), "-o", str(tmp_path), "--name", "r", "-q"]).exit_code == 0
+def test_predict_never_reads_text_as_markup(tfidf_run):
     for text in ("i feel [/] so sad", "[sad] and [bold]lonely[/bold]"):
-        result = runner.invoke(app, ["predict", str(tmp_path / "r"), text], env={"COLUMNS": "200"})
+        result = runner.invoke(app, ["predict", str(tfidf_run), text], env={"COLUMNS": "200"})
         assert result.exit_code == 0, result.output
         assert text in result.output
-    result = runner.invoke(app, ["predict", str(tmp_path / "r"), "[sad] text", "--json"])
+    result = runner.invoke(app, ["predict", str(tfidf_run), "[sad] text", "--json"])
     assert json.loads(result.stdout)["text"] == "[sad] text"
 
 

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from typer.testing import CliRunner
 
 from emobench.cli import app
@@ -15,9 +16,8 @@ def run_cli(*args, env=None):
     return subprocess.run([sys.executable, "-m", "emobench.cli", *map(str, args)], capture_output=True, text=True, env=full_env)
 
 
-def test_json_output_stays_parseable_whatever_libraries_print(tiny_root, tmp_path, monkeypatch):
+def test_json_output_stays_parseable_whatever_libraries_print(tfidf_run, monkeypatch):
     runner = CliRunner()
-    assert runner.invoke(app, ["train", "--data-dir", str(tiny_root), "-o", str(tmp_path), "--name", "r", "-q"]).exit_code == 0
     import emobench.models.tfidf as tfidf
 
     real = tfidf.TfidfClassifier._load_weights
@@ -27,13 +27,14 @@ def test_json_output_stays_parseable_whatever_libraries_print(tiny_root, tmp_pat
         return real(self, folder, record)
 
     monkeypatch.setattr(tfidf.TfidfClassifier, "_load_weights", chatty)
-    result = runner.invoke(app, ["predict", str(tmp_path / "r"), "so sad", "so happy", "--json"])
+    result = runner.invoke(app, ["predict", str(tfidf_run), "so sad", "so happy", "--json"])
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert len(lines) == 2 and all(json.loads(line)["label"] for line in lines)
     assert "LOAD REPORT" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_log_file_gets_one_line_per_epoch_and_no_bars(tiny_root, tmp_path):
     args = ["train", "--model", "lstm", "--set", "epochs=3", "--set", "hidden_size=8", "--data-dir", tiny_root, "-o", tmp_path]
     done = run_cli(*args, "--name", "a")  # output captured: not a terminal
@@ -58,6 +59,7 @@ def imported_by(code: str) -> set[str]:
     return set(done.stdout.split())
 
 
+@pytest.mark.slow
 def test_commands_import_only_what_they_need(tiny_root, tmp_path):
     assert imported_by("import emobench, emobench.cli") == set()
     assert imported_by("from emobench.cli import app\nfrom typer.testing import CliRunner\nCliRunner().invoke(app, ['--help'])") == set()

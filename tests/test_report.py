@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 
 import emobench.training.loop as loop
 from emobench.cli import app
-from emobench.data import DatasetConfig, Split
+from emobench.data import DatasetConfig
 from emobench.errors import EmobenchError
 from emobench.evaluation import compute_metrics
 from emobench.experiments.study import CompareConfig, compare_runs, run_comparison

@@ -34,6 +34,7 @@ def snapshot(folder: Path) -> dict:
     return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*")}
 
 
+@pytest.mark.slow
 def test_two_parallel_trains_with_one_name_never_share_a_run(tiny_root, tmp_path):
     """Started together, one claims the name and the other refuses; the finished run is the winner's."""
     out = tmp_path / "runs"
@@ -56,6 +57,7 @@ def test_two_parallel_trains_with_one_name_never_share_a_run(tiny_root, tmp_path
     assert sorted(p.name for p in out.iterdir()) == ["same"]
 
 
+@pytest.mark.slow
 def test_parallel_trains_without_a_name_get_distinct_runs(tiny_root, tmp_path):
     out = tmp_path / "runs"
     procs = [subprocess.Popen(cli("train", "--model", "tfidf", "--data-dir", tiny_root, "-o", out, "-q"), env=env(),
@@ -67,6 +69,7 @@ def test_parallel_trains_without_a_name_get_distinct_runs(tiny_root, tmp_path):
     assert len(names) == 200  # unique within one second
 
 
+@pytest.mark.slow
 def test_a_live_owner_keeps_its_run(tiny_root, tmp_path):
     """While one process trains, a second with the same name refuses and names the owner."""
     out = tmp_path / "runs"
@@ -192,6 +195,7 @@ def test_commit_replaces_the_previous_checkpoint_atomically(tmp_path):
     assert sorted(p.name for p in work.iterdir()) == ["ckpt-0002"]
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_moments_leaves_a_resumable_run(tiny_root, tmp_path):
     """Real kills (SIGKILL) during training; every resume continues and the result equals an uninterrupted run."""
     out = tmp_path / "runs"

@@ -20,13 +20,8 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    from conftest import write_emotion_folder
-
-    root = write_emotion_folder(tmp_path_factory.mktemp("data"))
-    out = tmp_path_factory.mktemp("runs")
-    assert runner.invoke(app, ["train", "--data-dir", str(root), "-o", str(out), "--name", "r", "-q"]).exit_code == 0
-    return out / "r"
+def run_dir(tfidf_run):
+    return tfidf_run
 
 
 @pytest.fixture
@@ -98,6 +93,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_ray_engine_local_and_cluster_address(run_dir, big_csv, tmp_path):
     pytest.importorskip("ray")
     import ray

@@ -4,24 +4,13 @@ import json
 
 import pytest
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
-from emobench.cli import app as cli
 from emobench.serving.service import Batcher, ServiceSettings, create_app
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    from conftest import write_emotion_folder
-
-    root = write_emotion_folder(tmp_path_factory.mktemp("data"))
-    out = tmp_path_factory.mktemp("runs")
-    assert CliRunner().invoke(cli, ["train", "--data-dir", str(root), "-o", str(out), "--name", "r", "-q"]).exit_code == 0
-    return out / "r"
+def run_dir(tfidf_run):
+    return tfidf_run
 
 
 @pytest.fixture(scope="module")

@@ -4,20 +4,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from conftest import tiny_examples
 from emobench.cli import app
 from emobench.data import load_dataset
 from emobench.models import build_model, load_model, resolve
 from tiny_models import BUILDERS
 
 FAST = {"epochs": "3", "batch_size": "16", "learning_rate": "0.003", "warmup_ratio": "0"}
-
-
-@pytest.fixture(scope="session")
-def tiny_models(tmp_path_factory):
-    texts = [t for t, _ in tiny_examples(300, 1)]
-    root = tmp_path_factory.mktemp("models")
-    return {name: build(texts, root / name) for name, build in BUILDERS.items()}
 
 
 def test_names_map_to_hub_ids_and_presets():

@@ -83,31 +83,22 @@ def test_attributions_point_at_the_deciding_word(tiny_root):
             assert explanation.tokens[int(np.argmax(explanation.scores))] == word, (name, explanation)
 
 
-def test_explain_command(tiny_root, tmp_path, tiny_bert):
-    assert runner.invoke(app, ["train", "--data-dir", str(tiny_root), "-o", str(tmp_path), "--name", "t", "-q"]).exit_code == 0
-    result = runner.invoke(app, ["explain", str(tmp_path / "t"), "i feel so angry today", "--json", "--html",
+def test_explain_command(tfidf_run, tiny_root, tmp_path, tiny_models):
+    result = runner.invoke(app, ["explain", str(tfidf_run), "i feel so angry today", "--json", "--html",
                                  str(tmp_path / "e.html"), "--label", "anger"])
     assert result.exit_code == 0, result.output
     item = json.loads(result.stdout.splitlines()[0])
     assert item["tokens"] == ["i", "feel", "so", "angry", "today"] and item["label"] == "anger"
     assert item["tokens"][int(np.argmax(item["scores"]))] == "angry"
     assert "<span" in (tmp_path / "e.html").read_text()
-    wrong = runner.invoke(app, ["explain", str(tmp_path / "t"), "x", "--label", "bliss"])
+    wrong = runner.invoke(app, ["explain", str(tfidf_run), "x", "--label", "bliss"])
     assert wrong.exit_code == 2 and "--label 'bliss': not one of the model's labels" in wrong.output
     # A transformer: Integrated Gradients over wordpieces, special tokens left out; completeness holds roughly.
     corpus = load_dataset("emotion", data_dir=str(tiny_root))
-    model = build_model(f"hf:{tiny_bert}", {"epochs": "2", "batch_size": "16", "learning_rate": "0.003"})
+    model = build_model(f"hf:{tiny_models['bert']}", {"epochs": "2", "batch_size": "16", "learning_rate": "0.003"})
     model.fit(corpus["train"], corpus["validation"], corpus.label_names, progress=False)
     e = explain_texts(model, ["i feel furious today"], target="anger")[0]
     assert "[CLS]" not in e.tokens and len(e.tokens) == len(e.scores) >= 4
-
-
-@pytest.fixture
-def tiny_bert(tmp_path):
-    from conftest import tiny_examples
-    from tiny_models import build_bert
-
-    return build_bert([t for t, _ in tiny_examples(300, 1)], tmp_path / "bert")
 
 
 def test_report_has_calibration_ensembles_errors_and_explanations(tiny_root, tmp_path):

@@ -17,7 +17,7 @@ import time
 import warnings
 from pathlib import Path
 
-from .errors import EmobenchError, option
+from .errors import EmobenchError, EmobenchWarning, option
 from .files import LOCK_FILE
 
 FRESH_SECONDS = 10  # a folder without its lock younger than this is being claimed right now
@@ -103,7 +103,7 @@ class Lock:
         except FileNotFoundError:
             return
         aside.unlink(missing_ok=True)
-        warnings.warn(f"{place}: took over the stale lock of {who}, which no longer exists", UserWarning, stacklevel=4)
+        warnings.warn(f"{place}: took over the stale lock of {who}, which no longer exists", EmobenchWarning, stacklevel=4)
 
     def release(self, folder: str | Path | None = None) -> None:
         """Remove the lock (from ``folder`` if the output was renamed meanwhile), if this process holds it."""
@@ -143,7 +143,7 @@ def claim_folder(partial: str | Path, what: str) -> Lock:
                 os.rename(partial, aside)
             except OSError:
                 continue  # another process took it over first
-            warnings.warn(f"{partial}: removed an unfinished {what} left {who}", UserWarning, stacklevel=2)
+            warnings.warn(f"{partial}: removed an unfinished {what} left {who}", EmobenchWarning, stacklevel=2)
             shutil.rmtree(aside, ignore_errors=True)
             continue
         try:

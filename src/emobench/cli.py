@@ -20,8 +20,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .data.registry import DEFAULT_DATASET
 from .errors import EmobenchError, spell
 from .logs import logger
+from .models.registry import DEFAULT_MODEL, DEFAULT_TUNED_MODEL
 
 app = typer.Typer(help="Text emotion recognition: audit datasets, train and compare models, predict.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -62,10 +64,11 @@ def user_errors():
         seen = set()
 
         def show(message, category, filename, lineno, file=None, line=None):
-            if issubclass(category, UserWarning) and str(message) not in seen:
-                seen.add(str(message))
+            raw = message.args[0] if isinstance(message, Warning) and message.args else str(message)
+            if issubclass(category, UserWarning) and str(raw) not in seen:
+                seen.add(str(raw))
                 err.print("[yellow]warning:[/] ", end="")
-                err.print(as_flags(str(message)), markup=False)
+                err.print(as_flags(str(raw)), markup=False)
 
         warnings.showwarning = show
         try:
@@ -170,7 +173,7 @@ def _dataset_config(ctx: typer.Context, dataset: str, data: dict):
     them would train on something other than what was asked)."""
     from .data import DatasetConfig
     from .data.labelmap import read_label_map
-    from .data.readers import READERS, dataset_entry
+    from .data.registry import READERS, dataset_entry
 
     files = {k: data[f"{k}_file"] for k in ("train", "validation", "test") if data.get(f"{k}_file")}
     if files and "train" not in files:
@@ -207,7 +210,7 @@ def _parse_overrides(pairs: list[str]) -> dict:
     return out
 
 
-DatasetOpt = typer.Option("emotion", "--dataset", "-d", help="emotion, isear, goemotions, goemotions:ekman, or a CSV/TSV/JSONL file")
+DatasetOpt = typer.Option(DEFAULT_DATASET, "--dataset", "-d", help="emotion, isear, goemotions, goemotions:ekman, or a CSV/TSV/JSONL file")
 AllowModifiedOpt = typer.Option(False, "--allow-modified",
                                 help="use run, model, export, comparison or tuning folders whose files differ from their "
                                      "manifest (each difference is reported)")
@@ -230,7 +233,7 @@ def _make_tracker(kinds: list[str], folder: Path, experiment: str):
 @dataset_options
 def data_audit(
     ctx: typer.Context,
-    dataset: str = typer.Argument("emotion", help="emotion, isear, goemotions[:ekman], or a CSV/TSV/JSONL file"),
+    dataset: str = typer.Argument(DEFAULT_DATASET, help="emotion, isear, goemotions[:ekman], or a CSV/TSV/JSONL file"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="also write the audit as JSON to this file"),
     **data,
 ):
@@ -263,7 +266,7 @@ def data_audit(
 @dataset_options
 def train(
     ctx: typer.Context,
-    model: str = typer.Option("tfidf", "--model", "-m", help="model name (see `emobench models`) or hf:<id or dir>"),
+    model: str = typer.Option(DEFAULT_MODEL, "--model", "-m", help="model name (see `emobench models`) or hf:<id or dir>"),
     dataset: str = DatasetOpt,
     seed: int = typer.Option(0, help="random seed"),
     preset: Optional[str] = typer.Option(None, help="hyper-parameter preset of the model family (e.g. paper, fast)"),
@@ -683,7 +686,7 @@ def compare(
 @dataset_options
 def tune(
     ctx: typer.Context,
-    model: str = typer.Option("lstm", "--model", "-m", help="model name (see `emobench models`) or hf:<id or dir>"),
+    model: str = typer.Option(DEFAULT_TUNED_MODEL, "--model", "-m", help="model name (see `emobench models`) or hf:<id or dir>"),
     dataset: str = DatasetOpt,
     trials: int = typer.Option(20, "--trials", help="number of trials in the study (completed and pruned; a rerun continues)"),
     timeout: Optional[float] = typer.Option(None, "--timeout", help="seconds after which no new trial starts"),
@@ -720,7 +723,7 @@ def tune(
         splits = record.best.metrics.splits
         say(f"best configuration trained as {record.best.folder}: validation macro-F1 {splits['validation'].macro.f1:.4f}, "
             f"test accuracy {splits['test'].accuracy:.4f}, test macro-F1 {splits['test'].macro.f1:.4f}")
-        say(f"summary: {record.folder / 'summary.md'}")
+        say(f"summary: {record.summary}")
 
 
 @app.command()

@@ -33,6 +33,13 @@ class EmobenchError(Exception):
         return spell(self.args[0] if self.args else "", how)
 
 
+class EmobenchWarning(UserWarning):
+    """A loud, recorded warning; like errors, it names API parameters (the CLI spells them as flags)."""
+
+    def __str__(self) -> str:
+        return spell(super().__str__())
+
+
 class DataError(EmobenchError):
     """Bad input data: the message names the file, the line or field, and what was expected."""
 

@@ -20,7 +20,7 @@ import re
 import warnings
 from pathlib import Path, PurePosixPath
 
-from .errors import EmobenchError, RecordError, option
+from .errors import EmobenchError, EmobenchWarning, RecordError, option
 
 MANIFEST = "MANIFEST.json"
 MANIFEST_FORMAT = 1
@@ -30,11 +30,11 @@ MAX_JSON_DEPTH = 64
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+=@-]*$")
 
 
-class UnverifiedFolderWarning(UserWarning):
+class UnverifiedFolderWarning(EmobenchWarning):
     """A folder without a manifest (saved by emobench 0.2): its files cannot be checked against what was saved."""
 
 
-class ModifiedFileWarning(UserWarning):
+class ModifiedFileWarning(EmobenchWarning):
     """A file that differs from the folder's manifest, used anyway because ``allow_modified`` was given."""
 
 

@@ -1,21 +1,19 @@
-"""Datasets: one corpus type, readers (one per dataset, behind one protocol and registry), and the audit."""
-from .audit import audit
-from .corpus import Corpus, Split, sha256_file
-from .readers import (
-    EMOTION_LABELS,
-    ISEAR_LABELS,
-    DataChecksumWarning,
-    DatasetConfig,
-    DataWarning,
-    load_dataset,
-    load_emotion,
-    load_isear,
-    load_table,
-)
-from .text import is_placeholder, normalize_text
+"""Datasets: one corpus type, readers (one per dataset, behind one protocol and registry), and the audit.
 
-__all__ = [
-    "Corpus", "Split", "DatasetConfig", "DataChecksumWarning", "DataWarning", "load_dataset", "load_emotion",
-    "load_isear", "load_table", "audit", "is_placeholder", "normalize_text", "sha256_file", "EMOTION_LABELS",
-    "ISEAR_LABELS",
-]
+Names are imported on first use, so reading the registry (data/registry.py) costs nothing."""
+
+_EXPORTS = {
+    "Corpus": "corpus", "Split": "corpus", "sha256_file": "corpus", "audit": "auditing",
+    "DatasetConfig": "readers", "DataChecksumWarning": "readers", "DataWarning": "readers", "load_dataset": "readers",
+    "load_emotion": "readers", "load_isear": "readers", "load_table": "readers", "EMOTION_LABELS": "readers",
+    "ISEAR_LABELS": "readers", "is_placeholder": "text", "normalize_text": "text",
+}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module 'emobench.data' has no attribute {name!r}")

@@ -260,7 +260,7 @@ def ensemble_outcomes(outcomes: list[RunOutcome], members: list[str]) -> list[Ru
         first = runs[0]
         probs = np.mean([r.probs for r in runs], axis=0)
         if first.task == "multi_label":
-            from ..models.thresholds import decide, tune_thresholds
+            from .thresholds import decide, tune_thresholds
 
             at_least_one = bool(first.y_true.sum(axis=1).min() > 0)
             if all(r.val_probs is not None for r in runs):

@@ -20,13 +20,13 @@ import numpy as np
 from ..claims import Lock
 from ..data import Corpus, DatasetConfig, Split, audit, load_dataset
 from ..environment import machine_info, seed_everything, versions
-from ..errors import EmobenchError, option
+from ..errors import EmobenchError, EmobenchWarning, option
 from ..evaluation import classification_report_text, compute_metrics
 from ..files import check_output_folder, check_plain_name
 from ..logs import logger as log
 from ..models.base import Classifier, load_model
 from ..models.registry import DEFAULT_MODEL, ModelSpec, recorded, resolve
-from ..records.run import DataRecord, RunRecord, RunWriter, gold_names, split_digest, write_predictions
+from ..records.run import CONFIG, METRICS, DataRecord, RunRecord, RunWriter, gold_names, split_digest, write_predictions
 
 PARTIAL = ".partial"
 
@@ -111,12 +111,12 @@ def _resume_target(resume: str | Path) -> tuple[Path, Path]:
     if not path.name.endswith(PARTIAL):
         if Path(str(path) + PARTIAL).is_dir():
             path = Path(str(path) + PARTIAL)
-        elif (path / "metrics.json").is_file():
+        elif (path / METRICS).is_file():
             raise EmobenchError(f"{path} is a finished run; there is nothing to resume (train a new run instead)")
         else:
             raise EmobenchError(f"{path}: not an unfinished run (expected a NAME{PARTIAL} folder)")
-    if not (path / "config.json").is_file():
-        raise EmobenchError(f"{path}: not an unfinished run (no config.json); nothing to resume")
+    if not (path / CONFIG).is_file():
+        raise EmobenchError(f"{path}: not an unfinished run (no {CONFIG}); nothing to resume")
     final = path.with_name(path.name[: -len(PARTIAL)])
     if final.exists():
         raise EmobenchError(f"{final} already exists, so {path} cannot be finished under that name; move one of them")
@@ -241,7 +241,7 @@ def verify_data(recorded_data: DataRecord, corpus: Corpus, run_dir: Path, allow_
                             f" (pass {option('allow_changed_data')} to evaluate anyway)")
     for change in changes:
         warnings.warn(f"the data changed since the run was trained (allowed by {option('allow_changed_data')}): {change}",
-                      UserWarning, stacklevel=2)
+                      EmobenchWarning, stacklevel=2)
     return changes
 
 
@@ -360,7 +360,7 @@ def transfer_evaluate(model: Classifier, corpus: Corpus, split: str = "test") ->
     probs = model.predict_proba_batched(texts)[:, model_columns]
     seconds = time.perf_counter() - started
     if model.multi_label:
-        from ..models.thresholds import decide
+        from ..evaluation.thresholds import decide
 
         thresholds = np.asarray(model.decision["thresholds"])[model_columns]
         predicted_matrix = decide(probs, thresholds, model.decision.get("at_least_one", False))

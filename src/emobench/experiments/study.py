@@ -6,7 +6,6 @@ writes a comparison at a time (its lock), and the manifest is written last.
 """
 from __future__ import annotations
 
-import csv
 import datetime as _dt
 import json
 import secrets
@@ -16,18 +15,18 @@ from pathlib import Path
 
 from ..claims import Lock, claim_folder
 from ..data import DatasetConfig, load_dataset
-from ..data.readers import dataset_entry
+from ..data.registry import dataset_entry
 from ..errors import EmobenchError, RecordError, option
 from ..evaluation.analysis import RunOutcome, analyse
 from ..files import MANIFEST, check_output_folder, check_plain_name, json_text, sha256_of, write_manifest
 from ..logs import logger as log
 from ..models.registry import presets, study_models
-from ..records.comparison import (COMPARISON, RESULTS, STATISTICS, TARGET, ComparisonRecord, read_description,
-                                  transfer_names, write_description, write_results)
-from ..records.run import RunRecord, RunWriter
+from ..records.comparison import (COMPARISON, RESULTS, RESULTS_CSV, STATISTICS, TARGET, ComparisonRecord, read_description,
+                                  transfer_names, write_description, write_results, write_statistics)
+from ..records.run import CONFIG, METRICS, RunRecord, RunWriter
 from .run import PARTIAL, RunConfig, data_changes, train, transfer_evaluate, write_transfer_predictions
 
-REGENERATED = ("results.csv", STATISTICS, "report.md", "report.html", "tables.tex", "figures/")
+REGENERATED = (RESULTS_CSV, STATISTICS, "report.md", "report.html", "tables.tex", "figures/")
 
 
 def default_models() -> list[str]:
@@ -183,11 +182,11 @@ def _action(folder: Path, plan: PlannedRun, corpus, retrain: bool,
     final = folder / "runs" / plan.name
     partial = final.with_name(plan.name + PARTIAL)
     run = None
-    if (final / "metrics.json").is_file():
+    if (final / METRICS).is_file():
         run = RunRecord.load(final, allow_modified)
         recorded, data = run.config.dump(), run.data
         existing = final
-    elif (partial / "config.json").is_file():
+    elif (partial / CONFIG).is_file():
         writer = RunWriter(partial)
         recorded, data, existing = writer.config().dump(), writer.data(), partial
     else:
@@ -215,7 +214,7 @@ def _track_report(track, folder: Path, config: CompareConfig, record: Comparison
         return
     tracker.start({"models": config.models, "seeds": config.seeds, "dataset": config.dataset.to_dict()})
     summary = {f"{r['model']}.s{r['seed']}": {"accuracy": r["accuracy"], "macro_f1": r["macro_f1"]} for r in record.rows}
-    tracker.finish(None, summary, [folder / name for name in ("report.md", "report.html", RESULTS, "results.csv")
+    tracker.finish(None, summary, [folder / name for name in ("report.md", "report.html", RESULTS, RESULTS_CSV)
                                    if (folder / name).is_file()])
     tracker.close()
 
@@ -352,17 +351,6 @@ def results_rows(outcomes: list[RunOutcome]) -> list[dict]:
     return rows
 
 
-def _csv_row(row: dict) -> dict:
-    flat = {k: v for k, v in row.items() if k not in ("per_class", "transfer")}
-    for cls, values in row["per_class"].items():
-        for k, v in values.items():
-            flat[f"per_class.{cls}.{k}"] = v
-    for k, v in (row.get("transfer") or {}).items():
-        if isinstance(v, int | float | str):
-            flat[f"transfer.{k}"] = v
-    return flat
-
-
 def run_transfer(folder: Path, runs: list[RunRecord], target: DatasetConfig) -> dict:
     """Every run scored on another dataset's test split (shared labels only): metrics and predictions under
     ``transfer/``. Returns {run name: TransferScores}."""
@@ -404,11 +392,6 @@ def write_comparison(folder: Path, runs: list[RunRecord], formats=("md", "html")
             row["transfer"] = {**scores["transfer"], "accuracy": scores["accuracy"], "macro_f1": scores["macro"]["f1"]}
     (folder / MANIFEST).unlink(missing_ok=True)
     results = write_results(folder, rows, ensembles)
-    flat = [_csv_row(row) for row in rows]
-    with open(folder / "results.csv", "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(dict.fromkeys(k for row in flat for k in row)))
-        writer.writeheader()
-        writer.writerows(flat)
     data = runs[0].data
     conflicting = data.conflicting_texts
     comparison = analyse(outcomes, data.dataset, ensembles, set(conflicting) if conflicting is not None else None)
@@ -418,10 +401,11 @@ def write_comparison(folder: Path, runs: list[RunRecord], formats=("md", "html")
         transfer_summary = analyse_transfer(outcomes, {name: t.metrics for name, t in transfer.items()},
                                             {name: t.predictions for name, t in transfer.items()})
     reference = dataset_entry(data.dataset).reference
-    build_report(comparison, outcomes, data.model_dump(), folder, formats=formats, transfer=transfer_summary,
-                 explanations=explanations, reference=reference)
+    written = build_report(comparison, outcomes, data.model_dump(), folder, formats=formats, transfer=transfer_summary,
+                           explanations=explanations, reference=reference)
+    write_statistics(folder, written["facts"])
     write_manifest(folder)
-    return ComparisonRecord(final or folder, results, analysis=comparison)
+    return ComparisonRecord(final or folder, results, analysis=comparison, transfer_results=transfer_summary)
 
 
 def explain_confusions(comparison, outcomes: list[RunOutcome], per_confusion: int = 1, confusions: int = 2) -> dict:

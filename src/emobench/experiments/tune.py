@@ -7,7 +7,6 @@ study, with the trials emobench ran there and nothing else (the ledger); one pro
 """
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime as _dt
 import json
@@ -23,11 +22,12 @@ from ..errors import EmobenchError, RecordError, option
 from ..files import MANIFEST, Folder, check_output_folder, check_plain_name, json_text, write_manifest, write_text_atomic
 from ..logs import logger as log
 from ..models.registry import params_type as params_type_of
-from ..models.registry import resolve
+from ..models.registry import DEFAULT_TUNED_MODEL, resolve
 from ..records.base import validate
 from ..records.run import RunRecord
-from ..records.tuning import (LEDGER, STUDY_DB, TRIALS, TUNE, Ledger, LedgerEntry, TuneDescription, TuningRecord,
-                              check_study_db, check_trials, in_space, read_ledger, write_ledger)
+from ..records.tuning import (IMPORTANCE, LEDGER, STUDY_DB, TUNE, Ledger, LedgerEntry, TuneDescription, TuningRecord,
+                              check_study_db, check_trials, in_space, read_ledger, write_ledger, write_summary,
+                              write_trials)
 from .run import RunConfig, train
 
 STUDY = "emobench"
@@ -35,7 +35,7 @@ STUDY = "emobench"
 
 @dataclass
 class TuneConfig:
-    model: str = "lstm"
+    model: str = DEFAULT_TUNED_MODEL
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
     trials: int = 20
     timeout: float | None = None  # seconds; no new trial starts after it
@@ -291,15 +291,8 @@ def _summarise(optuna, study, folder: Path, config: TuneConfig, space: dict) -> 
                      "val_accuracy": t.user_attrs.get("val_accuracy"), "epochs": t.user_attrs.get("epochs"),
                      "seconds": t.user_attrs.get("seconds"), "default": bool(t.user_attrs.get("default")),
                      "params": t.params})
-    write_text_atomic(folder / TRIALS, json_text({"trials": rows}))
-    with open(folder / "trials.csv", "w", newline="", encoding="utf-8") as handle:
-        names = sorted({k for r in rows for k in r["params"]})
-        writer = csv.writer(handle)
-        writer.writerow(["trial", "state", "val_macro_f1", "val_accuracy", "epochs", "seconds", "default", *names])
-        for r in rows:
-            writer.writerow([r["trial"], r["state"], r["val_macro_f1"], r["val_accuracy"], r["epochs"], r["seconds"],
-                             r["default"], *[r["params"].get(n) for n in names]])
-    importance = _importance_plot(optuna, study, folder / "importance.png")
+    write_trials(folder, rows)
+    importance = _importance_plot(optuna, study, folder / IMPORTANCE)
     best = study.best_trial
     run = RunRecord.load(folder / "best", check_predictions=False).metrics.model_dump(mode="json")
     default = next((r for r in rows if r["default"] and r["state"] == "complete"), None)
@@ -324,8 +317,7 @@ def _summarise(optuna, study, folder: Path, config: TuneConfig, space: dict) -> 
                       *[_short(r["params"].get(n)) for n in space]] for r in rows])]
     if importance:
         blocks.append(Figure(importance, "Parameter importance (fANOVA over the completed trials)."))
-    write_text_atomic(folder / "summary.md", render_markdown(blocks, folder))
-    write_text_atomic(folder / "best_params.json", json.dumps(best.params, indent=2))
+    write_summary(folder, render_markdown(blocks, folder), best.params)
 
 
 def _short(value) -> str:

@@ -1,5 +1,15 @@
-"""Model families behind one protocol; one mapping from model names to families (models/registry.py)."""
-from .base import Classifier, Scorer, load_model
-from .registry import ModelSpec, available_models, build_model, resolve
+"""Model families behind one protocol; one mapping from model names to families (models/registry.py).
 
-__all__ = ["Classifier", "Scorer", "ModelSpec", "available_models", "build_model", "load_model", "resolve"]
+Names are imported on first use, so reading the registry costs nothing."""
+
+_EXPORTS = {"Classifier": "base", "Scorer": "base", "load_model": "base", "ModelSpec": "registry",
+            "available_models": "registry", "build_model": "registry", "resolve": "registry"}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module 'emobench.models' has no attribute {name!r}")

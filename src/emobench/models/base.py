@@ -49,7 +49,7 @@ class Scorer:
         """Label ids (single-label) or a 0/1 matrix (multi-label, through the tuned thresholds)."""
         if not self.multi_label:
             return probs.argmax(axis=1)
-        from .thresholds import decide
+        from ..evaluation.thresholds import decide
 
         return decide(probs, np.asarray(self.decision["thresholds"]), self.decision.get("at_least_one", False))
 
@@ -95,7 +95,7 @@ class Classifier(Scorer):
         self.label_names = list(label_names or [])
         self.multi_label = False
         self.temperature = 1.0  # fitted on validation (models/temperature.py)
-        self.decision: dict = {}  # multi-label: thresholds (see models/thresholds.py)
+        self.decision: dict = {}  # multi-label: thresholds (see evaluation/thresholds.py)
         self.history: list[dict] = []  # per-epoch records for families that train in epochs
         self.info: dict = {}  # facts worth reporting (vocabulary coverage, parameter count, ...)
 
@@ -130,7 +130,7 @@ class Classifier(Scorer):
         self.info["validation_nll"] = {"before": nll(logits, truth, 1.0), "after": nll(logits, truth, self.temperature)}
 
     def _fit_thresholds(self, train: Split, validation: Split | None) -> None:
-        from .thresholds import tune_thresholds
+        from ..evaluation.thresholds import tune_thresholds
 
         at_least_one = all(len(labels) for labels in train.labels)
         if validation is None or not len(validation):

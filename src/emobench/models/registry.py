@@ -60,7 +60,8 @@ MODELS: dict[str, ModelEntry] = {
     "minilm-features": ModelEntry("transformer", {"pretrained": MINILM_HUB_ID, "mode": "features"}, None,
                                   "all-MiniLM-L6-v2 frozen, [CLS] features + logistic regression"),
 }
-DEFAULT_MODEL = "tfidf"
+DEFAULT_MODEL = "tfidf"  # train's default
+DEFAULT_TUNED_MODEL = "lstm"  # tune's default: the family with the most to gain from a search
 
 
 def family_class(family: str) -> type:

@@ -46,7 +46,7 @@ class TorchClassifier(Classifier):
 
         options = {}
         if self.multi_label:
-            from .thresholds import validation_scores
+            from ..evaluation.thresholds import validation_scores
 
             options = {"multi_label": True, "scores": validation_scores}
         trainer = Trainer(module, self._collate, self.params, len(self.label_names), seed, progress, **options)

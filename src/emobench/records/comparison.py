@@ -7,6 +7,8 @@ folder it was given, with the sha256 of that run's manifest: a run that changed 
 """
 from __future__ import annotations
 
+import csv
+import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +20,7 @@ from ..files import MANIFEST, Folder, json_text, relative_name, sha256_of, write
 from .base import AnyDict, Count, OpenRecord, Record, Share, check, validate
 from .run import MetricsRecord, Predictions, RunRecord, SplitMetrics, read_predictions
 
-COMPARISON, RESULTS, STATISTICS = "comparison.json", "results.json", "statistics.json"
+COMPARISON, RESULTS, RESULTS_CSV, STATISTICS = "comparison.json", "results.json", "results.csv", "statistics.json"
 TRANSFER_DIR, TARGET = "transfer", "transfer/target.json"
 
 
@@ -69,6 +71,7 @@ class ComparisonRecord:
     results: Results
     description: ComparisonDescription | None = None
     analysis: object | None = None  # emobench.evaluation.analysis.Comparison
+    transfer_results: list | None = None  # emobench.evaluation.analysis.TransferResult, one per run
     files: Folder | None = field(default=None, repr=False)
 
     def __fspath__(self) -> str:
@@ -167,10 +170,34 @@ def read_description(folder: Path, allow_modified: bool = False) -> ComparisonDe
     return validate(ComparisonDescription, files.read_json(COMPARISON, "comparison description"), folder / COMPARISON)
 
 
+def write_statistics(folder: Path, facts: dict) -> None:
+    """statistics.json: the analysis the report rendered (typed results of emobench.evaluation, as JSON)."""
+    write_text_atomic(folder / STATISTICS, json_text(facts))
+
+
 def write_results(folder: Path, rows: list[dict], ensembles: list[list[str]]) -> Results:
+    """results.json, and results.csv with the same rows flattened (per-class and transfer values as dotted columns)."""
     results = validate(Results, {"runs": rows, "ensembles": ensembles}, "the comparison results being saved")
     write_text_atomic(folder / RESULTS, json_text(results.model_dump(mode="json")))
+    flat = [_csv_row(row) for row in rows]
+    out = io.StringIO(newline="")
+    writer = csv.DictWriter(out, fieldnames=list(dict.fromkeys(k for row in flat for k in row)))
+    writer.writeheader()
+    writer.writerows(flat)
+    write_text_atomic(folder / RESULTS_CSV, out.getvalue())
     return results
+
+
+def _csv_row(row: dict) -> dict:
+    flat = {k: v for k, v in row.items() if k not in ("per_class", "transfer")}
+    for cls, values in row["per_class"].items():
+        for k, v in values.items():
+            flat[f"per_class.{cls}.{k}"] = v
+    for k, v in (row.get("transfer") or {}).items():
+        if isinstance(v, int | float | str):
+            flat[f"transfer.{k}"] = v
+    return flat
+
 
 
 __all__ = ["ComparisonRecord", "ComparisonDescription", "Results", "ResultRow", "TransferScores", "MetricsRecord",

@@ -26,7 +26,7 @@ GRAPH_INPUTS = ("input_ids", "token_type_ids", "attention_mask", "lengths")
 
 
 class Decision(OpenRecord):
-    """A multi-label model's thresholds, tuned on validation (models/thresholds.py)."""
+    """A multi-label model's thresholds, tuned on validation (evaluation/thresholds.py)."""
 
     kind: Literal["default", "global", "per_label"]
     thresholds: list[Share] = Field(min_length=1)

@@ -9,6 +9,8 @@ ledger trial missing from the database (an emptied or replaced ``study.db``) is 
 """
 from __future__ import annotations
 
+import csv
+import io
 import math
 import sqlite3
 from dataclasses import dataclass
@@ -22,7 +24,8 @@ from ..files import Folder, json_text, write_text_atomic
 from .base import AnyDict, Count, Finite, OpenRecord, Record, validate
 from .run import DatasetRecord, RunRecord
 
-TUNE, STUDY_DB, LEDGER, TRIALS = "tune.json", "study.db", "ledger.json", "trials.json"
+TUNE, STUDY_DB, LEDGER, TRIALS, TRIALS_CSV = "tune.json", "study.db", "ledger.json", "trials.json", "trials.csv"
+SUMMARY, BEST_PARAMS, IMPORTANCE = "summary.md", "best_params.json", "importance.png"
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -93,6 +96,24 @@ def read_ledger(files: Folder) -> Ledger | None:
     return validate(Ledger, files.read_json(LEDGER, "trial ledger"), files.root / LEDGER)
 
 
+def write_trials(folder: Path, rows: list[dict]) -> None:
+    """trials.json and trials.csv: every trial of the study, its state, score and parameters."""
+    write_text_atomic(folder / TRIALS, json_text({"trials": rows}))
+    names = sorted({k for r in rows for k in r["params"]})
+    out = io.StringIO(newline="")
+    writer = csv.writer(out)
+    writer.writerow(["trial", "state", "val_macro_f1", "val_accuracy", "epochs", "seconds", "default", *names])
+    for r in rows:
+        writer.writerow([r["trial"], r["state"], r["val_macro_f1"], r["val_accuracy"], r["epochs"], r["seconds"],
+                         r["default"], *[r["params"].get(n) for n in names]])
+    write_text_atomic(folder / TRIALS_CSV, out.getvalue())
+
+
+def write_summary(folder: Path, markdown: str, best_params: dict) -> None:
+    write_text_atomic(folder / SUMMARY, markdown)
+    write_text_atomic(folder / BEST_PARAMS, json_text(best_params))
+
+
 def write_ledger(folder: Path, ledger: Ledger) -> None:
     write_text_atomic(folder / LEDGER, json_text(ledger.model_dump(mode="json")))
 
@@ -134,6 +155,10 @@ class TuningRecord:
 
     def __fspath__(self) -> str:
         return str(self.folder)
+
+    @property
+    def summary(self) -> Path:
+        return self.folder / SUMMARY
 
     @classmethod
     def load(cls, folder: str | Path, allow_modified: bool = False) -> "TuningRecord":

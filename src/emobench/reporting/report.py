@@ -12,7 +12,6 @@ import numpy as np
 
 from ..evaluation.analysis import Comparison, TransferResult
 from ..evaluation.statistics import LOWER_IS_BETTER
-from ..files import write_json
 from . import plots
 from .reference import ISEAR_PAPER
 from .render import Bullets, Figure, Heading, Paragraph, Table, bold, code, write_documents
@@ -53,8 +52,9 @@ def _best_in_rows(values: list[list[float]], groups: int, start_col: int) -> set
 def build_report(comparison: Comparison, outcomes: list, data: dict, folder: Path, formats=("md", "html"),
                  transfer: list[TransferResult] | None = None, explanations: dict | None = None,
                  reference: str | None = None) -> dict:
-    """``outcomes``: the compared runs (RunOutcome); ``data``: the data record of their dataset; ``reference``:
-    the published results to set beside ours (the dataset registry's entry names them)."""
+    """Writes the documents and figures; returns their paths and the facts behind them (JSON-ready, for the
+    comparison's statistics). ``outcomes``: the compared runs (RunOutcome); ``data``: the data record of their
+    dataset; ``reference``: the published results to set beside ours (the dataset registry's entry names them)."""
     folder = Path(folder)
     figures = folder / "figures"
     figures.mkdir(parents=True, exist_ok=True)
@@ -123,8 +123,7 @@ def build_report(comparison: Comparison, outcomes: list, data: dict, folder: Pat
                               for name, items in (explanations or {}).items()}}
     for model in facts["comparison"]["models"]:
         model.pop("history", None)
-    write_json(folder / "statistics.json", json.loads(json.dumps(facts, default=float)))
-    return {"files": written, "facts": facts}
+    return {"files": written, "facts": json.loads(json.dumps(facts, default=float))}
 
 
 def _per_class_table(c: Comparison) -> Table:
@@ -288,7 +287,7 @@ def _transfer_blocks(results: list[TransferResult]) -> list:
                          f"{r.majority_rate:.1%} of always answering {r.majority_label!r}; macro-F1 "
                          f"{r.scores['macro_f1'].value:.4f} out of domain against {r.in_domain['macro_f1']:.4f} in domain.")
     return [Heading(2, f"Transfer to {first.dataset}"),
-            Paragraph([f"Every model also scored on the test split of ", code(first.dataset), " with only the labels both "
+            Paragraph(["Every model also scored on the test split of ", code(first.dataset), " with only the labels both "
                        f"sides share ({', '.join(first.shared_labels)}): texts without a shared label are dropped, "
                        f"predictions are {first.prediction}, and averages run over the shared labels only."]),
             Table(header, rows, _best_cells(values, 1), caption="In domain (own test split) beside out of domain; hit "

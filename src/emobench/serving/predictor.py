@@ -28,7 +28,7 @@ def load_backend(path: str | Path, backend: str = "auto", allow_modified: bool =
         raise EmobenchError(f"{path}: an ONNX export has no PyTorch weights; use {option('backend')} onnx, or the run "
                             "directory")
     if exported:
-        from .onnx_model import OnnxModel
+        from ..models.onnx import OnnxModel
 
         return OnnxModel(path, allow_modified=allow_modified)
     return load_model(path, allow_modified)

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from ...errors import DataError, EmobenchError, option
 from ..corpus import Corpus
+from ..registry import DEFAULT_DATASET, READERS, DatasetEntry, dataset_entry
 from .common import DataChecksumWarning, DataWarning, resolve_data_root
 
 
@@ -20,7 +21,7 @@ from .common import DataChecksumWarning, DataWarning, resolve_data_root
 class DatasetConfig:
     """Everything needed to load the same data again; saved with every run."""
 
-    name: str = "emotion"  # a registered dataset ("emotion", "isear", "goemotions[:ekman]"), or a CSV/TSV/JSONL file
+    name: str = DEFAULT_DATASET  # a registered dataset ("emotion", "isear", "goemotions[:ekman]"), or a CSV/TSV/JSONL file
     data_dir: str | None = None
     # User files: one file (with a split column or a generated split) or one file per split.
     files: dict[str, str] = field(default_factory=dict)
@@ -64,34 +65,11 @@ class Reader(Protocol):
     def load(self, config: DatasetConfig) -> Corpus: ...
 
 
-@dataclass(frozen=True)
-class DatasetEntry:
-    module: str  # the reader module in this package
-    ships_splits: bool  # the dataset has its own train/validation/test (no generated split)
-    reference: str | None = None  # published results the report sets beside ours (reporting/report.py)
-
-
-# dataset name -> what is special about it; "table" reads user files.
-READERS = {
-    "emotion": DatasetEntry("emotion", ships_splits=True),
-    "isear": DatasetEntry("isear", ships_splits=False, reference="isear-paper"),
-    "goemotions": DatasetEntry("goemotions", ships_splits=True),
-    "table": DatasetEntry("table", ships_splits=False),
-}
-DEFAULT_DATASET = "emotion"
-
-
-def dataset_entry(name: str) -> DatasetEntry:
-    """The registry entry of a dataset name ("goemotions:ekman" is goemotions'); any other name is a user file."""
-    base = str(name).partition(":")[0]
-    return READERS[base] if base in READERS else READERS["table"]
-
-
 def load_dataset(config: DatasetConfig | str | None = None, **overrides) -> Corpus:
     """Load a corpus by name ("emotion", "isear") or from a user file, as the config says. Warnings about
     the data are shown and recorded in ``corpus.source["warnings"]``."""
     if config is None or isinstance(config, str):
-        config = DatasetConfig(name=config or "emotion")
+        config = DatasetConfig(name=config or DEFAULT_DATASET)
     if overrides:
         config = DatasetConfig(**{**config.to_dict(), **overrides})
     check_config(config)

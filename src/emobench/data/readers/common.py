@@ -10,7 +10,7 @@ import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from ...errors import DataError, option
+from ...errors import DataError, EmobenchWarning, option
 
 MAX_TEXT_CHARS = 100_000  # longer texts are truncated, with a warning naming the lines
 MAX_FIELD_CHARS = 1_000_000  # longer fields are refused: one row must not exhaust memory
@@ -28,7 +28,7 @@ MAGIC = {b"PK\x03\x04": "a zip archive (such as Excel .xlsx)", b"PAR1": "a Parqu
 FORMATS_HINT = "emobench reads .csv, .tsv, .jsonl (one JSON object per line) and 'text;label' .txt files"
 
 
-class DataWarning(UserWarning):
+class DataWarning(EmobenchWarning):
     """Something in the data that a result depends on (truncated texts, labels differing only in case);
     recorded in the run's data.json."""
 

@@ -17,7 +17,7 @@ import numpy as np
 from ..batching import CPU_MAX_TOKENS, length_order, pad_arrays
 from ..errors import EmobenchError, RecordError
 from ..files import sha256_of
-from ..models.base import Scorer
+from .base import Scorer
 from ..records.export import open_export
 from ..records.model import MODEL_FILE, check_tokenizer_json, read_vocabulary
 

@@ -1,0 +1,28 @@
+"""The one mapping from dataset names to readers, and what is special about each dataset (imports nothing heavy:
+the command line reads it to describe its options). A new dataset is one reader module plus one line here."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    module: str  # the reader module in this package
+    ships_splits: bool  # the dataset has its own train/validation/test (no generated split)
+    reference: str | None = None  # published results the report sets beside ours (reporting/report.py)
+
+
+# dataset name -> what is special about it; "table" reads user files.
+READERS = {
+    "emotion": DatasetEntry("emotion", ships_splits=True),
+    "isear": DatasetEntry("isear", ships_splits=False, reference="isear-paper"),
+    "goemotions": DatasetEntry("goemotions", ships_splits=True),
+    "table": DatasetEntry("table", ships_splits=False),
+}
+DEFAULT_DATASET = "emotion"
+
+
+def dataset_entry(name: str) -> DatasetEntry:
+    """The registry entry of a dataset name ("goemotions:ekman" is goemotions'); any other name is a user file."""
+    base = str(name).partition(":")[0]
+    return READERS[base] if base in READERS else READERS["table"]

@@ -1,0 +1,125 @@
+"""The house rules, checked on the source: data flows one way up the floors (no module imports a higher floor),
+only the records and the safe file layer read or write emobench's files by name, and no family or dataset name
+appears outside the registries that say what is special about it."""
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parent.parent / "src" / "emobench"
+# Lowest first. A module may import its own floor and the ones below.
+FLOORS = [
+    {"errors", "params", "environment", "logs", "files", "claims", "batching", "tracking"},
+    {"data"},
+    {"evaluation"},
+    {"records"},
+    {"training"},
+    {"models"},
+    {"reporting"},
+    {"experiments"},
+    {"serving"},
+    {"cli", "__init__", "__main__"},
+]
+FLOOR = {name: i for i, names in enumerate(FLOORS) for name in names}
+
+
+def modules():
+    for path in sorted(SRC.rglob("*.py")):
+        yield path, path.relative_to(SRC).parts
+
+
+def floor_of(parts: tuple[str, ...]) -> int:
+    return FLOOR[parts[0].removesuffix(".py")]
+
+
+def imported(path: Path, parts: tuple[str, ...]) -> list[tuple[int, tuple[str, ...]]]:
+    """(line, the emobench module path imported) for every relative or absolute emobench import."""
+    tree = ast.parse(path.read_text())
+    package = list(parts[:-1])
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                target = [*base, *(node.module.split(".") if node.module else [])]
+                names = [target] if node.module else [[*base, a.name] for a in node.names]
+            elif node.module and node.module.split(".")[0] == "emobench":
+                names = [node.module.split(".")[1:]]
+            else:
+                continue
+            out += [(node.lineno, tuple(n)) for n in names if n]
+        elif isinstance(node, ast.Import):
+            out += [(node.lineno, tuple(a.name.split(".")[1:])) for a in node.names
+                    if a.name.split(".")[0] == "emobench" and len(a.name.split(".")) > 1]
+    return out
+
+
+def test_every_module_has_a_floor():
+    unknown = sorted({parts[0] for _, parts in modules() if parts[0].removesuffix(".py") not in FLOOR})
+    assert not unknown, f"modules without a floor: {unknown}"
+
+
+def test_no_floor_imports_a_higher_one():
+    violations = []
+    for path, parts in modules():
+        own = floor_of(parts)
+        for line, target in imported(path, parts):
+            if target and target[0].removesuffix(".py") in FLOOR and floor_of(target) > own:
+                violations.append(f"{'/'.join(parts)}:{line} imports {'.'.join(target)} (floor {floor_of(target)} > {own})")
+    assert not violations, "\n".join(violations)
+
+
+FILE_NAMES = {"config.json", "metrics.json", "data.json", "environment.json", "history.json", "emobench_model.json",
+              "export.json", "results.json", "comparison.json", "statistics.json", "tune.json", "trials.json",
+              "ledger.json", "MANIFEST.json", "study.db"}
+
+
+def test_only_records_name_emobench_files():
+    """The on-disk formats are the records' (and the safe file layer's): nothing else names their files."""
+    allowed = {"records", "files.py"}
+    library_files = {("models", "transformer.py"): {"config.json"}}  # a Hugging Face model folder's own config
+    found = []
+    for path, parts in modules():
+        if parts[0] in allowed:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in FILE_NAMES \
+                    and node.value not in library_files.get(parts, ()):
+                found.append(f"{'/'.join(parts)}:{node.lineno} names {node.value!r}")
+    assert not found, "\n".join(found)
+
+
+def test_family_and_dataset_names_only_in_registries():
+    """A family, model or dataset name as a literal outside its registry entry (or its own module) means a special
+    case that the registry should say."""
+    from emobench.data.readers import READERS
+    from emobench.models.registry import FAMILIES, MODELS
+
+    names = set(FAMILIES) | set(MODELS) | (set(READERS) - {"table"})
+    home = {("models", "registry.py"), ("data", "registry.py")}
+    own = {("models", f"{family}.py") for family in FAMILIES} | {("data", "readers", f"{r}.py") for r in READERS}
+    found = []
+    for path, parts in modules():
+        if parts in home or parts in own:
+            continue
+        tree = ast.parse(path.read_text())
+        docstrings = {id(n.body[0].value) for n in ast.walk(tree)
+                      if isinstance(n, ast.Module | ast.FunctionDef | ast.ClassDef) and n.body
+                      and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in names \
+                    and id(node) not in docstrings:
+                found.append(f"{'/'.join(parts)}:{node.lineno} names {node.value!r}")
+    assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize("family", ["tfidf", "lstm", "transformer"])
+def test_a_family_is_one_module_and_one_registry_line(family):
+    from emobench.models.registry import FAMILIES, family_class
+
+    from emobench.models.base import Classifier
+
+    cls = family_class(family)
+    assert cls.__module__ == f"emobench.models.{family}" and FAMILIES[family].path.endswith(cls.__name__)
+    for method in ("_fit", "logits", "_save_weights", "_load_weights"):  # the protocol's abstract parts, implemented
+        assert getattr(cls, method) is not getattr(Classifier, method), f"{cls.__name__} does not implement {method}"
