@@ -573,13 +573,27 @@ def _remote_code_model(case_dir: Path, ws) -> None:
 def _digest(folder: Path) -> dict[str, str]:
     out = {}
     for path in sorted(folder.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
+        if path.is_file() and not path.is_symlink() and "__pycache__" not in path.parts:
             out[str(path.relative_to(folder))] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out
 
 
 def _substitute(values, ws: Workspace, case_dir: Path):
     return [str(v).replace("{ws}", str(ws.root)).replace("{case}", str(case_dir)) for v in values]
+
+
+def refusal(message: str, code: int, output: str, case_dir: Path, before: dict, wrong: str = "wrong result",
+            said=lambda output: output[-400:]) -> tuple[str, str]:
+    """The outcome of a case that must be refused: exit 2 with a message matching ``message``, nothing changed."""
+    if code == 0:
+        return wrong, "exit 0 where an error was due: " + said(output)[-300:]
+    if message and not re.search(message, output, re.S):
+        return "unclear error", f"message does not match {message!r}: {said(output)}"
+    after = _digest(case_dir)
+    if after != before:
+        new = sorted(set(after) - set(before)) or sorted(k for k in after if after[k] != before.get(k))
+        return "half-written", f"left behind or changed: {new[:3]}"
+    return "clear error", ""
 
 
 def classify(case: Case, code: int, output: str, ws: Workspace, case_dir: Path, before: dict, protected_before: dict) -> tuple[str, str]:
@@ -592,15 +606,7 @@ def classify(case: Case, code: int, output: str, ws: Workspace, case_dir: Path, 
     if "Traceback" in output or code not in (0, 2):
         return "traceback", output[-3000:]
     if case.expect == "error":
-        if code == 0:
-            return "wrong result", "exit 0 where an error was due: " + output[-300:]
-        if case.message and not re.search(case.message, output, re.S):
-            return "unclear error", f"message does not match {case.message!r}: {output[-400:]}"
-        after = _digest(case_dir)
-        if after != before:
-            new = sorted(set(after) - set(before)) or sorted(k for k in after if after[k] != before.get(k))
-            return "half-written", f"left behind: {new[:3]}"
-        return "clear error", ""
+        return refusal(case.message, code, output, case_dir, before)
     if code != 0:
         return "wrong result", f"exit {code} where it should work: {output[-400:]}"
     problem = case.check(case_dir, ws, output) if case.check else None

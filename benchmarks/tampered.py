@@ -20,7 +20,6 @@ The CI runs a part of the table (tests/test_tampered.py).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import random
@@ -35,6 +34,8 @@ from pathlib import Path
 from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bad_inputs import _digest, refusal, summary  # noqa: E402  (one classification for both tables)
 WORDS = {"sadness": ["sad", "lonely", "miserable", "heartbroken"], "joy": ["happy", "glad", "cheerful", "delighted"],
          "anger": ["angry", "furious", "irritated", "annoyed"]}
 FAILURES = ("traceback", "silent wrong", "opened outside", "unclear error", "half-written")
@@ -599,14 +600,6 @@ class OpenWatch:
             self.seen.append(path)
 
 
-def _digest(folder: Path) -> dict[str, str]:
-    out = {}
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and not path.is_symlink():
-            out[str(path.relative_to(folder))] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return out
-
-
 def _prepare(case: Case, ws: Workspace, case_dir: Path) -> Path:
     folder = case_dir / Path(case.source).name  # the copy keeps its name (a study continued by name finds it)
     shutil.copytree(ws.root / case.source, folder, symlinks=True)
@@ -674,15 +667,7 @@ def classify(case: Case, code: int, output: str, result, opened: list[str], case
     if "Traceback" in output or code not in (0, 2):
         return "traceback", output[-3000:]
     if case.expect == "error":
-        if code == 0:
-            return "silent wrong", "an answer where a refusal was due: " + (_said(output)[-300:] or str(result)[:300])
-        if case.message and not re.search(case.message, output, re.S):
-            return "unclear error", f"message does not match {case.message!r}: {_said(output)}"
-        after = _digest(case_dir)
-        if after != before:
-            new = sorted(set(after) - set(before)) or sorted(k for k in after if after[k] != before.get(k))
-            return "half-written", f"changed: {new[:3]}"
-        return "clear error", ""
+        return refusal(case.message, code, output or str(result), case_dir, before, "silent wrong", _said)
     if code != 0:
         return "silent wrong", f"exit {code} where it should work: {output[-600:]}"
     problem = case.check(result if case.via != "cli" else output) if case.check else None
@@ -726,13 +711,6 @@ def cli_invoker():
             output += "Traceback\n" + "".join(traceback.format_exception(result.exception))
         return result.exit_code, output
     return invoke
-
-
-def summary(results: list[dict]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for r in results:
-        counts[r["outcome"]] = counts.get(r["outcome"], 0) + 1
-    return counts
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ import pytest
 SRC = Path(__file__).resolve().parent.parent / "src" / "emobench"
 # Lowest first. A module may import its own floor and the ones below.
 FLOORS = [
-    {"errors", "params", "environment", "logs", "files", "claims", "batching", "tracking"},
+    {"errors", "params", "environment", "logs", "files", "claims", "batching", "tracking", "lazy"},
     {"data"},
     {"evaluation"},
     {"records"},

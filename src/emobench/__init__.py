@@ -4,6 +4,8 @@ Names are imported on first use, so ``import emobench`` (and the command line's 
 """
 __version__ = "0.3.0"
 
+from .lazy import exports
+
 _EXPORTS = {
     "Corpus": "data", "DatasetConfig": "data", "Split": "data", "audit": "data", "load_dataset": "data",
     "DataError": "errors", "EmobenchError": "errors", "RecordError": "errors",
@@ -16,13 +18,7 @@ _EXPORTS = {
 }
 __all__ = list(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        import importlib
-
-        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    raise AttributeError(f"module 'emobench' has no attribute {name!r}")
+__getattr__ = exports(__name__, _EXPORTS)
 
 
 def load_run(run_dir, allow_modified: bool = False):

@@ -2,6 +2,8 @@
 
 Names are imported on first use, so reading the registry (data/registry.py) costs nothing."""
 
+from ..lazy import exports
+
 _EXPORTS = {
     "Corpus": "corpus", "Split": "corpus", "sha256_file": "corpus", "audit": "auditing",
     "DatasetConfig": "readers", "DataChecksumWarning": "readers", "DataWarning": "readers", "load_dataset": "readers",
@@ -10,10 +12,4 @@ _EXPORTS = {
 }
 __all__ = list(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        import importlib
-
-        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    raise AttributeError(f"module 'emobench.data' has no attribute {name!r}")
+__getattr__ = exports(__name__, _EXPORTS)

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..data import Split
 from ..errors import EmobenchError, RecordError
-from ..files import Folder
+from ..files import Folder, json_text
 from ..params import params_from_dict
 from ..records.base import check
 from ..records.model import MODEL_FILE, ModelRecord, new_record, open_model, save_model
@@ -153,7 +153,7 @@ class Classifier(Scorer):
     # -- persistence
     def record(self) -> ModelRecord:
         return new_record(self.family, dataclasses.asdict(self.params), self.label_names, self.multi_label,
-                          self.temperature, self.decision, json.loads(json.dumps(self.info, default=_plain)))
+                          self.temperature, self.decision, json.loads(json_text(self.info)))
 
     def save(self, directory: str | Path) -> None:
         """A data-only model folder: the family's weights, ``emobench_model.json``, then ``MANIFEST.json``."""
@@ -202,16 +202,6 @@ class Classifier(Scorer):
         (a batch), ``dynamic_axes`` and ``preprocess`` (how texts become inputs without torch); files the
         exported model needs are written to ``directory``. Families that cannot be exported say why."""
         raise EmobenchError(f"the {self.family} family cannot be exported to ONNX")
-
-
-def _plain(value):
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
 
 
 def check_weights_labels(record: ModelRecord, outputs: int, path: Path, metadata: dict | None) -> None:
