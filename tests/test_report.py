@@ -160,3 +160,17 @@ def test_compare_command_on_finished_runs(fixture_runs, tmp_path):
     assert (tmp_path / "c" / "x" / "report.html").is_file() and "strong" in result.output
     result = CliRunner().invoke(app, ["compare", str(tmp_path), "-o", str(tmp_path / "c")])
     assert result.exit_code == 2 and "not a finished emobench run" in result.output
+
+
+def test_a_comparison_without_captum_leaves_the_explanations_out(tiny_root, tmp_path, monkeypatch, caplog):
+    """A core install (no extras): the study completes, and says what it left out and which extra adds it."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "captum", None)  # `import captum` raises ImportError
+    monkeypatch.setitem(sys.modules, "captum.attr", None)
+    config = CompareConfig(dataset=DatasetConfig(name="emotion", data_dir=str(tiny_root)), models=["tfidf", "lstm"],
+                           output_dir=str(tmp_path), name="core", overrides={"lstm": {"epochs": "1", "glove": "none"}})
+    with caplog.at_level("WARNING", logger="emobench"):
+        record = run_comparison(config, progress=False, log=lambda m: None)
+    assert (record.folder / "report.html").is_file()
+    assert "lstm: the report shows no explanations (explanations of torch models need captum" in caplog.text

@@ -206,7 +206,8 @@ def _parse_overrides(pairs: list[str]) -> dict:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise EmobenchError(f"--set {pair!r}: expected key=value")
-        out[key.strip().replace("-", "_")] = value
+        model, dot, name = key.strip().rpartition(".")  # a model name keeps its dashes (lstm-paper.epochs)
+        out[f"{model}{dot}{name.replace('-', '_')}"] = value
     return out
 
 

@@ -425,11 +425,15 @@ def explain_confusions(comparison, outcomes: list[RunOutcome], per_confusion: in
             log.warning("%s: no explanations (%s)", report.name, exc)
             continue
         items = []
-        for confusion in report.confusions[:confusions]:
-            if confusion.predicted not in model.label_names:
-                continue
-            for text in confusion.examples[:per_confusion]:
-                items.append({"true": confusion.true, "predicted": confusion.predicted,
-                              "explanation": explain_texts(model, [text], target=confusion.predicted)[0]})
+        try:
+            for confusion in report.confusions[:confusions]:
+                if confusion.predicted not in model.label_names:
+                    continue
+                for text in confusion.examples[:per_confusion]:
+                    items.append({"true": confusion.true, "predicted": confusion.predicted,
+                                  "explanation": explain_texts(model, [text], target=confusion.predicted)[0]})
+        except EmobenchError as exc:  # an optional library missing (captum): the report goes without them
+            log.warning("%s: the report shows no explanations (%s)", report.name, exc)
+            continue
         out[report.name] = items
     return out
