@@ -249,8 +249,8 @@ class Folder:
             self.manifest = self._read_manifest(manifest)
             self._verify(strict)
         elif note_unverified:
-            warnings.warn(f"{self.root}: no {MANIFEST} (a {kind} folder saved by emobench 0.2, or incomplete): its files "
-                          "are not verified against what was saved", UnverifiedFolderWarning, stacklevel=3)
+            warnings.warn(f"{self.root}: no {MANIFEST} (this {kind} folder was saved by emobench 0.2, or is incomplete): "
+                          "its files are not verified against what was saved", UnverifiedFolderWarning, stacklevel=3)
 
     @property
     def verified(self) -> bool:
