@@ -64,3 +64,22 @@ def test_goemotions_matches_readme(real_data_root):
     ekman = load_dataset("goemotions:ekman", data_dir=str(real_data_root))
     assert ekman.label_names == ["anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral"]
     assert len(ekman["test"]) == 5427  # every text maps to an Ekman label or neutral
+
+
+def test_goemotions_reads_the_same_texts_by_every_route(real_data_root):
+    """The built-in reader and --train-file on the same TSV bytes decode the release's CSV quoting alike (as the
+    hub's loader does): 1,097 training texts hold quotes, none keeps the quoting."""
+    from emobench.data import DatasetConfig
+
+    builtin = load_dataset("goemotions", data_dir=str(real_data_root))
+    folder = real_data_root / "goemotions"
+    files = {"train": str(folder / "train.tsv"), "validation": str(folder / "dev.tsv"), "test": str(folder / "test.tsv")}
+    names = [line.strip() for line in (folder / "labels.txt").read_text().splitlines() if line.strip()]
+    as_files = load_dataset(DatasetConfig(name=files["train"], files=files, header=False, text_column="1", label_column="2",
+                                          label_separator=",", label_names=names))
+    for split in ("train", "validation", "test"):
+        assert builtin[split].texts == as_files[split].texts, split
+    quoted = [t for t in builtin["train"].texts if '"' in t]
+    raw = [line.split("\t")[0] for line in (folder / "train.tsv").read_text(encoding="utf-8").splitlines()]
+    assert len(quoted) == 1097 and sum('""' in t for t in raw) == 1097  # every quoted text was escaped in the file
+    assert sum('""' in t for t in quoted) == 2  # decoded: only the two texts that really hold two quotes in a row

@@ -230,6 +230,14 @@ def data_changes(recorded_data: DataRecord, corpus: Corpus) -> list[str]:
         changes.append("the generated split differs (another seed, fractions or set of rows)")
     if recorded_data.labels != corpus.label_names:
         changes.append(f"labels {recorded_data.labels} when trained, {corpus.label_names} now")
+    version_before, version_now = recorded_data.source.get("reader_version", 1), corpus.source.get("reader_version", 1)
+    if version_before != version_now:
+        changes.append(f"the {corpus.name} reader changed since (version {version_before} then, {version_now} now): "
+                       "the same files may give other texts")
+    if not changes and recorded_data.split_digests:  # same files, same reader: the same rows, unless something else
+        for split, digest in recorded_data.split_digests.items():
+            if split in corpus.splits and split_digest(corpus[split].texts, gold_names(corpus[split], corpus.label_names)) != digest:
+                changes.append(f"the {split} split's texts or labels differ from the ones the run was trained on")
     return changes
 
 

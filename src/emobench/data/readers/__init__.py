@@ -93,6 +93,7 @@ def load_dataset(config: DatasetConfig | str | None = None, **overrides) -> Corp
     if failed is not None:
         raise failed
     corpus.source["warnings"] = [str(w.message) for w in caught if issubclass(w.category, DataWarning)]
+    corpus.source["reader_version"] = getattr(reader, "VERSION", 1)
     corpus.source["config"] = config.resolved().to_dict()
     return corpus
 

@@ -9,6 +9,8 @@ sadness, surprise + neutral: a text gets every Ekman label one of its labels map
 """
 from __future__ import annotations
 
+import csv
+import io
 import json
 import warnings
 from pathlib import Path
@@ -26,6 +28,8 @@ SHA256 = {
 }
 VARIANTS = ("", "ekman")
 # Used when the hub is the source (the local copy brings its own ekman_mapping.json).
+# 2: texts decoded from the release's CSV quoting (1 kept the quotes), as the hub's loader reads them
+VERSION = 2
 EKMAN = {"anger": ["anger", "annoyance", "disapproval"], "disgust": ["disgust"], "fear": ["fear", "nervousness"],
          "joy": ["joy", "amusement", "approval", "excitement", "gratitude", "love", "optimism", "relief", "pride",
                  "admiration", "desire", "caring"],
@@ -55,11 +59,20 @@ def load(config) -> Corpus:
 
 
 def read_split(path: Path, num_labels: int, check: TextChecker, encoding: str = "utf-8") -> Split:
+    """A TSV split, CSV-quoted as the release writes it (a text with quotes is written in quotes, its quotes doubled):
+    decoded like the hub's loader
+    (``csv`` with a tab delimiter) and like ``--train-file`` on the same bytes, so every route reads the same texts."""
     texts, labels = [], []
-    for number, line in enumerate(read_text(path, encoding).splitlines(), start=1):
-        if not line.strip():
+    reader = csv.reader(io.StringIO(read_text(path, encoding), newline=""), delimiter="\t")
+    try:
+        rows = [(reader.line_num, row) for row in reader]
+    except csv.Error as exc:
+        raise DataError(f"malformed TSV ({exc})", path, reader.line_num) from None
+    for number, parts in rows:
+        if not parts or not "".join(parts).strip():
             continue
-        parts = line.rsplit("\t", 2)  # a text may hold a tab; the last two fields are fixed
+        if len(parts) > 3:  # an unquoted tab inside a text: the last two fields are fixed
+            parts = ["\t".join(parts[:-2]), *parts[-2:]]
         if len(parts) != 3:
             raise DataError("expected 'text<TAB>label ids<TAB>comment id'", path, number)
         text, ids, _ = parts
