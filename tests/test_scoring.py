@@ -75,7 +75,7 @@ def test_cli_scoring_and_bad_input(run_dir, big_csv, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("text,gold\nfine,joy\n,anger\n")
     result = runner.invoke(app, ["predict", str(run_dir), "--file", str(bad), "--output", str(tmp_path / "b.csv")])
-    assert result.exit_code == 2 and "bad.csv, line 3: column 'text': expected a non-empty text" in result.output
+    assert result.exit_code == 2 and "bad.csv, line 3: empty text in column 'text'" in result.output
     assert not (tmp_path / "b.csv").exists() and not (tmp_path / "b.csv.partial").exists()
     clash = tmp_path / "clash.csv"
     clash.write_text("text,predicted_label\nhello,joy\n")
@@ -124,3 +124,83 @@ def test_ray_engine_local_and_cluster_address(run_dir, big_csv, tmp_path):
                                 "--engine", "ray", "--ray-address", f"127.0.0.1:{_free_port()}"])
     assert wrong.exit_code == 2 and "cannot start or reach Ray" in wrong.output
     shutil.rmtree(tmp_path / "ray", ignore_errors=True)
+
+
+AWKWARD = ["i feel happy\u2028and glad", "so sad\u0085really", "plain angry text", "caf\u00e9 joy \u2603"]
+
+
+def _awkward_inputs(folder: Path) -> list[Path]:
+    """The same texts as .txt, .csv and .jsonl, with a byte order mark, CRLF line ends and U+2028 / U+0085 inside."""
+    txt = folder / "a.txt"
+    txt.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(AWKWARD).encode("utf-8") + b"\r\n")
+    table = folder / "a.csv"
+    with open(table, "w", newline="", encoding="utf-8-sig") as handle:
+        writer = csv.writer(handle, lineterminator="\r\n")
+        writer.writerow(["id", "text"])
+        writer.writerows([[i, t] for i, t in enumerate(AWKWARD)])
+    lines = folder / "a.jsonl"
+    lines.write_bytes(b"\xef\xbb\xbf" + "".join(json.dumps({"text": t, "id": i}, ensure_ascii=False) + "\r\n"
+                                               for i, t in enumerate(AWKWARD)).encode("utf-8"))
+    return [txt, table, lines]
+
+
+def test_awkward_text_is_one_row_each(run_dir, tmp_path):
+    for source in _awkward_inputs(tmp_path):
+        out = tmp_path / f"{source.stem}-{source.suffix[1:]}.jsonl"
+        score_file(run_dir, source, out, chunk_size=3, progress=False)
+        rows = [json.loads(line) for line in out.read_text(encoding="utf-8").split("\n") if line]
+        assert [r["text"] for r in rows] == AWKWARD, source.name  # no BOM in a column name, no split at U+2028
+
+
+@pytest.mark.slow
+def test_ray_and_local_write_identical_bytes(run_dir, tmp_path):
+    pytest.importorskip("ray")
+    import ray
+
+    try:
+        for source in _awkward_inputs(tmp_path):
+            for suffix in (".csv", ".jsonl"):
+                local, remote = tmp_path / f"l-{source.suffix[1:]}{suffix}", tmp_path / f"r-{source.suffix[1:]}{suffix}"
+                score_file(run_dir, source, local, chunk_size=3, progress=False)
+                score_file(run_dir, source, remote, chunk_size=3, progress=False, engine="ray", ray_workers=2)
+                assert local.read_bytes() == remote.read_bytes(), (source.name, suffix)
+    finally:
+        ray.shutdown()
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("dup.csv", "text,text\na,b\n", r"dup\.csv, line 1: column 'text' appears twice"),
+    ("keys.jsonl", '{"text": "i am happy", "id": 1}\n{"text": "so sad", "idx": 2}\n',
+     r"keys\.jsonl, line 2: keys \['idx', 'text'\] differ from the first record's"),
+    ("taken.jsonl", '{"text": "i am happy", "p_joy": 1}\n', r"the input already has a column 'p_joy'"),
+    ("surrogate.jsonl", '{"text": "i am happy \\ud800"}\n', r"surrogate\.jsonl, line 1: column 'text': a lone surrogate"),
+    ("surrogate-key.jsonl", '{"text": "ok", "note": "\\udfff"}\n', r"line 1: column 'note': a lone surrogate"),
+    ("deep.jsonl", '{"text": "ok", "x": ' + "[" * 10_000 + "]" * 10_000 + "}\n", r"deep\.jsonl, line 1: JSON nested too deeply"),
+    ("huge.jsonl", json.dumps({"text": "x" * 1_200_000}) + "\n", r"huge\.jsonl, line 1: column 'text': a text of 1,200,000"),
+])
+def test_scoring_never_shifts_or_invents_a_row(run_dir, tmp_path, name, content, message):
+    from emobench.errors import EmobenchError
+
+    source = tmp_path / name
+    source.write_text(content, encoding="utf-8")
+    out = tmp_path / "out.csv"
+    with pytest.raises(EmobenchError, match=message):
+        score_file(run_dir, source, out, progress=False)
+    assert not out.exists() and not (tmp_path / "out.csv.partial").exists() and not (tmp_path / "out.csv.lock").exists()
+
+
+def test_header_only_and_reordered_keys_are_handled(run_dir, tmp_path):
+    (tmp_path / "h.csv").write_text("id,text\n")
+    score_file(run_dir, tmp_path / "h.csv", tmp_path / "h-out.csv", progress=False)
+    assert read_csv(tmp_path / "h-out.csv") == [] and \
+        (tmp_path / "h-out.csv").read_text().startswith("id,text,predicted_label,p_sadness")
+    (tmp_path / "o.jsonl").write_text('{"id": "a", "text": "i am so happy"}\n{"text": "i am so sad", "id": "b"}\n')
+    score_file(run_dir, tmp_path / "o.jsonl", tmp_path / "o.csv", progress=False)
+    rows = read_csv(tmp_path / "o.csv")
+    assert [(r["id"], r["text"]) for r in rows] == [("a", "i am so happy"), ("b", "i am so sad")]  # by name, never shifted
+
+
+def test_a_command_line_text_that_is_not_utf8(run_dir):
+    bad = b"i am \xff happy".decode("utf-8", "surrogateescape")
+    result = runner.invoke(app, ["predict", str(run_dir), bad])
+    assert result.exit_code == 2 and "text 1: byte b'\\xff' at character 5 is not valid UTF-8" in result.output

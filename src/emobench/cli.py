@@ -26,7 +26,8 @@ from .logs import logger
 from .models.registry import DEFAULT_MODEL, DEFAULT_TUNED_MODEL
 
 app = typer.Typer(help="Text emotion recognition: audit datasets, train and compare models, predict.",
-                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
+                  rich_markup_mode=None)  # help texts are literal: "{target: [source, ...]}" is not markup
 data_app = typer.Typer(help="Inspect datasets.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 console = Console(highlight=False, soft_wrap=True)
@@ -117,7 +118,8 @@ def say(text: str) -> None:
 
 # ---------------------------------------------------------------- shared options
 
-USER_FILE_OPTIONS = ("text_column", "label_column", "split_column", "label_names", "label_separator", "no_header")
+USER_FILE_OPTIONS = ("text_column", "label_column", "split_column", "label_names", "label_separator", "no_header",
+                     "dataset_name")
 
 # The dataset options every command that reads a dataset takes (train, compare, tune, data audit, evaluate).
 DATASET_OPTIONS = {
@@ -137,7 +139,10 @@ DATASET_OPTIONS = {
     "label_separator": (Optional[str], typer.Option(None, "--label-separator",
                                                     help="several labels per text, separated by this (e.g. ,): multi-label")),
     "label_map": (Optional[str], typer.Option(None, "--label-map",
-                                              help="JSON file {target: [source labels]}, or emotion-ekman / ekman-emotion")),
+                                              help="JSON file {target: [source, ...]} (labels merged, renamed; others dropped), or "
+                                                   "emotion-ekman / ekman-emotion")),
+    "dataset_name": (Optional[str], typer.Option(None, "--dataset-name",
+                                                 help="what reports and folder names call your files (default: the file name)")),
     "no_header": (bool, typer.Option(False, "--no-header", help="CSV/TSV without a header: columns are positions 1, 2, ...")),
     "encoding": (str, typer.Option("utf-8", "--encoding", help="text encoding of your files (e.g. latin-1, cp1252)")),
 }
@@ -191,13 +196,23 @@ def _dataset_config(ctx: typer.Context, dataset: str, data: dict):
     if (files or data.get("split_column") or (builtin and entry.ships_splits)) and _explicit(ctx, "split_seed"):
         raise EmobenchError("--split-seed applies to generated splits (ISEAR, files without a split column); "
                             "this data has its own splits")
-    names = [n.strip() for n in data["label_names"].split(",")] if data.get("label_names") else None
+    names = _label_names(data.get("label_names"))
     return DatasetConfig(name=name, data_dir=data.get("data_dir"), files=files, text_column=data["text_column"],
                          label_column=data["label_column"], split_column=data.get("split_column"),
                          split_seed=data["split_seed"], drop_placeholders=data["drop_placeholders"], label_names=names,
                          encoding=data["encoding"], label_separator=data.get("label_separator"),
                          label_map=read_label_map(data.get("label_map")), label_map_name=data.get("label_map"),
-                         header=not data["no_header"])
+                         header=not data["no_header"], dataset_name=data.get("dataset_name"))
+
+
+def _label_names(value: str | None) -> list[str] | None:
+    """``--label-names a,b,c``; a file path is refused with what to write instead."""
+    if not value:
+        return None
+    if Path(value).expanduser().is_file():
+        raise EmobenchError(f"--label-names {value}: a file; expected the names themselves, comma-separated in id order "
+                            f"(e.g. --label-names \"$(paste -sd, {value})\" for a file with one name per line)")
+    return [n.strip() for n in value.split(",")]
 
 
 def _parse_overrides(pairs: list[str]) -> dict:
@@ -354,7 +369,7 @@ def evaluate(
             raise EmobenchError("--allow-changed-data applies to the run's own dataset, not to --dataset")
         if json_out is not None and json_out.is_dir():
             raise EmobenchError(f"--json {json_out}: is a folder; expected a file name")
-        names = [n.strip() for n in data["label_names"].split(",")] if data.get("label_names") and data_file else None
+        names = _label_names(data.get("label_names")) if data_file else None
         other = _dataset_config(ctx, dataset, data) if dataset else None
         result = evaluate_run(
             run, split=split, data_file=data_file, data_dir=data.get("data_dir") if not dataset else None,
@@ -381,21 +396,24 @@ def evaluate(
             write_json(json_out, metrics)
 
 
-def _texts_from_file(file: Path, text_column: str) -> list[str]:
-    from .data.readers.common import read_records, read_text
+def _check_argument_text(text: str, number: int) -> None:
+    """A command-line text that is not valid UTF-8 arrives with surrogate escapes: refused, never half-printed."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise EmobenchError(f"text {number}: byte {text[exc.start].encode('utf-8', 'surrogateescape')!r} at character "
+                            f"{exc.start} is not valid UTF-8; expected UTF-8 text") from None
 
-    if file.suffix.lower() in (".txt", ""):
-        return [line for line in read_text(file).splitlines() if line.strip()]
-    texts = []
-    for number, record in read_records(file):
-        if text_column not in record:
-            raise EmobenchError(f"{file}, line {number}: missing column {text_column!r} (columns: "
-                                f"{', '.join(map(str, record))}); pass --text-column")
-        value = record[text_column]
-        if not isinstance(value, str) or not value.strip():
-            raise EmobenchError(f"{file}, line {number}: column {text_column!r}: expected a non-empty text")
-        texts.append(value)
-    return texts
+
+def _texts_from_file(file: Path, text_column: str, encoding: str) -> list[str]:
+    """The texts of a --file, read as batch scoring reads them (one reader for every route)."""
+    from .serving.scoring import INPUTS, _rows
+
+    if file.suffix.lower() not in INPUTS:
+        raise EmobenchError(f"{file}: expected a {', '.join(INPUTS)} file of texts")
+    if not file.is_file():
+        raise EmobenchError(f"{file}: file not found")
+    return [text for number, _, text in _rows(file, text_column, encoding) if number]
 
 
 class Backend(str, enum.Enum):
@@ -445,8 +463,9 @@ def predict(
         for i, text in enumerate(items, start=1):
             if not text.strip():
                 raise EmobenchError(f"text {i} is empty; expected a text to classify")
+            _check_argument_text(text, i)
         if file:
-            items += _texts_from_file(file, text_column)
+            items += _texts_from_file(file, text_column, encoding)
         if not items:
             raise EmobenchError("no text given: pass texts as arguments or --file")
         # Whatever a library prints while loading goes to standard error: --json output stays parseable.
@@ -486,6 +505,7 @@ def explain(
         for i, text in enumerate(texts, start=1):
             if not text.strip():
                 raise EmobenchError(f"text {i} is empty; expected a text to explain")
+            _check_argument_text(text, i)
         if html_out is not None and (html_out.is_dir() or not html_out.parent.is_dir()):
             raise EmobenchError(f"--html {html_out}: expected a file in an existing folder")
         with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():

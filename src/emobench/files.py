@@ -84,30 +84,37 @@ def _depth(value) -> int:
     return deepest
 
 
-def parse_json(raw: bytes, path, what: str = "file", max_depth: int = MAX_JSON_DEPTH):
-    """JSON from bytes, refusing non-UTF-8 text, infinities spelled as NaN/Infinity, and nesting past ``max_depth``;
-    errors name ``path`` and ``what`` the file is."""
+def parse_json(raw: bytes, path, what: str = "file", max_depth: int = MAX_JSON_DEPTH, ours: bool = True):
+    """JSON from bytes, refusing non-UTF-8 text, NaN/Infinity, repeated keys and nesting past ``max_depth``; errors
+    name ``path`` and ``what`` the file is (``ours``: a file emobench wrote, so a problem means it was edited)."""
     where = f"{path}: the {what}"
+    corrupt = "the file is corrupt or not emobench's" if ours else f"expected a JSON {what}"
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise RecordError(f"{where} is not UTF-8 text (byte {exc.start}); the file is corrupt or not emobench's") from None
+        raise RecordError(f"{where} is not UTF-8 text (byte {exc.start}); {corrupt}") from None
 
     def constant(name):
         raise ValueError(f"{name} is not a JSON number")
 
+    def unique(pairs):  # JSON allows repeated keys and Python keeps the last: for an edited file that is a guess
+        keys = [k for k, _ in pairs]
+        twice = next((k for k in keys if keys.count(k) > 1), None)
+        if twice is not None:
+            raise ValueError(f"key {twice!r} appears twice")
+        return dict(pairs)
+
     try:
-        data = json.loads(text, parse_constant=constant)
+        data = json.loads(text, parse_constant=constant, object_pairs_hook=unique)
     except RecursionError:
-        raise RecordError(f"{where} is JSON nested too deeply to read (more than {max_depth} levels); the file is corrupt "
-                          "or not emobench's") from None
+        raise RecordError(f"{where} is JSON nested too deeply to read (more than {max_depth} levels); {corrupt}") from None
     except json.JSONDecodeError as exc:
-        raise RecordError(f"{where} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); it is truncated "
-                          "or corrupt") from None
+        raise RecordError(f"{where} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+                          + ("; it is truncated or corrupt" if ours else "")) from None
     except ValueError as exc:
-        raise RecordError(f"{where} is not valid JSON ({exc}); the file is corrupt or not emobench's") from None
+        raise RecordError(f"{where} is not valid JSON ({exc}); {corrupt}") from None
     if _depth(data) > max_depth:
-        raise RecordError(f"{where} is JSON nested more than {max_depth} levels deep; the file is corrupt or not emobench's")
+        raise RecordError(f"{where} is JSON nested more than {max_depth} levels deep; {corrupt}")
     return data
 
 
@@ -125,7 +132,7 @@ def read_json(path: str | Path, what: str = "file", max_bytes: int = MAX_JSON_BY
         raise RecordError(f"{path}: is a folder; expected the {what}") from None
     except OSError as exc:
         raise RecordError(f"{path}: cannot read the {what} ({exc.strerror or exc})") from None
-    return parse_json(raw, path, what)
+    return parse_json(raw, path, what, ours=False)
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:
@@ -209,13 +216,22 @@ def _walk(root: Path, here: Path, skip: set[str]):
             yield entry
 
 
+def _default_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write_manifest(folder: str | Path, skip: tuple[str, ...] = ()) -> dict:
-    """Record every file's size and sha256 (last, when the folder is complete)."""
+    """Record every file's size and sha256 (last, when the folder is complete). Files get the permissions every
+    other file gets (safetensors writes 0600, which breaks a shared runs folder)."""
     from . import __version__
 
     folder = Path(folder)
-    files = {}
+    files, mode = {}, _default_mode()
     for path in _walk(folder, folder, {MANIFEST, LOCK_FILE, *skip}):
+        if path.stat().st_mode & 0o777 != mode:
+            path.chmod(mode)
         files[path.relative_to(folder).as_posix()] = {"size": path.stat().st_size, "sha256": sha256_of(path)}
     manifest = {"format": MANIFEST_FORMAT, "written_by": f"emobench {__version__}", "files": files}
     write_json(folder / MANIFEST, manifest)

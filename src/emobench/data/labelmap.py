@@ -11,11 +11,11 @@ counterpart) and ``ekman-emotion`` (the reverse; disgust and neutral have no cou
 """
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
 
 from ..errors import EmobenchError, option
+from ..files import read_json
 from .corpus import Corpus, Split
 from .readers.common import DataWarning
 
@@ -39,9 +39,9 @@ def read_label_map(spec: str | Path | dict | None) -> dict[str, list[str]] | Non
         if not path.is_file():
             raise EmobenchError(f"{option('label_map')} {spec}: no such file, and not a built-in map ({', '.join(BUILTIN)})")
         try:
-            mapping = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise EmobenchError(f"{path}: not valid JSON ({exc}); expected {{\"target label\": [\"source label\", ...]}}") from None
+            mapping = read_json(path, "label map")
+        except EmobenchError as exc:
+            raise EmobenchError(f"{exc}; expected {{\"target label\": [\"source label\", ...]}}") from None
         where = str(path)
     if not isinstance(mapping, dict) or not mapping:
         raise EmobenchError(f"{where}: expected a JSON object {{\"target label\": [\"source label\", ...]}}")

@@ -1,15 +1,21 @@
 """Batch scoring of a file of any size: read in chunks, predict, write, so memory stays constant.
 
-Input: ``.txt`` (one text per line), ``.csv`` / ``.tsv`` (a text column; the other columns pass through) or
-``.jsonl`` (objects; every key passes through). Output by suffix: ``.csv`` (the input's columns, then
-``predicted_label`` -- ``predicted_labels`` for multi-label models, ``|``-separated -- and ``p_<label>``)
-or ``.jsonl`` (the input object plus ``predicted_label(s)`` and ``probabilities``). The output is written as
-``<output>.partial`` and renamed when complete. ``engine="ray"`` runs the same scoring on Ray Data (one
-model per worker), locally or against a cluster address, with the same output.
+Input: ``.txt`` (one text per line), ``.csv`` / ``.tsv`` (a header row and a text column; the other columns pass
+through) or ``.jsonl`` (objects; every key passes through). Output by suffix: ``.csv`` (the input's columns, then
+``predicted_label`` -- ``predicted_labels`` for multi-label models, ``|``-separated -- and ``p_<label>``) or
+``.jsonl`` (the input object plus ``predicted_label(s)`` and ``probabilities``). The output is claimed (one
+writer at a time), written as ``<output>.partial`` and renamed when complete.
+
+One reader parses the input for both engines: ``engine="ray"`` sends the texts of each chunk to a pool of Ray
+actors (one model each, locally or on a cluster) and writes their answers in order, so a Ray run and a local
+run of the same file write identical bytes (a byte order mark, CRLF line ends, U+2028 / U+0085 inside texts
+included).
 """
 from __future__ import annotations
 
+import collections
 import csv
+import itertools
 import json
 import os
 import sys
@@ -26,9 +32,14 @@ INPUTS = (".txt", ".csv", ".tsv", ".jsonl", ".ndjson")
 OUTPUTS = (".csv", ".jsonl")
 
 
+def _codec(encoding: str) -> str:
+    return "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding  # a BOM is no text
+
+
 def _rows(path: Path, text_column: str, encoding: str = "utf-8") -> Iterator[tuple[int, dict, str]]:
-    """(line number, record to pass through, text) for every row, streamed."""
-    from ..data.readers.common import MAGIC, MAX_TEXT_CHARS, jsonl_objects
+    """(line number, record to pass through, text) for every row, streamed. The first item is the header:
+    (0, {column: None ...}, "") for CSV/TSV and text files, so an output can have its columns without rows."""
+    from ..data.readers.common import MAGIC, MAX_FIELD_CHARS, TextChecker, check_unicode, jsonl_objects
 
     with open(path, "rb") as probe:
         head = probe.read(16)
@@ -36,75 +47,110 @@ def _rows(path: Path, text_column: str, encoding: str = "utf-8") -> Iterator[tup
         if head.startswith(magic):
             raise DataError(f"the file is {what}, not text", path)
     suffix = path.suffix.lower()
-    with open(path, newline="" if suffix in (".csv", ".tsv") else None, encoding=encoding) as handle:
-        try:
+    check = TextChecker()
+    try:
+        with open(path, newline="" if suffix in (".csv", ".tsv") else None, encoding=_codec(encoding)) as handle:
             if suffix == ".txt":
+                yield 0, {"text": None}, ""
                 for number, line in enumerate(handle, start=1):
                     text = line.rstrip("\r\n")
                     if text.strip():
-                        yield number, {"text": text}, text[:MAX_TEXT_CHARS]
+                        yield number, {"text": text}, check(text, "text", path, number)
             elif suffix in (".jsonl", ".ndjson"):
                 for number, record in jsonl_objects(handle, path):
-                    yield number, record, _text(record, text_column, path, number)[:MAX_TEXT_CHARS]
+                    _check_strings(record, path, number, check_unicode)
+                    yield number, record, check(_field(record, text_column, path, number), text_column, path, number)
             else:
-                from ..data.readers.common import MAX_FIELD_CHARS
-
                 csv.field_size_limit(MAX_FIELD_CHARS)
-                reader = csv.DictReader(handle, delimiter="\t" if suffix == ".tsv" else ",")
-                if reader.fieldnames is None:
+                reader = csv.reader(handle, delimiter="\t" if suffix == ".tsv" else ",")
+                header = next(reader, None)
+                if header is None:
                     raise DataError("empty file; expected a header row", path, 1)
-                for record in reader:
-                    if None in record or any(v is None for v in record.values()):
-                        raise DataError(f"a row with {len(record) + len(record.get(None, [])) - (None in record)} fields, "
-                                        f"expected {len(reader.fieldnames)} as in the header", path, reader.line_num)
-                    yield reader.line_num, record, _text(record, text_column, path, reader.line_num)[:MAX_TEXT_CHARS]
-        except UnicodeDecodeError as exc:
-            raise DataError(f"not valid {encoding} ({exc.reason}); pass {option('encoding')}", path) from None
-        except csv.Error as exc:
-            raise DataError(f"malformed CSV ({exc})", path) from None
+                twice = sorted({c for c in header if header.count(c) > 1})
+                if twice:
+                    raise DataError(f"column {twice[0]!r} appears twice in the header; every column needs its own name",
+                                    path, 1)
+                yield 0, dict.fromkeys(header), ""
+                for row in reader:
+                    if not row:
+                        continue
+                    if len(row) != len(header):
+                        raise DataError(f"a row with {len(row)} fields, expected {len(header)} as in the header", path,
+                                        reader.line_num)
+                    record = dict(zip(header, row))
+                    yield reader.line_num, record, check(_field(record, text_column, path, reader.line_num), text_column,
+                                                         path, reader.line_num)
+    except UnicodeDecodeError as exc:
+        raise DataError(f"not valid {encoding} ({exc.reason}); pass {option('encoding')}", path) from None
+    except csv.Error as exc:
+        raise DataError(f"malformed CSV ({exc})", path) from None
+    check.report()
 
 
-def _text(record: dict, column: str, path: Path, number: int) -> str:
+def _field(record: dict, column: str, path: Path, number: int):
     if column not in record:
         raise DataError(f"missing column {column!r} (columns: {', '.join(map(str, record))}); pass {option('text_column')}",
                         path, number)
-    value = record[column]
-    if not isinstance(value, str) or not value.strip():
-        raise DataError(f"column {column!r}: expected a non-empty text", path, number)
-    return value
+    return record[column]
+
+
+def _check_strings(value, path: Path, number: int, check_unicode, key: str = "") -> None:
+    """Every string of a JSON record (keys included) must be writable as UTF-8: a lone surrogate is named here."""
+    if isinstance(value, str):
+        check_unicode(value, key or "(value)", path, number)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            check_unicode(k, k, path, number)
+            _check_strings(v, path, number, check_unicode, key or k)
+    elif isinstance(value, list):
+        for v in value:
+            _check_strings(v, path, number, check_unicode, key)
 
 
 class _Writer:
-    """Writes scored rows as CSV or JSONL; predicted columns never overwrite the input's."""
+    """Writes scored rows as CSV or JSONL; predicted columns never overwrite the input's, and a CSV never gets a
+    record whose columns differ from the first one's (they would shift)."""
 
-    def __init__(self, handle, suffix: str, label_names: list[str], multi_label: bool):
-        self.handle, self.suffix, self.label_names, self.multi = handle, suffix, label_names, multi_label
+    def __init__(self, handle, suffix: str, label_names: list[str], multi_label: bool, path: Path):
+        self.handle, self.suffix, self.label_names, self.multi, self.path = handle, suffix, label_names, multi_label, path
         self.key = "predicted_labels" if multi_label else "predicted_label"
-        self.columns = None
+        self.outputs = {self.key, "probabilities", *[f"p_{n}" for n in label_names]}
+        self.columns: list[str] | None = None
         self.writer = None
 
-    def write(self, records: list[dict], predictions: list[dict]) -> None:
-        for record, prediction in zip(records, predictions):
+    def header(self, columns: list[str]) -> None:
+        """The input's columns (CSV/TSV and text inputs say them before any row)."""
+        if self.suffix == ".csv":
+            self._start(columns)
+
+    def _start(self, columns: list[str]) -> None:
+        taken = sorted(self.outputs & set(columns))
+        if taken:
+            raise EmobenchError(f"the input already has a column {taken[0]!r}, which the scores would overwrite; rename it")
+        self.columns = list(columns)
+        self.writer = csv.writer(self.handle)
+        self.writer.writerow([*self.columns, self.key, *[f"p_{n}" for n in self.label_names]])
+
+    def write(self, rows: list[tuple[int, dict]], predictions: list[dict]) -> None:
+        for (number, record), prediction in zip(rows, predictions):
             chosen = prediction["labels"] if self.multi else prediction["label"]
             if self.suffix == ".jsonl":
-                self._check(record)
+                taken = sorted(self.outputs & set(record))
+                if taken:
+                    raise DataError(f"key {taken[0]!r} is one the scores are written under; rename it", self.path, number)
                 self.handle.write(json.dumps({**record, self.key: chosen, "probabilities": prediction["probabilities"]},
                                              ensure_ascii=False) + "\n")
                 continue
             if self.writer is None:
-                self._check(record)
-                self.columns = [*record, self.key, *[f"p_{n}" for n in self.label_names]]
-                self.writer = csv.writer(self.handle)
-                self.writer.writerow(self.columns)
+                self._start(list(record))
+            if list(record) != self.columns:
+                if set(record) != set(self.columns):
+                    raise DataError(f"keys {sorted(record)} differ from the first record's {sorted(self.columns)}; a CSV "
+                                    "needs the same columns in every row (write .jsonl instead)", self.path, number)
+                record = {c: record[c] for c in self.columns}  # same keys in another order: by name, never shifted
             flat = [json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v for v in record.values()]
             self.writer.writerow([*flat, "|".join(chosen) if self.multi else chosen,
                                   *[f"{prediction['probabilities'][n]:.6f}" for n in self.label_names]])
-
-    def _check(self, record: dict) -> None:
-        taken = {self.key, "probabilities", *[f"p_{n}" for n in self.label_names]} & set(record)
-        if taken:
-            raise EmobenchError(f"the input already has a column {sorted(taken)[0]!r}, which the scores would overwrite; "
-                                "rename it")
 
 
 @dataclass
@@ -130,6 +176,8 @@ def score_file(run_or_export: str | Path, input_path: str | Path, output_path: s
                allow_modified: bool = False) -> ScoringResult:
     """Score every row of ``input_path`` into ``output_path`` (claimed: one writer at a time, written as
     ``OUTPUT.partial`` and renamed when complete); returns counts and throughput."""
+    from .predictor import Predictor
+
     input_path, output_path = Path(input_path), Path(output_path)
     if input_path.suffix.lower() not in INPUTS:
         raise EmobenchError(f"{input_path}: expected a {', '.join(INPUTS)} file to score")
@@ -143,21 +191,23 @@ def score_file(run_or_export: str | Path, input_path: str | Path, output_path: s
         raise EmobenchError(f"{option('output')} {output_path}: the folder {output_path.parent} does not exist")
     if output_path.is_dir():
         raise EmobenchError(f"{option('output')} {output_path}: is a folder; expected a file name")
-    if chunk_size < 1:
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise EmobenchError(f"{option('chunk_size')} {chunk_size}: expected at least 1")
     if engine not in ("local", "ray"):
         raise EmobenchError(f"{option('engine')} {engine!r}: expected local or ray")
-    partial = output_path.with_name(output_path.name + ".partial")
+    if engine == "ray" and (isinstance(ray_workers, bool) or not isinstance(ray_workers, int) or ray_workers < 1):
+        raise EmobenchError(f"{option('ray_workers')} {ray_workers}: expected at least 1")
+    predictor = Predictor(run_or_export, backend, allow_modified)  # validated before anything is claimed
     lock = claim_file(output_path, "scored file")
+    partial = output_path.with_name(output_path.name + ".partial")
     started = time.perf_counter()
     try:
+        rows = _rows(input_path, text_column, encoding)
+        score = _on_ray(run_or_export, backend, allow_modified, ray_address, ray_workers) if engine == "ray" else \
+            (lambda chunks: (predictor.format(texts, predictor.probabilities(texts), False) for texts in chunks))
         with open(partial, "w", newline="", encoding="utf-8") as handle:
-            if engine == "ray":
-                count = _score_with_ray(run_or_export, input_path, handle, output_path.suffix.lower(), text_column,
-                                        chunk_size, backend, ray_address, ray_workers, encoding, allow_modified)
-            else:
-                count = _score_locally(run_or_export, input_path, handle, output_path.suffix.lower(), text_column,
-                                       chunk_size, backend, progress, encoding, allow_modified)
+            count = _score(rows, score, _Writer(handle, output_path.suffix.lower(), predictor.label_names,
+                                                predictor.multi_label, input_path), chunk_size, progress)
         os.replace(partial, output_path)
     finally:
         Path(partial).unlink(missing_ok=True)
@@ -179,115 +229,97 @@ def _chunks(rows: Iterator, size: int) -> Iterator[list]:
         yield chunk
 
 
-def _score_locally(path, input_path, handle, suffix, text_column, chunk_size, backend, progress, encoding,
-                   allow_modified) -> int:
+def _score(rows: Iterator, score, writer: _Writer, chunk_size: int, progress: bool) -> int:
+    """Chunks of rows, their texts scored by ``score`` (an iterable of texts lists -> predictions, in order)."""
     from tqdm.auto import tqdm
 
-    from .predictor import Predictor
+    pending: collections.deque = collections.deque()
+    first = next(rows, None)
+    if first is not None and first[0] == 0:  # the input's header: the output has its columns even without rows
+        writer.header(list(first[1]))
+    elif first is not None:
+        rows = itertools.chain([first], rows)
 
-    predictor = Predictor(path, backend, allow_modified)
-    writer = _Writer(handle, suffix, predictor.label_names, predictor.multi_label)
+    def texts():
+        for chunk in _chunks(rows, chunk_size):
+            pending.append([(number, record) for number, record, _ in chunk])
+            yield [text for _, _, text in chunk]
+
     count = 0
     with tqdm(desc="scoring", unit="text", disable=not bars(progress), file=sys.stderr) as bar:
-        for chunk in _chunks(_rows(input_path, text_column, encoding), chunk_size):
-            texts = [text for _, _, text in chunk]
-            writer.write([record for _, record, _ in chunk], predictor.format(texts, predictor.probabilities(texts), False))
+        for predictions in score(texts()):
+            chunk = pending.popleft()
+            writer.write(chunk, predictions)
             count += len(chunk)
             bar.update(len(chunk))
     return count
 
 
 class RayScorer:
-    """One model per Ray worker: loaded once, then called on batches of rows."""
+    """One model per Ray actor: loaded once, then asked to score lists of texts."""
 
-    def __init__(self, path: str, backend: str, text_column: str, kind: str, allow_modified: bool = False):
+    def __init__(self, path: str, backend: str, allow_modified: bool = False):
         from .predictor import Predictor
 
         self.predictor = Predictor(path, backend, allow_modified)
-        self.text_column, self.kind = text_column, kind
 
-    def __call__(self, batch: dict) -> dict:
-        from ..data.readers.common import MAX_TEXT_CHARS
-
-        if self.kind == "jsonl":
-            records = [json.loads(line) for line in batch["text"]]
-        elif self.kind == "txt":
-            records = [{"text": line} for line in batch["text"]]
-        else:
-            columns = list(batch)
-            records = [dict(zip(columns, values)) for values in zip(*(batch[c] for c in columns))]
-        texts = [str(r[self.text_column] if self.kind != "txt" else r["text"])[:MAX_TEXT_CHARS] for r in records]
-        predictions = self.predictor.format(texts, self.predictor.probabilities(texts), False)
-        return {"row": [json.dumps(r, ensure_ascii=False) for r in records],
-                "prediction": [json.dumps(p) for p in predictions]}
+    def score(self, texts: list[str]) -> list[dict]:
+        return self.predictor.format(texts, self.predictor.probabilities(texts), False)
 
 
 def _check_reachable(address: str, timeout: float = 5.0) -> None:
-    """Ray retries an unreachable address for minutes; a plain connection attempt says so at once."""
+    """Ray retries an address for minutes (and then ends the process) when no Ray answers there: a connection
+    attempt and a gRPC handshake (Ray's head speaks gRPC, HTTP/2) say so in seconds."""
     import socket
 
     target = address.split("://", 1)[-1]
     host, _, port = target.rpartition(":")
-    if not host or not port.isdigit():
-        return  # "auto" and other forms: left to Ray
+    if not port.isdigit():
+        if target in ("auto", "local"):
+            return  # left to Ray, which says at once when it finds no cluster
+        host, port = target, "6379"  # Ray's default head port
     try:
-        socket.create_connection((host, int(port)), timeout=timeout).close()
+        with socket.create_connection((host, int(port)), timeout=timeout) as conn:
+            conn.settimeout(timeout)
+            conn.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0]))  # preface + SETTINGS
+            head = conn.recv(9)
     except OSError as exc:
         raise EmobenchError(f"cannot start or reach Ray at {address}: {exc.strerror or exc}") from None
+    if len(head) < 9 or head[3] != 4:  # a gRPC server answers with its SETTINGS frame
+        raise EmobenchError(f"cannot reach Ray at {address}: something answers there, but not a Ray head (no gRPC)")
 
 
-def _score_with_ray(path, input_path, handle, suffix, text_column, chunk_size, backend, address, workers, encoding,
-                    allow_modified) -> int:
-    """The same scoring on Ray Data: workers read the file and score it with one model each, in
-    order-preserving batches; the driver streams the results into the same output as the local engine.
-    The file is checked row by row first (exact line numbers for bad rows), so workers get clean input;
-    on a cluster, the input must be where the workers can read it."""
+def _on_ray(path, backend: str, allow_modified: bool, address: str | None, workers: int):
+    """A scorer that sends each chunk's texts to a pool of actors and yields their predictions in input order,
+    with at most two chunks per actor in flight (constant memory on the driver)."""
     try:
         import ray
-        import ray.data
+        from ray.util import ActorPool
     except ImportError:
         raise EmobenchError(f"{option('engine')} ray needs Ray (pip install 'emobench[ray]')") from None
-    from .predictor import Predictor
-
-    labels = Predictor(path, backend, allow_modified)  # validated here, before any cluster work, and for the writer
-    for _ in _rows(input_path, text_column, encoding):  # bad rows are errors with their line, before Ray starts
-        pass
     if address:
         _check_reachable(address)
     if not ray.is_initialized():
         try:
-            # Locally: a CPU per scoring worker, and one more for the tasks that read the file (with every CPU
-            # held by a scoring actor the reads would wait for ever).
+            # Locally: a CPU per scoring actor (the driver reads and writes).
             ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False,
-                     **({} if address else {"num_cpus": max(workers, 1) + 1}))
+                     logging_level="ERROR", **({} if address else {"num_cpus": workers}))
         except Exception as exc:  # a wrong address, an unreachable cluster
-            raise EmobenchError(f"cannot start or reach Ray{f' at {address}' if address else ''}: {exc}") from None
-    context = ray.data.DataContext.get_current()
-    context.execution_options.preserve_order = True
-    source = str(Path(input_path).resolve())
-    suffix_in = Path(input_path).suffix.lower()
-    if suffix_in in (".csv", ".tsv"):
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
+            raise EmobenchError(f"cannot start or reach Ray{f' at {address}' if address else ''}: "
+                                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    actor = ray.remote(num_cpus=1)(RayScorer)
+    pool = ActorPool([actor.remote(str(Path(path).resolve()), backend, allow_modified) for _ in range(workers)])
 
-        with open(input_path, newline="", encoding=encoding) as handle_in:
-            header = next(csv.reader(handle_in, delimiter="\t" if suffix_in == ".tsv" else ","))
-        dataset = ray.data.read_csv(
-            source, parse_options=pacsv.ParseOptions(delimiter="\t" if suffix_in == ".tsv" else ",", newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in header}, strings_can_be_null=False),
-            read_options=pacsv.ReadOptions(encoding=encoding))
-        kind = "csv"
-    else:
-        dataset = ray.data.read_text(source, encoding=encoding).filter(lambda row: bool(row["text"].strip()))
-        kind = "jsonl" if suffix_in in (".jsonl", ".ndjson") else "txt"
-    scored = dataset.map_batches(RayScorer, fn_constructor_kwargs={"path": str(Path(path).resolve()), "backend": backend,
-                                                                   "text_column": text_column, "kind": kind,
-                                                                   "allow_modified": allow_modified},
-                                 batch_size=chunk_size, concurrency=max(workers, 1), batch_format="numpy")
-    writer = _Writer(handle, suffix, labels.label_names, labels.multi_label)
-    count = 0
-    for batch in scored.iter_batches(batch_format="numpy", batch_size=chunk_size):
-        records = [json.loads(r) for r in batch["row"]]
-        writer.write(records, [json.loads(p) for p in batch["prediction"]])
-        count += len(records)
-    return count
+    def score(chunks):
+        in_flight = 0
+        for texts in chunks:
+            pool.submit(lambda a, t: a.score.remote(t), texts)
+            in_flight += 1
+            if in_flight >= 2 * workers:
+                yield pool.get_next()
+                in_flight -= 1
+        while in_flight:
+            yield pool.get_next()
+            in_flight -= 1
+
+    return score

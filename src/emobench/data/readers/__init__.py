@@ -6,6 +6,7 @@ a user file (CSV/TSV/JSONL). A new dataset is one file in this package and one e
 from __future__ import annotations
 
 import importlib
+import re
 import warnings
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -38,14 +39,17 @@ class DatasetConfig:
     split_seed: int = 13
     drop_placeholders: bool = False
     encoding: str = "utf-8"
+    dataset_name: str | None = None  # what reports and folder names call user files (default: the file's stem)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @property
     def short_name(self) -> str:
-        """"emotion", "isear", or a user file's stem: for naming run and comparison folders."""
-        return Path(self.name).stem if self.reader == "table" else self.name.replace(":", "-")
+        """"emotion", "isear", a user file's ``dataset_name`` or its stem: names reports, runs and comparisons."""
+        if self.reader == "table":
+            return self.dataset_name or Path(self.name).stem
+        return self.name.replace(":", "-")
 
     @property
     def reader(self) -> str:
@@ -108,6 +112,12 @@ def check_config(config: DatasetConfig) -> None:
         raise EmobenchError(f"{option('split_seed')} {config.split_seed}: expected a seed >= 0")
     if config.label_separator is not None and (not config.label_separator or config.label_separator.isalnum()):
         raise EmobenchError(f"{option('label_separator')} {config.label_separator!r}: expected a separator such as ',' or '|'")
+    if config.dataset_name is not None:
+        if config.reader != "table":
+            raise EmobenchError(f"{option('dataset_name')} names your own data files; {config.name!r} has its name")
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}", config.dataset_name):
+            raise EmobenchError(f"{option('dataset_name')} {config.dataset_name!r}: expected a short plain name (letters, "
+                                "digits, '.', '_', '-', '+'; at most 64 characters)")
     if config.text_column == config.label_column:
         raise EmobenchError(f"{option('text_column')} and {option('label_column')} are both {config.text_column!r}; expected two columns")
 

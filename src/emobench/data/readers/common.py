@@ -137,6 +137,8 @@ def jsonl_objects(lines: Iterable[str], path: Path) -> Iterator[tuple[int, dict]
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             raise DataError(f"malformed JSON ({exc.msg}); expected one JSON object per line", path, number) from None
+        except RecursionError:
+            raise DataError("JSON nested too deeply to read; expected one flat JSON object per line", path, number) from None
         if not isinstance(record, dict):
             raise DataError(f"expected a JSON object, got {type(record).__name__}", path, number)
         yield number, record
@@ -157,9 +159,13 @@ class TextChecker:
 
     def __call__(self, value, column: str, path: Path, number: int) -> str:
         if not isinstance(value, str):
-            raise DataError(f"column {column!r}: expected text, found {type(value).__name__} {value!r}", path, number)
+            raise DataError(f"column {column!r}: expected text, found {type(value).__name__} {value!r}"[:300], path, number)
         if not value.strip():
             raise DataError(f"empty text in column {column!r}", path, number)
+        check_unicode(value, column, path, number)
+        if len(value) > MAX_FIELD_CHARS:
+            raise DataError(f"column {column!r}: a text of {len(value):,} characters; at most {MAX_FIELD_CHARS:,} are read",
+                            path, number)
         if len(value) > MAX_TEXT_CHARS:
             self.truncated.setdefault(path, []).append(number)
             value = value[:MAX_TEXT_CHARS]
@@ -170,6 +176,17 @@ class TextChecker:
             warnings.warn(f"{path}: {len(lines)} text(s) longer than {MAX_TEXT_CHARS:,} characters truncated to "
                           f"{MAX_TEXT_CHARS:,} (line {lines[0]}" + (f" and {len(lines) - 1} more)" if len(lines) > 1 else ")"),
                           DataWarning, stacklevel=3)
+
+
+def check_unicode(value: str, column: str, path: Path, number: int) -> str:
+    """Text a file (or a JSON escape like "\\ud800") can hold but UTF-8 cannot: a lone surrogate is refused here,
+    where it can be named, not when predictions are written."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise DataError(f"column {column!r}: a lone surrogate ({value[exc.start]!r} at character {exc.start}) is not "
+                        "text; expected valid Unicode", path, number) from None
+    return value
 
 
 def raw_label(value, column: str, path: Path, number: int) -> str:
@@ -185,7 +202,9 @@ def raw_label(value, column: str, path: Path, number: int) -> str:
         if not value.is_integer():
             raise DataError(f"label {value!r}: expected a label name or an integer id", path, number)
         value = int(value)
-    label = str(value).strip()
+    label = check_unicode(str(value).strip(), column, path, number)
+    if len(label) > 200:
+        raise DataError(f"column {column!r}: a label of {len(label):,} characters; expected a label name", path, number)
     if looks_like_label_set(label):
         raise DataError(f"label {label!r} looks like several labels; for multi-label data pass {option('label_separator')} "
                         f"(e.g. {option('label_separator')} ,), or use JSON lists in a JSONL file", path, number)
