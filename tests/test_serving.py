@@ -73,3 +73,110 @@ def test_concurrent_requests_are_batched(run_dir):
     results = asyncio.run(many())
     assert len(results) == 20 and all(len(r) == 2 and r[1]["label"] == "sadness" for r in results)
     assert batcher.batches < 20  # 40 texts from 20 requests went through fewer model calls
+
+
+@pytest.mark.parametrize("raw, where", [
+    (b'{"texts": [NaN]}', '"texts", 0'),
+    (b'{"texts": ["fine", Infinity]}', '"texts", 1'),
+    (b'{"texts": ["ok"], "x": -Infinity}', '"x"'),
+    (b"NaN", '"body"'),
+    (b'{"texts": ["fine", "bad \\ud800 text"]}', "texts[1] holds a lone surrogate (U+D800) at character 4"),
+])
+def test_json_that_python_accepts_but_is_no_text_is_a_422(client, raw, where):
+    response = client.post("/predict", content=raw, headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert where in json.dumps(response.json()["detail"]) and "NaN" not in response.text.replace('"NaN"', "")
+
+
+def test_a_422_never_echoes_the_input(client):
+    big = "y" * 5000
+    response = client.post("/predict", json={"texts": ["ok", big]})
+    assert response.status_code == 422 and big not in response.text and len(response.text) < 2000
+
+
+def test_a_body_larger_than_any_valid_request_is_refused_unread(client):
+    response = client.post("/predict", content=b'{"texts": ["' + b"x" * 10_000_000 + b'"]}',
+                           headers={"content-type": "application/json"})
+    assert response.status_code == 413 and "larger than" in response.json()["detail"]
+    assert client.post("/predict", json={"texts": ["still fine"]}).status_code == 200
+
+
+def test_model_card_shows_no_path_of_the_machine(client, run_dir):
+    card = client.get("/model").text
+    assert str(run_dir.parent) not in card and "/" not in json.loads(card)["folder"]
+
+
+def test_a_poisoned_text_fails_only_its_own_request(run_dir):
+    from emobench.serving import Predictor
+
+    predictor = Predictor(run_dir)
+    real = predictor.probabilities
+
+    class Panic(BaseException):  # what a Rust panic in a tokenizer raises: not an Exception
+        pass
+
+    def probabilities(texts):
+        if any("POISON" in t for t in texts):
+            raise Panic("tokenizer panicked")
+        return real(texts)
+
+    predictor.probabilities = probabilities
+    batcher = Batcher(predictor, ServiceSettings(max_batch=64, batch_wait_ms=50))
+
+    async def many():
+        await batcher.start()
+        jobs = [batcher.predict([f"i feel happy {i}"] if i != 3 else ["POISON here"]) for i in range(8)]
+        results = await asyncio.gather(*jobs, return_exceptions=True)
+        after = await batcher.predict(["so sad"])
+        await batcher.stop()
+        return results, after
+
+    results, after = asyncio.run(many())
+    failed = [r for r in results if isinstance(r, BaseException)]
+    assert len(failed) == 1 and "tokenizer panicked" in str(failed[0]) and results[3] is failed[0]
+    assert all(r[0]["label"] == "joy" for i, r in enumerate(results) if i != 3)
+    assert after[0]["label"] == "sadness" and batcher.failures == 1  # the batcher is alive
+
+
+@pytest.mark.slow
+def test_stalled_connections_are_closed_and_a_busy_port_is_clear(run_dir, tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        busy = holder.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "emobench.cli", "serve", str(run_dir), "--port", str(busy)],
+                              capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and f"--port {busy}: cannot listen" in done.stderr
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-c", (
+        "from emobench.serving.service import serve, ServiceSettings; "
+        f"serve({str(run_dir)!r}, port={port}, settings=ServiceSettings(request_seconds=2), log_level='warning')")])
+    try:
+        import time
+
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        silent = socket.create_connection(("127.0.0.1", port), timeout=10)
+        dribble = socket.create_connection(("127.0.0.1", port), timeout=10)
+        dribble.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"te")
+        started = time.time()
+        assert silent.recv(10) == b"" and dribble.recv(10) == b""  # both closed by the server
+        assert time.time() - started < 8
+        ok = socket.create_connection(("127.0.0.1", port), timeout=10)
+        body = b'{"texts": ["i am so happy"]}'
+        ok.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+                   + str(len(body)).encode() + b"\r\n\r\n" + body)
+        assert b"200 OK" in ok.recv(1000)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

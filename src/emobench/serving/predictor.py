@@ -75,7 +75,7 @@ class Predictor:
 
         card = {"family": self.model.family, "backend": self.backend,
                 "task": "multi_label" if self.multi_label else "single_label", "labels": self.label_names,
-                "emobench_version": __version__, "path": str(self.path.resolve())}
+                "emobench_version": __version__, "folder": self.path.resolve().name}  # no path of this machine
         export = getattr(self.model, "export", None)
         if export is not None:
             card["export"] = {"checks": {k: v.model_dump() for k, v in export.checks.items()},
@@ -89,7 +89,7 @@ class Predictor:
             run = RunRecord.load(self.path, self.allow_modified)
             test = run.metrics.splits.get("test")
             keep = ("n", "accuracy", "macro", "weighted", "micro", "samples", "subset_accuracy", "hamming_loss")
-            card.update(model=run.config.model, dataset=run.data.dataset, run=str(self.path.resolve()),
+            card.update(model=run.config.model, dataset=run.data.dataset, run=self.path.resolve().name,
                         test_metrics={k: v for k, v in (test.as_dict() if test else {}).items() if k in keep})
         return card
 

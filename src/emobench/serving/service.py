@@ -2,17 +2,23 @@
 
 ``POST /predict`` with ``{"texts": [...]}`` returns, per text, the label (or label set) and every label's
 probability; ``GET /health``; ``GET /model`` (family, dataset, labels, test metrics, version); OpenAPI docs at
-``/docs``. Requests are validated (422 naming the item and the reason; never a 500 for bad input).
-Concurrent requests are batched: texts that arrive within ``batch_wait_ms`` of each other (up to
+``/docs``. Concurrent requests are batched: texts that arrive within ``batch_wait_ms`` of each other (up to
 ``max_batch``) are predicted together, off the event loop, in one worker thread.
+
+Nothing a client sends breaks it: bad requests get a 422 naming the item and the reason (never echoing the
+input: NaN, Infinity, lone surrogates, oversized texts included), bodies larger than the largest valid request
+are refused with a 413 before they are read, a request that is not whole within ``request_seconds`` of its first
+byte (or a connection that sends nothing) is closed, and a text that makes the model fail fails only its own
+request: the others of its batch are answered, and the batcher keeps running.
 """
 
 import asyncio
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import EmobenchError
+from ..errors import EmobenchError, option
 
 
 @dataclass
@@ -21,16 +27,28 @@ class ServiceSettings:
     max_chars: int = 10_000  # per text
     max_batch: int = 64  # texts predicted together
     batch_wait_ms: float = 5.0  # how long a batch waits for more requests
+    request_seconds: float = 30.0  # a request must arrive whole within this (a stalled client is disconnected)
+
+    @property
+    def max_body_bytes(self) -> int:
+        """The largest valid request: every text at its longest, every character escaped as \\uXXXX."""
+        return 6 * self.max_texts * self.max_chars + 16 * self.max_texts + 65_536
+
+
+class ModelFailure(Exception):
+    """A text the model could not score (the tokenizer or the model raised on it)."""
 
 
 class Batcher:
-    """Collects texts from concurrent requests into batches; runs the model in one thread."""
+    """Collects texts from concurrent requests into batches; runs the model in one thread. A batch that fails is
+    scored again request by request, so one poisoned request fails alone."""
 
     def __init__(self, predictor, settings: ServiceSettings):
         self.predictor, self.settings = predictor, settings
         self.queue: asyncio.Queue | None = None
         self.task: asyncio.Task | None = None
         self.batches = 0
+        self.failures = 0
 
     async def start(self) -> None:
         self.queue = asyncio.Queue()
@@ -63,23 +81,79 @@ class Batcher:
                     break
                 waiting.append(more)
                 size += len(more[0])
-            everything = [t for texts, _ in waiting for t in texts]
-            try:
-                results = await asyncio.to_thread(self._predict, everything)
-            except Exception as exc:  # reported to each waiting request as a 500 (a model fault, not bad input)
-                for _, future in waiting:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            self.batches += 1
-            start = 0
-            for texts, future in waiting:
-                if not future.done():
-                    future.set_result(results[start : start + len(texts)])
-                start += len(texts)
+            await self._answer(waiting)
+
+    async def _answer(self, waiting: list) -> None:
+        everything = [t for texts, _ in waiting for t in texts]
+        try:
+            results = await asyncio.to_thread(self._predict, everything)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - a Rust panic in a tokenizer is a BaseException
+            if len(waiting) > 1:  # find the request that fails; the others are answered
+                for one in waiting:
+                    await self._answer([one])
+                return
+            self.failures += 1
+            texts, future = waiting[0]
+            if not future.done():
+                future.set_exception(ModelFailure(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"))
+            return
+        self.batches += 1
+        start = 0
+        for texts, future in waiting:
+            if not future.done():
+                future.set_result(results[start : start + len(texts)])
+            start += len(texts)
 
     def _predict(self, texts: list[str]) -> list[dict]:
         return self.predictor.format(texts, self.predictor.probabilities(texts), include_text=False)
+
+
+class BodyLimit:
+    """ASGI middleware: a body over ``max_bytes`` is a 413 -- refused from its Content-Length before it is read,
+    or as soon as a streamed body passes the limit."""
+
+    def __init__(self, app, max_bytes: int):
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+            return await self._refuse(send)
+        seen = 0
+
+        async def counted():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _TooLarge:
+            await self._refuse(send)
+
+    async def _refuse(self, send) -> None:
+        body = (f'{{"detail": "the request body is larger than {self.max_bytes:,} bytes, the most a valid request can '
+                f'need"}}').encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _clean_errors(errors: list[dict]) -> list[dict]:
+    """Validation errors without the input they refer to (a 422 never echoes a body back, nor a NaN that JSON
+    cannot carry), each message bounded."""
+    return [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", ""))[:300], "type": e.get("type", "")} for e in errors]
 
 
 def create_app(path: str | Path, backend: str = "auto", settings: ServiceSettings | None = None,
@@ -87,7 +161,9 @@ def create_app(path: str | Path, backend: str = "auto", settings: ServiceSetting
     try:
         from contextlib import asynccontextmanager
 
-        from fastapi import FastAPI
+        from fastapi import FastAPI, Request
+        from fastapi.exceptions import RequestValidationError
+        from fastapi.responses import JSONResponse
         from pydantic import BaseModel, ConfigDict, Field, field_validator
     except ImportError:
         raise EmobenchError("serving needs FastAPI and uvicorn (pip install 'emobench[serve]')") from None
@@ -111,6 +187,11 @@ def create_app(path: str | Path, backend: str = "auto", settings: ServiceSetting
                     raise ValueError(f"texts[{i}] is empty")
                 if len(text) > settings.max_chars:
                     raise ValueError(f"texts[{i}] has {len(text)} characters; the maximum is {settings.max_chars}")
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError as exc:
+                    raise ValueError(f"texts[{i}] holds a lone surrogate (U+{ord(text[exc.start]):04X}) at character "
+                                     f"{exc.start}; expected valid Unicode") from None
             return texts
 
     class Prediction(BaseModel):
@@ -131,6 +212,14 @@ def create_app(path: str | Path, backend: str = "auto", settings: ServiceSetting
                   description=f"Emotion recognition with {card.get('model') or card['family']} "
                               f"({'multi-label' if predictor.multi_label else 'single-label'}: {', '.join(predictor.label_names)})")
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError):
+        return JSONResponse(status_code=422, content={"detail": _clean_errors(exc.errors())})
+
+    @app.exception_handler(ModelFailure)
+    async def failed(request: Request, exc: ModelFailure):
+        return JSONResponse(status_code=500, content={"detail": f"the model could not score this request ({exc})"[:500]})
+
     @app.post("/predict", response_model=PredictResponse, response_model_exclude_none=True)
     async def predict(request: PredictRequest) -> dict:
         """Label (or label set) and every label's probability, per text, in the order given."""
@@ -138,19 +227,80 @@ def create_app(path: str | Path, backend: str = "auto", settings: ServiceSetting
 
     @app.get("/health")
     async def health() -> dict:
-        return {"status": "ok", "batches": batcher.batches}
+        alive = batcher.task is None or not batcher.task.done()
+        return {"status": "ok" if alive else "failing", "batches": batcher.batches, "failed_requests": batcher.failures}
 
     @app.get("/model")
     async def model() -> dict:
         return card
 
     app.state.batcher = batcher
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app
+
+
+def deadline_protocol(seconds: float):
+    """uvicorn's h11 protocol with a deadline per request: a connection that sends nothing, or a request that is not
+    whole (headers and body) within ``seconds`` of its first byte, is closed. uvicorn only times out idle
+    keep-alive connections, and only after a first response."""
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class DeadlineH11(H11Protocol):
+        def connection_made(self, transport) -> None:
+            super().connection_made(transport)
+            self._deadline = self.loop.call_later(seconds, self._stalled)
+
+        def data_received(self, data: bytes) -> None:
+            if getattr(self, "_deadline", None) is None:  # the first bytes of a new request on a kept-alive connection
+                self._deadline = self.loop.call_later(seconds, self._stalled)
+            super().data_received(data)
+
+        def on_response_complete(self) -> None:
+            self._cancel()
+            super().on_response_complete()
+
+        def connection_lost(self, exc) -> None:
+            self._cancel()
+            super().connection_lost(exc)
+
+        def _cancel(self) -> None:
+            if getattr(self, "_deadline", None) is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _stalled(self) -> None:
+            self._deadline = None
+            if self.conn.their_state in (h11.DONE, h11.MUST_CLOSE, h11.CLOSED):
+                return  # the whole request arrived: the model is answering it
+            if not self.transport.is_closing():
+                self.transport.close()
+
+    return DeadlineH11
 
 
 def serve(path: str | Path, host: str = "127.0.0.1", port: int = 8000, backend: str = "auto",
           settings: ServiceSettings | None = None, log_level: str = "info", allow_modified: bool = False) -> None:
     import uvicorn
 
+    settings = settings or ServiceSettings()
+    _check_port(host, port)
     app = create_app(path, backend, settings, allow_modified)
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, http=deadline_protocol(settings.request_seconds),
+                h11_max_incomplete_event_size=64 * 1024)
+
+
+def _check_port(host: str, port: int) -> None:
+    """A port another process holds is one clear error before the model loads, not uvicorn's exit after it."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise EmobenchError(f"{option('host')} {host}: cannot resolve it ({exc.strerror})") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise EmobenchError(f"{option('port')} {port}: cannot listen on {host}:{port} ({exc.strerror}); another process holds "
+                                "it, or the address is not this machine's") from None
