@@ -76,3 +76,26 @@ def test_bad_input_is_a_message_not_a_traceback(tmp_path):
     assert result.exit_code == 2 and "expected key=value" in result.output
     result = invoke("predict", tmp_path, "hello")
     assert result.exit_code == 2 and "no saved emobench model" in result.output
+
+
+def test_many_labels_predict_table_and_no_validation_split(tmp_path):
+    """Twelve labels: the table shows the three most probable per text; a run without a validation split says
+    loudly (and records) that temperature scaling was skipped."""
+    import csv
+
+    words = [f"word{k}" for k in range(12)]
+    path = tmp_path / "twelve.csv"
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label"])
+        for i in range(12 * 12):
+            writer.writerow([f"this is about {words[i % 12]} mostly", f"label{i % 12}"])
+    result = invoke("train", "--train-file", path, "-o", tmp_path / "runs", "--name", "r", "-q")
+    assert result.exit_code == 0, result.output
+    assert "no validation split: temperature scaling is skipped" in result.output
+    meta = json.loads((tmp_path / "runs" / "r" / "model" / "emobench_model.json").read_text())
+    assert any("no validation split" in w for w in meta["info"]["warnings"]) and meta["temperature"] == 1.0
+    shown = invoke("predict", tmp_path / "runs" / "r", "this is about word3 mostly", env={"COLUMNS": "200"})
+    assert shown.exit_code == 0 and "top 3" in shown.output and "label3 " in shown.output
+    assert "label11" not in shown.output.split("(the 3 most")[0].split("top 3")[0]  # no column per label
+    assert "the 3 most probable of 12 labels" in shown.output

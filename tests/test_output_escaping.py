@@ -13,7 +13,8 @@ from emobench.experiments.study import compare_runs
 from emobench.reporting.render import latex_escape, md_escape
 
 runner = CliRunner()
-HOSTILE = ["a|b", "<script>x</script>", "50% & $x_1$ #{~^}\\", "**bold**", "[red]x[/red]", "two\nlines"]
+HOSTILE = ["a|b", "<script>x</script>", "50% & $x_1$ #{~^}\\", "**bold**", "[red]x[/red]", "two\nlines", "$\\foo$",
+           "cost $5 or $6"]  # the last two are mathtext to matplotlib unless drawn literally
 
 
 def test_predict_never_reads_text_as_markup(tfidf_run):

@@ -416,6 +416,9 @@ def _texts_from_file(file: Path, text_column: str, encoding: str) -> list[str]:
     return [text for number, _, text in _rows(file, text_column, encoding) if number]
 
 
+WIDE_TABLE, TOP_LABELS = 8, 3  # the predict table shows every label up to 8 labels, the top 3 beyond
+
+
 class Backend(str, enum.Enum):
     auto = "auto"
     torch = "torch"
@@ -476,12 +479,21 @@ def predict(
             for r in results:
                 print(json.dumps(r, ensure_ascii=False))
             return
-        table = Table("text", "labels" if predictor.multi_label else "label", *[escape(n) for n in predictor.label_names])
+        wide = len(predictor.label_names) > WIDE_TABLE  # 13 or 28 labels: the most probable ones, not a column each
+        columns = [f"top {TOP_LABELS}"] if wide else [escape(n) for n in predictor.label_names]
+        table = Table("text", "labels" if predictor.multi_label else "label", *columns)
         for r in results:
             text = r["text"] if len(r["text"]) <= 60 else r["text"][:57] + "..."
             chosen = ", ".join(r["labels"]) if predictor.multi_label else r["label"]
-            table.add_row(escape(text), f"[bold]{escape(chosen)}[/]", *[f"{p:.3f}" for p in r["probabilities"].values()])
+            if wide:
+                top = sorted(r["probabilities"].items(), key=lambda kv: -kv[1])[:TOP_LABELS]
+                cells = [escape(", ".join(f"{name} {p:.3f}" for name, p in top))]
+            else:
+                cells = [f"{p:.3f}" for p in r["probabilities"].values()]
+            table.add_row(escape(text), f"[bold]{escape(chosen)}[/]", *cells)
         console.print(table)
+        if wide:
+            say(f"(the {TOP_LABELS} most probable of {len(predictor.label_names)} labels; --json gives every probability)")
 
 
 @app.command()

@@ -3,7 +3,9 @@ standard error, never standard output, so ``--json`` output stays machine-readab
 (load reports, "Loading weights" bars) shows only at ``--log-level debug``."""
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import sys
 
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
@@ -43,10 +45,44 @@ def configure(level: str = "info") -> None:
     quiet_libraries(logging.DEBUG if numeric <= logging.DEBUG else logging.ERROR)
 
 
+def debugging() -> bool:
+    return logger.isEnabledFor(logging.DEBUG)
+
+
+@contextlib.contextmanager
+def native_output_quiet():
+    """Silence what libraries print below Python (torch.onnx's C++ shape-inference warnings, Ray's start-up lines)
+    on standard error, unless debugging: file descriptor 2 points at /dev/null meanwhile, and Python's stderr too."""
+    if debugging():
+        yield
+        return
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no real descriptor 2 (an embedding host): nothing to silence
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        with open(os.devnull, "w") as sink, contextlib.redirect_stderr(sink):
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def quiet_libraries(level: int = logging.ERROR) -> None:
     """Route library logs through the root logger at ``level``; no library progress bars unless debugging."""
     for name in LIBRARIES:
         logging.getLogger(name).setLevel(level)
+    if "optuna" in sys.modules:  # Optuna writes its per-trial lines through its own handler
+        import optuna
+
+        optuna.logging.disable_default_handler()
+        optuna.logging.enable_propagation()
+        optuna.logging.set_verbosity(level)
     if "transformers" in sys.modules:
         _quiet_transformers(level)
 

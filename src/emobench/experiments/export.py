@@ -168,7 +168,9 @@ def _export(graph: dict, path: Path, opset: int) -> None:
 
     module = graph["module"].eval()
     example = tuple(graph["example"][name] for name in graph["inputs"])
-    with warnings.catch_warnings(), torch.no_grad():
+    from ..logs import native_output_quiet
+
+    with warnings.catch_warnings(), torch.no_grad(), native_output_quiet():
         warnings.simplefilter("ignore")  # the TorchScript exporter announces its deprecation on every call
         torch.onnx.export(module, example, str(path), input_names=graph["inputs"], output_names=["logits"],
                           dynamic_axes={**graph["dynamic_axes"], "logits": {0: "batch"}}, opset_version=opset,

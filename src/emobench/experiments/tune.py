@@ -120,6 +120,9 @@ def tune(config: TuneConfig, progress: bool = True, track: list[str] = (), allow
         import optuna
     except ImportError:
         raise EmobenchError("emobench tune needs Optuna (pip install 'emobench[tune]')") from None
+    from ..logs import debugging, quiet_libraries
+
+    quiet_libraries(10 if debugging() else 40)  # Optuna's own per-trial lines only when debugging
     folder, space, spec = plan(config)
     corpus = load_dataset(config.dataset)
     if "validation" not in corpus.splits:

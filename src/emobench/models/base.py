@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import warnings
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from ..data import Split
-from ..errors import EmobenchError, RecordError
+from ..errors import EmobenchError, EmobenchWarning, RecordError
 from ..files import Folder, json_text
 from ..params import params_from_dict
 from ..records.base import check
@@ -109,7 +110,15 @@ class Classifier(Scorer):
         self.label_names = list(label_names)
         self.multi_label = train.multi_label
         self.temperature = 1.0
+        if validation is None or not len(validation):
+            skipped = "temperature scaling and threshold tuning are" if train.multi_label else "temperature scaling is"
+            message = (f"no validation split: {skipped} skipped (probabilities are the raw "
+                       f"{'sigmoid' if train.multi_label else 'softmax'}{', thresholds 0.5' if train.multi_label else ''}), "
+                       "and nothing is chosen on held-out data")
+            warnings.warn(message, EmobenchWarning, stacklevel=2)
         self._fit(train, validation, seed=seed, work_dir=work_dir, resume=resume, progress=progress, on_epoch=on_epoch)
+        if validation is None or not len(validation):
+            self.info["warnings"] = [*self.info.get("warnings", []), message]  # recorded with the model
         self._fit_temperature(validation)
         if self.multi_label:
             self._fit_thresholds(train, validation)

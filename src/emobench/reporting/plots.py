@@ -1,6 +1,7 @@
 """Figures for the report (matplotlib, written as PNG)."""
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import matplotlib
@@ -10,6 +11,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
+def literal(plot):
+    """Labels drawn as written: "$\\foo$" is not mathtext (it crashed the figures) and "cost $5 or $6" not math."""
+    @functools.wraps(plot)
+    def wrapped(*args, **kwargs):
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return plot(*args, **kwargs)
+    return wrapped
+
+
 def _save(fig, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -17,6 +27,7 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
+@literal
 def confusion_matrices(items: list[tuple[str, np.ndarray]], labels: list[str], path: Path) -> Path:
     """One row-normalised confusion matrix per model (rows: true label; each row sums to 1)."""
     n = len(items)
@@ -41,6 +52,7 @@ def confusion_matrices(items: list[tuple[str, np.ndarray]], labels: list[str], p
     return _save(fig, path)
 
 
+@literal
 def per_class_f1(models: list[str], labels: list[str], f1: np.ndarray, path: Path) -> Path:
     """Grouped bars: F1 of every class for every model (f1 has shape models x labels)."""
     fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(labels) + 1), 3.8))
@@ -56,6 +68,7 @@ def per_class_f1(models: list[str], labels: list[str], f1: np.ndarray, path: Pat
     return _save(fig, path)
 
 
+@literal
 def learning_curves(histories: dict[str, list[dict]], path: Path) -> Path | None:
     """Training loss and validation macro-F1 per epoch, for models trained in epochs."""
     histories = {name: h for name, h in histories.items() if h}
@@ -81,6 +94,7 @@ def learning_curves(histories: dict[str, list[dict]], path: Path) -> Path | None
     return _save(fig, path)
 
 
+@literal
 def reliability_diagrams(items: list[tuple[str, list, list | None]], path: Path, multi_label: bool = False) -> Path:
     """One panel per model: accuracy against confidence per bin, after temperature scaling (bars) and
     before (dashed line); the diagonal is perfect calibration."""

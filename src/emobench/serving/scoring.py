@@ -213,7 +213,7 @@ def score_file(run_or_export: str | Path, input_path: str | Path, output_path: s
         Path(partial).unlink(missing_ok=True)
         lock.release()
     result = ScoringResult(count, time.perf_counter() - started, str(output_path), engine)
-    logger.info("scored %d texts in %.1f s (%.0f texts/s) into %s", count, result.seconds, result.texts_per_second or 0,
+    logger.debug("scored %d texts in %.1f s (%.0f texts/s) into %s", count, result.seconds, result.texts_per_second or 0,
                 output_path)
     return result
 
@@ -299,11 +299,14 @@ def _on_ray(path, backend: str, allow_modified: bool, address: str | None, worke
         raise EmobenchError(f"{option('engine')} ray needs Ray (pip install 'emobench[ray]')") from None
     if address:
         _check_reachable(address)
+    from ..logs import native_output_quiet
+
     if not ray.is_initialized():
         try:
-            # Locally: a CPU per scoring actor (the driver reads and writes).
-            ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False,
-                     logging_level="ERROR", **({} if address else {"num_cpus": workers}))
+            with native_output_quiet():  # Ray's start-up lines show at --log-level debug only
+                # Locally: a CPU per scoring actor (the driver reads and writes).
+                ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False,
+                         logging_level="ERROR", **({} if address else {"num_cpus": workers}))
         except Exception as exc:  # a wrong address, an unreachable cluster
             raise EmobenchError(f"cannot start or reach Ray{f' at {address}' if address else ''}: "
                                 f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
