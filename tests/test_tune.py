@@ -93,3 +93,33 @@ def test_tune_command_and_bad_spaces(tiny_root, tmp_path):
         result = runner.invoke(app, ["tune", "--model", "tfidf", "--data-dir", str(tiny_root), "-o", str(tmp_path / "bad"), *args])
         assert result.exit_code == 2 and message in result.output, (args, result.output)
     assert not (tmp_path / "bad").exists()
+
+
+def test_failing_trials_empty_choices_and_multi_label_tuning(tiny_root, tmp_path):
+    result = runner.invoke(app, ["tune", "--model", "tfidf", "--trials", "3", "--data-dir", str(tiny_root), "-o", str(tmp_path),
+                                 "--name", "f", "--space", "min_df_char=5000,2", "--space", "word_ngram_max=1", "-q"])
+    assert result.exit_code == 0, result.output
+    trials = json.loads((tmp_path / "f" / "trials.json").read_text())["trials"]
+    failed = [t for t in trials if t["state"] == "fail"]
+    assert failed and all(t["params"]["min_df_char"] == 5000 for t in failed)  # recorded as failed, the study went on
+    assert "leave no feature with these parameters" in result.output
+    for spec in ("C=,", "classifier=", "C= , "):
+        bad = runner.invoke(app, ["tune", "--model", "tfidf", "--space", spec, "--data-dir", str(tiny_root), "-o",
+                                  str(tmp_path / "bad")])
+        assert bad.exit_code == 2 and "no choices" in bad.output, (spec, bad.output)
+    import random
+
+    rng = random.Random(0)
+    words = {"joy": ["happy", "glad"], "anger": ["angry", "mad"], "fear": ["scared", "afraid"]}
+    for split, n in (("train", 90), ("validation", 30), ("test", 30)):
+        rows = []
+        for i in range(n):
+            labels = sorted({list(words)[i % 3], list(words)[rng.randrange(3)]})
+            rows.append(json.dumps({"text": "i am " + " and ".join(rng.choice(words[label]) for label in labels),
+                                    "label": labels}))
+        (tmp_path / f"{split}.jsonl").write_text("\n".join(rows) + "\n")
+    result = runner.invoke(app, ["tune", "--model", "tfidf", "--trials", "2", "--train-file", str(tmp_path / "train.jsonl"),
+                                 "--validation-file", str(tmp_path / "validation.jsonl"), "--test-file",
+                                 str(tmp_path / "test.jsonl"), "-o", str(tmp_path), "--name", "ml", "-q"])
+    assert result.exit_code == 0, result.output
+    assert all(t["state"] == "complete" for t in json.loads((tmp_path / "ml" / "trials.json").read_text())["trials"])

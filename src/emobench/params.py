@@ -122,6 +122,11 @@ def params_from_dict(params_type: type, values: dict) -> Any:
     return params
 
 
+def coerce_field(params_type: type, name: str, value):
+    """A command-line string as the type of field ``name`` (validated with the rest of the parameters later)."""
+    return _coerce(value, typing.get_type_hints(params_type)[name])
+
+
 def describe_params(params_type: type) -> list[tuple[str, str, str]]:
     """(name, default, allowed values) of every field, for help texts."""
     hints = typing.get_type_hints(params_type)

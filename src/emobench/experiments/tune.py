@@ -21,6 +21,7 @@ from ..data import Corpus, DatasetConfig, load_dataset
 from ..errors import EmobenchError, RecordError, option
 from ..files import MANIFEST, Folder, check_output_folder, check_plain_name, json_text, write_manifest, write_text_atomic
 from ..logs import logger as log
+from ..params import coerce_field
 from ..models.registry import params_type as params_type_of
 from ..models.registry import DEFAULT_TUNED_MODEL, resolve
 from ..records.base import validate
@@ -31,6 +32,10 @@ from ..records.tuning import (IMPORTANCE, LEDGER, STUDY_DB, TUNE, Ledger, Ledger
 from .run import RunConfig, train
 
 STUDY = "emobench"
+
+
+class TrialFailed(Exception):
+    """A trial whose parameters cannot be trained on this data: recorded as failed, and the study goes on."""
 
 
 @dataclass
@@ -73,7 +78,10 @@ def parse_space(pairs: list[str], model: str) -> dict:
             kind = "int" if isinstance(fields[key].default, int) and not isinstance(fields[key].default, bool) else "float"
             space[key] = [f"{kind}-log" if scale == "log" else kind, low, high]
         else:
-            space[key] = ["choice", [v.strip() for v in spec.split(",") if v.strip()]]
+            choices = list(dict.fromkeys(coerce_field(params_type, key, v.strip()) for v in spec.split(",") if v.strip()))
+            if not choices:
+                raise EmobenchError(f"{option('space')} {pair!r}: no choices; expected name=a,b,c or name=low:high[:log]")
+            space[key] = ["choice", choices]
     return space
 
 
@@ -162,7 +170,7 @@ def tune(config: TuneConfig, progress: bool = True, track: list[str] = (), allow
             trial_data = Corpus(corpus.name, corpus.label_names, {k: v for k, v in corpus.splits.items() if k != "test"},
                                 corpus.source)  # the trials never see the test split
             objective = _objective(config, spec, space, trial_data, folder, track, ledger)
-            study.optimize(objective, n_trials=remaining, timeout=config.timeout, catch=(), gc_after_trial=True)
+            study.optimize(objective, n_trials=remaining, timeout=config.timeout, catch=(TrialFailed,), gc_after_trial=True)
         complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
         if not complete:
             raise EmobenchError(f"{folder}: no trial completed; nothing to train")
@@ -257,17 +265,22 @@ def _objective(config: TuneConfig, spec, space: dict, corpus: Corpus, folder: Pa
 
         started = time.perf_counter()
         try:
-            # No work_dir: a trial is not resumable (a killed one is marked failed), so nothing is checkpointed.
-            model.fit(corpus["train"], corpus["validation"], corpus.label_names, seed=config.seed, progress=False,
-                      on_epoch=on_epoch)
+            try:
+                # No work_dir: a trial is not resumable (a killed one is marked failed), so nothing is checkpointed.
+                model.fit(corpus["train"], corpus["validation"], corpus.label_names, seed=config.seed, progress=False,
+                          on_epoch=on_epoch)
+            except (EmobenchError, ValueError) as exc:  # this trial's parameters do not work on this data
+                trial.set_user_attr("error", str(exc)[:500])
+                log.warning("trial %d failed (%s); the study goes on", trial.number, str(exc).splitlines()[0][:300])
+                raise TrialFailed(str(exc)) from None
             if model.history:
                 best = max(model.history, key=lambda h: h["val_macro_f1"])
                 score, accuracy = best["val_macro_f1"], best["val_accuracy"]
                 trial.set_user_attr("epochs", len(model.history))
                 trial.set_user_attr("best_epoch", best["epoch"])
-            else:
-                predicted = model.predict_proba(corpus["validation"].texts).argmax(axis=1)
-                metrics = compute_metrics(corpus["validation"].labels, predicted, corpus.label_names)
+            else:  # scored as every run is: the model's own decision rule (argmax, or tuned thresholds)
+                validation = corpus["validation"]
+                metrics = compute_metrics(model.truth(validation), model.predict(validation.texts), corpus.label_names)
                 score, accuracy = metrics["macro"]["f1"], metrics["accuracy"]
             trial.set_user_attr("val_accuracy", accuracy)
             trial.set_user_attr("seconds", time.perf_counter() - started)

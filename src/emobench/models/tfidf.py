@@ -10,7 +10,7 @@ from typing import Literal
 import numpy as np
 
 from ..data import Split
-from ..errors import RecordError
+from ..errors import EmobenchError, RecordError
 from ..files import Folder, read_tensors
 from ..params import param
 from ..records.base import validate
@@ -65,8 +65,12 @@ class TfidfClassifier(Classifier):
 
         p = self.params
         parts = self._vectorizers()
-        for _, vectorizer in parts:
-            vectorizer.fit(train.texts)
+        for name, vectorizer in parts:
+            try:
+                vectorizer.fit(train.texts)
+            except ValueError as exc:  # scikit-learn: "empty vocabulary", "max_df corresponds to < documents than min_df"
+                raise EmobenchError(f"the {name} n-grams of {len(train)} training texts leave no feature with these "
+                                    f"parameters (scikit-learn: {exc})") from None
 
         def estimator():
             if p.classifier == "svm":
@@ -164,8 +168,6 @@ class TfidfClassifier(Classifier):
         return out
 
     def onnx_graph(self, directory: Path) -> dict:
-        from ..errors import EmobenchError
-
         raise EmobenchError(
             "tfidf stays in scikit-learn: ONNX's TfIdfVectorizer operator cannot express its character n-grams within "
             "word boundaries (char_wb) or its token pattern, and the model already scores thousands of texts a second "
