@@ -86,3 +86,20 @@ def test_unknown_tracker_is_refused_before_work(tiny_root, tmp_path):
     result = runner.invoke(app, ["train", "--data-dir", str(tiny_root), "-o", str(tmp_path / "r"), "--track", "wandb"])
     assert result.exit_code == 2 and "--track 'wandb': expected one of mlflow, tensorboard" in result.output
     assert not (tmp_path / "r").exists()
+
+
+def test_an_unreachable_or_bogus_tracking_target_is_refused_before_training(tiny_root, tmp_path):
+    import socket
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens there once closed
+    started = time.time()
+    result = CliRunner().invoke(app, ["train", "--track", "mlflow", "--data-dir", str(tiny_root), "-o", str(tmp_path / "runs"),
+                                      "--name", "r", "-q"], env={"MLFLOW_TRACKING_URI": f"http://127.0.0.1:{port}"})
+    assert result.exit_code == 2 and "the tracking server does not answer" in result.output
+    assert time.time() - started < 30 and not (tmp_path / "runs").exists()  # nothing claimed, the name stays free
+    result = CliRunner().invoke(app, ["train", "--track", "mlflow", "--data-dir", str(tiny_root), "-o", str(tmp_path / "runs"),
+                                      "--name", "r", "-q"], env={"MLFLOW_TRACKING_URI": "bogus://somewhere"})
+    assert result.exit_code == 2 and "unknown scheme 'bogus'" in result.output and not (tmp_path / "runs").exists()

@@ -29,9 +29,40 @@ def check_available(kinds: list[str]) -> list[str]:
             raise EmobenchError(f"{option('track')} {kind!r}: expected one of {', '.join(KINDS)}")
         if importlib.util.find_spec(_NEEDS[kind]) is None:
             raise EmobenchError(f"{option('track')} {kind}: the {_NEEDS[kind]} package is not installed (pip install 'emobench[track]')")
+        if kind == "mlflow":
+            check_mlflow_target(os.environ.get("MLFLOW_TRACKING_URI"))
         if kind not in out:
             out.append(kind)
     return out
+
+
+MLFLOW_SCHEMES = ("http", "https", "file", "sqlite", "postgresql", "mysql", "mssql", "databricks")
+TRACKING_TIMEOUT = 10.0
+
+
+def check_mlflow_target(uri: str | None, timeout: float = TRACKING_TIMEOUT) -> None:
+    """MLFLOW_TRACKING_URI checked before anything is trained: a scheme MLflow knows, and a server that answers
+    within ``timeout`` seconds (MLflow itself retries for minutes, then fails after the run was claimed)."""
+    if not uri:
+        return  # a local SQLite store under the output folder
+    scheme = uri.split("://", 1)[0].split("+", 1)[0].lower() if "://" in uri else "file"
+    if scheme not in MLFLOW_SCHEMES:
+        raise EmobenchError(f"MLFLOW_TRACKING_URI {uri!r}: unknown scheme {scheme!r}; expected one of "
+                            f"{', '.join(MLFLOW_SCHEMES)} (or a folder)")
+    if scheme in ("http", "https"):
+        import urllib.error
+        import urllib.request
+
+        probe = uri.rstrip("/") + "/health"
+        try:
+            with urllib.request.urlopen(probe, timeout=timeout) as response:  # noqa: S310 - the user's own server
+                response.read(64)
+        except urllib.error.HTTPError:
+            return  # it answers (an older server without /health still serves the API)
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise EmobenchError(f"MLFLOW_TRACKING_URI {uri}: the tracking server does not answer within {timeout:.0f} s "
+                                f"({reason}); start it, or unset the variable to track into the output folder") from None
 
 
 def flatten(values: dict, prefix: str = "") -> dict:
@@ -88,8 +119,11 @@ class Tracker:
                                         run_name=self.run_name)
             else:
                 tracker = TensorBoardTracker(self.run_name, str(self.folder / "tensorboard"))
-            tracker.start()
-            tracker.store_init_configuration(flatten(config))
+            try:
+                tracker.start()
+                tracker.store_init_configuration(flatten(config))
+            except Exception as exc:  # MLflow's and TensorBoard's own errors: a clear one, and the run is released
+                raise EmobenchError(f"{option('track')} {kind}: the tracker cannot start ({str(exc).splitlines()[0][:300]})") from None
             self.trackers.append(tracker)
         return self
 
