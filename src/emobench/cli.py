@@ -105,10 +105,19 @@ class LogLevel(str, enum.Enum):
 def main_options(
     log_level: LogLevel = typer.Option(LogLevel.info, "--log-level", case_sensitive=False,
                                        help="how much to log on standard error; library messages show only at debug"),
+    threads: Optional[str] = typer.Option(None, "--threads",
+                                          help="threads for torch and ONNX Runtime: a number, or all (default: the cores "
+                                               "no other process keeps busy at start; recorded in each run)"),
 ):
+    import os
+
     from .logs import configure
 
     configure(log_level.value)
+    if threads is not None:
+        if threads.strip().lower() != "all" and not (threads.strip().isdigit() and int(threads) >= 1):
+            raise typer.BadParameter(f"{threads!r}: expected a number of threads >= 1, or all", param_hint="--threads")
+        os.environ["EMOBENCH_THREADS"] = threads
 
 
 def say(text: str) -> None:

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..claims import Lock
 from ..data import Corpus, DatasetConfig, Split, audit, load_dataset
-from ..environment import machine_info, seed_everything, versions
+from ..environment import machine_info, seed_everything, thread_count, versions
 from ..errors import EmobenchError, EmobenchWarning, option
 from ..evaluation import classification_report_text, compute_metrics
 from ..files import check_output_folder, check_plain_name
@@ -116,6 +116,9 @@ def _resume_target(resume: str | Path) -> tuple[Path, Path]:
         else:
             raise EmobenchError(f"{path}: not an unfinished run (expected a NAME{PARTIAL} folder)")
     if not (path / CONFIG).is_file():
+        lock = Lock.of(path)
+        if lock.alive():  # claimed a moment ago by a process that is writing its configuration
+            raise EmobenchError(f"{path}: the run is being trained by {lock.describe()}; wait for it or stop it")
         raise EmobenchError(f"{path}: not an unfinished run (no {CONFIG}); nothing to resume")
     final = path.with_name(path.name[: -len(PARTIAL)])
     if final.exists():
@@ -142,6 +145,7 @@ def train(config: RunConfig | None = None, *, resume: str | Path | None = None, 
         config = dataclasses.replace(config or RunConfig())
         spec = config.validate()
         corpus = corpus or load_dataset(config.dataset)
+        threads = thread_count() if spec.backend == "torch" else None  # measured before the claim: keep it short
         out_existed = Path(config.output_dir).exists()
         final, partial = _claim(config)
         writer = RunWriter(partial)
@@ -152,7 +156,8 @@ def train(config: RunConfig | None = None, *, resume: str | Path | None = None, 
             corpus = corpus or load_dataset(config.dataset)
             verify_data(writer.data(), corpus, partial)
         else:
-            writer.start(config.resolved(), {"seed": config.seed, "versions": versions(), "machine": machine_info()},
+            writer.start(config.resolved(), {"seed": config.seed, "versions": versions(), "machine": machine_info(),
+                                             "threads": threads},
                          data_record(corpus))
         seed_everything(config.seed)
         model = spec.build()

@@ -25,10 +25,10 @@ LABELS_KEY, INPUTS_KEY, EXPORT_KEY = "emobench.labels", "emobench.inputs_sha256"
 
 
 def cpu_threads() -> int:
-    """The cores this process may use (affinity and cgroup quota), for ONNX Runtime's thread pool."""
-    from ..environment import cpu_budget
+    """ONNX Runtime's thread pool: the threads torch would use (cores free for this process)."""
+    from ..environment import thread_count
 
-    return cpu_budget()
+    return thread_count()
 
 
 class OnnxModel(Scorer):

@@ -56,6 +56,7 @@ class EnvironmentRecord(Record):
     seed: int = Field(ge=0)
     versions: dict[str, str | None]
     machine: AnyDict
+    threads: int | None = None  # torch's threads (same seed and threads, same metrics: `emobench --threads N`)
 
 
 class DataRecord(Record):
