@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from conftest import tiny_examples
 from emobench.cli import app
 from emobench.errors import EmobenchError
 from emobench.serving import Predictor
@@ -26,6 +27,11 @@ def check_round_trip(run, out, quantize=None):
     folder = export_run(run, out, quantize).folder
     record = json.loads((folder / "export.json").read_text())
     assert record["passed"] and record["checks"]["fp32_agreement"]["value"] >= 0.995
+    for kind in record["files"]:  # alone and in mixed batches: the same answer
+        check = record["checks"][f"{kind}_batch_invariance"]
+        assert check["value"] == 1.0 and check["max_difference"] <= 1e-5 and check["texts"] == min(500, record["examples"])
+    if quantize:
+        assert record["quantization"]["method"] == "static" and record["quantization"]["calibration_texts"] == 180
     texts = ["i feel so furious and angry", "honestly i was terrified", "i am glad"]
     torch_out, onnx_out = Predictor(run).predict(texts), Predictor(folder).predict(texts)
     assert [set(r) for r in onnx_out] == [set(r) for r in torch_out]  # the same output format
@@ -114,3 +120,18 @@ def test_inference_batches_bound_padding_on_a_cpu():
     assert [len(b) for b in budgeted] == [5, 2, 1]  # the short ones together, the long ones apart from them
     assert [len(b) for b in length_order(lengths, 3, max_tokens=10_000)] == [3, 3, 2]
     assert [len(b) for b in length_order([500, 400], 64, max_tokens=128)] == [1, 1]  # a text longer than the budget
+
+
+def test_int8_answers_do_not_depend_on_the_batch(tiny_root, tmp_path):
+    """Static int8: a text scored alone, in chunks of 1, 7 or 64, gets identical bytes in the scored file."""
+    from emobench.serving.scoring import score_file
+
+    run = train(tiny_root, tmp_path, "l", "--model", "lstm", "--set", "epochs=3", "--set", "hidden_size=16")
+    folder = export_run(run, tmp_path / "exp", "int8").folder
+    source = tmp_path / "texts.txt"
+    source.write_text("".join(f"{t}\n" for t, _ in tiny_examples(150, 7)))
+    outputs = []
+    for chunk in (1, 7, 64):
+        score_file(folder, source, tmp_path / f"s{chunk}.csv", chunk_size=chunk, progress=False)
+        outputs.append((tmp_path / f"s{chunk}.csv").read_bytes())
+    assert outputs[0] == outputs[1] == outputs[2]

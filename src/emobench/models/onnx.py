@@ -103,9 +103,9 @@ class OnnxModel(Scorer):
                     for e in encodings]
         return [{"input_ids": np.asarray(self.vocabulary.encode(t), dtype=np.int64)} for t in texts]
 
-    def logits(self, texts: list[str]) -> np.ndarray:
+    def feeds(self, texts: list[str]):
+        """(text indices, the graph's inputs) for every batch of ``texts``: sorted by length, padded with numpy."""
         features = self._features(texts)
-        out = np.zeros((len(texts), len(self.label_names)), dtype=np.float64)
         max_tokens = self.max_tokens if self.max_tokens is not None else \
             (CPU_MAX_TOKENS if self.prep.kind == "tokenizer" else None)  # an LSTM gains from wide batches
         pad_values = {k: v for k, v in self.prep.pad_values.items() if k in self.inputs}
@@ -113,7 +113,12 @@ class OnnxModel(Scorer):
         for indices in length_order([len(f["input_ids"]) for f in features], self.batch_size, max_tokens):
             batch = pad_arrays([features[i] for i in indices], pad_values, left=self.prep.left, length=length,
                                keep_end=getattr(self.prep, "keep_end", False))
-            out[indices] = self.session.run(None, {name: batch[name] for name in self.inputs})[0]
+            yield indices, {name: batch[name] for name in self.inputs}
+
+    def logits(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), len(self.label_names)), dtype=np.float64)
+        for indices, feed in self.feeds(texts):
+            out[indices] = self.session.run(None, feed)[0]
         return out
 
 

@@ -50,6 +50,7 @@ class ExportRecord(OpenRecord):
     export_seconds: Finite = Field(ge=0)
     files: dict[str, Count]
     source: ExportSource | None = None
+    quantization: AnyDict | None = None  # how the int8 graph was made (static: calibration texts, operators)
 
     def write(self, directory: str | Path) -> None:
         write_text_atomic(Path(directory) / EXPORT_FILE, json_text(self.model_dump(mode="json", exclude_none=True)))
