@@ -8,13 +8,17 @@ SMALL = dict(hidden=32, layers=2, heads=2, ffn=64)
 
 
 def _wordpiece_vocab(texts, folder: Path) -> Path:
-    from tokenizers import BertWordPieceTokenizer
+    """A WordPiece vocabulary written here, not trained by `tokenizers`: its trainer breaks frequency ties in hash
+    order, which differs from one process to the next (so did the tiny models' scores)."""
+    import collections
+    import re
 
-    tokenizer = BertWordPieceTokenizer(lowercase=True)
-    tokenizer.train_from_iterator(texts, vocab_size=400, min_frequency=1,
-                                  special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
+    words = collections.Counter(w for t in texts for w in re.findall(r"\w+|[^\w\s]", t.lower()))
+    chars = sorted({c for w in words for c in w})
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars, *("##" + c for c in chars)]
+    vocab += [w for w, _ in sorted(words.items(), key=lambda kv: (-kv[1], kv[0])) if w not in vocab][: max(0, 400 - len(vocab))]
     folder.mkdir(parents=True, exist_ok=True)
-    tokenizer.save_model(str(folder))
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
     return folder / "vocab.txt"
 
 
