@@ -226,7 +226,7 @@ def test_cross_dataset_evaluation_counts_shared_labels_only(tfidf_run, tmp_path)
     assert info["model_only_labels"] == ["love"] and info["data_only_labels"] == ["neutral"]
     assert info["dropped"] > 0 and info["kept"] + info["dropped"] == 40
     assert set(metrics["per_class"]) == set(info["shared_labels"])  # no zeros for classes the data cannot contain
-    assert "hit rate" in result.output and "dropped (no shared label)" in result.output
+    assert "hit rate" in result.output and "dropped (no label the run knows)" in result.output
 
 
 def test_compare_with_transfer(tiny_root, tmp_path):

@@ -127,8 +127,8 @@ def say(text: str) -> None:
 
 # ---------------------------------------------------------------- shared options
 
-USER_FILE_OPTIONS = ("text_column", "label_column", "split_column", "label_names", "label_separator", "no_header",
-                     "dataset_name")
+USER_FILE_OPTIONS = ("text_column", "label_column", "split_column", "label_names", "label_separator", "label_columns",
+                     "no_header", "dataset_name", "data_format")
 
 # The dataset options every command that reads a dataset takes (train, compare, tune, data audit, evaluate).
 DATASET_OPTIONS = {
@@ -153,28 +153,53 @@ DATASET_OPTIONS = {
     "dataset_name": (Optional[str], typer.Option(None, "--dataset-name",
                                                  help="what reports and folder names call your files (default: the file name)")),
     "no_header": (bool, typer.Option(False, "--no-header", help="CSV/TSV without a header: columns are positions 1, 2, ...")),
-    "encoding": (str, typer.Option("utf-8", "--encoding", help="text encoding of your files (e.g. latin-1, cp1252)")),
+    "label_columns": (Optional[str], typer.Option(None, "--label-columns",
+                                                  help="multi-label data as one 0/1 column per label: the columns, comma-"
+                                                       "separated, or all (every column but the text and split columns)")),
+    "encoding": (str, typer.Option("utf-8", "--encoding",
+                                   help="text encoding of your files (e.g. cp1252), or one per file: "
+                                        "train=cp1252,validation=utf-8")),
+    "data_format": (Optional[str], typer.Option(None, "--data-format",
+                                                help="csv, tsv, jsonl or txt (text;label lines) for every file (default: "
+                                                     "each file's suffix)")),
 }
+# The options of the data a comparison transfers to (--transfer DATASET): --transfer-text-column, ...
+TRANSFER_OPTIONS = ("text_column", "label_column", "split_column", "label_names", "label_separator", "label_columns",
+                    "label_map", "no_header", "encoding", "data_format", "dataset_name", "drop_placeholders")
 
 
-def dataset_options(command):
-    """Adds DATASET_OPTIONS to a command; they arrive in its ``**data`` keyword arguments."""
+def dataset_options(command=None, *, prefix: str = "", names=tuple(DATASET_OPTIONS)):
+    """Adds dataset options to a command; they arrive in its ``**data`` keyword arguments. ``prefix``: the same
+    options for a second dataset (``transfer_`` gives --transfer-text-column, ...)."""
     import functools
     import inspect
 
+    if command is None:
+        return functools.partial(dataset_options, prefix=prefix, names=names)
     signature = inspect.signature(command)
     own = [p for p in signature.parameters.values() if p.kind != inspect.Parameter.VAR_KEYWORD]
+    options = {prefix + name: _prefixed(DATASET_OPTIONS[name], prefix) for name in names}
     added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=annotation)
-             for name, (annotation, option) in DATASET_OPTIONS.items()]
+             for name, (annotation, option) in options.items()]
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         return command(*args, **kwargs)
 
     wrapper.__signature__ = signature.replace(parameters=own + added)
-    wrapper.__annotations__ = {**{k: v for k, v in typing.get_type_hints(command).items() if k != "data"},
-                               **{name: annotation for name, (annotation, _) in DATASET_OPTIONS.items()}}
+    hints = typing.get_type_hints(command) if not hasattr(command, "__signature__") else dict(command.__annotations__)
+    wrapper.__annotations__ = {**{k: v for k, v in hints.items() if k != "data"},
+                               **{name: annotation for name, (annotation, _) in options.items()}}
     return wrapper
+
+
+def _prefixed(entry, prefix: str):
+    annotation, option = entry
+    if not prefix:
+        return entry
+    flag_prefix = "--" + prefix.rstrip("_").replace("_", "-") + "-"
+    return annotation, typer.Option(option.default, *[flag_prefix + d[2:] for d in option.param_decls],
+                                    help=f"{option.help} (of the --{prefix.rstrip('_')} data)")
 
 
 def _explicit(ctx: typer.Context, name: str) -> bool:
@@ -182,14 +207,23 @@ def _explicit(ctx: typer.Context, name: str) -> bool:
     return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
 
 
-def _dataset_config(ctx: typer.Context, dataset: str, data: dict):
+def _dataset_config(ctx: typer.Context, dataset: str, data: dict, prefix: str = ""):
     """The dataset options, refusing those that do not apply to the chosen dataset (silently ignoring
-    them would train on something other than what was asked)."""
+    them would train on something other than what was asked). ``prefix``: a second dataset's options."""
     from .data import DatasetConfig
     from .data.labelmap import read_label_map
     from .data.registry import READERS, dataset_entry
 
-    files = {k: data[f"{k}_file"] for k in ("train", "validation", "test") if data.get(f"{k}_file")}
+    def given(name: str) -> bool:
+        return _explicit(ctx, prefix + name)
+
+    def value(name: str, default=None):
+        return data.get(prefix + name, default)
+
+    def flag_of(name: str) -> str:
+        return "--" + (prefix + name).replace("_", "-")
+
+    files = {k: value(f"{k}_file") for k in ("train", "validation", "test") if value(f"{k}_file")}
     if files and "train" not in files:
         raise EmobenchError("--validation-file/--test-file need --train-file")
     if files and _explicit(ctx, "dataset"):
@@ -199,28 +233,52 @@ def _dataset_config(ctx: typer.Context, dataset: str, data: dict):
     builtin = entry is not READERS["table"] and not files
     if builtin:
         for option in USER_FILE_OPTIONS:
-            if _explicit(ctx, option):
-                raise EmobenchError(f"--{option.replace('_', '-')} applies to your own data files, not to the "
+            if given(option):
+                raise EmobenchError(f"{flag_of(option)} applies to your own data files, not to the "
                                     f"built-in dataset {name!r}")
-    if (files or data.get("split_column") or (builtin and entry.ships_splits)) and _explicit(ctx, "split_seed"):
+    if (files or value("split_column") or (builtin and entry.ships_splits)) and given("split_seed"):
         raise EmobenchError("--split-seed applies to generated splits (ISEAR, files without a split column); "
                             "this data has its own splits")
-    names = _label_names(data.get("label_names"))
-    return DatasetConfig(name=name, data_dir=data.get("data_dir"), files=files, text_column=data["text_column"],
-                         label_column=data["label_column"], split_column=data.get("split_column"),
-                         split_seed=data["split_seed"], drop_placeholders=data["drop_placeholders"], label_names=names,
-                         encoding=data["encoding"], label_separator=data.get("label_separator"),
-                         label_map=read_label_map(data.get("label_map")), label_map_name=data.get("label_map"),
-                         header=not data["no_header"], dataset_name=data.get("dataset_name"))
+    names = _label_names(value("label_names"), flag_of("label_names"))
+    encoding, encodings = _encodings(value("encoding", "utf-8"), flag_of("encoding"), files)
+    columns = value("label_columns")
+    if columns is not None:
+        columns = "all" if columns.strip() == "all" else [c.strip() for c in columns.split(",")]
+    return DatasetConfig(name=name, data_dir=data.get("data_dir"), files=files, text_column=value("text_column", "text"),
+                         label_column=value("label_column", "label"), split_column=value("split_column"),
+                         split_seed=value("split_seed", 13), drop_placeholders=value("drop_placeholders", False),
+                         label_names=names, encoding=encoding, encodings=encodings,
+                         label_separator=value("label_separator"), label_map=read_label_map(value("label_map")),
+                         label_map_name=value("label_map"), header=not value("no_header", False),
+                         dataset_name=value("dataset_name"), data_format=value("data_format"), label_columns=columns)
 
 
-def _label_names(value: str | None) -> list[str] | None:
+def _encodings(value: str, flag_name: str, files: dict) -> tuple[str, dict[str, str]]:
+    """``--encoding cp1252`` for every file, or ``--encoding train=cp1252,test=utf-8`` file by file."""
+    if "=" not in value:
+        return value.strip(), {}
+    out = {}
+    for pair in value.split(","):
+        split, sep, codec = (part.strip() for part in pair.partition("="))
+        if not sep or split not in ("train", "validation", "test") or not codec:
+            raise EmobenchError(f"{flag_name} {value!r}: expected an encoding (e.g. cp1252) or split=encoding pairs "
+                                "(e.g. train=cp1252,test=utf-8) with the splits train, validation, test")
+        if split in out:
+            raise EmobenchError(f"{flag_name} {value!r}: {split} is given twice")
+        out[split] = codec
+    if not files:
+        raise EmobenchError(f"{flag_name} {value!r}: encodings per split apply to one file per split (--train-file, "
+                            "--validation-file, --test-file); give one encoding for one file")
+    return "utf-8", out
+
+
+def _label_names(value: str | None, flag_name: str = "--label-names") -> list[str] | None:
     """``--label-names a,b,c``; a file path is refused with what to write instead."""
     if not value:
         return None
     if Path(value).expanduser().is_file():
-        raise EmobenchError(f"--label-names {value}: a file; expected the names themselves, comma-separated in id order "
-                            f"(e.g. --label-names \"$(paste -sd, {value})\" for a file with one name per line)")
+        raise EmobenchError(f"{flag_name} {value}: a file; expected the names themselves, comma-separated in id order "
+                            f"(e.g. {flag_name} \"$(paste -sd, {value})\" for a file with one name per line)")
     return [n.strip() for n in value.split(",")]
 
 
@@ -344,13 +402,19 @@ def _show_run(run, quiet: bool) -> None:
         say(line)
 
 
+# The dataset options as the DatasetConfig fields they set (evaluate --data passes only what was given).
+OPTION_FIELDS = {"no_header": ("header",), "label_map": ("label_map", "label_map_name"), "encoding": ("encoding", "encodings")}
+
+
 @app.command()
 @dataset_options
 def evaluate(
     ctx: typer.Context,
     run: Path = typer.Argument(..., help="a run directory"),
-    split: str = typer.Option("test", help="split to evaluate on (of the run's dataset, or of --dataset)"),
-    data_file: Optional[str] = typer.Option(None, "--data", help="a labelled file instead (CSV/TSV/JSONL, or text;label .txt)"),
+    split: Optional[str] = typer.Option(None, help="split to score (default: test; a file or dataset without splits of its "
+                                                   "own is scored whole)"),
+    data_file: Optional[str] = typer.Option(None, "--data", help="a labelled file instead (CSV/TSV/JSONL, or text;label .txt), "
+                                                                 "read with the run's columns unless the options say otherwise"),
     dataset: Optional[str] = typer.Option(None, "--dataset", "-d",
                                           help="another dataset: only the labels both share count (see --label-map)"),
     allow_changed_data: bool = typer.Option(False, help="evaluate even if the data's checksums differ from the run's record"),
@@ -358,7 +422,8 @@ def evaluate(
     allow_modified: bool = AllowModifiedOpt,
     **data,
 ):
-    """Re-evaluate a saved run: on its own split (checksums verified), a labelled file, or another dataset."""
+    """Re-evaluate a saved run: on its own split (checksums verified), a labelled file, or another dataset. A file
+    or another dataset is scored on the labels it shares with the run (texts with other labels are counted)."""
     with user_errors():
         from .experiments.run import evaluate_run
         from .files import write_json
@@ -367,10 +432,10 @@ def evaluate(
         if data_file and dataset:
             raise EmobenchError("give --data FILE or --dataset NAME, not both")
         if data_file:
-            allowed = {"text_column", "label_column", "label_names", "label_separator", "encoding"}
-            if given - allowed or _explicit(ctx, "split") or allow_changed_data:
-                raise EmobenchError(f"--data evaluates on a file; it takes --{', --'.join(sorted(a.replace('_', '-') for a in allowed))} "
-                                    "(--split, --data-dir, --allow-changed-data and the other dataset options do not apply)")
+            refused = given & {"data_dir", "train_file", "validation_file", "test_file", "dataset_name"}
+            if refused or allow_changed_data:
+                raise EmobenchError(f"--data evaluates on a file; {'--' + sorted(refused)[0].replace('_', '-') if refused else '--allow-changed-data'} "
+                                    "does not apply to it")
         elif not dataset and given - {"data_dir"}:
             raise EmobenchError("dataset options other than --data-dir apply to --data FILE or --dataset NAME; the run's "
                                 "own dataset is read as recorded")
@@ -378,22 +443,18 @@ def evaluate(
             raise EmobenchError("--allow-changed-data applies to the run's own dataset, not to --dataset")
         if json_out is not None and json_out.is_dir():
             raise EmobenchError(f"--json {json_out}: is a folder; expected a file name")
-        names = _label_names(data.get("label_names")) if data_file else None
+        options = {}
+        if data_file:
+            config = _dataset_config(ctx, data_file, data)
+            options = {field: getattr(config, field) for name in given for field in OPTION_FIELDS.get(name, (name,))}
         other = _dataset_config(ctx, dataset, data) if dataset else None
-        result = evaluate_run(
-            run, split=split, data_file=data_file, data_dir=data.get("data_dir") if not dataset else None,
-            text_column=data["text_column"] if _explicit(ctx, "text_column") else None,
-            label_column=data["label_column"] if _explicit(ctx, "label_column") else None,
-            allow_changed_data=allow_changed_data, label_names=names, dataset=other,
-            label_separator=data.get("label_separator"), allow_modified=allow_modified)
+        result = evaluate_run(run, split=split, data_file=data_file, dataset=other,
+                              data_dir=data.get("data_dir") if not (dataset or data_file) else None,
+                              allow_changed_data=allow_changed_data, allow_modified=allow_modified, **options)
         metrics, report, transfer = result.metrics, result.report, result.transfer
         say(f"{result.scored} ({result.n} examples)")
         if transfer:
-            say(f"labels shared with {transfer['dataset']}: {', '.join(transfer['shared_labels'])}; only the run's: "
-                f"{', '.join(transfer['model_only_labels']) or 'none'}; only the data's: "
-                f"{', '.join(transfer['data_only_labels']) or 'none'}")
-            say(f"{transfer['dropped']} of {transfer['examples']} examples dropped (no shared label); predictions: "
-                f"{transfer['prediction']}; macro averages over the shared labels only")
+            _say_transfer(transfer)
         say(report)
         if transfer:
             say(f"hit rate (top shared label among the text's labels) {transfer['hit_rate']:.4f}; majority rate "
@@ -403,6 +464,17 @@ def evaluate(
                 + "; ".join(result.data_changes))
         if json_out:
             write_json(json_out, metrics)
+
+
+def _say_transfer(transfer: dict) -> None:
+    say(f"labels shared with {transfer['dataset']}: {', '.join(transfer['shared_labels'])}; only the run's: "
+        f"{', '.join(transfer['model_only_labels']) or 'none'}; only the data's: "
+        f"{', '.join(transfer['data_only_labels']) or 'none'}")
+    dropped = transfer.get("dropped_by_label") or {}
+    detail = f" ({', '.join(f'{k} {v}' for k, v in sorted(dropped.items(), key=lambda kv: -kv[1]))})" if dropped else ""
+    say(f"{transfer['dropped']} of {transfer['examples']} examples dropped (no label the run knows){detail}; predictions: "
+        f"{transfer['prediction']}; averages over the shared labels"
+        + (f" with texts (none: {', '.join(transfer['labels_without_texts'])})" if transfer.get("labels_without_texts") else ""))
 
 
 def _check_argument_text(text: str, number: int) -> None:
@@ -649,6 +721,7 @@ def _compare_overrides(pairs: list[str], models: list[str]) -> dict:
 
 @app.command()
 @dataset_options
+@dataset_options(prefix="transfer_", names=TRANSFER_OPTIONS)
 def compare(
     ctx: typer.Context,
     runs: list[Path] = typer.Argument(None, help="finished run directories to compare instead of training"),
@@ -663,9 +736,8 @@ def compare(
     format_: list[str] = typer.Option([], "--format", help="also 'latex' (tables.tex); md and html are always written"),
     ensemble: list[str] = typer.Option([], "--ensemble",
                                        help="add an ensemble: 'all' (every model) or models joined by + (repeatable)"),
-    transfer: Optional[str] = typer.Option(None, "--transfer", help="also score every model on this dataset's test split"),
-    transfer_label_map: Optional[str] = typer.Option(None, "--transfer-label-map",
-                                                     help="label map for the --transfer dataset (file or built-in name)"),
+    transfer: Optional[str] = typer.Option(None, "--transfer", help="also score every model on this dataset or file: its "
+                                                                    "test split, or every text of data without splits"),
     track: list[str] = TrackOpt,
     allow_modified: bool = AllowModifiedOpt,
     quiet: bool = QuietOpt,
@@ -704,13 +776,11 @@ def compare(
                 chosen = study_models("paper") if preset == "paper" else default_models()
             target = None
             if transfer:
-                from .data import DatasetConfig
-                from .data.labelmap import read_label_map
-
-                target = DatasetConfig(name=transfer, data_dir=data.get("data_dir"),
-                                       label_map=read_label_map(transfer_label_map), label_map_name=transfer_label_map)
-            elif transfer_label_map:
-                raise EmobenchError("--transfer-label-map needs --transfer")
+                target = _dataset_config(ctx, transfer, data, prefix="transfer_")
+            else:
+                given = [name for name in TRANSFER_OPTIONS if _explicit(ctx, "transfer_" + name)]
+                if given:
+                    raise EmobenchError(f"--transfer-{given[0].replace('_', '-')} needs --transfer")
             config = CompareConfig(
                 dataset=_dataset_config(ctx, dataset, data), models=chosen, seeds=list(range(seeds)), preset=preset,
                 overrides=_compare_overrides(set_, chosen), output_dir=str(output_dir), name=name, formats=formats,
@@ -796,6 +866,18 @@ def _show_comparison(record) -> None:
                 cells = [f"{m.scores[k].value:.4f}" if k in m.scores else "–" for k in ("accuracy", "macro_f1", "weighted_f1")]
                 table.add_row(escape(m.name), ",".join(map(str, m.seeds)), *cells, f"{m.train_seconds:.1f}")
     console.print(table)
+    transfer = record.transfer_results or []
+    if transfer:
+        first = transfer[0]
+        table = Table("model", "seed", "macro-F1 [95% CI]", "hit rate [95% CI]", "majority rate", "in-domain macro-F1",
+                      title=f"transfer: {escape(first.scored_on)}, {first.kept} texts on the shared labels "
+                            f"({escape(', '.join(first.shared_labels))})")
+        for r in transfer:
+            table.add_row(escape(r.name), str(r.seed),
+                          f"{r.scores['macro_f1'].value:.4f} [{r.scores['macro_f1'].low:.3f}, {r.scores['macro_f1'].high:.3f}]",
+                          f"{r.hit_rate.value:.4f} [{r.hit_rate.low:.3f}, {r.hit_rate.high:.3f}]", f"{r.majority_rate:.4f}",
+                          f"{r.in_domain['macro_f1']:.4f}")
+        console.print(table)
     say(f"report: {record.folder / 'report.html'} and {record.folder / 'report.md'}")
 
 

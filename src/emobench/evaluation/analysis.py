@@ -10,8 +10,8 @@ from itertools import combinations
 import numpy as np
 
 from .calibration import ReliabilityBin
-from .statistics import (LOWER_IS_BETTER, MULTI_LABEL_METRICS, SINGLE_LABEL_METRICS, Counts, bootstrap, holm, mcnemar,
-                         mean_std, randomization_test)
+from .statistics import (LOWER_IS_BETTER, MULTI_LABEL_METRICS, SINGLE_LABEL_METRICS, Counts, bootstrap, holm, indicators,
+                         mcnemar, mean_std, randomization_test)
 
 ALPHA = 0.05
 N_BOOT = 1000
@@ -159,8 +159,8 @@ def group_by_model(outcomes: list[RunOutcome]) -> dict[str, list[RunOutcome]]:
 def _metric_from(metrics: dict, metric: str) -> float:
     if metric in ("accuracy", "subset_accuracy"):
         return metrics["accuracy"]
-    if metric == "hamming_loss":
-        return metrics["hamming_loss"]
+    if metric in ("hamming_loss", "jaccard"):
+        return metrics[metric]
     return metrics[metric.replace("_f1", "")]["f1"]
 
 
@@ -377,6 +377,9 @@ class TransferResult:
     majority_rate: float  # the hit rate of always answering the most frequent shared label
     in_domain: dict[str, float]  # the same model on its own test split
     prediction: str
+    scored_on: str = ""  # "the test split of X (test.tsv)", "every text of meld.csv"
+    labels_without_texts: list[str] = field(default_factory=list)  # shared, but no scored text has them
+    overlap_with_training: int | None = None  # scored texts that also occur in the training split
 
 
 def analyse_transfer(outcomes: list[RunOutcome], metrics: dict[str, dict], predictions: dict) -> list[TransferResult]:
@@ -391,14 +394,19 @@ def analyse_transfer(outcomes: list[RunOutcome], metrics: dict[str, dict], predi
         info = m["transfer"]
         task = m.get("task", "single_label")
         chosen = metrics_for(task)
-        intervals = bootstrap(Counts(p.y_true, p.y_pred, len(info["shared_labels"])), chosen, N_BOOT, seed=0)
+        shared, without = info["shared_labels"], info.get("labels_without_texts", [])
+        columns = [i for i, name in enumerate(shared) if name not in without]  # the labels averaged over
+        y_true = indicators(p.y_true, len(shared))[:, columns]
+        y_pred = indicators(p.y_pred, len(shared))[:, columns]
+        intervals = bootstrap(Counts(y_true, y_pred, len(columns)), chosen, N_BOOT, seed=0)
         hit = bootstrap_hits(_hits(p))
         results.append(TransferResult(
             name=outcome.name, seed=outcome.seed, dataset=info["dataset"], task=task, shared_labels=info["shared_labels"],
             kept=info["kept"], dropped=info["dropped"], scores={k: Interval(*intervals[k]) for k in chosen},
             hit_rate=hit, majority_label=info["majority_label"], majority_rate=info["majority_rate"],
             in_domain={"accuracy": outcome.metrics["accuracy"], "macro_f1": outcome.metrics["macro"]["f1"]},
-            prediction=info["prediction"]))
+            prediction=info["prediction"], scored_on=info.get("scored_on") or f"the test split of {info['dataset']}",
+            labels_without_texts=without, overlap_with_training=info.get("overlap_with_training")))
     return results
 
 

@@ -2,35 +2,40 @@
 
 Single-label: accuracy, per-class P/R/F1/support, macro and weighted averages, confusion matrix.
 Multi-label (0/1 indicator matrices): per-label P/R/F1/support, micro / macro / weighted / samples
-averages, subset accuracy (also under ``accuracy``), Hamming loss, per-label [tn, fp, fn, tp].
+averages, subset accuracy (also under ``accuracy``), Hamming loss, the Jaccard score (SemEval-2018 E-c's official
+metric: |gold & predicted| / |gold | predicted| per text, averaged; a text with neither scores 1), per-label
+[tn, fp, fn, tp].
 Per-class results always live under ``per_class``, so no label name can collide with a summary key.
 """
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import (accuracy_score, confusion_matrix, hamming_loss, multilabel_confusion_matrix,
+from sklearn.metrics import (accuracy_score, confusion_matrix, hamming_loss, jaccard_score, multilabel_confusion_matrix,
                              precision_recall_fscore_support)
 
 AVERAGES = {"single_label": ("macro", "weighted"), "multi_label": ("micro", "macro", "weighted", "samples")}
 
 
-def compute_metrics(y_true, y_pred, label_names: list[str]) -> dict:
-    """Metrics of predictions: label ids (single-label) or indicator matrices (multi-label)."""
+def compute_metrics(y_true, y_pred, label_names: list[str], scored: list[int] | None = None) -> dict:
+    """Metrics of predictions: label ids (single-label) or indicator matrices (multi-label). ``scored``: the label
+    ids that get per-label scores and averages (default: all; data scored on another taxonomy may have labels
+    without a text); accuracy and the confusion matrix always count every prediction."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    scored = list(range(len(label_names))) if scored is None else list(scored)
     if y_true.ndim == 2:
-        return _multi_label(y_true.astype(int), y_pred.astype(int), label_names)
+        return _multi_label(y_true.astype(int), y_pred.astype(int), label_names, scored)
     labels = list(range(len(label_names)))
     y_true, y_pred = y_true.astype(int), y_pred.astype(int)
-    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=scored, zero_division=0)
     result = {
         "task": "single_label",
         "n": int(len(y_true)),
         "accuracy": float(accuracy_score(y_true, y_pred)) if len(y_true) else 0.0,
-        "per_class": _per_class(label_names, precision, recall, f1, support),
+        "per_class": _per_class([label_names[i] for i in scored], precision, recall, f1, support),
         "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
     }
     for average in AVERAGES["single_label"]:
-        p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, labels=labels, average=average, zero_division=0)
+        p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, labels=scored, average=average, zero_division=0)
         result[average] = {"precision": float(p), "recall": float(r), "f1": float(f)}
     return result
 
@@ -40,8 +45,8 @@ def _per_class(names, precision, recall, f1, support) -> dict:
                    "support": int(support[i])} for i, name in enumerate(names)}
 
 
-def _multi_label(y_true: np.ndarray, y_pred: np.ndarray, label_names: list[str]) -> dict:
-    labels = list(range(len(label_names)))
+def _multi_label(y_true: np.ndarray, y_pred: np.ndarray, label_names: list[str], scored: list[int]) -> dict:
+    labels = scored
     precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=labels, average=None,
                                                                      zero_division=0)
     subset = float((y_true == y_pred).all(axis=1).mean()) if len(y_true) else 0.0
@@ -51,11 +56,12 @@ def _multi_label(y_true: np.ndarray, y_pred: np.ndarray, label_names: list[str])
         "accuracy": subset,
         "subset_accuracy": subset,
         "hamming_loss": float(hamming_loss(y_true, y_pred)) if len(y_true) else 0.0,
+        "jaccard": float(jaccard_score(y_true, y_pred, average="samples", zero_division=1.0)) if len(y_true) else 0.0,
         "label_cardinality": {"true": float(y_true.sum(axis=1).mean()) if len(y_true) else 0.0,
                               "predicted": float(y_pred.sum(axis=1).mean()) if len(y_pred) else 0.0},
-        "per_class": _per_class(label_names, precision, recall, f1, support),
-        "label_confusion": {name: m.ravel().tolist() for name, m in
-                            zip(label_names, multilabel_confusion_matrix(y_true, y_pred, labels=labels))},
+        "per_class": _per_class([label_names[i] for i in labels], precision, recall, f1, support),
+        "label_confusion": {label_names[i]: m.ravel().tolist() for i, m in
+                            zip(labels, multilabel_confusion_matrix(y_true, y_pred, labels=labels))},
     }
     for average in AVERAGES["multi_label"]:
         p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, labels=labels, average=average, zero_division=0)
@@ -84,7 +90,8 @@ def classification_report_text(metrics: dict) -> str:
         a = metrics[average]
         lines.append(row.format(f"{average} avg", a["precision"], a["recall"], a["f1"], support, w=width))
     if task == "multi_label":
-        lines.append(f"\nsubset accuracy {metrics['subset_accuracy']:.4f}, Hamming loss {metrics['hamming_loss']:.4f}, "
+        jaccard = f", Jaccard {metrics['jaccard']:.4f}" if "jaccard" in metrics else ""
+        lines.append(f"\nsubset accuracy {metrics['subset_accuracy']:.4f}{jaccard}, Hamming loss {metrics['hamming_loss']:.4f}, "
                      f"labels per text {metrics['label_cardinality']['true']:.2f} (predicted "
                      f"{metrics['label_cardinality']['predicted']:.2f}), {n} texts\n")
     return "".join(lines)

@@ -11,7 +11,7 @@ import numpy as np
 from scipy.stats import binomtest, chi2
 
 SINGLE_LABEL_METRICS = ("accuracy", "macro_f1", "weighted_f1")
-MULTI_LABEL_METRICS = ("micro_f1", "macro_f1", "samples_f1", "subset_accuracy", "hamming_loss")
+MULTI_LABEL_METRICS = ("micro_f1", "macro_f1", "samples_f1", "jaccard", "subset_accuracy", "hamming_loss")
 LOWER_IS_BETTER = {"hamming_loss"}
 
 
@@ -40,6 +40,8 @@ class Counts:
         self.exact = (t == p).all(axis=1).astype(np.float64)
         sizes = t.sum(axis=1) + p.sum(axis=1)
         self.example_f1 = np.divide(2 * self.tp.sum(axis=1), sizes, out=np.zeros(len(t)), where=sizes > 0)
+        union = (t | p).sum(axis=1)  # a text with no gold and no predicted label agrees fully (scikit-learn's zero_division=1)
+        self.example_jaccard = np.divide(self.tp.sum(axis=1), union, out=np.ones(len(t)), where=union > 0)
         self.n, self.k = t.shape
 
     def totals(self, weights: np.ndarray | None = None) -> dict[str, np.ndarray]:
@@ -47,7 +49,8 @@ class Counts:
         if weights is None:
             weights = np.ones((1, self.n))
         return {"tp": weights @ self.tp, "fp": weights @ self.fp, "fn": weights @ self.fn,
-                "exact": weights @ self.exact, "example_f1": weights @ self.example_f1, "n": weights.sum(axis=1)}
+                "exact": weights @ self.exact, "example_f1": weights @ self.example_f1,
+                "example_jaccard": weights @ self.example_jaccard, "n": weights.sum(axis=1)}
 
 
 def metric_values(totals: dict[str, np.ndarray], metric: str) -> np.ndarray:
@@ -60,6 +63,8 @@ def metric_values(totals: dict[str, np.ndarray], metric: str) -> np.ndarray:
         return (fp + fn).sum(axis=1) / (n * tp.shape[1])
     if metric == "samples_f1":
         return totals["example_f1"] / n
+    if metric == "jaccard":
+        return totals["example_jaccard"] / n
     if metric == "micro_f1":
         denominator = 2 * tp.sum(axis=1) + fp.sum(axis=1) + fn.sum(axis=1)
         return np.divide(2 * tp.sum(axis=1), denominator, out=np.zeros(len(n)), where=denominator > 0)

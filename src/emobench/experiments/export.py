@@ -204,7 +204,7 @@ def _card_metrics(run: RunRecord) -> dict:
     test = run.metrics.splits.get("test")
     if test is None:
         return {}
-    keep = ("n", "accuracy", "macro", "weighted", "micro", "samples", "subset_accuracy", "hamming_loss")
+    keep = ("n", "accuracy", "macro", "weighted", "micro", "samples", "subset_accuracy", "hamming_loss", "jaccard")
     return {k: v for k, v in test.as_dict().items() if k in keep}
 
 

@@ -296,41 +296,79 @@ class Evaluation:
         return self.metrics["n"]
 
 
-def evaluate_run(run_dir: str | Path, split: str = "test", data_file: str | None = None,
-                 text_column: str | None = None, label_column: str | None = None, data_dir: str | None = None,
-                 allow_changed_data: bool = False, label_names: list[str] | None = None,
-                 dataset: DatasetConfig | None = None, label_separator: str | None = None,
-                 allow_modified: bool = False) -> Evaluation:
+# The reading options a labelled file inherits from the run's own data unless they are given.
+INHERITED_READING = ("text_column", "label_column", "header", "label_separator", "label_columns", "label_names")
+
+
+def file_config(recorded: DatasetConfig, data_file: str | Path, options: dict | None = None) -> DatasetConfig:
+    """How to read a labelled file to score a run on: ``options`` (DatasetConfig fields) as given, the run's own
+    reading options (columns, header, label separator or columns, label names) for the rest."""
+    options = dict(options or {})
+    unknown = sorted(set(options) - {f.name for f in dataclasses.fields(DatasetConfig)})
+    if unknown:
+        raise EmobenchError(f"{unknown[0]!r} is not a dataset option")
+    if "name" in options or "files" in options:
+        raise EmobenchError("the file to evaluate on is data_file")
+    inherited = {k: getattr(recorded, k) for k in INHERITED_READING if k not in options}
+    if recorded.reader != "table":  # a built-in dataset's own reading options say nothing about a user file
+        inherited = {}
+    return DatasetConfig(**{**inherited, **options, "name": str(data_file)})
+
+
+def scoring_data(config: DatasetConfig, split: str | None = None) -> tuple[Corpus, str]:
+    """Data that is only scored, never trained on, and the split to score: its own ``split`` (default: test) when
+    it has splits of its own (a dataset that ships them, split files, a split column), else every text (split
+    "all": a generated split would score a random tenth of what no model has seen)."""
+    from ..data.registry import dataset_entry
+
+    own = dataset_entry(config.name).ships_splits or bool(config.files) or bool(config.split_column)
+    if not own:
+        if split not in (None, "all"):
+            where = config.name if config.reader == "table" else config.short_name
+            raise EmobenchError(f"{where} has no splits of its own, so every text is scored; leave out {option('split')} "
+                                f"(or give a {option('split_column')})")
+        config = dataclasses.replace(config, split_fractions={"all": 1.0})
+    corpus = load_dataset(config, require_train=False)
+    split = split or ("test" if own else "all")
+    corpus[split]  # noqa: B018 -- an unknown split is a clear error naming the splits there are
+    if not len(corpus[split]):
+        raise EmobenchError(f"the {split} split of {corpus.name} has no texts")
+    return corpus, split
+
+
+def evaluate_run(run_dir: str | Path, split: str | None = None, data_file: str | None = None,
+                 dataset: DatasetConfig | None = None, data_dir: str | None = None, allow_changed_data: bool = False,
+                 allow_modified: bool = False, **file_options) -> Evaluation:
     """Re-evaluate a saved run: on its own dataset's ``split`` (the recorded checksums are verified first), on a
-    labelled file (``data_file``; the run's column names by default), or on another dataset (``dataset``: only
-    the labels both sides share count, see :func:`transfer_evaluate`)."""
+    labelled file (``data_file``, read with the run's column names and label options unless ``file_options`` --
+    any :class:`DatasetConfig` field, e.g. ``header=False``, ``label_map=...`` -- say otherwise), or on another
+    dataset (``dataset``). A file or another dataset is scored on the labels it shares with the run: texts whose
+    labels the run does not know are dropped and counted (see :func:`transfer_evaluate`)."""
     run = RunRecord.load(run_dir, allow_modified)
     model = load_model(run_dir, allow_modified)
-    recorded_dataset = run.config.dataset
-    if data_file:
-        from ..data.readers import load_labelled_file
-
-        names = list(label_names) if label_names else model.label_names
-        unknown = [n for n in names if n not in model.label_names]
-        if unknown:
-            raise EmobenchError(f"{option('label_names')}: {', '.join(unknown)} not among the run's labels "
-                                f"({', '.join(model.label_names)})")
-        data = load_labelled_file(data_file, names, text_column or recorded_dataset.text_column,
-                                  label_column or recorded_dataset.label_column, explicit_ids=bool(label_names),
-                                  multi_label=model.multi_label,
-                                  label_separator=label_separator or recorded_dataset.label_separator)
-        convert = [model.label_names.index(name) for name in names]
-        labels = [sorted(convert[y] for y in ys) for ys in data.labels] if model.multi_label else \
-            [convert[y] for y in data.labels]
-        metrics = evaluate_split(model, Split(data.texts, labels))
-        return Evaluation(metrics, classification_report_text(metrics), str(data_file))
-    if dataset is not None:
-        metrics, _ = transfer_evaluate(model, load_dataset(dataset), split)
-        return Evaluation(metrics, classification_report_text(metrics), f"{dataset.name} {split}", metrics["transfer"])
+    if data_file is not None and dataset is not None:
+        raise EmobenchError(f"give {option('data_file')} or {option('dataset')}, not both")
+    if file_options and data_file is None:
+        raise EmobenchError(f"{', '.join(sorted(file_options))}: reading options apply to {option('data_file')}")
+    if data_file is not None or dataset is not None:
+        if allow_changed_data:
+            raise EmobenchError(f"{option('allow_changed_data')} applies to the run's own dataset")
+        config = file_config(run.dataset_config(), data_file, file_options) if data_file is not None else dataset
+        if data_file is None and _same_dataset(config, run.dataset_config()):
+            raise EmobenchError(f"{config.name} is the run's own dataset; leave out {option('dataset')} to score its "
+                                f"{split or 'test'} split (the other splits were trained or tuned on)")
+        if data_file is not None:  # a file speaks the run's labels (and may have others, which are counted)
+            config = dataclasses.replace(config, label_order=list(run.labels))
+        corpus, split = scoring_data(config, split)
+        metrics, _ = transfer_evaluate(model, corpus, split)
+        where = str(data_file) if data_file is not None else corpus.name
+        scored = f"{where} ({'every text' if split == 'all' else f'its {split} split'})"
+        return Evaluation(metrics, classification_report_text(metrics), scored, metrics["transfer"])
     own = run.dataset_config()
     if data_dir:
         own.data_dir = data_dir  # the same files, found elsewhere (checksums are verified)
     corpus = load_dataset(own)
+    split = split or "test"
     data = corpus[split]
     changes = verify_data(run.data, corpus, Path(run_dir), allow_changed_data)
     metrics = evaluate_split(model, data)
@@ -338,6 +376,11 @@ def evaluate_run(run_dir: str | Path, split: str = "test", data_file: str | None
     if changes:
         metrics["data_changes"] = changes
     return Evaluation(metrics, classification_report_text(metrics), split, data_changes=changes)
+
+
+def _same_dataset(a: DatasetConfig, b: DatasetConfig) -> bool:
+    ra, rb = a.resolved(), b.resolved()
+    return (ra.name, ra.files, ra.label_map) == (rb.name, rb.files, rb.label_map)
 
 
 @dataclass
@@ -367,8 +410,21 @@ def transfer_evaluate(model: Classifier, corpus: Corpus, split: str = "test") ->
     data_columns = [corpus.label_names.index(name) for name in shared]
     truth = data.label_matrix(corpus.num_labels)[:, data_columns]
     keep = np.flatnonzero(truth.sum(axis=1) > 0)
+    if not len(keep):
+        files = list(corpus.source.get("files", {}))
+        where = f"{files[0] if len(files) == 1 else corpus.name} ({'every text' if split == 'all' else f'its {split} split'})"
+        raise EmobenchError(f"{where}: no text has a label the run knows ({', '.join(model.label_names)}); the data's "
+                            f"labels: {', '.join(n for n, c in corpus.label_counts(split).items() if c)}")
     texts = [data.texts[i] for i in keep]
     truth = truth[keep]
+    unknown = _unknown_label_counts(data, corpus, shared)
+    # A shared label without a single text in the scored split has no recall; averaged in, it would count as 0 for
+    # every model. It is left out of the averages, and said.
+    without = [name for name, c in zip(shared, truth.sum(axis=0)) if not c]
+    if without:
+        warnings.warn(f"{', '.join(without)}: no text of the {split} split of {corpus.name} has this label; left out of "
+                      "the per-label scores and averages (a prediction of it counts as a mistake)", EmobenchWarning,
+                      stacklevel=2)
     started = time.perf_counter()
     probs = model.predict_proba_batched(texts)[:, model_columns]
     seconds = time.perf_counter() - started
@@ -388,7 +444,8 @@ def transfer_evaluate(model: Classifier, corpus: Corpus, split: str = "test") ->
         y_true, y_pred = truth, predicted_matrix
     else:
         y_true, y_pred = truth.argmax(axis=1), top
-    metrics = compute_metrics(y_true, y_pred, shared)
+    scored = [i for i, name in enumerate(shared) if name not in without]
+    metrics = compute_metrics(y_true, y_pred, shared, scored=scored)
     majority = int(truth.sum(axis=0).argmax())
     metrics["eval_seconds"] = seconds
     metrics["transfer"] = {
@@ -396,11 +453,24 @@ def transfer_evaluate(model: Classifier, corpus: Corpus, split: str = "test") ->
         "model_only_labels": [n for n in model.label_names if n not in shared],
         "data_only_labels": [n for n in corpus.label_names if n not in shared],
         "examples": len(data), "kept": int(len(keep)), "dropped": int(len(data) - len(keep)),
+        "dropped_by_label": unknown, "labels_without_texts": without,
         "hit_rate": float(truth[np.arange(len(top)), top].mean()) if len(top) else 0.0,
         "majority_label": shared[majority], "majority_rate": float(truth[:, majority].mean()) if len(keep) else 0.0,
         "prediction": rule,
     }
     return metrics, TransferPredictions(texts, y_true, y_pred, probs, shared)
+
+
+def _unknown_label_counts(data: Split, corpus: Corpus, shared: list[str]) -> dict[str, int]:
+    """Texts dropped because none of their labels is one the run knows, counted by their labels."""
+    counts: dict[str, int] = {}
+    keep = {corpus.label_names.index(n) for n in shared}
+    for labels in data.labels:
+        ids = labels if corpus.multi_label else [labels]
+        if ids and not keep.intersection(ids):
+            for i in ids:
+                counts[corpus.label_names[i]] = counts.get(corpus.label_names[i], 0) + 1
+    return counts
 
 
 def write_transfer_predictions(path: Path, predictions: TransferPredictions) -> None:

@@ -10,13 +10,14 @@ import datetime as _dt
 import json
 import secrets
 import shutil
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..claims import Lock, claim_folder
-from ..data import DatasetConfig, load_dataset
+from ..data import Corpus, DatasetConfig, load_dataset
 from ..data.registry import dataset_entry
-from ..errors import EmobenchError, RecordError, option
+from ..errors import EmobenchError, EmobenchWarning, RecordError, option
 from ..evaluation.analysis import RunOutcome, analyse
 from ..files import MANIFEST, check_output_folder, check_plain_name, json_text, sha256_of, write_manifest
 from ..logs import logger as log
@@ -24,7 +25,8 @@ from ..models.registry import presets, study_models
 from ..records.comparison import (COMPARISON, RESULTS, RESULTS_CSV, STATISTICS, TARGET, ComparisonRecord, read_description,
                                   transfer_names, write_description, write_results, write_statistics)
 from ..records.run import CONFIG, METRICS, RunRecord, RunWriter
-from .run import PARTIAL, RunConfig, data_changes, train, transfer_evaluate, write_transfer_predictions
+from .run import (PARTIAL, RunConfig, _same_dataset, data_changes, scoring_data, train, transfer_evaluate,
+                  write_transfer_predictions)
 
 REGENERATED = (RESULTS_CSV, STATISTICS, "report.md", "report.html", "tables.tex", "figures/")
 
@@ -93,6 +95,9 @@ def plan_comparison(config: CompareConfig) -> tuple[Path, list[PlannedRun]]:
     folder = Path(config.output_dir) / name
     if folder.exists() and not (folder / COMPARISON).is_file():
         raise EmobenchError(f"{folder} exists and is not a comparison; choose another {option('name')}")
+    if config.transfer is not None and _same_dataset(config.transfer, config.dataset):
+        raise EmobenchError(f"{option('transfer')} {config.transfer.name}: that is the dataset the models are trained on; "
+                            "transfer scores another dataset")
     unknown = [m for m in config.overrides if m not in config.models]
     if unknown:
         raise EmobenchError(f"{option('overrides')} for {', '.join(unknown)}, which is not among the compared models "
@@ -164,7 +169,7 @@ def run_comparison(config: CompareConfig, progress: bool = True, log=print, retr
                 shutil.rmtree(partial, ignore_errors=True)
             log(f"{plan.name}: training")
             runs.append(train(plan.run, progress=progress, corpus=corpus, tracker=tracker))
-        transfer = run_transfer(folder, runs, config.transfer) if config.transfer is not None else None
+        transfer = run_transfer(folder, runs, config.transfer, corpus) if config.transfer is not None else None
         record = write_comparison(folder, runs, formats=config.formats, transfer=transfer, ensembles=config.ensembles)
         _track_report(track, folder, config, record)
         return record
@@ -290,6 +295,10 @@ def collect(runs: list[RunRecord]) -> list[RunOutcome]:
                   json.dumps((data.source.get("split") or {}).get("file_lines", {}).get("test")),
                   json.dumps(data.labels), json.dumps(data.source.get("label_map"), sort_keys=True)))
         test = run.metrics.splits["test"].as_dict()
+        if data.task == "multi_label" and "jaccard" not in test:  # a run from before the Jaccard score
+            from ..evaluation.metrics import compute_metrics
+
+            test["jaccard"] = compute_metrics(predictions.y_true, predictions.y_pred, run.labels)["jaccard"]
         validation_metrics = run.metrics.splits.get("validation")
         test["validation_calibration"] = validation_metrics.as_dict().get("calibration") if validation_metrics else None
         outcomes.append(RunOutcome(
@@ -342,7 +351,7 @@ def results_rows(outcomes: list[RunOutcome]) -> list[dict]:
             for k in ("precision", "recall", "f1"):
                 row[f"{avg}_{k}"] = test[avg][k]
         if o.task == "multi_label":
-            row.update(subset_accuracy=test["subset_accuracy"], hamming_loss=test["hamming_loss"])
+            row.update(subset_accuracy=test["subset_accuracy"], hamming_loss=test["hamming_loss"], jaccard=test.get("jaccard"))
         row.update(train_seconds=o.train_seconds, eval_seconds=test.get("eval_seconds"),
                    eval_examples_per_second=test.get("examples_per_second"), parameters=o.parameters, run=o.run_dir)
         row["per_class"] = {cls: {k: c[k] for k in ("precision", "recall", "f1", "support")}
@@ -351,22 +360,35 @@ def results_rows(outcomes: list[RunOutcome]) -> list[dict]:
     return rows
 
 
-def run_transfer(folder: Path, runs: list[RunRecord], target: DatasetConfig) -> dict:
-    """Every run scored on another dataset's test split (shared labels only): metrics and predictions under
-    ``transfer/``. Returns {run name: TransferScores}."""
+def run_transfer(folder: Path, runs: list[RunRecord], target: DatasetConfig, trained_on: Corpus | None = None) -> dict:
+    """Every run scored on another dataset (shared labels only): its own test split, or every text of data without
+    splits of its own; metrics and predictions under ``transfer/``. Texts that also occur in the training split
+    (``trained_on``) are counted and warned about. Returns {run name: TransferScores}."""
+    from ..data.text import normalize_text
     from ..files import Folder, write_json
     from ..models.base import load_model
     from ..records.comparison import read_transfer
 
-    corpus = load_dataset(target)
+    corpus, split = scoring_data(target)
+    files = [Path(f).name for f in corpus.source.get("files", {})]
+    scored_on = (f"every text of {corpus.name}" if split == "all" else f"the {split} split of {corpus.name}") + \
+        (f" ({', '.join(files)})" if files else "")
+    overlap = None
+    if trained_on is not None:
+        seen = {normalize_text(t) for t in trained_on["train"].texts}
+        overlap = sum(normalize_text(t) in seen for t in corpus[split].texts)
+        if overlap:
+            warnings.warn(f"{overlap} of the {len(corpus[split])} texts scored for transfer ({scored_on}) also occur in the "
+                          "training split: those are not out-of-domain texts", EmobenchWarning, stacklevel=2)
     (folder / "transfer").mkdir(exist_ok=True)
     for run in runs:
-        log.info("%s: scoring on %s test (transfer)", run.name, corpus.name)
-        metrics, predictions = transfer_evaluate(load_model(run.folder), corpus, "test")
+        log.info("%s: scoring on %s (transfer)", run.name, scored_on)
+        metrics, predictions = transfer_evaluate(load_model(run.folder), corpus, split)
+        metrics["transfer"].update(scored_on=scored_on, files=files, overlap_with_training=overlap)
         metrics_file, predictions_file = transfer_names(run.name)
         write_transfer_predictions(folder / predictions_file, predictions)
         write_json(folder / metrics_file, metrics)
-    write_json(folder / TARGET, {"dataset": target.resolved().to_dict(), "source": corpus.source})
+    write_json(folder / TARGET, {"dataset": target.resolved().to_dict(), "source": corpus.source, "split": split})
     files = Folder(folder, "comparison", note_unverified=False)
     return {run.name: read_transfer(files, run.name) for run in runs}
 

@@ -146,14 +146,18 @@ def read_transfer(files: Folder, name: str) -> TransferScores | None:
         return None
     metrics = validate(TransferMetrics, files.read_json(metrics_file, "transfer metrics"), files.root / metrics_file)
     labels = metrics.transfer.get("shared_labels")
-    check(isinstance(labels, list) and labels == list(metrics.per_class), files.root / metrics_file,
-          "transfer.shared_labels", "expected the shared labels, as the per-class scores list them")
+    without = metrics.transfer.get("labels_without_texts", [])
+    check(isinstance(labels, list) and isinstance(without, list) and set(without) <= set(labels), files.root / metrics_file,
+          "transfer.labels_without_texts", "expected shared labels")
+    scored = [name for name in labels if name not in without]
+    check(scored == list(metrics.per_class), files.root / metrics_file,
+          "transfer.shared_labels", "expected the shared labels (those with texts), as the per-class scores list them")
     predictions = read_predictions(files, predictions_file, labels)
     check(len(predictions) == metrics.n, files.root / predictions_file, "rows",
           f"{len(predictions)} rows, but the metrics count {metrics.n} texts")
     from .run import _check_metrics
 
-    _check_metrics(predictions, metrics, labels, files.root / metrics_file, "", predictions_file)
+    _check_metrics(predictions, metrics, labels, files.root / metrics_file, "", predictions_file, scored)
     return TransferScores(metrics.as_dict(), predictions)
 
 

@@ -333,7 +333,7 @@ class RunRecord:
 
 
 def _check_metrics(predictions: Predictions, recorded: SplitMetrics, labels: list[str], where: Path, prefix: str,
-                   source: str) -> None:
+                   source: str, scored: list[str] | None = None) -> None:
     """The metrics recomputed from the predictions must be the recorded ones (an edited number is refused)."""
     from ..evaluation.metrics import compute_metrics
 
@@ -345,12 +345,13 @@ def _check_metrics(predictions: Predictions, recorded: SplitMetrics, labels: lis
         if len(bad):
             raise RecordError(f"{where.parent / source}, row {int(bad[0])}: the prediction is not the most probable label; "
                               "the file was edited")
-    fresh = compute_metrics(predictions.y_true, predictions.y_pred, labels)
+    scored = labels if scored is None else scored
+    fresh = compute_metrics(predictions.y_true, predictions.y_pred, labels, scored=[labels.index(n) for n in scored])
     pairs = [("accuracy", fresh["accuracy"], recorded.accuracy), ("macro.f1", fresh["macro"]["f1"], recorded.macro.f1),
              ("weighted.f1", fresh["weighted"]["f1"], recorded.weighted.f1)]
-    pairs += [(f"per_class.{name}.f1", fresh["per_class"][name]["f1"], recorded.per_class[name].f1) for name in labels]
+    pairs += [(f"per_class.{name}.f1", fresh["per_class"][name]["f1"], recorded.per_class[name].f1) for name in scored]
     pairs += [(f"per_class.{name}.support", fresh["per_class"][name]["support"], recorded.per_class[name].support)
-              for name in labels]
+              for name in scored]
     for key, computed, saved in pairs:
         check(abs(computed - saved) <= 1e-9, where, f"{prefix}.{key}",
               f"{saved} recorded, but the predictions ({source}) give {computed:.6g}; the metrics or the predictions were "

@@ -17,7 +17,8 @@ from .reference import ISEAR_PAPER
 from .render import Bullets, Figure, Heading, Paragraph, Table, bold, code, write_documents
 
 METRIC_NAMES = {"accuracy": "accuracy", "macro_f1": "macro-F1", "weighted_f1": "weighted-F1", "micro_f1": "micro-F1",
-                "samples_f1": "samples-F1", "subset_accuracy": "subset accuracy", "hamming_loss": "Hamming loss"}
+                "samples_f1": "samples-F1", "subset_accuracy": "subset accuracy", "hamming_loss": "Hamming loss",
+                "jaccard": "Jaccard"}
 WIDE = 10  # more labels than this: the per-class table lists labels as rows
 
 
@@ -281,15 +282,28 @@ def _transfer_blocks(results: list[TransferResult]) -> list:
                        r.hit_rate.value, None, None, None])
     sentences = []
     for r in results:
-        above = "above" if r.hit_rate.low > r.majority_rate else "not clearly above"
+        if r.hit_rate.low > r.majority_rate:
+            where = "above"
+        elif r.hit_rate.high < r.majority_rate:
+            where = "below"
+        else:
+            where = "not clearly different from"
         sentences.append(f"{r.name}: its top shared label is one of the text's labels for {r.hit_rate.value:.1%} of the "
-                         f"{first.dataset} test texts (95% CI {r.hit_rate.low:.1%}-{r.hit_rate.high:.1%}), {above} the "
+                         f"texts (95% CI {r.hit_rate.low:.1%}-{r.hit_rate.high:.1%}), {where} the "
                          f"{r.majority_rate:.1%} of always answering {r.majority_label!r}; macro-F1 "
                          f"{r.scores['macro_f1'].value:.4f} out of domain against {r.in_domain['macro_f1']:.4f} in domain.")
+    notes = []
+    if first.labels_without_texts:
+        notes.append(f" No scored text has the shared label(s) {', '.join(first.labels_without_texts)}: they are left "
+                     "out of the per-label scores and averages (a prediction of them counts as a mistake).")
+    if first.overlap_with_training:
+        notes.append(f" {first.overlap_with_training} of the scored texts also occur in the training split, so they are "
+                     "not out of domain.")
     return [Heading(2, f"Transfer to {first.dataset}"),
-            Paragraph(["Every model also scored on the test split of ", code(first.dataset), " with only the labels both "
-                       f"sides share ({', '.join(first.shared_labels)}): texts without a shared label are dropped, "
-                       f"predictions are {first.prediction}, and averages run over the shared labels only."]),
+            Paragraph(["Every model also scored on ", first.scored_on, " with only the labels both "
+                       f"sides share ({', '.join(first.shared_labels)}): texts without a shared label are dropped "
+                       f"({first.dropped} of {first.kept + first.dropped}), predictions are {first.prediction}, and "
+                       "averages run over the shared labels only." + "".join(notes)]),
             Table(header, rows, _best_cells(values, 1), caption="In domain (own test split) beside out of domain; hit "
                   "rate: the model's most probable shared label is one of the text's labels; majority rate: the hit rate "
                   "of always answering the most frequent shared label."),

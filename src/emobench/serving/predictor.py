@@ -88,7 +88,7 @@ class Predictor:
 
             run = RunRecord.load(self.path, self.allow_modified)
             test = run.metrics.splits.get("test")
-            keep = ("n", "accuracy", "macro", "weighted", "micro", "samples", "subset_accuracy", "hamming_loss")
+            keep = ("n", "accuracy", "macro", "weighted", "micro", "samples", "subset_accuracy", "hamming_loss", "jaccard")
             card.update(model=run.config.model, dataset=run.data.dataset, run=self.path.resolve().name,
                         test_metrics={k: v for k, v in (test.as_dict() if test else {}).items() if k in keep})
         return card

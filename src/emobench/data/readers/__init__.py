@@ -5,6 +5,7 @@ a user file (CSV/TSV/JSONL). A new dataset is one file in this package and one e
 """
 from __future__ import annotations
 
+import codecs
 import importlib
 import re
 import warnings
@@ -15,7 +16,7 @@ from typing import Protocol
 from ...errors import DataError, EmobenchError, option
 from ..corpus import Corpus
 from ..registry import DEFAULT_DATASET, READERS, DatasetEntry, dataset_entry
-from .common import DataChecksumWarning, DataWarning, resolve_data_root
+from .common import FORMATS, DataChecksumWarning, DataWarning, resolve_data_root
 
 
 @dataclass
@@ -30,6 +31,7 @@ class DatasetConfig:
     label_column: str = "label"
     split_column: str | None = None
     label_names: list[str] | None = None  # explicit names, in id order (integer labels index this list)
+    label_order: list[str] | None = None  # labels known beforehand (a run's, when scoring it): first, in this order
     label_separator: str | None = None  # several labels per text, e.g. "joy,love" (JSON lists need none)
     label_map: dict | None = None  # target label -> [source labels], applied after reading
     label_map_name: str | None = None  # where the map came from (a file or a built-in name), for messages
@@ -39,6 +41,9 @@ class DatasetConfig:
     split_seed: int = 13
     drop_placeholders: bool = False
     encoding: str = "utf-8"
+    encodings: dict[str, str] = field(default_factory=dict)  # per file (train / validation / test / all), over encoding
+    data_format: str | None = None  # csv, tsv, jsonl or txt for every file (default: each file's suffix)
+    label_columns: list[str] | str | None = None  # one 0/1 column per label (multi-label), or "all" other columns
     dataset_name: str | None = None  # what reports and folder names call user files (default: the file's stem)
 
     def to_dict(self) -> dict:
@@ -69,9 +74,10 @@ class Reader(Protocol):
     def load(self, config: DatasetConfig) -> Corpus: ...
 
 
-def load_dataset(config: DatasetConfig | str | None = None, **overrides) -> Corpus:
+def load_dataset(config: DatasetConfig | str | None = None, require_train: bool = True, **overrides) -> Corpus:
     """Load a corpus by name ("emotion", "isear") or from a user file, as the config says. Warnings about
-    the data are shown and recorded in ``corpus.source["warnings"]``."""
+    the data are shown and recorded in ``corpus.source["warnings"]``. ``require_train=False``: data that is only
+    scored (another dataset, a labelled file) needs no training split."""
     if config is None or isinstance(config, str):
         config = DatasetConfig(name=config or DEFAULT_DATASET)
     if overrides:
@@ -89,7 +95,7 @@ def load_dataset(config: DatasetConfig | str | None = None, **overrides) -> Corp
             corpus = apply_label_map(corpus, config.label_map, config.label_map_name or option("label_map"))
         failed = None
         try:
-            check_corpus(corpus)
+            check_corpus(corpus, require_train)
         except DataError as exc:
             failed = exc
     for w in caught:  # shown again to the caller, and kept with the data
@@ -118,15 +124,44 @@ def check_config(config: DatasetConfig) -> None:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}", config.dataset_name):
             raise EmobenchError(f"{option('dataset_name')} {config.dataset_name!r}: expected a short plain name (letters, "
                                 "digits, '.', '_', '-', '+'; at most 64 characters)")
+    if config.data_format is not None and config.data_format not in FORMATS:
+        raise EmobenchError(f"{option('data_format')} {config.data_format!r}: expected one of {', '.join(FORMATS)}")
+    for split, codec in {"": config.encoding, **config.encodings}.items():
+        try:
+            codecs.lookup(codec)
+        except (LookupError, TypeError):
+            raise EmobenchError(f"{option('encoding')} {split + '=' if split else ''}{codec}: unknown encoding {codec!r}; "
+                                "expected a Python codec name such as utf-8, cp1252, latin-1") from None
+    for name, value in (("encoding", config.encodings), ("data_format", config.data_format)):
+        if value and config.reader != "table":
+            what = "per-file encodings apply" if name == "encoding" else f"{option(name)} applies"
+            raise EmobenchError(f"{what} to your own data files; {config.name!r} has its own format")
+    if config.label_columns is not None and config.reader != "table":
+        raise EmobenchError(f"{option('label_columns')} applies to your own data files, not to {config.name!r}")
+    if isinstance(config.label_columns, list):
+        if len(config.label_columns) < 2 or len(set(config.label_columns)) != len(config.label_columns) \
+                or not all(isinstance(c, str) and c.strip() for c in config.label_columns):
+            raise EmobenchError(f"{option('label_columns')} {','.join(map(str, config.label_columns))}: expected two or more "
+                                "distinct column names (or all)")
+        if config.label_names:
+            raise EmobenchError(f"{option('label_names')} and {option('label_columns')}: with indicator columns the column "
+                                "names are the labels")
+    elif config.label_columns not in (None, "all"):
+        raise EmobenchError(f"{option('label_columns')} {config.label_columns!r}: expected column names, or all")
     if config.text_column == config.label_column:
         raise EmobenchError(f"{option('text_column')} and {option('label_column')} are both {config.text_column!r}; expected two columns")
 
 
-def check_corpus(corpus: Corpus) -> None:
+def check_corpus(corpus: Corpus, require_train: bool = True) -> None:
     files = [f for f in corpus.source.get("files", {}) if not f.startswith("hub:")]
     where = files[0] if len(files) == 1 else corpus.name
+    if not require_train:
+        if not any(len(split) for split in corpus.splits.values()):
+            raise DataError("no examples", where)
+        return
     if "train" not in corpus.splits or not len(corpus["train"]):
-        raise DataError("no training examples", where)
+        raise DataError(f"no training examples (splits found: {', '.join(n for n, s in corpus.splits.items() if len(s)) or 'none'})",
+                        where)
     for name, split in corpus.splits.items():
         if not len(split):
             raise DataError(f"the {name} split is empty", where)
@@ -144,9 +179,8 @@ def check_corpus(corpus: Corpus) -> None:
 
 from .emotion import EMOTION_LABELS, load_emotion  # noqa: E402
 from .isear import ISEAR_LABELS, load_isear  # noqa: E402
-from .table import load_labelled_file, load_table  # noqa: E402
+from .table import load_table  # noqa: E402
 
 __all__ = ["DatasetConfig", "DataChecksumWarning", "DataWarning", "Reader", "READERS", "DatasetEntry", "dataset_entry",
            "DEFAULT_DATASET", "load_dataset",
-           "resolve_data_root", "EMOTION_LABELS", "ISEAR_LABELS", "load_emotion", "load_isear", "load_table",
-           "load_labelled_file"]
+           "resolve_data_root", "EMOTION_LABELS", "ISEAR_LABELS", "load_emotion", "load_isear", "load_table"]

@@ -14,8 +14,11 @@ from ...errors import DataError, EmobenchWarning, option
 
 MAX_TEXT_CHARS = 100_000  # longer texts are truncated, with a warning naming the lines
 MAX_FIELD_CHARS = 1_000_000  # longer fields are refused: one row must not exhaust memory
-TABLE_SUFFIXES = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
-JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
+# The formats every command reads, and the suffixes that name them (``--data-format`` overrides the suffix).
+FORMATS = ("csv", "tsv", "jsonl", "txt")
+SUFFIX_FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
+                  ".txt": "txt"}
+DELIMITERS = {"csv": ",", "tsv": "\t"}
 UNSUPPORTED = {
     ".xlsx": "Excel", ".xlsm": "Excel", ".xls": "Excel", ".ods": "OpenDocument spreadsheet", ".parquet": "Parquet",
     ".feather": "Feather", ".arrow": "Arrow", ".pkl": "pickle", ".pickle": "pickle", ".zip": "zip archive",
@@ -25,7 +28,8 @@ UNSUPPORTED = {
 MAGIC = {b"PK\x03\x04": "a zip archive (such as Excel .xlsx)", b"PAR1": "a Parquet file", b"\x1f\x8b": "gzip-compressed",
          b"\xd0\xcf\x11\xe0": "an old Office file (such as Excel .xls)", b"\x89HDF": "an HDF5 file",
          b"SQLite format": "an SQLite database", b"\x80\x04\x95": "a pickle", b"\x93NUMPY": "a NumPy array"}
-FORMATS_HINT = "emobench reads .csv, .tsv, .jsonl (one JSON object per line) and 'text;label' .txt files"
+FORMATS_HINT = ("emobench reads .csv, .tsv, .jsonl (one JSON object per line) and 'text;label' .txt files "
+                f"({option('data_format')} names the format of a file with another suffix)")
 
 
 class DataWarning(EmobenchWarning):
@@ -42,8 +46,11 @@ def resolve_data_root(data_dir: str | None) -> Path | None:
     return Path(root).expanduser() if root else None
 
 
-def read_text(path: str | Path, encoding: str = "utf-8") -> str:
-    """A whole text file; unsupported formats and undecodable bytes are reported with their place."""
+def read_text(path: str | Path, encoding: str = "utf-8", option_hint: str | None = None) -> str:
+    """A whole text file; unsupported formats and undecodable bytes are reported with their place, with a hint
+    that cannot corrupt the text (see :func:`encoding_hint`). A file that is valid UTF-8 but read with another
+    encoding is decoded as asked, with a warning (its non-ASCII characters would read as mojibake).
+    ``option_hint``: how the command line would set this file's encoding (``--encoding train=cp1252``)."""
     path = Path(path)
     kind = UNSUPPORTED.get(path.suffix.lower())
     if kind:
@@ -59,33 +66,96 @@ def read_text(path: str | Path, encoding: str = "utf-8") -> str:
     for magic, what in MAGIC.items():
         if raw.startswith(magic):
             raise DataError(f"the file is {what}, not text; {FORMATS_HINT}", path)
-    utf8 = encoding.lower().replace("_", "-") in ("utf-8", "utf8")
+    return decode(raw, encoding, path, option_hint)
+
+
+def _is_utf8(encoding: str) -> bool:
+    return encoding.lower().replace("_", "-") in ("utf-8", "utf8", "utf-8-sig")
+
+
+def decode(raw: bytes, encoding: str, path: Path, option_hint: str | None = None) -> str:
+    utf8 = _is_utf8(encoding)
     codec, shown = ("utf-8-sig", "UTF-8") if utf8 else (encoding, encoding)
     try:
-        return raw.decode(codec)
+        text = raw.decode(codec)
     except LookupError:
-        raise DataError(f"unknown encoding {encoding!r}; expected a Python codec name such as utf-8, latin-1, cp1252",
+        raise DataError(f"unknown encoding {encoding!r}; expected a Python codec name such as utf-8, cp1252, latin-1",
                         path) from None
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise DataError(
-            f"bytes {raw[exc.start:exc.end]!r} are not valid {shown}; expected a {shown} text file "
-            f"(pass {option('encoding')} for another one, e.g. latin-1)", path, line
-        ) from None
+        hint = encoding_hint(raw, option_hint or f"{option('encoding')} ENCODING") if utf8 else \
+            f"expected a {shown} text file; is it in another encoding?"
+        raise DataError(f"bytes {raw[exc.start:exc.end]!r} are not valid {shown}; {hint}", path, line) from None
+    if not utf8 and not raw.isascii():
+        try:
+            as_utf8 = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return text
+        sample = next(c for c in as_utf8 if ord(c) > 127)
+        warnings.warn(f"{path}: read as {encoding} as asked, but the file is valid UTF-8: its non-ASCII characters "
+                      f"(e.g. {sample!r}, read as {sample.encode('utf-8').decode(encoding, 'replace')!r}) are probably "
+                      f"corrupted; leave out {option('encoding')} to read it as UTF-8", DataWarning, stacklevel=3)
+    return text
 
 
-def read_records(path: str | Path, encoding: str = "utf-8", header: bool = True) -> list[tuple[int, dict]]:
-    """(line number, record) for every non-empty row of a CSV, TSV or JSONL file (by suffix). Without a
-    header, CSV/TSV columns are named by position: "1", "2", ..."""
+def encoding_hint(raw: bytes, how: str) -> str:
+    """What to do about bytes that are not UTF-8, without a suggestion that would corrupt the text: a file whose
+    other non-ASCII characters are valid UTF-8 is damaged (a single-byte encoding would turn them into mojibake);
+    Windows-1252 only when the bytes decode as it (its 0x80-0x9F are curly quotes and dashes, which latin-1 reads
+    as invisible control characters)."""
+    utf8_characters = sum(1 for c in raw.decode("utf-8", "replace") if ord(c) > 127 and c != "\ufffd")
+    if utf8_characters:
+        return (f"the file's other non-ASCII characters ({utf8_characters}) are valid UTF-8, so it mixes encodings or is "
+                f"damaged: fix these bytes (or re-save the file as UTF-8); reading it with a single-byte encoding would "
+                f"turn its UTF-8 characters into mojibake")
+    try:
+        raw.decode("cp1252")
+    except UnicodeDecodeError:
+        return (f"it is not Windows-1252 either; find its encoding (e.g. `file -i`) and pass it with {how.split()[0]} "
+                f"(e.g. {how.replace('ENCODING', 'cp1251')} for Cyrillic)")
+    c1 = any(0x80 <= b <= 0x9F for b in raw)
+    why = "its bytes 0x80-0x9F are Windows-1252 punctuation such as curly quotes" if c1 else \
+        "no UTF-8 character occurs; Windows-1252 reads these bytes as latin-1 would"
+    return f"it looks like Windows-1252 ({why}): pass {how.replace('ENCODING', 'cp1252')}"
+
+
+def file_format(path: Path, given: str | None = None) -> str:
+    """The format of a data file: ``given`` (``--data-format``), else its suffix."""
+    if given is not None:
+        if given not in FORMATS:
+            raise DataError(f"{option('data_format')} {given!r}: expected one of {', '.join(FORMATS)}")
+        return given
+    found = SUFFIX_FORMATS.get(path.suffix.lower())
+    if found is None:
+        raise DataError(f"unknown file type {path.suffix or '(no suffix)'!r}; {FORMATS_HINT}", path)
+    return found
+
+
+def semicolon_lines(text: str, path: Path):
+    """(line number, text, label) of ``text;label`` lines, split on the last ';'."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        text_part, sep, label = line.rpartition(";")
+        if not sep:
+            raise DataError("expected 'text;label' (no ';' in the line)", path, number)
+        yield number, text_part, label.strip()
+
+
+def read_records(path: str | Path, encoding: str = "utf-8", header: bool = True, data_format: str | None = None,
+                 option_hint: str | None = None) -> list[tuple[int, dict]]:
+    """(line number, record) for every non-empty row of a CSV, TSV, JSONL or ``text;label`` file (by suffix, or
+    ``data_format``). Without a header, CSV/TSV columns are named by position: "1", "2", ...; a ``text;label``
+    file has the columns "text" and "label"."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    text = read_text(path, encoding)
-    if suffix in JSONL_SUFFIXES:
+    text = read_text(path, encoding, option_hint)
+    fmt = file_format(path, data_format)
+    if fmt == "jsonl":
         return _jsonl_records(text, path)
-    if suffix not in TABLE_SUFFIXES:
-        raise DataError(f"unknown file type {suffix or '(no suffix)'!r}; {FORMATS_HINT}", path)
+    if fmt == "txt":
+        return [(number, {"text": t, "label": label}) for number, t, label in semicolon_lines(text, path)]
     csv.field_size_limit(MAX_FIELD_CHARS)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=TABLE_SUFFIXES[suffix])
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=DELIMITERS[fmt])
     records = []
     start = 1
     try:
@@ -249,10 +319,12 @@ def is_id(label: str) -> bool:
     return label.isdigit()
 
 
-def label_names_from(labels: list[tuple[str, Path, int]], explicit: list[str] | None) -> list[str]:
+def label_names_from(labels: list[tuple[str, Path, int]], explicit: list[str] | None,
+                     known: list[str] | None = None) -> list[str]:
     """The label names of a dataset from its training labels (value, file, line; a label set gives one
     entry per label): explicit names as given; all-integer labels must be the ids 0..K-1; a mix of ids and
-    names is refused."""
+    names is refused. ``known``: data read against labels known beforehand (a trained run's): they come first, in
+    their order, the data's other labels after them; integer ids where the known labels are names are refused."""
     if explicit:
         names = [str(n).strip() for n in explicit]
         if len(set(names)) != len(names) or not all(names):
@@ -261,6 +333,12 @@ def label_names_from(labels: list[tuple[str, Path, int]], explicit: list[str] | 
     seen: dict[str, tuple[Path, int]] = {}
     for label, path, number in labels:
         seen.setdefault(label, (path, number))
+    if known is not None:
+        for label, (path, number) in seen.items():
+            if label not in known and is_id(label) and not any(is_id(n) for n in known):
+                raise DataError(f"label {label!r} is an integer id, but the labels are names ({', '.join(known)}); write "
+                                f"the names, or pass {option('label_names')} to say which name each id means", path, number)
+        return list(known) + sorted(label for label in seen if label not in known)
     ids = [label for label in seen if is_id(label)]
     names = [label for label in seen if not is_id(label)]
     if ids and names:

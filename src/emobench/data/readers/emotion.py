@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ...errors import DataError, EmobenchError, option
 from ..corpus import Corpus, Split, sha256_file, sha256_texts
-from .common import DataChecksumWarning, TextChecker, read_text, resolve_data_root
+from .common import DataChecksumWarning, TextChecker, read_text, resolve_data_root, semicolon_lines
 
 EMOTION_LABELS = ["sadness", "joy", "love", "anger", "fear", "surprise"]
 EMOTION_FILES = {"train": "train.txt", "validation": "val.txt", "test": "test.txt"}
@@ -18,20 +18,9 @@ EMOTION_SHA256 = {
 }
 
 
-def semicolon_lines(path: Path, encoding: str = "utf-8"):
-    """(line number, text, label) of a ``text;label`` file, split on the last ';'."""
-    for number, line in enumerate(read_text(path, encoding).splitlines(), start=1):
-        if not line.strip():
-            continue
-        text, sep, label = line.rpartition(";")
-        if not sep:
-            raise DataError("expected 'text;label' (no ';' in the line)", path, number)
-        yield number, text, label.strip()
-
-
 def read_emotion_file(path: Path, check: TextChecker) -> Split:
     texts, labels = [], []
-    for number, text, label in semicolon_lines(path):
+    for number, text, label in semicolon_lines(read_text(path), path):
         if label not in EMOTION_LABELS:
             raise DataError(f"label {label!r} is not one of {', '.join(EMOTION_LABELS)}", path, number)
         texts.append(check(text, "text", path, number))

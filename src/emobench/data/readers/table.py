@@ -1,6 +1,7 @@
-"""User files: CSV, TSV or JSONL with a text and a label column, and either a split column, one file per
-split, or a generated stratified split (recorded line by line). Multi-label data: JSON lists in JSONL, or a
-label column split on ``--label-separator``."""
+"""User files: CSV, TSV, JSONL or ``text;label`` .txt with a text and a label column, and either a split column,
+one file per split, or a generated stratified split (recorded line by line). Multi-label data: JSON lists in
+JSONL, a label column split on ``--label-separator``, or one 0/1 indicator column per label (``--label-columns``,
+as SemEval-2018 E-c ships it). Every command reads files through this module."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,14 +10,15 @@ from ...errors import DataError, option
 from ..corpus import Corpus, Split, sha256_file
 from ..splitting import stratified_split
 from ..text import is_placeholder
-from .common import TextChecker, field, label_id, label_names_from, raw_label, raw_label_set, read_records
-from .emotion import semicolon_lines
+from .common import TextChecker, field, file_format, label_id, label_names_from, raw_label, raw_label_set, read_records
 
 SPLIT_ALIASES = {
     "train": "train", "training": "train",
     "validation": "validation", "val": "validation", "valid": "validation", "dev": "validation",
     "test": "test", "testing": "test",
 }
+ALL_OTHER_COLUMNS = "all"  # --label-columns all: every column but the text and split columns
+INDICATORS = {"0": 0, "1": 1}
 
 
 def load(config) -> Corpus:
@@ -29,10 +31,22 @@ def _columns(config) -> tuple[str, str, str | None]:
         return config.text_column, config.label_column, config.split_column
     text = "1" if config.text_column == "text" else config.text_column
     label = "2" if config.label_column == "label" else config.label_column
-    for name, value in (("text_column", text), ("label_column", label), ("split_column", config.split_column)):
+    columns = [("text_column", text), ("label_column", label), ("split_column", config.split_column)]
+    if isinstance(config.label_columns, list):
+        columns += [("label_columns", c) for c in config.label_columns]
+    for name, value in columns:
         if value is not None and not value.isdigit():
             raise DataError(f"{option(name)} {value!r}: with {option('no_header')}, columns are positions (1, 2, ...)")
     return text, label, config.split_column
+
+
+def _check_txt(config, path: Path) -> None:
+    """A ``text;label`` file has two columns, ``text`` and ``label``, and no header to leave out."""
+    if config.text_column != "text" or config.label_column != "label" or config.label_columns or not config.header \
+            or config.split_column:
+        raise DataError(f"a 'text;label' file has the columns text and label only; {option('text_column')}, "
+                        f"{option('label_column')}, {option('label_columns')}, {option('split_column')} and "
+                        f"{option('no_header')} apply to CSV, TSV and JSONL files", path)
 
 
 def load_table(config) -> Corpus:
@@ -41,17 +55,26 @@ def load_table(config) -> Corpus:
     path = Path(config.name).expanduser()
     if not config.files and not path.suffix and not path.exists() and "/" not in config.name:
         raise DataError(f"unknown dataset {config.name!r}; expected one of {', '.join(r for r in READERS if r != 'table')}, "
-                        "or a path to a CSV/TSV/JSONL file")
+                        "or a path to a CSV/TSV/JSONL/.txt file")
     files = dict(config.files) or {"all": config.name}
     unknown = [name for name in files if name not in ("all", "train", "validation", "test")]
     if unknown:
         raise DataError(f"unknown split {unknown[0]!r}; expected train, validation or test")
+    unknown = [name for name in config.encodings if name not in files]
+    if unknown:
+        given = ", ".join(f for f in files if f != "all") or "one file"
+        raise DataError(f"{option('encoding')} {unknown[0]}=...: there is no {unknown[0]} file (files: {given})")
     text_column, label_column, split_column = _columns(config)
     records_by_file = {}
     for split, filename in files.items():
-        records_by_file[split] = (Path(filename).expanduser(), read_records(Path(filename).expanduser(), config.encoding,
-                                                                            config.header))
-    multi = config.label_separator is not None or any(
+        where = Path(filename).expanduser()
+        how = f"{option('encoding')} {split}=ENCODING" if len(files) > 1 else f"{option('encoding')} ENCODING"
+        records_by_file[split] = (where, read_records(where, config.encodings.get(split, config.encoding), config.header,
+                                                      config.data_format, how))
+        if file_format(where, config.data_format) == "txt":
+            _check_txt(config, where)
+    indicator_columns = _indicator_columns(config, records_by_file, text_column, split_column)
+    multi = indicator_columns is not None or config.label_separator is not None or any(
         isinstance(record.get(label_column), list) for _, records in records_by_file.values() for _, record in records)
     rows: dict[str, list[tuple[str, list[str], Path, int]]] = {}
     checksums = {}
@@ -63,9 +86,12 @@ def load_table(config) -> Corpus:
             raise DataError("no examples (the file has no data rows)", path)
         for number, record in records:
             text = check(field(record, text_column, path, number), text_column, path, number)
-            value = field(record, label_column, path, number)
-            labels = (raw_label_set(value, label_column, path, number, config.label_separator) if multi
-                      else [raw_label(value, label_column, path, number)])
+            if indicator_columns is not None:
+                labels = _indicated(record, indicator_columns, path, number)
+            else:
+                value = field(record, label_column, path, number)
+                labels = (raw_label_set(value, label_column, path, number, config.label_separator) if multi
+                          else [raw_label(value, label_column, path, number)])
             if config.drop_placeholders and is_placeholder(text):
                 dropped += 1
                 continue
@@ -82,10 +108,13 @@ def load_table(config) -> Corpus:
             rows.setdefault(target, []).append((text, labels, path, number))
     check.report()
     source = {"kind": "file", "files": checksums, "dropped_placeholders": dropped}
-    explicit = bool(config.label_names)
+    if indicator_columns is not None:
+        source["label_columns"] = indicator_columns
+    explicit = bool(config.label_names) or indicator_columns is not None
+    explicit_names = indicator_columns if indicator_columns is not None else config.label_names
     if "all" in rows:
         items = rows.pop("all")
-        names = _names(items, config.label_names)
+        names = _names(items, explicit_names, config.label_order)
         labels = [_ids(item, names, explicit, "train", multi) for item in items]
         # Multi-label data is stratified by each text's rarest label (texts without one form their own group).
         counts = {}
@@ -98,48 +127,57 @@ def load_table(config) -> Corpus:
         source["split"] = {"seed": config.split_seed, "fractions": config.split_fractions,
                            "file_lines": {name: [items[i][3] for i in idx] for name, idx in assignment.items()}}
         return Corpus(config.short_name, names, splits, source, multi)
-    if "train" not in rows:
-        raise DataError(f"no training rows (splits found: {', '.join(rows) or 'none'})", Path(next(iter(files.values()))))
-    names = _names(rows["train"], config.label_names)
+    # Label names come from the training rows; data read only to be scored (no training split) names its own.
+    names = _names(rows["train"] if "train" in rows else [item for items in rows.values() for item in items], explicit_names,
+                   config.label_order)
     splits = {split: Split([item[0] for item in items], [_ids(item, names, explicit, split, multi) for item in items])
               for split, items in rows.items()}
     return Corpus(config.short_name, names, splits, source, multi)
 
 
-def _names(items, explicit) -> list[str]:
-    return label_names_from([(label, path, number) for _, labels, path, number in items for label in labels], explicit)
+def _indicator_columns(config, records_by_file, text_column: str, split_column: str | None) -> list[str] | None:
+    """The 0/1 label columns (``--label-columns``): as listed, or every column but the text and split columns."""
+    if not config.label_columns:
+        return None
+    if config.label_separator is not None:
+        raise DataError(f"{option('label_columns')} and {option('label_separator')}: give one way of reading labels")
+    first_path, first = next(((path, records[0]) for path, records in records_by_file.values() if records), (None, None))
+    if first is None:
+        return None  # an empty file: reported where the records are read
+    if config.label_columns == ALL_OTHER_COLUMNS:
+        columns = [c for c in first[1] if c not in (text_column, split_column)]
+        if len(columns) < 2:
+            raise DataError(f"{option('label_columns')} all: {len(columns)} column(s) besides the text; expected one 0/1 "
+                            "column per label", first_path, first[0])
+        return columns
+    columns = list(config.label_columns)
+    for column in columns:
+        if column in (text_column, split_column):
+            raise DataError(f"{option('label_columns')}: {column!r} is the text or split column")
+    return columns
+
+
+def _indicated(record: dict, columns: list[str], path: Path, number: int) -> list[str]:
+    """The labels of a row of 0/1 indicator columns."""
+    labels = []
+    for column in columns:
+        value = field(record, column, path, number)
+        key = ("1" if value else "0") if isinstance(value, bool) else str(value).strip()
+        if key not in INDICATORS:
+            shown = repr(value)[:60]
+            raise DataError(f"column {column!r}: {shown} is not 0 or 1; {option('label_columns')} reads one 0/1 column per "
+                            "label (list the label columns if others sit beside them)", path, number)
+        if INDICATORS[key]:
+            labels.append(column)
+    return labels
+
+
+def _names(items, explicit, known=None) -> list[str]:
+    return label_names_from([(label, path, number) for _, labels, path, number in items for label in labels], explicit,
+                            known)
 
 
 def _ids(item, names: list[str], explicit: bool, split: str, multi: bool):
     _, labels, path, number = item
     ids = [label_id(label, names, explicit, path, number, split) for label in labels]
     return sorted(ids) if multi else ids[0]
-
-
-def load_labelled_file(path: str | Path, label_names: list[str], text_column: str = "text",
-                       label_column: str = "label", explicit_ids: bool = False, encoding: str = "utf-8",
-                       multi_label: bool = False, label_separator: str | None = None) -> Split:
-    """A labelled file to evaluate a trained model on: CSV/TSV/JSONL with columns, or ``text;label`` lines
-    (.txt). Integer labels are read as ids only when ``explicit_ids`` (the names were given in id order)."""
-    path = Path(path).expanduser()
-    check = TextChecker()
-    if path.suffix.lower() == ".txt":
-        rows = [(check(text, "text", path, n), label, n) for n, text, label in semicolon_lines(path, encoding)]
-        column = "label"
-    else:
-        rows = [(check(field(r, text_column, path, n), text_column, path, n), field(r, label_column, path, n), n)
-                for n, r in read_records(path, encoding)]
-        column = label_column
-    check.report()
-    if not rows:
-        raise DataError("no examples", path)
-    texts, labels = [], []
-    for text, value, number in rows:
-        if multi_label:
-            ids = sorted(label_id(label, label_names, explicit_ids, path, number, "evaluation")
-                         for label in raw_label_set(value, column, path, number, label_separator))
-        else:
-            ids = label_id(raw_label(value, column, path, number), label_names, explicit_ids, path, number, "evaluation")
-        texts.append(text)
-        labels.append(ids)
-    return Split(texts, labels)
