@@ -413,7 +413,7 @@ def cases() -> list[Case]:
              message=r"the run's labels \(sadness, .*\) and ids's \(happy, sad\) have none in common",
              setup=lambda d, ws: write(d / "ids.csv", "text,label\ni feel happy,1\n"), group="evaluate"),
         Case("evaluate only unseen labels", ["evaluate", "{ws}/runs/tfidf-run", "--data", "{case}/d.csv"],
-             message=r"d\.csv \(every text\): no text has a label the run knows .*the data's labels: pride",
+             message=r"every text of d \(d\.csv\): no text has a label the run knows .*the data's labels: pride",
              setup=lambda d, ws: write(d / "d.csv", "text,label\ni am proud,pride\n"), group="evaluate"),
         Case("evaluate --data with --split", ["evaluate", "{ws}/runs/tfidf-run", "--data", "{ws}/data/emotion/test.txt", "--split",
                                               "validation"], message=r"test\.txt has no splits of its own, so every text is scored",

@@ -136,6 +136,30 @@ def test_a_poisoned_text_fails_only_its_own_request(run_dir):
     assert len(failed) == 1 and "tokenizer panicked" in str(failed[0]) and results[3] is failed[0]
     assert all(r[0]["label"] == "joy" for i, r in enumerate(results) if i != 3)
     assert after[0]["label"] == "sadness" and batcher.failures == 1  # the batcher is alive
+    assert failed[0].index == 0
+
+
+def test_a_poisoned_text_is_a_422_naming_it(run_dir, monkeypatch):
+    from emobench.serving.predictor import Predictor
+
+    real = Predictor.probabilities
+
+    class Panic(BaseException):
+        pass
+
+    def probabilities(self, texts):
+        if any("POISON" in t for t in texts):
+            raise Panic("tokenizer panicked")
+        return real(self, texts)
+
+    monkeypatch.setattr(Predictor, "probabilities", probabilities)
+    with TestClient(create_app(run_dir)) as client:
+        response = client.post("/predict", json={"texts": ["i am happy", "so POISON", "fine"]})
+        assert response.status_code == 422
+        detail = response.json()["detail"][0]
+        assert detail["loc"] == ["body", "texts", 1] and "tokenizer panicked" in detail["msg"] and "POISON" not in detail["msg"]
+        assert client.get("/health").json()["status"] == "ok"
+        assert client.post("/predict", json={"texts": ["i am happy"]}).status_code == 200
 
 
 @pytest.mark.slow

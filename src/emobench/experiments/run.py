@@ -296,8 +296,9 @@ class Evaluation:
         return self.metrics["n"]
 
 
-# The reading options a labelled file inherits from the run's own data unless they are given.
-INHERITED_READING = ("text_column", "label_column", "header", "label_separator", "label_columns", "label_names")
+# The reading options a labelled file inherits from the run's own data unless they are given; a group is inherited
+# whole or not at all (named columns given for a file with a header do not inherit the run's "no header").
+INHERITED_READING = (("text_column", "label_column", "header", "label_columns"), ("label_separator",), ("label_names",))
 
 
 def file_config(recorded: DatasetConfig, data_file: str | Path, options: dict | None = None) -> DatasetConfig:
@@ -309,7 +310,7 @@ def file_config(recorded: DatasetConfig, data_file: str | Path, options: dict | 
         raise EmobenchError(f"{unknown[0]!r} is not a dataset option")
     if "name" in options or "files" in options:
         raise EmobenchError("the file to evaluate on is data_file")
-    inherited = {k: getattr(recorded, k) for k in INHERITED_READING if k not in options}
+    inherited = {k: getattr(recorded, k) for group in INHERITED_READING if not set(group) & set(options) for k in group}
     if recorded.reader != "table":  # a built-in dataset's own reading options say nothing about a user file
         inherited = {}
     return DatasetConfig(**{**inherited, **options, "name": str(data_file)})
@@ -361,9 +362,8 @@ def evaluate_run(run_dir: str | Path, split: str | None = None, data_file: str |
             config = dataclasses.replace(config, label_order=list(run.labels))
         corpus, split = scoring_data(config, split)
         metrics, _ = transfer_evaluate(model, corpus, split)
-        where = str(data_file) if data_file is not None else corpus.name
-        scored = f"{where} ({'every text' if split == 'all' else f'its {split} split'})"
-        return Evaluation(metrics, classification_report_text(metrics), scored, metrics["transfer"])
+        return Evaluation(metrics, classification_report_text(metrics), scored_description(corpus, split),
+                          metrics["transfer"])
     own = run.dataset_config()
     if data_dir:
         own.data_dir = data_dir  # the same files, found elsewhere (checksums are verified)
@@ -381,6 +381,13 @@ def evaluate_run(run_dir: str | Path, split: str | None = None, data_file: str |
 def _same_dataset(a: DatasetConfig, b: DatasetConfig) -> bool:
     ra, rb = a.resolved(), b.resolved()
     return (ra.name, ra.files, ra.label_map) == (rb.name, rb.files, rb.label_map)
+
+
+def scored_description(corpus: Corpus, split: str) -> str:
+    """"the test split of goemotions:ekman (test.tsv)", "every text of meld (meld.csv)": what a score is about."""
+    files = [Path(f).name for f in corpus.source.get("files", {}) if not str(f).startswith("hub:")]
+    what = f"every text of {corpus.name}" if split == "all" else f"the {split} split of {corpus.name}"
+    return what + (f" ({', '.join(files)})" if files and len(files) <= 3 else "")
 
 
 @dataclass
@@ -411,10 +418,9 @@ def transfer_evaluate(model: Classifier, corpus: Corpus, split: str = "test") ->
     truth = data.label_matrix(corpus.num_labels)[:, data_columns]
     keep = np.flatnonzero(truth.sum(axis=1) > 0)
     if not len(keep):
-        files = list(corpus.source.get("files", {}))
-        where = f"{files[0] if len(files) == 1 else corpus.name} ({'every text' if split == 'all' else f'its {split} split'})"
-        raise EmobenchError(f"{where}: no text has a label the run knows ({', '.join(model.label_names)}); the data's "
-                            f"labels: {', '.join(n for n, c in corpus.label_counts(split).items() if c)}")
+        raise EmobenchError(f"{scored_description(corpus, split)}: no text has a label the run knows "
+                            f"({', '.join(model.label_names)}); the data's labels: "
+                            f"{', '.join(n for n, c in corpus.label_counts(split).items() if c)}")
     texts = [data.texts[i] for i in keep]
     truth = truth[keep]
     unknown = _unknown_label_counts(data, corpus, shared)
@@ -422,8 +428,8 @@ def transfer_evaluate(model: Classifier, corpus: Corpus, split: str = "test") ->
     # every model. It is left out of the averages, and said.
     without = [name for name, c in zip(shared, truth.sum(axis=0)) if not c]
     if without:
-        warnings.warn(f"{', '.join(without)}: no text of the {split} split of {corpus.name} has this label; left out of "
-                      "the per-label scores and averages (a prediction of it counts as a mistake)", EmobenchWarning,
+        warnings.warn(f"{', '.join(without)}: no text has this label in {scored_description(corpus, split)}; left out "
+                      "of the per-label scores and averages (a prediction of it counts as a mistake)", EmobenchWarning,
                       stacklevel=2)
     started = time.perf_counter()
     probs = model.predict_proba_batched(texts)[:, model_columns]

@@ -25,7 +25,8 @@ from ..models.registry import presets, study_models
 from ..records.comparison import (COMPARISON, RESULTS, RESULTS_CSV, STATISTICS, TARGET, ComparisonRecord, read_description,
                                   transfer_names, write_description, write_results, write_statistics)
 from ..records.run import CONFIG, METRICS, RunRecord, RunWriter
-from .run import (PARTIAL, RunConfig, _same_dataset, data_changes, scoring_data, train, transfer_evaluate,
+from .run import (PARTIAL, RunConfig, _same_dataset, data_changes, scored_description, scoring_data, train,
+                  transfer_evaluate,
                   write_transfer_predictions)
 
 REGENERATED = (RESULTS_CSV, STATISTICS, "report.md", "report.html", "tables.tex", "figures/")
@@ -371,8 +372,7 @@ def run_transfer(folder: Path, runs: list[RunRecord], target: DatasetConfig, tra
 
     corpus, split = scoring_data(target)
     files = [Path(f).name for f in corpus.source.get("files", {})]
-    scored_on = (f"every text of {corpus.name}" if split == "all" else f"the {split} split of {corpus.name}") + \
-        (f" ({', '.join(files)})" if files else "")
+    scored_on = scored_description(corpus, split)
     overlap = None
     if trained_on is not None:
         seen = {normalize_text(t) for t in trained_on["train"].texts}

@@ -9,7 +9,7 @@ Nothing a client sends breaks it: bad requests get a 422 naming the item and the
 input: NaN, Infinity, lone surrogates, oversized texts included), bodies larger than the largest valid request
 are refused with a 413 before they are read, a request that is not whole within ``request_seconds`` of its first
 byte (or a connection that sends nothing) is closed, and a text that makes the model fail fails only its own
-request: the others of its batch are answered, and the batcher keeps running.
+request (a 422 naming the text): the others of its batch are answered, and the batcher keeps running.
 """
 
 import asyncio
@@ -36,7 +36,11 @@ class ServiceSettings:
 
 
 class ModelFailure(Exception):
-    """A text the model could not score (the tokenizer or the model raised on it)."""
+    """A text the model could not score (the tokenizer or the model raised on it): ``index`` in its request."""
+
+    def __init__(self, reason: str, index: int | None = None):
+        super().__init__(reason)
+        self.reason, self.index = reason, index
 
 
 class Batcher:
@@ -97,7 +101,9 @@ class Batcher:
             self.failures += 1
             texts, future = waiting[0]
             if not future.done():
-                future.set_exception(ModelFailure(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"))
+                index = await self._failing_text(texts) if len(texts) > 1 else 0
+                future.set_exception(ModelFailure(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+                                                  index))
             return
         self.batches += 1
         start = 0
@@ -105,6 +111,17 @@ class Batcher:
             if not future.done():
                 future.set_result(results[start : start + len(texts)])
             start += len(texts)
+
+    async def _failing_text(self, texts: list[str]) -> int | None:
+        """The first text of a failed request that fails alone (None if each succeeds alone)."""
+        for i, text in enumerate(texts):
+            try:
+                await asyncio.to_thread(self._predict, [text])
+            except asyncio.CancelledError:
+                raise
+            except BaseException:  # noqa: BLE001
+                return i
+        return None
 
     def _predict(self, texts: list[str]) -> list[dict]:
         return self.predictor.format(texts, self.predictor.probabilities(texts), include_text=False)
@@ -218,7 +235,10 @@ def create_app(path: str | Path, backend: str = "auto", settings: ServiceSetting
 
     @app.exception_handler(ModelFailure)
     async def failed(request: Request, exc: ModelFailure):
-        return JSONResponse(status_code=500, content={"detail": f"the model could not score this request ({exc})"[:500]})
+        # The text, not the server, is what cannot be processed: a 422 naming it, like every other refused item.
+        where = ["body", "texts", exc.index] if exc.index is not None else ["body", "texts"]
+        return JSONResponse(status_code=422, content={"detail": [{
+            "loc": where, "msg": f"the model could not score this text ({exc.reason})"[:300], "type": "model_failure"}]})
 
     @app.post("/predict", response_model=PredictResponse, response_model_exclude_none=True)
     async def predict(request: PredictRequest) -> dict:
