@@ -65,7 +65,8 @@ class Workspace:
 
 
 def build_workspace(root: Path, invoke: Callable[[list[str]], tuple[int, str]]) -> Workspace:
-    """Tiny datasets, a finished tfidf run, a finished LSTM run and a finished comparison."""
+    """Tiny datasets, finished runs (tfidf, LSTM, lstm-paper, a tiny BERT, multi-label), an int8 export and a finished
+    comparison."""
     ws = Workspace(root)
     (ws.data / "emotion").mkdir(parents=True)
     for name, n, seed in (("train.txt", 90, 1), ("val.txt", 30, 2), ("test.txt", 30, 3)):
@@ -91,6 +92,9 @@ def build_workspace(root: Path, invoke: Callable[[list[str]], tuple[int, str]]) 
         code, output = invoke(args)
         if code != 0:
             raise RuntimeError(f"workspace step failed: {args}\n{output}")
+    from bad_inputs_surface import build_surface
+
+    build_surface(ws, invoke)
     return ws
 
 
@@ -100,13 +104,17 @@ def build_workspace(root: Path, invoke: Callable[[list[str]], tuple[int, str]]) 
 @dataclass
 class Case:
     name: str
-    args: list  # strings; "{ws}" is replaced by the workspace root, "{case}" by the case's own folder
+    # kind "cli": arguments ("{ws}" is replaced by the workspace root, "{case}" by the case's own folder); "http": a
+    # request spec (bad_inputs_surface.http); "process": a function (ws, case_dir) -> (exit code, output) that runs
+    # several processes itself (concurrent writers, a kill).
+    args: list | dict | Callable
     expect: str = "error"  # "error" or "ok"
     message: str = ""  # regex the output must match (errors: names the file / line / key)
     setup: Callable | None = None  # setup(case_dir, ws)
     check: Callable | None = None  # check(case_dir, ws, output) -> problem or None, for "ok" cases
     env: dict = field(default_factory=dict)
     group: str = ""
+    kind: str = "cli"
 
 
 def write(path: Path, content, encoding="utf-8"):
@@ -579,7 +587,9 @@ def cases() -> list[Case]:
              setup=lambda d, ws: write(d / "d.csv", _labelled(lambda i: ["[bold]x", "[/]", "<b>"][i % 3], 60)),
              check=_ok_output(r"(?=.*\[bold\]x)(?=.*\[/\])(?=.*<b>)"), group="audit"),
     ]
-    return c
+    from bad_inputs_surface import cases as surface_cases
+
+    return c + surface_cases()
 
 
 def _remote_code_model(case_dir: Path, ws) -> None:
@@ -637,10 +647,15 @@ def classify(case: Case, code: int, output: str, ws: Workspace, case_dir: Path, 
     return ("wrong result", problem) if problem else ("correct", "")
 
 
-def run_cases(ws: Workspace, invoke, selected: list[Case] | None = None, log=print) -> list[dict]:
+def run_cases(ws: Workspace, invoke, selected: list[Case] | None = None, log=print, service=None) -> list[dict]:
+    """Every case, classified. ``service``: what HTTP cases are sent to (``send(requests) -> [(status, text)]``,
+    ``healthy() -> bool``); without it they are left out."""
+    from bad_inputs_surface import outcome_http
+
     results = []
     env_before = dict(os.environ)
-    for i, case in enumerate(selected or cases()):
+    chosen = [case for case in (selected or cases()) if case.kind != "http" or service is not None]
+    for i, case in enumerate(chosen):
         case_dir = ws.root / "cases" / f"{i:03d}"
         case_dir.mkdir(parents=True)
         if case.setup:
@@ -649,8 +664,20 @@ def run_cases(ws: Workspace, invoke, selected: list[Case] | None = None, log=pri
                      and not (case.expect == "ok" and name.startswith("cmp"))}
         before = _digest(case_dir)
         started = time.perf_counter()
-        code, output = invoke(_substitute(case.args, ws, case_dir), case.env)
-        outcome, detail = classify(case, code, output, ws, case_dir, before, protected)
+        if case.kind == "http":
+            requests = case.args.get("requests") or [case.args["request"]]
+            try:
+                responses = service.send(requests)
+                outcome, detail = outcome_http(case, responses, service.healthy(), ws, case_dir)
+            except Exception as exc:  # noqa: BLE001 - a service that cannot answer is the finding
+                code, outcome, detail = None, "crash", f"{type(exc).__name__}: {exc}"
+            code = None
+        else:
+            if case.kind == "process":
+                code, output = case.args(ws, case_dir)
+            else:
+                code, output = invoke(_substitute(case.args, ws, case_dir), case.env)
+            outcome, detail = classify(case, code, output, ws, case_dir, before, protected)
         results.append({"case": case.name, "group": case.group, "expected": case.expect, "exit_code": code,
                         "outcome": outcome, "detail": detail, "seconds": round(time.perf_counter() - started, 2)})
         log(f"[{i + 1:3d}] {outcome:13s} {case.name}" + (f"  -- {detail}" if detail else ""))
@@ -676,7 +703,7 @@ def summary(results: list[dict]) -> dict[str, int]:
     return counts
 
 
-FAILURES = ("traceback", "wrong result", "code execution", "lost run", "half-written", "unclear error")
+FAILURES = ("traceback", "wrong result", "code execution", "lost run", "half-written", "unclear error", "crash")
 
 
 def main() -> None:
@@ -690,8 +717,14 @@ def main() -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     invoke = subprocess_invoker(env)
     ws = build_workspace(root, lambda a: invoke(a))
+    from bad_inputs_surface import ProcessService
+
+    service = ProcessService(ws, env)
     started = time.perf_counter()
-    results = run_cases(ws, invoke)
+    try:
+        results = run_cases(ws, invoke, service=service)
+    finally:
+        service.close()
     seconds = time.perf_counter() - started
     counts = summary(results)
     groups = sorted({r["group"] for r in results})
@@ -699,7 +732,7 @@ def main() -> None:
              **{o: sum(r["group"] == g and r["outcome"] == o for r in results)
                 for o in ("clear error", "correct", *FAILURES)}} for g in groups]
     rows.append({"group": "all", "cases": len(results), **{o: counts.get(o, 0) for o in ("clear error", "correct", *FAILURES)}})
-    print_table(f"{len(results)} bad inputs through the CLI ({seconds:.0f} s)", rows,
+    print_table(f"{len(results)} bad inputs through the CLI, the HTTP service and several processes ({seconds:.0f} s)", rows,
                 ["group", "cases", "clear error", "correct", *FAILURES])
     path = write_results("bad_inputs", results, counts=counts, seconds=seconds)
     print("results:", path)

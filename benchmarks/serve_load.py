@@ -2,6 +2,15 @@
 errors), then 200 malformed requests (every one must be answered 4xx, and the server must stay healthy).
 
     EMOBENCH_DATA=../shared/data .venv/bin/python benchmarks/serve_load.py MODEL [--requests 1000] [--clients 100]
+    EMOBENCH_DATA=../shared/data .venv/bin/python benchmarks/serve_load.py MODEL --soak [--requests 5000]
+
+``--soak``: the requests mix valid ones with 10% poisoned ones (JSON NaN / Infinity, lone surrogates, a text over
+--max-chars, a body declaring 10 MB, and a text the model cannot score), all sent concurrently so poisoned items
+share batches with valid ones. Every valid request must be answered with the probabilities `Predictor.predict`
+gives for its text (label equal, probabilities within 1e-5), every poisoned one with a 4xx, and /health must be
+fine afterwards. No real text breaks a tokenizer since lone surrogates are refused at validation, so the soak's
+server is `emobench serve` with one change: a text holding the marker below raises a BaseException inside the
+model, as a panicking Rust tokenizer does.
 
 MODEL is a run directory or an ONNX export. The server runs on 127.0.0.1 as a subprocess and is stopped at
 the end; every request has a timeout, so the benchmark always ends.
@@ -65,12 +74,16 @@ class Connection:
         self.host, self.port, self.reader, self.writer = host, port, None, None
 
     async def post_json(self, path: str, payload: dict) -> tuple[int, bytes]:
+        return await self.post_raw(path, json.dumps(payload).encode())
+
+    async def post_raw(self, path: str, body: bytes, declared: int | None = None) -> tuple[int, bytes]:
+        """``declared``: a Content-Length other than the body's (the body is then not sent: a server must refuse a
+        declared 10 MB body before reading it)."""
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        body = json.dumps(payload).encode()
         head = (f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n")
-        self.writer.write(head.encode() + body)
+                f"Content-Length: {declared if declared is not None else len(body)}\r\n\r\n")
+        self.writer.write(head.encode() + (body if declared is None else b""))
         await self.writer.drain()
         status = int((await self.reader.readline()).split()[1])
         length, close = 0, False
@@ -137,17 +150,103 @@ async def abuse(url: str, count: int) -> dict:
             "predicts_after": works}
 
 
+POISON_MARKER = "\u2063emobench-soak-poison"  # an invisible separator and a word no real text holds
+# `emobench serve` whose model raises (a BaseException, as a Rust panic does) on a text holding the marker.
+POISONED_SERVER = f"""
+import sys
+from emobench.serving import predictor
+real = predictor.Predictor.probabilities
+class Panic(BaseException):
+    pass
+def probabilities(self, texts):
+    if any({POISON_MARKER!r} in t for t in texts):
+        raise Panic("the tokenizer panicked")
+    return real(self, texts)
+predictor.Predictor.probabilities = probabilities
+from emobench.cli import main
+sys.argv = ["emobench"] + sys.argv[1:]
+main()
+"""
+POISONS = {  # kind -> (body, declared length or None)
+    "json NaN": (b'{"texts": ["i feel fine", NaN]}', None),
+    "json Infinity": (b'{"texts": ["i feel fine"], "x": -Infinity}', None),
+    "lone surrogate": (b'{"texts": ["so \\ud800 sad"]}', None),
+    "text over --max-chars": (json.dumps({"texts": ["a" * 10_001]}).encode(), None),
+    "body declaring 10 MB": (b"", 10 * 1024 * 1024),
+    "text the model cannot score": (json.dumps({"texts": ["i am happy", f"i am {POISON_MARKER} sad"]}).encode(), None),
+}
+
+
+async def soak(host: str, port: int, texts: list[str], expected: dict, requests: int, clients: int,
+               poison_share: float = 0.1) -> dict:
+    """Valid and poisoned requests, concurrently: every valid answer checked against ``expected`` (text -> the
+    Predictor's output), every poisoned one a 4xx."""
+    kinds, every = list(POISONS), round(1 / poison_share)
+    plan = [("poison", kinds[(i // every) % len(kinds)]) if i % every == 0 else ("valid", texts[i % len(texts)])
+            for i in range(requests)]
+    queue: asyncio.Queue = asyncio.Queue()
+    for item in plan:
+        queue.put_nowait(item)
+    latencies, outcome = [], {"valid": 0, "valid_correct": 0, "valid_wrong": [], "poisoned": 0, "poisoned_4xx": 0,
+                              "poisoned_other": [], "errors": []}
+
+    async def client():
+        connection = Connection(host, port)
+        while not queue.empty():
+            kind, value = queue.get_nowait()
+            started = time.perf_counter()
+            try:
+                if kind == "valid":
+                    status, body = await asyncio.wait_for(connection.post_json("/predict", {"texts": [value]}), 60)
+                    outcome["valid"] += 1
+                    got = json.loads(body)["predictions"][0] if status == 200 else None
+                    want = expected[value]
+                    if got is not None and got.get("label") == want.get("label") and all(
+                            abs(got["probabilities"][k] - p) <= 1e-5 for k, p in want["probabilities"].items()):
+                        outcome["valid_correct"] += 1
+                    else:
+                        outcome["valid_wrong"].append(status)
+                    latencies.append(time.perf_counter() - started)
+                else:
+                    body, declared = POISONS[value]
+                    status, _ = await asyncio.wait_for(connection.post_raw("/predict", body, declared), 60)
+                    outcome["poisoned"] += 1
+                    if 400 <= status < 500:
+                        outcome["poisoned_4xx"] += 1
+                    else:
+                        outcome["poisoned_other"].append(f"{value}: {status}")
+                    if declared is not None:
+                        connection.close()  # the server closes a refused oversized request's connection
+            except (OSError, asyncio.TimeoutError, ValueError, KeyError, asyncio.IncompleteReadError) as exc:
+                outcome["errors"].append(f"{kind}: {type(exc).__name__}")
+                connection.close()
+        connection.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*[client() for _ in range(clients)])
+    seconds = time.perf_counter() - started
+    latencies = np.array(latencies)
+    return {"requests": requests, "clients": clients, "seconds": seconds, "requests_per_second": requests / seconds,
+            "p50_ms": float(np.percentile(latencies, 50) * 1000), "p99_ms": float(np.percentile(latencies, 99) * 1000),
+            "valid": outcome["valid"], "valid_correct": outcome["valid_correct"], "poisoned": outcome["poisoned"],
+            "poisoned_4xx": outcome["poisoned_4xx"], "poison_kinds": kinds, "errors": len(outcome["errors"]),
+            "error_kinds": sorted(set(outcome["errors"]))[:10], "wrong": outcome["valid_wrong"][:10] + outcome["poisoned_other"][:10]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("model")
-    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--requests", type=int, default=None, help="default: 1,000 (5,000 with --soak)")
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--malformed", type=int, default=200)
+    parser.add_argument("--soak", action="store_true", help="mix 10%% poisoned requests in, and check every answer")
     args = parser.parse_args()
+    args.requests = args.requests or (5000 if args.soak else 1000)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "emobench.cli", "--log-level", "warning", "serve", args.model,
-                               "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    command = [sys.executable, "-c", POISONED_SERVER] if args.soak else [sys.executable, "-m", "emobench.cli"]
+    server = subprocess.Popen([*command, "--log-level", "warning", "serve", args.model, "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         import httpx
 
@@ -161,15 +260,32 @@ def main() -> None:
             raise SystemExit("the server did not start: " + server.stderr.read().decode()[-2000:])
         card = httpx.get(f"{url}/model", timeout=10).json()
         texts = load_dataset("emotion")["test"].texts
-        result = asyncio.run(load("127.0.0.1", port, texts, args.requests, args.clients))
-        result.update(asyncio.run(abuse(url, args.malformed)))
+        if args.soak:
+            from emobench.serving import Predictor
+
+            expected = {r["text"]: r for r in Predictor(args.model).predict(texts)}
+            result = asyncio.run(soak("127.0.0.1", port, texts, expected, args.requests, args.clients))
+            health = httpx.get(f"{url}/health", timeout=10).json()
+            result.update(healthy_after=health["status"] == "ok", failed_requests_seen=health["failed_requests"],
+                          predicts_after=httpx.post(f"{url}/predict", json={"texts": ["still working?"]},
+                                                    timeout=30).status_code == 200)
+        else:
+            result = asyncio.run(load("127.0.0.1", port, texts, args.requests, args.clients))
+            result.update(asyncio.run(abuse(url, args.malformed)))
         result.update(model=card.get("model"), backend=card.get("backend"), family=card.get("family"))
     finally:
         server.terminate()
         server.wait(timeout=30)
-    print_table(f"emobench serve ({result['model']}, {result['backend']}) on 127.0.0.1", [result],
-                ["requests", "clients", "requests_per_second", "p50_ms", "p99_ms", "errors", "malformed", "all_4xx",
-                 "healthy_after"])
+    title = f"emobench serve ({result['model']}, {result['backend']}) on 127.0.0.1"
+    if args.soak:
+        print_table(title + ": soak", [result], ["requests", "clients", "requests_per_second", "p50_ms", "p99_ms", "valid",
+                                                 "valid_correct", "poisoned", "poisoned_4xx", "errors", "healthy_after"])
+        print("results:", write_results("serve_soak", [result], model=str(Path(args.model).resolve())))
+        ok = result["valid_correct"] == result["valid"] and result["poisoned_4xx"] == result["poisoned"] \
+            and not result["errors"] and result["healthy_after"] and result["predicts_after"]
+        sys.exit(0 if ok else 1)
+    print_table(title, [result], ["requests", "clients", "requests_per_second", "p50_ms", "p99_ms", "errors", "malformed",
+                                  "all_4xx", "healthy_after"])
     print(json.dumps(result["statuses"]))
     print("results:", write_results("serve_load", [result], model=str(Path(args.model).resolve())))
     sys.exit(0 if result["errors"] == 0 and result["all_4xx"] and result["healthy_after"] else 1)

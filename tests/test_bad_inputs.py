@@ -30,8 +30,14 @@ def workspace(tmp_path_factory):
 
 
 def test_every_bad_input_is_a_clear_error_or_correct(workspace):
-    results = bad_inputs.run_cases(workspace, invoke, log=lambda line: None)
-    assert len(results) >= 120
+    from bad_inputs_surface import ClientService
+
+    service = ClientService(workspace)
+    try:
+        results = bad_inputs.run_cases(workspace, invoke, log=lambda line: None, service=service)
+    finally:
+        service.close()
+    assert len(results) >= 320
     failures = [f"{r['case']}: {r['outcome']} -- {r['detail']}" for r in results
                 if r["outcome"] not in ("clear error", "correct")]
     assert not failures, "\n".join(failures)

@@ -204,3 +204,44 @@ def test_a_command_line_text_that_is_not_utf8(run_dir):
     bad = b"i am \xff happy".decode("utf-8", "surrogateescape")
     result = runner.invoke(app, ["predict", str(run_dir), bad])
     assert result.exit_code == 2 and "text 1: byte b'\\xff' at character 5 is not valid UTF-8" in result.output
+
+
+@pytest.mark.slow
+def test_a_study_on_ray_gives_the_local_engines_runs(shared_root, tmp_path):
+    """compare --engine ray: every run a Ray task, the same metrics and predictions as the local engine; a rerun
+    reuses them; a changed configuration is refused as locally."""
+    ray = pytest.importorskip("ray")
+    args = ["compare", "--models", "tfidf,lstm", "--set", "lstm.epochs=2", "--set", "lstm.hidden_size=4", "--set",
+            "lstm.glove=none", "--data-dir", str(shared_root), "--no-baselines", "-q"]
+    local = runner.invoke(app, [*args, "-o", str(tmp_path / "local"), "--name", "x"])
+    assert local.exit_code == 0, local.output
+    try:
+        on_ray = runner.invoke(app, [*args, "-o", str(tmp_path / "ray"), "--name", "x", "--engine", "ray"])
+        assert on_ray.exit_code == 0, on_ray.output
+        assert "finished on Ray" in on_ray.output or "as a Ray task" in on_ray.output
+        for run in ("tfidf-s0", "lstm-s0"):
+            a = json.loads((tmp_path / "local" / "x" / "runs" / run / "metrics.json").read_text())["splits"]["test"]
+            b = json.loads((tmp_path / "ray" / "x" / "runs" / run / "metrics.json").read_text())["splits"]["test"]
+            assert a["accuracy"] == b["accuracy"] and a["macro"] == b["macro"]
+            assert (tmp_path / "local" / "x" / "runs" / run / "predictions" / "test.csv").read_bytes() == \
+                (tmp_path / "ray" / "x" / "runs" / run / "predictions" / "test.csv").read_bytes()
+        again = runner.invoke(app, [*args, "-o", str(tmp_path / "ray"), "--name", "x", "--engine", "ray"])
+        assert again.exit_code == 0 and again.output.count("finished earlier, reused") == 2, again.output
+        changed = runner.invoke(app, [*args[:-3], "--set", "lstm.hidden_size=6", "--data-dir", str(shared_root),
+                                      "--no-baselines", "-q", "-o", str(tmp_path / "ray"), "--name", "x", "--engine", "ray"])
+        assert changed.exit_code == 2 and "was trained with another configuration" in changed.output
+    finally:
+        ray.shutdown()
+
+
+def test_compare_on_ray_at_an_address_where_none_runs_is_refused_at_once(shared_root, tmp_path):
+    import time
+
+    started = time.perf_counter()
+    result = runner.invoke(app, ["compare", "--models", "tfidf", "--data-dir", str(shared_root), "-o", str(tmp_path), "--name",
+                                 "x", "--engine", "ray", "--ray-address", "127.0.0.1:9", "-q"])
+    assert result.exit_code == 2 and "cannot start or reach Ray at 127.0.0.1:9" in result.output, result.output
+    assert time.perf_counter() - started < 15 and not (tmp_path / "x" / "runs").exists()
+    wrong = runner.invoke(app, ["compare", "--models", "tfidf", "--data-dir", str(shared_root), "-o", str(tmp_path), "--name",
+                                "y", "--ray-address", "127.0.0.1:9", "-q"])
+    assert wrong.exit_code == 2 and "--ray-address applies to --engine ray" in wrong.output

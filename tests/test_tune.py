@@ -123,3 +123,43 @@ def test_failing_trials_empty_choices_and_multi_label_tuning(tiny_root, tmp_path
                                  str(tmp_path / "test.jsonl"), "-o", str(tmp_path), "--name", "ml", "-q"])
     assert result.exit_code == 0, result.output
     assert all(t["state"] == "complete" for t in json.loads((tmp_path / "ml" / "trials.json").read_text())["trials"])
+
+
+@pytest.mark.slow
+def test_processes_share_one_study_through_a_storage_url(shared_root, tmp_path):
+    """Two processes, each with its own folder, reach one study of 5 trials; asking for another space is refused."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    base = [sys.executable, "-m", "emobench.cli", "tune", "--model", "tfidf", "--data-dir", str(shared_root), "--name",
+            "joint", "--storage", url, "--space", "C=0.05:5:log", "-q"]
+    first = subprocess.run([*base, "--trials", "3", "-o", str(tmp_path / "a")], capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stderr
+    second = subprocess.run([*base, "--trials", "5", "-o", str(tmp_path / "b")], capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0, second.stderr
+    study = optuna.load_study(study_name="joint", storage=url)
+    assert len(study.trials) == 5
+    owners = [t.user_attrs["emobench_folder"] for t in study.trials]
+    assert owners.count(str((tmp_path / "a" / "joint").resolve())) == 3 and len(set(owners)) == 2
+    recorded = json.loads((tmp_path / "b" / "joint" / "tune.json").read_text())
+    assert recorded["storage"] == url and recorded["study"] == "joint"
+    other = subprocess.run([*base[:-3], "--space", "C=0.1:1", "-q", "--trials", "6", "-o", str(tmp_path / "c")],
+                           capture_output=True, text=True, timeout=600)
+    assert other.returncode == 2 and "tunes another configuration (space differ)" in other.stderr
+    assert not (tmp_path / "c" / "joint" / "best").exists()
+
+
+def test_storage_urls_are_checked_before_any_work(shared_root, tmp_path):
+    for args, message in ((["--storage", "not a url"], "not a database URL"),
+                          (["--storage", "redis://localhost/0"], "'redis' is not a database"),
+                          (["--storage", "sqlite://"], "in-memory SQLite"),
+                          (["--storage", f"sqlite:///{tmp_path / 'x.db'}"], "--storage needs --name")):
+        name = [] if "needs" in message else ["--name", "s"]
+        result = runner.invoke(app, ["tune", "--model", "tfidf", "--data-dir", str(shared_root), "-o", str(tmp_path / "o"),
+                                     *name, *args])
+        assert result.exit_code == 2 and message in result.output, result.output
+        assert not (tmp_path / "o").exists()
+    hidden = runner.invoke(app, ["tune", "--model", "tfidf", "--data-dir", str(shared_root), "-o", str(tmp_path / "o"),
+                                 "--name", "s", "--storage", "postgresql://me:secret@127.0.0.1:9/db", "--trials", "1"])
+    assert hidden.exit_code == 2 and "secret" not in hidden.output and "***" in hidden.output, hidden.output

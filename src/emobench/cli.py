@@ -162,7 +162,20 @@ DATASET_OPTIONS = {
     "data_format": (Optional[str], typer.Option(None, "--data-format",
                                                 help="csv, tsv, jsonl or txt (text;label lines) for every file (default: "
                                                      "each file's suffix)")),
+    "train_size": (Optional[str], typer.Option(None, "--train-size",
+                                               help="a data budget: training texts per class (16), a share (0.1), or all; "
+                                                    "a stratified subsample drawn with --seed")),
+    "budget_validation": (bool, typer.Option(False, "--budget-validation",
+                                             help="cut the validation split like the training split (a small-data user "
+                                                  "has a small validation set too)")),
+    "label_issues": (Optional[str], typer.Option(None, "--label-issues",
+                                                 help="drop or relabel: train without the training texts confident "
+                                                      "learning flags as likely mislabelled, or with the labels it suggests")),
+    "label_issues_from": (Optional[str], typer.Option(None, "--label-issues-from",
+                                                      help="the flags from a saved audit (data audit --label-issues --json) "
+                                                           "of the same training data, instead of computing them")),
 }
+CLEANING = ("label_issues", "label_issues_from")
 # The options of the data a comparison transfers to (--transfer DATASET): --transfer-text-column, ...
 TRANSFER_OPTIONS = ("text_column", "label_column", "split_column", "label_names", "label_separator", "label_columns",
                     "label_map", "no_header", "encoding", "data_format", "dataset_name", "drop_placeholders")
@@ -244,13 +257,17 @@ def _dataset_config(ctx: typer.Context, dataset: str, data: dict, prefix: str = 
     columns = value("label_columns")
     if columns is not None:
         columns = "all" if columns.strip() == "all" else [c.strip() for c in columns.split(",")]
+    from .data.budgets import parse_size
+
     return DatasetConfig(name=name, data_dir=data.get("data_dir"), files=files, text_column=value("text_column", "text"),
                          label_column=value("label_column", "label"), split_column=value("split_column"),
                          split_seed=value("split_seed", 13), drop_placeholders=value("drop_placeholders", False),
                          label_names=names, encoding=encoding, encodings=encodings,
                          label_separator=value("label_separator"), label_map=read_label_map(value("label_map")),
                          label_map_name=value("label_map"), header=not value("no_header", False),
-                         dataset_name=value("dataset_name"), data_format=value("data_format"), label_columns=columns)
+                         dataset_name=value("dataset_name"), data_format=value("data_format"), label_columns=columns,
+                         train_size=parse_size(value("train_size")), budget_validation=value("budget_validation", False),
+                         label_issues=value("label_issues"), label_issues_from=value("label_issues_from"))
 
 
 def _encodings(value: str, flag_name: str, files: dict) -> tuple[str, dict[str, str]]:
@@ -313,15 +330,25 @@ def _make_tracker(kinds: list[str], folder: Path, experiment: str):
 
 
 @data_app.command("audit")
-@dataset_options
+@dataset_options(names=tuple(n for n in DATASET_OPTIONS if n not in CLEANING))
 def data_audit(
     ctx: typer.Context,
     dataset: str = typer.Argument(DEFAULT_DATASET, help="emotion, isear, goemotions[:ekman], or a CSV/TSV/JSONL file"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="also write the audit as JSON to this file"),
+    label_issues: bool = typer.Option(False, "--label-issues", help="also find likely mislabelled texts (confident "
+                                      "learning on out-of-fold probabilities, through cleanlab)"),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="with --label-issues: the family that scores texts "
+                                        "out of fold (default: tfidf, the fastest that is good enough)"),
+    folds: int = typer.Option(5, "--folds", help="with --label-issues: folds of each split"),
+    splits: Optional[str] = typer.Option(None, "--splits", help="with --label-issues: comma-separated splits (default: all)"),
+    show: int = typer.Option(10, "--show", help="with --label-issues: issues shown per split (the JSON holds all)"),
+    seed: int = typer.Option(0, "--seed", help="with --label-issues: seed of the folds and models"),
+    quiet: bool = QuietOpt,
     **data,
 ):
     """Sizes, label shares, text lengths, duplicates, conflicting labels, leakage, placeholders; for multi-label
-    data also labels per text, co-occurring pairs and texts without a label."""
+    data also labels per text, co-occurring pairs and texts without a label. --label-issues adds the texts confident
+    learning flags as likely mislabelled, per split and label, with the estimated noise matrix."""
     with user_errors():
         from .data import audit, load_dataset
         from .files import write_json
@@ -331,7 +358,25 @@ def data_audit(
             raise EmobenchError(f"--json {json_out}: is a folder; expected a file name")
         if json_out is not None and not json_out.parent.is_dir():
             raise EmobenchError(f"--json {json_out}: the folder {json_out.parent} does not exist")
+        if not label_issues:
+            stray = [p for p in ("model", "folds", "splits", "show", "seed") if _explicit(ctx, p)]
+            if stray:
+                raise EmobenchError(f"--{stray[0]} applies to --label-issues")
+        if show < 0:
+            raise EmobenchError(f"--show {show}: expected 0 or more")
         corpus = load_dataset(_dataset_config(ctx, dataset, data))
+        if label_issues:
+            from .models.registry import LABEL_ISSUES_MODEL, LABEL_ISSUES_WHY, resolve
+            from .reporting.tables import label_issue_tables
+
+            resolve(model or LABEL_ISSUES_MODEL)
+            if model is None:
+                err.print(f"scoring texts out of fold with {LABEL_ISSUES_WHY}", markup=False)
+            from .experiments.label_issues import find_issues
+
+            chosen = [s.strip() for s in splits.split(",")] if splits else None
+            issues = find_issues(corpus, chosen, model, folds, seed,
+                                 progress=None if quiet else (lambda line: err.print(line, markup=False)))
         report = audit(corpus)
         for table in audit_tables(report):
             console.print(table)
@@ -340,7 +385,12 @@ def data_audit(
                 console.print(f"[yellow]![/] {escape(line)}")
         else:
             console.print("[green]no duplicates, conflicts, leakage or placeholders found[/]")
+        if label_issues:
+            for table in label_issue_tables(issues, show):
+                console.print(table)
         if json_out:
+            if label_issues:
+                report["label_issues"] = issues.model_dump(mode="json")
             write_json(json_out, report)
             say(f"audit written to {json_out}")
 
@@ -376,9 +426,10 @@ def train(
                 raise EmobenchError("--resume reads the data recorded in the run; --data-dir cannot be combined with it")
             run = train_run(resume=resume, progress=not quiet, tracker=tracker)
         else:
+            dataset_config = _dataset_config(ctx, dataset, data)
+            dataset_config.budget_seed = seed  # a data budget is drawn with the run's seed
             config = RunConfig(model=model, seed=seed, preset=preset, overrides=_parse_overrides(set_),
-                               output_dir=str(output_dir), name=name,
-                               dataset=_dataset_config(ctx, dataset, data))
+                               output_dir=str(output_dir), name=name, dataset=dataset_config)
             run = train_run(config, progress=not quiet, tracker=tracker)
         _show_run(run, quiet)
         say(f"run written to {run.folder}")
@@ -432,7 +483,8 @@ def evaluate(
         if data_file and dataset:
             raise EmobenchError("give --data FILE or --dataset NAME, not both")
         if data_file:
-            refused = given & {"data_dir", "train_file", "validation_file", "test_file", "dataset_name"}
+            refused = given & {"data_dir", "train_file", "validation_file", "test_file", "dataset_name", "train_size",
+                               "budget_validation", *CLEANING}
             if refused or allow_changed_data:
                 raise EmobenchError(f"--data evaluates on a file; {'--' + sorted(refused)[0].replace('_', '-') if refused else '--allow-changed-data'} "
                                     "does not apply to it")
@@ -532,6 +584,9 @@ def predict(
         if output is not None:
             if texts or not file or as_json:
                 raise EmobenchError("--output scores a --file; give no texts as arguments and no --json")
+            stray = [p for p in ("ray_address", "ray_workers") if _explicit(ctx, p)]
+            if engine != "ray" and stray:
+                raise EmobenchError(f"--{stray[0].replace('_', '-')} applies to --engine ray")
             from .serving.scoring import score_file
 
             result = score_file(run, file, output, text_column=text_column, chunk_size=chunk_size, backend=backend.value,
@@ -665,7 +720,11 @@ def serve(
             raise EmobenchError(f"--batch-wait-ms {batch_wait_ms}: expected 0 or more")
         if not 0 < port < 65536:
             raise EmobenchError(f"--port {port}: expected 1..65535")
+        import logging
+
+        level = logging.getLevelName(logger.getEffectiveLevel()).lower()  # uvicorn's access lines follow --log-level
         run_server(run, host, port, backend.value, ServiceSettings(max_texts, max_chars, max_batch, batch_wait_ms),
+                   log_level=level if level in ("debug", "info", "warning", "error") else "info",
                    allow_modified=allow_modified)
 
 
@@ -696,6 +755,20 @@ def _ensembles(values: list[str], models: list[str] | None = None) -> list[list[
     return out
 
 
+def _train_sizes(value: str | None) -> list[str | None]:
+    from .data.budgets import parse_size
+
+    if value is None:
+        return [None]
+    sizes = [part.strip() for part in value.split(",")]
+    if not all(sizes):
+        raise EmobenchError(f"--train-sizes {value!r}: expected sizes separated by commas, e.g. 8,32,all")
+    try:
+        return [parse_size(size) for size in sizes]
+    except EmobenchError as exc:
+        raise EmobenchError(f"--train-sizes {value!r}: {str(exc).split(': ', 1)[-1]}") from None
+
+
 def _compare_overrides(pairs: list[str], models: list[str]) -> dict:
     """``--set model.key=value`` for one model, ``--set key=value`` for every compared model that has the key."""
     from .models.registry import param_names
@@ -720,7 +793,7 @@ def _compare_overrides(pairs: list[str], models: list[str]) -> dict:
 
 
 @app.command()
-@dataset_options
+@dataset_options(names=tuple(n for n in DATASET_OPTIONS if n != "train_size"))
 @dataset_options(prefix="transfer_", names=TRANSFER_OPTIONS)
 def compare(
     ctx: typer.Context,
@@ -736,6 +809,17 @@ def compare(
     format_: list[str] = typer.Option([], "--format", help="also 'latex' (tables.tex); md and html are always written"),
     ensemble: list[str] = typer.Option([], "--ensemble",
                                        help="add an ensemble: 'all' (every model) or models joined by + (repeatable)"),
+    baselines: bool = typer.Option(True, "--baselines/--no-baselines",
+                                   help="add the majority and stratified baselines (every model is tested against them)"),
+    engine: str = typer.Option("local", "--engine", help="local, or ray: every run a Ray task (--ray-address for a "
+                                                         "cluster; run folders on shared storage)"),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="with --engine ray: a cluster address "
+                                                                          "(default: a local Ray)"),
+    noise_audit: bool = typer.Option(True, "--noise-audit/--no-noise-audit",
+                                     help="flag likely mislabelled test texts (cleanlab) and score every model without them"),
+    train_sizes: Optional[str] = typer.Option(None, "--train-sizes",
+                                              help="data budgets: training texts per class, shares or all, comma-separated "
+                                                   "(e.g. 8,32,128,all); every model at every size and seed"),
     transfer: Optional[str] = typer.Option(None, "--transfer", help="also score every model on this dataset or file: its "
                                                                     "test split, or every text of data without splits"),
     track: list[str] = TrackOpt,
@@ -784,7 +868,9 @@ def compare(
             config = CompareConfig(
                 dataset=_dataset_config(ctx, dataset, data), models=chosen, seeds=list(range(seeds)), preset=preset,
                 overrides=_compare_overrides(set_, chosen), output_dir=str(output_dir), name=name, formats=formats,
-                transfer=target, ensembles=_ensembles(ensemble, chosen))
+                transfer=target, ensembles=_ensembles(ensemble, chosen), baselines=baselines,
+                train_sizes=_train_sizes(train_sizes), budget_validation=data["budget_validation"], engine=engine,
+                ray_address=ray_address, noise_audit=noise_audit)
             if track:
                 from .tracking import check_available
 
@@ -808,6 +894,9 @@ def tune(
     space: list[str] = typer.Option([], "--space", help="search name=low:high[:log] or name=a,b,c (replaces the default space)"),
     output_dir: Path = typer.Option(Path("tuning"), "--output-dir", "-o"),
     name: Optional[str] = typer.Option(None, help="tuning folder name; an existing one is continued"),
+    storage: Optional[str] = typer.Option(None, "--storage", help="an Optuna RDB URL (sqlite:////shared/tune.db, "
+                                          "postgresql://...): processes on one or many machines share the study --name, "
+                                          "each in its own folder (-o)"),
     track: list[str] = TrackOpt,
     allow_modified: bool = AllowModifiedOpt,
     quiet: bool = QuietOpt,
@@ -822,9 +911,11 @@ def tune(
             from .tracking import check_available
 
             track = check_available(track)
+        dataset_config = _dataset_config(ctx, dataset, data)
+        dataset_config.budget_seed = seed  # a data budget is drawn with the study's seed
         config = TuneConfig(model=model, trials=trials, timeout=timeout, seed=seed, preset=preset,
                             overrides=_parse_overrides(set_), space=parse_space(space, model),
-                            output_dir=str(output_dir), name=name, dataset=_dataset_config(ctx, dataset, data))
+                            output_dir=str(output_dir), name=name, dataset=dataset_config, storage=storage)
         record = run_tune(config, progress=not quiet, track=track, allow_modified=allow_modified)
         table = Table("trial", "state", "validation macro-F1", "parameters", title=f"{escape(model)}: trials")
         for r in record.trials.trials:
@@ -855,10 +946,15 @@ def report(
 
 
 def _show_comparison(record) -> None:
-    table = Table("model", "seed", "accuracy", "macro-F1", "weighted-F1", "train s", title="test split")
+    from .models.registry import is_baseline
+
+    budgets = len({r.get("budget", "all") for r in record.rows}) > 1
+    table = Table("model", *(["budget"] if budgets else []), "seed", "accuracy", "macro-F1", "weighted-F1", "train s",
+                  title="test split")
     for r in record.rows:
-        table.add_row(escape(str(r["model"])), str(r["seed"]), f"{r['accuracy']:.4f}", f"{r['macro_f1']:.4f}",
-                      f"{r['weighted_f1']:.4f}", f"{r['train_seconds']:.1f}")
+        name = str(r["model"]) + (" (baseline)" if is_baseline(str(r["model"])) else "")
+        table.add_row(escape(name), *([str(r.get("budget", "all"))] if budgets else []), str(r["seed"]),
+                      f"{r['accuracy']:.4f}", f"{r['macro_f1']:.4f}", f"{r['weighted_f1']:.4f}", f"{r['train_seconds']:.1f}")
     analysis = record.analysis
     if analysis is not None:
         for m in analysis.models:
@@ -866,6 +962,20 @@ def _show_comparison(record) -> None:
                 cells = [f"{m.scores[k].value:.4f}" if k in m.scores else "–" for k in ("accuracy", "macro_f1", "weighted_f1")]
                 table.add_row(escape(m.name), ",".join(map(str, m.seeds)), *cells, f"{m.train_seconds:.1f}")
     console.print(table)
+    checks = {"": analysis.flagged if analysis is not None else []}
+    if record.budgets is not None:
+        checks = {f" at budget {b}": [a for a in found if a.verdict != "above"]
+                  for b, found in record.budgets.against_baseline.items()}
+        winners = Table("budget", "best model", "macro-F1", "runner-up", "p (Holm)", title="best model at each data budget")
+        for w in record.budgets.winners:
+            winners.add_row(w.budget, escape(w.best), f"{w.score:.4f}", escape(w.runner_up or "–"),
+                            f"{w.p_holm:.2g}" if w.p_holm is not None else "–")
+        console.print(winners)
+    for where, flagged_models in checks.items():
+        for flagged in flagged_models:
+            err.print("[yellow]warning:[/] ", end="")
+            err.print(f"{flagged.name} is {flagged.verdict} the {flagged.baseline} baseline on the test split{where} "
+                      f"(Holm-adjusted p = {flagged.p_holm:.2g})", markup=False)
     transfer = record.transfer_results or []
     if transfer:
         first = transfer[0]
@@ -878,6 +988,10 @@ def _show_comparison(record) -> None:
                           f"{r.hit_rate.value:.4f} [{r.hit_rate.low:.3f}, {r.hit_rate.high:.3f}]", f"{r.majority_rate:.4f}",
                           f"{r.in_domain['macro_f1']:.4f}")
         console.print(table)
+    noise = getattr(record, "noise", None)
+    if noise is not None:
+        say(f"label noise: {noise.flagged} of {noise.total} test texts flagged as likely mislabelled; {noise.shared_flagged} "
+            f"of the {noise.shared_mistakes} texts every model gets wrong among them")
     say(f"report: {record.folder / 'report.html'} and {record.folder / 'report.md'}")
 
 

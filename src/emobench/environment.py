@@ -101,6 +101,13 @@ def thread_count() -> int:
     return _THREADS
 
 
+def set_thread_count(threads: int) -> None:
+    """Use ``threads`` from now on (a Ray task runs with the threads its driver chose, so the metrics are the local
+    engine's)."""
+    global _THREADS
+    _THREADS = max(1, int(threads))
+
+
 def limit_torch_threads() -> None:
     """torch uses :func:`thread_count` threads (never more than usable cores: oversubscribed, small LSTM steps ran
     3x slower here)."""

@@ -41,6 +41,9 @@ class RunOutcome:
     val_true: np.ndarray | None = None  # validation predictions, for ensembles' thresholds
     val_probs: np.ndarray | None = None
     members: list[str] | None = None  # an ensemble's models
+    baseline: bool = False  # majority or stratified: shown and tested like a model, never chosen
+    budget: str | None = None  # the data budget it was trained on (None: the whole training split)
+    train_texts: int = 0  # labelled training texts
 
 
 @dataclass
@@ -62,6 +65,7 @@ class ModelSummary:
     parameters: int | None
     confusion: list | None = None  # single-label, lowest seed
     history: list | None = None
+    baseline: bool = False
 
 
 @dataclass
@@ -77,6 +81,16 @@ class PairTest:
     better: str | None  # the model with the better score, when significant
     only_a_right: int | None = None  # McNemar's discordant pairs
     only_b_right: int | None = None
+
+
+@dataclass
+class AgainstBaseline:
+    """Whether a model beats the majority baseline on the test split (the paired test between the two)."""
+
+    name: str
+    baseline: str
+    p_holm: float
+    verdict: str  # "above", "below" or "not significantly above"
 
 
 @dataclass
@@ -143,6 +157,13 @@ class Comparison:
     calibration: list[Calibration] = field(default_factory=list)
     errors: list[ErrorReport] = field(default_factory=list)
     shared_mistakes: SharedMistakes | None = None
+    baselines: list[str] = field(default_factory=list)
+    against_baseline: list[AgainstBaseline] = field(default_factory=list)
+
+    @property
+    def flagged(self) -> list[AgainstBaseline]:
+        """The models not significantly above the majority baseline."""
+        return [a for a in self.against_baseline if a.verdict != "above"]
 
 
 def metrics_for(task: str) -> list[str]:
@@ -180,7 +201,7 @@ def summarise_model(name: str, runs: list[RunOutcome], metrics: list[str]) -> Mo
         name=name, seeds=[r.seed for r in runs], scores={m: Interval(*intervals[m]) for m in metrics}, over_seeds=over_seeds,
         per_class=per_class, train_seconds=float(np.mean([r.train_seconds for r in runs])),
         eval_examples_per_second=first.metrics.get("examples_per_second"), parameters=first.parameters,
-        confusion=first.metrics.get("confusion_matrix"), history=first.history)
+        confusion=first.metrics.get("confusion_matrix"), history=first.history, baseline=first.baseline)
 
 
 def pair_tests(first: dict[str, RunOutcome], task: str, primary: str) -> tuple[list[PairTest], str]:
@@ -215,10 +236,10 @@ def pair_tests(first: dict[str, RunOutcome], task: str, primary: str) -> tuple[l
 
 
 def analyse(outcomes: list[RunOutcome], dataset: str, ensembles: list[list[str]] | None = None,
-            conflicting: set[str] | None = None) -> Comparison:
+            conflicting: set[str] | None = None, majority: str | None = None) -> Comparison:
     """Everything the report shows about a comparison: ``ensembles`` (lists of model names) are added as
     models of their own; ``conflicting`` (normalised texts with conflicting labels in the data) separates
-    label noise from model errors."""
+    label noise from model errors; ``majority``: the baseline every other model is tested against."""
     task, labels = outcomes[0].task, outcomes[0].labels
     metrics = metrics_for(task)
     primary = "macro_f1"
@@ -227,14 +248,32 @@ def analyse(outcomes: list[RunOutcome], dataset: str, ensembles: list[list[str]]
     models = [summarise_model(name, runs, metrics) for name, runs in grouped.items()]
     first = {name: runs[0] for name, runs in grouped.items()}
     tests, description = pair_tests(first, task, primary)
-    singles = [o for name, o in first.items() if o.members is None]
+    singles = [o for name, o in first.items() if o.members is None and not o.baseline]
     return Comparison(dataset=dataset, task=task, labels=labels, n_test=len(outcomes[0].y_true),
                       seeds=sorted({o.seed for o in outcomes}), metrics=metrics, primary=primary, models=models,
                       tests=tests, test_description=description,
                       ensembles=[name for name, o in first.items() if o.members is not None],
                       calibration=[calibration_of(o) for o in first.values()],
                       errors=[error_analysis(o, conflicting) for o in first.values()],
-                      shared_mistakes=shared_mistakes(singles) if len(singles) > 1 else None)
+                      shared_mistakes=shared_mistakes(singles) if len(singles) > 1 else None,
+                      baselines=[name for name, o in first.items() if o.baseline],
+                      against_baseline=against_baseline(first, tests, majority))
+
+
+def against_baseline(first: dict[str, RunOutcome], tests: list[PairTest], majority: str | None) -> list[AgainstBaseline]:
+    """Every model (not a baseline) against the majority baseline, from the Holm-adjusted paired tests."""
+    if majority is None or majority not in first:
+        return []
+    out = []
+    for name, outcome in first.items():
+        if outcome.baseline:
+            continue
+        test = next(t for t in tests if {t.a, t.b} == {name, majority})
+        verdict = "not significantly above"
+        if test.significant:
+            verdict = "above" if test.better == name else "below"
+        out.append(AgainstBaseline(name, majority, test.p_holm, verdict))
+    return out
 
 
 # ---------------------------------------------------------------- ensembles
@@ -428,3 +467,162 @@ def bootstrap_hits(hits: np.ndarray, n_boot: int = N_BOOT, seed: int = 0) -> Int
     samples = weights @ hits / len(hits)
     low, high = np.quantile(samples, [0.025, 0.975])
     return Interval(float(hits.mean()), float(low), float(high))
+
+
+# ---------------------------------------------------------------- data budgets
+
+
+@dataclass
+class BudgetPoint:
+    """One model at one data budget: macro-F1 and accuracy on the test split, over seeds."""
+
+    name: str
+    budget: str  # "16" texts per class, "0.1" of the split, or "all"
+    train_texts: float  # labelled training texts (mean over seeds)
+    seeds: list[int]
+    macro_f1: Interval  # mean over seeds; 95% t-interval over seeds (one seed: bootstrap over test texts)
+    accuracy: float
+    baseline: bool = False
+
+
+@dataclass
+class BudgetWinner:
+    """The best model at a budget, and whether it is really ahead of the runner-up and above the majority."""
+
+    budget: str
+    best: str
+    score: float
+    runner_up: str | None
+    runner_up_score: float | None
+    p_holm: float | None  # best against runner-up, Holm-adjusted over the budgets
+    significant: bool
+    against_majority: str | None  # the best model's verdict against the majority baseline
+
+
+@dataclass
+class BudgetAnalysis:
+    budgets: list[str]  # from the smallest to "all"
+    points: list[BudgetPoint]
+    winners: list[BudgetWinner]
+    against_baseline: dict[str, list[AgainstBaseline]]  # budget -> every model against the majority
+    validation: str  # "full" (the whole validation split) or "budget" (cut like the training split)
+    test_description: str
+
+
+def _t_interval(values: list[float]) -> tuple[float, float, float]:
+    from scipy.stats import t
+
+    mean = float(np.mean(values))
+    if len(values) < 2:
+        return mean, mean, mean
+    half = float(t.ppf(0.975, len(values) - 1) * np.std(values, ddof=1) / np.sqrt(len(values)))
+    return mean, max(0.0, mean - half), min(1.0, mean + half)  # a score lies in [0, 1]
+
+
+def analyse_budgets(by_budget: dict[str, list[RunOutcome]], majority: str | None, validation: str) -> BudgetAnalysis:
+    """Learning curves (macro-F1 against labelled texts, intervals over seeds), the best model at each budget with a
+    paired test against the runner-up (Holm over the budgets), and every model against the majority baseline."""
+    points, raw, checks = [], [], {}
+    for budget, outcomes in by_budget.items():
+        grouped = group_by_model(outcomes)
+        task = outcomes[0].task
+        for name, runs in grouped.items():
+            values = [r.metrics["macro"]["f1"] for r in runs]
+            if len(runs) > 1:
+                interval = Interval(*_t_interval(values))
+            else:
+                interval = Interval(*bootstrap(Counts(runs[0].y_true, runs[0].y_pred, len(runs[0].labels)), ["macro_f1"],
+                                               N_BOOT, seed=0)["macro_f1"])
+            points.append(BudgetPoint(name, budget, float(np.mean([r.train_texts for r in runs])),
+                                      [r.seed for r in runs], interval, float(np.mean([r.metrics["accuracy"] for r in runs])),
+                                      runs[0].baseline))
+        first = {name: runs[0] for name, runs in grouped.items()}
+        tests, description = pair_tests(first, task, "macro_f1")
+        checks[budget] = against_baseline(first, tests, majority)
+        ranked = sorted([p for p in points if p.budget == budget and not p.baseline], key=lambda p: -p.macro_f1.value)
+        if not ranked:
+            continue
+        best, runner = ranked[0], (ranked[1] if len(ranked) > 1 else None)
+        test = None
+        if runner is not None:
+            a, b = first[best.name], first[runner.name]
+            if task == "single_label":
+                test = mcnemar(a.y_true, a.y_pred, b.y_pred)["p_value"]
+            else:
+                test = randomization_test(a.y_true, a.y_pred, b.y_pred, "macro_f1", num_labels=len(a.labels))["p_value"]
+        verdict = next((c.verdict for c in checks[budget] if c.name == best.name), None)
+        raw.append((budget, best, runner, test, verdict))
+    adjusted = holm([r[3] for r in raw if r[3] is not None]) if any(r[3] is not None for r in raw) else []
+    adjusted = iter(adjusted)
+    winners = []
+    for budget, best, runner, p, verdict in raw:
+        p_holm = float(next(adjusted)) if p is not None else None
+        winners.append(BudgetWinner(budget, best.name, best.macro_f1.value, runner.name if runner else None,
+                                    runner.macro_f1.value if runner else None, p_holm,
+                                    p_holm is not None and p_holm < ALPHA, verdict))
+    description = ("McNemar's test" if next(iter(by_budget.values()))[0].task == "single_label" else
+                   "an approximate randomization test on macro-F1") + " on the lowest seed's test predictions"
+    return BudgetAnalysis(list(by_budget), points, winners, checks, validation, description)
+
+
+# ---------------------------------------------------------------- label noise in the test split
+
+
+@dataclass
+class NoiseScores:
+    """A model on every test text and on the texts not flagged as likely mislabelled."""
+
+    name: str
+    all: dict[str, Interval]  # macro_f1, accuracy
+    unflagged: dict[str, Interval]
+    mistakes: int
+    mistakes_flagged: int
+
+
+@dataclass
+class NoiseAnalysis:
+    flagged: int
+    total: int
+    method: str  # the model and folds that flagged them
+    scores: list[NoiseScores]
+    shared_mistakes: int  # test texts every model gets wrong
+    shared_flagged: int  # ... of them flagged
+    examples: list[dict]  # the flagged texts: text, given, suggested, self-confidence, models predicting the suggestion
+
+
+def analyse_noise(outcomes: list[RunOutcome], flagged: list[dict], method: str, top: int = 8) -> NoiseAnalysis:
+    """Every model (lowest seed) scored on all test texts and on the unflagged ones, with bootstrap intervals; how many of
+    its mistakes, and of the texts every model gets wrong, are flagged. ``flagged``: the test split's issues (index,
+    text, given, suggested, self_confidence), most doubtful first."""
+    grouped = group_by_model(outcomes)
+    first = {name: runs[0] for name, runs in grouped.items()}
+    any_outcome = next(iter(first.values()))
+    n = len(any_outcome.y_true)
+    rows = np.array(sorted({int(f["index"]) for f in flagged if int(f["index"]) < n}), dtype=int)
+    keep = np.setdiff1d(np.arange(n), rows)
+    multi = any_outcome.task == "multi_label"
+    scores, wrong_all = [], np.ones(n, dtype=bool)
+    for name, o in first.items():
+        wrong = (o.y_true != o.y_pred).any(axis=1) if multi else o.y_true != o.y_pred
+        if not o.baseline:
+            wrong_all &= wrong
+        intervals = {}
+        for which, subset in (("all", np.arange(n)), ("unflagged", keep)):
+            counts = Counts(np.asarray(o.y_true)[subset], np.asarray(o.y_pred)[subset], len(o.labels))
+            found = bootstrap(counts, ["macro_f1", "accuracy" if not multi else "subset_accuracy"], N_BOOT, seed=0)
+            intervals[which] = {"macro_f1": Interval(*found["macro_f1"]),
+                                "accuracy": Interval(*found["accuracy" if not multi else "subset_accuracy"])}
+        scores.append(NoiseScores(name, intervals["all"], intervals["unflagged"], int(wrong.sum()),
+                                  int(wrong[rows].sum()) if len(rows) else 0))
+    labels = any_outcome.labels
+    examples = []
+    for f in flagged[:top]:
+        i = int(f["index"])
+        agreeing = 0
+        for o in first.values():
+            predicted = [labels[k] for k in np.flatnonzero(o.y_pred[i])] if multi else [labels[int(o.y_pred[i])]]
+            agreeing += sorted(predicted) == sorted(f["suggested"])
+        examples.append({**f, "models_predicting_suggestion": agreeing, "models": len(first)})
+    return NoiseAnalysis(flagged=int(len(rows)), total=n, method=method, scores=scores,
+                         shared_mistakes=int(wrong_all.sum()), shared_flagged=int(wrong_all[rows].sum()) if len(rows) else 0,
+                         examples=examples)

@@ -144,7 +144,7 @@ def train(config: RunConfig | None = None, *, resume: str | Path | None = None, 
     else:
         config = dataclasses.replace(config or RunConfig())
         spec = config.validate()
-        corpus = corpus or load_dataset(config.dataset)
+        corpus = corpus or cleaned(load_dataset(config.dataset), config.dataset, config.seed)
         threads = thread_count() if spec.backend == "torch" else None  # measured before the claim: keep it short
         out_existed = Path(config.output_dir).exists()
         final, partial = _claim(config)
@@ -153,7 +153,7 @@ def train(config: RunConfig | None = None, *, resume: str | Path | None = None, 
     started_fresh = resume is None
     try:
         if resume is not None:
-            corpus = corpus or load_dataset(config.dataset)
+            corpus = corpus or recorded_cleaning(load_dataset(config.dataset), writer.data())
             verify_data(writer.data(), corpus, partial)
         else:
             writer.start(config.resolved(), {"seed": config.seed, "versions": versions(), "machine": machine_info(),
@@ -205,6 +205,32 @@ def train(config: RunConfig | None = None, *, resume: str | Path | None = None, 
     finally:
         if tracker is not None:
             tracker.close()
+
+
+def cleaned(corpus: Corpus, dataset: DatasetConfig, seed: int = 0) -> Corpus:
+    """The corpus to train on: with ``dataset.label_issues``, its training split cleaned of the texts confident learning
+    flags (computed on the training split, or read from a saved audit)."""
+    if not dataset.label_issues:
+        return corpus
+    from .label_issues import apply_cleaning, cleaning_plan
+
+    return apply_cleaning(corpus, cleaning_plan(corpus, dataset.label_issues, dataset.label_issues_from, seed=seed))
+
+
+def recorded_cleaning(corpus: Corpus, data: DataRecord) -> Corpus:
+    """The corpus cleaned as a run recorded it (the same rows, not flagged again), once its training split is the one
+    the flags were made on."""
+    plan = (data.source or {}).get("label_issues")
+    if not plan:
+        return corpus
+    from .label_issues import apply_cleaning
+
+    train = corpus["train"]
+    if split_digest(train.texts, gold_names(train, corpus.label_names)) != plan.get("train_digest"):
+        return corpus  # the data changed: verify_data says how
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return apply_cleaning(corpus, plan)
 
 
 def data_record(corpus: Corpus) -> dict:
@@ -367,7 +393,7 @@ def evaluate_run(run_dir: str | Path, split: str | None = None, data_file: str |
     own = run.dataset_config()
     if data_dir:
         own.data_dir = data_dir  # the same files, found elsewhere (checksums are verified)
-    corpus = load_dataset(own)
+    corpus = recorded_cleaning(load_dataset(own), run.data)
     split = split or "test"
     data = corpus[split]
     changes = verify_data(run.data, corpus, Path(run_dir), allow_changed_data)

@@ -6,11 +6,14 @@ writes a comparison at a time (its lock), and the manifest is written last.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import json
 import secrets
 import shutil
 import warnings
+
+import numpy as np
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -18,14 +21,15 @@ from ..claims import Lock, claim_folder
 from ..data import Corpus, DatasetConfig, load_dataset
 from ..data.registry import dataset_entry
 from ..errors import EmobenchError, EmobenchWarning, RecordError, option
-from ..evaluation.analysis import RunOutcome, analyse
+from ..evaluation.analysis import RunOutcome, analyse, analyse_budgets
 from ..files import MANIFEST, check_output_folder, check_plain_name, json_text, sha256_of, write_manifest
 from ..logs import logger as log
-from ..models.registry import presets, study_models
+from ..data.budgets import ALL, apply_budget, parse_size
+from ..models.registry import MAJORITY, baselines, is_baseline, presets, small_data, study_models
 from ..records.comparison import (COMPARISON, RESULTS, RESULTS_CSV, STATISTICS, TARGET, ComparisonRecord, read_description,
                                   transfer_names, write_description, write_results, write_statistics)
 from ..records.run import CONFIG, METRICS, RunRecord, RunWriter
-from .run import (PARTIAL, RunConfig, _same_dataset, data_changes, scored_description, scoring_data, train,
+from .run import (PARTIAL, RunConfig, _same_dataset, cleaned, data_changes, scored_description, scoring_data, train,
                   transfer_evaluate,
                   write_transfer_predictions)
 
@@ -57,6 +61,14 @@ class CompareConfig:
     formats: list[str] = field(default_factory=lambda: ["md", "html"])
     transfer: DatasetConfig | None = None  # also score every model on this dataset's test split
     ensembles: list[list[str]] = field(default_factory=list)  # model names whose probabilities are averaged
+    baselines: bool = True  # add the baselines (majority, stratified): every model is tested against them
+    # Data budgets: training texts per class ("16"), a share ("0.1") or None (all); every model at a size and seed
+    # trains on the same subsample (seeded by the seed). budget_validation cuts the validation split alike.
+    train_sizes: list[str | None] = field(default_factory=lambda: [None])
+    budget_validation: bool = False
+    engine: str = "local"  # or "ray": every run a Ray task (a local Ray, or the cluster at ray_address)
+    ray_address: str | None = None
+    noise_audit: bool = True  # flag likely mislabelled test texts (cleanlab) and score every model without them
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -72,6 +84,7 @@ class PlannedRun:
     seed: int
     run: RunConfig  # its spec resolved
     config: dict  # the resolved configuration config.json will record
+    size: str | None = None  # its data budget (None: the whole training split)
 
     @property
     def name(self) -> str:
@@ -103,14 +116,26 @@ def plan_comparison(config: CompareConfig) -> tuple[Path, list[PlannedRun]]:
     if unknown:
         raise EmobenchError(f"{option('overrides')} for {', '.join(unknown)}, which is not among the compared models "
                             f"({', '.join(config.models)})")
+    sizes = [parse_size(size) for size in config.train_sizes] or [None]
+    if len(set(sizes)) != len(sizes):
+        raise EmobenchError(f"{option('train_sizes')} names a size twice")
+    if config.budget_validation and sizes == [None]:
+        raise EmobenchError(f"{option('budget_validation')} cuts the validation split like the training split; it needs "
+                            f"{option('train_sizes')}")
     planned = []
-    for model in config.models:
-        preset = config.preset if config.preset and config.preset in presets(model) else None
-        for seed in config.seeds:
-            run = RunConfig(model=model, dataset=config.dataset, seed=seed, preset=preset,
-                            overrides=dict(config.overrides.get(model, {})), output_dir=str(folder / "runs"),
-                            name=f"{_safe(model)}-s{seed}")
-            planned.append(PlannedRun(model, seed, run, run.resolved()))
+    models = list(config.models) + ([b for b in baselines() if b not in config.models] if config.baselines else [])
+    for size in sizes:
+        for model in models:
+            preset = config.preset if config.preset and config.preset in presets(model) else None
+            for seed in config.seeds:
+                dataset = config.dataset if size is None else dataclasses.replace(
+                    config.dataset, train_size=size, budget_seed=seed, budget_validation=config.budget_validation)
+                # on a budget, the family's small-data defaults (a minimum of optimizer steps) under the user's overrides
+                overrides = {**(small_data(model) if size is not None else {}), **config.overrides.get(model, {})}
+                run = RunConfig(model=model, dataset=dataset, seed=seed, preset=preset, overrides=overrides,
+                                output_dir=str(folder / "runs"),
+                                name=f"{_safe(model)}-s{seed}" if size is None else f"{_safe(model)}-n{size}-s{seed}")
+                planned.append(PlannedRun(model, seed, run, run.resolved(), size))
     if config.preset and not any(p.run.preset for p in planned):
         raise EmobenchError(f"no compared model has a preset {config.preset!r}")
     return folder, planned
@@ -135,8 +160,21 @@ def run_comparison(config: CompareConfig, progress: bool = True, log=print, retr
     """Train every model for every seed (reusing finished runs whose configuration and data are the same as
     asked now), then write results and the report. A run trained with another configuration or on other
     data is never reused: it is an error, or with ``retrain`` it is replaced."""
+    if config.engine not in ("local", "ray"):
+        raise EmobenchError(f"{option('engine')} {config.engine!r}: expected local or ray")
+    if config.ray_address and config.engine != "ray":
+        raise EmobenchError(f"{option('ray_address')} applies to {option('engine')} ray")
     folder, planned = plan_comparison(config)
+    if config.engine == "ray":  # before any folder is made: an address where no Ray answers is an error in seconds
+        from ..cluster import connect
+
+        connect(config.ray_address, None)
     corpus = load_dataset(config.dataset)  # once: every model sees the identical split
+    target = scoring_data(config.transfer) if config.transfer is not None else None  # checked before any training
+    if target is not None and not set(target[0].label_names) & set(corpus.label_names):
+        raise EmobenchError(f"{option('transfer')} {config.transfer.name}: its labels ({', '.join(target[0].label_names)}) and "
+                            f"{corpus.name}'s ({', '.join(corpus.label_names)}) have none in common; map them with "
+                            f"{option('transfer_label_map')}")
     existed = folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     lock = Lock.of(folder, "comparison").acquire(take_over_stale=True)
@@ -146,31 +184,28 @@ def run_comparison(config: CompareConfig, progress: bool = True, log=print, retr
             before = DatasetConfig(**previous.config["dataset"]).resolved().to_dict()
             if _differences(before, config.dataset.resolved().to_dict()):
                 raise EmobenchError(f"{folder} compares another dataset; choose another {option('name')}")
-        actions = [(plan, *_action(folder, plan, corpus, retrain, allow_modified)) for plan in planned]
+        budgets: dict = {}
+
+        def data_for(plan: PlannedRun):
+            key = (plan.size, plan.seed if plan.size is not None else None)
+            if key not in budgets:  # cut and cleaned once for every model at a size and seed
+                budgets[key] = cleaned(apply_budget(corpus, plan.size, plan.seed, config.budget_validation), config.dataset)
+            return budgets[key]
+
+        actions = [(plan, *_action(folder, plan, data_for(plan), retrain, allow_modified)) for plan in planned]
         (folder / MANIFEST).unlink(missing_ok=True)  # the folder is being changed: complete again only at the end
         (folder / "runs").mkdir(exist_ok=True)
         write_description(folder, {"format": 3, "kind": "study", "config": json.loads(json_text(config.to_dict())),
                                    "runs": {p.name: p.config for p in planned}})
-        runs = []
-        for plan, action, changes, existing in actions:
-            final = folder / "runs" / plan.name
-            partial = final.with_name(plan.name + PARTIAL)
-            tracker = _tracker(track, folder, plan.name)
-            if action == "reuse":
-                log(f"{plan.name}: finished earlier, reused")
-                runs.append(existing)
-                continue
-            if action == "resume":
-                log(f"{plan.name}: resuming the unfinished run")
-                runs.append(train(resume=partial, progress=progress, corpus=corpus, tracker=tracker))
-                continue
-            if action == "retrain":
-                log(f"{plan.name}: configuration or data changed ({'; '.join(changes[:3])}); retraining")
-                shutil.rmtree(final, ignore_errors=True)
-                shutil.rmtree(partial, ignore_errors=True)
-            log(f"{plan.name}: training")
-            runs.append(train(plan.run, progress=progress, corpus=corpus, tracker=tracker))
-        transfer = run_transfer(folder, runs, config.transfer, corpus) if config.transfer is not None else None
+        runs = (_on_ray(folder, actions, config.ray_address, log) if config.engine == "ray" else
+                [_execute(folder, plan, action, changes, existing, data_for(plan), progress, log, track)
+                 for plan, action, changes, existing in actions])
+        plans = [a[0] for a in actions]
+        largest = max(zip(runs, plans), key=lambda rp: (rp[1].size is None, rp[0].data.sizes.get("train", 0)))[1].size
+        scored = [run for run, plan in zip(runs, plans) if plan.size == largest]  # the report's budget
+        transfer = run_transfer(folder, scored, config.transfer, corpus, target) if target is not None else None
+        if config.noise_audit:
+            audit_test_split(folder, corpus, log)
         record = write_comparison(folder, runs, formats=config.formats, transfer=transfer, ensembles=config.ensembles)
         _track_report(track, folder, config, record)
         return record
@@ -180,6 +215,83 @@ def run_comparison(config: CompareConfig, progress: bool = True, log=print, retr
         raise
     finally:
         lock.release()
+
+
+def _execute(folder: Path, plan: PlannedRun, action: str, changes: list[str], existing, corpus, progress: bool, log,
+             track) -> RunRecord:
+    """One planned run: reused, resumed, or trained (again)."""
+    final = folder / "runs" / plan.name
+    partial = final.with_name(plan.name + PARTIAL)
+    tracker = _tracker(track, folder, plan.name)
+    if action == "reuse":
+        log(f"{plan.name}: finished earlier, reused")
+        return existing
+    if action == "resume":
+        log(f"{plan.name}: resuming the unfinished run")
+        return train(resume=partial, progress=progress, corpus=corpus, tracker=tracker)
+    if action == "retrain":
+        log(f"{plan.name}: configuration or data changed ({'; '.join(changes[:3])}); retraining")
+        shutil.rmtree(final, ignore_errors=True)
+        shutil.rmtree(partial, ignore_errors=True)
+    log(f"{plan.name}: training")
+    return train(plan.run, progress=progress, corpus=corpus, tracker=tracker)
+
+
+def _ray_task(run: RunConfig | None, resume: str | None, threads: int | None) -> str:
+    """A run on a Ray worker: the data read there (the same files and budget give the same rows), the driver's
+    threads (the same seed and threads give the local engine's metrics), the same run folder, lock and checks."""
+    from ..environment import set_thread_count
+
+    if threads:
+        set_thread_count(threads)
+    record = train(resume=resume, progress=False) if resume else train(run, progress=False)
+    return str(record.folder)
+
+
+def _on_ray(folder: Path, actions: list, address: str | None, log) -> list[RunRecord]:
+    """Every run to train or resume as a Ray task (a GPU for families that use one, when the cluster has GPUs);
+    reused runs are not sent. Finished runs are read back from their folders, in the plan's order."""
+    from ..cluster import connect
+    from ..environment import thread_count
+    from ..models.registry import uses_gpu
+
+    threads = thread_count()
+    ray = connect(address, None)
+    gpus = ray.cluster_resources().get("GPU", 0) > 0
+    task = ray.remote(_ray_task)
+    pending, results = {}, {}
+    for plan, action, changes, existing in actions:
+        if action == "reuse":
+            log(f"{plan.name}: finished earlier, reused")
+            results[plan.name] = existing
+            continue
+        final = folder / "runs" / plan.name
+        partial = final.with_name(plan.name + PARTIAL)
+        if action == "retrain":
+            log(f"{plan.name}: configuration or data changed ({'; '.join(changes[:3])}); retraining")
+            shutil.rmtree(final, ignore_errors=True)
+            shutil.rmtree(partial, ignore_errors=True)
+        gpu = gpus and uses_gpu(plan.model)
+        options = {"num_cpus": 0 if gpu else min(threads, int(ray.cluster_resources().get("CPU", threads))),
+                   "num_gpus": 1 if gpu else 0}
+        run = dataclasses.replace(plan.run, dataset=plan.run.dataset.resolved(), output_dir=str((folder / "runs").resolve()))
+        log(f"{plan.name}: {'resuming' if action == 'resume' else 'training'} as a Ray task")
+        ref = task.options(**options).remote(None if action == "resume" else run,
+                                             str(partial.resolve()) if action == "resume" else None, threads)
+        pending[ref] = plan.name
+    while pending:
+        done, _ = ray.wait(list(pending), num_returns=1)
+        name = pending.pop(done[0])
+        try:
+            path = ray.get(done[0])
+        except ray.exceptions.RayTaskError as exc:
+            cause = exc.cause if isinstance(getattr(exc, "cause", None), EmobenchError) else None
+            for ref in pending:
+                ray.cancel(ref)
+            raise (cause or EmobenchError(f"{name}: the Ray task failed ({str(exc).splitlines()[0]})")) from None
+        log(f"{name}: finished on Ray")
+        results[name] = RunRecord.load(path)
+    return [results[plan.name] for plan, *_ in actions]
 
 
 def _action(folder: Path, plan: PlannedRun, corpus, retrain: bool,
@@ -271,7 +383,7 @@ def check_ensembles(ensembles: list[list[str]], models: list[str]) -> list[list[
     names = list(dict.fromkeys(models))
     out = []
     for members in ensembles:
-        members = names if members == ["all"] else list(dict.fromkeys(members))
+        members = [n for n in names if not is_baseline(n)] if members == ["all"] else list(dict.fromkeys(members))
         unknown = [m for m in members if m not in names]
         if unknown:
             raise EmobenchError(f"{option('ensemble')}: {', '.join(unknown)} not among the compared models ({', '.join(names)})")
@@ -308,7 +420,9 @@ def collect(runs: list[RunRecord]) -> list[RunOutcome]:
             probs=predictions.probs, texts=predictions.texts, history=run.history,
             train_seconds=run.metrics.train_seconds, parameters=run.metrics.parameters, params=run.config.params,
             preset=run.config.preset, temperature=(test.get("calibration") or {}).get("temperature", 1.0),
-            val_true=validation.y_true if validation else None, val_probs=validation.probs if validation else None))
+            val_true=validation.y_true if validation else None, val_probs=validation.probs if validation else None,
+            baseline=is_baseline(run.config.model), budget=(data.source.get("budget") or {}).get("size"),
+            train_texts=int(data.sizes.get("train", 0))))
     if len(keys) > 1:
         raise EmobenchError("the runs were evaluated on different data (dataset, files, split or labels differ); "
                             "compare runs of one dataset and split")
@@ -316,7 +430,8 @@ def collect(runs: list[RunRecord]) -> list[RunOutcome]:
     if len(digests) > 1:
         raise RecordError(f"the runs' test predictions are not the same texts with the same labels in the same order "
                           f"({', '.join(str(r.folder) for r in runs)}); paired tests need one test split")
-    _name_runs(outcomes)
+    for budget in {o.budget for o in outcomes}:  # one model name per budget
+        _name_runs([o for o in outcomes if o.budget == budget])
     return outcomes
 
 
@@ -346,7 +461,7 @@ def results_rows(outcomes: list[RunOutcome]) -> list[dict]:
     for o in outcomes:
         test = o.metrics
         row = {"model": o.name, "seed": o.seed, "preset": o.preset, "task": o.task, "n_test": test["n"],
-               "accuracy": test["accuracy"]}
+               "accuracy": test["accuracy"], "budget": o.budget or ALL, "train_texts": o.train_texts}
         averages = ("micro", "macro", "weighted", "samples") if o.task == "multi_label" else ("macro", "weighted")
         for avg in averages:
             for k in ("precision", "recall", "f1"):
@@ -361,16 +476,18 @@ def results_rows(outcomes: list[RunOutcome]) -> list[dict]:
     return rows
 
 
-def run_transfer(folder: Path, runs: list[RunRecord], target: DatasetConfig, trained_on: Corpus | None = None) -> dict:
+def run_transfer(folder: Path, runs: list[RunRecord], target: DatasetConfig, trained_on: Corpus | None = None,
+                 loaded: tuple[Corpus, str] | None = None) -> dict:
     """Every run scored on another dataset (shared labels only): its own test split, or every text of data without
     splits of its own; metrics and predictions under ``transfer/``. Texts that also occur in the training split
-    (``trained_on``) are counted and warned about. Returns {run name: TransferScores}."""
+    (``trained_on``) are counted and warned about. ``loaded``: the target's data, read already. Returns
+    {run name: TransferScores}."""
     from ..data.text import normalize_text
     from ..files import Folder, write_json
     from ..models.base import load_model
     from ..records.comparison import read_transfer
 
-    corpus, split = scoring_data(target)
+    corpus, split = loaded or scoring_data(target)
     files = [Path(f).name for f in corpus.source.get("files", {})]
     scored_on = scored_description(corpus, split)
     overlap = None
@@ -393,6 +510,36 @@ def run_transfer(folder: Path, runs: list[RunRecord], target: DatasetConfig, tra
     return {run.name: read_transfer(files, run.name) for run in runs}
 
 
+NOISE_FILE = "label_issues.json"
+
+
+def audit_test_split(folder: Path, corpus: Corpus, log=print) -> None:
+    """The test split's likely mislabelled texts (confident learning through cleanlab), saved as label_issues.json and
+    reused while the test split is the same. Without cleanlab the report goes without them, and says which extra
+    adds them."""
+    import importlib.util
+
+    from ..records.label_issues import read_label_issues
+    from ..records.run import gold_names, split_digest
+    from .label_issues import find_issues, save_issues
+
+    path = folder / NOISE_FILE
+    test = corpus["test"]
+    digest = split_digest(test.texts, gold_names(test, corpus.label_names))
+    if path.is_file():
+        try:
+            if read_label_issues(path).splits["test"].digest == digest:
+                return
+        except (EmobenchError, KeyError):
+            pass
+    if importlib.util.find_spec("cleanlab") is None:
+        warnings.warn("the report shows no label noise: finding likely mislabelled test texts needs cleanlab "
+                      "(pip install 'emobench[noise]')", EmobenchWarning, stacklevel=2)
+        return
+    log("test split: looking for likely mislabelled texts (confident learning, out of fold)")
+    save_issues(path, find_issues(corpus, ["test"]))
+
+
 def write_comparison(folder: Path, runs: list[RunRecord], formats=("md", "html"), outcomes: list[RunOutcome] | None = None,
                      transfer: dict | None = None, ensembles: list[list[str]] | None = None,
                      final: Path | None = None) -> ComparisonRecord:
@@ -402,7 +549,9 @@ def write_comparison(folder: Path, runs: list[RunRecord], formats=("md", "html")
     from ..reporting.report import build_report
 
     outcomes = outcomes or collect(runs)
-    ensembles = check_ensembles(ensembles or [], [o.name for o in outcomes])
+    main, by_budget = _budgets(outcomes)
+    chosen = [o for o in outcomes if (o.budget or ALL) == main]  # the tables, tests and analyses: the largest budget
+    ensembles = check_ensembles(ensembles or [], [o.name for o in chosen])
     rows = results_rows(outcomes)
     for row, run in zip(rows, runs):  # relative to the comparison when inside it, so the folder can move
         path = run.folder.resolve()
@@ -416,18 +565,55 @@ def write_comparison(folder: Path, runs: list[RunRecord], formats=("md", "html")
     results = write_results(folder, rows, ensembles)
     data = runs[0].data
     conflicting = data.conflicting_texts
-    comparison = analyse(outcomes, data.dataset, ensembles, set(conflicting) if conflicting is not None else None)
-    explanations = explain_confusions(comparison, outcomes)
+    majority = MAJORITY if any(o.model == MAJORITY for o in outcomes) else None
+    comparison = analyse(chosen, data.dataset, ensembles, set(conflicting) if conflicting is not None else None,
+                         majority=majority)
+    budgets = None
+    if len(by_budget) > 1:
+        validation = "budget" if any((r.data.source.get("budget") or {}).get("validation") for r in runs) else "full"
+        budgets = analyse_budgets(by_budget, majority, validation)
+    explanations = explain_confusions(comparison, chosen)
+    noise = _noise(folder, chosen)
     transfer_summary = None
     if transfer:
-        transfer_summary = analyse_transfer(outcomes, {name: t.metrics for name, t in transfer.items()},
+        transfer_summary = analyse_transfer(chosen, {name: t.metrics for name, t in transfer.items()},
                                             {name: t.predictions for name, t in transfer.items()})
     reference = dataset_entry(data.dataset).reference
-    written = build_report(comparison, outcomes, data.model_dump(), folder, formats=formats, transfer=transfer_summary,
-                           explanations=explanations, reference=reference)
+    written = build_report(comparison, chosen, data.model_dump(), folder, formats=formats, transfer=transfer_summary,
+                           explanations=explanations, reference=reference, budgets=budgets, main_budget=main,
+                           noise=noise)
     write_statistics(folder, written["facts"])
     write_manifest(folder)
-    return ComparisonRecord(final or folder, results, analysis=comparison, transfer_results=transfer_summary)
+    return ComparisonRecord(final or folder, results, analysis=comparison, transfer_results=transfer_summary,
+                            budgets=budgets, noise=noise)
+
+
+def _noise(folder: Path, outcomes: list[RunOutcome]):
+    """The label-noise analysis of a comparison whose test split was audited (label_issues.json), if it still is the
+    split the runs were scored on."""
+    from ..evaluation.analysis import analyse_noise
+    from ..records.label_issues import read_label_issues
+
+    path = folder / NOISE_FILE
+    if not path.is_file():
+        return None
+    issues = read_label_issues(path)
+    test = issues.splits.get("test")
+    if test is None or test.n != len(outcomes[0].y_true):
+        return None
+    if any(issue.text != outcomes[0].texts[issue.index] for issue in test.issues[:50]):
+        return None  # another test split: the flags say nothing about these runs
+    flagged = [issue.model_dump() for issue in test.issues]
+    return analyse_noise(outcomes, flagged, f"{issues.model}, {issues.folds} folds out of fold, cleanlab confident learning")
+
+
+def _budgets(outcomes: list[RunOutcome]) -> tuple[str, dict[str, list[RunOutcome]]]:
+    """The outcomes by data budget, from the smallest to "all", and the main budget (the largest)."""
+    by_budget: dict[str, list[RunOutcome]] = {}
+    for o in outcomes:
+        by_budget.setdefault(o.budget or ALL, []).append(o)
+    order = sorted(by_budget, key=lambda b: (b == ALL, np.mean([o.train_texts for o in by_budget[b]])))
+    return order[-1], {b: by_budget[b] for b in order}
 
 
 def explain_confusions(comparison, outcomes: list[RunOutcome], per_confusion: int = 1, confusions: int = 2) -> dict:

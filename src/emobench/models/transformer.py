@@ -47,6 +47,7 @@ class TransformerParams(TrainParams):
     mode: Literal["finetune", "features"] = "finetune"  # features: frozen encoder + logistic regression
     max_length: int = param(128, ge=2, le=4096, doc="truncation; batches are padded only to their longest text")
     pooling: Literal["cls", "mean"] = "cls"  # features mode: the model's summary token, or the masked mean
+    normalize: bool = False  # features mode: pooled embeddings scaled to length 1 (as sentence transformers do)
     features_C: float = param(1.0, gt=0)
     epochs: int = param(3, ge=1)
     batch_size: int = param(32, ge=1)
@@ -86,6 +87,43 @@ def _load(loader, name: str, saved: bool = False, **kwargs):
             f"cannot load {name!r} from the Hugging Face hub or as a local directory ({detail}); "
             f"without network, pass a model directory: {option('model')} hf:/path/to/model"
         ) from None
+
+
+class _FeaturesLogits(nn.Module):
+    """Encoder, pooling, normalisation and the linear head in one module (a features-mode model's ONNX graph): the
+    head's decision values as :meth:`LinearHead.scores` gives them (a label absent from training scores -1e9)."""
+
+    def __init__(self, encoder, head: LinearHead, num_labels: int, multi_label: bool, pooling: str, normalize: bool,
+                 left: bool):
+        super().__init__()
+        self.encoder, self.pooling, self.normalize, self.left = encoder, pooling, normalize, left
+        coef, intercept = np.asarray(head.coef), np.asarray(head.intercept)
+        if multi_label:
+            weight, bias = coef, intercept
+        elif coef.shape[0] == 1 and len(head.classes) == 2:  # a binary head keeps one row
+            weight = np.zeros((num_labels, coef.shape[1]))
+            bias = np.full(num_labels, -1e9)
+            weight[head.classes[1]], bias[head.classes[1]] = coef[0], intercept[0]
+            weight[head.classes[0]], bias[head.classes[0]] = (-coef[0], -intercept[0]) if head.kind == "svm" else (0, 0)
+        else:
+            weight = np.zeros((num_labels, coef.shape[1]))
+            bias = np.full(num_labels, -1e9)
+            weight[head.classes], bias[head.classes] = coef, intercept
+        self.linear = nn.Linear(weight.shape[1], weight.shape[0])
+        with torch.no_grad():
+            self.linear.weight.copy_(torch.from_numpy(weight).float())
+            self.linear.bias.copy_(torch.from_numpy(bias).float())
+
+    def forward(self, **batch):
+        hidden = self.encoder(**batch).last_hidden_state
+        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        if self.pooling == "mean":
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
+        else:
+            pooled = hidden[:, -1] if self.left else hidden[:, 0]
+        if self.normalize:
+            pooled = nn.functional.normalize(pooled, dim=-1)
+        return self.linear(pooled)
 
 
 class TransformerClassifier(TorchClassifier):
@@ -196,6 +234,8 @@ class TransformerClassifier(TorchClassifier):
                 pooled = hidden[:, -1]
             else:
                 pooled = hidden[:, 0]
+            if self.params.normalize:
+                pooled = torch.nn.functional.normalize(pooled.float(), dim=-1)
             out[idx] = pooled.float().cpu().numpy()
         return out
 
@@ -234,13 +274,13 @@ class TransformerClassifier(TorchClassifier):
     def onnx_graph(self, directory: Path) -> dict:
         from .base import PositionalInputs
 
-        if self.params.mode == "features":
-            raise EmobenchError("a features-mode model (frozen encoder + logistic regression) is not exported to ONNX; "
-                                "export a fine-tuned one (mode=finetune)")
         self.tokenizer.backend_tokenizer.save(str(directory / "tokenizer.json"))
         example = self._example_batch()
         names = list(example)
-        return {"module": PositionalInputs(self.module, names), "inputs": names, "example": example,
+        module = self.module if self.params.mode != "features" else _FeaturesLogits(
+            self.encoder, self.head, len(self.label_names), self.multi_label, self.params.pooling, self.params.normalize,
+            self.tokenizer.padding_side == "left")
+        return {"module": PositionalInputs(module, names), "inputs": names, "example": example,
                 "dynamic_axes": {name: {0: "batch", 1: "sequence"} for name in names},
                 "preprocess": {"kind": "tokenizer", "tokenizer": "tokenizer.json", "max_length": self.params.max_length,
                                "pad_values": self._pad_values("token_type_ids" in names),

@@ -72,6 +72,8 @@ class ComparisonRecord:
     description: ComparisonDescription | None = None
     analysis: object | None = None  # emobench.evaluation.analysis.Comparison
     transfer_results: list | None = None  # emobench.evaluation.analysis.TransferResult, one per run
+    budgets: object | None = None  # emobench.evaluation.analysis.BudgetAnalysis, when the study has data budgets
+    noise: object | None = None  # emobench.evaluation.analysis.NoiseAnalysis, when the test split was audited
     files: Folder | None = field(default=None, repr=False)
 
     def __fspath__(self) -> str:

@@ -37,6 +37,8 @@ class TuneDescription(Record):
     preset: str | None = None
     overrides: AnyDict = Field(default_factory=dict)
     space: dict[str, list]
+    storage: str | None = None  # a shared study's database URL (password hidden); none: study.db in the folder
+    study: str | None = None  # a shared study's name
 
 
 class LedgerEntry(Record):

@@ -121,3 +121,24 @@ def reliability_diagrams(items: list[tuple[str, list, list | None]], path: Path,
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     return _save(fig, path)
+
+
+@literal
+def budget_curves(curves: dict[str, list[tuple[float, float, float, float]]], baselines: set[str], path: Path) -> Path:
+    """Macro-F1 against labelled training texts (log scale), one line per model with its interval; baselines dashed.
+    ``curves``: name -> [(texts, value, low, high)]."""
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, (name, points) in enumerate(curves.items()):
+        points = sorted(points)
+        x = [p[0] for p in points]
+        y = [p[1] for p in points]
+        err = [[p[1] - p[2] for p in points], [p[3] - p[1] for p in points]]
+        style = dict(linestyle="--", alpha=0.6) if name in baselines else dict(marker="o")
+        ax.errorbar(x, y, yerr=err, label=name, capsize=3, color=colours[i % len(colours)], **style)
+    ax.set_xscale("log")
+    ax.set_xlabel("labelled training texts")
+    ax.set_ylabel("test macro-F1")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    return _save(fig, path)

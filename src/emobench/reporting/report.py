@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..evaluation.analysis import Comparison, TransferResult
+from ..evaluation.analysis import BudgetAnalysis, Comparison, NoiseAnalysis, TransferResult
 from ..evaluation.statistics import LOWER_IS_BETTER
 from . import plots
 from .reference import ISEAR_PAPER
@@ -38,21 +38,36 @@ def _best_cells(values: list[list[float | None]], start_col: int, lower: set[int
     return cells
 
 
-def _best_in_rows(values: list[list[float]], groups: int, start_col: int) -> set[tuple[int, int]]:
-    """For tables with models as column groups: the best of each metric across models, per row."""
+def _best_in_rows(values: list[list[float]], groups: int, start_col: int, skip: set[int] = frozenset()) -> set[tuple[int, int]]:
+    """For tables with models as column groups: the best of each metric across models, per row (``skip``: groups
+    that are never bold, the baselines)."""
     cells = set()
     for i, row in enumerate(values):
         per_model = len(row) // groups
         for k in range(per_model):
             column = [row[g * per_model + k] for g in range(groups)]
-            best = max(column)
-            cells |= {(i, start_col + g * per_model + k) for g in range(groups) if round(column[g], 4) == round(best, 4)}
+            candidates = [v for g, v in enumerate(column) if g not in skip]
+            if not candidates:
+                continue
+            best = max(candidates)
+            cells |= {(i, start_col + g * per_model + k) for g in range(groups)
+                      if g not in skip and round(column[g], 4) == round(best, 4)}
     return cells
+
+
+def _shown(m) -> str:
+    return f"{m.name} (baseline)" if m.baseline else m.name
+
+
+def _not_baselines(values: list[list], models) -> list[list]:
+    """The values with the baselines' rows blanked: a baseline is never the column's best."""
+    return [[None] * len(row) if m.baseline else row for row, m in zip(values, models)]
 
 
 def build_report(comparison: Comparison, outcomes: list, data: dict, folder: Path, formats=("md", "html"),
                  transfer: list[TransferResult] | None = None, explanations: dict | None = None,
-                 reference: str | None = None) -> dict:
+                 reference: str | None = None, budgets: BudgetAnalysis | None = None, main_budget: str = "all",
+                 noise: NoiseAnalysis | None = None) -> dict:
     """Writes the documents and figures; returns their paths and the facts behind them (JSON-ready, for the
     comparison's statistics). ``outcomes``: the compared runs (RunOutcome); ``data``: the data record of their
     dataset; ``reference``: the published results to set beside ours (the dataset registry's entry names them)."""
@@ -64,9 +79,12 @@ def build_report(comparison: Comparison, outcomes: list, data: dict, folder: Pat
     blocks: list = [Heading(1, f"emobench comparison: {c.dataset}")]
     task_note = " Multi-label data: a text may carry several labels; models decide with thresholds tuned on " \
                 "validation." if c.task == "multi_label" else ""
+    budget_note = "" if budgets is None else (
+        f" The tables below are for the largest data budget ({_budget_name(main_budget)}); the section \"Data budgets\" "
+        "compares every budget.")
     blocks.append(Paragraph(["Every number is on the ", bold("test split"), f" ({c.n_test} examples) of ",
                              code(c.dataset), f"; {_split_note(data)} Models were chosen on validation only. "
-                             f"Seeds: {', '.join(map(str, c.seeds))}.{task_note}"]))
+                             f"Seeds: {', '.join(map(str, c.seeds))}.{task_note}{budget_note}"]))
 
     blocks.append(Heading(2, "Per-class precision, recall and F1"))
     blocks.append(_per_class_table(c))
@@ -88,6 +106,10 @@ def build_report(comparison: Comparison, outcomes: list, data: dict, folder: Pat
     else:
         blocks.append(Paragraph("Only one model: nothing to test."))
 
+    if c.against_baseline:
+        blocks += _baseline_blocks(c)
+    if budgets is not None:
+        blocks += _budget_blocks(budgets, figures)
     if c.ensembles:
         blocks += _ensemble_blocks(c)
     if transfer:
@@ -96,6 +118,8 @@ def build_report(comparison: Comparison, outcomes: list, data: dict, folder: Pat
         blocks += _calibration_blocks(c, figures)
     if c.errors:
         blocks += _error_blocks(c, explanations or {})
+    if noise is not None:
+        blocks += _noise_blocks(noise)
 
     blocks.append(Heading(2, "Figures"))
     f1 = np.array([[m.per_class[label]["f1"] for label in c.labels] for m in c.models])
@@ -120,6 +144,8 @@ def build_report(comparison: Comparison, outcomes: list, data: dict, folder: Pat
 
     written = write_documents(blocks, folder, formats)
     facts = {"comparison": asdict(c), "transfer": [asdict(t) for t in transfer] if transfer else None,
+             "budgets": asdict(budgets) if budgets is not None else None,
+             "label_noise": asdict(noise) if noise is not None else None,
              "explanations": {name: [{**item, "explanation": asdict(item["explanation"])} for item in items]
                               for name, items in (explanations or {}).items()}}
     for model in facts["comparison"]["models"]:
@@ -132,16 +158,17 @@ def _per_class_table(c: Comparison) -> Table:
     if c.task == "single_label" and len(c.labels) <= WIDE:
         header = ["model"] + [f"{label} {m}" for label in c.labels for m in ("P", "R", "F1")]
         values = [[m.per_class[label][k] for label in c.labels for k in ("precision", "recall", "f1")] for m in c.models]
-        rows = [[m.name] + [f"{v:.2f}" for v in row] for m, row in zip(c.models, values)]
-        return Table(header, rows, _best_cells(values, 1), groups=[("", 1)] + [(label, 3) for label in c.labels],
+        rows = [[_shown(m)] + [f"{v:.2f}" for v in row] for m, row in zip(c.models, values)]
+        return Table(header, rows, _best_cells(_not_baselines(values, c.models), 1),
+                     groups=[("", 1)] + [(label, 3) for label in c.labels],
                      caption=f"Precision / recall / F1 per class on the test split{mean_note}; the best value of each "
                              "column in bold.")
-    header = ["label", "support"] + [f"{m.name} {k}" for m in c.models for k in ("P", "R", "F1")]
+    header = ["label", "support"] + [f"{_shown(m)} {k}" for m in c.models for k in ("P", "R", "F1")]
     values = [[m.per_class[label][k] for m in c.models for k in ("precision", "recall", "f1")] for label in c.labels]
     rows = [[label, str(c.models[0].per_class[label]["support"])] + [f"{v:.2f}" for v in row]
             for label, row in zip(c.labels, values)]
-    return Table(header, rows, _best_in_rows(values, len(c.models), 2),
-                 groups=[("", 2)] + [(m.name, 3) for m in c.models],
+    return Table(header, rows, _best_in_rows(values, len(c.models), 2, {i for i, m in enumerate(c.models) if m.baseline}),
+                 groups=[("", 2)] + [(_shown(m), 3) for m in c.models],
                  caption=f"Precision / recall / F1 per label on the test split{mean_note}; for each label the best model's "
                          "value of each measure in bold.")
 
@@ -154,7 +181,7 @@ def _overall_table(c: Comparison) -> Table:
     header += ["train s", "eval examples/s", "parameters"]
     rows, values = [], []
     for m in c.models:
-        cells, numbers = [m.name], []
+        cells, numbers = [_shown(m)], []
         for metric in c.metrics:
             s = m.scores[metric]
             cells.append(f"{s.value:.4f} [{s.low:.3f}, {s.high:.3f}]")
@@ -171,7 +198,91 @@ def _overall_table(c: Comparison) -> Table:
     note = "95% percentile bootstrap intervals over test examples (1,000 resamples)" + \
            (f", for seed {c.seeds[0]}" if multi_seed else "") + "; the best value of each column in bold" + \
            (" (lowest Hamming loss)." if lower else ".")
-    return Table(header, rows, _best_cells(values, 1, lower), caption=note)
+    return Table(header, rows, _best_cells(_not_baselines(values, c.models), 1, lower), caption=note)
+
+
+def _baseline_blocks(c: Comparison) -> list:
+    """Every model against the majority baseline: a model not significantly above it has learnt nothing we can see."""
+    lines = []
+    for a in c.against_baseline:
+        where = {"above": "is significantly above", "below": "is significantly BELOW",
+                 "not significantly above": "is NOT significantly above"}[a.verdict]
+        sentence = f"{a.name} {where} the {a.baseline} baseline (Holm-adjusted p = {a.p_holm:.2g})."
+        lines.append(sentence if a.verdict == "above" else [bold(sentence)])
+    note = ("Baselines (" + ", ".join(c.baselines) + ") are scored and tested like the models, marked \"(baseline)\", "
+            "and never bold. ") if c.baselines else ""
+    return [Heading(2, "Against the baselines"), Paragraph(note + "Each model against always answering the most frequent "
+                                                         "training label, with the paired test above."), Bullets(lines)]
+
+
+def _noise_blocks(n: NoiseAnalysis) -> list:
+    interval = lambda i: f"{i.value:.4f} [{i.low:.3f}, {i.high:.3f}]"  # noqa: E731
+    header = ["model", "macro-F1, all texts", "macro-F1, unflagged", "accuracy, all texts", "accuracy, unflagged",
+              "mistakes", "of them flagged"]
+    rows = [[s.name, interval(s.all["macro_f1"]), interval(s.unflagged["macro_f1"]), interval(s.all["accuracy"]),
+             interval(s.unflagged["accuracy"]), str(s.mistakes),
+             f"{s.mistakes_flagged} ({100 * s.mistakes_flagged / max(s.mistakes, 1):.0f}%)"] for s in n.scores]
+    examples = [[_clip(e["text"], 100), ", ".join(e["given"]), ", ".join(e["suggested"]), f"{e['self_confidence']:.3f}",
+                 f"{e['models_predicting_suggestion']} of {e['models']}"] for e in n.examples]
+    blocks = [Heading(2, "Label noise in the test split"),
+              Paragraph(f"{n.flagged} of the {n.total} test texts ({100 * n.flagged / max(n.total, 1):.1f}%) are flagged as "
+                        f"likely mislabelled ({n.method}): their given label is improbable under models that never saw "
+                        f"them. Of the {n.shared_mistakes} texts every model gets wrong, {n.shared_flagged} are flagged. "
+                        "Flagged means suspect, not wrong: read the examples. Scores on the unflagged texts show how much "
+                        "of the gap between models could be noise."),
+              Table(header, rows, caption="Every model (lowest seed) on all test texts and on the unflagged ones, 95% "
+                    "bootstrap intervals; how many of its mistakes are on flagged texts.")]
+    if examples:
+        blocks.append(Table(["text", "given", "suggested", "self-confidence", "models predicting the suggestion"], examples,
+                            caption="The least likely given labels."))
+    return blocks
+
+
+def _budget_name(budget: str) -> str:
+    if budget == "all":
+        return "the whole training split"
+    return f"{float(budget):.0%} of the training split" if "." in budget else f"{budget} texts per class"
+
+
+def _budget_blocks(b: BudgetAnalysis, figures: Path) -> list:
+    models = list(dict.fromkeys(p.name for p in b.points))
+    header = ["model"] + [f"{_budget_name(budget)} macro-F1 [95% CI]" for budget in b.budgets]
+    rows, values = [], []
+    for name in models:
+        cells, numbers = [name + (" (baseline)" if any(p.baseline for p in b.points if p.name == name) else "")], []
+        for budget in b.budgets:
+            p = next((p for p in b.points if p.name == name and p.budget == budget), None)
+            cells.append(f"{p.macro_f1.value:.4f} [{p.macro_f1.low:.3f}, {p.macro_f1.high:.3f}] ({p.train_texts:.0f} texts)"
+                         if p else "–")
+            numbers.append(p.macro_f1.value if p and not p.baseline else None)
+        rows.append(cells)
+        values.append(numbers)
+    winners = [[_budget_name(w.budget), w.best, f"{w.score:.4f}", w.runner_up or "–",
+                f"{w.runner_up_score:.4f}" if w.runner_up_score is not None else "–",
+                f"{w.p_holm:.2g}" if w.p_holm is not None else "–", "yes" if w.significant else "no",
+                w.against_majority or "–"] for w in b.winners]
+    flagged = [f"at {_budget_name(budget)}: {a.name} is {a.verdict} the {a.baseline} baseline (Holm-adjusted p = "
+               f"{a.p_holm:.2g})" for budget, checks in b.against_baseline.items() for a in checks if a.verdict != "above"]
+    curves = {name: [(p.train_texts, p.macro_f1.value, p.macro_f1.low, p.macro_f1.high) for p in b.points if p.name == name]
+              for name in models}
+    figure = plots.budget_curves(curves, {p.name for p in b.points if p.baseline}, figures / "data_budgets.png")
+    validation = ("the whole validation split" if b.validation == "full" else
+                  "a validation split cut like the training split (as a small-data user has)")
+    blocks = [Heading(2, "Data budgets"),
+              Paragraph("Every model trained on stratified subsamples of the training split, the same subsample for every "
+                        "model at a given size and seed (recorded row by row in each run's data.json); the test split is "
+                        f"untouched, and epochs and thresholds were chosen on {validation}. Intervals: 95% t-intervals over "
+                        "seeds (one seed: bootstrap over test texts)."),
+              Table(header, rows, _best_cells(values, 1), caption="Test macro-F1 at each budget (mean over seeds); the best "
+                    "model of each budget in bold."),
+              Figure(figure, "Learning curves: test macro-F1 against labelled training texts (log scale), 95% intervals."),
+              Table(["budget", "best model", "macro-F1", "runner-up", "macro-F1", "p (Holm)", "significant",
+                     "against majority"], winners,
+                    caption=f"The best model at each budget against the runner-up: {b.test_description}, Holm-adjusted "
+                            "over the budgets.")]
+    if flagged:
+        blocks.append(Bullets([[bold(line)] for line in flagged]))
+    return blocks
 
 
 def _ensemble_blocks(c: Comparison) -> list:
@@ -339,7 +450,7 @@ def _sentence(t) -> list | str:
 
 def _conclusions(c: Comparison) -> list:
     primary = c.primary
-    ranked = sorted(c.models, key=lambda m: m.scores[primary].value, reverse=True)
+    ranked = sorted([m for m in c.models if not m.baseline] or c.models, key=lambda m: m.scores[primary].value, reverse=True)
     best = ranked[0]
     second_metric = c.metrics[0] if c.metrics[0] != primary else c.metrics[1]
     lines = [["Best ", METRIC_NAMES[primary], ": ", bold(best.name), f" ({best.scores[primary].value:.4f}, "
@@ -350,6 +461,9 @@ def _conclusions(c: Comparison) -> list:
         verdict = "a significant difference" if test.significant else "not a significant difference"
         lines.append(f"Against the runner-up, {second.name} ({METRIC_NAMES[primary]} {second.scores[primary].value:.4f}), "
                      f"the gap is {verdict} ({test.method}, Holm-adjusted p = {test.p_holm:.2g}).")
+    for a in c.flagged:
+        lines.append([bold(f"{a.name} is {a.verdict} the {a.baseline} baseline"), f" (Holm-adjusted p = {a.p_holm:.2g}): "
+                      "do not use it as it is."])
     widths = [m.scores[primary].high - m.scores[primary].low for m in c.models]
     lines.append(f"With {c.n_test} test examples a {METRIC_NAMES[primary]} is known to about ±{50 * np.mean(widths):.1f} "
                  "points (half the mean 95% interval): smaller gaps are noise.")

@@ -38,3 +38,32 @@ def audit_tables(report: dict) -> list[Table]:
                           str(m["texts_without_label"]), pairs)
         tables.append(multi)
     return tables
+
+
+def label_issue_tables(issues, show: int = 10) -> list[Table]:
+    """A label-issues audit on the terminal: counts per split and label, the top issues, the noise matrix."""
+    splits = issues.splits
+    counts = Table("label", *[f"{escape(s)} flagged" for s in splits],
+                   title=f"{escape(issues.dataset)}: likely mislabelled texts ({escape(issues.model)}, {issues.folds} folds, "
+                         "out of fold; cleanlab)")
+    for label in issues.labels:
+        counts.add_row(escape(label), *[str(s.per_label.get(label, 0)) for s in splits.values()])
+    counts.add_row("all", *[f"{s.flagged} of {s.n} ({100 * s.flagged / max(s.n, 1):.1f}%)" for s in splits.values()])
+    tables = [counts]
+    for name, split in splits.items():
+        if not show or not split.issues:
+            continue
+        top = Table("row", "self-confidence", "given", "suggested", "text",
+                    title=f"{escape(name)}: the {min(show, len(split.issues))} least likely given labels")
+        for issue in split.issues[:show]:
+            text = issue.text if len(issue.text) <= 80 else issue.text[:77] + "..."
+            top.add_row(str(issue.index), f"{issue.self_confidence:.3f}", escape(", ".join(issue.given) or "(none)"),
+                        escape(", ".join(issue.suggested)), escape(text))
+        tables.append(top)
+        if split.noise_matrix is not None:
+            noise = Table("given \\ true", *[escape(label) for label in issues.labels],
+                          title=f"{escape(name)}: estimated P(given label | true label)")
+            for label, row in zip(issues.labels, split.noise_matrix):
+                noise.add_row(escape(label), *[f"{v:.2f}" for v in row])
+            tables.append(noise)
+    return tables

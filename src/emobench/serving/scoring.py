@@ -41,6 +41,7 @@ def _rows(path: Path, text_column: str, encoding: str = "utf-8") -> Iterator[tup
     (0, {column: None ...}, "") for CSV/TSV and text files, so an output can have its columns without rows."""
     from ..data.readers.common import MAGIC, MAX_FIELD_CHARS, TextChecker, check_unicode, jsonl_objects
 
+    reader = None
     with open(path, "rb") as probe:
         head = probe.read(16)
     for magic, what in MAGIC.items():
@@ -49,7 +50,8 @@ def _rows(path: Path, text_column: str, encoding: str = "utf-8") -> Iterator[tup
     suffix = path.suffix.lower()
     check = TextChecker()
     try:
-        with open(path, newline="" if suffix in (".csv", ".tsv") else None, encoding=_codec(encoding)) as handle:
+        with open(path, "rb") as raw:
+            handle = _decoded_lines(raw, encoding, path)
             if suffix == ".txt":
                 yield 0, {"text": None}, ""
                 for number, line in enumerate(handle, start=1):
@@ -80,11 +82,33 @@ def _rows(path: Path, text_column: str, encoding: str = "utf-8") -> Iterator[tup
                     record = dict(zip(header, row))
                     yield reader.line_num, record, check(_field(record, text_column, path, reader.line_num), text_column,
                                                          path, reader.line_num)
-    except UnicodeDecodeError as exc:
-        raise DataError(f"not valid {encoding} ({exc.reason}); pass {option('encoding')}", path) from None
+    except LookupError:
+        raise DataError(f"unknown encoding {encoding!r}; expected a Python codec name such as utf-8, cp1252", path) from None
     except csv.Error as exc:
-        raise DataError(f"malformed CSV ({exc})", path) from None
+        detail = str(exc)
+        if "field larger than field limit" in detail:
+            detail = f"a field of more than {MAX_FIELD_CHARS:,} characters (is a quote left open?)"
+        raise DataError(f"malformed CSV ({detail})", path, getattr(reader, "line_num", None)) from None
     check.report()
+
+
+def _decoded_lines(raw, encoding: str, path: Path) -> Iterator[str]:
+    """The lines of a binary file (split at LF only, endings kept), each decoded on its own, so undecodable bytes
+    are reported with their line and a hint that cannot corrupt the text (the data readers')."""
+    from ..data.readers.common import encoding_hint
+
+    codec = _codec(encoding)
+    if "a\n".encode(codec.replace("-sig", "")) != b"a\n":  # UTF-16 and the like cannot be split at a byte: a stream
+        import io
+
+        yield from io.TextIOWrapper(raw, encoding=codec, newline="")
+        return
+    for number, line in enumerate(raw, start=1):
+        try:
+            yield line.decode(codec if number == 1 else codec.replace("-sig", ""))
+        except UnicodeDecodeError as exc:
+            hint = encoding_hint(line, f"{option('encoding')} ENCODING") if codec == "utf-8-sig" else "is it in another encoding?"
+            raise DataError(f"bytes {line[exc.start:exc.end]!r} are not valid {encoding}; {hint}", path, number) from None
 
 
 def _field(record: dict, column: str, path: Path, number: int):
@@ -267,49 +291,14 @@ class RayScorer:
         return self.predictor.format(texts, self.predictor.probabilities(texts), False)
 
 
-def _check_reachable(address: str, timeout: float = 5.0) -> None:
-    """Ray retries an address for minutes (and then ends the process) when no Ray answers there: a connection
-    attempt and a gRPC handshake (Ray's head speaks gRPC, HTTP/2) say so in seconds."""
-    import socket
-
-    target = address.split("://", 1)[-1]
-    host, _, port = target.rpartition(":")
-    if not port.isdigit():
-        if target in ("auto", "local"):
-            return  # left to Ray, which says at once when it finds no cluster
-        host, port = target, "6379"  # Ray's default head port
-    try:
-        with socket.create_connection((host, int(port)), timeout=timeout) as conn:
-            conn.settimeout(timeout)
-            conn.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0]))  # preface + SETTINGS
-            head = conn.recv(9)
-    except OSError as exc:
-        raise EmobenchError(f"cannot start or reach Ray at {address}: {exc.strerror or exc}") from None
-    if len(head) < 9 or head[3] != 4:  # a gRPC server answers with its SETTINGS frame
-        raise EmobenchError(f"cannot reach Ray at {address}: something answers there, but not a Ray head (no gRPC)")
-
-
 def _on_ray(path, backend: str, allow_modified: bool, address: str | None, workers: int):
     """A scorer that sends each chunk's texts to a pool of actors and yields their predictions in input order,
     with at most two chunks per actor in flight (constant memory on the driver)."""
-    try:
-        import ray
-        from ray.util import ActorPool
-    except ImportError:
-        raise EmobenchError(f"{option('engine')} ray needs Ray (pip install 'emobench[ray]')") from None
-    if address:
-        _check_reachable(address)
-    from ..logs import native_output_quiet
+    from ..cluster import connect
 
-    if not ray.is_initialized():
-        try:
-            with native_output_quiet():  # Ray's start-up lines show at --log-level debug only
-                # Locally: a CPU per scoring actor (the driver reads and writes).
-                ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False,
-                         logging_level="ERROR", **({} if address else {"num_cpus": workers}))
-        except Exception as exc:  # a wrong address, an unreachable cluster
-            raise EmobenchError(f"cannot start or reach Ray{f' at {address}' if address else ''}: "
-                                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    ray = connect(address, workers)  # locally: a CPU per scoring actor (the driver reads and writes)
+    from ray.util import ActorPool
+
     actor = ray.remote(num_cpus=1)(RayScorer)
     pool = ActorPool([actor.remote(str(Path(path).resolve()), backend, allow_modified) for _ in range(workers)])
 

@@ -13,6 +13,7 @@ request (a 422 naming the text): the others of its batch are answered, and the b
 """
 
 import asyncio
+import json
 import socket
 import time
 from dataclasses import dataclass
@@ -170,7 +171,48 @@ class _TooLarge(Exception):
 def _clean_errors(errors: list[dict]) -> list[dict]:
     """Validation errors without the input they refer to (a 422 never echoes a body back, nor a NaN that JSON
     cannot carry), each message bounded."""
-    return [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", ""))[:300], "type": e.get("type", "")} for e in errors]
+    def message(e: dict) -> str:
+        reason = (e.get("ctx") or {}).get("error") if e.get("type") == "json_invalid" else None
+        return f"{e.get('msg', '')} ({reason})" if reason else str(e.get("msg", ""))
+
+    return [{"loc": list(e.get("loc", ())), "msg": message(e)[:300], "type": e.get("type", "")} for e in errors]
+
+
+def _strict_route():
+    """FastAPI's documented custom-route pattern, for one rule of its own: a JSON body naming a key twice is refused
+    (json.loads would keep the last "texts" silently), and so is one nested too deeply to parse."""
+    from fastapi import Request
+    from fastapi.routing import APIRoute
+
+    def unique(pairs):
+        seen = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise json.JSONDecodeError(f"key {key[:40]!r} appears twice", "", 0)
+            seen.add(key)
+        return dict(pairs)
+
+    class StrictJSONRequest(Request):
+        async def json(self):
+            if not hasattr(self, "_json"):
+                try:
+                    self._json = json.loads(await self.body(), object_pairs_hook=unique)
+                except RecursionError:
+                    raise json.JSONDecodeError("nested too deeply", "", 0) from None
+                except UnicodeDecodeError as exc:
+                    raise json.JSONDecodeError(f"byte {exc.object[exc.start:exc.start + 1]!r} at {exc.start} is not "
+                                               "UTF-8; expected a UTF-8 body", "", 0) from None
+            return self._json
+
+    class StrictRoute(APIRoute):
+        def get_route_handler(self):
+            handler = super().get_route_handler()
+
+            async def strict(request):
+                return await handler(StrictJSONRequest(request.scope, request.receive))
+            return strict
+
+    return StrictRoute
 
 
 def create_app(path: str | Path, backend: str = "auto", settings: ServiceSettings | None = None,
@@ -239,6 +281,8 @@ def create_app(path: str | Path, backend: str = "auto", settings: ServiceSetting
         where = ["body", "texts", exc.index] if exc.index is not None else ["body", "texts"]
         return JSONResponse(status_code=422, content={"detail": [{
             "loc": where, "msg": f"the model could not score this text ({exc.reason})"[:300], "type": "model_failure"}]})
+
+    app.router.route_class = _strict_route()
 
     @app.post("/predict", response_model=PredictResponse, response_model_exclude_none=True)
     async def predict(request: PredictRequest) -> dict:

@@ -119,7 +119,10 @@ class Trainer:
                                              num_workers=p.loader_workers if on_gpu else 0,
                                              persistent_workers=on_gpu and p.loader_workers > 0)
         optimizer = self._optimizer()
-        steps = p.epochs * math.ceil(len(sampler) / acc.num_processes)
+        per_epoch = math.ceil(len(sampler) / acc.num_processes)
+        # Small data: enough epochs for min_steps optimizer steps (a budget is set in steps, not only in epochs).
+        epochs = self.epochs = max(p.epochs, math.ceil(p.min_steps / max(per_epoch, 1)))
+        steps = epochs * per_epoch
         scheduler = self._scheduler(optimizer, steps)
         train_labels = np.asarray(train_labels, dtype=np.float32 if self.multi_label else np.int64)
         weight = self._class_weight(train_labels)
@@ -141,7 +144,7 @@ class Trainer:
                 checkpoint.set_rng_state(saved["rng"])
             best_state = checkpoint.load_weights(work_dir / state["best_file"]) if state["best_file"] else None
         self.history = state["history"]
-        for epoch in range(state["epoch"] + 1, p.epochs + 1):
+        for epoch in range(state["epoch"] + 1, epochs + 1):
             if p.patience and state["bad_epochs"] >= p.patience:
                 break
             # Through the prepared loader: Accelerate otherwise sets the sampler's epoch from its own
@@ -151,7 +154,7 @@ class Trainer:
             module.train()
             started, count = time.perf_counter(), 0
             total = torch.zeros((), device=acc.device)  # summed on the device: no host sync per step
-            bar = tqdm(loader, desc=f"epoch {epoch}/{p.epochs}", disable=not self.progress, leave=False, unit="batch",
+            bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", disable=not self.progress, leave=False, unit="batch",
                        file=sys.stderr)
             for step, batch in enumerate(bar):
                 labels = batch.pop("labels")
@@ -191,7 +194,7 @@ class Trainer:
                 self._checkpoint(work_dir, state, module, optimizer, scheduler)
                 record["checkpoint_seconds"] = time.perf_counter() - saving
             if acc.is_main_process:
-                logger.info(_describe(record, p.epochs))
+                logger.info(_describe(record, epochs))
             _after_epoch(epoch)
             if on_epoch is not None:
                 on_epoch(dict(record))

@@ -45,6 +45,15 @@ class DatasetConfig:
     data_format: str | None = None  # csv, tsv, jsonl or txt for every file (default: each file's suffix)
     label_columns: list[str] | str | None = None  # one 0/1 column per label (multi-label), or "all" other columns
     dataset_name: str | None = None  # what reports and folder names call user files (default: the file's stem)
+    # A data budget: the training split cut to this many texts per class ("16"), this share ("0.1"), or None (all);
+    # drawn with budget_seed, the validation split too with budget_validation (data/budgets.py).
+    train_size: str | None = None
+    budget_seed: int = 0
+    budget_validation: bool = False
+    # Train without the texts confident learning flags in the training split ("drop"), or with the labels it suggests
+    # ("relabel"): flagged on the training split only, or read from a saved audit (experiments/label_issues.py).
+    label_issues: str | None = None
+    label_issues_from: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -93,6 +102,10 @@ def load_dataset(config: DatasetConfig | str | None = None, require_train: bool 
             from ..labelmap import apply_label_map
 
             corpus = apply_label_map(corpus, config.label_map, config.label_map_name or option("label_map"))
+        if config.train_size is not None:
+            from ..budgets import apply_budget
+
+            corpus = apply_budget(corpus, config.train_size, config.budget_seed, config.budget_validation)
         failed = None
         try:
             check_corpus(corpus, require_train)
@@ -128,7 +141,8 @@ def check_config(config: DatasetConfig) -> None:
         raise EmobenchError(f"{option('data_format')} {config.data_format!r}: expected one of {', '.join(FORMATS)}")
     for split, codec in {"": config.encoding, **config.encodings}.items():
         try:
-            codecs.lookup(codec)
+            if not codecs.lookup(codec)._is_text_encoding:  # base64, rot13, zip: bytes-to-bytes, not a text encoding
+                raise LookupError(codec)
         except (LookupError, TypeError):
             raise EmobenchError(f"{option('encoding')} {split + '=' if split else ''}{codec}: unknown encoding {codec!r}; "
                                 "expected a Python codec name such as utf-8, cp1252, latin-1") from None
@@ -148,6 +162,24 @@ def check_config(config: DatasetConfig) -> None:
                                 "names are the labels")
     elif config.label_columns not in (None, "all"):
         raise EmobenchError(f"{option('label_columns')} {config.label_columns!r}: expected column names, or all")
+    if config.label_issues not in (None, "drop", "relabel"):
+        raise EmobenchError(f"{option('label_issues')} {config.label_issues!r}: expected drop or relabel")
+    if config.label_issues_from is not None:
+        if config.label_issues is None:
+            raise EmobenchError(f"{option('label_issues_from')} gives the flags {option('label_issues')} drop or relabel "
+                                "acts on; give both")
+        if not Path(config.label_issues_from).expanduser().is_file():
+            raise EmobenchError(f"{option('label_issues_from')} {config.label_issues_from}: no such file; expected a "
+                                "saved audit (emobench data audit --label-issues --json FILE)")
+    if config.train_size is not None:
+        from ..budgets import parse_size
+
+        parse_size(config.train_size)
+    if config.budget_seed < 0:
+        raise EmobenchError(f"{option('budget_seed')} {config.budget_seed}: expected a seed >= 0")
+    if config.budget_validation and config.train_size is None:
+        raise EmobenchError(f"{option('budget_validation')} cuts the validation split like the training split; it needs "
+                            f"{option('train_size')}")
     if config.text_column == config.label_column:
         raise EmobenchError(f"{option('text_column')} and {option('label_column')} are both {config.text_column!r}; expected two columns")
 

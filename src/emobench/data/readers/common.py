@@ -103,16 +103,25 @@ def encoding_hint(raw: bytes, how: str) -> str:
     other non-ASCII characters are valid UTF-8 is damaged (a single-byte encoding would turn them into mojibake);
     Windows-1252 only when the bytes decode as it (its 0x80-0x9F are curly quotes and dashes, which latin-1 reads
     as invisible control characters)."""
-    utf8_characters = sum(1 for c in raw.decode("utf-8", "replace") if ord(c) > 127 and c != "\ufffd")
-    if utf8_characters:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return f"the file starts with a UTF-16 byte-order mark: pass {how.replace('ENCODING', 'utf-16')}"
+    decoded = raw.decode("utf-8", "replace")
+    utf8_characters = sum(1 for c in decoded if ord(c) > 127 and c != "\ufffd")
+    if utf8_characters > decoded.count("\ufffd"):
         return (f"the file's other non-ASCII characters ({utf8_characters}) are valid UTF-8, so it mixes encodings or is "
                 f"damaged: fix these bytes (or re-save the file as UTF-8); reading it with a single-byte encoding would "
                 f"turn its UTF-8 characters into mojibake")
+    high = [i for i, b in enumerate(raw) if b > 127]
+    paired = sum(1 for i in high if (i + 1 < len(raw) and raw[i + 1] > 127) or (i > 0 and raw[i - 1] > 127))
+    unknown = (f"find its encoding (e.g. `file -i`) and pass it with {how.split()[0]} (e.g. "
+               f"{how.replace('ENCODING', 'shift_jis')}, {how.replace('ENCODING', 'gbk')} or "
+               f"{how.replace('ENCODING', 'cp1251')})")
+    if paired > len(high) / 2:  # Western text has single accented letters between ASCII ones, not runs
+        return f"its non-ASCII bytes come in pairs and runs, as in a multi-byte East Asian encoding: {unknown}"
     try:
         raw.decode("cp1252")
     except UnicodeDecodeError:
-        return (f"it is not Windows-1252 either; find its encoding (e.g. `file -i`) and pass it with {how.split()[0]} "
-                f"(e.g. {how.replace('ENCODING', 'cp1251')} for Cyrillic)")
+        return f"it is not Windows-1252 either: {unknown}"
     c1 = any(0x80 <= b <= 0x9F for b in raw)
     why = "its bytes 0x80-0x9F are Windows-1252 punctuation such as curly quotes" if c1 else \
         "no UTF-8 character occurs; Windows-1252 reads these bytes as latin-1 would"
@@ -131,9 +140,15 @@ def file_format(path: Path, given: str | None = None) -> str:
     return found
 
 
-def semicolon_lines(text: str, path: Path):
+def file_lines(text: str) -> list[str]:
+    """A user file's lines: split at LF (CRLF too), never inside a text at U+2028, U+0085 or a lone CR, as batch
+    scoring reads the same file."""
+    return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+
+
+def semicolon_lines(lines: list[str], path: Path):
     """(line number, text, label) of ``text;label`` lines, split on the last ';'."""
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         text_part, sep, label = line.rpartition(";")
@@ -153,7 +168,7 @@ def read_records(path: str | Path, encoding: str = "utf-8", header: bool = True,
     if fmt == "jsonl":
         return _jsonl_records(text, path)
     if fmt == "txt":
-        return [(number, {"text": t, "label": label}) for number, t, label in semicolon_lines(text, path)]
+        return [(number, {"text": t, "label": label}) for number, t, label in semicolon_lines(file_lines(text), path)]
     csv.field_size_limit(MAX_FIELD_CHARS)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=DELIMITERS[fmt])
     records = []
@@ -195,7 +210,7 @@ def read_records(path: str | Path, encoding: str = "utf-8", header: bool = True,
 def _jsonl_records(text: str, path: Path) -> list[tuple[int, dict]]:
     if text.lstrip().startswith("["):
         raise DataError("the file is a JSON array; expected JSON Lines (one JSON object per line)", path, 1)
-    return list(jsonl_objects(text.splitlines(), path))
+    return list(jsonl_objects(file_lines(text), path))
 
 
 def jsonl_objects(lines: Iterable[str], path: Path) -> Iterator[tuple[int, dict]]:

@@ -20,7 +20,7 @@ EMOTION_SHA256 = {
 
 def read_emotion_file(path: Path, check: TextChecker) -> Split:
     texts, labels = [], []
-    for number, text, label in semicolon_lines(read_text(path), path):
+    for number, text, label in semicolon_lines(read_text(path).splitlines(), path):
         if label not in EMOTION_LABELS:
             raise DataError(f"label {label!r} is not one of {', '.join(EMOTION_LABELS)}", path, number)
         texts.append(check(text, "text", path, number))

@@ -1,0 +1,206 @@
+"""Label noise: which texts are likely mislabelled, found by confident learning (the ``cleanlab`` library: Northcutt et
+al.), from out-of-fold predicted probabilities of one of our families.
+
+Out of fold: the training split is cut into k stratified folds and each fold is scored by a model trained on the
+others; a held-out split (validation, test) is cut into folds the same way, and each fold is scored by a model
+trained on the whole training split plus the split's other folds -- so every split is scored by models that saw
+about as much data, and no text is scored by a model that saw it. A tenth of each model's training part is held
+out for its temperature (multi-label: its thresholds). Then ``cleanlab.filter.find_label_issues`` (single-label) or
+``cleanlab.multilabel_classification.filter.find_label_issues`` ranks the issues by self-confidence, and
+``cleanlab.count.estimate_latent`` estimates the noise matrix.
+
+A study uses it three ways: an audit (``emobench data audit --label-issues``), the test split's flagged texts in a
+comparison's report, and training on a cleaned training split (``--label-issues drop|relabel``), where the flags
+are computed on the training split only, or read from a saved audit made on the same training data.
+"""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ..data import Corpus, Split
+from ..errors import EmobenchError, EmobenchWarning, option
+from ..logs import logger as log
+from ..models.registry import LABEL_ISSUES_MODEL, resolve
+from ..records.label_issues import LabelIssues, read_label_issues, write_label_issues
+from ..records.run import gold_names, split_digest
+
+ACTIONS = ("drop", "relabel")
+METHOD = "cleanlab confident learning (find_label_issues, ranked by self-confidence), out-of-fold probabilities"
+
+
+def _cleanlab():
+    import importlib.util
+
+    if importlib.util.find_spec("cleanlab") is None:
+        raise EmobenchError("finding label issues needs cleanlab (pip install 'emobench[noise]')") from None
+
+
+def _folds(split: Split, num_labels: int, folds: int, seed: int) -> list[np.ndarray]:
+    """Stratified folds (multi-label: by each text's rarest label); each fold's rows."""
+    from sklearn.model_selection import StratifiedKFold
+
+    matrix = split.label_matrix(num_labels)
+    counts = matrix.sum(axis=0)
+    strata = np.array([int(np.flatnonzero(row)[np.argmin(counts[np.flatnonzero(row)])]) if row.any() else -1
+                       for row in matrix]) if split.multi_label else np.asarray(split.labels)
+    if len(split) < folds * 2:
+        raise EmobenchError(f"{len(split)} texts are too few for {folds} folds; give fewer {option('folds')}")
+    # A label rarer than the folds cannot be in every fold: scikit-learn warns and still splits, which is right.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+        return [test for _, test in splitter.split(np.zeros(len(split)), strata)]
+
+
+def _fit(model_name: str, train: Split, label_names: list[str], seed: int):
+    """A model of the family trained on ``train``, a tenth of it held out for temperature and thresholds."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(train))
+    held = max(1, len(train) // 10)
+    model = resolve(model_name).build()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EmobenchWarning)
+        model.fit(train.subset(order[held:]), train.subset(order[:held]), label_names, seed=seed, progress=False)
+    return model
+
+
+def out_of_fold(corpus: Corpus, split: str, model_name: str, folds: int, seed: int, progress=None) -> np.ndarray:
+    """Every text of ``split`` scored by a model that never saw it (see the module docstring)."""
+    data = corpus[split]
+    probs = np.zeros((len(data), corpus.num_labels))
+    for k, rows in enumerate(_folds(data, corpus.num_labels, folds, seed)):
+        rest = np.setdiff1d(np.arange(len(data)), rows)
+        part = data.subset(rest)
+        if split != "train":
+            train = corpus["train"]
+            part = Split(train.texts + part.texts, train.labels + part.labels)
+        model = _fit(model_name, part, corpus.label_names, seed + k)
+        probs[rows] = model.predict_proba_batched([data.texts[i] for i in rows])
+        if progress:
+            progress(f"{split}: fold {k + 1}/{folds} scored")
+    return probs
+
+
+def find_issues(corpus: Corpus, splits: list[str] | None = None, model: str | None = None, folds: int = 5, seed: int = 0,
+                show: int | None = None, progress=None) -> LabelIssues:
+    """The label issues of ``splits`` (default: every split) of ``corpus``; ``show``: keep the top issues only (the
+    counts are always of all of them)."""
+    _cleanlab()
+    from cleanlab.count import compute_confident_joint, estimate_latent
+    from cleanlab.filter import find_label_issues
+    from cleanlab.multilabel_classification import filter as multi_filter
+    from cleanlab.multilabel_classification import rank as multi_rank
+    from cleanlab.rank import get_label_quality_scores
+
+    model = model or LABEL_ISSUES_MODEL
+    resolve(model)  # an unknown name or family is an error before any work
+    if not isinstance(folds, int) or folds < 2:
+        raise EmobenchError(f"{option('folds')} {folds!r}: expected an integer >= 2")
+    splits = list(splits or corpus.splits)
+    unknown = [s for s in splits if s not in corpus.splits]
+    if unknown:
+        raise EmobenchError(f"{option('splits')}: {corpus.name} has no split {unknown[0]!r} (it has {', '.join(corpus.splits)})")
+    names = corpus.label_names
+    record = {"format": 1, "dataset": corpus.name, "labels": names, "task": corpus.task, "model": model, "folds": folds,
+              "seed": seed, "method": METHOD, "splits": {}}
+    for split in splits:
+        data = corpus[split]
+        log.info("label issues: scoring the %s split (%d texts) out of fold with %s, %d folds", split, len(data), model, folds)
+        probs = out_of_fold(corpus, split, model, folds, seed, progress)
+        noise = None
+        if corpus.multi_label:
+            labels = [list(y) for y in data.labels]
+            ranked = multi_filter.find_label_issues(labels, probs, return_indices_ranked_by="self_confidence")
+            quality = multi_rank.get_label_quality_scores(labels, probs)
+            suggested = [[names[k] for k in np.flatnonzero(row >= 0.5)] or [names[int(row.argmax())]] for row in probs]
+        else:
+            labels = np.asarray(data.labels)
+            present = np.unique(labels)
+            if len(present) < 2:
+                raise EmobenchError(f"the {split} split has one label only; label issues need at least two")
+            ranked = find_label_issues(labels, probs, return_indices_ranked_by="self_confidence")
+            quality = get_label_quality_scores(labels, probs, method="self_confidence")
+            suggested = [[names[int(row.argmax())]] for row in probs]
+            joint = compute_confident_joint(labels, probs)
+            _, matrix, _ = estimate_latent(joint, labels)
+            noise = np.asarray(matrix).round(6).tolist()
+        golds = gold_names(data, names)
+        per_label = {name: 0 for name in names}
+        for i in ranked:
+            for name in (golds[i] if corpus.multi_label else [golds[i]]):
+                per_label[name] += 1
+        kept = ranked if show is None else ranked[:show]
+        issues = [{"index": int(i), "text": data.texts[i], "given": list(golds[i]) if corpus.multi_label else [golds[i]],
+                   "suggested": suggested[i], "self_confidence": float(np.clip(quality[i], 0, 1))} for i in kept]
+        record["splits"][split] = {"n": len(data), "digest": split_digest(data.texts, golds), "flagged": int(len(ranked)),
+                                   "per_label": per_label, "noise_matrix": noise, "issues": issues}
+    return LabelIssues.model_validate(record)
+
+
+def save_issues(path: str | Path, issues: LabelIssues) -> LabelIssues:
+    return write_label_issues(Path(path), issues.model_dump(mode="json"))
+
+
+# ---------------------------------------------------------------- training on cleaned data
+
+
+def cleaning_plan(corpus: Corpus, action: str, source: str | None = None, model: str | None = None, folds: int = 5,
+                  seed: int = 0) -> dict:
+    """Which training rows to drop or relabel: computed on the training split only, or read from a saved audit (used
+    only if its training split is this one, text by text). Returns what data.json records."""
+    if action not in ACTIONS:
+        raise EmobenchError(f"{option('label_issues')} {action!r}: expected drop or relabel")
+    train = corpus["train"]
+    digest = split_digest(train.texts, gold_names(train, corpus.label_names))
+    if source:
+        audit = read_label_issues(source)
+        found = audit.splits.get("train")
+        if found is None or found.digest != digest or audit.labels != corpus.label_names:
+            raise EmobenchError(f"{option('label_issues_from')} {source}: the audit was made on other training data "
+                                "(its training split's texts, labels or label names differ); audit this data again")
+        if found.flagged != len(found.issues):
+            raise EmobenchError(f"{option('label_issues_from')} {source}: the audit keeps {len(found.issues)} of its "
+                                f"{found.flagged} issues (--show); save every issue to train without them")
+        issues, how = found.issues, {"audit": str(Path(source).resolve()), "model": audit.model, "folds": audit.folds}
+    else:
+        audit = find_issues(Corpus(corpus.name, corpus.label_names, {"train": train}, corpus.source, corpus.multi_label),
+                            ["train"], model, folds, seed)
+        issues, how = audit.splits["train"].issues, {"audit": None, "model": audit.model, "folds": folds}
+    rows = sorted(issue.index for issue in issues)
+    by_row = {issue.index: issue.suggested for issue in issues}
+    return {"action": action, **how, "train_digest": digest, "rows": rows,
+            "suggested": [by_row[r] for r in rows] if action == "relabel" else None}
+
+
+def apply_cleaning(corpus: Corpus, plan: dict) -> Corpus:
+    """The corpus with the planned training rows dropped or relabelled (recorded in ``corpus.source``)."""
+    train = corpus["train"]
+    names = corpus.label_names
+    rows = plan["rows"]
+    if rows and max(rows) >= len(train):
+        raise EmobenchError(f"label issues name row {max(rows)} of a training split of {len(train)} texts")
+    if plan["action"] == "drop":
+        drop = set(rows)
+        keep = [i for i in range(len(train)) if i not in drop]
+        cleaned = train.subset(keep)
+    else:
+        labels = list(train.labels)
+        for row, suggested in zip(rows, plan["suggested"]):
+            ids = sorted(names.index(n) for n in suggested)
+            labels[row] = ids if corpus.multi_label else ids[0]
+        cleaned = Split(list(train.texts), labels)
+    message = (f"training on a cleaned training split: {len(rows)} of {len(train)} texts flagged as likely mislabelled "
+               f"were {'dropped' if plan['action'] == 'drop' else 'relabelled'} ({plan['model']}, "
+               f"{'from ' + plan['audit'] if plan['audit'] else 'computed on the training split'})")
+    source = {**corpus.source, "label_issues": dict(plan), "warnings": [*corpus.source.get("warnings", []), message]}
+    warnings.warn(message, _data_warning(), stacklevel=2)
+    return Corpus(corpus.name, names, {**corpus.splits, "train": cleaned}, source, corpus.multi_label)
+
+
+def _data_warning():
+    from ..data.readers.common import DataWarning
+
+    return DataWarning

