@@ -134,7 +134,8 @@ class Interrupt(Exception):
 def test_interrupted_comparison_picks_up_where_it_stopped(tiny_root, tmp_path, monkeypatch):
     config = CompareConfig(dataset=DatasetConfig(name="emotion", data_dir=str(tiny_root)), models=["tfidf", "lstm"],
                            seeds=[0], output_dir=str(tmp_path), name="study",
-                           overrides={"lstm": {"epochs": "2", "hidden_size": "8", "learning_rate": "0.01"}})
+                           overrides={"lstm": {"epochs": "2", "hidden_size": "8", "learning_rate": "0.01"}}, baselines=False,
+                           noise_audit=False)
 
     def interrupt(epoch):
         raise Interrupt()

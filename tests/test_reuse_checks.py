@@ -11,7 +11,8 @@ LSTM = ["--set", "lstm.epochs=1", "--set", "lstm.hidden_size=4", "--set", "lstm.
 
 
 def compare(tiny_root, out, *args):
-    return runner.invoke(app, ["compare", "--data-dir", str(tiny_root), "-o", str(out), "--name", "study", "-q", *args])
+    return runner.invoke(app, ["compare", "--data-dir", str(tiny_root), "-o", str(out), "--name", "study", "-q",
+                               "--no-baselines", *args])
 
 
 def tree(folder):

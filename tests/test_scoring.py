@@ -227,8 +227,8 @@ def test_a_study_on_ray_gives_the_local_engines_runs(shared_root, tmp_path):
                 (tmp_path / "ray" / "x" / "runs" / run / "predictions" / "test.csv").read_bytes()
         again = runner.invoke(app, [*args, "-o", str(tmp_path / "ray"), "--name", "x", "--engine", "ray"])
         assert again.exit_code == 0 and again.output.count("finished earlier, reused") == 2, again.output
-        changed = runner.invoke(app, [*args[:-3], "--set", "lstm.hidden_size=6", "--data-dir", str(shared_root),
-                                      "--no-baselines", "-q", "-o", str(tmp_path / "ray"), "--name", "x", "--engine", "ray"])
+        changed = runner.invoke(app, [*args, "--set", "lstm.hidden_size=6", "-o", str(tmp_path / "ray"), "--name", "x",
+                                      "--engine", "ray"])
         assert changed.exit_code == 2 and "was trained with another configuration" in changed.output
     finally:
         ray.shutdown()

@@ -71,7 +71,7 @@ def test_tensorboard_event_files(tiny_root, tmp_path):
 
 def test_compare_tracks_every_run_and_the_report(tiny_root, tmp_path, monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    result = runner.invoke(app, ["compare", "--models", "tfidf,lstm", "--set", "lstm.epochs=2", "--set", "lstm.glove=none",
+    result = runner.invoke(app, ["compare", "--models", "tfidf,lstm", "--no-baselines", "--set", "lstm.epochs=2", "--set", "lstm.glove=none",
                                  "--data-dir", str(tiny_root), "-o", str(tmp_path), "--name", "c", "--track", "mlflow", "-q"])
     assert result.exit_code == 0, result.output
     client, _, runs = mlflow_runs(f"sqlite:///{tmp_path / 'c' / 'tracking' / 'mlflow.db'}")

@@ -102,7 +102,7 @@ def test_explain_command(tfidf_run, tiny_root, tmp_path, tiny_models):
 
 
 def test_report_has_calibration_ensembles_errors_and_explanations(tiny_root, tmp_path):
-    result = runner.invoke(app, ["compare", "--models", "tfidf,lstm", "--set", "lstm.epochs=4", "--set", "lstm.glove=none",
+    result = runner.invoke(app, ["compare", "--models", "tfidf,lstm", "--no-baselines", "--set", "lstm.epochs=4", "--set", "lstm.glove=none",
                                  "--ensemble", "all", "--data-dir", str(tiny_root), "-o", str(tmp_path), "--name", "c", "-q"])
     assert result.exit_code == 0, result.output
     folder = tmp_path / "c"

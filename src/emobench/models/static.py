@@ -23,7 +23,7 @@ from ..data import Split
 from ..errors import EmobenchError, RecordError
 from ..files import Folder, read_tensors
 from ..params import param
-from ..records.model import ModelRecord, check_tokenizer_json
+from ..records.model import MODEL_FILE, ModelRecord, check_tokenizer_json
 from .base import Classifier, check_weights_labels, safetensors_metadata
 from .registry import MINILM_HUB_ID
 
@@ -61,24 +61,43 @@ def body_key(folder: Path, pca_dims: int) -> str:
 
 
 def distilled(source: str, pca_dims: int):
-    """The static model distilled from ``source`` (cached); returns (model, key, whether the cache served it)."""
+    """The static model distilled from ``source`` (cached); returns (model, key, whether the cache served it). The cache
+    holds arrays (safetensors) and tokenizer.json, read back without model2vec's hub loader."""
+    import json
+
     from model2vec import StaticModel
     from model2vec.distill import distill_from_model
+    from safetensors.numpy import load_file, save_file
+    from tokenizers import Tokenizer
     from transformers import AutoModel, AutoTokenizer
+
+    from .transformer import _load
 
     folder = Path(source)
     key = body_key(folder, pca_dims)
     target = cache_root() / key
     if (target / "COMPLETE").is_file():
-        return StaticModel.from_pretrained(str(target)), key, True
-    model = AutoModel.from_pretrained(source, trust_remote_code=False, local_files_only=True)
-    tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False, local_files_only=True)
+        arrays = load_file(str(target / "static.safetensors"))
+        settings = json.loads((target / "static.json").read_text())
+        model = StaticModel(vectors=arrays["vectors"], tokenizer=Tokenizer.from_file(str(target / TOKENIZER)),
+                            normalize=settings["normalize"], weights=arrays.get("weights"),
+                            token_mapping=arrays.get("token_mapping"), max_length=settings["max_length"])
+        return model, key, True
+    model = _load(AutoModel, source)
+    tokenizer = _load(AutoTokenizer, source)
     static = distill_from_model(model, tokenizer, pca_dims=min(pca_dims, model.config.hidden_size), device="cpu")
     scratch = target.with_name(f"{key}.tmp-{os.getpid()}")
     shutil.rmtree(scratch, ignore_errors=True)
-    static.save_pretrained(str(scratch))
+    scratch.mkdir(parents=True)
+    arrays = {"vectors": np.ascontiguousarray(static.embedding, dtype=np.float32)}
+    if static.weights is not None:
+        arrays["weights"] = np.ascontiguousarray(static.weights, dtype=np.float32)
+    if static.token_mapping is not None:
+        arrays["token_mapping"] = np.ascontiguousarray(static.token_mapping, dtype=np.int64)
+    save_file(arrays, str(scratch / "static.safetensors"))
+    static.tokenizer.save(str(scratch / TOKENIZER))
+    (scratch / "static.json").write_text(json.dumps({"normalize": bool(static.normalize), "max_length": static.max_length}))
     (scratch / "COMPLETE").write_text("")
-    target.parent.mkdir(parents=True, exist_ok=True)
     try:
         scratch.rename(target)
     except OSError:  # another process finished the same distillation first: theirs is the same
@@ -180,7 +199,7 @@ class StaticClassifier(Classifier):
         classes = info.get("classes")
         if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes) or \
                 not set(classes) <= set(record.label_names):
-            raise RecordError(f"{folder.root / 'emobench_model.json'}: field info.classes: {classes!r}, expected the labels "
+            raise RecordError(f"{folder.root / MODEL_FILE}: field info.classes: {classes!r}, expected the labels "
                               "the head was trained on")
         check_tokenizer_json(folder, TOKENIZER)
         tokenizer = Tokenizer.from_file(str(folder.path(TOKENIZER, "tokenizer")))

