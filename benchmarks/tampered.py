@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bad_inputs import _digest, refusal, summary  # noqa: E402  (one classification for both tables)
@@ -92,6 +94,9 @@ def build_workspace(root: Path, invoke) -> Workspace:
         ["train", "--model", "lstm-paper", "--name", "paper", "--set", "epochs=2", "--set", "max_vocab=12", *tiny, *common],
         ["train", "--model", f"hf:{bert}", "--name", "bert", "--set", "epochs=2", "--set", "batch_size=16", "--set",
          "learning_rate=0.003", *common],
+        ["train", "--model", "setfit", "--name", "setfit", "--set", f"body={bert}", "--set", "max_steps=10", *common],
+        ["train", "--model", "static", "--name", "static", "--set", f"body={bert}", *common],
+        ["train", "--model", "majority", "--name", "majority", *common],
         ["train", "--model", "tfidf", "--name", "multi", "--train-file", str(multi / "train.jsonl"), "--validation-file",
          str(multi / "validation.jsonl"), "--test-file", str(multi / "test.jsonl"), "-o", ws.p("runs"), "-q"],
         ["export", ws.p("runs", "lstm"), "--quantize", "int8", "-o", ws.p("exports", "lstm")],
@@ -164,6 +169,24 @@ def both(*edits):
 
 def deep(name: str):
     return raw(name, "[" * 10_000 + "]" * 10_000)
+
+
+def _tensor_edit(name: str, key: str, change):
+    """A tensor of a safetensors file changed (``change`` None: removed), the file's metadata kept."""
+    def edit(folder: Path, ws: Workspace) -> None:
+        from safetensors import safe_open
+        from safetensors.numpy import save_file
+
+        path = folder / name
+        with safe_open(str(path), framework="numpy") as handle:
+            metadata = handle.metadata()
+            arrays = {k: handle.get_tensor(k) for k in handle.keys()}
+        if change is None:
+            arrays.pop(key)
+        else:
+            arrays[key] = np.ascontiguousarray(change(arrays[key]))
+        save_file(arrays, str(path), metadata=metadata)
+    return edit
 
 
 def labels(change):
@@ -293,7 +316,8 @@ def _labels_are(expected: list[str]):
 
 def cases() -> list[Case]:
     c: list[Case] = []
-    model_runs = {"tfidf": "runs/tfidf", "lstm": "runs/lstm", "lstm-paper": "runs/paper", "bert": "runs/bert"}
+    model_runs = {"tfidf": "runs/tfidf", "lstm": "runs/lstm", "lstm-paper": "runs/paper", "bert": "runs/bert",
+                  "setfit": "runs/setfit", "static": "runs/static", "majority": "runs/majority"}
     mj = "emobench_model.json"
     # -------- model folders of every family, through `predict` and the Predictor
     for family, source in model_runs.items():
@@ -391,6 +415,29 @@ def cases() -> list[Case]:
         Case("bert: tokenizer_config.json nested 10,000 deep", "model", "runs/bert",
              in_model(deep("tokenizer_config.json")), "api", call=predictor,
              message=r"(tokenizer_config\.json|transformers cannot load)"),
+        Case("static: token mapping out of bounds", "model", "runs/static",
+             in_model(_tensor_edit("static.safetensors", "token_mapping", lambda a: a + 100_000)), "api", call=predictor,
+             message=r"static\.safetensors: the token mapping points outside"),
+        Case("static: classes that are not labels", "model", "runs/static",
+             in_model(json_edit(mj, lambda d: d["info"].__setitem__("classes", ["pride", "shame", "awe"]))), "cli",
+             ["predict", "{f}", TEXT], message=r"emobench_model\.json: field info\.classes"),
+        Case("static: tokenizer.json is {}", "model", "runs/static", in_model(raw("tokenizer.json", "{}")), "api",
+             call=predictor, message=r"tokenizer\.json: field model: expected a tokenizers tokenizer"),
+        Case("static: embeddings of NaN", "model", "runs/static",
+             in_model(_tensor_edit("static.safetensors", "embeddings.weight", lambda a: a * float("nan"))), "cli",
+             ["predict", "{f}", TEXT], message=r"static\.safetensors: .*non-finite"),
+        Case("setfit: a modules.json added", "model", "runs/setfit",
+             lambda f, ws: raw("model/modules.json", '[{"type": "evil.Module", "path": ""}]')(f, ws), "api", call=predictor,
+             mode="manifest", message=r"modules\.json: not written by emobench"),
+        Case("setfit: head of another shape", "model", "runs/setfit",
+             in_model(_tensor_edit("features_head.safetensors", "coef", lambda a: a[:, :5])), "cli", ["predict", "{f}", TEXT],
+             message=r"(features_head\.safetensors|cannot be loaded)"),
+        Case("majority: label shares above 1", "model", "runs/majority",
+             in_model(_tensor_edit("baseline.safetensors", "shares", lambda a: a + 2)), "api", call=predictor,
+             message=r"baseline\.safetensors: label shares .* are not shares"),
+        Case("majority: a tensor missing", "model", "runs/majority",
+             in_model(_tensor_edit("baseline.safetensors", "seed", None)), "cli", ["predict", "{f}", TEXT],
+             message=r"baseline\.safetensors: expected the tensors shares"),
         Case("bert: a file added to the model folder", "model", "runs/bert",
              lambda f, ws: raw("model/added_tokens.json", '{"hello": 5}')(f, ws), "api", call=predictor, mode="manifest",
              message=r"added_tokens\.json: not written by emobench"),
@@ -729,6 +776,7 @@ def main() -> None:
     configure("warning")
     logging.getLogger("emobench").setLevel(logging.WARNING)
     root = Path(tempfile.mkdtemp(prefix="emobench-tampered-"))
+    os.environ.setdefault("EMOBENCH_CACHE", str(root / "cache"))  # the static family's distillations stay in the workspace
     invoke = cli_invoker()
     started = time.perf_counter()
     ws = build_workspace(root, invoke)

@@ -1,8 +1,12 @@
 import os
 import random
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# The static family caches distillations under EMOBENCH_CACHE: the tests keep theirs in a temporary folder.
+os.environ.setdefault("EMOBENCH_CACHE", tempfile.mkdtemp(prefix="emobench-test-cache-"))
 
 WORDS = {
     "sadness": ["sad", "lonely", "miserable", "heartbroken", "gloomy", "hopeless"],

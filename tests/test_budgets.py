@@ -129,4 +129,4 @@ def test_min_steps_extends_epochs(shared_root, tmp_path):
                                  "-o", str(tmp_path), "--name", "m", "-q"])
     assert result.exit_code == 0, result.output
     history = json.loads((tmp_path / "m" / "history.json").read_text())
-    assert len(history) == 7  # 180 texts at batch 64: 3 steps an epoch, 20 steps: 7 epochs
+    assert len(history) == 1 and history[0]["steps"] >= 20  # 180 texts at batch 64: 3 steps a pass, 7 passes for 20

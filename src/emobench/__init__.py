@@ -15,6 +15,7 @@ _EXPORTS = {
     "TuneConfig": "experiments.tune", "tune": "experiments.tune", "export_run": "experiments.export",
     "RunRecord": "records.run", "ComparisonRecord": "records.comparison", "TuningRecord": "records.tuning",
     "Predictor": "serving", "predict": "serving", "score_file": "serving.scoring",
+    "find_label_issues": "experiments.label_issues", "apply_budget": "data.budgets",
 }
 __all__ = list(_EXPORTS)
 

@@ -140,6 +140,9 @@ def find_issues(corpus: Corpus, splits: list[str] | None = None, model: str | No
     return LabelIssues.model_validate(record)
 
 
+find_label_issues = find_issues  # the package's name for it (emobench.find_label_issues)
+
+
 def save_issues(path: str | Path, issues: LabelIssues) -> LabelIssues:
     return write_label_issues(Path(path), issues.model_dump(mode="json"))
 

@@ -25,7 +25,7 @@ from ..evaluation import classification_report_text, compute_metrics
 from ..files import check_output_folder, check_plain_name
 from ..logs import logger as log
 from ..models.base import Classifier, load_model
-from ..models.registry import DEFAULT_MODEL, ModelSpec, recorded, resolve
+from ..models.registry import DEFAULT_MODEL, ModelSpec, recorded, resolve, small_data
 from ..records.run import CONFIG, METRICS, DataRecord, RunRecord, RunWriter, gold_names, split_digest, write_predictions
 
 PARTIAL = ".partial"
@@ -55,7 +55,9 @@ class RunConfig:
             check_plain_name(self.name)
         check_output_folder(self.output_dir)
         if self.spec is None:
-            self.spec = resolve(self.model, self.overrides, self.preset)
+            # on a data budget, the family's small-data defaults (a minimum of optimizer steps) under the overrides
+            budget = small_data(self.model) if self.dataset.train_size is not None else {}
+            self.spec = resolve(self.model, {**budget, **self.overrides}, self.preset)
         return self.spec
 
     @classmethod

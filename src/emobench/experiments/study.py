@@ -25,7 +25,7 @@ from ..evaluation.analysis import RunOutcome, analyse, analyse_budgets
 from ..files import MANIFEST, check_output_folder, check_plain_name, json_text, sha256_of, write_manifest
 from ..logs import logger as log
 from ..data.budgets import ALL, apply_budget, parse_size
-from ..models.registry import MAJORITY, baselines, is_baseline, presets, small_data, study_models
+from ..models.registry import MAJORITY, baselines, is_baseline, presets, study_models
 from ..records.comparison import (COMPARISON, RESULTS, RESULTS_CSV, STATISTICS, TARGET, ComparisonRecord, read_description,
                                   transfer_names, write_description, write_results, write_statistics)
 from ..records.run import CONFIG, METRICS, RunRecord, RunWriter
@@ -130,9 +130,8 @@ def plan_comparison(config: CompareConfig) -> tuple[Path, list[PlannedRun]]:
             for seed in config.seeds:
                 dataset = config.dataset if size is None else dataclasses.replace(
                     config.dataset, train_size=size, budget_seed=seed, budget_validation=config.budget_validation)
-                # on a budget, the family's small-data defaults (a minimum of optimizer steps) under the user's overrides
-                overrides = {**(small_data(model) if size is not None else {}), **config.overrides.get(model, {})}
-                run = RunConfig(model=model, dataset=dataset, seed=seed, preset=preset, overrides=overrides,
+                run = RunConfig(model=model, dataset=dataset, seed=seed, preset=preset,
+                                overrides=dict(config.overrides.get(model, {})),
                                 output_dir=str(folder / "runs"),
                                 name=f"{_safe(model)}-s{seed}" if size is None else f"{_safe(model)}-n{size}-s{seed}")
                 planned.append(PlannedRun(model, seed, run, run.resolved(), size))

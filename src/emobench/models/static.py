@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -127,7 +128,9 @@ class StaticClassifier(Classifier):
         if not Path(source).is_dir():
             raise EmobenchError(f"static body {p.pretrained!r}: expected a local model folder (the hub is not reached); "
                                 "pass --set body=DIR")
+        started = time.perf_counter()
         static, key, cached = distilled(source, p.pca_dims)
+        distill_seconds = time.perf_counter() - started
         model = StaticModelForClassification.from_static_model(model=static, n_layers=p.n_layers, hidden_dim=p.hidden_dim,
                                                                out_dim=len(self.label_names))
         names = self.label_names
@@ -143,7 +146,8 @@ class StaticClassifier(Classifier):
         self.model = model.to("cpu").eval()
         self._columns()
         self.info = {"parameters": int(sum(t.numel() for t in self.model.parameters())), "distillation": {
-            "key": key, "cached": cached, "pca_dims": p.pca_dims, "vocabulary": int(self.model.embeddings.weight.shape[0])},
+            "key": key, "cached": cached, "pca_dims": p.pca_dims, "vocabulary": int(self.model.embeddings.weight.shape[0]),
+            "seconds": round(distill_seconds, 3)},
             "classes": list(self.model.classes_), "multilabel": bool(self.model.multilabel),
             "max_length": self.model.max_length, "normalize": bool(self.model.normalize)}
 

@@ -315,6 +315,10 @@ class TransformerClassifier(TorchClassifier):
                 raise RecordError(f"{path}: class ids {head.classes.tolist()} do not fit {outputs} labels")
             check_weights_labels(record, outputs, path, safetensors_metadata(path))
             self.encoder = _load(AutoModel, directory, saved=True).eval()
+            hidden = getattr(self.encoder.config, "hidden_size", None) or getattr(self.encoder.config, "d_model", None)
+            if head.coef.ndim != 2 or head.coef.shape[1] != hidden or head.intercept.shape != (head.coef.shape[0],):
+                raise RecordError(f"{path}: a head of shape {tuple(head.coef.shape)} does not fit the encoder's {hidden} "
+                                  "features; the head is not this model's")
             self.head = head
         else:
             self.model = _load(AutoModelForSequenceClassification, directory, saved=True).eval()

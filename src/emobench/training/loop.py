@@ -112,6 +112,14 @@ class Trainer:
         if persist:
             work_dir = Path(work_dir)
             work_dir.mkdir(parents=True, exist_ok=True)
+        # Small data: an epoch goes over the training texts as often as it takes for the run to make min_steps optimizer
+        # steps (a budget is set in steps, not only in epochs), so 96 texts still train, and validation runs p.epochs
+        # times, not hundreds.
+        base = len(LengthBucketBatches([length_of(f) for f in train_features], p.batch_size, self.seed, p.bucket_batches))
+        self.repeats = max(1, math.ceil(p.min_steps / max(p.epochs * math.ceil(base / acc.num_processes), 1)))
+        if self.repeats > 1:
+            train_features = list(train_features) * self.repeats
+            train_labels = np.concatenate([np.asarray(train_labels)] * self.repeats)
         sampler = LengthBucketBatches([length_of(f) for f in train_features], p.batch_size, self.seed, p.bucket_batches)
         on_gpu = acc.device.type == "cuda"
         loader = torch.utils.data.DataLoader(_Examples(train_features, train_labels), batch_sampler=sampler,
@@ -120,8 +128,7 @@ class Trainer:
                                              persistent_workers=on_gpu and p.loader_workers > 0)
         optimizer = self._optimizer()
         per_epoch = math.ceil(len(sampler) / acc.num_processes)
-        # Small data: enough epochs for min_steps optimizer steps (a budget is set in steps, not only in epochs).
-        epochs = self.epochs = max(p.epochs, math.ceil(p.min_steps / max(per_epoch, 1)))
+        epochs = self.epochs = p.epochs
         steps = epochs * per_epoch
         scheduler = self._scheduler(optimizer, steps)
         train_labels = np.asarray(train_labels, dtype=np.float32 if self.multi_label else np.int64)
@@ -145,7 +152,8 @@ class Trainer:
             best_state = checkpoint.load_weights(work_dir / state["best_file"]) if state["best_file"] else None
         self.history = state["history"]
         for epoch in range(state["epoch"] + 1, epochs + 1):
-            if p.patience and state["bad_epochs"] >= p.patience:
+            # early stopping, once the minimum of optimizer steps is done (a budget is not cut short by patience)
+            if p.patience and state["bad_epochs"] >= p.patience and (epoch - 1) * per_epoch >= p.min_steps:
                 break
             # Through the prepared loader: Accelerate otherwise sets the sampler's epoch from its own
             # iteration counter, which restarts at 0 on resume and would change the batch order.
@@ -172,7 +180,8 @@ class Trainer:
                 count += len(labels)
                 if self.progress and step % 25 == 0:
                     bar.set_postfix(loss=f"{total.item() / count:.4f}")
-            record = {"epoch": epoch, "train_loss": total.item() / max(count, 1), "lr": scheduler.get_last_lr()[0]}
+            record = {"epoch": epoch, "train_loss": total.item() / max(count, 1), "lr": scheduler.get_last_lr()[0],
+                      "steps": per_epoch}
             if val_features is not None and len(val_features):
                 logits, _ = self.predict_logits(val_features, return_indices=True)
                 record.update(self.scores(logits, np.asarray(val_labels)))

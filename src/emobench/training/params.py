@@ -12,8 +12,8 @@ class TrainParams:
     """Hyper-parameters of the loop; every torch family's Params extends this."""
 
     epochs: int = param(10, ge=1)
-    min_steps: int = param(0, ge=0, doc="train at least this many optimizer steps: more epochs when the data is small "
-                                        "(a data budget of 96 texts at batch 32 is 3 steps an epoch)")
+    min_steps: int = param(0, ge=0, doc="train at least this many optimizer steps: small data is gone over several times "
+                                        "an epoch (a data budget of 96 texts at batch 32 is 3 steps a pass)")
     batch_size: int = param(32, ge=1)
     eval_batch_size: int = param(128, ge=1)
     learning_rate: float = param(1e-3, gt=0)
