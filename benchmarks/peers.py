@@ -270,6 +270,7 @@ def one(system: str, dataset: str, size: str, seed: int) -> dict:
     if system.startswith("emobench"):
         seconds, proba, model, predictor, info = emobench_system(system, corpus, seed)
         extra["overhead_ms_batch1"] = overhead(model, predictor, corpus["test"].texts)
+        extra["calibration_seconds"] = info.get("calibration_seconds")  # temperature scaling on validation, inside train
         if "distillation" in info:  # timed apart, as model2vec's distillation is
             extra["distillation_cached"] = info["distillation"]["cached"]
             extra["distill_seconds"] = None if info["distillation"]["cached"] else info["distillation"]["seconds"]

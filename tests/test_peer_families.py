@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from conftest import LABELS
 from emobench.cli import app
 from emobench.data import DatasetConfig, load_dataset
 from emobench.errors import EmobenchError
@@ -102,3 +103,27 @@ def test_a_static_model_with_a_token_mapping_out_of_bounds_is_refused(tiny_model
     save_file(arrays, str(path), metadata=model.weights_metadata())
     with pytest.raises(EmobenchError, match="token mapping points outside"):
         load_model(tmp_path / "m", allow_modified=True)
+
+
+@pytest.mark.parametrize("family", ["setfit", "static"])
+def test_peer_families_learn_multi_label_data(family, tiny_models, tmp_path, cache):
+    from conftest import tiny_examples
+    from emobench.data import Split
+
+    def split(n, seed):
+        texts, labels = [], []
+        for i, (text, label) in enumerate(tiny_examples(n, seed)):
+            both = i % 3 == 0 and label != "joy"
+            texts.append(text + (" and so happy" if both else ""))
+            labels.append(sorted({LABELS.index(label), LABELS.index("joy")}) if both else [LABELS.index(label)])
+        return Split(texts, labels)
+
+    overrides = {"body": str(tiny_models["bert"])} | ({"max_steps": 60, "learning_rate": 1e-3} if family == "setfit" else {})
+    model = build_model(family, overrides).fit(split(180, 1), split(48, 2), LABELS, seed=0)
+    assert model.multi_label and model.decision["thresholds"]
+    predicted = model.predict(split(48, 3).texts)
+    assert predicted.shape == (48, len(LABELS)) and predicted.sum(axis=1).min() >= 1
+    model.save(tmp_path / "m")
+    again = load_model(tmp_path / "m")
+    texts = split(48, 3).texts
+    assert np.abs(again.predict_proba(texts) - model.predict_proba(texts)).max() <= 1e-6

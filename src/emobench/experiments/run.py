@@ -146,7 +146,7 @@ def train(config: RunConfig | None = None, *, resume: str | Path | None = None, 
     else:
         config = dataclasses.replace(config or RunConfig())
         spec = config.validate()
-        corpus = corpus or cleaned(load_dataset(config.dataset), config.dataset, config.seed)
+        corpus = corpus or cleaned(load_dataset(config.dataset), config.dataset)
         threads = thread_count() if spec.backend == "torch" else None  # measured before the claim: keep it short
         out_existed = Path(config.output_dir).exists()
         final, partial = _claim(config)
@@ -209,14 +209,15 @@ def train(config: RunConfig | None = None, *, resume: str | Path | None = None, 
             tracker.close()
 
 
-def cleaned(corpus: Corpus, dataset: DatasetConfig, seed: int = 0) -> Corpus:
+def cleaned(corpus: Corpus, dataset: DatasetConfig) -> Corpus:
     """The corpus to train on: with ``dataset.label_issues``, its training split cleaned of the texts confident learning
-    flags (computed on the training split, or read from a saved audit)."""
+    flags (computed on the training split, or read from a saved audit). The folds are always seed 0's, so every run on
+    the same data, whatever its own seed, trains on the same cleaned split."""
     if not dataset.label_issues:
         return corpus
     from .label_issues import apply_cleaning, cleaning_plan
 
-    return apply_cleaning(corpus, cleaning_plan(corpus, dataset.label_issues, dataset.label_issues_from, seed=seed))
+    return apply_cleaning(corpus, cleaning_plan(corpus, dataset.label_issues, dataset.label_issues_from, seed=0))
 
 
 def recorded_cleaning(corpus: Corpus, data: DataRecord) -> Corpus:

@@ -29,7 +29,7 @@ from ..records.run import RunRecord
 from ..records.tuning import (IMPORTANCE, LEDGER, STUDY_DB, TUNE, Ledger, LedgerEntry, TuneDescription, TuningRecord,
                               check_study_db, check_trials, in_space, read_ledger, write_ledger, write_summary,
                               write_trials)
-from .run import RunConfig, train
+from .run import RunConfig, cleaned, train
 
 STUDY = "emobench"
 
@@ -170,7 +170,7 @@ def tune(config: TuneConfig, progress: bool = True, track: list[str] = (), allow
 
     quiet_libraries(10 if debugging() else 40)  # Optuna's own per-trial lines only when debugging
     folder, space, spec = plan(config)
-    corpus = load_dataset(config.dataset)
+    corpus = cleaned(load_dataset(config.dataset), config.dataset)  # --label-issues: the cleaned training split
     if "validation" not in corpus.splits:
         raise EmobenchError(f"{corpus.name} has no validation split; tuning scores trials on validation only")
     asked = json.loads(json_text({"format": 3, "model": config.model, "dataset": config.dataset.resolved().to_dict(),

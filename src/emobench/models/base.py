@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 import warnings
 from pathlib import Path
 from typing import Callable
@@ -119,9 +120,13 @@ class Classifier(Scorer):
         self._fit(train, validation, seed=seed, work_dir=work_dir, resume=resume, progress=progress, on_epoch=on_epoch)
         if validation is None or not len(validation):
             self.info["warnings"] = [*self.info.get("warnings", []), message]  # recorded with the model
+        started = time.perf_counter()
         self._fit_temperature(validation)
         if self.multi_label:
             self._fit_thresholds(train, validation)
+        # scoring the validation split for the temperature (and thresholds): part of training, but reported apart,
+        # since libraries that do not calibrate do not spend it
+        self.info["calibration_seconds"] = round(time.perf_counter() - started, 3)
         return self
 
     def _fit(self, train: Split, validation: Split | None, **options) -> None:
