@@ -175,12 +175,13 @@ def concurrent_exports(ws, case_dir: Path):
 def concurrent_scorings(ws, case_dir: Path):
     """Two scorings into one output at once: the second refuses, the output is one whole scoring."""
     source = case_dir / "in.txt"
-    source.write_text("".join(f"i feel {w} today {i}\n" for i in range(3000) for w in ("happy",)), encoding="utf-8")
+    # long enough (seconds of scoring) that the two runs overlap however their start-up times differ
+    source.write_text("".join(f"i feel happy today {i}\n" for i in range(100_000)), encoding="utf-8")
     out = case_dir / "out.csv"
     results = _together([[*_cli(), "predict", ws.p("runs", "tfidf-run"), "--file", str(source), "--output", str(out), "-q"]] * 2)
     codes = sorted(code for code, _ in results)
     rows = out.read_text(encoding="utf-8").count("\n") if out.is_file() else 0
-    if codes != [0, 2] or rows != 3001:
+    if codes != [0, 2] or rows != 100_001:
         return 1, f"exit codes {codes}, {rows} rows\n" + "\n".join(o[-400:] for _, o in results)
     out.unlink()
     source.unlink()

@@ -39,7 +39,7 @@ def test_a_changed_configuration_is_never_reused(tiny_root, tmp_path):
         {k: v for k, v in before.items() if k.startswith("runs/")}  # nothing touched
 
     retrained = runner.invoke(app, ["compare", "--data-dir", str(tiny_root), "-o", str(tmp_path), "--name", "study",
-                                    "--models", "tfidf", "--set", "C=0.7", "--retrain"])
+                                    "--models", "tfidf", "--set", "C=0.7", "--retrain", "--no-baselines"])
     assert retrained.exit_code == 0, retrained.output
     assert "tfidf-s0: configuration or data changed (params.C: 0.2 then, 0.7 now); retraining" in retrained.output
     assert json.loads((study / "runs" / "tfidf-s0" / "config.json").read_text())["params"]["C"] == 0.7
