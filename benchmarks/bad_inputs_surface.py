@@ -732,7 +732,7 @@ def cases() -> list[Case]:
         Case("audit --label-issues --model gpt9", audit_("--label-issues", "--model", "gpt9"), message=r"unknown model 'gpt9'",
              group="label issues"),
         Case("audit --label-issues with too many folds", audit_("--label-issues", "--folds", "40"),
-             message=r"too few for 40 folds", group="label issues"),
+             message=r"too few for 40 folds|cannot be made", group="label issues"),
         Case("audit --label-issues", audit_("--label-issues", "--json", "{case}/a.json", "-q"), expect="ok",
              check=lambda d, ws, out: None if "label_issues" in json.loads((d / "a.json").read_text()) else "no issues in the JSON",
              group="label issues"),

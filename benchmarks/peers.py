@@ -108,10 +108,11 @@ def fasttext_system(corpus, seed: int):
     seconds = time.perf_counter() - started
 
     def proba(texts):
-        labels, probs = model.predict([" ".join(t.split()) for t in texts], k=-1)
+        # model.predict on a list returns every label with the top label's probability under NumPy 2
+        # (fasttext-wheel 0.9.2), and on one string it raises; the binding's per-line predict is right.
         out = np.zeros((len(texts), corpus.num_labels))
-        for row, (ls, ps) in enumerate(zip(labels, probs)):
-            for label, p in zip(ls, ps):
+        for row, text in enumerate(texts):
+            for p, label in model.f.predict(" ".join(text.split()) + "\n", -1, 0.0, "strict"):
                 out[row, int(label.replace("__label__", ""))] = p
         return out
     return seconds, proba, {}
@@ -349,6 +350,9 @@ def main() -> None:
     parser.add_argument("--one", nargs=4, metavar=("SYSTEM", "DATASET", "SIZE", "SEED"), help=argparse.SUPPRESS)
     parser.add_argument("--duel", nargs=2, metavar=("DATASET", "SIZE"), help=argparse.SUPPRESS)
     parser.add_argument("--results-name", default="peers")
+    parser.add_argument("--records", type=Path, default=None,
+                        help="a JSON-lines file: every finished run is appended to it, and runs already in it are not "
+                             "run again (a stopped benchmark goes on where it stopped)")
     args = parser.parse_args()
     if args.one:
         print(json.dumps(one(args.one[0], args.one[1], args.one[2], int(args.one[3]))))
@@ -362,6 +366,14 @@ def main() -> None:
     systems = args.systems.split(",") if args.systems else EMOBENCH + PEERS
     slow_sizes = args.slow_sizes.split(",")
     rows = []
+    recorded = {}
+    if args.records and args.records.is_file():
+        for number, line in enumerate(args.records.read_text(encoding="utf-8").splitlines(), 1):
+            if line.strip():
+                row = json.loads(line)
+                if "error" not in row:
+                    recorded[(row["system"], row["dataset"], row["size"], row["seed"])] = row
+        print(f"{args.records}: {len(recorded)} finished runs are taken from it, not run again", flush=True)
     for dataset in args.datasets.split(","):
         sizes = args.sizes.split(",") if dataset == "emotion" else ["all"]
         for size in sizes:
@@ -372,11 +384,17 @@ def main() -> None:
                     continue
                 seeds = 1 if size == "all" else (args.slow_seeds if system in SLOW else args.seeds)
                 for seed in range(seeds):
+                    if (system, dataset, size, seed) in recorded:
+                        rows.append(recorded[(system, dataset, size, seed)])
+                        continue
                     row = run_child(["--one", system, dataset, size, str(seed)])
                     row.update({k: v for k, v in (("system", system), ("dataset", dataset), ("size", size), ("seed", seed))
                                 if k not in row})
                     rows.append(row)
                     print(json.dumps(row), flush=True)
+                    if args.records and "error" not in row:
+                        with open(args.records, "a", encoding="utf-8") as handle:
+                            handle.write(json.dumps(row) + "\n")
     summary = summarise(rows)
     duels = [run_child(["--duel", d, s]) for d, s in (("emotion", "16"), ("emotion", "all"), ("isear", "all"))
              if d in args.datasets.split(",") and (s == "all" or s in args.sizes.split(","))
@@ -390,7 +408,8 @@ def main() -> None:
         print_table("static against model2vec, one process, best of 7", duels,
                     ["dataset", "size", "ratio_batch1", "ratio_batch64", "macro_f1 emobench static", "macro_f1 model2vec"])
     errors = [r for r in rows if "error" in r]
-    print("results:", write_results(args.results_name, summary, runs=rows, duels=duels, errors=errors))
+    print("results:", write_results(args.results_name, summary, runs=rows, duels=duels, errors=errors,
+                                    runs_from_records=len([r for r in rows if r in recorded.values()])))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ the audit (terminal and JSON) and by a comparison's report, and training on the 
 import json
 import random
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -115,3 +116,14 @@ def test_the_report_scores_every_model_without_the_flagged_test_texts(tmp_path):
     assert tfidf["unflagged"]["accuracy"]["value"] > tfidf["all"]["accuracy"]["value"]
     rerendered = runner.invoke(app, ["report", str(tmp_path / "c")])
     assert rerendered.exit_code == 0 and "## Label noise in the test split" in (tmp_path / "c" / "report.md").read_text()
+
+
+def test_folds_no_label_can_fill_are_a_clear_error():
+    from emobench.data import Split
+    from emobench.errors import EmobenchError
+    from emobench.experiments.label_issues import _folds
+
+    split = Split([f"text {i}" for i in range(24)], [i % 4 for i in range(24)])  # 6 texts a label
+    assert sorted(np.concatenate(_folds(split, 4, 6, seed=0)).tolist()) == list(range(24))
+    with pytest.raises(EmobenchError, match="no label has 10 texts .the most frequent has 6., so 10 stratified folds"):
+        _folds(split, 4, 10, seed=0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import json
+import os
 import signal
 import sys
 import typing
@@ -50,7 +51,12 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised where the program is so that locks are released and partial work kept."""
 
 
+_MAIN_PID = os.getpid()
+
+
 def _terminate(signum, frame):
+    if os.getpid() != _MAIN_PID:  # a forked worker (a library's pool) ends quietly, as it would without the handler
+        os._exit(128 + signum)
     raise Terminated()
 
 

@@ -48,6 +48,10 @@ def _folds(split: Split, num_labels: int, folds: int, seed: int) -> list[np.ndar
                        for row in matrix]) if split.multi_label else np.asarray(split.labels)
     if len(split) < folds * 2:
         raise EmobenchError(f"{len(split)} texts are too few for {folds} folds; give fewer {option('folds')}")
+    largest = int(np.bincount(strata[strata >= 0]).max()) if (strata >= 0).any() else 0
+    if largest < folds:
+        raise EmobenchError(f"no label has {folds} texts (the most frequent has {largest}), so {folds} stratified folds "
+                            f"cannot be made; give fewer {option('folds')}")
     # A label rarer than the folds cannot be in every fold: scikit-learn warns and still splits, which is right.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
@@ -113,7 +117,8 @@ def find_issues(corpus: Corpus, splits: list[str] | None = None, model: str | No
         noise = None
         if corpus.multi_label:
             labels = [list(y) for y in data.labels]
-            ranked = multi_filter.find_label_issues(labels, probs, return_indices_ranked_by="self_confidence")
+            ranked = multi_filter.find_label_issues(labels, probs, return_indices_ranked_by="self_confidence",
+                                                    n_jobs=1)
             quality = multi_rank.get_label_quality_scores(labels, probs)
             suggested = [[names[k] for k in np.flatnonzero(row >= 0.5)] or [names[int(row.argmax())]] for row in probs]
         else:
@@ -121,7 +126,9 @@ def find_issues(corpus: Corpus, splits: list[str] | None = None, model: str | No
             present = np.unique(labels)
             if len(present) < 2:
                 raise EmobenchError(f"the {split} split has one label only; label issues need at least two")
-            ranked = find_label_issues(labels, probs, return_indices_ranked_by="self_confidence")
+            # n_jobs=1: cleanlab's worker pool forks a process that holds torch's threads, and terminates its
+            # workers with SIGTERM; one process is as fast at these sizes and gives the same ranking.
+            ranked = find_label_issues(labels, probs, return_indices_ranked_by="self_confidence", n_jobs=1)
             quality = get_label_quality_scores(labels, probs, method="self_confidence")
             suggested = [[names[int(row.argmax())]] for row in probs]
             joint = compute_confident_joint(labels, probs)
