@@ -229,8 +229,11 @@ def killed_tuning(ws, case_dir: Path):
     process.wait(timeout=120)
     again = subprocess.run(command, capture_output=True, text=True, timeout=900)
     trials = json.loads((case_dir / "t" / "s" / "trials.json").read_text())["trials"] if again.returncode == 0 else []
-    if again.returncode != 0 or len(trials) != 3:
-        return 1, f"rerun: exit {again.returncode}, {len(trials)} trials: {again.stdout[-300:]}{again.stderr[-500:]}"
+    states = [t["state"] for t in trials]
+    # killed inside a trial, that trial is kept as failed and not counted; killed between trials, there is none
+    if again.returncode != 0 or states.count("complete") != 3 or len(states) - states.count("complete") > 1 \
+            or set(states) - {"complete", "fail"}:
+        return 1, f"rerun: exit {again.returncode}, trials {states}: {again.stdout[-300:]}{again.stderr[-500:]}"
     return 0, "best configuration trained as " + again.stdout.split("best configuration trained as")[-1][:80]
 
 
