@@ -30,6 +30,7 @@ def test_peer_families_train_reload_and_answer_alone_as_in_a_batch(family, tiny_
     result = runner.invoke(app, ["train", "--model", family, "--set", f"body={tiny_models['bert']}", *extra, "--data-dir",
                                  str(shared_root), "-o", str(tmp_path), "--name", family, "-q"])
     assert result.exit_code == 0, result.output
+    assert "Running training" not in result.output and "train_runtime" not in result.output  # no library chatter
     metrics = json.loads((tmp_path / family / "metrics.json").read_text())["splits"]["test"]
     assert metrics["accuracy"] > 0.3  # six labels: chance is 0.17
     corpus = load_dataset(DatasetConfig(data_dir=str(shared_root)))

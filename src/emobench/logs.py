@@ -9,7 +9,8 @@ import os
 import sys
 
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
-LIBRARIES = ("transformers", "accelerate", "huggingface_hub", "torch", "optuna", "mlflow", "urllib3", "filelock")
+LIBRARIES = ("transformers", "accelerate", "huggingface_hub", "torch", "optuna", "mlflow", "urllib3", "filelock", "setfit",
+             "sentence_transformers", "model2vec", "cleanlab")
 logger = logging.getLogger("emobench")
 
 
@@ -73,8 +74,11 @@ def native_output_quiet():
         os.close(devnull)
 
 
-def quiet_libraries(level: int = logging.ERROR) -> None:
-    """Route library logs through the root logger at ``level``; no library progress bars unless debugging."""
+def quiet_libraries(level: int | None = None) -> None:
+    """Route library logs through the root logger at ``level`` (default: debug when emobench's level is debug, else
+    errors only); no library progress bars unless debugging."""
+    if level is None:
+        level = logging.DEBUG if debugging() else logging.ERROR
     for name in LIBRARIES:
         logging.getLogger(name).setLevel(level)
     if "optuna" in sys.modules:  # Optuna writes its per-trial lines through its own handler
@@ -84,12 +88,16 @@ def quiet_libraries(level: int = logging.ERROR) -> None:
         optuna.logging.enable_propagation()
         optuna.logging.set_verbosity(level)
     if "transformers" in sys.modules:
-        _quiet_transformers(level)
+        from transformers.utils import logging as hf_logging
+
+        _quiet_transformers(hf_logging, level)
+    if "setfit" in sys.modules:  # SetFit keeps a copy of transformers' logging module, with its own handler
+        from setfit import logging as setfit_logging
+
+        _quiet_transformers(setfit_logging, level)
 
 
-def _quiet_transformers(level: int) -> None:
-    from transformers.utils import logging as hf_logging
-
+def _quiet_transformers(hf_logging, level: int) -> None:
     hf_logging.set_verbosity(level)
     hf_logging.disable_default_handler()
     hf_logging.enable_propagation()

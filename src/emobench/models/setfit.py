@@ -11,6 +11,8 @@ family's features mode, which it extends.
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,7 +93,7 @@ class SetFitClassifier(TransformerClassifier):
             raise EmobenchError("the setfit family needs the setfit library (pip install 'emobench[setfit]')") from None
         from sklearn.linear_model import LogisticRegression
 
-        from ..logs import quiet_libraries
+        from ..logs import logger, quiet_libraries
 
         quiet_libraries()
         p = self.params
@@ -113,10 +115,14 @@ class SetFitClassifier(TransformerClassifier):
                                      body_learning_rate=p.learning_rate, num_iterations=p.num_iterations,
                                      warmup_proportion=p.warmup_ratio, max_steps=p.max_steps or -1, seed=seed,
                                      report_to="none", save_strategy="no", show_progress_bar=progress,
-                                     logging_strategy="no")
+                                     logging_strategy="no", logging_first_step=False)
             trainer = Trainer(model=model, args=args)
-            trainer.train_embeddings(list(train.texts), [list(map(int, y)) for y in labels] if self.multi_label else labels,
-                                     args=args)
+            printed = io.StringIO()
+            with contextlib.redirect_stdout(printed):  # the Trainer prints its loss and runtime dicts to stdout
+                trainer.train_embeddings(list(train.texts),
+                                         [list(map(int, y)) for y in labels] if self.multi_label else labels, args=args)
+        for line in printed.getvalue().splitlines():
+            logger.debug("setfit: %s", line)
         # The encoder as a plain Hugging Face model, with the body's pooling and normalisation: what is saved and used.
         self.params.pooling, self.params.normalize = pooling, normalize
         self.tokenizer = self._tokenizer(source)
