@@ -130,3 +130,17 @@ def test_min_steps_extends_epochs(shared_root, tmp_path):
     assert result.exit_code == 0, result.output
     history = json.loads((tmp_path / "m" / "history.json").read_text())
     assert len(history) == 1 and history[0]["steps"] >= 20  # 180 texts at batch 64: 3 steps a pass, 7 passes for 20
+
+
+def test_learning_curve_ticks_are_plain_numbers(tmp_path, monkeypatch):
+    import matplotlib.axes
+
+    from emobench.reporting import plots
+
+    seen = []
+    original = matplotlib.axes.Axes.set_xscale
+    monkeypatch.setattr(matplotlib.axes.Axes, "set_xscale", lambda ax, *a, **k: (seen.append(ax), original(ax, *a, **k))[1])
+    plots.budget_curves({"tfidf": [(96, 0.26, 0.24, 0.28), (16000, 0.85, 0.83, 0.87)]}, set(), tmp_path / "c.png")
+    ax = seen[0]
+    labels = [ax.xaxis.get_major_formatter()(v, 0) for v in (100, 1000, 10000)]
+    assert labels == ["100", "1,000", "10,000"]  # not mathtext, which the figures would draw literally

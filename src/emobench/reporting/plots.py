@@ -137,6 +137,11 @@ def budget_curves(curves: dict[str, list[tuple[float, float, float, float]]], ba
         style = dict(linestyle="--", alpha=0.6) if name in baselines else dict(marker="o")
         ax.errorbar(x, y, yerr=err, label=name, capsize=3, color=colours[i % len(colours)], **style)
     ax.set_xscale("log")
+    # the log axis labels ticks in mathtext ("10^{2}"), which the figures draw literally (labels may hold "$")
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("labelled training texts")
     ax.set_ylabel("test macro-F1")
     ax.grid(alpha=0.3)
