@@ -26,10 +26,18 @@ def write_results(name: str, rows: list[dict], **extra) -> Path:
     return path
 
 
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_cell(v) for v in value) + "]"
+    return "" if value is None else str(value)
+
+
 def print_table(title: str, rows: list[dict], columns: list[str]) -> None:
     table = Table(*columns, title=title)
     for row in rows:
-        table.add_row(*[f"{row[c]:.4f}" if isinstance(row.get(c), float) else str(row.get(c, "")) for c in columns])
+        table.add_row(*[_cell(row.get(c)) for c in columns])
     console = Console()
     if not console.is_terminal:  # logged to a file: wide enough that no column is cut
         console = Console(width=200)

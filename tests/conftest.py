@@ -31,6 +31,20 @@ def tiny_examples(n: int, seed: int) -> list[tuple[str, str]]:
     return out
 
 
+MULTI_LABELS = ["joy", "sadness", "anger", "fear"]
+
+
+def multi_examples(n: int, seed: int) -> list[tuple[str, list[str]]]:
+    """Learnable multi-label texts: one of MULTI_LABELS in turn, a second one in every third text."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        chosen = [MULTI_LABELS[i % 4]] + ([MULTI_LABELS[(i + 1 + rng.randrange(3)) % 4]] if i % 3 == 0 else [])
+        words = " and ".join(rng.choice(WORDS[label]) for label in chosen)
+        out.append((f"today i feel {words} {rng.choice(['', 'really', 'lol'])}".strip(), sorted(set(chosen))))
+    return out
+
+
 def write_emotion_folder(root: Path, sizes=(180, 48, 48)) -> Path:
     folder = root / "emotion"
     folder.mkdir(parents=True, exist_ok=True)

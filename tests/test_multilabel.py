@@ -7,7 +7,7 @@ import pytest
 from sklearn.metrics import f1_score, hamming_loss, precision_recall_fscore_support
 from typer.testing import CliRunner
 
-from conftest import WORDS
+from conftest import MULTI_LABELS, multi_examples
 from emobench.cli import app
 from emobench.data import DatasetConfig, audit, load_dataset
 from emobench.data.labelmap import apply_label_map, read_label_map
@@ -17,17 +17,7 @@ from emobench.models import build_model, load_model
 from emobench.evaluation.thresholds import decide, tune_thresholds
 
 runner = CliRunner()
-LABELS = ["joy", "sadness", "anger", "fear"]
-
-
-def multi_examples(n: int, seed: int) -> list[tuple[str, list[str]]]:
-    rng = random.Random(seed)
-    out = []
-    for i in range(n):
-        chosen = [LABELS[i % 4]] + ([LABELS[(i + 1 + rng.randrange(3)) % 4]] if i % 3 == 0 else [])
-        words = " and ".join(rng.choice(WORDS[label]) for label in chosen)
-        out.append((f"today i feel {words} {rng.choice(['', 'really', 'lol'])}".strip(), sorted(set(chosen))))
-    return out
+LABELS = MULTI_LABELS
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from emobench.evaluation import bootstrap_ci, holm, mcnemar, mean_std
+from emobench.evaluation import bootstrap_ci, holm, mcnemar, mean_std, paired_bootstrap
 
 
 def _pairs(b, c, both_right=50, both_wrong=10):
@@ -57,6 +57,22 @@ def test_bootstrap_macro_f1_interval_contains_point_and_narrows_with_n():
         assert low <= point <= high
         widths.append(high - low)
     assert widths[1] < widths[0] / 2
+
+
+def test_paired_bootstrap_is_the_interval_of_the_difference():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 1000)
+    a = np.where(rng.random(1000) < 0.7, y, rng.integers(0, 3, 1000))
+    # b fixes 5 % of a's texts and changes nothing else: the difference is certain to be positive
+    b = np.where(rng.random(1000) < 0.05, y, a)
+    point, low, high = paired_bootstrap(y, a, b, "accuracy", n_boot=500)
+    assert point == pytest.approx(np.mean(b == y) - np.mean(a == y))
+    assert 0 < low <= point <= high
+    # the paired interval is far narrower than the independent intervals of the two scores
+    _, a_low, a_high = bootstrap_ci(y, a, "accuracy", n_boot=500)
+    assert high - low < (a_high - a_low) / 2
+    # identical systems differ by exactly 0 in every resample
+    assert paired_bootstrap(y, a, a, "macro_f1", n_boot=100) == (0.0, 0.0, 0.0)
 
 
 def test_mean_std():

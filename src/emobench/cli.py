@@ -354,7 +354,8 @@ def data_audit(
 ):
     """Sizes, label shares, text lengths, duplicates, conflicting labels, leakage, placeholders; for multi-label
     data also labels per text, co-occurring pairs and texts without a label. --label-issues adds the texts confident
-    learning flags as likely mislabelled, per split and label, with the estimated noise matrix."""
+    learning flags as likely mislabelled, per split and label, with the estimated noise matrix
+    (multi-label: per label, how often it is given but likely absent or missing but likely present)."""
     with user_errors():
         from .data import audit, load_dataset
         from .files import write_json

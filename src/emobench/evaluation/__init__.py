@@ -2,6 +2,6 @@
 from .metrics import classification_report_text, compute_metrics
 
 __all__ = ["compute_metrics", "classification_report_text"]
-from .statistics import bootstrap_ci, holm, mcnemar, mean_std  # noqa: E402
+from .statistics import bootstrap_ci, holm, mcnemar, mean_std, paired_bootstrap  # noqa: E402
 
-__all__ += ["bootstrap_ci", "holm", "mcnemar", "mean_std"]
+__all__ += ["bootstrap_ci", "holm", "mcnemar", "mean_std", "paired_bootstrap"]

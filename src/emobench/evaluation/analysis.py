@@ -588,9 +588,11 @@ class NoiseAnalysis:
     shared_mistakes: int  # test texts every model gets wrong
     shared_flagged: int  # ... of them flagged
     examples: list[dict]  # the flagged texts: text, given, suggested, self-confidence, models predicting the suggestion
+    warnings: list[str] = field(default_factory=list)  # the audit's own (e.g. many flags from a weak model)
 
 
-def analyse_noise(outcomes: list[RunOutcome], flagged: list[dict], method: str, top: int = 8) -> NoiseAnalysis:
+def analyse_noise(outcomes: list[RunOutcome], flagged: list[dict], method: str, top: int = 8,
+                  warnings: list[str] | None = None) -> NoiseAnalysis:
     """Every model (lowest seed) scored on all test texts and on the unflagged ones, with bootstrap intervals; how many of
     its mistakes, and of the texts every model gets wrong, are flagged. ``flagged``: the test split's issues (index,
     text, given, suggested, self_confidence), most doubtful first."""
@@ -625,4 +627,4 @@ def analyse_noise(outcomes: list[RunOutcome], flagged: list[dict], method: str, 
         examples.append({**f, "models_predicting_suggestion": agreeing, "models": len(first)})
     return NoiseAnalysis(flagged=int(len(rows)), total=n, method=method, scores=scores,
                          shared_mistakes=int(wrong_all.sum()), shared_flagged=int(wrong_all[rows].sum()) if len(rows) else 0,
-                         examples=examples)
+                         examples=examples, warnings=list(warnings or []))

@@ -1,5 +1,5 @@
-"""Uncertainty and significance: bootstrap confidence intervals, McNemar's test, an approximate randomization
-test for any metric (multi-label data), Holm's correction.
+"""Uncertainty and significance: bootstrap confidence intervals (of a score, or of a paired difference), McNemar's
+test, an approximate randomization test for any metric (multi-label data), Holm's correction.
 
 Every metric is computed from per-label counts (true positives, false positives, false negatives) and
 per-example scores, so a bootstrap resample or a randomized swap is a weighted sum of per-example counts:
@@ -106,6 +106,19 @@ def bootstrap_ci(y_true, y_pred, metric: str = "accuracy", n_boot: int = 1000, c
                  seed: int = 0) -> tuple[float, float, float]:
     """(point estimate, low, high) of one metric: percentile bootstrap over examples."""
     return bootstrap(Counts(y_true, y_pred), [metric], n_boot, confidence, seed)[metric]
+
+
+def paired_bootstrap(y_true, pred_a, pred_b, metric: str, n_boot: int = 1000, confidence: float = 0.95, seed: int = 0,
+                     num_labels: int | None = None) -> tuple[float, float, float]:
+    """(difference, low, high) of ``metric(b) - metric(a)`` on the same examples: percentile bootstrap with the same
+    resamples for both systems, so the interval is that of the difference, not of two independent scores."""
+    a, b = Counts(y_true, pred_a, num_labels), Counts(y_true, pred_b, num_labels)
+    weights = resample_weights(a.n, n_boot, seed)
+    differences = metric_values(b.totals(weights), metric) - metric_values(a.totals(weights), metric)
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(differences, [tail, 1 - tail])
+    point = metric_values(b.totals(), metric)[0] - metric_values(a.totals(), metric)[0]
+    return float(point), float(low), float(high)
 
 
 def randomization_test(y_true, pred_a, pred_b, metric: str, rounds: int = 2000, seed: int = 0,

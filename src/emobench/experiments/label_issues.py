@@ -7,7 +7,8 @@ trained on the whole training split plus the split's other folds -- so every spl
 about as much data, and no text is scored by a model that saw it. A tenth of each model's training part is held
 out for its temperature (multi-label: its thresholds). Then ``cleanlab.filter.find_label_issues`` (single-label) or
 ``cleanlab.multilabel_classification.filter.find_label_issues`` ranks the issues by self-confidence, and
-``cleanlab.count.estimate_latent`` estimates the noise matrix.
+``cleanlab.count.estimate_latent`` estimates the noise matrix (multi-label: ``common_multilabel_issues`` estimates,
+label by label, how often it is given but likely absent, or missing but likely present).
 
 A study uses it three ways: an audit (``emobench data audit --label-issues``), the test split's flagged texts in a
 comparison's report, and training on a cleaned training split (``--label-issues drop|relabel``), where the flags
@@ -28,6 +29,9 @@ from ..records.label_issues import LabelIssues, read_label_issues, write_label_i
 from ..records.run import gold_names, split_digest
 
 ACTIONS = ("drop", "relabel")
+# Above this share of a split flagged, the audit warns: confident learning flags a text wherever the scoring model
+# confidently disagrees with its label, so a model that is often wrong on the data flags its own mistakes too.
+MANY_FLAGGED = 0.25
 METHOD = "cleanlab confident learning (find_label_issues, ranked by self-confidence), out-of-fold probabilities"
 
 
@@ -109,18 +113,20 @@ def find_issues(corpus: Corpus, splits: list[str] | None = None, model: str | No
         raise EmobenchError(f"{option('splits')}: {corpus.name} has no split {unknown[0]!r} (it has {', '.join(corpus.splits)})")
     names = corpus.label_names
     record = {"format": 1, "dataset": corpus.name, "labels": names, "task": corpus.task, "model": model, "folds": folds,
-              "seed": seed, "method": METHOD, "splits": {}}
+              "seed": seed, "method": METHOD, "splits": {}, "warnings": []}
+    record_warnings = record["warnings"]
     for split in splits:
         data = corpus[split]
         log.info("label issues: scoring the %s split (%d texts) out of fold with %s, %d folds", split, len(data), model, folds)
         probs = out_of_fold(corpus, split, model, folds, seed, progress)
-        noise = None
+        noise = label_noise = None
         if corpus.multi_label:
             labels = [list(y) for y in data.labels]
             ranked = multi_filter.find_label_issues(labels, probs, return_indices_ranked_by="self_confidence",
                                                     n_jobs=1)
             quality = multi_rank.get_label_quality_scores(labels, probs)
             suggested = [[names[k] for k in np.flatnonzero(row >= 0.5)] or [names[int(row.argmax())]] for row in probs]
+            label_noise = _label_noise(labels, probs, names)
         else:
             labels = np.asarray(data.labels)
             present = np.unique(labels)
@@ -134,6 +140,15 @@ def find_issues(corpus: Corpus, splits: list[str] | None = None, model: str | No
             joint = compute_confident_joint(labels, probs)
             _, matrix, _ = estimate_latent(joint, labels)
             noise = np.asarray(matrix).round(6).tolist()
+        model_f1 = _macro_f1(data.label_matrix(len(names)), probs, corpus.multi_label)
+        share = len(ranked) / max(len(data), 1)
+        if share > MANY_FLAGGED:
+            message = (f"{split}: {len(ranked)} of {len(data)} texts ({100 * share:.0f}%) are flagged as likely mislabelled, "
+                       f"and {model} itself scores macro-F1 {model_f1:.3f} out of fold on them: confident learning flags "
+                       f"every text such a model confidently disagrees with, so many of these flags may be the model's "
+                       f"mistakes rather than the labels'. Read them, or score with a stronger family")
+            record_warnings.append(message)
+            warnings.warn(f"{message} ({option('model')})", EmobenchWarning, stacklevel=2)
         golds = gold_names(data, names)
         per_label = {name: 0 for name in names}
         for i in ranked:
@@ -143,8 +158,33 @@ def find_issues(corpus: Corpus, splits: list[str] | None = None, model: str | No
         issues = [{"index": int(i), "text": data.texts[i], "given": list(golds[i]) if corpus.multi_label else [golds[i]],
                    "suggested": suggested[i], "self_confidence": float(np.clip(quality[i], 0, 1))} for i in kept]
         record["splits"][split] = {"n": len(data), "digest": split_digest(data.texts, golds), "flagged": int(len(ranked)),
-                                   "per_label": per_label, "noise_matrix": noise, "issues": issues}
+                                   "model_macro_f1": model_f1,
+                                   "per_label": per_label, "noise_matrix": noise, "label_noise": label_noise,
+                                   "issues": issues}
     return LabelIssues.model_validate(record)
+
+
+def _macro_f1(truth: np.ndarray, probs: np.ndarray, multi_label: bool) -> float:
+    """The scoring model's macro-F1 out of fold against the given labels (multi-label: probability >= 0.5)."""
+    from ..evaluation.statistics import Counts, metric_values
+
+    predicted = (probs >= 0.5).astype(int) if multi_label else probs.argmax(axis=1)
+    given = truth if multi_label else truth.argmax(axis=1)
+    return float(metric_values(Counts(given, predicted, probs.shape[1]).totals(), "macro_f1")[0])
+
+
+def _label_noise(labels: list[list[int]], probs: np.ndarray, names: list[str]) -> list[dict]:
+    """Multi-label noise per label, one against the rest, from cleanlab's summary of which labels are most often
+    given wrongly (``common_multilabel_issues``)."""
+    from cleanlab.multilabel_classification.dataset import common_multilabel_issues
+
+    table = common_multilabel_issues(labels, probs)
+    out = {name: {"label": name, "spurious": 0, "spurious_share": 0.0, "missing": 0, "missing_share": 0.0} for name in names}
+    for row in table.to_dict("records"):
+        kind = "spurious" if row["In Given Label"] else "missing"
+        out[names[int(row["Class Index"])]].update({kind: int(row["Num Examples"]),
+                                                    f"{kind}_share": float(row["Issue Probability"])})
+    return list(out.values())
 
 
 find_label_issues = find_issues  # the package's name for it (emobench.find_label_issues)

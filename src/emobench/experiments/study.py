@@ -606,7 +606,9 @@ def _noise(folder: Path, outcomes: list[RunOutcome]):
     if any(issue.text != outcomes[0].texts[issue.index] for issue in test.issues[:50]):
         return None  # another test split: the flags say nothing about these runs
     flagged = [issue.model_dump() for issue in test.issues]
-    return analyse_noise(outcomes, flagged, f"{issues.model}, {issues.folds} folds out of fold, cleanlab confident learning")
+    quality = "" if test.model_macro_f1 is None else f" (its own macro-F1 out of fold: {test.model_macro_f1:.3f})"
+    return analyse_noise(outcomes, flagged, f"{issues.model}, {issues.folds} folds out of fold{quality}, cleanlab confident "
+                         "learning", warnings=issues.warnings)
 
 
 def _budgets(outcomes: list[RunOutcome]) -> tuple[str, dict[str, list[RunOutcome]]]:

@@ -19,12 +19,25 @@ class LabelIssue(Record):
     self_confidence: Share  # the model's probability of the given label(s) (cleanlab's label quality)
 
 
+class LabelNoise(Record):
+    """Multi-label, one label against the rest (cleanlab's common_multilabel_issues): flagged texts whose given set
+    holds the label although it is likely absent (spurious), or lacks it although it is likely present (missing),
+    each also as a share of the split's texts."""
+    label: str
+    spurious: Count
+    spurious_share: Share
+    missing: Count
+    missing_share: Share
+
+
 class SplitIssues(Record):
     n: Count
     digest: str  # the split's texts and labels (records.run.split_digest)
     flagged: Count
+    model_macro_f1: Share | None = None  # the scoring model's own macro-F1 out of fold on this split (its given labels)
     per_label: dict[str, Count]  # flagged texts by given label
     noise_matrix: list[list[Finite]] | None = None  # single-label: P(given label = row | true label = column)
+    label_noise: list[LabelNoise] | None = None  # multi-label: per label, one against the rest
     issues: list[LabelIssue]
 
 
@@ -38,6 +51,7 @@ class LabelIssues(Record):
     seed: Count
     method: str
     splits: dict[str, SplitIssues]
+    warnings: list[str] = []  # e.g. a large share flagged by a weak model
 
     def flagged_rows(self, split: str) -> set[int]:
         return {issue.index for issue in self.splits[split].issues} if split in self.splits else set()

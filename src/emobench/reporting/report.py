@@ -230,6 +230,7 @@ def _noise_blocks(n: NoiseAnalysis) -> list:
                         f"them. Of the {n.shared_mistakes} texts every model gets wrong, {n.shared_flagged} are flagged. "
                         "Flagged means suspect, not wrong: read the examples. Scores on the unflagged texts show how much "
                         "of the gap between models could be noise."),
+              *[Paragraph(f"Warning: {line}") for line in n.warnings],
               Table(header, rows, caption="Every model (lowest seed) on all test texts and on the unflagged ones, 95% "
                     "bootstrap intervals; how many of its mistakes are on flagged texts.")]
     if examples:

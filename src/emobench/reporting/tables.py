@@ -41,7 +41,8 @@ def audit_tables(report: dict) -> list[Table]:
 
 
 def label_issue_tables(issues, show: int = 10) -> list[Table]:
-    """A label-issues audit on the terminal: counts per split and label, the top issues, the noise matrix."""
+    """A label-issues audit on the terminal: counts per split and label, the top issues, the noise matrix (multi-label:
+    per label, one against the rest)."""
     splits = issues.splits
     counts = Table("label", *[f"{escape(s)} flagged" for s in splits],
                    title=f"{escape(issues.dataset)}: likely mislabelled texts ({escape(issues.model)}, {issues.folds} folds, "
@@ -49,6 +50,8 @@ def label_issue_tables(issues, show: int = 10) -> list[Table]:
     for label in issues.labels:
         counts.add_row(escape(label), *[str(s.per_label.get(label, 0)) for s in splits.values()])
     counts.add_row("all", *[f"{s.flagged} of {s.n} ({100 * s.flagged / max(s.n, 1):.1f}%)" for s in splits.values()])
+    counts.add_row(f"{escape(issues.model)}'s macro-F1 out of fold",
+                   *["" if s.model_macro_f1 is None else f"{s.model_macro_f1:.3f}" for s in splits.values()])
     tables = [counts]
     for name, split in splits.items():
         if not show or not split.issues:
@@ -65,5 +68,12 @@ def label_issue_tables(issues, show: int = 10) -> list[Table]:
                           title=f"{escape(name)}: estimated P(given label | true label)")
             for label, row in zip(issues.labels, split.noise_matrix):
                 noise.add_row(escape(label), *[f"{v:.2f}" for v in row])
+            tables.append(noise)
+        if split.label_noise is not None:
+            noise = Table("label", "given, likely absent", "missing, likely present",
+                          title=f"{escape(name)}: flagged texts per label, one against the rest (share of the split)")
+            for row in split.label_noise:
+                noise.add_row(escape(row.label), f"{row.spurious} ({100 * row.spurious_share:.1f}%)",
+                              f"{row.missing} ({100 * row.missing_share:.1f}%)")
             tables.append(noise)
     return tables
