@@ -66,6 +66,12 @@ def test_a_large_share_flagged_is_a_loud_recorded_warning(noisy_root, tmp_path, 
     assert "tfidf's macro-F1 out of fold" in result.output and "score with a stronger family (--model)" in result.output
     saved = json.loads((tmp_path / "a.json").read_text())["label_issues"]
     assert saved["warnings"] == loud.warnings and saved["splits"]["train"]["model_macro_f1"] == quiet.splits["train"].model_macro_f1
+    # training on the flags says it again, and data.json records it
+    trained = runner.invoke(app, ["train", "--data-dir", str(root), "--label-issues", "drop", "--label-issues-from",
+                                  str(tmp_path / "a.json"), "-o", str(tmp_path / "runs"), "--name", "r", "-q"])
+    assert trained.exit_code == 0 and "score with a stronger family" in trained.output, trained.output
+    data = json.loads((tmp_path / "runs" / "r" / "data.json").read_text())
+    assert loud.warnings[0] in data["warnings"] and data["source"]["label_issues"]["audit_warnings"] == loud.warnings
 
 
 def test_planted_flips_in_multi_label_data_are_found(tmp_path):

@@ -215,6 +215,8 @@ def cleaning_plan(corpus: Corpus, action: str, source: str | None = None, model:
             raise EmobenchError(f"{option('label_issues_from')} {source}: the audit keeps {len(found.issues)} of its "
                                 f"{found.flagged} issues (--show); save every issue to train without them")
         issues, how = found.issues, {"audit": str(Path(source).resolve()), "model": audit.model, "folds": audit.folds}
+        for line in audit.warnings:  # said when the audit was made; said again where its flags are used
+            warnings.warn(f"{source}: {line}", EmobenchWarning, stacklevel=2)
     else:
         audit = find_issues(Corpus(corpus.name, corpus.label_names, {"train": train}, corpus.source, corpus.multi_label),
                             ["train"], model, folds, seed)
@@ -222,7 +224,7 @@ def cleaning_plan(corpus: Corpus, action: str, source: str | None = None, model:
     rows = sorted(issue.index for issue in issues)
     by_row = {issue.index: issue.suggested for issue in issues}
     return {"action": action, **how, "train_digest": digest, "rows": rows,
-            "suggested": [by_row[r] for r in rows] if action == "relabel" else None}
+            "suggested": [by_row[r] for r in rows] if action == "relabel" else None, "audit_warnings": list(audit.warnings)}
 
 
 def apply_cleaning(corpus: Corpus, plan: dict) -> Corpus:
@@ -245,7 +247,8 @@ def apply_cleaning(corpus: Corpus, plan: dict) -> Corpus:
     message = (f"training on a cleaned training split: {len(rows)} of {len(train)} texts flagged as likely mislabelled "
                f"were {'dropped' if plan['action'] == 'drop' else 'relabelled'} ({plan['model']}, "
                f"{'from ' + plan['audit'] if plan['audit'] else 'computed on the training split'})")
-    source = {**corpus.source, "label_issues": dict(plan), "warnings": [*corpus.source.get("warnings", []), message]}
+    source = {**corpus.source, "label_issues": dict(plan),
+              "warnings": [*corpus.source.get("warnings", []), message, *plan.get("audit_warnings", [])]}
     warnings.warn(message, _data_warning(), stacklevel=2)
     return Corpus(corpus.name, names, {**corpus.splits, "train": cleaned}, source, corpus.multi_label)
 
