@@ -74,6 +74,32 @@ def test_a_large_share_flagged_is_a_loud_recorded_warning(noisy_root, tmp_path, 
     assert loud.warnings[0] in data["warnings"] and data["source"]["label_issues"]["audit_warnings"] == loud.warnings
 
 
+def test_cleanlab_leaves_the_process_warnings_on(noisy_root):
+    """cleanlab turns every warning of the process off when imported (a blanket filterwarnings("ignore") in its
+    datalab): after an audit, emobench's own warnings -- here the one that says the training split was cleaned -- must
+    still be shown. A fresh process, as a user's, since the import happens once."""
+    import subprocess
+    import sys
+
+    root, _ = noisy_root
+    script = ("import warnings, sys\n"
+              "from emobench.data import DatasetConfig, load_dataset\n"
+              "from emobench.experiments.label_issues import find_issues\n"
+              "warnings.simplefilter('ignore')\n"  # the dataset's checksum warnings are not the point
+              "corpus = load_dataset(DatasetConfig(data_dir=sys.argv[1]))\n"
+              "warnings.resetwarnings()\n"
+              "before = list(warnings.filters)\n"
+              "find_issues(corpus, ['train'], folds=3)\n"
+              "assert warnings.filters == before, [f for f in warnings.filters if f not in before]\n"
+              "warnings.warn('still heard', UserWarning)\n")
+    done = subprocess.run([sys.executable, "-c", script, str(root)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "still heard" in done.stderr, done.stderr[-2000:]
+    trained = subprocess.run([sys.executable, "-m", "emobench", "train", "--data-dir", str(root), "--label-issues", "drop",
+                              "-o", str(root.parent / "runs"), "-q"], capture_output=True, text=True, timeout=300)
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    assert "warning: training on a cleaned training split" in trained.stderr, trained.stderr[-2000:]
+
+
 def test_planted_flips_in_multi_label_data_are_found(tmp_path):
     """Multi-label data goes through cleanlab's multi-label API: a text whose label set was replaced by another label
     is found, and the suggestion is the set the text's words say."""

@@ -69,3 +69,30 @@ def test_commands_import_only_what_they_need(tiny_root, tmp_path):
     predict = "from emobench.serving import Predictor\nPredictor({!r}).predict(['i feel happy'])"
     assert imported_by(predict.format(str(tmp_path / "tfidf"))) == {"sklearn"}
     assert imported_by(predict.format(str(tmp_path / "lstm"))) == {"torch"}
+
+
+LIBRARIES_WARNINGS_MUST_SURVIVE = ("torch", "transformers", "accelerate", "sklearn.linear_model", "onnxruntime", "optuna",
+                                   "mlflow", "ray", "setfit", "sentence_transformers", "model2vec", "model2vec.distill",
+                                   "model2vec.train", "skeletoken", "fastapi", "datasets")
+
+
+def test_no_library_turns_the_process_warnings_off():
+    """emobench's loud warnings go through Python's warnings: a library that adds a blanket "ignore" filter when
+    imported (cleanlab does; emobench imports it so that the filters are put back) would silence them for the rest of
+    the process. Every library emobench imports, in one fresh process, in turn; then cleanlab through emobench."""
+    script = ("import importlib, importlib.util, sys, warnings\n"
+              "blanket = lambda: [f for f in warnings.filters if f[0] == 'ignore' and f[1] is None and f[3] is None\n"
+              "                   and f[2] in (Warning, UserWarning)]\n"
+              "for name in sys.argv[1:]:\n"
+              "    if importlib.util.find_spec(name.split('.')[0]) is None:\n"
+              "        continue\n"
+              "    importlib.import_module(name)\n"
+              "    assert not blanket(), (name, blanket())\n"
+              "if importlib.util.find_spec('cleanlab'):\n"
+              "    from emobench.experiments.label_issues import _cleanlab\n"
+              "    _cleanlab()\n"
+              "    assert not blanket(), ('cleanlab', blanket())\n"
+              "print('checked')\n")
+    done = subprocess.run([sys.executable, "-c", script, *LIBRARIES_WARNINGS_MUST_SURVIVE], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0 and "checked" in done.stdout, done.stderr[-2000:]

@@ -36,10 +36,19 @@ METHOD = "cleanlab confident learning (find_label_issues, ranked by self-confide
 
 
 def _cleanlab():
+    """Import the cleanlab modules used here, or say which extra installs them."""
+    import importlib
     import importlib.util
 
     if importlib.util.find_spec("cleanlab") is None:
         raise EmobenchError("finding label issues needs cleanlab (pip install 'emobench[noise]')") from None
+    # cleanlab.filter imports cleanlab's datalab, one of whose modules runs warnings.filterwarnings("ignore") when
+    # imported: every later warning of the process would vanish, emobench's own loud ones included. Imported inside
+    # catch_warnings, the process's filters are put back as they were; the modules stay imported.
+    with warnings.catch_warnings():
+        for module in ("cleanlab.count", "cleanlab.filter", "cleanlab.rank", "cleanlab.multilabel_classification.filter",
+                       "cleanlab.multilabel_classification.rank", "cleanlab.multilabel_classification.dataset"):
+            importlib.import_module(module)
 
 
 def _folds(split: Split, num_labels: int, folds: int, seed: int) -> list[np.ndarray]:
