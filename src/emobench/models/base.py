@@ -261,7 +261,8 @@ class PositionalInputs:
 def probabilities(logits: np.ndarray, multi_label: bool) -> np.ndarray:
     """Softmax over labels, or (multi-label) a sigmoid per label."""
     if multi_label:
-        return 1 / (1 + np.exp(-logits))
+        with np.errstate(over="ignore"):  # exp(-logit) overflows to inf for a very negative logit: 1 / inf is the 0 wanted
+            return 1 / (1 + np.exp(-logits))
     exp = np.exp(logits - logits.max(axis=1, keepdims=True))
     return exp / exp.sum(axis=1, keepdims=True)
 

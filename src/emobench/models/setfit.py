@@ -104,7 +104,9 @@ class SetFitClassifier(TransformerClassifier):
                                 "pass --set body=DIR")
         pooling, normalize = body_modules(Path(source))
         transformer = models.Transformer(source, max_seq_length=p.max_length)
-        modules = [transformer, models.Pooling(transformer.get_word_embedding_dimension(), pooling)]
+        # sentence-transformers 5 renamed get_word_embedding_dimension (the old name warns); older versions lack the new
+        dimension = getattr(transformer, "get_embedding_dimension", None) or transformer.get_word_embedding_dimension
+        modules = [transformer, models.Pooling(dimension(), pooling)]
         modules += [models.Normalize()] if normalize else []
         body = SentenceTransformer(modules=modules, device="cuda" if self._gpu() else "cpu")
         model = SetFitModel(model_body=body, model_head=LogisticRegression(),
