@@ -28,9 +28,10 @@ from common import print_table, write_results
 from emobench.data import audit, load_dataset
 from emobench.data.text import normalize_text
 from emobench.environment import seed_everything
-from emobench.evaluation.statistics import Counts, mcnemar, metric_values, paired_bootstrap, randomization_test
-from emobench.experiments.label_issues import apply_cleaning, find_issues
-from emobench.experiments.run import evaluate_split
+from emobench.evaluation import compute_metrics
+from emobench.evaluation.statistics import (Counts, mcnemar, mean_interval, metric_values, paired_bootstrap,
+                                          randomization_test)
+from emobench.experiments.label_issues import apply_cleaning, find_issues, plan_from_issues
 from emobench.models import build_model
 
 
@@ -54,11 +55,10 @@ def score(model_name: str, corpus, seed: int, unflagged: np.ndarray) -> dict:
         warnings.simplefilter("ignore")
         model.fit(corpus["train"], corpus["validation"], corpus.label_names, seed=seed, progress=False)
     seconds = time.perf_counter() - started
-    test = evaluate_split(model, corpus["test"])
     logits = model.logits_batched(corpus["test"].texts)
-    predicted = model.decide(model.probabilities(logits / model.temperature))
+    predicted = np.asarray(model.decide(model.probabilities(logits / model.temperature)))
     truth = np.asarray(model.truth(corpus["test"]))
-    predicted = np.asarray(predicted)
+    test = compute_metrics(truth, predicted, model.label_names)
     clean = metric_values(Counts(truth[unflagged], predicted[unflagged], corpus.num_labels).totals(), "macro_f1")[0]
     print(f"  {corpus.name} {model_name} seed {seed} on {len(corpus['train'])} training texts: test macro-F1 "
           f"{test['macro']['f1']:.4f}, on the unflagged test texts {clean:.4f} ({seconds:.0f} s)", flush=True)
@@ -68,12 +68,7 @@ def score(model_name: str, corpus, seed: int, unflagged: np.ndarray) -> dict:
 
 def interval(values: np.ndarray) -> list[float] | None:
     """95% Student-t interval of a mean over seeds (None for one seed)."""
-    from scipy.stats import t as student
-
-    if len(values) < 2:
-        return None
-    half = student.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
-    return [float(values.mean() - half), float(values.mean() + half)]
+    return list(mean_interval(values)[1:]) if len(values) > 1 else None
 
 
 def compare_runs(dataset: str, model_name: str, action: str, original: list[dict], clean: list[dict], corpus,
@@ -137,15 +132,11 @@ def main() -> None:
                "audit_warnings": audit(corpus)["warnings"][:3]}
         audits.append(row)
         print(row, flush=True)
-        train_issues = issues.splits["train"].issues
         cleaned = {}
         for action in args.actions.split(","):
-            plan = {"action": action, "audit": None, "model": issues.model, "folds": issues.folds,
-                    "train_digest": issues.splits["train"].digest, "rows": sorted(train_flags),
-                    "suggested": [i.suggested for i in sorted(train_issues, key=lambda i: i.index)] if action == "relabel" else None}
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                cleaned[action] = apply_cleaning(corpus, plan)
+                cleaned[action] = apply_cleaning(corpus, plan_from_issues(issues, action))
         # the test texts the audit did not flag: a cleaner yardstick than the whole test split, whose labels are as
         # noisy as the training labels (a model trained around the noise can lose points for not repeating it)
         unflagged = np.array(sorted(set(range(len(corpus["test"]))) - issues.flagged_rows("test")))

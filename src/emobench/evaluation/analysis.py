@@ -11,7 +11,7 @@ import numpy as np
 
 from .calibration import ReliabilityBin
 from .statistics import (LOWER_IS_BETTER, MULTI_LABEL_METRICS, SINGLE_LABEL_METRICS, Counts, bootstrap, holm, indicators,
-                         mcnemar, mean_std, randomization_test)
+                         mcnemar, mean_interval, mean_std, randomization_test)
 
 ALPHA = 0.05
 N_BOOT = 1000
@@ -510,13 +510,8 @@ class BudgetAnalysis:
 
 
 def _t_interval(values: list[float]) -> tuple[float, float, float]:
-    from scipy.stats import t
-
-    mean = float(np.mean(values))
-    if len(values) < 2:
-        return mean, mean, mean
-    half = float(t.ppf(0.975, len(values) - 1) * np.std(values, ddof=1) / np.sqrt(len(values)))
-    return mean, max(0.0, mean - half), min(1.0, mean + half)  # a score lies in [0, 1]
+    mean, low, high = mean_interval(values)
+    return mean, max(0.0, low), min(1.0, high)  # a score lies in [0, 1]
 
 
 def analyse_budgets(by_budget: dict[str, list[RunOutcome]], majority: str | None, validation: str) -> BudgetAnalysis:

@@ -173,6 +173,18 @@ def holm(p_values: list[float]) -> list[float]:
     return adjusted.tolist()
 
 
+def mean_interval(values, confidence: float = 0.95) -> tuple[float, float, float]:
+    """(mean, low, high): the Student-t interval of a mean, e.g. over seeds (the mean alone for one value)."""
+    from scipy.stats import t
+
+    arr = np.asarray(values, dtype=float)
+    mean = float(arr.mean())
+    if len(arr) < 2:
+        return mean, mean, mean
+    half = float(t.ppf(1 - (1 - confidence) / 2, len(arr) - 1) * arr.std(ddof=1) / np.sqrt(len(arr)))
+    return mean, mean - half, mean + half
+
+
 def mean_std(values: list[float]) -> tuple[float, float]:
     """Mean and sample standard deviation (0 for a single value)."""
     arr = np.asarray(values, dtype=float)

@@ -123,7 +123,6 @@ def find_issues(corpus: Corpus, splits: list[str] | None = None, model: str | No
     names = corpus.label_names
     record = {"format": 1, "dataset": corpus.name, "labels": names, "task": corpus.task, "model": model, "folds": folds,
               "seed": seed, "method": METHOD, "splits": {}, "warnings": []}
-    record_warnings = record["warnings"]
     for split in splits:
         data = corpus[split]
         log.info("label issues: scoring the %s split (%d texts) out of fold with %s, %d folds", split, len(data), model, folds)
@@ -156,7 +155,7 @@ def find_issues(corpus: Corpus, splits: list[str] | None = None, model: str | No
                        f"and {model} itself scores macro-F1 {model_f1:.3f} out of fold on them: confident learning flags "
                        f"every text such a model confidently disagrees with, so many of these flags may be the model's "
                        f"mistakes rather than the labels'. Read them, or score with a stronger family")
-            record_warnings.append(message)
+            record["warnings"].append(message)
             warnings.warn(f"{message} ({option('model')})", EmobenchWarning, stacklevel=2)
         golds = gold_names(data, names)
         per_label = {name: 0 for name in names}
@@ -213,26 +212,32 @@ def cleaning_plan(corpus: Corpus, action: str, source: str | None = None, model:
     if action not in ACTIONS:
         raise EmobenchError(f"{option('label_issues')} {action!r}: expected drop or relabel")
     train = corpus["train"]
-    digest = split_digest(train.texts, gold_names(train, corpus.label_names))
     if source:
         audit = read_label_issues(source)
         found = audit.splits.get("train")
+        digest = split_digest(train.texts, gold_names(train, corpus.label_names))
         if found is None or found.digest != digest or audit.labels != corpus.label_names:
             raise EmobenchError(f"{option('label_issues_from')} {source}: the audit was made on other training data "
                                 "(its training split's texts, labels or label names differ); audit this data again")
         if found.flagged != len(found.issues):
             raise EmobenchError(f"{option('label_issues_from')} {source}: the audit keeps {len(found.issues)} of its "
                                 f"{found.flagged} issues (--show); save every issue to train without them")
-        issues, how = found.issues, {"audit": str(Path(source).resolve()), "model": audit.model, "folds": audit.folds}
         for line in audit.warnings:  # said when the audit was made; said again where its flags are used
             warnings.warn(f"{source}: {line}", EmobenchWarning, stacklevel=2)
     else:
         audit = find_issues(Corpus(corpus.name, corpus.label_names, {"train": train}, corpus.source, corpus.multi_label),
                             ["train"], model, folds, seed)
-        issues, how = audit.splits["train"].issues, {"audit": None, "model": audit.model, "folds": folds}
-    rows = sorted(issue.index for issue in issues)
-    by_row = {issue.index: issue.suggested for issue in issues}
-    return {"action": action, **how, "train_digest": digest, "rows": rows,
+    return plan_from_issues(audit, action, source)
+
+
+def plan_from_issues(audit: LabelIssues, action: str, source: str | None = None) -> dict:
+    """The cleaning plan (what data.json records) from an audit of the training split; ``source``: the file it was read
+    from, if any."""
+    found = audit.splits["train"]
+    rows = sorted(issue.index for issue in found.issues)
+    by_row = {issue.index: issue.suggested for issue in found.issues}
+    return {"action": action, "audit": str(Path(source).resolve()) if source else None, "model": audit.model,
+            "folds": audit.folds, "train_digest": found.digest, "rows": rows,
             "suggested": [by_row[r] for r in rows] if action == "relabel" else None, "audit_warnings": list(audit.warnings)}
 
 
