@@ -1,0 +1,63 @@
+"""Bad training options: ``--set`` values out of range for each family, unknown models and presets, a negative
+seed, a missing GloVe file."""
+from __future__ import annotations
+
+from .harness import Case
+from .helpers import train_args
+
+
+def lstm_set(*pairs):
+    """``--set`` for a tiny LSTM without GloVe, and ``pairs``."""
+    out = []
+    for pair in ("epochs=1", "hidden_size=4", "glove=none", *pairs):
+        out += ["--set", pair]
+    return out
+
+
+def cases() -> list[Case]:
+    c: list[Case] = []
+    bad_sets = [
+        ("tfidf", "C=0", r"parameter C=0\.0 .*expected a number > 0"),
+        ("tfidf", "C=-1", r"parameter C=-1\.0 .*> 0"),
+        ("tfidf", "C=abc", r"parameter C='abc' .*expected a number"),
+        ("tfidf", "char_ngram_min=7", r"char_ngram_min=7 and char_ngram_max=6: expected char_ngram_min <= char_ngram_max"),
+        ("tfidf", "word_ngram_max=0", r"parameter word_ngram_max=0 .*>= 1"),
+        ("tfidf", "classifier=forest", r"parameter classifier='forest' .*'svm' or 'logreg'"),
+        ("tfidf", "class_weight=weird", r"parameter class_weight='weird' .*'balanced' or none"),
+        ("tfidf", "hidden_size=8", r"unknown parameter 'hidden_size' for TfidfParams"),
+        ("tfidf", "max_iter=0", r"parameter max_iter=0"),
+        ("lstm", "learning_rate=0", r"parameter learning_rate=0\.0 .*> 0"),
+        ("lstm", "learning_rate=-1", r"parameter learning_rate=-1\.0"),
+        ("lstm", "learning_rate=nan", r"parameter learning_rate=nan"),
+        ("lstm", "learning_rate=inf", r"parameter learning_rate=inf"),
+        ("lstm", "batch_size=0", r"parameter batch_size=0 .*>= 1"),
+        ("lstm", "batch_size=2.5", r"parameter batch_size='2\.5' .*an integer"),
+        ("lstm", "epochs=0", r"parameter epochs=0 .*>= 1"),
+        ("lstm", "dropout=1", r"parameter dropout=1\.0 .*< 1"),
+        ("lstm", "dropout=-0.5", r"parameter dropout=-0\.5 .*>= 0"),
+        ("lstm", "metric=auc", r"parameter metric='auc' .*'macro_f1' or 'accuracy'"),
+        ("lstm", "optimizer=sgd", r"parameter optimizer='sgd' .*'adamw' or 'adam'"),
+        ("lstm", "scheduler=cosine", r"parameter scheduler='cosine'"),
+        ("lstm", "warmup_ratio=1.5", r"parameter warmup_ratio=1\.5"),
+        ("lstm", "patience=-1", r"parameter patience=-1"),
+        ("lstm", "architecture=gru", r"parameter architecture='gru'"),
+        ("lstm", "num_layers=0", r"parameter num_layers=0"),
+        ("lstm", "cpu=maybe", r"parameter cpu='maybe' .*true or false"),
+        ("minilm", "mode=zero-shot", r"parameter mode='zero-shot' .*'finetune' or 'features'"),
+        ("minilm", "pooling=max", r"parameter pooling='max'"),
+        ("minilm", "max_length=0", r"parameter max_length=0"),
+    ]
+    for model, pair, message in bad_sets:
+        c.append(Case(f"--set {pair} ({model})", train_args("--set", pair, model=model), message=message, group="training options"))
+    c += [
+        Case("unknown model", train_args(model="bert-large-magic"), message=r"unknown model 'bert-large-magic'", group="training options"),
+        Case("hf: without a name", train_args(model="hf:"), message=r"model 'hf:' needs a hub id", group="training options"),
+        Case("hf: missing directory", train_args(model="hf:{case}/no-model"), message=r"cannot load '.*no-model'",
+             env={"HF_HUB_OFFLINE": "1"}, group="training options"),
+        Case("--set without =", train_args("--set", "nonsense"), message=r"--set 'nonsense': expected key=value", group="training options"),
+        Case("unknown preset", train_args("--preset", "turbo"), message=r"model 'tfidf' has no preset 'turbo'", group="training options"),
+        Case("negative seed", train_args("--seed", "-1"), message=r"--seed -1: expected an integer >= 0", group="training options"),
+        Case("missing GloVe file", train_args(*lstm_set(), "--set", "glove={case}/none.txt", model="lstm"),
+             message=r"GloVe file .*none\.txt not found", group="training options"),
+    ]
+    return c
