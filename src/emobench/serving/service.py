@@ -6,18 +6,21 @@ probability; ``GET /health``; ``GET /model`` (family, dataset, labels, test metr
 ``max_batch``) are predicted together, off the event loop, in one worker thread.
 
 Nothing a client sends breaks it: bad requests get a 422 naming the item and the reason (never echoing the
-input: NaN, Infinity, lone surrogates, oversized texts included), bodies larger than the largest valid request
+input: NaN, Infinity, lone surrogates, oversized texts included; a per-text problem's ``loc`` ends with the text's
+index; a body not sent as JSON is named as such), bodies larger than the largest valid request
 are refused with a 413 before they are read, a request that is not whole within ``request_seconds`` of its first
 byte (or a connection that sends nothing) is closed, and a text that makes the model fail fails only its own
 request (a 422 naming the text): the others of its batch are answered, and the batcher keeps running.
 """
 
 import asyncio
+import email.message
 import json
 import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 from ..errors import EmobenchError, option
 
@@ -168,20 +171,62 @@ class _TooLarge(Exception):
     pass
 
 
-def _clean_errors(errors: list[dict]) -> list[dict]:
+# The per-text problems the service itself checks (pydantic checks the rest). Each is raised by the item's own
+# validator, so pydantic puts the item's index at the end of its ``loc`` (["body", "texts", 3]), and the message
+# is written "texts[3] ..." from that ``loc``.
+TEXT_ERRORS = ("text_empty", "text_too_long", "text_lone_surrogate")
+
+
+def _not_all_whitespace() -> str:
+    """The JSON Schema ``pattern`` of a text that ``str.strip()`` leaves non-empty: one character that is not Python
+    whitespace. Spelled out, because a schema's ``\\S`` (ECMA 262) differs from Python's on U+001C-U+001F, U+0085
+    and U+FEFF."""
+    return "[^" + "".join(f"\\u{c:04x}" for c in range(0x3001) if chr(c).isspace()) + "]"
+
+
+def _clean_errors(errors: list[dict], most: int = 80) -> list[dict]:
     """Validation errors without the input they refer to (a 422 never echoes a body back, nor a NaN that JSON
-    cannot carry), each message bounded."""
+    cannot carry): each message bounded and never empty, each name in ``loc`` bounded (a refused key is named, not
+    copied whole), and at most ``most`` of them (the rest counted in a last entry), so that an answer stays small
+    whatever the request."""
     def message(e: dict) -> str:
         reason = (e.get("ctx") or {}).get("error") if e.get("type") == "json_invalid" else None
-        return f"{e.get('msg', '')} ({reason})" if reason else str(e.get("msg", ""))
+        text = f"{e.get('msg', '')} ({reason})" if reason else str(e.get("msg", ""))
+        loc = tuple(e.get("loc", ()))
+        if e.get("type") in TEXT_ERRORS and len(loc) >= 2 and loc[-2] == "texts" and isinstance(loc[-1], int):
+            text = f"texts[{loc[-1]}] {text}"
+        return text or str(e.get("type") or "invalid request")
 
-    return [{"loc": list(e.get("loc", ())), "msg": message(e)[:300], "type": e.get("type", "")} for e in errors]
+    def name(part) -> str | int:
+        if isinstance(part, int) and not isinstance(part, bool):
+            return part
+        part = str(part)
+        return part if len(part) <= 40 else f"{part[:40]}... ({len(part)} characters)"
+
+    cleaned = [{"loc": [name(part) for part in e.get("loc", ())] or ["body"], "msg": message(e)[:300],
+                "type": str(e.get("type", ""))} for e in errors[:most]]
+    if len(errors) > most:
+        cleaned.append({"loc": ["body"], "msg": f"and {len(errors) - most} more problems", "type": "too_many_problems"})
+    return cleaned
+
+
+def _is_json(content_type: str | None) -> bool:
+    """Whether a Content-Type is one FastAPI reads as JSON (application/json, application/*+json)."""
+    if not content_type:
+        return False
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (subtype == "json" or subtype.endswith("+json"))
 
 
 def _strict_route():
-    """FastAPI's documented custom-route pattern, for one rule of its own: a JSON body naming a key twice is refused
-    (json.loads would keep the last "texts" silently), and so is one nested too deeply to parse."""
+    """FastAPI's documented custom-route pattern, for rules of its own: a JSON body naming a key twice is refused
+    (json.loads would keep the last "texts" silently), and so is one nested too deeply to parse, or holding a number
+    too long to convert; and a body that is not sent as JSON is refused as such (FastAPI would read it as bytes and
+    answer that "Input should be a valid dictionary")."""
     from fastapi import Request
+    from fastapi.exceptions import RequestValidationError
     from fastapi.routing import APIRoute
 
     def unique(pairs):
@@ -201,15 +246,27 @@ def _strict_route():
                     raise json.JSONDecodeError("nested too deeply", "", 0) from None
                 except UnicodeDecodeError as exc:
                     raise json.JSONDecodeError(f"byte {exc.object[exc.start:exc.start + 1]!r} at {exc.start} is not "
-                                               "UTF-8; expected a UTF-8 body", "", 0) from None
+                                               "UTF-8; expected a UTF-8 body", "", exc.start) from None
+                except json.JSONDecodeError:
+                    raise
+                except ValueError as exc:  # a number of more than 4,300 digits (int's conversion limit)
+                    raise json.JSONDecodeError(str(exc).split(";")[0][:200], "", 0) from None
             return self._json
 
     class StrictRoute(APIRoute):
         def get_route_handler(self):
             handler = super().get_route_handler()
+            takes_body = self.body_field is not None
 
             async def strict(request):
-                return await handler(StrictJSONRequest(request.scope, request.receive))
+                request = StrictJSONRequest(request.scope, request.receive)
+                content_type = request.headers.get("content-type")
+                if takes_body and not _is_json(content_type) and await request.body():
+                    sent = f"Content-Type {content_type.split(';')[0][:60]!r}" if content_type else "no Content-Type"
+                    raise RequestValidationError([{
+                        "type": "content_type", "loc": ("header", "content-type"),
+                        "msg": f"expected a JSON body sent with Content-Type: application/json; got {sent}"}])
+                return await handler(request)
             return strict
 
     return StrictRoute
@@ -223,7 +280,8 @@ def create_app(path: str | Path, backend: str = "auto", settings: ServiceSetting
         from fastapi import FastAPI, Request
         from fastapi.exceptions import RequestValidationError
         from fastapi.responses import JSONResponse
-        from pydantic import BaseModel, ConfigDict, Field, field_validator
+        from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+        from pydantic_core import PydanticCustomError
     except ImportError:
         raise EmobenchError("serving needs FastAPI and uvicorn (pip install 'emobench[serve]')") from None
     from .predictor import Predictor
@@ -233,25 +291,33 @@ def create_app(path: str | Path, backend: str = "auto", settings: ServiceSetting
     batcher = Batcher(predictor, settings)
     card = predictor.card()
 
-    class PredictRequest(BaseModel):
-        model_config = ConfigDict(extra="forbid")
-        texts: list[str] = Field(..., min_length=1, max_length=settings.max_texts,
-                                 description=f"1 to {settings.max_texts} texts, each 1 to {settings.max_chars} characters")
+    def check_text(text: str) -> str:
+        """One text's own problems, raised from the item so that its ``loc`` ends with the item's index."""
+        if not text.strip():
+            raise PydanticCustomError("text_empty", "is empty")
+        if len(text) > settings.max_chars:
+            raise PydanticCustomError("text_too_long", "has {length} characters; the maximum is {maximum}",
+                                      {"length": len(text), "maximum": settings.max_chars})
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise PydanticCustomError("text_lone_surrogate", "holds a lone surrogate (U+{code}) at character {at}; "
+                                      "expected valid Unicode",
+                                      {"code": f"{ord(text[exc.start]):04X}", "at": exc.start}) from None
+        return text
 
-        @field_validator("texts")
-        @classmethod
-        def check_texts(cls, texts: list[str]) -> list[str]:
-            for i, text in enumerate(texts):
-                if not text.strip():
-                    raise ValueError(f"texts[{i}] is empty")
-                if len(text) > settings.max_chars:
-                    raise ValueError(f"texts[{i}] has {len(text)} characters; the maximum is {settings.max_chars}")
-                try:
-                    text.encode("utf-8")
-                except UnicodeEncodeError as exc:
-                    raise ValueError(f"texts[{i}] holds a lone surrogate (U+{ord(text[exc.start]):04X}) at character "
-                                     f"{exc.start}; expected valid Unicode") from None
-            return texts
+    # What the schema says of each text is what check_text enforces: 1 to max_chars characters, not all whitespace
+    # (lone surrogates cannot be written in a schema; they are refused too).
+    Text = Annotated[str, AfterValidator(check_text),
+                     Field(json_schema_extra={"minLength": 1, "maxLength": settings.max_chars,
+                                              "pattern": _not_all_whitespace()})]
+
+    class PredictRequest(BaseModel):
+        model_config = ConfigDict(extra="forbid", json_schema_extra={
+            "examples": [{"texts": ["i feel so happy today", "this makes me furious"]}]})
+        texts: list[Text] = Field(..., min_length=1, max_length=settings.max_texts,
+                                  description=f"1 to {settings.max_texts} texts, each 1 to {settings.max_chars} "
+                                              "characters, not all whitespace")
 
     class Prediction(BaseModel):
         label: str | None = None
@@ -260,6 +326,28 @@ def create_app(path: str | Path, backend: str = "auto", settings: ServiceSetting
 
     class PredictResponse(BaseModel):
         predictions: list[Prediction]
+
+    class TooLarge(BaseModel):
+        detail: str = Field(..., min_length=1)
+
+    class Problem(BaseModel):
+        loc: list[str | int] = Field(..., min_length=1, description='where: ["body"], ["body", "texts"], '
+                                                                     '["body", "texts", 3] (the text\'s index last)')
+        msg: str = Field(..., min_length=1, description="why, in words (never the input)")
+        type: str
+
+    class Refused(BaseModel):
+        detail: list[Problem] = Field(..., min_length=1)
+
+    # The answers /predict gives besides a 200, declared so that the OpenAPI schema tells the truth: a 422 names each
+    # refused item in ``loc`` (the text's index last) and the reason in ``msg``; a 413 refuses a body unread.
+    refusals = {
+        413: {"model": TooLarge, "description": f"The body is larger than {settings.max_body_bytes:,} bytes, the most "
+                                                "a valid request can need; it is refused before it is read"},
+        422: {"model": Refused, "description": "A refused request: each entry names the item (`loc`, ending with the "
+                                               "text's index for a per-text problem) and the reason (`msg`); the "
+                                               "input is never echoed"},
+    }
 
     @asynccontextmanager
     async def lifespan(app):
@@ -273,7 +361,9 @@ def create_app(path: str | Path, backend: str = "auto", settings: ServiceSetting
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
-        return JSONResponse(status_code=422, content={"detail": _clean_errors(exc.errors())})
+        # every text of a request can be named, and a few more problems; the rest are counted
+        problems = _clean_errors(exc.errors(), most=settings.max_texts + 16)
+        return JSONResponse(status_code=422, content={"detail": problems})
 
     @app.exception_handler(ModelFailure)
     async def failed(request: Request, exc: ModelFailure):
@@ -284,7 +374,8 @@ def create_app(path: str | Path, backend: str = "auto", settings: ServiceSetting
 
     app.router.route_class = _strict_route()
 
-    @app.post("/predict", response_model=PredictResponse, response_model_exclude_none=True)
+    @app.post("/predict", response_model=PredictResponse, response_model_exclude_none=True,
+              responses=refusals)
     async def predict(request: PredictRequest) -> dict:
         """Label (or label set) and every label's probability, per text, in the order given."""
         return {"predictions": await batcher.predict(request.texts)}
