@@ -4,6 +4,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from conftest import LABELS
@@ -113,6 +115,18 @@ def test_compare_with_budgets_baselines_and_flags(shared_root, tmp_path):
         assert failed.exit_code == 2 and message in failed.output, failed.output
 
 
+def test_compare_cuts_the_validation_split_at_every_budget(shared_root, tmp_path):
+    result = runner.invoke(app, ["compare", "--models", "tfidf", "--no-baselines", "--no-noise-audit", "--train-sizes",
+                                 "4,all", "--budget-validation", "--data-dir", str(shared_root), "-o", str(tmp_path),
+                                 "--name", "c", "-q"])
+    assert result.exit_code == 0, result.output
+    runs = tmp_path / "c" / "runs"
+    cut = json.loads((runs / "tfidf-n4-s0" / "data.json").read_text())
+    whole = json.loads((runs / "tfidf-s0" / "data.json").read_text())
+    assert cut["source"]["budget"]["validation"] is True and cut["sizes"]["validation"] == 4 * len(LABELS)
+    assert "budget" not in whole["source"] and whole["sizes"]["validation"] > cut["sizes"]["validation"]
+
+
 def test_train_on_a_budget_and_evaluate_it_again(shared_root, tmp_path):
     result = runner.invoke(app, ["train", "--model", "tfidf", "--data-dir", str(shared_root), "--train-size", "6", "--seed",
                                  "2", "-o", str(tmp_path), "--name", "r", "-q"])
@@ -130,6 +144,38 @@ def test_min_steps_extends_epochs(shared_root, tmp_path):
     assert result.exit_code == 0, result.output
     history = json.loads((tmp_path / "m" / "history.json").read_text())
     assert len(history) == 1 and history[0]["steps"] >= 20  # 180 texts at batch 64: 3 steps a pass, 7 passes for 20
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(texts=st.integers(1, 5000), min_steps=st.integers(0, 3000), epochs=st.integers(1, 50), batch=st.integers(1, 256),
+       processes=st.integers(1, 8))
+def test_min_steps_hold_for_any_data_size(texts, min_steps, epochs, batch, processes):
+    import math
+
+    from emobench.training.loop import LengthBucketBatches, repeats_for
+
+    repeats = repeats_for(texts, min_steps, epochs, batch, processes)
+    batches = math.ceil(texts * repeats / batch)
+    if texts * repeats <= 20_000:  # the batches the sampler really cuts from the repeated texts
+        assert len(LengthBucketBatches([i % 7 for i in range(texts * repeats)], batch, 0).batches()) == batches
+    assert epochs * math.ceil(batches / processes) >= min_steps
+    if repeats > 1:  # no more passes than needed
+        fewer = math.ceil(texts * (repeats - 1) / batch)
+        assert epochs * math.ceil(fewer / processes) < min_steps
+
+
+def test_a_budget_of_twelve_texts_makes_the_promised_steps(shared_root, tmp_path):
+    """12 texts at batch 64 with the small-data minimum of 300 steps: the repeated texts are re-batched, so the
+    passes are counted after the repetition (it made about 60 steps when counted before), and history.json says so."""
+    result = runner.invoke(app, ["train", "--model", "lstm", "--data-dir", str(shared_root), "--train-size", "2",
+                                 "--set", "epochs=2", "--set", "hidden_size=4", "--set", "glove=none", "-o", str(tmp_path),
+                                 "--name", "m", "-q"])
+    assert result.exit_code == 0, result.output
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert config["params"]["min_steps"] == 300 and config["params"]["batch_size"] == 64
+    history = json.loads((tmp_path / "m" / "history.json").read_text())
+    assert sum(h["steps"] for h in history) >= 300 and history[-1]["total_steps"] >= 300
+    assert history[-1]["passes"] > 1
 
 
 def test_learning_curve_ticks_are_plain_numbers(tmp_path, monkeypatch):

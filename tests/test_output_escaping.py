@@ -84,3 +84,54 @@ def test_unsupported_formats_say_so(tmp_path, name, content, message):
     (tmp_path / name).write_bytes(content)
     result = runner.invoke(app, ["data", "audit", str(tmp_path / name)])
     assert result.exit_code == 2 and message in result.output and "UTF-8" not in result.output
+
+
+def test_user_text_is_printed_verbatim_never_as_emoji_codes(tmp_path):
+    """rich replaces :name: codes even with markup off, unless told not to: a label named :fire: stayed 🔥."""
+    path = tmp_path / "d.csv"
+    words = {":fire:": "burning hot", ":abc:": "cold ice"}
+    rows = [(f"it is {words[label]} {i}", label) for i in range(40) for label in [list(words)[i % 2]]]
+    with open(path, "w", newline="") as handle:
+        csv.writer(handle).writerows([("text", "label"), *rows])
+    trained = runner.invoke(app, ["train", "--dataset", str(path), "-o", str(tmp_path / "runs"), "--name", "r", "-q"])
+    assert trained.exit_code == 0, trained.output
+    result = runner.invoke(app, ["predict", str(tmp_path / "runs" / "r"), "so :fire: hot"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0 and ":fire:" in result.output and "🔥" not in result.output, result.output
+    refused = runner.invoke(app, ["compare", "--models", "tfidf", "--dataset", str(path), "--engine", "ray",
+                                  "--ray-address", "127.0.0.1:abc", "-o", str(tmp_path / "c")])
+    assert refused.exit_code == 2 and "127.0.0.1:abc" in refused.output and "🔤" not in refused.output, refused.output
+
+
+def test_outputs_never_go_inside_a_folder_emobench_wrote(tfidf_run, tmp_path):
+    """A finished run, model or export has a manifest: new files inside it would break it (export -o RUN/model/onnx left
+    the run unusable). Every output option refuses such a place, and the run stays usable."""
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(tfidf_run, run)
+    texts = tmp_path / "t.txt"
+    texts.write_text("i feel fine\n")
+    for args, flag in ((["export", str(run), "-o", str(run / "model" / "onnx")], "--output"),
+                       (["predict", str(run), "--file", str(texts), "--output", str(run / "scores.csv")], "--output"),
+                       (["evaluate", str(run), "--json", str(run / "model" / "m.json")], "--json"),
+                       (["explain", str(run), "i feel fine", "--html", str(run / "e.html")], "--html"),
+                       (["train", "-o", str(run / "model"), "--data-dir", str(tmp_path)], "--output-dir"),
+                       (["compare", "--models", "tfidf", "-o", str(run), "--data-dir", str(tmp_path)], "--output-dir"),
+                       (["tune", "--model", "tfidf", "-o", str(run / "x"), "--data-dir", str(tmp_path)], "--output-dir"),
+                       (["data", "audit", "--data-dir", str(tmp_path), "--json", str(run / "a.json")], "--json")):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2 and f"error: {flag} " in result.output and "a folder emobench wrote" in result.output, \
+            (args, result.output)
+    assert sorted(p.name for p in (run / "model").iterdir()) == sorted(p.name for p in (tfidf_run / "model").iterdir())
+    again = runner.invoke(app, ["predict", str(run), "i feel fine"])
+    assert again.exit_code == 0, again.output
+
+
+def test_output_files_are_named_as_given(tfidf_run, tmp_path):
+    missing = runner.invoke(app, ["evaluate", str(tfidf_run), "--json", str(tmp_path / "no" / "such" / "m.json")])
+    assert missing.exit_code == 2 and f"--json {tmp_path / 'no' / 'such' / 'm.json'}: the folder" in missing.output
+    assert ".tmp" not in missing.output
+    (tmp_path / "f").write_text("a file")
+    tracked = runner.invoke(app, ["train", "--track", "tensorboard", "-o", str(tmp_path / "f"), "--data-dir", str(tmp_path)])
+    assert tracked.exit_code == 2 and "is a file; expected a folder" in tracked.output and "File exists" not in \
+        tracked.output, tracked.output

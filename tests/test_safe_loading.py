@@ -85,7 +85,7 @@ def test_remote_code_in_a_model_folder_is_never_run(tiny_root, tmp_path, monkeyp
         "AutoConfig": "evil.C", "AutoModelForSequenceClassification": "evil.M", "AutoTokenizer": ["evil.T", None]}}))
     (folder / "evil.py").write_text(f"open({str(marker)!r}, 'w')\n")
     result = CliRunner().invoke(app, ["train", "--model", f"hf:{folder}", "--data-dir", str(tiny_root), "-o", str(tmp_path / "runs"), "-q"])
-    assert result.exit_code == 2 and "cannot load" in result.output
+    assert result.exit_code == 2 and "config.json: field auto_map: the model ships its own code" in result.output
     assert not marker.exists() and not (tmp_path / "runs").exists()
 
 

@@ -245,3 +245,40 @@ def test_compare_on_ray_at_an_address_where_none_runs_is_refused_at_once(shared_
     wrong = runner.invoke(app, ["compare", "--models", "tfidf", "--data-dir", str(shared_root), "-o", str(tmp_path), "--name",
                                 "y", "--ray-address", "127.0.0.1:9", "-q"])
     assert wrong.exit_code == 2 and "--ray-address applies to --engine ray" in wrong.output
+
+
+class Panic(BaseException):
+    """What a tokenizer's Rust panic is to Python: a BaseException, not an Exception."""
+
+
+@pytest.fixture
+def poisoned(monkeypatch):
+    """The tfidf model panics on any batch holding the word POISON (as a tokenizer whose regex backtracks would)."""
+    from emobench.models.tfidf import TfidfClassifier
+
+    real = TfidfClassifier.logits
+
+    def logits(self, texts):
+        if any("POISON" in t for t in texts):
+            raise Panic("regex backtracking limit exceeded")
+        return real(self, texts)
+
+    monkeypatch.setattr(TfidfClassifier, "logits", logits)
+
+
+def test_a_text_the_model_cannot_score_is_named_not_a_traceback(run_dir, tmp_path, poisoned):
+    from emobench.errors import EmobenchError
+    from emobench.serving import Predictor
+
+    result = runner.invoke(app, ["predict", str(run_dir), "i feel fine", "a POISON text"])
+    assert result.exit_code == 2 and "error: text 2: the model could not score it (Panic: regex backtracking" in \
+        result.output and "Traceback" not in result.output, result.output
+    with pytest.raises(EmobenchError, match="text 3: the model could not score it"):
+        Predictor(run_dir).predict(["fine", "also fine", "POISON"])
+    source = tmp_path / "in.csv"
+    rows = [("a", "i feel fine")] * 1500 + [("b", "here is POISON")] + [("c", "happy")] * 10
+    source.write_text("id,text\n" + "".join(f"{i},{t}\n" for i, t in rows))
+    scored = runner.invoke(app, ["predict", str(run_dir), "--file", str(source), "--output", str(tmp_path / "out.csv"), "-q"])
+    assert scored.exit_code == 2 and f"{source}, line 1502: the model could not score this text (Panic" in scored.output, \
+        scored.output
+    assert not list(tmp_path.glob("out.csv*"))  # nothing half-written

@@ -85,7 +85,7 @@ def test_unreachable_hub_model_is_a_clear_error(tmp_path, monkeypatch, tiny_root
     result = CliRunner().invoke(app, ["train", "--model", "hf:/nonexistent/model-dir", "--data-dir", str(tiny_root),
                                       "-o", str(tmp_path / "runs"), "-q"])
     assert result.exit_code == 2
-    assert "cannot load '/nonexistent/model-dir'" in result.output and "Traceback" not in result.output
+    assert "pretrained=/nonexistent/model-dir: no such model folder" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "runs").exists()  # nothing half-written, not even the output folder
 
 

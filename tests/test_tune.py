@@ -87,9 +87,9 @@ def test_tune_command_and_bad_spaces(tiny_root, tmp_path):
     assert result.exit_code == 0, result.output
     assert "best configuration trained as" in result.output
     for args, message in ((["--space", "C=1:0.1"], "expected low < high"), (["--space", "nope=1:2"], "expected name=low:high"),
-                          (["--space", "C=-1:2:log"], "low > 0 for log"), (["--trials", "0"], "--trials 0: expected at least 1"),
+                          (["--space", "C=-1:2:log"], "low > 0 for log"), (["--trials", "0"], "--trials 0: expected an integer from 1 to 100,000"),
                           (["--space", "classifier=svm,forest"], "parameter classifier='forest'"),
-                          (["--timeout", "-5"], "--timeout -5.0")):
+                          (["--timeout", "-5"], "--timeout -5: expected seconds > 0")):
         result = runner.invoke(app, ["tune", "--model", "tfidf", "--data-dir", str(tiny_root), "-o", str(tmp_path / "bad"), *args])
         assert result.exit_code == 2 and message in result.output, (args, result.output)
     assert not (tmp_path / "bad").exists()
@@ -163,3 +163,85 @@ def test_storage_urls_are_checked_before_any_work(shared_root, tmp_path):
     hidden = runner.invoke(app, ["tune", "--model", "tfidf", "--data-dir", str(shared_root), "-o", str(tmp_path / "o"),
                                  "--name", "s", "--storage", "postgresql://me:secret@127.0.0.1:9/db", "--trials", "1"])
     assert hidden.exit_code == 2 and "secret" not in hidden.output and "***" in hidden.output, hidden.output
+
+
+def test_a_study_with_pruned_trials_continues(tiny_root, tmp_path, monkeypatch):
+    """Optuna keeps a pruned trial's last reported value; the ledger records the same, so a rerun continues the study
+    (it was refused as tampered when the ledger said None)."""
+    monkeypatch.setattr(optuna.trial.Trial, "should_prune", lambda self: self.number >= 1)
+    cfg = config(tiny_root, tmp_path, model="lstm", trials=2, overrides={"epochs": 2, "hidden_size": 4, "glove": "none"},
+                 space={"learning_rate": ["float-log", 1e-3, 1e-2]})
+    folder = tune(cfg, progress=False).folder
+    ledger = json.loads((folder / "ledger.json").read_text())["trials"]
+    assert ledger[1]["state"] == "pruned" and ledger[1]["value"] is not None
+    folder = tune(config(tiny_root, tmp_path, model="lstm", trials=3, overrides=cfg.overrides, space=cfg.space),
+                  progress=False).folder
+    assert [t["state"] for t in json.loads((folder / "trials.json").read_text())["trials"]] == ["complete", "pruned", "pruned"]
+    # a ledger written before 0.3 (a pruned trial's value left out) still continues
+    old = json.loads((folder / "ledger.json").read_text())
+    for entry in old["trials"]:
+        if entry["state"] == "pruned":
+            entry["value"] = None
+    (folder / "ledger.json").write_text(json.dumps(old))
+    again = tune(config(tiny_root, tmp_path, model="lstm", trials=3, overrides=cfg.overrides, space=cfg.space),
+                 progress=False, allow_modified=True)
+    assert len(again.trials.trials) == 3
+
+
+def test_a_folder_another_process_is_tuning_is_named_as_such(tiny_root, tmp_path):
+    """Two identical commands at once: the second finds the first's lock, and says who holds it."""
+    import os
+    import socket
+
+    folder = tmp_path / "t"
+    folder.mkdir()
+    (folder / "LOCK").write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": "now"}))
+    with pytest.raises(EmobenchError, match=f"is being tuned by process {os.getpid()}"):
+        tune(config(tiny_root, tmp_path), progress=False)
+    assert sorted(p.name for p in folder.iterdir()) == ["LOCK"]  # the other process's folder is left alone
+
+
+def test_a_storage_that_cannot_be_used_leaves_no_folder(shared_root, tmp_path):
+    for url, message in ((f"sqlite:///{tmp_path / 'no' / 'such' / 'x.db'}", "does not exist"),
+                         ("postgresql://me:secret@127.0.0.1:9/db", "cannot connect to the database"),
+                         ("postgresql+pg8000://me:secret@127.0.0.1:9/db", "driver is not installed (pg8000); pip install pg8000"),
+                         ("mysql://me@127.0.0.1:9/db", "driver is not installed")):
+        result = runner.invoke(app, ["tune", "--model", "tfidf", "--data-dir", str(shared_root), "-o", str(tmp_path / "o"),
+                                     "--name", "s", "--storage", url, "--trials", "1"])
+        assert result.exit_code == 2 and message in result.output and "secret" not in result.output, result.output
+        assert not (tmp_path / "o").exists()
+
+
+def test_a_shared_study_refuses_other_data_under_the_same_name(tiny_root, tmp_path):
+    """Processes are compared by what their trials see (labels, digests of the training and validation splits), not by
+    the dataset's name: the same name with other texts is another study."""
+    from conftest import write_emotion_folder
+
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    tune(config(tiny_root, tmp_path / "a", trials=1, storage=url, name="joint"), progress=False)
+    other = write_emotion_folder(tmp_path / "other", sizes=(150, 40, 40))
+    with pytest.raises(EmobenchError, match="the training or validation texts or labels differ"):
+        tune(config(other, tmp_path / "b", trials=2, storage=url, name="joint"), progress=False)
+    assert not (tmp_path / "b" / "joint").exists()
+    moved = tmp_path / "moved"
+    import shutil
+
+    shutil.copytree(tiny_root, moved)  # the same files elsewhere: the same study
+    record = tune(config(moved, tmp_path / "c", trials=2, storage=url, name="joint"), progress=False)
+    assert len(record.trials.trials) == 2  # the study holds both processes' trials
+
+
+def test_a_trial_past_the_shared_limit_is_not_run(tmp_path):
+    from emobench.experiments.tune import TrialFailed, _check_not_surplus
+
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path / 's.db'}", direction="maximize")
+    for _ in range(3):
+        study.add_trial(optuna.trial.create_trial(params={}, distributions={}, value=0.5))
+    study.ask()  # another process's trial, still running: with it the study holds 4
+    study.optimize(lambda trial: _check_not_surplus(trial, 4) or 1.0, n_trials=3, catch=(TrialFailed,))
+    added = study.trials[4:]
+    assert len(added) == 1 and added[0].state == optuna.trial.TrialState.FAIL  # not run, and the process stopped
+    assert added[0].user_attrs.get("surplus") is True
+    study.optimize(lambda trial: _check_not_surplus(trial, 6) or 1.0, n_trials=5, catch=(TrialFailed,))
+    finished = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(finished) == 5  # 3 + 2 more: with the running one, 6

@@ -6,6 +6,7 @@ Text from data (label names, texts, paths) is never read as rich markup.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import enum
 import json
 import os
@@ -17,26 +18,117 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+import typer.core
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from .data.registry import DEFAULT_DATASET
 from .errors import EmobenchError, spell
+from .files import check_output_file
 from .logs import logger
 from .models.registry import DEFAULT_MODEL, DEFAULT_TUNED_MODEL
 
+try:  # typer 0.2x carries its own copy of click: its exception classes are the ones raised
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - an older typer on the real click
+    from click import exceptions as click_errors
+
+
+class OptionValueError(click_errors.BadParameter):
+    """A value an option does not take, said as ``--flag VALUE: expected ...`` (the value as typed)."""
+
+    def format_message(self) -> str:
+        return self.message
+
+
+class Bounded:
+    """An integer or a finite number within bounds: NaN, infinities and values outside the range are refused
+    (click's own ranges let NaN through, since every comparison with NaN is false)."""
+
+    def __init__(self, kind: type, low=None, high=None, low_open: bool = False, what: str = ""):
+        self.kind, self.low, self.high, self.low_open, self.what = kind, low, high, low_open, what
+        self.name = "integer" if kind is int else "number"
+
+    def describe(self) -> str:
+        noun = self.what or ("an integer" if self.kind is int else "a number")
+        if self.low is not None and self.high is not None and not self.low_open:
+            return f"{noun} from {self.low:,} to {self.high:,}"
+        parts = [f"{'>' if self.low_open else '>='} {self.low:,}" if self.low is not None else "",
+                 f"<= {self.high:,}" if self.high is not None else ""]
+        return " ".join([noun, " and ".join(p for p in parts if p)]).strip()
+
+    def check(self, value, flag: str, param=None, ctx=None):
+        import math
+
+        typed = value if isinstance(value, str) else str(value)
+        try:
+            if isinstance(value, self.kind) and not isinstance(value, bool):
+                number = value
+            elif self.kind is int:
+                number = int(typed.strip().replace("_", "x"), 10)  # no 1_000: int() would take it
+            else:
+                number = float(typed.strip())
+        except (TypeError, ValueError):
+            raise OptionValueError(f"{flag} {typed!r}: expected {self.describe()}", ctx=ctx, param=param) from None
+        if isinstance(number, float) and not math.isfinite(number):
+            raise OptionValueError(f"{flag} {typed}: expected a finite number ({self.describe()})", ctx=ctx, param=param)
+        low_fails = self.low is not None and (number <= self.low if self.low_open else number < self.low)
+        if low_fails or (self.high is not None and number > self.high):
+            raise OptionValueError(f"{flag} {typed}: expected {self.describe()}", ctx=ctx, param=param)
+        return number
+
+
+def number(default, *flags: str, kind: type = int, low=None, high=None, low_open: bool = False, what: str = "",
+           help: str = ""):
+    """A numeric option, range-checked: every int and float option of the CLI is one (tests/test_cli_numbers.py)."""
+    bounded = Bounded(kind, low, high, low_open, what)
+
+    def parse(value):
+        return bounded.check(value, flags[0])
+
+    parse.bounded = bounded
+    return typer.Option(default, *flags, help=help, metavar=bounded.name.upper(), parser=parse)
+
+
+SEED = {"low": 0, "high": 2**32 - 1, "what": "a seed"}
+
+
+class EmobenchGroup(typer.core.TyperGroup):
+    """Usage errors (an unknown option, a value an option does not take) end like every other error: one ``error:``
+    line on standard error and exit code 2."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click_errors.NoArgsIsHelpError as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click_errors.ClickException as exc:
+            command = exc.ctx.command_path if getattr(exc, "ctx", None) is not None else "emobench"
+            _error(exc.format_message() + (f" (see {command} --help)" if isinstance(exc, click_errors.UsageError) else ""))
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            err.print("aborted", markup=False)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
 app = typer.Typer(help="Text emotion recognition: audit datasets, train and compare models, predict.",
-                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False, cls=EmobenchGroup,
                   rich_markup_mode=None)  # help texts are literal: "{target: [source, ...]}" is not markup
 data_app = typer.Typer(help="Inspect datasets.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
-console = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True, highlight=False)
+# Text from data and users is printed as it is: no markup, and no emoji codes (":fire:" stays ":fire:").
+console = Console(highlight=False, soft_wrap=True, emoji=False)
+err = Console(stderr=True, soft_wrap=True, highlight=False, emoji=False)
 
 
 # Library messages name API parameters; on the command line they are these flags (default: --name-with-dashes).
-FLAGS = {"data_file": "--data", "json_out": "--json", "overrides": "--set", "format_": "--format", "set_": "--set"}
+FLAGS = {"data_file": "--data", "json_out": "--json", "html_out": "--html", "overrides": "--set", "format_": "--format",
+         "set_": "--set"}
 
 
 def flag(name: str) -> str:
@@ -146,7 +238,7 @@ DATASET_OPTIONS = {
     "train_file": (Optional[str], typer.Option(None, "--train-file", help="training file (one file per split)")),
     "validation_file": (Optional[str], typer.Option(None, "--validation-file", help="validation file")),
     "test_file": (Optional[str], typer.Option(None, "--test-file", help="test file")),
-    "split_seed": (int, typer.Option(13, "--split-seed", help="seed of generated splits (ISEAR, files without splits)")),
+    "split_seed": (int, number(13, "--split-seed", **SEED, help="seed of generated splits (ISEAR, files without splits)")),
     "drop_placeholders": (bool, typer.Option(False, "--drop-placeholders",
                                              help="drop placeholder texts such as '[ No response.]' (ISEAR, your files)")),
     "label_names": (Optional[str], typer.Option(None, "--label-names",
@@ -327,6 +419,12 @@ TrackOpt = typer.Option([], "--track", help="experiment tracking: mlflow and/or 
 def _make_tracker(kinds: list[str], folder: Path, experiment: str):
     if not kinds:
         return None
+    from .files import check_output_folder, check_outside_records
+
+    check_output_folder(folder)
+    check_outside_records(folder, "output_dir")
+    if (folder / "tracking").exists() and not (folder / "tracking").is_dir():
+        raise EmobenchError(f"--track: {folder / 'tracking'} is a file; tracking writes a folder there")
     from .tracking import Tracker, check_available
 
     return Tracker(check_available(kinds), Path(folder) / "tracking", experiment)
@@ -345,10 +443,10 @@ def data_audit(
                                       "learning on out-of-fold probabilities, through cleanlab)"),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="with --label-issues: the family that scores texts "
                                         "out of fold (default: tfidf, the fastest that is good enough)"),
-    folds: int = typer.Option(5, "--folds", help="with --label-issues: folds of each split"),
+    folds: int = number(5, "--folds", low=2, high=100, help="with --label-issues: folds of each split"),
     splits: Optional[str] = typer.Option(None, "--splits", help="with --label-issues: comma-separated splits (default: all)"),
-    show: int = typer.Option(10, "--show", help="with --label-issues: issues shown per split (the JSON holds all)"),
-    seed: int = typer.Option(0, "--seed", help="with --label-issues: seed of the folds and models"),
+    show: int = number(10, "--show", low=0, high=10**9, help="with --label-issues: issues shown per split (the JSON holds all)"),
+    seed: int = number(0, "--seed", **SEED, help="with --label-issues: seed of the folds and models"),
     quiet: bool = QuietOpt,
     **data,
 ):
@@ -361,16 +459,12 @@ def data_audit(
         from .files import write_json
         from .reporting.tables import audit_tables
 
-        if json_out is not None and json_out.is_dir():
-            raise EmobenchError(f"--json {json_out}: is a folder; expected a file name")
-        if json_out is not None and not json_out.parent.is_dir():
-            raise EmobenchError(f"--json {json_out}: the folder {json_out.parent} does not exist")
+        if json_out is not None:
+            check_output_file(json_out, "json_out")
         if not label_issues:
             stray = [p for p in ("model", "folds", "splits", "show", "seed") if _explicit(ctx, p)]
             if stray:
                 raise EmobenchError(f"--{stray[0]} applies to --label-issues")
-        if show < 0:
-            raise EmobenchError(f"--show {show}: expected 0 or more")
         corpus = load_dataset(_dataset_config(ctx, dataset, data))
         if label_issues:
             from .models.registry import LABEL_ISSUES_MODEL, LABEL_ISSUES_WHY, resolve
@@ -408,7 +502,7 @@ def train(
     ctx: typer.Context,
     model: str = typer.Option(DEFAULT_MODEL, "--model", "-m", help="model name (see `emobench models`) or hf:<id or dir>"),
     dataset: str = DatasetOpt,
-    seed: int = typer.Option(0, help="random seed"),
+    seed: int = number(0, "--seed", **SEED, help="random seed"),
     preset: Optional[str] = typer.Option(None, help="hyper-parameter preset of the model family (e.g. paper, fast)"),
     set_: list[str] = typer.Option([], "--set", help="hyper-parameter override key=value (repeatable)"),
     output_dir: Path = typer.Option(Path("runs"), "--output-dir", "-o", help="where run directories go"),
@@ -500,8 +594,8 @@ def evaluate(
                                 "own dataset is read as recorded")
         elif dataset and allow_changed_data:
             raise EmobenchError("--allow-changed-data applies to the run's own dataset, not to --dataset")
-        if json_out is not None and json_out.is_dir():
-            raise EmobenchError(f"--json {json_out}: is a folder; expected a file name")
+        if json_out is not None:
+            check_output_file(json_out, "json_out")
         options = {}
         if data_file:
             config = _dataset_config(ctx, data_file, data)
@@ -578,8 +672,8 @@ def predict(
     backend: Backend = typer.Option(Backend.auto, help="auto: ONNX for an export folder, else the model's own code"),
     engine: str = typer.Option("local", help="with --output: local, or ray (Ray Data, one model per worker)"),
     ray_address: Optional[str] = typer.Option(None, help="with --engine ray: a cluster address (default: a local Ray)"),
-    ray_workers: int = typer.Option(1, help="with --engine ray: scoring workers"),
-    chunk_size: int = typer.Option(1024, help="with --output: texts per chunk"),
+    ray_workers: int = number(1, "--ray-workers", low=1, high=4096, help="with --engine ray: scoring workers"),
+    chunk_size: int = number(1024, "--chunk-size", low=1, high=1_000_000, help="with --output: texts per chunk"),
     encoding: str = typer.Option("utf-8", help="text encoding of --file"),
     allow_modified: bool = AllowModifiedOpt,
     quiet: bool = QuietOpt,
@@ -661,8 +755,8 @@ def explain(
             if not text.strip():
                 raise EmobenchError(f"text {i} is empty; expected a text to explain")
             _check_argument_text(text, i)
-        if html_out is not None and (html_out.is_dir() or not html_out.parent.is_dir()):
-            raise EmobenchError(f"--html {html_out}: expected a file in an existing folder")
+        if html_out is not None:
+            check_output_file(html_out, "html_out")
         with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
             model = load_model(run, allow_modified)
             explanations = explain_texts(model, texts, label)
@@ -708,25 +802,19 @@ def export(
 def serve(
     run: Path = typer.Argument(..., help="a run directory, a saved model directory or an ONNX export"),
     host: str = typer.Option("127.0.0.1", help="interface to listen on"),
-    port: int = typer.Option(8000, help="port"),
+    port: int = number(8000, "--port", low=1, high=65535, help="port"),
     backend: Backend = typer.Option(Backend.auto, help="auto: ONNX for an export folder, else the model's own code"),
-    max_texts: int = typer.Option(64, help="most texts in one request"),
-    max_chars: int = typer.Option(10_000, help="longest text, in characters"),
-    max_batch: int = typer.Option(64, help="most texts predicted together (requests are batched)"),
-    batch_wait_ms: float = typer.Option(5.0, help="how long a batch waits for more requests, in milliseconds"),
+    max_texts: int = number(64, "--max-texts", low=1, high=100_000, help="most texts in one request"),
+    max_chars: int = number(10_000, "--max-chars", low=1, high=1_000_000, help="longest text, in characters"),
+    max_batch: int = number(64, "--max-batch", low=1, high=100_000, help="most texts predicted together (requests are batched)"),
+    batch_wait_ms: float = number(5.0, "--batch-wait-ms", kind=float, low=0, high=10_000, what="milliseconds",
+                                  help="how long a batch waits for more requests, in milliseconds (at most 10 s)"),
     allow_modified: bool = AllowModifiedOpt,
 ):
     """Serve a model over HTTP: POST /predict, GET /health, GET /model, docs at /docs."""
     with user_errors():
         from .serving.service import ServiceSettings, serve as run_server
 
-        for name, value in (("--max-texts", max_texts), ("--max-chars", max_chars), ("--max-batch", max_batch)):
-            if value < 1:
-                raise EmobenchError(f"{name} {value}: expected at least 1")
-        if batch_wait_ms < 0:
-            raise EmobenchError(f"--batch-wait-ms {batch_wait_ms}: expected 0 or more")
-        if not 0 < port < 65536:
-            raise EmobenchError(f"--port {port}: expected 1..65535")
         import logging
 
         level = logging.getLevelName(logger.getEffectiveLevel()).lower()  # uvicorn's access lines follow --log-level
@@ -807,7 +895,7 @@ def compare(
     runs: list[Path] = typer.Argument(None, help="finished run directories to compare instead of training"),
     dataset: str = DatasetOpt,
     models: Optional[str] = typer.Option(None, "--models", help="comma-separated model names (default: the CPU study)"),
-    seeds: int = typer.Option(1, "--seeds", help="number of seeds per model (seeds 0, 1, ...)"),
+    seeds: int = number(1, "--seeds", low=1, high=1000, help="number of seeds per model (seeds 0, 1, ...)"),
     preset: Optional[str] = typer.Option(None, help="preset for every family that has it; 'paper' = the reference protocol"),
     set_: list[str] = typer.Option([], "--set", help="override MODEL.key=value, or key=value for every model that has it"),
     output_dir: Path = typer.Option(Path("comparisons"), "--output-dir", "-o"),
@@ -846,8 +934,6 @@ def compare(
         unknown = [f for f in formats if f not in ("md", "html", "latex")]
         if unknown:
             raise EmobenchError(f"--format {unknown[0]!r}: expected latex (md and html are always written)")
-        if seeds < 1:
-            raise EmobenchError(f"--seeds {seeds}: expected at least 1")
         if runs:
             given = [p for p in ctx.params if p not in ("runs", "output_dir", "name", "format_", "quiet", "ensemble",
                                                         "allow_modified") and _explicit(ctx, p)]
@@ -873,7 +959,7 @@ def compare(
                 if given:
                     raise EmobenchError(f"--transfer-{given[0].replace('_', '-')} needs --transfer")
             config = CompareConfig(
-                dataset=_dataset_config(ctx, dataset, data), models=chosen, seeds=list(range(seeds)), preset=preset,
+                dataset=dataclasses.replace(_dataset_config(ctx, dataset, data), budget_validation=False), models=chosen, seeds=list(range(seeds)), preset=preset,
                 overrides=_compare_overrides(set_, chosen), output_dir=str(output_dir), name=name, formats=formats,
                 transfer=target, ensembles=_ensembles(ensemble, chosen), baselines=baselines,
                 train_sizes=_train_sizes(train_sizes), budget_validation=data["budget_validation"], engine=engine,
@@ -893,9 +979,11 @@ def tune(
     ctx: typer.Context,
     model: str = typer.Option(DEFAULT_TUNED_MODEL, "--model", "-m", help="model name (see `emobench models`) or hf:<id or dir>"),
     dataset: str = DatasetOpt,
-    trials: int = typer.Option(20, "--trials", help="number of trials in the study (completed and pruned; a rerun continues)"),
-    timeout: Optional[float] = typer.Option(None, "--timeout", help="seconds after which no new trial starts"),
-    seed: int = typer.Option(0, help="seed of the sampler and of every trial"),
+    trials: int = number(20, "--trials", low=1, high=100_000,
+                         help="number of trials in the study (completed and pruned; a rerun continues)"),
+    timeout: Optional[float] = number(None, "--timeout", kind=float, low=0, high=10**9, low_open=True, what="seconds",
+                                      help="seconds after which no new trial starts"),
+    seed: int = number(0, "--seed", **SEED, help="seed of the sampler and of every trial"),
     preset: Optional[str] = typer.Option(None, help="preset the search starts from"),
     set_: list[str] = typer.Option([], "--set", help="fixed hyper-parameter key=value (not searched)"),
     space: list[str] = typer.Option([], "--space", help="search name=low:high[:log] or name=a,b,c (replaces the default space)"),

@@ -23,6 +23,14 @@ def spell(message: str, how: Callable[[str], str] = lambda name: name) -> str:
     return _OPTION.sub(lambda m: how(m.group(1)), message)
 
 
+def renamed(exc: "EmobenchError", prefix: str, names) -> "EmobenchError":
+    """``exc`` with the parameters in ``names`` spelled as ``prefix + name``: an error about the second dataset of a
+    command names its own options (``--transfer-label-columns``, not ``--label-columns``)."""
+    message = exc.args[0] if exc.args else ""
+    marked = _OPTION.sub(lambda m: option(prefix + m.group(1)) if m.group(1) in names else m.group(0), message)
+    return EmobenchError(marked)
+
+
 class EmobenchError(Exception):
     """An error caused by input or configuration; the CLI prints its message and exits with code 2."""
 

@@ -59,6 +59,32 @@ def check_output_folder(folder: str | Path, param: str = "output_dir") -> Path:
     return folder
 
 
+def check_output_file(path: str | Path, param: str) -> Path:
+    """A file an option writes: not a folder, in a folder that exists, and not inside a folder emobench wrote."""
+    path = Path(path)
+    if path.is_dir():
+        raise EmobenchError(f"{option(param)} {path}: is a folder; expected a file name")
+    if not path.parent.is_dir():
+        raise EmobenchError(f"{option(param)} {path}: the folder {path.parent} does not exist")
+    check_outside_records(path.parent, param)
+    return path
+
+
+def check_outside_records(path: str | Path, param: str) -> None:
+    """Outputs never go inside a folder emobench wrote and finished -- a run, model, export, comparison, tuning folder or
+    cache entry has a manifest, which new files would contradict (``export RUN -o RUN/model/onnx`` left the run
+    unusable) -- nor inside an unfinished ``NAME.partial`` folder. A comparison or tuning folder being continued drops
+    its manifest first, so the runs it trains inside itself pass."""
+    here = Path(os.path.abspath(path))
+    for folder in (here, *here.parents):
+        if folder.name.endswith(".partial"):
+            raise EmobenchError(f"{option(param)} {path}: inside {folder}, an unfinished folder emobench is writing; "
+                                "choose a folder outside it")
+        if (folder / MANIFEST).is_file():
+            raise EmobenchError(f"{option(param)} {path}: inside {folder}, a folder emobench wrote (it has a "
+                                f"{MANIFEST}); new files there would break it. Choose a folder outside it")
+
+
 def relative_name(value, where: str) -> str:
     """A file name a record holds: a relative POSIX path of plain parts, never leaving its folder."""
     if not isinstance(value, str) or not value or "\\" in value or "\x00" in value:
@@ -146,6 +172,8 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
     try:
         tmp.write_bytes(data)
         os.replace(tmp, path)
+    except OSError as exc:  # said of the file asked for, not of the temporary one beside it
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from ..claims import claim_folder
 from ..errors import EmobenchError, option
-from ..files import check_output_folder, sha256_of, write_manifest
+from ..files import check_output_folder, check_outside_records, sha256_of, write_manifest
 from ..models.base import load_model
 from ..records.base import validate
 from ..records.export import ExportRecord, open_export
@@ -48,9 +48,8 @@ INVARIANCE_TEXTS, MIXED_BATCH, INVARIANCE_TOLERANCE = 500, 64, 1e-5
 def export_run(run_dir: str | Path, out: str | Path | None = None, quantize: str | None = None,
                opset: int = 17, check_split: str = "test", allow_modified: bool = False) -> ExportRecord:
     """Export and check; returns the export's record (``os.fspath`` of it is the folder)."""
-    from ..data import load_dataset
     from ..evaluation.metrics import compute_metrics
-    from .run import verify_data
+    from .run import recorded_corpus, verify_data
 
     if quantize not in (None, "int8"):
         raise EmobenchError(f"{option('quantize')} {quantize!r}: expected int8")
@@ -62,9 +61,10 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, quantize: str
     model = load_model(run_dir, allow_modified)
     out = Path(out) if out else run_dir.parent / f"{run_dir.name}-onnx"
     check_output_folder(out.parent, "output")
+    check_outside_records(out.parent, "output")
     if out.exists():
         raise EmobenchError(f"{out} already exists; choose another {option('output')}")
-    corpus = load_dataset(run.dataset_config())
+    corpus = recorded_corpus(run.dataset_config(), run.data)
     verify_data(run.data, corpus, run_dir)
     data = corpus[check_split]
     partial = out.with_name(out.name + ".partial")

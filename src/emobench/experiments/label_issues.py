@@ -182,17 +182,26 @@ def _macro_f1(truth: np.ndarray, probs: np.ndarray, multi_label: bool) -> float:
 
 
 def _label_noise(labels: list[list[int]], probs: np.ndarray, names: list[str]) -> list[dict]:
-    """Multi-label noise per label, one against the rest, from cleanlab's summary of which labels are most often
-    given wrongly (``common_multilabel_issues``)."""
-    from cleanlab.multilabel_classification.dataset import common_multilabel_issues
+    """Multi-label noise per label, one against the rest: what cleanlab's ``common_multilabel_issues`` summarises, from
+    the same per-label issues (``find_multilabel_issues_per_class``), computed here with ``n_jobs=1``:
+    ``common_multilabel_issues`` leaves n_jobs unset, and cleanlab then forks a worker pool on Linux -- a fork of a
+    process whose torch threads are running, which now and then hangs forever on a lock held by a thread that the
+    child does not have."""
+    from cleanlab.multilabel_classification.filter import find_multilabel_issues_per_class
 
-    table = common_multilabel_issues(labels, probs)
-    out = {name: {"label": name, "spurious": 0, "spurious_share": 0.0, "missing": 0, "missing_share": 0.0} for name in names}
-    for row in table.to_dict("records"):
-        kind = "spurious" if row["In Given Label"] else "missing"
-        out[names[int(row["Class Index"])]].update({kind: int(row["Num Examples"]),
-                                                    f"{kind}_share": float(row["Issue Probability"])})
-    return list(out.values())
+    issues, _, _ = find_multilabel_issues_per_class(labels, probs, return_indices_ranked_by="self_confidence", n_jobs=1)
+    given = np.zeros((len(labels), len(names)), dtype=bool)
+    for row, ids in enumerate(labels):
+        given[row, list(ids)] = True
+    total = max(len(labels), 1)
+    out = []
+    for k, name in enumerate(names):
+        flagged = np.zeros(len(labels), dtype=bool)
+        flagged[np.asarray(issues[k], dtype=int)] = True
+        spurious, missing = int((flagged & given[:, k]).sum()), int((flagged & ~given[:, k]).sum())
+        out.append({"label": name, "spurious": spurious, "spurious_share": spurious / total, "missing": missing,
+                    "missing_share": missing / total})
+    return out
 
 
 find_label_issues = find_issues  # the package's name for it (emobench.find_label_issues)
@@ -222,12 +231,48 @@ def cleaning_plan(corpus: Corpus, action: str, source: str | None = None, model:
         if found.flagged != len(found.issues):
             raise EmobenchError(f"{option('label_issues_from')} {source}: the audit keeps {len(found.issues)} of its "
                                 f"{found.flagged} issues (--show); save every issue to train without them")
+        check_issues(audit, corpus, source)
         for line in audit.warnings:  # said when the audit was made; said again where its flags are used
             warnings.warn(f"{source}: {line}", EmobenchWarning, stacklevel=2)
     else:
         audit = find_issues(Corpus(corpus.name, corpus.label_names, {"train": train}, corpus.source, corpus.multi_label),
                             ["train"], model, folds, seed)
     return plan_from_issues(audit, action, source)
+
+
+def check_issues(audit: LabelIssues, corpus: Corpus, source) -> None:
+    """Every issue of a saved audit's training split against the row it names: the row exists, holds the issue's text
+    and given label(s), is named once, and the suggestion is labels of this data (one, for single-label data). The
+    split's digest alone says the audit was made on this data, not that its issues were left as they were written."""
+    where = f"{source}: field splits.train.issues"
+    if audit.task != corpus.task:
+        raise EmobenchError(f"{source}: field task: {audit.task!r}, but the training data is {corpus.task}")
+    train = corpus["train"]
+    golds = gold_names(train, corpus.label_names)
+    known = set(corpus.label_names)
+    seen: set[int] = set()
+    for k, issue in enumerate(audit.splits["train"].issues):
+        at = f"{where}[{k}]"
+        row = issue.index
+        if row >= len(train):
+            raise EmobenchError(f"{at}.index: row {row}, but the training split has {len(train)} texts")
+        if row in seen:
+            raise EmobenchError(f"{at}.index: row {row} is named by two issues; each row is flagged once")
+        seen.add(row)
+        if issue.text != train.texts[row]:
+            raise EmobenchError(f"{at}.text: not the text of training row {row}; the audit was edited")
+        given = sorted(golds[row]) if corpus.multi_label else [golds[row]]
+        if sorted(issue.given) != given:
+            raise EmobenchError(f"{at}.given: {issue.given}, but training row {row} is labelled {given}")
+        strange = [name for name in issue.suggested if name not in known]
+        if strange:
+            raise EmobenchError(f"{at}.suggested: {strange[0]!r} is not a label of this data "
+                                f"({', '.join(corpus.label_names)})")
+        if len(set(issue.suggested)) != len(issue.suggested):
+            raise EmobenchError(f"{at}.suggested: {issue.suggested} names a label twice")
+        if not issue.suggested or (not corpus.multi_label and len(issue.suggested) != 1):
+            raise EmobenchError(f"{at}.suggested: {issue.suggested}; expected "
+                                + ("at least one label" if corpus.multi_label else "exactly one label (single-label data)"))
 
 
 def plan_from_issues(audit: LabelIssues, action: str, source: str | None = None) -> dict:
@@ -261,9 +306,21 @@ def apply_cleaning(corpus: Corpus, plan: dict) -> Corpus:
     message = (f"training on a cleaned training split: {len(rows)} of {len(train)} texts flagged as likely mislabelled "
                f"were {'dropped' if plan['action'] == 'drop' else 'relabelled'} ({plan['model']}, "
                f"{'from ' + plan['audit'] if plan['audit'] else 'computed on the training split'})")
+    before, after = (split.label_matrix(len(names)).sum(axis=0) for split in (train, cleaned))
+    emptied = [name for name, b, a in zip(names, before, after) if b and not a]
+    if len([a for a in after if a]) < 2:
+        kept = [name for name, a in zip(names, after) if a]
+        raise EmobenchError(f"cleaning the training split ({option('label_issues')} {plan['action']}) leaves "
+                            f"{'one label' if kept else 'no text'}{' (' + kept[0] + ')' if kept else ''}; a classifier "
+                            "needs at least two: keep the labels, or fix them by hand")
+    said = [message]
+    if emptied:
+        said.append(f"cleaning the training split ({plan['action']}) took away every training text of "
+                    f"{', '.join(emptied)}: the model cannot learn {'it' if len(emptied) == 1 else 'them'}")
     source = {**corpus.source, "label_issues": dict(plan),
-              "warnings": [*corpus.source.get("warnings", []), message, *plan.get("audit_warnings", [])]}
-    warnings.warn(message, _data_warning(), stacklevel=2)
+              "warnings": [*corpus.source.get("warnings", []), *said, *plan.get("audit_warnings", [])]}
+    for line in said:
+        warnings.warn(line, _data_warning(), stacklevel=2)
     return Corpus(corpus.name, names, {**corpus.splits, "train": cleaned}, source, corpus.multi_label)
 
 

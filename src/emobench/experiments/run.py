@@ -22,7 +22,7 @@ from ..data import Corpus, DatasetConfig, Split, audit, load_dataset
 from ..environment import machine_info, seed_everything, thread_count, versions
 from ..errors import EmobenchError, EmobenchWarning, option
 from ..evaluation import classification_report_text, compute_metrics
-from ..files import check_output_folder, check_plain_name
+from ..files import check_output_folder, check_outside_records, check_plain_name
 from ..logs import logger as log
 from ..models.base import Classifier, load_model
 from ..models.registry import DEFAULT_MODEL, ModelSpec, recorded, resolve, small_data
@@ -146,6 +146,7 @@ def train(config: RunConfig | None = None, *, resume: str | Path | None = None, 
     else:
         config = dataclasses.replace(config or RunConfig())
         spec = config.validate()
+        check_outside_records(config.output_dir, "output_dir")
         corpus = corpus or cleaned(load_dataset(config.dataset), config.dataset)
         threads = thread_count() if spec.backend == "torch" else None  # measured before the claim: keep it short
         out_existed = Path(config.output_dir).exists()
@@ -155,7 +156,7 @@ def train(config: RunConfig | None = None, *, resume: str | Path | None = None, 
     started_fresh = resume is None
     try:
         if resume is not None:
-            corpus = corpus or recorded_cleaning(load_dataset(config.dataset), writer.data())
+            corpus = corpus or recorded_corpus(config.dataset, writer.data())
             verify_data(writer.data(), corpus, partial)
         else:
             writer.start(config.resolved(), {"seed": config.seed, "versions": versions(), "machine": machine_info(),
@@ -218,6 +219,12 @@ def cleaned(corpus: Corpus, dataset: DatasetConfig) -> Corpus:
     from .label_issues import apply_cleaning, cleaning_plan
 
     return apply_cleaning(corpus, cleaning_plan(corpus, dataset.label_issues, dataset.label_issues_from, seed=0))
+
+
+def recorded_corpus(config: DatasetConfig, data: DataRecord) -> Corpus:
+    """The data a run was trained on, as its data.json records it: read again (a data budget included), then cleaned by
+    the recorded rows -- never flagged again, and the saved audit it was cleaned from never read (it may be gone)."""
+    return recorded_cleaning(load_dataset(dataclasses.replace(config, label_issues=None, label_issues_from=None)), data)
 
 
 def recorded_cleaning(corpus: Corpus, data: DataRecord) -> Corpus:
@@ -396,7 +403,7 @@ def evaluate_run(run_dir: str | Path, split: str | None = None, data_file: str |
     own = run.dataset_config()
     if data_dir:
         own.data_dir = data_dir  # the same files, found elsewhere (checksums are verified)
-    corpus = recorded_cleaning(load_dataset(own), run.data)
+    corpus = recorded_corpus(own, run.data)
     split = split or "test"
     data = corpus[split]
     changes = verify_data(run.data, corpus, Path(run_dir), allow_changed_data)

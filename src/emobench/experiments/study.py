@@ -20,9 +20,9 @@ from pathlib import Path
 from ..claims import Lock, claim_folder
 from ..data import Corpus, DatasetConfig, load_dataset
 from ..data.registry import dataset_entry
-from ..errors import EmobenchError, EmobenchWarning, RecordError, option
+from ..errors import EmobenchError, EmobenchWarning, RecordError, option, renamed
 from ..evaluation.analysis import RunOutcome, analyse, analyse_budgets
-from ..files import MANIFEST, check_output_folder, check_plain_name, json_text, sha256_of, write_manifest
+from ..files import MANIFEST, check_output_folder, check_outside_records, check_plain_name, json_text, sha256_of, write_manifest
 from ..logs import logger as log
 from ..data.budgets import ALL, apply_budget, parse_size
 from ..models.registry import MAJORITY, baselines, is_baseline, presets, study_models
@@ -94,6 +94,7 @@ class PlannedRun:
 def plan_comparison(config: CompareConfig) -> tuple[Path, list[PlannedRun]]:
     """Validate everything about a comparison before any folder is made: models, presets, parameters,
     seeds, names. Returns the comparison folder and the runs it consists of."""
+    config = _normalised(config)
     if not config.models:
         raise EmobenchError(f"no models to compare ({option('models')} is empty); name at least one (see `emobench models`)")
     duplicates = sorted({m for m in config.models if config.models.count(m) > 1})
@@ -104,6 +105,7 @@ def plan_comparison(config: CompareConfig) -> tuple[Path, list[PlannedRun]]:
     if any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in config.seeds):
         raise EmobenchError(f"{option('seeds')} {config.seeds}: expected integers >= 0")
     check_output_folder(config.output_dir)
+    check_outside_records(config.output_dir, "output_dir")
     name = check_plain_name(config.name) if config.name else \
         f"{config.dataset.short_name}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
     folder = Path(config.output_dir) / name
@@ -154,11 +156,32 @@ def _differences(before: dict, now: dict, prefix: str = "") -> list[str]:
     return out
 
 
+def _transfer_data(config: DatasetConfig):
+    """The data a comparison transfers to; its errors name the transfer options (``transfer_label_map``, ...)."""
+    try:
+        return scoring_data(config)
+    except EmobenchError as exc:
+        raise renamed(exc, "transfer_", {f.name for f in dataclasses.fields(DatasetConfig)}) from None
+
+
+def _normalised(config: CompareConfig) -> CompareConfig:
+    """A comparison's data budgets are its own (``train_sizes``, ``budget_validation``): the dataset is read whole, and
+    a budget given with the dataset counts as the comparison's."""
+    if config.dataset.train_size is not None:
+        raise EmobenchError(f"a comparison's data budgets are {option('train_sizes')}; the dataset's "
+                            f"{option('train_size')} {config.dataset.train_size} cannot be combined with it")
+    if not config.dataset.budget_validation:
+        return config
+    return dataclasses.replace(config, budget_validation=True,
+                               dataset=dataclasses.replace(config.dataset, budget_validation=False))
+
+
 def run_comparison(config: CompareConfig, progress: bool = True, log=print, retrain: bool = False,
                    track: list[str] = (), allow_modified: bool = False) -> ComparisonRecord:
     """Train every model for every seed (reusing finished runs whose configuration and data are the same as
     asked now), then write results and the report. A run trained with another configuration or on other
     data is never reused: it is an error, or with ``retrain`` it is replaced."""
+    config = _normalised(config)
     if config.engine not in ("local", "ray"):
         raise EmobenchError(f"{option('engine')} {config.engine!r}: expected local or ray")
     if config.ray_address and config.engine != "ray":
@@ -169,7 +192,7 @@ def run_comparison(config: CompareConfig, progress: bool = True, log=print, retr
 
         connect(config.ray_address, None)
     corpus = load_dataset(config.dataset)  # once: every model sees the identical split
-    target = scoring_data(config.transfer) if config.transfer is not None else None  # checked before any training
+    target = _transfer_data(config.transfer) if config.transfer is not None else None  # checked before any training
     if target is not None and not set(target[0].label_names) & set(corpus.label_names):
         raise EmobenchError(f"{option('transfer')} {config.transfer.name}: its labels ({', '.join(target[0].label_names)}) and "
                             f"{corpus.name}'s ({', '.join(corpus.label_names)}) have none in common; map them with "
@@ -341,6 +364,7 @@ def compare_runs(run_dirs: list[str | Path], output_dir: str | Path, formats=("m
     """A comparison of finished runs (they must share a dataset and test split), in a new folder."""
     folder = Path(output_dir)
     check_output_folder(folder.parent if str(folder.parent) else ".")
+    check_outside_records(folder.parent if str(folder.parent) else ".", "output_dir")
     resolved = [Path(d).resolve() for d in run_dirs]
     twice = sorted({str(d) for d in resolved if resolved.count(d) > 1})
     if twice:

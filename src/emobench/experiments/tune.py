@@ -19,13 +19,13 @@ from pathlib import Path
 from ..claims import Lock
 from ..data import Corpus, DatasetConfig, load_dataset
 from ..errors import EmobenchError, RecordError, option
-from ..files import MANIFEST, Folder, check_output_folder, check_plain_name, json_text, write_manifest, write_text_atomic
+from ..files import LOCK_FILE, MANIFEST, Folder, check_output_folder, check_outside_records, check_plain_name, json_text, write_manifest, write_text_atomic
 from ..logs import logger as log
 from ..params import coerce_field
 from ..models.registry import params_type as params_type_of
 from ..models.registry import DEFAULT_TUNED_MODEL, resolve
 from ..records.base import validate
-from ..records.run import RunRecord
+from ..records.run import RunRecord, gold_names, split_digest
 from ..records.tuning import (IMPORTANCE, LEDGER, STUDY_DB, TUNE, Ledger, LedgerEntry, TuneDescription, TuningRecord,
                               check_study_db, check_trials, in_space, read_ledger, write_ledger, write_summary,
                               write_trials)
@@ -90,35 +90,134 @@ def check_storage(url: str | None, name: str | None) -> None:
                             "file (sqlite:////path/to/tune.db)")
     if not name:
         raise EmobenchError(f"{option('storage')} needs {option('name')}: the name of the study every process works on")
+    if backend == "sqlite":
+        folder = Path(parsed.database).expanduser().parent
+        if not folder.is_dir():
+            raise EmobenchError(f"{option('storage')} {shown_url(url)}: the folder {folder} does not exist; the database file "
+                                "is created in an existing folder")
+    _check_driver(parsed, url)
+    _check_connection(parsed, url)
+
+
+# The driver SQLAlchemy uses for each database when the URL names none, and what installs it.
+DRIVERS = {"postgresql": "pip install 'emobench[postgres]' (psycopg 3, SQLAlchemy's PostgreSQL driver)",
+           "mysql": "pip install pymysql and write mysql+pymysql://...", "mariadb": "pip install pymysql and write "
+           "mariadb+pymysql://...", "oracle": "pip install oracledb", "mssql": "pip install pyodbc"}
+
+
+def _check_driver(parsed, url: str) -> None:
+    """The database driver the URL needs is importable (SQLAlchemy would otherwise fail at the first query)."""
+    try:
+        parsed.get_dialect().import_dbapi()
+    except ImportError as exc:
+        named = "+" in parsed.drivername  # postgresql+pg8000://: the URL chose its driver
+        hint = f"pip install {exc.name or 'the driver'}" if named else \
+            DRIVERS.get(parsed.get_backend_name(), "install the driver the URL names")
+        raise EmobenchError(f"{option('storage')} {shown_url(url)}: the database driver is not installed "
+                            f"({exc.name or exc}); {hint}") from None
+    except Exception as exc:  # noqa: BLE001 - an unknown driver name (postgresql+nosuch://)
+        raise EmobenchError(f"{option('storage')} {shown_url(url)}: SQLAlchemy has no such database driver "
+                            f"({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else 'no detail'})") from None
+
+
+def _check_connection(parsed, url: str) -> None:
+    """One connection before any folder is made: a refused connection, a wrong password or a missing database is an
+    error naming the database (password hidden), not a folder left behind."""
+    if parsed.get_backend_name() == "sqlite":
+        return  # a missing file is created; its folder was checked
+    from sqlalchemy import create_engine
+
+    args = {"connect_timeout": 10} if parsed.get_backend_name() in ("postgresql", "mysql", "mariadb") else {}
+    engine = create_engine(parsed, connect_args=args)
+    try:
+        with engine.connect():
+            pass
+    except Exception as exc:  # noqa: BLE001 - every driver has its own error types
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        raise EmobenchError(f"{option('storage')} {shown_url(url)}: cannot connect to the database "
+                            f"({detail[0][:300] if detail else type(exc).__name__})") from None
+    finally:
+        engine.dispose()
 
 
 def parse_space(pairs: list[str], model: str) -> dict:
-    """``name=low:high[:log]`` (numbers) or ``name=a,b,c`` (choices), for a parameter of ``model``'s family."""
+    """``name=low:high[:log]`` (numbers) or ``name=a,b,c`` (choices), for a parameter of ``model``'s family. Every
+    bound and choice is checked against the parameter's type and range here, so a refusal quotes what was typed; a
+    parameter searched twice, an integer parameter with fractional bounds, or a non-finite bound is refused."""
+    import math
+    import re
+    import types
+    import typing
+
+    from ..params import check_field
+
     params_type = params_type_of(model)
     fields = {f.name: f for f in dataclasses.fields(params_type)}
+    hints = typing.get_type_hints(params_type)
+    aliases = getattr(resolve(model).family_class, "ALIASES", {})  # setfit, static: body = pretrained
+
+    def options(name: str) -> tuple:
+        hint = hints[name]
+        return typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+
     space = {}
     for pair in pairs or []:
         key, sep, spec = pair.partition("=")
         key = key.strip().replace("-", "_")
+        key = aliases.get(key, key)
         if not sep or key not in fields:
             raise EmobenchError(f"{option('space')} {pair!r}: expected name=low:high[:log] or name=a,b,c with a parameter of "
                                 f"{params_type.__qualname__} ({', '.join(fields)})")
-        if ":" in spec:
-            parts = spec.split(":")
-            try:
-                low, high = float(parts[0]), float(parts[1])
-            except (ValueError, IndexError):
-                raise EmobenchError(f"{option('space')} {pair!r}: expected numbers low:high[:log]") from None
+        if key in space:
+            raise EmobenchError(f"{option('space')} {pair!r}: {key} is searched twice; give one {option('space')} per "
+                                "parameter")
+        kinds = options(key)
+        integer = int in kinds and float not in kinds
+        numeric = integer or float in kinds
+        if ":" in spec and numeric:
+            parts = [part.strip() for part in spec.split(":")]
+            if len(parts) not in (2, 3):
+                raise EmobenchError(f"{option('space')} {pair!r}: expected numbers low:high[:log]")
+            bounds = []
+            for text in parts[:2]:
+                if integer and not re.fullmatch(r"[+-]?[0-9]{1,15}", text):
+                    raise EmobenchError(f"{option('space')} {pair!r}: {key} is an integer parameter; expected integer "
+                                        "bounds low:high[:log]")
+                try:
+                    number = float(text) if re.fullmatch(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?"
+                                                         r"(nan|inf|infinity)", text, re.IGNORECASE) else None
+                except ValueError:
+                    number = None
+                if number is None:
+                    raise EmobenchError(f"{option('space')} {pair!r}: expected numbers low:high[:log]")
+                if not math.isfinite(number):
+                    raise EmobenchError(f"{option('space')} {pair!r}: {text} is not a finite number; expected numbers "
+                                        "low:high[:log]")
+                bounds.append(number)
+            low, high = bounds
             scale = parts[2] if len(parts) > 2 else "linear"
             if not low < high or scale not in ("linear", "log") or (scale == "log" and low <= 0):
                 raise EmobenchError(f"{option('space')} {pair!r}: expected low < high (and low > 0 for log)")
-            kind = "int" if isinstance(fields[key].default, int) and not isinstance(fields[key].default, bool) else "float"
+            for text, number in zip(parts[:2], bounds):
+                try:
+                    check_field(params_type, key, int(number) if integer else number, text)
+                except EmobenchError as exc:
+                    raise EmobenchError(f"{option('space')} {pair!r}: {exc}") from None
+            kind = "int" if integer else "float"
             space[key] = [f"{kind}-log" if scale == "log" else kind, low, high]
         else:
-            choices = list(dict.fromkeys(coerce_field(params_type, key, v.strip()) for v in spec.split(",") if v.strip()))
-            if not choices:
+            texts = [v.strip() for v in spec.split(",") if v.strip()]
+            if not texts:
                 raise EmobenchError(f"{option('space')} {pair!r}: no choices; expected name=a,b,c or name=low:high[:log]")
-            space[key] = ["choice", choices]
+            choices = {}
+            for text in texts:
+                value = coerce_field(params_type, key, text)
+                try:
+                    check_field(params_type, key, value, text)
+                except EmobenchError as exc:
+                    raise EmobenchError(f"{option('space')} {pair!r}: {exc}") from None
+                choices.setdefault((type(value), value), value)
+            space[key] = ["choice", list(choices.values())]
     return space
 
 
@@ -142,6 +241,7 @@ def plan(config: TuneConfig) -> tuple[Path, dict, object]:
     if config.seed < 0:
         raise EmobenchError(f"{option('seed')} {config.seed}: expected an integer >= 0")
     check_output_folder(config.output_dir)
+    check_outside_records(config.output_dir, "output_dir")
     spec = resolve(config.model, config.overrides, config.preset)
     space = {k: list(v) for k, v in (config.space or spec.family_class.SEARCH_SPACE).items() if k not in config.overrides}
     if not space:
@@ -155,8 +255,8 @@ def plan(config: TuneConfig) -> tuple[Path, dict, object]:
         f"{config.dataset.short_name}-{config.model.replace('hf:', '').replace('/', '_')}-" \
         f"{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
     folder = Path(config.output_dir) / name
-    if folder.exists() and not (folder / TUNE).is_file():
-        raise EmobenchError(f"{folder} exists and is not a tuning folder; choose another {option('name')}")
+    if folder.exists() and not folder.is_dir():
+        raise EmobenchError(f"{folder} is a file, not a tuning folder; choose another {option('name')}")
     return folder, space, spec
 
 
@@ -178,15 +278,20 @@ def tune(config: TuneConfig, progress: bool = True, track: list[str] = (), allow
                                   "space": space, "storage": shown_url(config.storage),
                                   "study": config.name if config.storage else None}))
     validate(TuneDescription, asked, "the tuning description")
-    existed = folder.exists()
+    created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
+    # Claimed before anything is judged: of two identical commands started at once, one tunes and the other is told who.
     lock = Lock.of(folder, "tuning").acquire(take_over_stale=True)
+    ledger = None
     try:
+        existed = any(entry.name != LOCK_FILE for entry in folder.iterdir())
+        if existed and not (folder / TUNE).is_file():
+            raise EmobenchError(f"{folder} exists and is not a tuning folder; choose another {option('name')}")
         ledger = _continue(folder, asked, allow_modified) if existed else Ledger()
         study = _study(optuna, folder, config.seed, config.storage, config.name)
         shared = config.storage is not None
         if shared:
-            _join(study, asked, config)
+            _join(study, asked, config, corpus)
         # A shared study holds other processes' trials too: this folder's ledger answers for its own only.
         mine = _own_trials(study, folder) if shared else None
         finished = [(t.number, t.state.name.lower(), t.params, t.value) for t in study.trials
@@ -238,6 +343,13 @@ def tune(config: TuneConfig, progress: bool = True, track: list[str] = (), allow
                   progress=progress, corpus=corpus, tracker=tracker)
         _summarise(optuna, study, folder, config, space)
         write_manifest(folder)
+    except BaseException:
+        # A folder this command made that holds no trial is not worth keeping: it would only block the rerun
+        # (a storage that cannot be reached, a refused study, an interrupted start).
+        if created and not (ledger and ledger.trials) and not (folder / LEDGER).is_file():
+            lock.release()
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
     finally:
         lock.release()
     return TuningRecord.load(folder)
@@ -286,20 +398,44 @@ def _study(optuna, folder: Path, seed: int, url: str | None = None, name: str | 
 SHARED_KEY, OWNER_KEY = "emobench", "emobench_folder"
 
 
-def _join(study, asked: dict, config: TuneConfig) -> None:
-    """A shared study records what it tunes when it is created; a process asking for anything else is refused."""
+def _join(study, asked: dict, config: TuneConfig, corpus: Corpus) -> None:
+    """A shared study records what it tunes when it is created; a process asking for anything else is refused. The
+    data is compared by what the trials see -- the labels and a digest of every training and validation text and label,
+    in order, after any budget or cleaning -- so a process reading the same files from another path joins, and one with
+    other data, labels, a budget or cleaning does not."""
     wanted = {k: asked[k] for k in ("model", "seed", "preset", "overrides", "space")}
-    wanted["data"] = asked["dataset"].get("name"), asked["dataset"].get("train_size")
+    wanted["labels"] = list(corpus.label_names)
+    wanted["data"] = {name: split_digest(corpus[name].texts, gold_names(corpus[name], corpus.label_names))
+                      for name in ("train", "validation")}
     wanted = json.loads(json.dumps(wanted))
     recorded = study.user_attrs.get(SHARED_KEY)
     if recorded is None:
         study.set_user_attr(SHARED_KEY, wanted)
         return
-    changed = sorted(k for k in wanted if recorded.get(k) != wanted[k])
+    changed = sorted(k for k in set(wanted) | set(recorded) if recorded.get(k) != wanted.get(k))
     if changed:
+        said = {"data": "the training or validation texts or labels", "labels": "the labels"}
         raise EmobenchError(f"study {config.name!r} in {shown_url(config.storage)} tunes another configuration "
-                            f"({', '.join(changed)} differ); join it with the same model, data, seed, fixed parameters "
-                            f"and space, or choose another {option('name')}")
+                            f"({', '.join(said.get(k, k) for k in changed)} differ); join it with the same model, data, "
+                            f"seed, fixed parameters and space, or choose another {option('name')}")
+
+
+SURPLUS = "surplus"
+
+
+def _check_not_surplus(trial, wanted: int) -> None:
+    """A shared study stops at ``wanted`` trials, whoever runs them; processes that each see one trial missing start
+    one at the same moment. Trial numbers are given out by the database one at a time, so the trials numbered before
+    this one decide: if ``wanted`` of them are finished or running, this one is not run (it is recorded as failed,
+    marked surplus, and does not count) and the process stops."""
+    import optuna
+
+    counted = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.RUNNING)
+    before = [t for t in trial.study.get_trials(deepcopy=False, states=counted) if t.number < trial.number]
+    if len(before) >= wanted:
+        trial.set_user_attr(SURPLUS, True)
+        trial.study.stop()
+        raise TrialFailed(f"the study already holds {wanted} trials")
 
 
 def _own_trials(study, folder: Path) -> set[int]:
@@ -328,6 +464,8 @@ def _objective(config: TuneConfig, spec, space: dict, corpus: Corpus, folder: Pa
 
     def objective(trial) -> float:
         trial.set_user_attr(OWNER_KEY, str(folder.resolve()))  # which folder's ledger answers for it
+        if config.storage is not None:
+            _check_not_surplus(trial, config.trials)
         values = {name: _suggest(trial, name, dimension) for name, dimension in space.items()}
         model = spec.with_overrides(values).build()
         tracker = _tracker(track, folder, f"trial-{trial.number}")
@@ -342,7 +480,8 @@ def _objective(config: TuneConfig, spec, space: dict, corpus: Corpus, folder: Pa
                 if trial.should_prune():
                     log.info("trial %d pruned after epoch %d (validation macro-F1 %.4f)", trial.number, epoch["epoch"],
                              epoch["val_macro_f1"])
-                    record(trial, "pruned", None)
+                    # Optuna stores a pruned trial's last reported value as its value: the ledger records the same
+                    record(trial, "pruned", float(epoch["val_macro_f1"]))
                     raise optuna.TrialPruned()
 
         started = time.perf_counter()
@@ -385,6 +524,8 @@ def _summarise(optuna, study, folder: Path, config: TuneConfig, space: dict) -> 
 
     rows = []
     for t in study.trials:
+        if t.user_attrs.get(SURPLUS):
+            continue  # started when the shared study was already full: never run
         rows.append({"trial": t.number, "state": t.state.name.lower(), "val_macro_f1": t.value,
                      "val_accuracy": t.user_attrs.get("val_accuracy"), "epochs": t.user_attrs.get("epochs"),
                      "seconds": t.user_attrs.get("seconds"), "default": bool(t.user_attrs.get("default")),

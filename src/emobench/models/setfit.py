@@ -50,29 +50,33 @@ class SetFitParams(TransformerParams):
 def body_modules(folder: Path) -> tuple[str, bool]:
     """The pooling and normalisation a sentence-transformers folder declares; a folder without modules.json is a
     plain encoder (mean pooling, normalised, as all-MiniLM-L6-v2). A module other than Transformer, Pooling and
-    Normalize is refused: it would be imported from the folder's own description."""
+    Normalize is refused: it would be imported from the folder's own description. The folder is checked first
+    (models/pretrained.py): module paths stay inside it, JSON is bounded."""
     from ..files import read_json
+    from .pretrained import check_folder, module_config
 
+    check_folder(folder)
     modules_file = folder / "modules.json"
     if not modules_file.is_file():
         return "mean", True
     modules = read_json(modules_file, "sentence-transformers modules")
-    if not isinstance(modules, list) or not all(isinstance(m, dict) and isinstance(m.get("type"), str) for m in modules):
-        raise EmobenchError(f"{modules_file}: expected a list of sentence-transformers modules with their type")
     kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
     foreign = [m["type"] for m, kind in zip(modules, kinds)
                if kind not in ALLOWED_MODULES or not m["type"].startswith("sentence_transformers.")]
     if foreign:
-        raise EmobenchError(f"{modules_file}: module {foreign[0]!r} is not one emobench loads (only sentence-transformers' "
-                            f"{', '.join(sorted(ALLOWED_MODULES))}); a body with other modules is refused")
+        raise EmobenchError(f"{modules_file}: module {foreign[0][:100]!r} is not one emobench loads (only "
+                            f"sentence-transformers' {', '.join(sorted(ALLOWED_MODULES))}); a body with other modules is "
+                            "refused")
     pooling = "mean"
-    for module, kind in zip(modules, kinds):
+    for k, (module, kind) in enumerate(zip(modules, kinds)):
         if kind == "Pooling":
-            config = read_json(folder / str(module.get("path", "")) / "config.json", "pooling configuration")
-            if config.get("pooling_mode_cls_token"):
+            config = module_config(folder, module, k)
+            if config.get("pooling_mode_cls_token") is True:
                 pooling = "cls"
-            elif not config.get("pooling_mode_mean_tokens", True):
-                raise EmobenchError(f"{folder}: pooling {config} is not mean or CLS pooling, which emobench computes")
+            elif config.get("pooling_mode_mean_tokens", True) is not True:
+                modes = sorted(key for key, value in config.items() if key.startswith("pooling_mode") and value is True)
+                raise EmobenchError(f"{folder / module.get('path', '') / 'config.json'}: field pooling_mode: "
+                                    f"{', '.join(modes) or 'none'}; emobench computes mean or CLS pooling")
     return pooling, "Normalize" in kinds
 
 
@@ -99,6 +103,9 @@ class SetFitClassifier(TransformerClassifier):
         p = self.params
         self._start_fit(seed)
         source = resolve_pretrained(p.pretrained)
+        from .pretrained import check_source
+
+        check_source(source, "body")
         if not Path(source).is_dir():
             raise EmobenchError(f"setfit body {p.pretrained!r}: expected a local model folder (the hub is not reached); "
                                 "pass --set body=DIR")

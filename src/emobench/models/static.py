@@ -14,6 +14,7 @@ import hashlib
 import os
 import shutil
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -21,7 +22,7 @@ from typing import Literal
 import numpy as np
 
 from ..data import Split
-from ..errors import EmobenchError, RecordError
+from ..errors import EmobenchError, EmobenchWarning, RecordError
 from ..files import Folder, read_tensors
 from ..params import param
 from ..records.model import MODEL_FILE, ModelRecord, check_tokenizer_json
@@ -62,48 +63,88 @@ def body_key(folder: Path, pca_dims: int) -> str:
 
 
 def distilled(source: str, pca_dims: int):
-    """The static model distilled from ``source`` (cached); returns (model, key, whether the cache served it). The cache
-    holds arrays (safetensors) and tokenizer.json, read back without model2vec's hub loader."""
-    import json
-
-    from model2vec import StaticModel
+    """The static model distilled from ``source`` (cached); returns (model, key, whether the cache served it). A cache
+    entry (records/cache.py) is verified whenever it is used; a damaged one is rebuilt, with a warning."""
     from model2vec.distill import distill_from_model
-    from safetensors.numpy import load_file, save_file
-    from tokenizers import Tokenizer
     from transformers import AutoModel, AutoTokenizer
 
+    from ..records.cache import write_static_entry
     from .transformer import _load
 
     folder = Path(source)
     key = body_key(folder, pca_dims)
     target = cache_root() / key
-    if (target / "COMPLETE").is_file():
-        arrays = load_file(str(target / "static.safetensors"))
-        settings = json.loads((target / "static.json").read_text())
-        model = StaticModel(vectors=arrays["vectors"], tokenizer=Tokenizer.from_file(str(target / TOKENIZER)),
-                            normalize=settings["normalize"], weights=arrays.get("weights"),
-                            token_mapping=arrays.get("token_mapping"), max_length=settings["max_length"])
-        return model, key, True
+    if target.exists() or target.is_symlink():
+        try:
+            return _from_cache(target), key, True
+        except RecordError as exc:
+            warnings.warn(f"the static-embedding cache entry {target} cannot be used ({exc}); it is rebuilt",
+                          EmobenchWarning, stacklevel=3)
     model = _load(AutoModel, source)
     tokenizer = _load(AutoTokenizer, source)
     static = distill_from_model(model, tokenizer, pca_dims=min(pca_dims, model.config.hidden_size), device="cpu")
-    scratch = target.with_name(f"{key}.tmp-{os.getpid()}")
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir(parents=True)
+    if len(static.embedding) < 2 or len(static.tokens) < 2:
+        raise EmobenchError(f"{source}: distilling the body gave {len(static.tokens)} token(s); its tokenizer is not a "
+                            "usable vocabulary")
     arrays = {"vectors": np.ascontiguousarray(static.embedding, dtype=np.float32)}
     if static.weights is not None:
         arrays["weights"] = np.ascontiguousarray(static.weights, dtype=np.float32)
     if static.token_mapping is not None:
         arrays["token_mapping"] = np.ascontiguousarray(static.token_mapping, dtype=np.int64)
-    save_file(arrays, str(scratch / "static.safetensors"))
-    static.tokenizer.save(str(scratch / TOKENIZER))
-    (scratch / "static.json").write_text(json.dumps({"normalize": bool(static.normalize), "max_length": static.max_length}))
-    (scratch / "COMPLETE").write_text("")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = target.with_name(f".{key}.tmp-{os.getpid()}")
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir()
     try:
-        scratch.rename(target)
-    except OSError:  # another process finished the same distillation first: theirs is the same
+        write_static_entry(scratch, arrays, static.tokenizer.save,
+                           {"normalize": bool(static.normalize), "max_length": static.max_length})
+        _put_in_place(scratch, target)
+    finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return static, key, False
+    return _from_cache(target), key, False
+
+
+def _put_in_place(scratch: Path, target: Path) -> None:
+    """Rename the filled scratch folder to ``target``; a damaged entry there is moved aside first. Renames are atomic:
+    of two processes filling one entry, one rename wins and the other process uses the winner's entry."""
+    from ..records.cache import read_static_entry
+
+    if target.exists() or target.is_symlink():
+        try:
+            read_static_entry(target)
+            return  # another process put a whole entry there meanwhile
+        except RecordError:
+            aside = target.with_name(f".{target.name}.damaged-{os.getpid()}")
+            try:
+                os.rename(target, aside)
+            except OSError:
+                pass  # another process moved it first
+            else:
+                if aside.is_symlink() or not aside.is_dir():
+                    aside.unlink(missing_ok=True)
+                else:
+                    shutil.rmtree(aside, ignore_errors=True)
+    try:
+        os.rename(scratch, target)
+    except OSError:  # another process renamed its whole entry in first
+        pass
+
+
+def _from_cache(target: Path):
+    """A model2vec StaticModel from a verified cache entry (arrays and tokenizer, never model2vec's hub loader)."""
+    from model2vec import StaticModel
+    from tokenizers import Tokenizer
+
+    from ..records.cache import read_static_entry
+
+    arrays, tokenizer, settings = read_static_entry(target)
+    try:
+        loaded = Tokenizer.from_file(str(tokenizer))
+    except Exception as exc:  # tokenizers' own error for a file it cannot build a tokenizer from
+        raise RecordError(f"{tokenizer}: not a tokenizer tokenizers can load ({str(exc).splitlines()[0][:200]})") from None
+    return StaticModel(vectors=arrays["vectors"], tokenizer=loaded, normalize=settings.normalize,
+                       weights=arrays.get("weights"), token_mapping=arrays.get("token_mapping"),
+                       max_length=settings.max_length)
 
 
 class StaticClassifier(Classifier):
@@ -125,6 +166,9 @@ class StaticClassifier(Classifier):
         quiet_libraries()
         p = self.params
         source = resolve_pretrained(p.pretrained)
+        from .pretrained import check_source
+
+        check_source(source, "body")
         if not Path(source).is_dir():
             raise EmobenchError(f"static body {p.pretrained!r}: expected a local model folder (the hub is not reached); "
                                 "pass --set body=DIR")
@@ -197,17 +241,22 @@ class StaticClassifier(Classifier):
         if missing:
             raise RecordError(f"{path}: no tensor {missing[0]}; the weights are not an emobench static model's")
         vectors, mapping = arrays["embeddings.weight"], arrays["token_mapping"]
-        if vectors.ndim != 2 or mapping.ndim != 1 or not np.isfinite(vectors).all():
+        if vectors.ndim != 2 or vectors.dtype.kind != "f" or mapping.ndim != 1 or mapping.dtype.kind not in "iu" \
+                or not np.isfinite(vectors).all():
             raise RecordError(f"{path}: embeddings of shape {vectors.shape} and a token mapping of shape {mapping.shape} "
                               "are not a static model's (or hold non-finite values)")
         if len(mapping) and (mapping.min() < 0 or mapping.max() >= len(vectors)):
             raise RecordError(f"{path}: the token mapping points outside the {len(vectors)} vectors")
+        rows = len(mapping) if len(mapping) else len(vectors)
+        if "w" in arrays and (arrays["w"].ndim != 1 or len(arrays["w"]) != rows or arrays["w"].dtype.kind != "f"
+                              or not np.isfinite(arrays["w"]).all()):
+            raise RecordError(f"{path}: field w: expected one finite weight per token ({rows})")
         classes = info.get("classes")
         if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes) or \
-                not set(classes) <= set(record.label_names):
+                not set(classes) <= set(record.label_names) or len(set(classes)) != len(classes):
             raise RecordError(f"{folder.root / MODEL_FILE}: field info.classes: {classes!r}, expected the labels "
                               "the head was trained on")
-        check_tokenizer_json(folder, TOKENIZER)
+        check_tokenizer_json(folder, TOKENIZER, rows=rows)
         tokenizer = Tokenizer.from_file(str(folder.path(TOKENIZER, "tokenizer")))
         weights = torch.from_numpy(arrays["w"]) if "w" in arrays else None
         model = StaticModelForClassification(

@@ -74,11 +74,20 @@ def _load(loader, name: str, saved: bool = False, **kwargs):
     read from disk only."""
     from ..logs import quiet_libraries, logger
 
+    from .pretrained import check_folder, check_source
+
     quiet_libraries(logging.DEBUG if logger.isEnabledFor(logging.DEBUG) else logging.ERROR)
+    source = name if saved else resolve_pretrained(name)
+    local = saved or Path(source).is_dir()
+    if saved:
+        check_folder(source, saved=True)
+    else:
+        check_source(source)
+    if local and loader.__name__.startswith("AutoModel"):
+        kwargs = {**kwargs, "use_safetensors": True}  # pickled weights beside them are never read
     try:
         # Never run code shipped with a model: only the architectures transformers itself implements.
-        return loader.from_pretrained(name if saved else resolve_pretrained(name), trust_remote_code=False,
-                                      local_files_only=saved, **kwargs)
+        return loader.from_pretrained(source, trust_remote_code=False, local_files_only=saved, **kwargs)
     except Exception as exc:  # transformers raises OSError, ValueError, KeyError, ... for unusable folders
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if saved:
@@ -309,7 +318,18 @@ class TransformerClassifier(TorchClassifier):
         self.tokenizer = self._tokenizer(directory, saved=True)
         if self.params.mode == "features":
             path = folder.path(FEATURES_HEAD, "features head")
-            head = LinearHead.from_arrays(read_tensors(path), "logreg")
+            arrays = read_tensors(path)
+            missing = [k for k in ("coef", "intercept", "classes") if k not in arrays]
+            if missing:
+                raise RecordError(f"{path}: no tensor {missing[0]}; not a features head")
+            for name, kinds, ndim in (("coef", "f", 2), ("intercept", "f", 1), ("classes", "iu", 1)):
+                if arrays[name].dtype.kind not in kinds or arrays[name].ndim != ndim:
+                    raise RecordError(f"{path}: field {name}: a {arrays[name].ndim}-dimensional {arrays[name].dtype} "
+                                      f"tensor, expected {'label ids (integers)' if name == 'classes' else 'floats'} in "
+                                      f"{ndim} dimension{'s' if ndim > 1 else ''}")
+                if arrays[name].dtype.kind == "f" and not np.isfinite(arrays[name]).all():
+                    raise RecordError(f"{path}: field {name}: non-finite values")
+            head = LinearHead.from_arrays(arrays, "logreg")
             outputs = head.coef.shape[0] if self.multi_label else len(record.label_names)
             if not self.multi_label and (head.classes.min(initial=0) < 0 or head.classes.max(initial=0) >= outputs):
                 raise RecordError(f"{path}: class ids {head.classes.tolist()} do not fit {outputs} labels")

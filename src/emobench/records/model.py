@@ -197,9 +197,33 @@ def read_vocabulary(folder: Folder, name: str) -> LstmVocabulary:
     return validate(LstmVocabulary, folder.read_json(name, "LSTM vocabulary", MAX_VOCABULARY_BYTES), folder.root / name)
 
 
-def check_tokenizer_json(folder: Folder, name: str = "tokenizer.json") -> dict:
-    """A tokenizers ``tokenizer.json``, bounded and shaped like one, before a library parses it."""
+def check_tokenizer_json(folder: Folder, name: str = "tokenizer.json", rows: int | None = None) -> dict:
+    """A tokenizers ``tokenizer.json``, bounded and shaped like one, before a library parses it; with ``rows``, every id
+    it gives must be a row of the embeddings (an id past them fails at the first prediction, in the library)."""
     data = folder.read_json(name, "tokenizer", MAX_TOKENIZER_BYTES)
-    check(isinstance(data, dict) and isinstance(data.get("model"), dict), folder.root / name, "model",
-          "expected a tokenizers tokenizer (an object with a model)")
+    where = folder.root / name
+    ids = tokenizer_ids(data, where)
+    if rows is not None and ids and max(ids) >= rows:
+        raise RecordError(f"{where}: field model.vocab: token id {max(ids)}, but the model embeds {rows} tokens (ids 0 to "
+                          f"{rows - 1}); the tokenizer is not the model's")
     return data
+
+
+def tokenizer_ids(data, where) -> list[int]:
+    """Every token id a tokenizers ``tokenizer.json`` can give (its vocabulary's and its added tokens')."""
+    model = data.get("model") if isinstance(data, dict) else None
+    check(isinstance(model, dict), where, "model", "expected a tokenizers tokenizer (an object with a model)")
+    vocab = model.get("vocab")
+    ids: list = []
+    if isinstance(vocab, dict):
+        ids = list(vocab.values())
+    elif isinstance(vocab, list):  # Unigram: the ids are the positions
+        ids = [len(vocab) - 1] if vocab else []
+    else:
+        check(vocab is None, where, "model.vocab", "expected the tokens and their ids")
+    added = data.get("added_tokens") or []
+    check(isinstance(added, list), where, "added_tokens", "expected a list of tokens")
+    ids += [token.get("id") if isinstance(token, dict) else token for token in added]
+    bad = next((i for i in ids if isinstance(i, bool) or not isinstance(i, int) or i < 0), None)
+    check(bad is None, where, "model.vocab", f"id {bad!r}; expected integers >= 0")
+    return ids

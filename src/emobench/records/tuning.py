@@ -134,6 +134,8 @@ def check_trials(finished: list[tuple[int, str, dict, float | None]], ledger: Le
                               f"{LEDGER} does not hold it); the study was changed, so it cannot continue")
         same_value = (value is None and entry.value is None) or (
             value is not None and entry.value is not None and math.isclose(value, entry.value, rel_tol=0, abs_tol=1e-12))
+        if state == "pruned" and entry.value is None:
+            same_value = True  # ledgers before 0.3 left a pruned trial's value out; Optuna keeps its last reported one
         if entry.state != state or entry.params != params or not same_value:
             raise RecordError(f"{where}: trial {number} differs from what emobench recorded ({state} {params} {value} "
                               f"in the database, {entry.state} {entry.params} {entry.value} in {LEDGER})")

@@ -8,6 +8,22 @@ import numpy as np
 from ..errors import EmobenchError, RecordError, option
 
 BACKENDS = ("auto", "torch", "onnx")
+# What stops the program is never taken for a text the model cannot score.
+_STOPPING = (KeyboardInterrupt, SystemExit, GeneratorExit, MemoryError)
+
+
+class UnscorableText(EmobenchError):
+    """A text the model cannot score (its tokenizer or the model raised on it, a Rust panic included): ``index`` in
+    the texts given."""
+
+    def __init__(self, index: int, reason: str):
+        super().__init__(f"text {index + 1}: the model could not score it ({reason})")
+        self.index, self.reason = index, reason
+
+
+def _reason(exc: BaseException) -> str:
+    detail = str(exc).splitlines()[0][:200] if str(exc) else ""
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
 
 
 def load_backend(path: str | Path, backend: str = "auto", allow_modified: bool = False):
@@ -46,7 +62,25 @@ class Predictor:
         self.multi_label = self.model.multi_label
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
-        return self.model.predict_proba_batched(list(texts))
+        """Every text's probabilities; a text the model cannot score is an :class:`UnscorableText` naming it."""
+        texts = list(texts)
+        try:
+            return self.model.predict_proba_batched(texts)
+        except _STOPPING:
+            raise
+        except EmobenchError:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - a tokenizer's Rust panic is a BaseException
+            failure = exc
+        for index, text in enumerate(texts):  # which text: each alone
+            try:
+                self.model.predict_proba_batched([text])
+            except _STOPPING:
+                raise
+            except BaseException as exc:  # noqa: BLE001
+                raise UnscorableText(index, _reason(exc)) from None
+        raise EmobenchError(f"the model could not score these {len(texts)} texts together, though it scores each alone "
+                            f"({_reason(failure)})")
 
     def predict(self, texts: list[str] | str) -> list[dict]:
         """For each text: the predicted label (multi-label models: ``labels``, the label set) and the

@@ -25,8 +25,10 @@ from pathlib import Path
 from typing import Iterator
 
 from ..claims import claim_file
+from ..files import check_outside_records
 from ..errors import DataError, EmobenchError, option
 from ..logs import bars, logger
+from .predictor import UnscorableText
 
 INPUTS = (".txt", ".csv", ".tsv", ".jsonl", ".ndjson")
 OUTPUTS = (".csv", ".jsonl")
@@ -215,6 +217,7 @@ def score_file(run_or_export: str | Path, input_path: str | Path, output_path: s
         raise EmobenchError(f"{option('output')} {output_path}: the folder {output_path.parent} does not exist")
     if output_path.is_dir():
         raise EmobenchError(f"{option('output')} {output_path}: is a folder; expected a file name")
+    check_outside_records(output_path.parent, "output")
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise EmobenchError(f"{option('chunk_size')} {chunk_size}: expected at least 1")
     if engine not in ("local", "ray"):
@@ -271,11 +274,15 @@ def _score(rows: Iterator, score, writer: _Writer, chunk_size: int, progress: bo
 
     count = 0
     with tqdm(desc="scoring", unit="text", disable=not bars(progress), file=sys.stderr) as bar:
-        for predictions in score(texts()):
-            chunk = pending.popleft()
-            writer.write(chunk, predictions)
-            count += len(chunk)
-            bar.update(len(chunk))
+        try:
+            for predictions in score(texts()):
+                chunk = pending.popleft()
+                writer.write(chunk, predictions)
+                count += len(chunk)
+                bar.update(len(chunk))
+        except UnscorableText as exc:  # the oldest chunk in flight is the one that failed (answers come in order)
+            number = pending[0][exc.index][0] if pending and exc.index < len(pending[0]) else None
+            raise DataError(f"the model could not score this text ({exc.reason})", writer.path, number) from None
     return count
 
 

@@ -115,8 +115,7 @@ class Trainer:
         # Small data: an epoch goes over the training texts as often as it takes for the run to make min_steps optimizer
         # steps (a budget is set in steps, not only in epochs), so 96 texts still train, and validation runs p.epochs
         # times, not hundreds.
-        base = len(LengthBucketBatches([length_of(f) for f in train_features], p.batch_size, self.seed, p.bucket_batches))
-        self.repeats = max(1, math.ceil(p.min_steps / max(p.epochs * math.ceil(base / acc.num_processes), 1)))
+        self.repeats = repeats_for(len(train_features), p.min_steps, p.epochs, p.batch_size, acc.num_processes)
         if self.repeats > 1:
             train_features = list(train_features) * self.repeats
             train_labels = np.concatenate([np.asarray(train_labels)] * self.repeats)
@@ -181,7 +180,8 @@ class Trainer:
                 if self.progress and step % 25 == 0:
                     bar.set_postfix(loss=f"{total.item() / count:.4f}")
             record = {"epoch": epoch, "train_loss": total.item() / max(count, 1), "lr": scheduler.get_last_lr()[0],
-                      "steps": per_epoch}
+                      "steps": per_epoch, "total_steps": sum(h.get("steps", 0) for h in self.history) + per_epoch,
+                      "passes": self.repeats}
             if val_features is not None and len(val_features):
                 logits, _ = self.predict_logits(val_features, return_indices=True)
                 record.update(self.scores(logits, np.asarray(val_labels)))
@@ -299,6 +299,18 @@ class Trainer:
         ordered[all_indices] = all_logits
         module.train(was_training)
         return (ordered, all_indices) if return_indices else ordered
+
+
+def repeats_for(texts: int, min_steps: int, epochs: int, batch_size: int, processes: int = 1) -> int:
+    """How often an epoch goes over ``texts`` training texts so that ``epochs`` epochs make at least ``min_steps``
+    optimizer steps. Counted after the repetition: the repeated texts are batched together (12 texts at batch 32
+    repeated 30 times are 12 batches, not 30), and the length buckets cut whole batches, so a pass over N texts is
+    ceil(N / batch_size) batches, shared by the processes."""
+    if not min_steps or not texts:
+        return 1
+    steps = math.ceil(min_steps / max(epochs, 1))  # each process's steps an epoch
+    batches = (steps - 1) * processes + 1  # the fewest batches that give every process that many
+    return max(1, math.ceil(((batches - 1) * batch_size + 1) / texts))  # the fewest texts that cut that many batches
 
 
 def _validation_scores(logits: np.ndarray, labels: np.ndarray) -> dict:
