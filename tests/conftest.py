@@ -116,3 +116,34 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "data" in item.keywords:
             item.add_marker(skip)
+
+
+def checked_export(run, out, quantize=None):
+    """The export of a tiny random model, judged by what holds on any CPU: the checks ran and their verdicts follow
+    from their recorded values and limits. int8 scores depend on the CPU's arithmetic, so an int8 export may fail its
+    score checks; then the error names each failed check with its value and limit, and nothing is written (None)."""
+    import json
+    import re
+
+    from emobench.errors import EmobenchError
+    from emobench.experiments.export import export_run
+
+    try:
+        folder = export_run(run, out, quantize).folder
+    except EmobenchError as exc:
+        failed = re.findall(r"(\w+) (-?[0-9.]+) \(at (least|most) ([0-9.]+)\)", str(exc))
+        assert quantize and failed, str(exc)
+        for name, value, side, limit in failed:
+            assert name in ("int8_accuracy_drop", "int8_macro_f1_drop"), str(exc)
+            assert float(value) > float(limit) if side == "most" else float(value) < float(limit), str(exc)
+        assert not out.exists() and not out.with_name(out.name + ".partial").exists()
+        return None
+    record = json.loads((folder / "export.json").read_text())
+    assert record["passed"] and "one text" in record["tolerance"]
+    for name, check in record["checks"].items():
+        assert check["passed"] is True, (name, check)
+        if "allowed" in check:
+            assert check["value"] <= check["allowed"] + 1e-12 and check["allowed"] >= max(0.005, check["one_text"])
+        if name == "fp32_agreement":
+            assert check["value"] >= check["required"] >= min(0.995, 1 - 1 / record["examples"]) - 1e-12
+    return folder, record

@@ -51,7 +51,7 @@ class OnnxModel(Scorer):
         self.prep = spec.preprocess
         self.batch_size = batch_size
         self.max_tokens = max_tokens
-        name = file or spec.file
+        name = self.file = file or spec.file
         if name not in spec.files.values():
             raise RecordError(f"{self.folder / MODEL_FILE}: field onnx.files: no exported file {name!r}")
         path = self.files.path(name, "ONNX model")
