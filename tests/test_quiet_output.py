@@ -96,3 +96,18 @@ def test_no_library_turns_the_process_warnings_off():
     done = subprocess.run([sys.executable, "-c", script, *LIBRARIES_WARNINGS_MUST_SURVIVE], capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0 and "checked" in done.stdout, done.stderr[-2000:]
+
+
+def test_no_library_chatter_at_the_default_level(tfidf_run, tiny_root, tmp_path):
+    """MLflow's INFO lines on creating its database, and scikit-learn's warning that a confusion matrix has one label
+    (a transfer sharing one label with the run, whose matrix the labels given make right), show only at debug."""
+    pytest.importorskip("mlflow")
+    tracked = run_cli("train", "--model", "tfidf", "--data-dir", tiny_root, "-o", tmp_path / "runs", "--track", "mlflow",
+                      "-q", env={"MLFLOW_TRACKING_URI": ""})
+    assert tracked.returncode == 0, tracked.stderr
+    assert "INFO" not in tracked.stderr and "mlflow" not in tracked.stderr.lower(), tracked.stderr
+    one = tmp_path / "one.csv"
+    one.write_text("text,label\n" + "".join(f"so very sad {i},sadness\nhello {i},greeting\n" for i in range(6)))
+    scored = run_cli("evaluate", tfidf_run, "--dataset", one)  # one label shared with the run
+    assert scored.returncode == 0, scored.stderr
+    assert "A single label was found" not in scored.stderr, scored.stderr

@@ -282,3 +282,40 @@ def test_a_text_the_model_cannot_score_is_named_not_a_traceback(run_dir, tmp_pat
     assert scored.exit_code == 2 and f"{source}, line 1502: the model could not score this text (Panic" in scored.output, \
         scored.output
     assert not list(tmp_path.glob("out.csv*"))  # nothing half-written
+
+
+@pytest.mark.slow
+def test_a_ray_cluster_that_dies_mid_comparison_is_a_clear_error(tmp_path):
+    """Ray's core ends the process (exit 1, a C++ log line) a minute after the head stops answering; emobench watches
+    the head and says what happened first, keeping the finished runs."""
+    pytest.importorskip("ray")
+    import time
+
+    from conftest import write_emotion_folder
+
+    root = write_emotion_folder(tmp_path / "data")
+    port = _free_port()
+    ray_bin = Path(sys.executable).parent / "ray"
+    env = {**os.environ, "RAY_ENABLE_UV_RUN_RUNTIME_ENV": "0", "HOME": str(tmp_path)}
+    started = subprocess.run([str(ray_bin), "start", "--head", "--port", str(port), "--num-cpus", "2",
+                              "--include-dashboard", "false", "--disable-usage-stats"], capture_output=True, text=True,
+                             env=env, timeout=180)
+    assert started.returncode == 0, started.stderr[-3000:]
+    err = open(tmp_path / "err.txt", "w")
+    try:
+        compare = subprocess.Popen([sys.executable, "-m", "emobench", "compare", "--models", "lstm", "--no-baselines",
+                                    "--no-noise-audit", "--set", "lstm.epochs=100000", "--set", "lstm.patience=0",
+                                    "--set", "lstm.glove=none", "--set", "lstm.hidden_size=4", "--data-dir", str(root),
+                                    "--engine", "ray", "--ray-address", f"127.0.0.1:{port}", "-o", str(tmp_path / "c"),
+                                    "--name", "dies", "-q"], stdout=subprocess.DEVNULL, stderr=err, env=env)
+        deadline = time.monotonic() + 240
+        while "training as a Ray task" not in (tmp_path / "err.txt").read_text() and time.monotonic() < deadline:
+            time.sleep(1)
+        time.sleep(5)  # the task is running on the cluster
+    finally:
+        subprocess.run([str(ray_bin), "stop", "--force"], capture_output=True, timeout=120, env=env)
+    code = compare.wait(timeout=240)
+    err.close()
+    said = (tmp_path / "err.txt").read_text()
+    assert code == 2 and "error: the Ray cluster at" in said and "stopped answering while 1 run(s)" in said, said[-3000:]
+    assert "Traceback" not in said and "Failed to connect to GCS" not in said, said[-3000:]

@@ -5,7 +5,14 @@
 """
 from __future__ import annotations
 
+import os
+import time
+
 from .errors import EmobenchError, option
+
+HEAD_GONE_SECONDS = 20  # the head unreachable this long: the cluster is gone
+POLL_SECONDS = 2.0
+RAY_GIVES_UP_SECONDS = 3600
 
 
 def connect(address: str | None, num_cpus: int | None = None):
@@ -18,6 +25,13 @@ def connect(address: str | None, num_cpus: int | None = None):
         check_reachable(address)
     from .logs import native_output_quiet
 
+    # Ray's core ends the whole process (exit 1, one C++ log line) when the cluster's head stops answering for 60 s;
+    # emobench watches the head itself (ClusterWatch) and says so first, keeping what finished.
+    os.environ.setdefault("RAY_gcs_rpc_server_reconnect_timeout_s", str(RAY_GIVES_UP_SECONDS))
+    from .logs import debugging
+
+    if not debugging():  # Ray's C++ core logs to the process's stderr: library chatter, shown at debug only
+        os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
     if not ray.is_initialized():
         try:
             with native_output_quiet():
@@ -49,3 +63,53 @@ def check_reachable(address: str, timeout: float = 5.0) -> None:
         raise EmobenchError(f"cannot start or reach Ray at {address}: {exc.strerror or exc}") from None
     if len(head) < 9 or head[3] != 4:  # a gRPC server answers with its SETTINGS frame
         raise EmobenchError(f"cannot reach Ray at {address}: something answers there, but not a Ray head (no gRPC)")
+
+
+class ClusterGone(EmobenchError):
+    """The Ray cluster stopped answering while work was running on it."""
+
+
+class ClusterWatch:
+    """Waits for Ray results while checking that the cluster's head still answers: a head gone for
+    ``HEAD_GONE_SECONDS`` is a :class:`ClusterGone` naming ``what`` was running, instead of a process ended by Ray."""
+
+    def __init__(self, ray, what: str, keeps: str):
+        self.ray, self.what, self.keeps = ray, what, keeps
+        try:
+            self.address = ray.get_runtime_context().gcs_address
+        except Exception:  # noqa: BLE001 - an older Ray: nothing to watch
+            self.address = None
+        self.silent_since: float | None = None
+
+    def check(self) -> None:
+        if not self.address:
+            return
+        try:
+            check_reachable(self.address, timeout=POLL_SECONDS)
+            self.silent_since = None
+        except EmobenchError:
+            self.silent_since = self.silent_since or time.monotonic()
+            if time.monotonic() - self.silent_since >= HEAD_GONE_SECONDS:
+                self.abandon()
+                raise ClusterGone(f"the Ray cluster at {self.address} stopped answering while {self.what} ran on it "
+                                  f"(no answer for {HEAD_GONE_SECONDS} s); {self.keeps}") from None
+
+    def wait(self, refs: list):
+        """``ray.wait`` for one of ``refs``, checking the head between polls."""
+        while True:
+            done, _ = self.ray.wait(refs, num_returns=1, timeout=POLL_SECONDS)
+            if done:
+                return done[0]
+            self.check()
+
+    def abandon(self) -> None:
+        """Leave the dead cluster without waiting for it: Ray's own shutdown would keep trying to reach the head."""
+        import threading
+
+        threading.Thread(target=self._shutdown, daemon=True).start()
+
+    def _shutdown(self) -> None:
+        try:
+            self.ray.shutdown()
+        except Exception:  # noqa: BLE001 - the cluster is gone; nothing to tidy there
+            pass

@@ -104,9 +104,11 @@ class Tracker:
     def start(self, config: dict) -> "Tracker":
         if not self.kinds:
             return self
-        from accelerate.tracking import MLflowTracker, TensorBoardTracker
+        from .logs import debugging, quiet_libraries
 
-        from .logs import quiet_libraries
+        if not debugging():  # MLflow sets its own logger up at import (INFO lines on creating its database)
+            os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
+        from accelerate.tracking import MLflowTracker, TensorBoardTracker
 
         quiet_libraries()
         self.folder.mkdir(parents=True, exist_ok=True)

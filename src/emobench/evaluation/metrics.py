@@ -32,12 +32,22 @@ def compute_metrics(y_true, y_pred, label_names: list[str], scored: list[int] | 
         "n": int(len(y_true)),
         "accuracy": float(accuracy_score(y_true, y_pred)) if len(y_true) else 0.0,
         "per_class": _per_class([label_names[i] for i in scored], precision, recall, f1, support),
-        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+        "confusion_matrix": _confusion(y_true, y_pred, labels),
     }
     for average in AVERAGES["single_label"]:
         p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, labels=scored, average=average, zero_division=0)
         result[average] = {"precision": float(p), "recall": float(r), "f1": float(f)}
     return result
+
+
+def _confusion(y_true, y_pred, labels: list[int]) -> list[list[int]]:
+    """The confusion matrix over ``labels``; with one label (a transfer sharing one label with the run) scikit-learn
+    warns that the matrix may have the wrong shape, which the labels given rule out: said at debug only."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="A single label was found", category=UserWarning)
+        return confusion_matrix(y_true, y_pred, labels=labels).tolist()
 
 
 def _per_class(names, precision, recall, f1, support) -> dict:

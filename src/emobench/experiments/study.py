@@ -301,11 +301,15 @@ def _on_ray(folder: Path, actions: list, address: str | None, log) -> list[RunRe
         ref = task.options(**options).remote(None if action == "resume" else run,
                                              str(partial.resolve()) if action == "resume" else None, threads)
         pending[ref] = plan.name
+    from ..cluster import ClusterWatch
+
+    watch = ClusterWatch(ray, f"{len(pending)} run(s) of the comparison {folder.name}",
+                         "the runs that finished are kept; run the same command again to reuse them and train the rest")
     while pending:
-        done, _ = ray.wait(list(pending), num_returns=1)
-        name = pending.pop(done[0])
+        ready = watch.wait(list(pending))
+        name = pending.pop(ready)
         try:
-            path = ray.get(done[0])
+            path = ray.get(ready)
         except ray.exceptions.RayTaskError as exc:
             cause = exc.cause if isinstance(getattr(exc, "cause", None), EmobenchError) else None
             for ref in pending:

@@ -309,16 +309,27 @@ def _on_ray(path, backend: str, allow_modified: bool, address: str | None, worke
     actor = ray.remote(num_cpus=1)(RayScorer)
     pool = ActorPool([actor.remote(str(Path(path).resolve()), backend, allow_modified) for _ in range(workers)])
 
+    from ..cluster import ClusterWatch
+
+    watch = ClusterWatch(ray, "the scoring", "nothing was written")
+
+    def next_result():
+        while True:
+            try:
+                return pool.get_next(timeout=2.0)
+            except TimeoutError:
+                watch.check()
+
     def score(chunks):
         in_flight = 0
         for texts in chunks:
             pool.submit(lambda a, t: a.score.remote(t), texts)
             in_flight += 1
             if in_flight >= 2 * workers:
-                yield pool.get_next()
+                yield next_result()
                 in_flight -= 1
         while in_flight:
-            yield pool.get_next()
+            yield next_result()
             in_flight -= 1
 
     return score
