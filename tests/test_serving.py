@@ -204,3 +204,13 @@ def test_stalled_connections_are_closed_and_a_busy_port_is_clear(run_dir, tmp_pa
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.mark.parametrize("setting, value", [("batch_wait_ms", float("nan")), ("batch_wait_ms", 1e12), ("max_texts", 0),
+                                            ("max_chars", 1.5), ("request_seconds", float("inf")), ("max_batch", True)])
+def test_service_settings_are_range_checked_in_the_api_too(setting, value):
+    from emobench.errors import EmobenchError
+    from emobench.serving.service import ServiceSettings
+
+    with pytest.raises(EmobenchError, match=f"{setting} {value!r}: expected"):
+        ServiceSettings(**{setting: value})

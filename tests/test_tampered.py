@@ -18,7 +18,7 @@ def test_the_table_covers_every_folder_and_route():
     # each surface's test below must see all of its cases end as "clear error" (errors) or "correct" (ok cases)
     table = cases("tampered")
     assert len(table) >= 60 and sum(c.expect == "error" for c in table) >= 100
-    assert {c.group for c in table} == {"run", "model", "export", "comparison", "tuning"}
+    assert {c.group for c in table} == {"run", "model", "export", "comparison", "tuning", "body", "cache"}
     assert {c.via for c in table} == {"cli", "api", "service"}
 
 

@@ -66,23 +66,28 @@ def check_output_file(path: str | Path, param: str) -> Path:
         raise EmobenchError(f"{option(param)} {path}: is a folder; expected a file name")
     if not path.parent.is_dir():
         raise EmobenchError(f"{option(param)} {path}: the folder {path.parent} does not exist")
-    check_outside_records(path.parent, param)
+    check_outside_records(path.parent, param, path)
     return path
 
 
-def check_outside_records(path: str | Path, param: str) -> None:
+def check_outside_records(path: str | Path, param: str, shown: str | Path | None = None) -> None:
     """Outputs never go inside a folder emobench wrote and finished -- a run, model, export, comparison, tuning folder or
     cache entry has a manifest, which new files would contradict (``export RUN -o RUN/model/onnx`` left the run
     unusable) -- nor inside an unfinished ``NAME.partial`` folder. A comparison or tuning folder being continued drops
-    its manifest first, so the runs it trains inside itself pass."""
+    its manifest first, so the runs it trains inside itself pass. ``shown``: the output named in the message (a file
+    written in the folder ``path``)."""
+    shown = path if shown is None else shown
     here = Path(os.path.abspath(path))
     for folder in (here, *here.parents):
         if folder.name.endswith(".partial"):
-            raise EmobenchError(f"{option(param)} {path}: inside {folder}, an unfinished folder emobench is writing; "
+            raise EmobenchError(f"{option(param)} {shown}: inside {folder}, an unfinished folder emobench is writing; "
                                 "choose a folder outside it")
-        if (folder / MANIFEST).is_file():
-            raise EmobenchError(f"{option(param)} {path}: inside {folder}, a folder emobench wrote (it has a "
-                                f"{MANIFEST}); new files there would break it. Choose a folder outside it")
+        marker = next((name for name in (MANIFEST, "emobench_model.json") if (folder / name).is_file()), None)
+        if marker is None and (folder / "metrics.json").is_file() and (folder / "config.json").is_file():
+            marker = "metrics.json"  # a run saved by emobench 0.2, without a manifest
+        if marker is not None:
+            raise EmobenchError(f"{option(param)} {shown}: inside {folder}, a folder emobench wrote (it has a "
+                                f"{marker}); new files there would break it. Choose a folder outside it")
 
 
 def relative_name(value, where: str) -> str:

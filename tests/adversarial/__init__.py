@@ -1,5 +1,5 @@
 """Adversarial case tables: bad inputs, bad arguments and hostile files (the "bad_inputs" table) and tampered run,
-model, export, comparison and tuning folders (the "tampered" table), each case's outcome classified.
+model, export, comparison and tuning folders, model bodies and cache entries (the "tampered" table), each case's outcome classified.
 
 ``harness`` holds what the tables share (workspaces, case types, classification, invokers, the HTTP service,
 ``run_cases``); ``helpers`` the words the cases are written in; each ``cases_*`` module one surface, with its
@@ -20,7 +20,7 @@ TABLES = {
                    "cases_evaluate", "cases_compare", "cases_models", "cases_scoring", "cases_serving", "cases_exports",
                    "cases_tuning", "cases_budgets_and_label_issues"),
     "tampered": ("cases_tampered_models", "cases_tampered_runs", "cases_tampered_exports", "cases_tampered_comparisons",
-                 "cases_tampered_tuning"),
+                 "cases_tampered_tuning", "cases_tampered_bodies_and_cache"),
 }
 
 

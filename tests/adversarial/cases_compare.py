@@ -14,7 +14,7 @@ def cases() -> list[Case]:
     # -------- compare and report
     c += [
         Case("--seeds 0", ["compare", "--models", "tfidf", "--seeds", "0", "--data-dir", "{ws}/data", "-o", "{case}/c", "-q"],
-             message=r"--seeds 0: expected at least 1", group="compare"),
+             message=r"--seeds 0: expected an integer from 1 to", group="compare"),
         Case("--seeds -2", ["compare", "--models", "tfidf", "--seeds", "-2", "--data-dir", "{ws}/data", "-o", "{case}/c", "-q"],
              message=r"--seeds -2", group="compare"),
         Case("--models ''", ["compare", "--models", "", "--data-dir", "{ws}/data", "-o", "{case}/c", "-q"],
@@ -41,7 +41,7 @@ def cases() -> list[Case]:
                                                                   "{case}/c", "-q"],
              message=r"unknown parameter 'epoch' for LstmParams", group="compare"),
         Case("compare --set a bad value", ["compare", "--models", "tfidf", "--set", "C=-1", "--data-dir", "{ws}/data", "-o",
-                                           "{case}/c", "-q"], message=r"parameter C=-1\.0", group="compare"),
+                                           "{case}/c", "-q"], message=r"parameter C=-1 ", group="compare"),
         Case("compare again with another configuration", ["compare", "--models", "tfidf", "--set", "C=0.9", "--data-dir", "{ws}/data",
                                                           "-o", "{ws}/cmp", "--name", "study", "-q"],
              message=r"tfidf-s0 was trained with another configuration .*params\.C: 0\.2 then, 0\.9 now", group="compare"),

@@ -35,6 +35,34 @@ def killed_tuning(ws, case_dir: Path):
     return 0, "best configuration trained as " + again.stdout.split("best configuration trained as")[-1][:80]
 
 
+def _held_by_another(case_dir: Path, ws) -> None:
+    """The tuning folder `tune --name s` writes, locked by a live process (this one's parent: alive for the case)."""
+    import os
+    import socket
+
+    folder = case_dir / "t" / "s"
+    folder.mkdir(parents=True)
+    (folder / "LOCK").write_text(json.dumps({"pid": os.getppid(), "host": socket.gethostname(), "started": "now"}))
+
+
+def identical_tunings(ws, case_dir: Path):
+    """The same tune command twice at once: one tunes, the other says who is tuning (it said "not a tuning folder")."""
+    import subprocess
+
+    command = [*cli(), "tune", "--model", "tfidf", "--trials", "2", "--data-dir", str(ws.data), "-o", str(case_dir / "t"),
+               "--name", "s", "-q"]
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    second = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    outputs = [p.communicate(timeout=600)[0] for p in (first, second)]
+    codes = sorted(p.returncode for p in (first, second))
+    said = "\n".join(outputs)
+    if "not a tuning folder" in said or "Traceback" in said:
+        return 1, said[-2000:]
+    if codes == [0, 0] or (codes == [0, 2] and "is being tuned by process" in said):
+        return 0, said  # one after the other, or one refused naming the other
+    return 1, f"exit codes {codes}: {said[-2000:]}"
+
+
 def cases() -> list[Case]:
     c: list[Case] = []
     # -------- tuning
@@ -45,8 +73,8 @@ def cases() -> list[Case]:
         Case("--space low above high", tune("--space", "C=2:1"), message=r"expected low < high", group="tuning"),
         Case("--space log from 0", tune("--space", "C=0:1:log"), message=r"low > 0 for log", group="tuning"),
         Case("--space with a word for a number", tune("--space", "C=a,b"), message=r"C='a'|expected a number", group="tuning"),
-        Case("--space with NaN", tune("--space", "C=nan:1"), message=r"expected low < high", group="tuning"),
-        Case("--trials 0", tune("--trials", "0"), message=r"--trials 0: expected at least 1", group="tuning"),
+        Case("--space with NaN", tune("--space", "C=nan:1"), message=r"--space 'C=nan:1': nan is not a finite number", group="tuning"),
+        Case("--trials 0", tune("--trials", "0"), message=r"--trials 0: expected an integer from 1 to", group="tuning"),
         Case("--timeout -1", tune("--timeout", "-1"), message=r"--timeout -1", group="tuning"),
         Case("a trial whose parameters leave no feature", tune("--space", "min_df_char=5000,2", "--space", "word_ngram_max=1",
                                                                "--trials", "3"), expect="ok",
@@ -66,5 +94,17 @@ def cases() -> list[Case]:
         Case("--storage in memory", tune("--storage", "sqlite://"), message=r"in-memory SQLite", group="tuning"),
         Case("--storage with a password shown nowhere", tune("--storage", "postgresql://me:hunter2@127.0.0.1:9/db"),
              message=r"^(?!.*hunter2).*postgresql://me:\*\*\*@", group="tuning"),
+        Case("--storage that refuses connections leaves no folder", tune("--storage", "postgresql://me:pw@127.0.0.1:9/db",
+                                                                         "--name", "s"),
+             message=r"cannot connect to the database", group="tuning"),
+        Case("--storage in a missing folder", tune("--storage", "sqlite:///{case}/no/such/t.db", "--name", "s"),
+             message=r"the folder .*no/such does not exist", group="tuning"),
+        Case("--storage with a driver not installed", tune("--storage", "postgresql+pg8000://me@127.0.0.1:9/db", "--name", "s"),
+             message=r"the database driver is not installed \(pg8000\); pip install pg8000", group="tuning"),
+        Case("--storage with a driver SQLAlchemy lacks", tune("--storage", "postgresql+nosuch://127.0.0.1:9/db", "--name", "s"),
+             message=r"SQLAlchemy has no such database driver", group="tuning"),
+        Case("a tuning folder another process holds", tune("--name", "s"), message=r"is being tuned by process \d+",
+             setup=_held_by_another, group="tuning"),
+        process_case("two identical tune commands at once", identical_tunings, expect="ok", group="tuning"),
     ]
     return c

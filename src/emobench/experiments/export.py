@@ -66,7 +66,7 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, quantize: str
     model = load_model(run_dir, allow_modified)
     out = Path(out) if out else run_dir.parent / f"{run_dir.name}-onnx"
     check_output_folder(out.parent, "output")
-    check_outside_records(out.parent, "output")
+    check_outside_records(out.parent, "output", out)
     if out.exists():
         raise EmobenchError(f"{out} already exists; choose another {option('output')}")
     corpus = recorded_corpus(run.dataset_config(), run.data)

@@ -217,7 +217,7 @@ def score_file(run_or_export: str | Path, input_path: str | Path, output_path: s
         raise EmobenchError(f"{option('output')} {output_path}: the folder {output_path.parent} does not exist")
     if output_path.is_dir():
         raise EmobenchError(f"{option('output')} {output_path}: is a folder; expected a file name")
-    check_outside_records(output_path.parent, "output")
+    check_outside_records(output_path.parent, "output", output_path)
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise EmobenchError(f"{option('chunk_size')} {chunk_size}: expected at least 1")
     if engine not in ("local", "ray"):

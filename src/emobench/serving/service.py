@@ -33,6 +33,22 @@ class ServiceSettings:
     batch_wait_ms: float = 5.0  # how long a batch waits for more requests
     request_seconds: float = 30.0  # a request must arrive whole within this (a stalled client is disconnected)
 
+    LIMITS = {"max_texts": (1, 100_000), "max_chars": (1, 1_000_000), "max_batch": (1, 100_000),
+              "batch_wait_ms": (0, 10_000), "request_seconds": (0.1, 3600)}
+
+    def __post_init__(self):
+        """Every setting within its range, NaN and infinities refused (a wait of 1e12 ms held every request forever
+        while /health said ok): the same bounds as the command line's."""
+        import math
+
+        for name, (low, high) in self.LIMITS.items():
+            value = getattr(self, name)
+            integer = name.startswith("max_")
+            if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)) or \
+                    not math.isfinite(value) or not low <= value <= high:
+                raise EmobenchError(f"{option(name)} {value!r}: expected {'an integer' if integer else 'a number'} from "
+                                    f"{low:,} to {high:,}")
+
     @property
     def max_body_bytes(self) -> int:
         """The largest valid request: every text at its longest, every character escaped as \\uXXXX."""
