@@ -197,7 +197,7 @@ def run_comparison(config: CompareConfig, progress: bool = True, log=print, retr
         raise EmobenchError(f"{option('transfer')} {config.transfer.name}: its labels ({', '.join(target[0].label_names)}) and "
                             f"{corpus.name}'s ({', '.join(corpus.label_names)}) have none in common; map them with "
                             f"{option('transfer_label_map')}")
-    existed = folder.exists()
+    existed, output_existed = folder.exists(), folder.parent.exists()
     folder.mkdir(parents=True, exist_ok=True)
     lock = Lock.of(folder, "comparison").acquire(take_over_stale=True)
     try:
@@ -234,6 +234,8 @@ def run_comparison(config: CompareConfig, progress: bool = True, log=print, retr
     except BaseException:
         if not existed and not any((folder / "runs").glob("*")):
             shutil.rmtree(folder, ignore_errors=True)  # nothing was trained: leave nothing behind
+            if not output_existed and folder.parent.is_dir() and not any(folder.parent.iterdir()):
+                folder.parent.rmdir()  # nor the output folder made for it
         raise
     finally:
         lock.release()

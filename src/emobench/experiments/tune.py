@@ -278,7 +278,7 @@ def tune(config: TuneConfig, progress: bool = True, track: list[str] = (), allow
                                   "space": space, "storage": shown_url(config.storage),
                                   "study": config.name if config.storage else None}))
     validate(TuneDescription, asked, "the tuning description")
-    created = not folder.exists()
+    created, output_existed = not folder.exists(), folder.parent.exists()
     folder.mkdir(parents=True, exist_ok=True)
     # Claimed before anything is judged: of two identical commands started at once, one tunes and the other is told who.
     lock = Lock.of(folder, "tuning").acquire(take_over_stale=True)
@@ -349,6 +349,8 @@ def tune(config: TuneConfig, progress: bool = True, track: list[str] = (), allow
         if created and not (ledger and ledger.trials) and not (folder / LEDGER).is_file():
             lock.release()
             shutil.rmtree(folder, ignore_errors=True)
+            if not output_existed and folder.parent.is_dir() and not any(folder.parent.iterdir()):
+                folder.parent.rmdir()  # nor the output folder made for it
         raise
     finally:
         lock.release()
