@@ -319,3 +319,13 @@ def test_a_ray_cluster_that_dies_mid_comparison_is_a_clear_error(tmp_path):
     said = (tmp_path / "err.txt").read_text()
     assert code == 2 and "error: the Ray cluster at" in said and "stopped answering while 1 run(s)" in said, said[-3000:]
     assert "Traceback" not in said and "Failed to connect to GCS" not in said, said[-3000:]
+
+
+def test_utf16_lines_end_at_line_feeds_only(run_dir, tmp_path):
+    """A lone CR inside a text stays in it, in UTF-16 as in UTF-8 (batch scoring split UTF-16 files at it)."""
+    from emobench.serving.scoring import _rows
+
+    for encoding in ("utf-8", "utf-16"):
+        path = tmp_path / f"{encoding}.txt"
+        path.write_bytes("hello\rworld\nfine\r\n".encode(encoding))
+        assert [text for number, _, text in _rows(path, "text", encoding) if number] == ["hello\rworld", "fine"]

@@ -404,7 +404,10 @@ def _parse_overrides(pairs: list[str]) -> dict:
         if not sep or not key.strip():
             raise EmobenchError(f"--set {pair!r}: expected key=value")
         model, dot, name = key.strip().rpartition(".")  # a model name keeps its dashes (lstm-paper.epochs)
-        out[f"{model}{dot}{name.replace('-', '_')}"] = value
+        name = f"{model}{dot}{name.replace('-', '_')}"
+        if name in out:  # the last one winning would train on a value the user may not mean
+            raise EmobenchError(f"--set {key.strip()} is given twice ({out[name]!r} and {value!r}); give it once")
+        out[name] = value
     return out
 
 

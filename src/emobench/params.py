@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import types
 import typing
 from typing import Any, Literal
@@ -30,13 +31,21 @@ def _describe(hint, meta: dict) -> str:
         elif typing.get_origin(option) is Literal:
             parts.append(" or ".join(repr(v) for v in typing.get_args(option)))
         else:
-            parts.append({int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(option, str(option)))
+            parts.append({int: "an integer", float: "a number", bool: "true or false", str: "a string (not empty)"}.get(
+                option, str(option)))
     bounds = []
     for key, symbol in (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<=")):
         if meta.get(key) is not None:
             bounds.append(f"{symbol} {meta[key]}")
     text = " or ".join(parts)
     return text + (" " + " and ".join(bounds) if bounds else "")
+
+
+# What the command line reads as a number: plain ASCII decimals (Python's int() and float() would also take "1_000",
+# Arabic-Indic digits and surrounding spaces, which a typo can produce as silently as a user can mean them).
+_INT = re.compile(r"[+-]?[0-9]+")
+_FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?(nan|inf|infinity)", re.IGNORECASE)
+MAX_INT_DIGITS = 4000  # Python refuses to convert more than 4,300
 
 
 def _coerce(value, hint):
@@ -46,24 +55,24 @@ def _coerce(value, hint):
     options = _options(hint)
     if type(None) in options and value.strip().lower() in ("none", "null", ""):
         return None
+    bare = value.strip()
     for option in options:
-        if typing.get_origin(option) is Literal and value in typing.get_args(option):
+        if typing.get_origin(option) is Literal and bare in typing.get_args(option):
+            return bare
+    for option in options:
+        if option is bool:
+            if bare.lower() in ("true", "1", "yes"):
+                return True
+            if bare.lower() in ("false", "0", "no"):
+                return False
+        elif option is int:
+            if _INT.fullmatch(bare) and len(bare) <= MAX_INT_DIGITS:
+                return int(bare)
+        elif option is float:
+            if _FLOAT.fullmatch(bare) and len(bare) <= MAX_INT_DIGITS:
+                return float(bare)
+        elif option is str:
             return value
-    for option in options:
-        try:
-            if option is bool:
-                if value.lower() in ("true", "1", "yes"):
-                    return True
-                if value.lower() in ("false", "0", "no"):
-                    return False
-            elif option is int:
-                return int(value)
-            elif option is float:
-                return float(value)
-            elif option is str:
-                return value
-        except ValueError:
-            continue
     return value  # wrong type: validate() says what is allowed
 
 
@@ -79,30 +88,56 @@ def _fits(value, option) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
     if option is float:
         return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    if option is str:
-        return isinstance(value, str)
+    if option is str:  # a model name or a path: never empty, never with a NUL (no file has one)
+        return isinstance(value, str) and bool(value.strip()) and "\x00" not in value
     return True
 
 
-def validate(params) -> None:
-    """Check every field against its type, choices and range, then the class's own ``check()``."""
+def shown(value, typed: str | None = None) -> str:
+    """A parameter's value in a message: as the user typed it, a number bare (``2``, not the ``2.0`` it became), any
+    other text quoted (``'auc'``, ``''``)."""
+    if typed is None:
+        return repr(value)
+    return typed if _INT.fullmatch(typed) or _FLOAT.fullmatch(typed) else repr(typed)
+
+
+def check_field(params_type: type, name: str, value, typed: str | None = None) -> None:
+    """One field's value against its type and range (not the class's own ``check()``, which sees every field);
+    ``typed``: the text the value came from, quoted in the message."""
+    f = {f.name: f for f in dataclasses.fields(params_type)}[name]
+    _check_field(f, typing.get_type_hints(params_type)[name], value, typed, params_type.__qualname__)
+
+
+def _check_field(f, hint, value, typed: str | None, owner: str) -> None:
+    meta = f.metadata
+    allowed = _describe(hint, meta)
+    if not any(_fits(value, option) for option in _options(hint)):
+        raise EmobenchError(f"parameter {f.name}={shown(value, typed)} ({owner}): expected {allowed}")
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+        return
+    for key, ok in (("gt", lambda b: value > b), ("ge", lambda b: value >= b), ("lt", lambda b: value < b),
+                    ("le", lambda b: value <= b)):
+        if meta.get(key) is not None and not ok(meta[key]):
+            raise EmobenchError(f"parameter {f.name}={shown(value, typed)} ({owner}): expected {allowed}")
+
+
+def validate(params, typed: dict[str, str] | None = None) -> None:
+    """Check every field against its type, choices and range, then the class's own ``check()``. ``typed``: the
+    command-line text of fields given as strings, quoted in messages instead of the values they became."""
+    typed = typed or {}
     hints = typing.get_type_hints(type(params), include_extras=False)
     name = type(params).__qualname__
     for f in dataclasses.fields(params):
-        value, hint, meta = getattr(params, f.name), hints[f.name], f.metadata
-        allowed = _describe(hint, meta)
-        if not any(_fits(value, option) for option in _options(hint)):
-            raise EmobenchError(f"parameter {f.name}={value!r} ({name}): expected {allowed}")
-        if value is None or isinstance(value, bool) or not isinstance(value, int | float):
-            continue
-        for key, ok in (("gt", lambda b: value > b), ("ge", lambda b: value >= b), ("lt", lambda b: value < b),
-                        ("le", lambda b: value <= b)):
-            if meta.get(key) is not None and not ok(meta[key]):
-                raise EmobenchError(f"parameter {f.name}={value!r} ({name}): expected {allowed}")
+        _check_field(f, hints[f.name], getattr(params, f.name), typed.get(f.name), name)
     check = getattr(params, "check", None)
     if check is not None:
         problem = check()
         if problem:
+            for field_name, text in typed.items():  # "char_ngram_max=2" where the user wrote "2.0": the typed text
+                value = getattr(params, field_name, None)
+                forms = "|".join(re.escape(v) for v in sorted({str(value), repr(value)}, key=len, reverse=True))
+                problem = re.sub(rf"(?<![\w.]){re.escape(field_name)}=(?:{forms})(?![\w.])",
+                                 lambda _, n=field_name, t=text: f"{n}={shown(None, t)}", problem)
             raise EmobenchError(f"{problem} ({name})")
 
 
@@ -118,7 +153,7 @@ def params_from_dict(params_type: type, values: dict) -> Any:
             )
         kwargs[key] = _coerce(value, hints[key])
     params = params_type(**kwargs)
-    validate(params)
+    validate(params, {k: v for k, v in values.items() if isinstance(v, str)})
     return params
 
 

@@ -9,8 +9,10 @@ of their own. A share keeps that share of each stratum (its rarest label), at le
 """
 from __future__ import annotations
 
+import math
 import re
 import warnings
+from decimal import Decimal
 
 import numpy as np
 
@@ -21,18 +23,60 @@ ALL = "all"
 
 
 def parse_size(value: str | int | float | None) -> str | None:
-    """A budget as its canonical string: "16" (per class), "0.25" (a share), or None for the whole split."""
+    """A budget as its canonical string: "16" (per class), "0.25" (a share), or None for the whole split. The canonical
+    string reads back as itself (a share is never written with an exponent: 0.00001, not 1e-05); a refusal quotes the
+    value as given."""
     if value is None:
         return None
+
+    def refuse(why: str = "") -> EmobenchError:
+        return EmobenchError(f"{option('train_size')} {value!r}: {why}expected texts per class (an integer >= 1), a "
+                             "share between 0 and 1 (e.g. 0.1), or all")
+
+    if isinstance(value, bool):
+        raise refuse()
+    if isinstance(value, int):
+        if value < 1:
+            raise refuse()
+        if value >= 10 ** MAX_SIZE_DIGITS:
+            raise refuse("more texts per class than any dataset holds (use all); ")
+        return str(value)
+    if isinstance(value, float):
+        if not (math.isfinite(value) and 0 < value < 1):
+            raise refuse()
+        return _share(value)
     text = str(value).strip().lower()
     if text == ALL:
         return None
-    if re.fullmatch(r"[0-9]+", text) and int(text) >= 1:
-        return str(int(text))
-    if re.fullmatch(r"0?\.[0-9]+", text) and 0 < float(text) < 1:
-        return repr(float(text))
-    raise EmobenchError(f"{option('train_size')} {value!r}: expected texts per class (an integer >= 1), a share between 0 "
-                        "and 1 (e.g. 0.1), or all")
+    if re.fullmatch(r"[0-9]+", text):
+        digits = text.lstrip("0")
+        if not digits:
+            raise refuse()
+        if len(digits) > MAX_SIZE_DIGITS:
+            raise refuse("more texts per class than any dataset holds (use all); ")
+        return digits
+    # a share: 0.1, .1, or with an exponent (1e-05, as Python prints 0.00001)
+    if re.fullmatch(r"0?\.[0-9]+", text) or (re.fullmatch(r"([0-9]+\.?[0-9]*|\.[0-9]+)e[+-]?[0-9]{1,4}", text)
+                                             and 0 < Decimal(text) < 1):
+        exact = Decimal(text)
+        share = float(text)
+        if exact == 0:
+            raise refuse()
+        if share == 0.0:
+            raise refuse("a share too small to tell from 0; ")
+        if share >= 1.0:  # 0.99999999999999999 rounds to 1
+            raise refuse("a share too close to 1 to tell from the whole split (use all); ")
+        return _share(share)
+    raise refuse()
+
+
+MAX_SIZE_DIGITS = 15
+
+
+def _share(share: float) -> str:
+    """A share as the shortest decimal that reads back as the same float, without an exponent."""
+    shortest = repr(share)
+    return shortest if "e" not in shortest else format(Decimal(shortest), "f")
 
 
 def _shuffled(indices, rng: np.random.Generator) -> list[int]:

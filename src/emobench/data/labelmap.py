@@ -26,40 +26,62 @@ BUILTIN = {
 }
 
 
-def read_label_map(spec: str | Path | dict | None) -> dict[str, list[str]] | None:
-    """A built-in map name, a JSON file path, or a dict; validated: an object of label -> list of labels."""
-    if spec is None or spec == "":
+MAP_SHAPE = '{"target label": ["source label", ...]}'
+
+
+def read_label_map(spec: str | Path | dict | None, where: str = "label map") -> dict[str, list[str]] | None:
+    """A built-in map name, a JSON file path, or a dict; validated: an object of label -> list of labels, every target
+    named once (spaces around names trimmed), every source listed once per target."""
+    if spec is None:
         return None
     if isinstance(spec, dict):
-        mapping, where = spec, "label map"
+        mapping = spec
     elif str(spec) in BUILTIN:
         return {k: list(v) for k, v in BUILTIN[str(spec)].items()}
+    elif not isinstance(spec, str | Path) or not str(spec).strip():
+        raise EmobenchError(f"{option('label_map')} {spec!r}: expected a JSON file {MAP_SHAPE} or a built-in map "
+                            f"({', '.join(BUILTIN)})")
     else:
         path = Path(spec).expanduser()
-        if not path.is_file():
+        if path.is_dir():
+            raise EmobenchError(f"{option('label_map')} {spec}: is a folder; expected a JSON file {MAP_SHAPE}")
+        if not path.exists():
             raise EmobenchError(f"{option('label_map')} {spec}: no such file, and not a built-in map ({', '.join(BUILTIN)})")
+        if not path.is_file():
+            raise EmobenchError(f"{option('label_map')} {spec}: not a regular file; expected a JSON file {MAP_SHAPE}")
         try:
             mapping = read_json(path, "label map")
         except EmobenchError as exc:
-            raise EmobenchError(f"{exc}; expected {{\"target label\": [\"source label\", ...]}}") from None
+            raise EmobenchError(f"{exc}; expected {MAP_SHAPE}") from None
         where = str(path)
     if not isinstance(mapping, dict) or not mapping:
-        raise EmobenchError(f"{where}: expected a JSON object {{\"target label\": [\"source label\", ...]}}")
+        raise EmobenchError(f"{where}: expected a JSON object {MAP_SHAPE}")
     out = {}
     for target, sources in mapping.items():
         if isinstance(sources, str):
             sources = [sources]
+        if not isinstance(target, str):
+            raise EmobenchError(f"{where}: target {target!r} is not a label name; expected {MAP_SHAPE}")
+        if not target.strip():
+            raise EmobenchError(f"{where}: a target label name is empty")
         if not isinstance(sources, list) or not sources or not all(isinstance(s, str) and s.strip() for s in sources):
             raise EmobenchError(f"{where}: target {target!r} must map to a non-empty list of label names")
-        if not str(target).strip():
-            raise EmobenchError(f"{where}: a target label name is empty")
-        out[str(target)] = [s.strip() for s in sources]
+        name = target.strip()
+        if name in out:
+            raise EmobenchError(f"{where}: target {name!r} is named twice (spaces around names are trimmed)")
+        listed = [s.strip() for s in sources]
+        twice = next((s for i, s in enumerate(listed) if s in listed[:i]), None)
+        if twice is not None:
+            raise EmobenchError(f"{where}: target {name!r} lists {twice!r} twice; expected each source label once")
+        out[name] = listed
     return out
 
 
 def apply_label_map(corpus: Corpus, mapping: dict[str, list[str]], name: str = "label map") -> Corpus:
     """The corpus with its labels mapped (see the module docstring); the source records the map and what
-    was dropped."""
+    was dropped. ``mapping``: as :func:`read_label_map` reads it (a dict is checked again: it may come from the API
+    or a saved configuration, not only from the command line)."""
+    mapping = read_label_map(mapping, name)
     known = set(corpus.label_names)
     unknown = sorted({s for sources in mapping.values() for s in sources if s not in known})
     if unknown:

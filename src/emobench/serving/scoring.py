@@ -103,7 +103,7 @@ def _decoded_lines(raw, encoding: str, path: Path) -> Iterator[str]:
     if "a\n".encode(codec.replace("-sig", "")) != b"a\n":  # UTF-16 and the like cannot be split at a byte: a stream
         import io
 
-        yield from io.TextIOWrapper(raw, encoding=codec, newline="")
+        yield from io.TextIOWrapper(raw, encoding=codec, newline="\n")  # lines end at LF (or CRLF) only, as elsewhere
         return
     for number, line in enumerate(raw, start=1):
         try:

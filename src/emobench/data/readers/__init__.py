@@ -108,7 +108,7 @@ def load_dataset(config: DatasetConfig | str | None = None, require_train: bool 
             corpus = apply_budget(corpus, config.train_size, config.budget_seed, config.budget_validation)
         failed = None
         try:
-            check_corpus(corpus, require_train)
+            check_corpus(corpus, require_train, config)
         except DataError as exc:
             failed = exc
     for w in caught:  # shown again to the caller, and kept with the data
@@ -129,6 +129,12 @@ def check_config(config: DatasetConfig) -> None:
         raise EmobenchError(f"split fractions {config.split_fractions}: expected positive shares summing to 1")
     if config.split_seed < 0:
         raise EmobenchError(f"{option('split_seed')} {config.split_seed}: expected a seed >= 0")
+    if config.label_names:
+        names = [str(n).strip() for n in config.label_names]
+        other = next(((i, n) for i, n in enumerate(names) if n.isdigit() and n != str(i)), None)
+        if other is not None:  # "1,0": would the label 1 be the name "1" (id 0) or the id 1 (the name "0")?
+            raise EmobenchError(f"{option('label_names')} {','.join(names)}: {other[1]!r} at position {other[0]} is the "
+                                "integer id of another label; names in id order must not be other labels' ids")
     if config.label_separator is not None and (not config.label_separator or config.label_separator.isalnum()):
         raise EmobenchError(f"{option('label_separator')} {config.label_separator!r}: expected a separator such as ',' or '|'")
     if config.dataset_name is not None:
@@ -143,8 +149,10 @@ def check_config(config: DatasetConfig) -> None:
         try:
             if not codecs.lookup(codec)._is_text_encoding:  # base64, rot13, zip: bytes-to-bytes, not a text encoding
                 raise LookupError(codec)
-        except (LookupError, TypeError):
-            raise EmobenchError(f"{option('encoding')} {split + '=' if split else ''}{codec}: unknown encoding {codec!r}; "
+        except (LookupError, TypeError, ValueError):  # ValueError: a name with a NUL character
+            shown = codec if isinstance(codec, str) and codec.isprintable() and codec.strip() == codec and codec else \
+                repr(codec)
+            raise EmobenchError(f"{option('encoding')} {split + '=' if split else ''}{shown}: unknown encoding {codec!r}; "
                                 "expected a Python codec name such as utf-8, cp1252, latin-1") from None
     for name, value in (("encoding", config.encodings), ("data_format", config.data_format)):
         if value and config.reader != "table":
@@ -184,24 +192,31 @@ def check_config(config: DatasetConfig) -> None:
         raise EmobenchError(f"{option('text_column')} and {option('label_column')} are both {config.text_column!r}; expected two columns")
 
 
-def check_corpus(corpus: Corpus, require_train: bool = True) -> None:
+def check_corpus(corpus: Corpus, require_train: bool = True, config: DatasetConfig | None = None) -> None:
     files = [f for f in corpus.source.get("files", {}) if not f.startswith("hub:")]
     where = files[0] if len(files) == 1 else corpus.name
+    # one file per split: a problem of a split is named by its file (the dataset's name is no file)
+    per_split = dict(config.files) if config is not None and config.reader == "table" and config.files else {}
+
+    def file_of(split: str):
+        return per_split.get(split, where)
+
     if not require_train:
         if not any(len(split) for split in corpus.splits.values()):
             raise DataError("no examples", where)
         return
     if "train" not in corpus.splits or not len(corpus["train"]):
         raise DataError(f"no training examples (splits found: {', '.join(n for n, s in corpus.splits.items() if len(s)) or 'none'})",
-                        where)
+                        file_of("train"))
     for name, split in corpus.splits.items():
         if not len(split):
-            raise DataError(f"the {name} split is empty", where)
+            raise DataError(f"the {name} split is empty", file_of(name))
     counts = corpus["train"].label_matrix(corpus.num_labels).sum(axis=0)
     present = [i for i, c in enumerate(counts) if c]
     if len(present) < 2:
         only = corpus.label_names[present[0]] if present else "none"
-        raise DataError(f"the training data has one label only ({only!r}); a classifier needs at least two", where)
+        raise DataError(f"the training data has one label only ({only!r}); a classifier needs at least two",
+                        file_of("train"))
     if corpus.multi_label:
         never = [corpus.label_names[i] for i, c in enumerate(counts) if not c]
         if never:

@@ -2,10 +2,12 @@
 line they came from, so every bad value is reported where it is."""
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
 import os
+import unicodedata
 import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -69,32 +71,69 @@ def read_text(path: str | Path, encoding: str = "utf-8", option_hint: str | None
     return decode(raw, encoding, path, option_hint)
 
 
+def _codec_name(encoding: str) -> str | None:
+    """Python's name of a codec (``UTF8``, ``u8`` and ``utf_8`` are all ``utf-8``), or None for an unknown one."""
+    try:
+        return codecs.lookup(encoding).name
+    except (LookupError, ValueError, TypeError):  # ValueError: a name with a NUL character
+        return None
+
+
 def _is_utf8(encoding: str) -> bool:
-    return encoding.lower().replace("_", "-") in ("utf-8", "utf8", "utf-8-sig")
+    return _codec_name(encoding) in ("utf-8", "utf-8-sig")
+
+
+def _ascii_compatible(codec: str) -> bool:
+    """Whether the codec writes ASCII (line ends included) as ASCII bytes, so bytes can be counted as characters."""
+    try:
+        return "a\n\r;,".encode(codec) == b"a\n\r;," and b"a\n\r;,".decode(codec) == "a\n\r;,"
+    except (UnicodeError, LookupError, ValueError, TypeError):
+        return False
+
+
+def _line_of(raw: bytes, offset: int, codec: str) -> int:
+    """The line of a byte offset, counted in the text as the codec reads it (UTF-16 has no b"\\n" line ends)."""
+    if not _ascii_compatible(codec):
+        try:
+            return raw[:offset].decode(codec, "replace").count("\n") + 1
+        except (UnicodeError, LookupError, ValueError, TypeError):
+            pass
+    return raw[:offset].count(b"\n") + 1
 
 
 def decode(raw: bytes, encoding: str, path: Path, option_hint: str | None = None) -> str:
     utf8 = _is_utf8(encoding)
     codec, shown = ("utf-8-sig", "UTF-8") if utf8 else (encoding, encoding)
+    if _codec_name(codec) is None:
+        raise DataError(f"unknown encoding {encoding!r}; expected a Python codec name such as utf-8, cp1252, latin-1",
+                        path)
+    if not utf8 and raw.startswith(codecs.BOM_UTF8) and _ascii_compatible(codec):
+        raw = raw[len(codecs.BOM_UTF8):]  # a UTF-8 byte-order mark, not three characters of the first column's name
     try:
         text = raw.decode(codec)
-    except LookupError:
-        raise DataError(f"unknown encoding {encoding!r}; expected a Python codec name such as utf-8, cp1252, latin-1",
-                        path) from None
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
+        line = _line_of(raw, exc.start, codec)
         hint = encoding_hint(raw, option_hint or f"{option('encoding')} ENCODING") if utf8 else \
             f"expected a {shown} text file; is it in another encoding?"
         raise DataError(f"bytes {raw[exc.start:exc.end]!r} are not valid {shown}; {hint}", path, line) from None
+    except (UnicodeError, ValueError) as exc:  # a codec that fails without saying where ('undefined', 'idna' labels)
+        raise DataError(f"cannot be read as {shown} ({str(exc)[:200]}); expected a {shown} text file; is it in another "
+                        "encoding?", path) from None
     if not utf8 and not raw.isascii():
         try:
             as_utf8 = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
             return text
-        sample = next(c for c in as_utf8 if ord(c) > 127)
+        sample = next((c for c in as_utf8 if ord(c) > 127), None)
+        if sample is None:  # only a byte-order mark: nothing is read differently
+            return text
+        try:
+            misread = sample.encode("utf-8").decode(encoding, "replace")
+        except (UnicodeError, ValueError):
+            misread = "?"
         warnings.warn(f"{path}: read as {encoding} as asked, but the file is valid UTF-8: its non-ASCII characters "
-                      f"(e.g. {sample!r}, read as {sample.encode('utf-8').decode(encoding, 'replace')!r}) are probably "
-                      f"corrupted; leave out {option('encoding')} to read it as UTF-8", DataWarning, stacklevel=3)
+                      f"(e.g. {sample!r}, read as {misread!r}) are probably corrupted; leave out {option('encoding')} to "
+                      "read it as UTF-8", DataWarning, stacklevel=3)
     return text
 
 
@@ -170,7 +209,9 @@ def read_records(path: str | Path, encoding: str = "utf-8", header: bool = True,
     if fmt == "txt":
         return [(number, {"text": t, "label": label}) for number, t, label in semicolon_lines(file_lines(text), path)]
     csv.field_size_limit(MAX_FIELD_CHARS)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=DELIMITERS[fmt])
+    # Lines end at LF (CRLF too), as in every other format and in batch scoring: a lone CR is no line end (the csv
+    # module's universal newlines would split a row there and count a line more).
+    reader = csv.reader(io.StringIO(text, newline="\n"), delimiter=DELIMITERS[fmt])
     records = []
     start = 1
     try:
@@ -203,6 +244,9 @@ def read_records(path: str | Path, encoding: str = "utf-8", header: bool = True,
         if "field larger than field limit" in detail:
             detail = (f"a field of more than {MAX_FIELD_CHARS:,} characters (texts are limited to {MAX_TEXT_CHARS:,}; "
                       "is a quote left open?)")
+        elif "new-line character seen in unquoted field" in detail:
+            raise DataError("a carriage return (CR) inside an unquoted field; lines end at LF or CRLF, so quote the field "
+                            "or remove the CR", path, reader.line_num) from None
         raise DataError(f"malformed row ({detail})", path, start) from None
     return records
 
@@ -213,17 +257,37 @@ def _jsonl_records(text: str, path: Path) -> list[tuple[int, dict]]:
     return list(jsonl_objects(file_lines(text), path))
 
 
+class _RepeatedKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list) -> dict:
+    """A JSON object whose keys are all different: Python would keep the last of two, silently."""
+    seen = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise _RepeatedKey(key)
+        seen.add(key)
+    return dict(pairs)
+
+
 def jsonl_objects(lines: Iterable[str], path: Path) -> Iterator[tuple[int, dict]]:
     """(line number, object) for every non-blank line of a JSON Lines file, as the lines come."""
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = json.loads(line, object_pairs_hook=_unique_keys)
         except json.JSONDecodeError as exc:
             raise DataError(f"malformed JSON ({exc.msg}); expected one JSON object per line", path, number) from None
         except RecursionError:
             raise DataError("JSON nested too deeply to read; expected one flat JSON object per line", path, number) from None
+        except _RepeatedKey as exc:
+            raise DataError(f"key {exc.args[0]!r} appears twice in the JSON object; expected each column once", path,
+                            number) from None
+        except ValueError:  # an integer of more digits than Python converts (4,300)
+            raise DataError("malformed JSON (a number with thousands of digits); expected one JSON object per line",
+                            path, number) from None
         if not isinstance(record, dict):
             raise DataError(f"expected a JSON object, got {type(record).__name__}", path, number)
         yield number, record
@@ -231,7 +295,7 @@ def jsonl_objects(lines: Iterable[str], path: Path) -> Iterator[tuple[int, dict]
 
 def field(record: dict, column: str, path: Path, number: int):
     if column not in record:
-        raise DataError(f"missing column {column!r} (columns: {', '.join(map(str, record))})", path, number)
+        raise DataError(f"missing column {column!r} (columns: {', '.join(map(repr, record))})"[:2000], path, number)
     return record[column]
 
 
@@ -288,6 +352,10 @@ def raw_label(value, column: str, path: Path, number: int) -> str:
             raise DataError(f"label {value!r}: expected a label name or an integer id", path, number)
         value = int(value)
     label = check_unicode(str(value).strip(), column, path, number)
+    odd = next((c for c in label if unicodedata.category(c) in ("Cc", "Zl", "Zp")), None)
+    if odd is not None:  # a line break or control character would split every message and report naming the label
+        raise DataError(f"label {label[:60]!r}: a control character or line break ({odd!r}) in a label; expected a label "
+                        "name", path, number)
     if len(label) > 200:
         raise DataError(f"column {column!r}: a label of {len(label):,} characters; expected a label name", path, number)
     if looks_like_label_set(label):
@@ -383,6 +451,9 @@ def label_id(label: str, names: list[str], explicit: bool, path: Path, number: i
     if is_id(label):
         if explicit and int(label) < len(names):
             return int(label)
+        if explicit and names and not any(is_id(n) for n in names):
+            raise DataError(f"label id {label} is out of range: {option('label_names')} has {len(names)} names (ids 0.."
+                            f"{len(names) - 1})", path, number)
         if not any(is_id(n) for n in names):
             raise DataError(f"label {label!r} is an integer id, but the labels are names ({', '.join(names)}); "
                             f"write the names, or pass {option('label_names')} to say which name each id means", path, number)

@@ -80,11 +80,19 @@ def load_table(config) -> Corpus:
     checksums = {}
     check = TextChecker()
     dropped = 0
+    # --label-columns all reads the label columns of the first row: a JSON line with another column would lose labels
+    every_column = set(first_row_columns(records_by_file)) if config.label_columns == ALL_OTHER_COLUMNS else None
     for split, (path, records) in records_by_file.items():
         checksums[str(path.resolve())] = sha256_file(path)
         if not records:
             raise DataError("no examples (the file has no data rows)", path)
         for number, record in records:
+            if every_column is not None:
+                stray = next((c for c in record if c not in every_column), None)
+                if stray is not None:
+                    raise DataError(f"column {stray!r} is not in the first row; {option('label_columns')} all takes the "
+                                    "label columns from the first row (list them, or give every row the same columns)",
+                                    path, number)
             text = check(field(record, text_column, path, number), text_column, path, number)
             if indicator_columns is not None:
                 labels = _indicated(record, indicator_columns, path, number)
@@ -155,6 +163,10 @@ def _indicator_columns(config, records_by_file, text_column: str, split_column: 
         if column in (text_column, split_column):
             raise DataError(f"{option('label_columns')}: {column!r} is the text or split column")
     return columns
+
+
+def first_row_columns(records_by_file) -> list:
+    return next((list(records[0][1]) for _, records in records_by_file.values() if records), [])
 
 
 def _indicated(record: dict, columns: list[str], path: Path, number: int) -> list[str]:
