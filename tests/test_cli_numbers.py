@@ -101,3 +101,14 @@ def test_the_command_line_says_one_error_line(args, message):
     assert result.exit_code == 2, result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert lines == [f"error: {message}"] or (len(lines) == 1 and lines[0].startswith(f"error: {message}")), result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--set", "epochs=3", "--set", "epochs=5"], "--set epochs is given twice ('3' and '5')"),
+    (["compare", "--models", "tfidf,lstm", "--set", "lstm.epochs=3", "--set", "epochs=5"],
+     "lstm's epochs is also set by another --set ('3')"),
+])
+def test_a_parameter_set_twice_is_refused(args, message):
+    """The last value winning would train on a value the user may not mean."""
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and message in result.output, result.output

@@ -879,11 +879,11 @@ def _compare_overrides(pairs: list[str], models: list[str]) -> dict:
             raise EmobenchError(f"--set {key}=...: {model!r} is not among the compared models ({', '.join(models)})")
         matched = False
         for target in targets:
-            if param in param_names(target):
+            if param in param_names(target) or dot:  # an unknown one is validated (and refused) with the model's
+                if param in out.get(target, {}):
+                    raise EmobenchError(f"--set {key}=...: {target}'s {param} is also set by another --set "
+                                        f"({out[target][param]!r}); give it once")
                 out.setdefault(target, {})[param] = value
-                matched = True
-            elif dot:
-                out.setdefault(target, {})[param] = value  # validated (and refused) with the model's parameters
                 matched = True
         if not matched:
             raise EmobenchError(f"--set {key}=...: no compared model has a parameter {param!r}")
