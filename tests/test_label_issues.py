@@ -183,7 +183,7 @@ def test_the_audit_command_shows_and_saves_the_issues(noisy_root, tmp_path):
     saved = json.loads((tmp_path / "a.json").read_text())["label_issues"]
     assert saved["splits"]["train"]["flagged"] == len(saved["splits"]["train"]["issues"]) >= 15
     assert {i["index"] for i in saved["splits"]["train"]["issues"]} & flipped
-    for args, message in ((["--folds", "1"], "--folds 1: expected an integer >= 2"), (["--splits", "dev"], "no split 'dev'"),
+    for args, message in ((["--folds", "1"], "--folds 1: expected an integer from 2 to 100"), (["--splits", "dev"], "no split 'dev'"),
                           (["--model", "gpt9"], "unknown model 'gpt9'")):
         bad = runner.invoke(app, ["data", "audit", "emotion", "--data-dir", str(root), "--label-issues", *args])
         assert bad.exit_code == 2 and message in bad.output, bad.output

@@ -68,6 +68,10 @@ class RecordError(EmobenchError):
     emobench's: the message names the file and the field."""
 
 
+class TrainingDiverged(EmobenchError):
+    """The training loss became NaN or infinite: nothing of the run is worth resuming."""
+
+
 class UnknownSplitError(EmobenchError, KeyError):
     """A split name the dataset does not have (a KeyError too, for mapping-style callers)."""
 

@@ -10,7 +10,7 @@ import sys
 
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 LIBRARIES = ("transformers", "accelerate", "huggingface_hub", "torch", "optuna", "mlflow", "urllib3", "filelock", "setfit",
-             "sentence_transformers", "model2vec", "cleanlab")
+             "sentence_transformers", "model2vec", "skeletoken", "cleanlab")
 logger = logging.getLogger("emobench")
 
 
@@ -48,6 +48,24 @@ def configure(level: str = "info") -> None:
 
 def debugging() -> bool:
     return logger.isEnabledFor(logging.DEBUG)
+
+
+@contextlib.contextmanager
+def library_bars(progress: bool, *modules):
+    """The progress bars a library draws with its own ``tqdm`` (model2vec's distillation and training loops take no
+    option for them): shown when emobench's would be (asked for, on a terminal), else off."""
+    import functools
+
+    from tqdm import tqdm
+
+    saved = [(module, getattr(module, "tqdm", None)) for module in modules]
+    for module, _ in saved:
+        module.tqdm = functools.partial(tqdm, disable=not bars(progress))
+    try:
+        yield
+    finally:
+        for module, original in saved:
+            module.tqdm = original
 
 
 @contextlib.contextmanager

@@ -20,7 +20,7 @@ import numpy as np
 from ..claims import Lock
 from ..data import Corpus, DatasetConfig, Split, audit, load_dataset
 from ..environment import machine_info, seed_everything, thread_count, versions
-from ..errors import EmobenchError, EmobenchWarning, option
+from ..errors import EmobenchError, EmobenchWarning, TrainingDiverged, option
 from ..evaluation import classification_report_text, compute_metrics
 from ..files import check_output_folder, check_outside_records, check_plain_name
 from ..logs import logger as log
@@ -192,7 +192,7 @@ def train(config: RunConfig | None = None, *, resume: str | Path | None = None, 
         return RunRecord.load(final, check_predictions=False)
     except BaseException as exc:
         nothing_to_resume = not any((partial / "checkpoints").glob("ckpt-*")) if partial.exists() else False
-        if started_fresh and nothing_to_resume and isinstance(exc, EmobenchError | OSError):
+        if started_fresh and (nothing_to_resume or isinstance(exc, TrainingDiverged)) and isinstance(exc, EmobenchError | OSError):
             # A configuration or data error before the first checkpoint leaves nothing worth resuming.
             shutil.rmtree(partial, ignore_errors=True)
             out = partial.parent

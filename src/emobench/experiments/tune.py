@@ -302,6 +302,8 @@ def tune(config: TuneConfig, progress: bool = True, track: list[str] = (), allow
             ledger = Ledger(trials=[LedgerEntry(number=n, state=state, params=p, value=v) for n, state, p, v in finished])
         failed = {t.number for t in study.trials if t.state == optuna.trial.TrialState.FAIL}
         check_trials(finished, ledger, space, folder / STUDY_DB if not shared else folder / LEDGER, failed)
+        if (folder / "best").is_dir():  # checked before the folder is changed: a refusal leaves it verified
+            RunRecord.load(folder / "best", allow_modified)
         (folder / MANIFEST).unlink(missing_ok=True)  # being changed: complete again only at the end
         write_text_atomic(folder / TUNE, json_text(asked))
         if adopted:
@@ -341,7 +343,7 @@ def tune(config: TuneConfig, progress: bool = True, track: list[str] = (), allow
             train(RunConfig(model=config.model, dataset=config.dataset, seed=config.seed, preset=config.preset,
                             overrides={**config.overrides, **best.params}, output_dir=str(folder), name="best"),
                   progress=progress, corpus=corpus, tracker=tracker)
-        _summarise(optuna, study, folder, config, space)
+        _summarise(optuna, study, folder, config, space, allow_modified)
         write_manifest(folder)
     except BaseException:
         # A folder this command made that holds no trial is not worth keeping: it would only block the rerun
@@ -354,7 +356,7 @@ def tune(config: TuneConfig, progress: bool = True, track: list[str] = (), allow
         raise
     finally:
         lock.release()
-    return TuningRecord.load(folder)
+    return TuningRecord.load(folder, allow_modified)
 
 
 def _continue(folder: Path, asked: dict, allow_modified: bool) -> Ledger | None:
@@ -521,7 +523,7 @@ def _objective(config: TuneConfig, spec, space: dict, corpus: Corpus, folder: Pa
     return objective
 
 
-def _summarise(optuna, study, folder: Path, config: TuneConfig, space: dict) -> None:
+def _summarise(optuna, study, folder: Path, config: TuneConfig, space: dict, allow_modified: bool = False) -> None:
     from ..reporting.render import Bullets, Figure, Heading, Paragraph, Table, bold, code, render_markdown
 
     rows = []
@@ -535,7 +537,7 @@ def _summarise(optuna, study, folder: Path, config: TuneConfig, space: dict) -> 
     write_trials(folder, rows)
     importance = _importance_plot(optuna, study, folder / IMPORTANCE)
     best = study.best_trial
-    run = RunRecord.load(folder / "best", check_predictions=False).metrics.model_dump(mode="json")
+    run = RunRecord.load(folder / "best", allow_modified, check_predictions=False).metrics.model_dump(mode="json")
     default = next((r for r in rows if r["default"] and r["state"] == "complete"), None)
     blocks = [Heading(1, f"Tuning {config.model} on {config.dataset.short_name}"),
               Paragraph(["Optuna TPE (seed ", code(config.seed), "), median pruning on per-epoch validation macro-F1; "

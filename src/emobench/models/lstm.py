@@ -16,7 +16,7 @@ from ..data import Split
 from ..errors import RecordError
 from ..files import Folder, read_tensors
 from ..params import param
-from ..records.model import ModelRecord, read_vocabulary
+from ..records.model import MODEL_FILE, ModelRecord, read_vocabulary
 from ..training import TrainParams
 from ..training.checkpoint import save_weights
 from .base import check_weights_labels, safetensors_metadata
@@ -35,8 +35,8 @@ class LstmParams(TrainParams):
     max_vocab: int | None = param(None, ge=1)
     # benchmarks/lstm.py --ablation, dair-ai validation macro-F1: hidden 64 0.914 (80 s) vs 128 0.914 (118 s);
     # no class weighting 0.913; random embeddings 0.914; frozen GloVe 0.773.
-    hidden_size: int = param(64, ge=1)
-    num_layers: int = param(1, ge=1)
+    hidden_size: int = param(64, ge=1, le=65_536)
+    num_layers: int = param(1, ge=1, le=64)
     dropout: float = param(0.3, ge=0, lt=1)
     max_length: int | None = param(None, ge=1, doc="paper: fixed padding length (derived from training data when none)")
     epochs: int = param(8, ge=1)
@@ -193,6 +193,17 @@ class LstmClassifier(TorchClassifier):
         if rows != len(self.vocab):
             raise RecordError(f"{folder.root / VOCABULARY}: field words: {len(self.vocab)} words, but the weights embed "
                               f"{rows}; the vocabulary is not the one the model was trained with")
+        # The description's sizes against the weights' before the network is built: a description cannot make the
+        # load allocate more than the weights hold (num_layers 1000001 built for minutes).
+        layers = sum(1 for name in state if name.startswith("lstm.weight_ih_l") and not name.endswith("_reverse"))
+        where = folder.root / MODEL_FILE
+        if layers and layers != self.params.num_layers:
+            raise RecordError(f"{where}: field params.num_layers: {self.params.num_layers}, but the weights ({path.name}) "
+                              f"hold {layers} LSTM layer(s)")
+        recurrent = state.get("lstm.weight_hh_l0")
+        if recurrent is not None and int(recurrent.shape[-1]) != self.params.hidden_size:
+            raise RecordError(f"{where}: field params.hidden_size: {self.params.hidden_size}, but the weights ({path.name}) "
+                              f"have {int(recurrent.shape[-1])} hidden units")
         self.module = self._module(np.zeros(tuple(state["embedding.weight"].shape), dtype=np.float32))
         self._load_state(self.module, state, path)
         self.resolve_pad_multiple()

@@ -69,12 +69,14 @@ def check_folder(folder: str | Path, saved: bool = False) -> None:
     stamp = _stamp(folder)
     if stamp in _checked:  # a fit loads the config, the tokenizer and the model: the folder is checked once
         return
+    _check_json_files(folder, saved)
     config = _config(folder)
     shapes = _weight_shapes(folder, config)
     _check_sizes(folder, config, shapes)
     _check_tokenizer(folder, config, shapes)
     if not saved:
-        _check_modules(folder)
+        _check_modules(folder, config)
+        _check_finite(folder)
     _checked[stamp] = None
 
 
@@ -104,6 +106,17 @@ def _read(path: Path, what: str, limit: int):
     if size > limit:
         raise EmobenchError(f"{path}: the {what} has {size:,} bytes; at most {limit:,} are read")
     return parse_json(path.read_bytes(), path, what, ours=False)
+
+
+def _check_json_files(folder: Path, saved: bool) -> None:
+    """Every JSON file a library may read (tokenizer_config.json, special_tokens_map.json, a module's config, ...):
+    bounded and well-formed before any library parses it (a 5,000-deep tokenizer_config.json was a RecursionError)."""
+    for path in sorted(folder.rglob("*.json")):
+        if saved and path.name in ("MANIFEST.json", "emobench_model.json"):
+            continue  # emobench's own, read by its records
+        limit = MAX_TOKENIZER_BYTES if path.name == "tokenizer.json" else MAX_CONFIG_BYTES * 64
+        what = {"config.json": "model configuration", "tokenizer.json": "tokenizer"}.get(path.name, "JSON file")
+        _read(path, what, limit)
 
 
 def _config(folder: Path) -> dict:
@@ -222,6 +235,11 @@ def _check_tokenizer(folder: Path, config: dict, shapes: dict[str, tuple]) -> No
         if largest >= rows:
             raise EmobenchError(f"{path}: field model.vocab: token id {largest}, but the model embeds {rows} tokens "
                                 f"(ids 0 to {rows - 1}); the tokenizer is not the model's")
+    if path.is_file():
+        kind = _read(path, "tokenizer", MAX_TOKENIZER_BYTES).get("model", {}).get("type")
+        if kind is not None and kind not in ("BPE", "WordPiece", "WordLevel", "Unigram"):
+            raise EmobenchError(f"{path}: field model.type: {str(kind)[:60]!r}, expected a tokenizers model (BPE, WordPiece, "
+                                "WordLevel or Unigram)")
     vocab_txt = folder / "vocab.txt"
     if vocab_txt.is_file():
         with open(vocab_txt, "rb") as handle:
@@ -231,18 +249,53 @@ def _check_tokenizer(folder: Path, config: dict, shapes: dict[str, tuple]) -> No
                                 "model's")
 
 
-def _check_modules(folder: Path) -> None:
-    """sentence-transformers' modules.json and the module folders it names: plain names inside the folder."""
+ALLOWED_MODULES = {"Transformer", "Pooling", "Normalize"}  # sentence-transformers modules emobench computes itself
+
+
+def _check_modules(folder: Path, config: dict) -> None:
+    """sentence-transformers' modules.json: modules emobench computes (a Dense or other module would be imported from
+    the folder's description, or silently left out), module folders named inside the folder, and the module settings
+    consistent with the encoder."""
     path = folder / "modules.json"
     if not path.is_file():
         return
     modules = _read(path, "sentence-transformers modules", MAX_CONFIG_BYTES)
     if not isinstance(modules, list) or not all(isinstance(m, dict) and isinstance(m.get("type"), str) for m in modules):
         raise EmobenchError(f"{path}: expected a list of sentence-transformers modules with their type")
+    hidden = _first(config, "hidden_size", "d_model", "dim", "n_embd")
     for k, module in enumerate(modules):
         sub = module.get("path", "")
         if not isinstance(sub, str) or sub.startswith(("/", "~")) or "\\" in sub or ".." in sub.split("/"):
             raise EmobenchError(f"{path}: field [{k}].path: {str(sub)[:80]!r}, expected a folder inside the model folder")
+        kind = module["type"].rsplit(".", 1)[-1]
+        if kind not in ALLOWED_MODULES or not module["type"].startswith("sentence_transformers."):
+            raise EmobenchError(f"{path}: module {module['type'][:100]!r} is not one emobench loads (only sentence-"
+                                f"transformers' {', '.join(sorted(ALLOWED_MODULES))}); a body with other modules is refused")
+        if kind == "Pooling" and (folder / sub / "config.json").is_file():
+            dimension = module_config(folder, module, k).get("word_embedding_dimension")
+            if dimension is not None and dimension != hidden:
+                raise EmobenchError(f"{folder / sub / 'config.json'}: field word_embedding_dimension: {dimension!r}, but the "
+                                    f"encoder's hidden size is {hidden}")
+    settings = folder / "sentence_bert_config.json"
+    if settings.is_file():
+        length = _read(settings, "sentence-transformers settings", MAX_CONFIG_BYTES).get("max_seq_length")
+        limit = _first(config, "max_position_embeddings", "n_positions") or 1_048_576
+        if length is not None and (isinstance(length, bool) or not isinstance(length, int) or not 1 <= length <= limit):
+            raise EmobenchError(f"{settings}: field max_seq_length: {length!r}, expected an integer from 1 to {limit:,}")
+
+
+def _check_finite(folder: Path) -> None:
+    """Every floating-point weight finite: NaN embeddings train a NaN loss, or a static model of zero vectors."""
+    import numpy as np
+    from safetensors import safe_open
+
+    for path in sorted(folder.glob("*.safetensors")):
+        with safe_open(str(path), framework="numpy") as handle:
+            for key in handle.keys():
+                tensor = handle.get_tensor(key)
+                if tensor.dtype.kind == "f" and not np.isfinite(tensor).all():
+                    raise EmobenchError(f"{path}: field {key}: non-finite values (NaN or infinity); the weights are "
+                                        "damaged")
 
 
 def module_config(folder: Path, module: dict, k: int) -> dict:

@@ -62,7 +62,7 @@ def body_key(folder: Path, pca_dims: int) -> str:
     return digest.hexdigest()[:32]
 
 
-def distilled(source: str, pca_dims: int):
+def distilled(source: str, pca_dims: int, progress: bool = False):
     """The static model distilled from ``source`` (cached); returns (model, key, whether the cache served it). A cache
     entry (records/cache.py) is verified whenever it is used; a damaged one is rebuilt, with a warning."""
     from model2vec.distill import distill_from_model
@@ -72,17 +72,27 @@ def distilled(source: str, pca_dims: int):
     from .transformer import _load
 
     folder = Path(source)
+    root = cache_root()
+    for place in (root.parent, root):  # before the distillation, not after it
+        if place.exists() and not place.is_dir():
+            raise EmobenchError(f"{place}: a file where the static-embedding cache keeps its entries ($EMOBENCH_CACHE); "
+                                "expected a folder")
     key = body_key(folder, pca_dims)
-    target = cache_root() / key
+    target = root / key
     if target.exists() or target.is_symlink():
         try:
             return _from_cache(target), key, True
         except RecordError as exc:
             warnings.warn(f"the static-embedding cache entry {target} cannot be used ({exc}); it is rebuilt",
                           EmobenchWarning, stacklevel=3)
+    import model2vec.distill.inference as distilling
+
+    from ..logs import library_bars
+
     model = _load(AutoModel, source)
     tokenizer = _load(AutoTokenizer, source)
-    static = distill_from_model(model, tokenizer, pca_dims=min(pca_dims, model.config.hidden_size), device="cpu")
+    with library_bars(progress, distilling):
+        static = distill_from_model(model, tokenizer, pca_dims=min(pca_dims, model.config.hidden_size), device="cpu")
     if len(static.embedding) < 2 or len(static.tokens) < 2:
         raise EmobenchError(f"{source}: distilling the body gave {len(static.tokens)} token(s); its tokenizer is not a "
                             "usable vocabulary")
@@ -101,7 +111,11 @@ def distilled(source: str, pca_dims: int):
         _put_in_place(scratch, target)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return _from_cache(target), key, False
+    try:
+        return _from_cache(target), key, False
+    except RecordError as exc:  # the distillation itself gave an unusable entry: not kept for the next run
+        shutil.rmtree(target, ignore_errors=True)
+        raise EmobenchError(f"{source}: distilling the body gave an unusable static model ({exc})") from None
 
 
 def _put_in_place(scratch: Path, target: Path) -> None:
@@ -173,7 +187,7 @@ class StaticClassifier(Classifier):
             raise EmobenchError(f"static body {p.pretrained!r}: expected a local model folder (the hub is not reached); "
                                 "pass --set body=DIR")
         started = time.perf_counter()
-        static, key, cached = distilled(source, p.pca_dims)
+        static, key, cached = distilled(source, p.pca_dims, progress)
         distill_seconds = time.perf_counter() - started
         model = StaticModelForClassification.from_static_model(model=static, n_layers=p.n_layers, hidden_dim=p.hidden_dim,
                                                                out_dim=len(self.label_names))
@@ -184,9 +198,14 @@ class StaticClassifier(Classifier):
 
         val = {"X_val": list(validation.texts), "y_val": labels_of(validation)} if validation is not None and len(validation) \
             else {}
-        model.fit(list(train.texts), labels_of(train), learning_rate=p.learning_rate, batch_size=p.batch_size or None,
-                  max_epochs=p.max_epochs or -1, early_stopping_patience=p.patience, device="cpu", random_seed=seed,
-                  class_weight=p.class_weight, **val)
+        import model2vec.train.trainer as training
+
+        from ..logs import library_bars
+
+        with library_bars(progress, training):
+            model.fit(list(train.texts), labels_of(train), learning_rate=p.learning_rate, batch_size=p.batch_size or None,
+                      max_epochs=p.max_epochs or -1, early_stopping_patience=p.patience, device="cpu", random_seed=seed,
+                      class_weight=p.class_weight, **val)
         self.model = model.to("cpu").eval()
         self._columns()
         self.info = {"parameters": int(sum(t.numel() for t in self.model.parameters())), "distillation": {

@@ -92,6 +92,8 @@ def _load(loader, name: str, saved: bool = False, **kwargs):
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if saved:
             raise RecordError(f"{name}: transformers cannot load the saved model ({detail}); the folder is corrupt") from None
+        if local:
+            raise EmobenchError(f"{source}: transformers cannot load this model folder ({detail[:300]})") from None
         raise EmobenchError(
             f"cannot load {name!r} from the Hugging Face hub or as a local directory ({detail}); "
             f"without network, pass a model directory: {option('model')} hf:/path/to/model"

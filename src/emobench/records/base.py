@@ -53,7 +53,14 @@ def _finite(value: float) -> float:
     return value
 
 
+def _named(value: str) -> str:
+    if not value.strip() or not value.isprintable():
+        raise ValueError(f"{value[:100]!r}: expected a name (not blank, no control characters)")
+    return value
+
+
 FileName = Annotated[str, AfterValidator(_plain_file)]
+Name = Annotated[str, Field(min_length=1, max_length=1000), AfterValidator(_named)]  # a model, family or dataset name
 LabelNames = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1), AfterValidator(_unique_names)]
 Finite = Annotated[float, AfterValidator(_finite)]
 Share = Annotated[float, Field(ge=0, le=1)]
@@ -64,7 +71,12 @@ AnyDict = dict[str, Any]
 def where_of(loc: tuple) -> str:
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif not part or part != part.strip() or not part.isprintable() or len(part) > 100:
+            out += f"[{part[:100]!r}]"  # a key that would not read as one (empty, spaces, control characters)
+        else:
+            out += f".{part}" if out else str(part)
     return out or "(the whole file)"
 
 
@@ -76,7 +88,7 @@ def validate(model: type[BaseModel], data: Any, where) -> Any:
         first = exc.errors(include_url=False)[0]
         message = first["msg"].removeprefix("Value error, ")
         loc = where_of(first["loc"]) if first["loc"] else None
-        named = re.match(r"^([A-Za-z_][\w.\[\]]*): (.*)$", message, re.S)
+        named = re.match(r"^([A-Za-z_](?:[\w.-]|\[[^\]]*\])*): (.*)$", message, re.S)
         if named and (loc is None or not first["loc"] or first["type"] == "value_error"):
             # a rule across fields names the field it is about: "decision.thresholds: ..."
             loc = f"{loc}.{named.group(1)}" if loc and first["loc"] else named.group(1)

@@ -72,5 +72,25 @@ def read_static_entry(path: Path) -> tuple[dict[str, np.ndarray], Path, StaticSe
     weights = arrays.get("weights")
     if weights is not None and (weights.ndim != 1 or len(weights) != rows or not np.isfinite(weights).all()):
         raise RecordError(f"{where}: field weights: expected one finite weight per token")
-    check_tokenizer_json(folder, TOKENIZER, rows=rows)
+    tokenizer = check_tokenizer_json(folder, TOKENIZER, rows=rows)
+    if mapping is None:  # one vector per token, in id order
+        tokens = _tokens(tokenizer)
+        if tokens is not None and tokens != rows:
+            raise RecordError(f"{path / TOKENIZER}: field model.vocab: {tokens} tokens, but {VECTORS} holds {rows} vectors "
+                              "(one per token); the tokenizer is not the entry's")
     return arrays, folder.path(TOKENIZER, "tokenizer"), settings
+
+
+def _tokens(tokenizer: dict) -> int | None:
+    """How many distinct tokens a tokenizers ``tokenizer.json`` knows (its vocabulary's and its added tokens'), as
+    ``Tokenizer.get_vocab()`` lists them; None for a vocabulary of another shape."""
+    vocab = tokenizer["model"].get("vocab")
+    if isinstance(vocab, dict):
+        names = set(vocab)
+    elif isinstance(vocab, list) and all(isinstance(v, list) and v and isinstance(v[0], str) for v in vocab):
+        names = {v[0] for v in vocab}
+    else:
+        return None
+    added = tokenizer.get("added_tokens") or []
+    names |= {t["content"] for t in added if isinstance(t, dict) and isinstance(t.get("content"), str)}
+    return len(names)

@@ -13,11 +13,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationError, model_validator
 
 from ..errors import RecordError
 from ..files import MANIFEST, Folder, json_text, relative_name, sha256_of, write_text_atomic
-from .base import AnyDict, Count, OpenRecord, Record, Share, check, validate
+from .base import AnyDict, Count, LabelNames, Name, OpenRecord, Record, Share, check, validate, where_of
 from .run import MetricsRecord, Predictions, RunRecord, SplitMetrics, read_predictions
 
 COMPARISON, RESULTS, RESULTS_CSV, STATISTICS = "comparison.json", "results.json", "results.csv", "statistics.json"
@@ -34,7 +34,7 @@ class ComparisonDescription(Record):
 
 
 class ResultRow(OpenRecord):
-    model: str
+    model: Name
     seed: Count
     task: str
     n_test: Count
@@ -49,9 +49,48 @@ class Results(Record):
     runs: list[ResultRow] = Field(min_length=1)
     ensembles: list[list[str]] = Field(default_factory=list)
 
+    @model_validator(mode="after")
+    def _ensembles(self):
+        """An ensemble averages two or more of the compared models (the report renders each again)."""
+        models = {row.model for row in self.runs}
+        for i, members in enumerate(self.ensembles):
+            unknown = [m for m in members if m not in models]
+            if unknown or len(set(members)) != len(members) or len(members) < 2:
+                raise ValueError(f"ensembles[{i}]: {members!r:.200}; expected two or more of the compared models "
+                                 f"({', '.join(sorted(models))[:200]}), each once")
+        return self
+
+
+class TransferFacts(OpenRecord):
+    """What a transfer score says about the data it was scored on (the report and the console show it)."""
+
+    dataset: Name
+    shared_labels: LabelNames
+    labels_without_texts: list[str] = Field(default_factory=list)
+    kept: Count
+    dropped: Count
+    majority_label: str
+    majority_rate: Share
+    prediction: str
+    scored_on: str | None = None
+    overlap_with_training: Count | None = None
+
 
 class TransferMetrics(SplitMetrics):
-    transfer: AnyDict
+    transfer: AnyDict  # checked as TransferFacts, kept as written
+
+    @model_validator(mode="after")
+    def _facts(self):
+        try:
+            facts = TransferFacts.model_validate(self.transfer)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            raise ValueError(f"{where_of(('transfer', *first['loc']))}: {first['msg']}") from None
+        if facts.kept != self.n:
+            raise ValueError(f"transfer.kept: {facts.kept} texts kept, but the scores count {self.n}")
+        if facts.majority_label not in facts.shared_labels:
+            raise ValueError(f"transfer.majority_label: {facts.majority_label[:100]!r} is not a shared label")
+        return self
 
 
 @dataclass
@@ -116,6 +155,7 @@ class ComparisonRecord:
             check(test is not None and abs(test.accuracy - row.accuracy) <= 1e-9 and abs(test.macro.f1 - row.macro_f1) <= 1e-9,
                   self.folder / RESULTS, f"runs[{i}]", f"the scores ({row.accuracy}, {row.macro_f1}) are not those of "
                   f"{run_dir}'s test split")
+            _check_row(row, run, test.as_dict(), self.folder / RESULTS, f"runs[{i}]", run_dir)
             runs.append(run)
         return runs
 
@@ -129,6 +169,40 @@ class ComparisonRecord:
             if scores is not None:
                 out[name] = scores
         return out
+
+
+def _check_row(row: ResultRow, run: RunRecord, test: dict, where: Path, field: str, run_dir: Path) -> None:
+    """Everything a results row copies from its run (seed, task, test size, every average and per-class score) is the
+    run's: the tables a report renders from results.json are those of the runs it names."""
+    values = row.model_dump(mode="json")
+    expected = {"seed": run.config.seed, "task": run.data.task, "n_test": test["n"]}
+    for average in ("micro", "macro", "weighted", "samples"):
+        for k in ("precision", "recall", "f1"):
+            if average in test:
+                expected[f"{average}_{k}"] = test[average][k]
+    for key in ("subset_accuracy", "hamming_loss", "jaccard"):
+        if key in test:
+            expected[key] = test[key]
+    for key, value in expected.items():
+        if key not in values:
+            continue
+        given = values[key]
+        same = given == value if isinstance(value, str) or value is None else (
+            isinstance(given, int | float) and not isinstance(given, bool) and abs(given - value) <= 1e-9)
+        check(same, where, f"{field}.{key}", f"{_short(given)} recorded, but {run_dir} gives {value!r}")
+    check(sorted(row.per_class) == sorted(test["per_class"]), where, f"{field}.per_class",
+          f"labels {_short(list(row.per_class))}, but {run_dir}'s test split scores {list(test['per_class'])}")
+    for label, scores in test["per_class"].items():
+        for k in ("precision", "recall", "f1", "support"):
+            given = row.per_class[label].get(k)
+            same = isinstance(given, int | float) and not isinstance(given, bool) and abs(given - scores[k]) <= 1e-9
+            check(same, where, f"{field}.per_class.{label}.{k}", f"{_short(given)} recorded, but {run_dir} gives "
+                  f"{scores[k]!r}")
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:60] + f"... ({len(text)} characters)"
 
 
 def resolve_run(folder: Path, value: str, where: str | None = None) -> Path:
@@ -149,11 +223,13 @@ def read_transfer(files: Folder, name: str) -> TransferScores | None:
     metrics = validate(TransferMetrics, files.read_json(metrics_file, "transfer metrics"), files.root / metrics_file)
     labels = metrics.transfer.get("shared_labels")
     without = metrics.transfer.get("labels_without_texts", [])
-    check(isinstance(labels, list) and isinstance(without, list) and set(without) <= set(labels), files.root / metrics_file,
+    names = isinstance(labels, list) and isinstance(without, list) and all(isinstance(n, str) for n in labels + without)
+    check(names and len(set(labels)) == len(labels) and set(without) <= set(labels), files.root / metrics_file,
           "transfer.labels_without_texts", "expected shared labels")
     scored = [name for name in labels if name not in without]
-    check(scored == list(metrics.per_class), files.root / metrics_file,
-          "transfer.shared_labels", "expected the shared labels (those with texts), as the per-class scores list them")
+    check(sorted(scored) == sorted(metrics.per_class), files.root / metrics_file, "transfer.shared_labels",
+          "expected the shared labels (those with texts), as the per-class scores list them")
+    metrics.per_class = {name: metrics.per_class[name] for name in scored}  # a JSON object's keys have no order
     predictions = read_predictions(files, predictions_file, labels)
     check(len(predictions) == metrics.n, files.root / predictions_file, "rows",
           f"{len(predictions)} rows, but the metrics count {metrics.n} texts")

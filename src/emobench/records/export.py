@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ..errors import RecordError
 from ..files import Folder, json_text, write_text_atomic
@@ -51,6 +51,37 @@ class ExportRecord(OpenRecord):
     files: dict[str, Count]
     source: ExportSource | None = None
     quantization: AnyDict | None = None  # how the int8 graph was made (static: calibration texts, operators)
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        """The checks say what they decided: each verdict follows from its value and limit, the graphs exported have
+        their checks and scores, and an export that passed passed every check (one that did not is refused when
+        opened)."""
+        unknown = [k for k in self.files if k not in ("fp32", "int8")]
+        if unknown or "fp32" not in self.files:
+            raise ValueError(f"files: {sorted(self.files)}; expected the fp32 graph (and the int8 one)")
+        needed = ["fp32_agreement"] + (["int8_accuracy_drop", "int8_macro_f1_drop"] if "int8" in self.files else [])
+        missing = [name for name in needed if name not in self.checks]
+        if missing:
+            raise ValueError(f"checks: no {missing[0]} check, which every export of these graphs passes")
+        absent = [kind for kind in ("pytorch", *self.files) if kind not in self.scores]
+        if absent:
+            raise ValueError(f"scores: no scores of the {absent[0]} model")
+        for name, c in self.checks.items():
+            if c.required is not None and c.passed != (c.value >= c.required - 1e-12):
+                raise ValueError(f"checks.{name}.passed: {c.passed}, but its value {c.value} is "
+                                 f"{'below' if c.passed else 'at least'} the required {c.required}")
+            if c.allowed is not None and c.passed != (c.value <= c.allowed + 1e-12):
+                raise ValueError(f"checks.{name}.passed: {c.passed}, but its value {c.value} is "
+                                 f"{'above' if c.passed else 'within'} the allowed {c.allowed}")
+        failed = [name for name, c in self.checks.items() if not c.passed]
+        if self.passed and failed:
+            raise ValueError(f"passed: true, but the check {failed[0]} failed")
+        agreement = self.scores["fp32"].agreement
+        if agreement is not None and abs(agreement - self.checks["fp32_agreement"].value) > 1e-12:
+            raise ValueError(f"checks.fp32_agreement.value: {self.checks['fp32_agreement'].value}, but "
+                             f"scores.fp32.agreement is {agreement}")
+        return self
 
     def write(self, directory: str | Path) -> None:
         write_text_atomic(Path(directory) / EXPORT_FILE, json_text(self.model_dump(mode="json", exclude_none=True)))

@@ -3,12 +3,14 @@ texts confident learning flags as likely mislabelled in each split, with the mod
 digest of every split's texts and labels, so that a saved audit is used only for the very data it was made on."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ..files import json_text, read_json, write_text_atomic
-from .base import Count, Finite, Record, Share, validate
+from .base import Count, LabelNames, OpenRecord, Record, Share, Task, validate
 
 
 class LabelIssue(Record):
@@ -36,16 +38,25 @@ class SplitIssues(Record):
     flagged: Count
     model_macro_f1: Share | None = None  # the scoring model's own macro-F1 out of fold on this split (its given labels)
     per_label: dict[str, Count]  # flagged texts by given label
-    noise_matrix: list[list[Finite]] | None = None  # single-label: P(given label = row | true label = column)
+    noise_matrix: list[list[Share]] | None = None  # single-label: P(given label = row | true label = column)
     label_noise: list[LabelNoise] | None = None  # multi-label: per label, one against the rest
     issues: list[LabelIssue]
 
+    @model_validator(mode="after")
+    def _consistent(self):
+        if not re.fullmatch(r"[0-9a-f]{64}", self.digest):
+            raise ValueError("digest: expected the sha256 of the split's texts and labels (64 hex digits)")
+        if not len(self.issues) <= self.flagged <= self.n:
+            raise ValueError(f"flagged: {self.flagged} flagged texts, but the split has {self.n} texts and the audit "
+                             f"keeps {len(self.issues)} issues")
+        return self
+
 
 class LabelIssues(Record):
-    format: int = 1
+    format: Literal[1] = 1
     dataset: str
-    labels: list[str] = Field(min_length=2)
-    task: str
+    labels: Annotated[LabelNames, Field(min_length=2)]
+    task: Task
     model: str
     folds: int = Field(ge=2)
     seed: Count
@@ -53,8 +64,55 @@ class LabelIssues(Record):
     splits: dict[str, SplitIssues]
     warnings: list[str] = []  # e.g. a large share flagged by a weak model
 
+    @model_validator(mode="after")
+    def _consistent(self):
+        """Every label an issue, a count or the noise matrix names is one of ``labels``, counted as the task counts."""
+        labels, known, single = self.labels, set(self.labels), self.task == "single_label"
+        for name, split in self.splits.items():
+            at = f"splits.{name}"
+            if set(split.per_label) != known or any(count > split.flagged for count in split.per_label.values()):
+                raise ValueError(f"{at}.per_label: expected counts of flagged texts by given label, for the audit's labels "
+                                 f"({', '.join(labels)})")
+            seen: set[int] = set()
+            for k, issue in enumerate(split.issues):
+                if issue.index >= split.n:
+                    raise ValueError(f"{at}.issues[{k}].index: row {issue.index}, but the "
+                                     f"{'training' if name == 'train' else name} split has {split.n} texts")
+                if issue.index in seen:
+                    raise ValueError(f"{at}.issues[{k}].index: row {issue.index} is named by two issues; each row is "
+                                     "flagged once")
+                seen.add(issue.index)
+                for key in ("given", "suggested"):
+                    names = getattr(issue, key)
+                    strange = [n for n in names if n not in known]
+                    if strange:
+                        raise ValueError(f"{at}.issues[{k}].{key}: {strange[0][:100]!r} is not a label of the audit "
+                                         f"({', '.join(labels)})")
+                    if len(set(names)) != len(names):
+                        raise ValueError(f"{at}.issues[{k}].{key}: {names} names a label twice")
+                    if single and len(names) != 1:
+                        raise ValueError(f"{at}.issues[{k}].{key}: {names}; expected exactly one label (single-label data)")
+            wrong = "label_noise" if single and split.label_noise is not None else \
+                "noise_matrix" if not single and split.noise_matrix is not None else None
+            if wrong:  # single-label audits estimate a noise matrix, multi-label ones the noise of each label
+                raise ValueError(f"{at}.{wrong}: not a figure of a {self.task.replace('_', '-')} audit")
+            matrix = split.noise_matrix
+            if matrix is not None and (len(matrix) != len(labels) or any(len(row) != len(labels) for row in matrix)):
+                raise ValueError(f"{at}.noise_matrix: expected {len(labels)} rows of {len(labels)} shares (one per label)")
+            if split.label_noise is not None and ([entry.label for entry in split.label_noise] != labels or
+                                                  any(e.spurious + e.missing > split.n for e in split.label_noise)):
+                raise ValueError(f"{at}.label_noise: expected one entry per label, in the audit's order, counting texts "
+                                 f"of the split")
+        return self
+
     def flagged_rows(self, split: str) -> set[int]:
         return {issue.index for issue in self.splits[split].issues} if split in self.splits else set()
+
+
+class _AuditFile(OpenRecord):
+    """A whole ``data audit --json`` file: the label issues, beside the data audit (read elsewhere)."""
+
+    label_issues: LabelIssues
 
 
 def write_label_issues(path: Path, record: dict) -> LabelIssues:
@@ -67,6 +125,6 @@ def read_label_issues(path: str | Path) -> LabelIssues:
     """A saved audit: the label issues alone, or a whole ``data audit --json`` file holding them."""
     path = Path(path)
     data = read_json(path, "label-issues audit")
-    if isinstance(data, dict) and "label_issues" in data:
-        data = data["label_issues"]
+    if isinstance(data, dict) and "label_issues" in data:  # fields are then named label_issues.splits...
+        return validate(_AuditFile, data, path).label_issues
     return validate(LabelIssues, data, path)

@@ -14,7 +14,7 @@ from pydantic import Field, model_validator
 
 from ..errors import RecordError
 from ..files import Folder, json_text, write_manifest, write_text_atomic
-from .base import (FORMAT, AnyDict, Count, FileName, LabelNames, OpenRecord, Record, Share, Task, check, validate)
+from .base import (FORMAT, AnyDict, Count, FileName, LabelNames, Name, OpenRecord, Record, Share, Task, check, validate)
 
 MODEL_FILE = "emobench_model.json"
 MAX_VOCABULARY_BYTES = 256 << 20  # an LSTM's vocab.json
@@ -77,7 +77,7 @@ class OnnxSpec(Record):
 
 class ModelRecord(Record):
     format: Literal[2, 3]
-    family: str = Field(min_length=1)
+    family: Name
     params: AnyDict
     label_names: LabelNames
     task: Task
@@ -223,7 +223,8 @@ def tokenizer_ids(data, where) -> list[int]:
         check(vocab is None, where, "model.vocab", "expected the tokens and their ids")
     added = data.get("added_tokens") or []
     check(isinstance(added, list), where, "added_tokens", "expected a list of tokens")
-    ids += [token.get("id") if isinstance(token, dict) else token for token in added]
-    bad = next((i for i in ids if isinstance(i, bool) or not isinstance(i, int) or i < 0), None)
-    check(bad is None, where, "model.vocab", f"id {bad!r}; expected integers >= 0")
-    return ids
+    extra = [token.get("id") if isinstance(token, dict) else token for token in added]
+    for field, given in (("model.vocab", ids), ("added_tokens", extra)):
+        bad = [i for i in given if isinstance(i, bool) or not isinstance(i, int) or i < 0][:1]  # None is an id too
+        check(not bad, where, field, f"id {bad[0]!r}; expected integers >= 0" if bad else "")
+    return ids + extra

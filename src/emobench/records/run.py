@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError, model_validator
 
 from ..data import DatasetConfig, Split
 from ..errors import RecordError
 from ..files import MANIFEST, Folder, json_text, write_manifest, write_text_atomic
-from .base import (AnyDict, Count, FileName, Finite, LabelNames, OpenRecord, Record, Share, Task, check, record_of,
-                   validate, where_of)
+from .base import (AnyDict, Count, FileName, Finite, LabelNames, Name, OpenRecord, Record, Share, Task, check,
+                   record_of, validate, where_of)
 
 CONFIG, ENVIRONMENT, DATA, METRICS, HISTORY = "config.json", "environment.json", "data.json", "metrics.json", "history.json"
 MODEL_DIR, PREDICTIONS_DIR = "model", "predictions"
@@ -38,8 +38,8 @@ def predictions_file(split: str) -> str:
 class RunConfigRecord(Record):
     """config.json: the configuration as resolved when the run started (absolute data paths, every parameter)."""
 
-    model: str = Field(min_length=1)
-    family: str = Field(min_length=1)
+    model: Name
+    family: Name
     params: AnyDict
     preset: str | None = None
     overrides: AnyDict = Field(default_factory=dict)
@@ -59,16 +59,50 @@ class EnvironmentRecord(Record):
     threads: int | None = None  # torch's threads (same seed and threads, same metrics: `emobench --threads N`)
 
 
+class _SplitSource(OpenRecord):
+    """How a split was generated (files without splits of their own): its seed, fractions and every split's lines."""
+
+    seed: int
+    fractions: dict[str, Share]
+    file_lines: dict[str, list] | None = None
+
+
+class _LabelMapSource(OpenRecord):
+    name: str
+    dropped: dict[str, Count] = Field(default_factory=dict)
+
+
+class DataSource(OpenRecord):
+    """The parts of data.json's ``source`` that are read back (data checks, reuse checks, reports); the rest is
+    carried. ``files``: every data file (or hub split) and its sha256."""
+
+    files: dict[str, str] = Field(default_factory=dict)
+    split: _SplitSource | None = None
+    label_map: _LabelMapSource | None = None
+    budget: AnyDict | None = None
+    reader_version: Count = 1
+    warnings: list[str] = Field(default_factory=list)
+
+
 class DataRecord(Record):
-    dataset: str
+    dataset: Name
     labels: LabelNames
     task: Task = "single_label"
     sizes: dict[str, Count]
-    source: AnyDict
+    source: AnyDict  # checked as a DataSource, kept as the dict the data readers made
     warnings: list[str] = Field(default_factory=list)
     audit_warnings: list[str] = Field(default_factory=list)
     conflicting_texts: list[str] | None = None  # normalised texts with different labels in the data: label noise
     split_digests: dict[str, str] | None = None  # sha256 of every split's (text, label) rows, in order
+
+    @model_validator(mode="after")
+    def _source(self):
+        try:
+            DataSource.model_validate(self.source)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            raise ValueError(f"{where_of(('source', *first['loc']))}: {first['msg']}") from None
+        return self
 
     @property
     def multi_label(self) -> bool:
@@ -287,6 +321,9 @@ class RunRecord:
                                   "not emobench's") from None
         record = cls(folder, files, config, environment, data, metrics, history)
         record._check()
+        for split in data.sizes:  # predictions without their metrics: a split taken out of metrics.json
+            check(split in metrics.splits or not files.has(predictions_file(split)), folder / METRICS, "splits",
+                  f"no {split!r} split, but {predictions_file(split)} exists")
         if check_predictions:
             for split in metrics.splits:
                 record.predictions(split)
@@ -300,12 +337,25 @@ class RunRecord:
             check(split in self.data.sizes, where, f"splits.{split}", f"the data record has no {split!r} split")
             check(m.n == self.data.sizes[split], where, f"splits.{split}.n",
                   f"{m.n} examples, but data.json says the {split} split has {self.data.sizes[split]}")
-            check(list(m.per_class) == self.labels, where, f"splits.{split}.per_class",
-                  f"labels {list(m.per_class)}, but data.json says {self.labels}")
+            # a JSON object's keys have no order: the names must be the labels, and are then kept in the labels' order
+            check(sorted(m.per_class) == sorted(self.labels), where, f"splits.{split}.per_class",
+                  f"labels {_short(list(m.per_class))}, but data.json says {self.labels}")
+            m.per_class = {name: m.per_class[name] for name in self.labels}
             check(m.task == self.data.task, where, f"splits.{split}.task", f"{m.task!r}, but data.json says {self.data.task!r}")
 
     def dataset_config(self) -> DatasetConfig:
-        return self.config.dataset_config()
+        """The dataset configuration the run recorded, checked as a configuration: a problem is the record's
+        (config.json's field), not an option the user gave."""
+        from ..data.readers import check_config
+        from ..errors import EmobenchError, spell
+
+        config = self.config.dataset_config()
+        try:
+            check_config(config)
+        except EmobenchError as exc:
+            raise RecordError(f"{self.folder / CONFIG}: field dataset: {spell(exc.args[0] if exc.args else '')}; the file "
+                              "was edited or is not emobench's") from None
+        return config
 
     def predictions(self, split: str) -> Predictions:
         """The split's predictions, checked against the split they claim and the metrics recorded for it."""
@@ -347,15 +397,42 @@ def _check_metrics(predictions: Predictions, recorded: SplitMetrics, labels: lis
                               "the file was edited")
     scored = labels if scored is None else scored
     fresh = compute_metrics(predictions.y_true, predictions.y_pred, labels, scored=[labels.index(n) for n in scored])
-    pairs = [("accuracy", fresh["accuracy"], recorded.accuracy), ("macro.f1", fresh["macro"]["f1"], recorded.macro.f1),
-             ("weighted.f1", fresh["weighted"]["f1"], recorded.weighted.f1)]
-    pairs += [(f"per_class.{name}.f1", fresh["per_class"][name]["f1"], recorded.per_class[name].f1) for name in scored]
-    pairs += [(f"per_class.{name}.support", fresh["per_class"][name]["support"], recorded.per_class[name].support)
-              for name in scored]
-    for key, computed, saved in pairs:
-        check(abs(computed - saved) <= 1e-9, where, f"{prefix}.{key}",
-              f"{saved} recorded, but the predictions ({source}) give {computed:.6g}; the metrics or the predictions were "
-              "edited")
+    saved = recorded.model_dump(mode="json")
+    # every number the predictions determine (accuracy, each average's and each label's precision, recall, F1 and
+    # support, the confusion matrix, the multi-label scores) that the record holds; the headline numbers first
+    order = ["accuracy", "macro", "weighted", "micro", "samples", "per_class"]
+    for key in sorted(fresh, key=lambda k: order.index(k) if k in order else len(order)):
+        if key in saved and key not in ("task", "n"):
+            _same(fresh[key], saved[key], where, f"{prefix}.{key}" if prefix else key, source)
+
+
+def _same(computed, saved, where: Path, field: str, source: str) -> None:
+    """``saved`` (a value of the record) is ``computed`` (from the predictions): numbers within 1e-9, lists and objects
+    member by member (members the record does not hold are left out: older runs recorded fewer)."""
+    problem = None
+    if isinstance(computed, dict):
+        if not isinstance(saved, dict):
+            problem = f"{_short(saved)} recorded, but the predictions ({source}) give an object"
+        else:
+            for key, value in computed.items():
+                if key in saved:
+                    _same(value, saved[key], where, f"{field}.{key}", source)
+    elif isinstance(computed, list):
+        if not isinstance(saved, list) or len(saved) != len(computed):
+            problem = f"{_short(saved)} recorded, but the predictions ({source}) give {_short(computed)}"
+        else:
+            for i, (value, kept) in enumerate(zip(computed, saved)):
+                _same(value, kept, where, f"{field}[{i}]", source)
+    elif isinstance(computed, int | float) and not isinstance(computed, bool):
+        if isinstance(saved, bool) or not isinstance(saved, int | float) or not abs(computed - saved) <= 1e-9:
+            problem = f"{_short(saved)} recorded, but the predictions ({source}) give {computed:.6g}"
+    if problem:
+        check(False, where, field, f"{problem}; the metrics or the predictions were edited")
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:60] + f"... ({len(text)} characters)"
 
 
 # ---------------------------------------------------------------- writing a run

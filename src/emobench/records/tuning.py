@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ..errors import RecordError
 from ..files import Folder, json_text, write_text_atomic
-from .base import AnyDict, Count, Finite, OpenRecord, Record, validate
+from .base import AnyDict, Count, Finite, Name, OpenRecord, Record, check, validate
 from .run import DatasetRecord, RunRecord
 
 TUNE, STUDY_DB, LEDGER, TRIALS, TRIALS_CSV = "tune.json", "study.db", "ledger.json", "trials.json", "trials.csv"
@@ -31,7 +31,7 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 
 class TuneDescription(Record):
     format: int = 2
-    model: str
+    model: Name
     dataset: DatasetRecord
     seed: Count
     preset: str | None = None
@@ -39,6 +39,33 @@ class TuneDescription(Record):
     space: dict[str, list]
     storage: str | None = None  # a shared study's database URL (password hidden); none: study.db in the folder
     study: str | None = None  # a shared study's name
+
+    @model_validator(mode="after")
+    def _dimensions(self):
+        """Each dimension as `emobench tune` writes it: ["choice", [a, b, ...]] or [kind, low, high] (kind float, int,
+        float-log or int-log; finite bounds, low < high, low > 0 on a log scale)."""
+        for name, spec in self.space.items():
+            if not dimension_ok(spec):
+                raise ValueError(f"space.{name}: {_short(spec)}; expected [\"choice\", [values]] or [kind, low, high] "
+                                 "(kind float, int, float-log or int-log; low < high)")
+        return self
+
+
+def dimension_ok(spec) -> bool:
+    if not isinstance(spec, list) or not spec:
+        return False
+    if spec[0] == "choice":
+        return len(spec) == 2 and isinstance(spec[1], list) and len(spec[1]) > 0
+    if spec[0] not in ("float", "int", "float-log", "int-log") or len(spec) != 3:
+        return False
+    low, high = spec[1], spec[2]
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in (low, high))
+    return numbers and low < high and (low > 0 or not spec[0].endswith("log"))
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:60] + f"... ({len(text)} characters)"
 
 
 class LedgerEntry(Record):
@@ -55,7 +82,7 @@ class Ledger(Record):
 class TrialRow(OpenRecord):
     trial: Count
     state: str
-    val_macro_f1: float | None = None
+    val_macro_f1: Finite | None = None
     params: AnyDict
 
 
@@ -172,5 +199,50 @@ class TuningRecord:
         files = Folder(folder, "tuning", allow_modified)
         description = validate(TuneDescription, files.read_json(TUNE, "tuning description"), folder / TUNE)
         trials = validate(Trials, files.read_json(TRIALS, "trials"), folder / TRIALS)
+        ledger = read_ledger(files)
         files.path("best/MANIFEST.json", "best run's manifest", required=files.verified)
-        return cls(folder, description, trials, RunRecord.load(folder / "best", allow_modified))
+        record = cls(folder, description, trials, RunRecord.load(folder / "best", allow_modified))
+        record._check(ledger)
+        return record
+
+    def _check(self, ledger: Ledger | None) -> None:
+        """trials.json against the ledger (the trials emobench ran here, as each ended) and the search space, and the
+        best run against the best trial: the table `emobench tune` prints and the run it names are the study's."""
+        where = self.folder / TRIALS
+        space, own = self.description.space, self.description.storage is None
+        recorded = {entry.number: entry for entry in ledger.trials} if ledger is not None else None
+        finished = {}
+        for i, row in enumerate(self.trials.trials):
+            check(row.trial not in finished, where, f"trials[{i}].trial", f"trial {row.trial} appears twice")
+            if row.state not in ("complete", "pruned"):
+                continue
+            finished[row.trial] = row
+            outside = [k for k, v in row.params.items() if k not in space or not in_space(v, space[k])]
+            check(not outside, where, f"trials[{i}].params", f"{', '.join(map(str, outside))[:200]} outside the search "
+                  f"space of {TUNE}")
+            entry = recorded.get(row.trial) if recorded is not None else None
+            if entry is None:
+                check(recorded is None or not own, where, f"trials[{i}]", f"trial {row.trial} is not in {LEDGER}, the "
+                      "trials emobench ran here")
+                continue
+            if row.state == "pruned" and (row.val_macro_f1 is None or entry.value is None):
+                same_value = True  # ledgers before 0.3 left a pruned trial's value out
+            else:
+                same_value = row.val_macro_f1 is not None and entry.value is not None and math.isclose(
+                    row.val_macro_f1, entry.value, rel_tol=0, abs_tol=1e-12)
+            check(entry.state == row.state and entry.params == row.params and same_value, where, f"trials[{i}]",
+                  f"trial {row.trial} ({row.state}, {_short(row.params)}, {row.val_macro_f1}) differs from {LEDGER} "
+                  f"({entry.state}, {_short(entry.params)}, {entry.value})")
+        if recorded is not None:
+            missing = sorted(set(recorded) - set(finished))
+            check(not missing, where, "trials", f"{LEDGER} holds trial(s) {', '.join(map(str, missing[:5]))}, which "
+                  "are missing")
+        complete = [row for row in finished.values() if row.state == "complete" and row.val_macro_f1 is not None]
+        check(bool(complete), where, "trials", "no complete trial, but the folder holds the best one's run")
+        best = max(row.val_macro_f1 for row in complete)
+        config, asked = self.best.config, self.description
+        chosen = [{**asked.overrides, **row.params} for row in complete if row.val_macro_f1 == best]
+        check(config.model == asked.model and config.seed == asked.seed and config.preset == asked.preset
+              and config.overrides in chosen, self.folder / "best" / "config.json", "overrides",
+              f"{_short(config.overrides)} ({config.model}, seed {config.seed}), but the best trial of {TRIALS} has "
+              f"{_short(chosen[0])} ({asked.model}, seed {asked.seed})")

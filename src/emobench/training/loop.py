@@ -179,6 +179,11 @@ class Trainer:
                 count += len(labels)
                 if self.progress and step % 25 == 0:
                     bar.set_postfix(loss=f"{total.item() / count:.4f}")
+            if not math.isfinite(total.item()):
+                from ..errors import TrainingDiverged
+
+                raise TrainingDiverged(f"training diverged: the training loss is {total.item()} in epoch {epoch} (non-finite "
+                                    f"weights or inputs, or a learning rate too large: {p.learning_rate})")
             record = {"epoch": epoch, "train_loss": total.item() / max(count, 1), "lr": scheduler.get_last_lr()[0],
                       "steps": per_epoch, "total_steps": sum(h.get("steps", 0) for h in self.history) + per_epoch,
                       "passes": self.repeats}
