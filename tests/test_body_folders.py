@@ -84,6 +84,36 @@ def _set(key, value):
     return _json_edit("config.json", lambda c: c.__setitem__(key, value))
 
 
+def _nan_embeddings(body: Path, outside: Path):
+    from safetensors.numpy import load_file, save_file
+
+    arrays = load_file(str(body / "model.safetensors"))
+    key = next(k for k in arrays if k.endswith("word_embeddings.weight"))
+    arrays[key][0, 0] = np.nan
+    save_file(arrays, str(body / "model.safetensors"), metadata={"format": "pt"})
+
+
+def _modules(*extra):
+    def edit(body: Path, outside: Path):
+        modules = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+                   {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]
+        (body / "1_Pooling").mkdir()
+        (body / "1_Pooling" / "config.json").write_text(json.dumps({"word_embedding_dimension": 32,
+                                                                    "pooling_mode_mean_tokens": True}))
+        for change in extra:
+            change(body, modules)
+        (body / "modules.json").write_text(json.dumps(modules))
+    return edit
+
+
+def _dense(body, modules):
+    modules.append({"idx": 2, "name": "2", "path": "2_Dense", "type": "sentence_transformers.models.Dense"})
+
+
+def _pool_dimension(body, modules):
+    (body / "1_Pooling" / "config.json").write_text(json.dumps({"word_embedding_dimension": 999}))
+
+
 BODIES = {
     "modules.json path outside": (_modules_outside, r"modules.json: field \[1\].path: '../outside'"),
     "pickled weights only": (_pickled_only, "no model.safetensors .it holds pytorch_model.bin: pickled weights"),
@@ -100,6 +130,15 @@ BODIES = {
                                       "tokenizer.json: field model.vocab: token id 10000000"),
     "no tokenizer": (_no_tokenizer, "no tokenizer files"),
     "symlink outside": (_symlink_out, "a symlink pointing outside the model folder"),
+    "deep tokenizer_config.json": (lambda body, outside: (body / "tokenizer_config.json").write_text("[" * 5000 + "]" * 5000),
+                                   r"tokenizer_config.json: the JSON file is JSON nested too deeply"),
+    "a tokenizer of an unknown model type": (_json_edit("tokenizer.json", lambda d: d["model"].__setitem__("type", "Nope")),
+                                             r"tokenizer.json: field model.type: 'Nope'"),
+    "NaN embeddings": (_nan_embeddings, r"word_embeddings.weight: non-finite values"),
+    "a Dense module": (_modules(_dense), r"module 'sentence_transformers.models.Dense' is not one emobench loads"),
+    "a pooling of another width": (_modules(_pool_dimension), r"field word_embedding_dimension: 999, but the encoder's hidden"),
+    "max_seq_length -1": (lambda body, outside: (body / "sentence_bert_config.json").write_text('{"max_seq_length": -1}'),
+                          r"sentence_bert_config.json: field max_seq_length: -1"),
 }
 
 
@@ -292,3 +331,24 @@ def test_a_loaded_model_checks_dtypes_and_token_ids(family, edit, message, peer_
     assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output, result.output
     with pytest.raises(EmobenchError, match=message.replace("(", r"\(").replace(")", r"\)")):
         Predictor(run, allow_modified=True).predict(["i feel so happy"])
+
+
+def test_the_cache_root_is_checked_before_the_distillation(tiny_models, shared_root, tmp_path, monkeypatch):
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "static").write_text("a file")
+    monkeypatch.setenv("EMOBENCH_CACHE", str(tmp_path / "cache"))
+    result = runner.invoke(app, ["train", "--model", "static", "--set", f"body={tiny_models['bert']}", "--data-dir",
+                                 str(shared_root), "-o", str(tmp_path / "runs"), "-q"])
+    assert result.exit_code == 2 and "static: a file where the static-embedding cache keeps its entries" in result.output
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_diverged_training_is_a_clear_error_that_leaves_nothing(shared_root, tmp_path, monkeypatch):
+    from emobench.models.lstm import PooledLSTM
+
+    real = PooledLSTM.forward
+    monkeypatch.setattr(PooledLSTM, "forward", lambda self, **batch: real(self, **batch) * float("nan"))
+    result = runner.invoke(app, ["train", "--model", "lstm", "--set", "epochs=3", "--set", "hidden_size=4", "--set",
+                                 "glove=none", "--data-dir", str(shared_root), "-o", str(tmp_path / "runs"), "-q"])
+    assert result.exit_code == 2 and "training diverged: the training loss is nan in epoch 1" in result.output, result.output
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())

@@ -256,6 +256,7 @@ def _check_modules(folder: Path, config: dict) -> None:
     """sentence-transformers' modules.json: modules emobench computes (a Dense or other module would be imported from
     the folder's description, or silently left out), module folders named inside the folder, and the module settings
     consistent with the encoder."""
+    _check_settings(folder, config)
     path = folder / "modules.json"
     if not path.is_file():
         return
@@ -276,6 +277,10 @@ def _check_modules(folder: Path, config: dict) -> None:
             if dimension is not None and dimension != hidden:
                 raise EmobenchError(f"{folder / sub / 'config.json'}: field word_embedding_dimension: {dimension!r}, but the "
                                     f"encoder's hidden size is {hidden}")
+
+
+def _check_settings(folder: Path, config: dict) -> None:
+    """sentence-transformers' own settings (sentence_bert_config.json): a length the encoder can take."""
     settings = folder / "sentence_bert_config.json"
     if settings.is_file():
         length = _read(settings, "sentence-transformers settings", MAX_CONFIG_BYTES).get("max_seq_length")
