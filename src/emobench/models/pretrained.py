@@ -226,20 +226,20 @@ def _check_tokenizer(folder: Path, config: dict, shapes: dict[str, tuple]) -> No
                             "tokenizer it was trained with (tokenizer.save_pretrained(DIR))")
     embedding = next((shape for key, shape in shapes.items() if key.endswith(EMBEDDINGS) and len(shape) == 2), None)
     rows = embedding[0] if embedding is not None else _first(config, "vocab_size")
-    if rows is None:
-        return
     path = folder / "tokenizer.json"
     if path.is_file():
-        ids = _token_ids(_read(path, "tokenizer", MAX_TOKENIZER_BYTES), path)
-        largest = max(ids, default=-1)
-        if largest >= rows:
-            raise EmobenchError(f"{path}: field model.vocab: token id {largest}, but the model embeds {rows} tokens "
-                                f"(ids 0 to {rows - 1}); the tokenizer is not the model's")
-    if path.is_file():
-        kind = _read(path, "tokenizer", MAX_TOKENIZER_BYTES).get("model", {}).get("type")
+        data = _read(path, "tokenizer", MAX_TOKENIZER_BYTES)
+        ids = _token_ids(data, path)  # a dict with a model, or an error
+        kind = data["model"].get("type")
         if kind is not None and kind not in ("BPE", "WordPiece", "WordLevel", "Unigram"):
             raise EmobenchError(f"{path}: field model.type: {str(kind)[:60]!r}, expected a tokenizers model (BPE, WordPiece, "
                                 "WordLevel or Unigram)")
+        largest = max(ids, default=-1)
+        if rows is not None and largest >= rows:
+            raise EmobenchError(f"{path}: field model.vocab: token id {largest}, but the model embeds {rows} tokens "
+                                f"(ids 0 to {rows - 1}); the tokenizer is not the model's")
+    if rows is None:
+        return
     vocab_txt = folder / "vocab.txt"
     if vocab_txt.is_file():
         with open(vocab_txt, "rb") as handle:
@@ -273,7 +273,7 @@ def _check_modules(folder: Path, config: dict) -> None:
             raise EmobenchError(f"{path}: module {module['type'][:100]!r} is not one emobench loads (only sentence-"
                                 f"transformers' {', '.join(sorted(ALLOWED_MODULES))}); a body with other modules is refused")
         if kind == "Pooling" and (folder / sub / "config.json").is_file():
-            dimension = module_config(folder, module, k).get("word_embedding_dimension")
+            dimension = module_config(folder, module, k).get("word_embedding_dimension")  # a dict (module_config)
             if dimension is not None and dimension != hidden:
                 raise EmobenchError(f"{folder / sub / 'config.json'}: field word_embedding_dimension: {dimension!r}, but the "
                                     f"encoder's hidden size is {hidden}")
@@ -283,7 +283,10 @@ def _check_settings(folder: Path, config: dict) -> None:
     """sentence-transformers' own settings (sentence_bert_config.json): a length the encoder can take."""
     settings = folder / "sentence_bert_config.json"
     if settings.is_file():
-        length = _read(settings, "sentence-transformers settings", MAX_CONFIG_BYTES).get("max_seq_length")
+        values = _read(settings, "sentence-transformers settings", MAX_CONFIG_BYTES)
+        if not isinstance(values, dict):
+            raise EmobenchError(f"{settings}: expected a JSON object (sentence-transformers' settings)")
+        length = values.get("max_seq_length")
         limit = _first(config, "max_position_embeddings", "n_positions") or 1_048_576
         if length is not None and (isinstance(length, bool) or not isinstance(length, int) or not 1 <= length <= limit):
             raise EmobenchError(f"{settings}: field max_seq_length: {length!r}, expected an integer from 1 to {limit:,}")
