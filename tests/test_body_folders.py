@@ -177,7 +177,7 @@ def test_a_hostile_body_folder_is_a_clear_error(case, family, body_copy, shared_
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 
-@pytest.mark.parametrize("value, message", [("", "parameter pretrained='' (SetFitParams): expected a string (not empty)"),
+@pytest.mark.parametrize("value, message", [("", "parameter body='' (SetFitParams): expected a string (not empty)"),
                                             ("/no/such/body", "no such model folder"),
                                             ("./relative/missing", "no such model folder")])
 def test_a_body_that_is_not_a_folder_is_named(value, message, shared_root, tmp_path):

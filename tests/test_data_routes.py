@@ -202,13 +202,13 @@ def test_compare_transfer_scores_the_files_own_test_split(tmp_path, shared_root)
                 for _ in [0]]
     rows = [(t, l if l != "surprise" else "neutral", s) for t, l, s in examples]
     other = write_rows(tmp_path / "other.csv", ["utterance", "emotion", "part"], rows)
-    args = ["compare", "--models", "tfidf", "--data-dir", str(shared_root), "-o", str(tmp_path / "c"), "--name", "x",
+    args = ["compare", "--models", "tfidf", "--data-dir", str(shared_root), "-o", str(tmp_path / "c"),
             "--transfer", str(other), "--transfer-text-column", "utterance", "--transfer-label-column", "emotion", "-q"]
-    whole = runner.invoke(app, args)
+    whole = runner.invoke(app, [*args, "--name", "x"])
     assert whole.exit_code == 0, whole.output
     info = json.loads((tmp_path / "c" / "x" / "transfer" / "tfidf-s0.json").read_text())["transfer"]
     assert info["examples"] == 90 and info["scored_on"].startswith("every text of other")
-    split = runner.invoke(app, [*args[:-1], "--transfer-split-column", "part", "--name", "y", "-q"])
+    split = runner.invoke(app, [*args[:-1], "--transfer-split-column", "part", "--name", "y"])
     assert split.exit_code == 0, split.output
     info = json.loads((tmp_path / "c" / "y" / "transfer" / "tfidf-s0.json").read_text())["transfer"]
     assert info["examples"] == 30 and info["split"] == "test" and "(other.csv)" in info["scored_on"]

@@ -214,3 +214,27 @@ def test_service_settings_are_range_checked_in_the_api_too(setting, value):
 
     with pytest.raises(EmobenchError, match=f"{setting} {value!r}: expected"):
         ServiceSettings(**{setting: value})
+
+
+def test_a_utf16_body_is_refused_as_not_utf8(client):
+    """JSON is UTF-8: json.loads would guess UTF-16 from a body's first bytes and answer 200."""
+    body = json.dumps({"texts": ["i am so happy"]}).encode("utf-16")
+    response = client.post("/predict", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422 and "UTF-8" in response.text
+
+
+def test_a_streamed_body_over_the_limit_is_a_413(client):
+    """Sent in chunks, without a Content-Length: refused as too large (it was a 400 saying the body could not be
+    parsed), and a streamed body within the limit is answered as any other."""
+    def chunks(n):
+        yield b'{"texts": ["'
+        for _ in range(n):
+            yield b"a" * 1000
+        yield b'"]}'
+
+    response = client.post("/predict", content=chunks(2000), headers={"content-type": "application/json"})
+    assert response.status_code == 413 and "larger than" in response.json()["detail"]
+    fine = client.post("/predict", content=(part for part in [b'{"texts": ', b'["so sad and lonely"]}']),
+                       headers={"content-type": "application/json"})
+    assert fine.status_code == 200 and fine.json()["predictions"][0]["label"]
+    assert client.get("/health").json()["status"] == "ok"

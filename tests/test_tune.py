@@ -245,3 +245,29 @@ def test_a_trial_past_the_shared_limit_is_not_run(tmp_path):
     study.optimize(lambda trial: _check_not_surplus(trial, 6) or 1.0, n_trials=5, catch=(TrialFailed,))
     finished = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert len(finished) == 5  # 3 + 2 more: with the running one, 6
+
+
+def test_a_storage_inside_a_finished_folder_is_refused(tfidf_run, tiny_root, tmp_path):
+    """A database written into a run's model folder left the run unusable (its manifest refused the new file)."""
+    result = runner.invoke(app, ["tune", "--model", "tfidf", "--data-dir", str(tiny_root), "-o", str(tmp_path / "o"),
+                                 "--name", "s", "--storage", f"sqlite:///{tfidf_run / 'model' / 'y.db'}"])
+    assert result.exit_code == 2 and "--storage" in result.output and "a folder emobench wrote" in result.output
+    assert not (tfidf_run / "model" / "y.db").exists()
+
+
+@pytest.mark.slow
+def test_two_processes_create_one_shared_study_at_once(shared_root, tmp_path):
+    """Both join: the one that loses the race to create the study's tables retries (it stopped with an
+    IntegrityError or 'table studies already exists')."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    command = [sys.executable, "-m", "emobench.cli", "tune", "--model", "tfidf", "--data-dir", str(shared_root), "--name",
+               "race", "--storage", url, "--trials", "4", "-q"]
+    processes = [subprocess.Popen([*command, "-o", str(tmp_path / str(i))], stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True) for i in range(2)]
+    outputs = [p.communicate(timeout=600)[0] for p in processes]
+    assert [p.returncode for p in processes] == [0, 0], outputs
+    study = optuna.load_study(study_name="race", storage=url)
+    assert len([t for t in study.trials if t.state.name in ("COMPLETE", "PRUNED")]) == 4

@@ -85,8 +85,21 @@ class Lock:
     def _handle_existing(self, take_over_stale: bool) -> None:
         owner = self.owner()
         place = self.path.parent if self.path.name == LOCK_FILE else self.path
-        if owner is None:  # being written this instant, or unreadable: treat as held
-            raise EmobenchError(f"{place}: the {self.what} is locked by another process ({self.path} exists)")
+        if owner is None:
+            try:
+                age = time.time() - self.path.stat().st_mtime
+            except FileNotFoundError:
+                return  # released meanwhile
+            if age < FRESH_SECONDS:  # being written this instant
+                raise EmobenchError(f"{place}: the {self.what} is being claimed by another process right now ({self.path}); "
+                                    "try again in a moment")
+            # empty or unreadable for longer than a claim takes: left by a process killed between creating and
+            # writing it (or edited); no process can be named as its owner
+            if not take_over_stale:
+                raise EmobenchError(f"{place}: an empty or unreadable lock ({self.path}, {age:.0f} s old) that no process "
+                                    f"owns; resume the run with {option('resume')}, or delete the lock")
+            self._take_over("an empty or unreadable lock")
+            return
         who = self.describe()
         if owner.get("host") != socket.gethostname():
             raise EmobenchError(f"{place}: the {self.what} is locked by {who}; if that process is gone, delete {self.path}")
@@ -96,14 +109,18 @@ class Lock:
         if not take_over_stale:
             raise EmobenchError(f"{place}: a stale lock of {who}, which no longer exists (it was killed); "
                                 f"resume the run with {option('resume')}")
-        # Move the stale lock aside atomically: of two processes taking over, only one rename succeeds.
+        self._take_over(f"the stale lock of {who}, which no longer exists")
+
+    def _take_over(self, what: str) -> None:
+        """Move the stale lock aside atomically: of two processes taking over, only one rename succeeds."""
+        place = self.path.parent if self.path.name == LOCK_FILE else self.path
         aside = self.path.with_name(f"{self.path.name}.stale-{os.getpid()}")
         try:
             os.rename(self.path, aside)
         except FileNotFoundError:
             return
         aside.unlink(missing_ok=True)
-        warnings.warn(f"{place}: took over the stale lock of {who}, which no longer exists", EmobenchWarning, stacklevel=4)
+        warnings.warn(f"{place}: took over {what}", EmobenchWarning, stacklevel=5)
 
     def release(self, folder: str | Path | None = None) -> None:
         """Remove the lock (from ``folder`` if the output was renamed meanwhile), if this process holds it."""

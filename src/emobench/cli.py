@@ -20,7 +20,7 @@ from typing import Optional
 import typer
 import typer.core
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as _escape
 from rich.table import Table
 
 from .data.registry import DEFAULT_DATASET
@@ -62,6 +62,8 @@ class Bounded:
         import math
 
         typed = value if isinstance(value, str) else str(value)
+        if isinstance(value, str) and not value.isascii():  # int() and float() read Arabic-Indic or fullwidth digits
+            raise OptionValueError(f"{flag} {typed!r}: expected {self.describe()} in ASCII digits", ctx=ctx, param=param)
         try:
             if isinstance(value, self.kind) and not isinstance(value, bool):
                 number = value
@@ -96,7 +98,14 @@ SEED = {"low": 0, "high": 2**32 - 1, "what": "a seed"}
 
 class EmobenchGroup(typer.core.TyperGroup):
     """Usage errors (an unknown option, a value an option does not take) end like every other error: one ``error:``
-    line on standard error and exit code 2."""
+    line on standard error and exit code 2; an option that takes one value given twice is one of them (the last one
+    winning would run with a value the user may not mean: ``--seed 1 --seed 2``)."""
+
+    def resolve_command(self, ctx, args):
+        name, command, rest = super().resolve_command(ctx, args)
+        if command is not None and not getattr(command, "commands", None):
+            _refuse_repeated(command, rest, f"{ctx.command_path} {name}")
+        return name, command, rest
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
@@ -116,10 +125,32 @@ class EmobenchGroup(typer.core.TyperGroup):
         sys.exit(code if isinstance(code, int) else 0)
 
 
+class RepeatedOption(click_errors.ClickException):
+    exit_code = 2
+
+
+def _refuse_repeated(command, args: list[str], path: str) -> None:
+    single = {}
+    for param in command.params:
+        if getattr(param, "multiple", False) or getattr(param, "param_type_name", "") != "option":
+            continue
+        for flag in [*param.opts, *getattr(param, "secondary_opts", [])]:
+            single[flag] = param.opts[0]
+    seen: set[str] = set()
+    for arg in args:
+        if arg == "--":
+            break
+        flag = arg.split("=", 1)[0] if arg.startswith("--") else arg
+        if flag in single:
+            if single[flag] in seen:
+                raise RepeatedOption(f"{single[flag]} is given twice; give it once (see {path} --help)")
+            seen.add(single[flag])
+
+
 app = typer.Typer(help="Text emotion recognition: audit datasets, train and compare models, predict.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False, cls=EmobenchGroup,
                   rich_markup_mode=None)  # help texts are literal: "{target: [source, ...]}" is not markup
-data_app = typer.Typer(help="Inspect datasets.", no_args_is_help=True)
+data_app = typer.Typer(help="Inspect datasets.", no_args_is_help=True, cls=EmobenchGroup)
 app.add_typer(data_app, name="data")
 # Text from data and users is printed as it is: no markup, and no emoji codes (":fire:" stays ":fire:").
 console = Console(highlight=False, soft_wrap=True, emoji=False)
@@ -166,8 +197,10 @@ def user_errors():
             raw = message.args[0] if isinstance(message, Warning) and message.args else str(message)
             if issubclass(category, UserWarning) and str(raw) not in seen:
                 seen.add(str(raw))
+                from .data.text import printable
+
                 err.print("[yellow]warning:[/] ", end="")
-                err.print(as_flags(str(raw)), markup=False)
+                err.print(printable(as_flags(str(raw))), markup=False)
 
         warnings.showwarning = show
         try:
@@ -187,9 +220,18 @@ def user_errors():
             raise typer.Exit(130) from None
 
 
+def escape(text: str) -> str:
+    """User text in a table cell: no markup, no control characters (data/text.printable)."""
+    from .data.text import printable
+
+    return _escape(printable(str(text)))
+
+
 def _error(message: str) -> None:
+    from .data.text import printable
+
     err.print("[bold red]error:[/] ", end="")
-    err.print(message, markup=False)
+    err.print(printable(message), markup=False)
 
 
 class LogLevel(str, enum.Enum):
@@ -213,14 +255,17 @@ def main_options(
 
     configure(log_level.value)
     if threads is not None:
-        if threads.strip().lower() != "all" and not (threads.strip().isdigit() and int(threads) >= 1):
-            raise typer.BadParameter(f"{threads!r}: expected a number of threads >= 1, or all", param_hint="--threads")
+        chosen = threads.strip()
+        if chosen.lower() != "all" and not (chosen.isascii() and chosen.isdigit() and 1 <= int(chosen) <= 4096):
+            raise OptionValueError(f"--threads {threads!r}: expected a number of threads from 1 to 4,096, or all")
         os.environ["EMOBENCH_THREADS"] = threads
 
 
 def say(text: str) -> None:
-    """Plain text on standard output, never interpreted as markup."""
-    console.print(text, markup=False)
+    """Plain text on standard output, never interpreted as markup, control characters shown as escapes."""
+    from .data.text import printable
+
+    console.print(printable(text), markup=False)
 
 
 # ---------------------------------------------------------------- shared options
@@ -320,7 +365,19 @@ def _explicit(ctx: typer.Context, name: str) -> bool:
 
 def _dataset_config(ctx: typer.Context, dataset: str, data: dict, prefix: str = ""):
     """The dataset options, refusing those that do not apply to the chosen dataset (silently ignoring
-    them would train on something other than what was asked). ``prefix``: a second dataset's options."""
+    them would train on something other than what was asked). ``prefix``: a second dataset's options, which its
+    errors name (--transfer-label-map, not --label-map)."""
+    if not prefix:
+        return _dataset_options(ctx, dataset, data)
+    from .errors import renamed
+
+    try:
+        return _dataset_options(ctx, dataset, data, prefix)
+    except EmobenchError as exc:
+        raise renamed(exc, prefix, set(TRANSFER_OPTIONS)) from None
+
+
+def _dataset_options(ctx: typer.Context, dataset: str, data: dict, prefix: str = ""):
     from .data import DatasetConfig
     from .data.labelmap import read_label_map
     from .data.registry import READERS, dataset_entry
@@ -588,7 +645,7 @@ def evaluate(
             raise EmobenchError("give --data FILE or --dataset NAME, not both")
         if data_file:
             refused = given & {"data_dir", "train_file", "validation_file", "test_file", "dataset_name", "train_size",
-                               "budget_validation", *CLEANING}
+                               "budget_validation", "split_seed", *CLEANING}
             if refused or allow_changed_data:
                 raise EmobenchError(f"--data evaluates on a file; {'--' + sorted(refused)[0].replace('_', '-') if refused else '--allow-changed-data'} "
                                     "does not apply to it")
@@ -653,6 +710,17 @@ def _texts_from_file(file: Path, text_column: str, encoding: str) -> list[str]:
     return [text for number, _, text in _rows(file, text_column, encoding) if number]
 
 
+def _file_options(ctx, file: Path | None) -> None:
+    """--text-column and --encoding read a --file: without one, or --text-column of a .txt (one text per line, no
+    columns), they would be silently ignored."""
+    if file is None:
+        given = [p for p in ("text_column", "encoding") if _explicit(ctx, p)]
+        if given:
+            raise EmobenchError(f"--{given[0].replace('_', '-')} applies to --file")
+    elif file.suffix.lower() == ".txt" and _explicit(ctx, "text_column"):
+        raise EmobenchError(f"--text-column applies to a CSV, TSV or JSONL --file; {file.name} is one text per line")
+
+
 WIDE_TABLE, TOP_LABELS = 8, 3  # the predict table shows every label up to 8 labels, the top 3 beyond
 
 
@@ -693,6 +761,7 @@ def predict(
                 raise EmobenchError(f"--{stray[0].replace('_', '-')} applies to --engine ray")
             from .serving.scoring import score_file
 
+            _file_options(ctx, file)
             result = score_file(run, file, output, text_column=text_column, chunk_size=chunk_size, backend=backend.value,
                                 progress=not quiet, engine=engine, ray_address=ray_address, ray_workers=ray_workers,
                                 encoding=encoding, allow_modified=allow_modified)
@@ -702,6 +771,7 @@ def predict(
         given = [p for p in ("engine", "ray_address", "ray_workers", "chunk_size") if _explicit(ctx, p)]
         if given:
             raise EmobenchError(f"--{given[0].replace('_', '-')} applies to file scoring with --output")
+        _file_options(ctx, file)
         items = list(texts or [])
         for i, text in enumerate(items, start=1):
             if not text.strip():
@@ -784,7 +854,8 @@ def explain(
 def export(
     run: Path = typer.Argument(..., help="a run directory"),
     format_: str = typer.Option("onnx", "--format", help="onnx"),
-    quantize: Optional[str] = typer.Option(None, help="int8: also a dynamically quantised model (used by default)"),
+    quantize: Optional[str] = typer.Option(None, help="int8: also a statically quantised model (QDQ, calibrated on "
+                                                      "training texts; used by default)"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="export folder (default: RUN-onnx beside the run)"),
     allow_modified: bool = AllowModifiedOpt,
 ):
@@ -820,10 +891,11 @@ def serve(
 
         import logging
 
-        level = logging.getLevelName(logger.getEffectiveLevel()).lower()  # uvicorn's access lines follow --log-level
+        # uvicorn's start-up and access lines are library chatter: at --log-level debug only (emobench says where it
+        # listens itself)
+        level = "debug" if logger.isEnabledFor(logging.DEBUG) else "warning"
         run_server(run, host, port, backend.value, ServiceSettings(max_texts, max_chars, max_batch, batch_wait_ms),
-                   log_level=level if level in ("debug", "info", "warning", "error") else "info",
-                   allow_modified=allow_modified)
+                   log_level=level, allow_modified=allow_modified)
 
 
 @app.command()

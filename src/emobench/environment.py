@@ -93,9 +93,16 @@ def thread_count() -> int:
         if chosen == "all":
             _THREADS = budget
         elif chosen:
-            if not chosen.isdigit() or int(chosen) < 1:
-                raise EmobenchError(f"{option('threads')} {chosen!r}: expected a number of threads >= 1, or all")
+            if not chosen.isascii() or not chosen.isdigit() or not 1 <= int(chosen) <= 4096:
+                raise EmobenchError(f"{option('threads')} {chosen!r}: expected a number of threads from 1 to 4,096, or all")
             _THREADS = min(budget, int(chosen))
+            if int(chosen) > budget:
+                import warnings
+
+                from .errors import EmobenchWarning
+
+                warnings.warn(f"{option('threads')} {chosen}: this process may use {budget} core(s); {budget} thread(s) "
+                              "are used (recorded in each run)", EmobenchWarning, stacklevel=2)
         else:
             _THREADS = max(1, min(budget, budget - round(busy_elsewhere())))
     return _THREADS
@@ -138,6 +145,7 @@ def machine_info() -> dict:
     try:
         import torch
 
+        limit_torch_threads()  # what training and inference will use, not torch's default before they set it
         info["torch_threads"] = torch.get_num_threads()
         info["cuda"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     except ImportError:

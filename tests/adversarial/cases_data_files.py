@@ -43,7 +43,7 @@ def cases() -> list[Case]:
         file_case("empty label", rows() + "hello,\n", r"d\.csv, line 32: empty label"),
         file_case("extra field", rows() + "hello,joy,extra\n", r"d\.csv, line 32: 3 fields, expected 2"),
         file_case("missing field", rows() + "hello\n", r"d\.csv, line 32: 1 fields, expected 2"),
-        file_case("unclosed quote", rows() + "\"hello,joy\n" + rows(5)[11:], r"d\.csv, line 32: 1 fields.*quote left open"),
+        file_case("unclosed quote", rows() + "\"hello,joy\n" + rows(5)[11:], r"d\.csv, line 32: a quote opened in this row is never closed"),
         file_case("invalid utf-8", (rows() + "bad \xff\xfe,joy\n").encode("latin-1"), r"d\.csv, line 32: .*not valid UTF-8"),
         file_case("latin-1 without --encoding", (rows() + "caf\xe9 sad,sadness\n").encode("latin-1"),
                   r"d\.csv, line 32: .*not valid UTF-8.*--encoding"),

@@ -8,8 +8,9 @@ from .helpers import train_args
 
 def lstm_set(*pairs):
     """``--set`` for a tiny LSTM without GloVe, and ``pairs``."""
+    keys = {pair.split("=")[0] for pair in pairs}
     out = []
-    for pair in ("epochs=1", "hidden_size=4", "glove=none", *pairs):
+    for pair in [*(p for p in ("epochs=1", "hidden_size=4", "glove=none") if p.split("=")[0] not in keys), *pairs]:
         out += ["--set", pair]
     return out
 
@@ -54,7 +55,17 @@ def cases() -> list[Case]:
         Case("hf: without a name", train_args(model="hf:"), message=r"model 'hf:' needs a hub id", group="training options"),
         Case("hf: missing directory", train_args(model="hf:{case}/no-model"), message=r"pretrained=.*no-model: no such model folder",
              env={"HF_HUB_OFFLINE": "1"}, group="training options"),
-        Case("an empty body", train_args("--set", "body=", model="setfit"), message=r"parameter pretrained='' .*expected a string \(not empty\)",
+        Case("an option given twice", train_args("--seed", "1", "--seed", "2"), message=r"--seed is given twice; give it once",
+             group="training options"),
+        Case("a seed in Arabic-Indic digits", train_args("--seed", "\u0663"), message=r"--seed '\u0663': expected a seed .* in "
+             r"ASCII digits", group="training options"),
+        Case("--threads past 4,096", ["--threads", "99999", "models"], message=r"--threads '99999': expected a number of "
+             r"threads from 1 to 4,096", group="training options"),
+        Case("a huge LSTM", train_args("--set", "hidden_size=65536", "--set", "glove=none", "--set", "epochs=1", model="lstm"),
+             message=r"not enough memory to train lstm with these sizes", group="training options"),
+        Case("an hf: path that climbs out", train_args(model="hf:../../no-such-folder"),
+             message=r"pretrained=../../no-such-folder: no such model folder", group="training options"),
+        Case("an empty body", train_args("--set", "body=", model="setfit"), message=r"parameter body='' .*expected a string \(not empty\)",
              group="training options"),
         Case("a numeric option given NaN", train_args("--split-seed", "nan"), message=r"--split-seed 'nan': expected a seed",
              group="training options"),
@@ -65,7 +76,7 @@ def cases() -> list[Case]:
         Case("--set without =", train_args("--set", "nonsense"), message=r"--set 'nonsense': expected key=value", group="training options"),
         Case("unknown preset", train_args("--preset", "turbo"), message=r"model 'tfidf' has no preset 'turbo'", group="training options"),
         Case("negative seed", train_args("--seed", "-1"), message=r"--seed -1: expected a seed from 0 to", group="training options"),
-        Case("missing GloVe file", train_args(*lstm_set(), "--set", "glove={case}/none.txt", model="lstm"),
+        Case("missing GloVe file", train_args(*lstm_set("glove={case}/none.txt"), model="lstm"),
              message=r"GloVe file .*none\.txt not found", group="training options"),
     ]
     return c

@@ -39,14 +39,31 @@ def user_rows(n=30, seed=21) -> list[tuple[str, str]]:
     return [(t, l) for t, l in examples(n, seed)]
 
 
+def _with(base: list[str], extra: tuple) -> list[str]:
+    """``base`` arguments with ``extra`` after them; an option ``extra`` gives again replaces the base's (emobench refuses
+    an option given twice)."""
+    given = {arg for arg in extra if arg.startswith("-")}
+    aliases = {"-o": "--output-dir", "--output-dir": "-o", "-m": "--model", "--model": "-m"}
+    out, skip = [], False
+    for i, arg in enumerate(base):
+        if skip:
+            skip = False
+            continue
+        if arg in given or aliases.get(arg) in given:
+            skip = i + 1 < len(base) and not base[i + 1].startswith("-")
+            continue
+        out.append(arg)
+    return [*out, *extra]
+
+
 def train_args(*extra, model="tfidf") -> list[str]:
     """`train` on the workspace's tiny dataset, into the case's own folder."""
-    return ["train", "--model", model, "--data-dir", "{ws}/data", "-o", "{case}/out", "-q", *extra]
+    return _with(["train", "--model", model, "--data-dir", "{ws}/data", "-o", "{case}/out", "-q"], extra)
 
 
 def cmp(*extra) -> list[str]:
     """`compare` of tfidf on the workspace's tiny dataset, into the case's own folder."""
-    return ["compare", "--models", "tfidf", "--data-dir", "{ws}/data", "-o", "{case}/c", "--name", "x", "-q", *extra]
+    return _with(["compare", "--models", "tfidf", "--data-dir", "{ws}/data", "-o", "{case}/c", "--name", "x", "-q"], extra)
 
 
 def ev(*extra) -> list[str]:
@@ -56,8 +73,8 @@ def ev(*extra) -> list[str]:
 
 def tune(*extra, model="tfidf") -> list[str]:
     """Two tuning trials on the workspace's tiny dataset, into the case's own folder."""
-    return ["tune", "--model", model, "--data-dir", "{ws}/data", "-o", "{case}/t", "--name", "s", "-q", "--trials", "2",
-            *extra]
+    return _with(["tune", "--model", model, "--data-dir", "{ws}/data", "-o", "{case}/t", "--name", "s", "-q", "--trials", "2"],
+                 extra)
 
 
 def copy_run(name, mutate, manifests=False):

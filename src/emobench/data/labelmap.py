@@ -54,8 +54,10 @@ def read_label_map(spec: str | Path | dict | None, where: str = "label map") -> 
         except EmobenchError as exc:
             raise EmobenchError(f"{exc}; expected {MAP_SHAPE}") from None
         where = str(path)
-    if not isinstance(mapping, dict) or not mapping:
+    if not isinstance(mapping, dict):
         raise EmobenchError(f"{where}: expected a JSON object {MAP_SHAPE}")
+    if not mapping:
+        raise EmobenchError(f"{where}: an empty map; expected at least one target {MAP_SHAPE}")
     out = {}
     for target, sources in mapping.items():
         if isinstance(sources, str):

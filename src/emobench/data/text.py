@@ -25,3 +25,23 @@ def is_placeholder(text: str) -> bool:
         return True
     # ISEAR's coders bracketed their remarks, e.g. "[ Never experienced.]"; bracketed real answers stay.
     return bool(_PLACEHOLDER.match(key.strip("[] ")))
+
+
+_BIDI = {0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
+
+
+def printable(text: str, keep_newlines: bool = True) -> str:
+    """``text`` safe to write to a terminal: control characters (ESC sequences that clear the screen or set the
+    window title, C1 controls, bidirectional overrides that reorder what is shown) written as visible escapes
+    (``\\x1b``); tabs, and with ``keep_newlines`` line feeds, kept."""
+    import unicodedata
+
+    keep = "\t\n" if keep_newlines else "\t"
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch in keep or not (unicodedata.category(ch) == "Cc" or code in _BIDI):
+            out.append(ch)
+        else:
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+    return "".join(out)

@@ -120,6 +120,11 @@ def find_issues(corpus: Corpus, splits: list[str] | None = None, model: str | No
     unknown = [s for s in splits if s not in corpus.splits]
     if unknown:
         raise EmobenchError(f"{option('splits')}: {corpus.name} has no split {unknown[0]!r} (it has {', '.join(corpus.splits)})")
+    for split in splits:  # every split's folds before any scoring: a split too small fails now, not after the others
+        try:
+            _folds(corpus[split], corpus.num_labels, folds, seed)
+        except EmobenchError as exc:
+            raise EmobenchError(f"the {split} split ({len(corpus[split])} texts): {exc}") from None
     names = corpus.label_names
     record = {"format": 1, "dataset": corpus.name, "labels": names, "task": corpus.task, "model": model, "folds": folds,
               "seed": seed, "method": METHOD, "splits": {}, "warnings": []}
@@ -224,8 +229,11 @@ def cleaning_plan(corpus: Corpus, action: str, source: str | None = None, model:
     if source:
         audit = read_label_issues(source)
         found = audit.splits.get("train")
+        if found is None:
+            raise EmobenchError(f"{option('label_issues_from')} {source}: the audit has no training split (it audited "
+                                f"{', '.join(audit.splits) or 'no split'}); audit the training split (--splits train)")
         digest = split_digest(train.texts, gold_names(train, corpus.label_names))
-        if found is None or found.digest != digest or audit.labels != corpus.label_names:
+        if found.digest != digest or audit.labels != corpus.label_names:
             raise EmobenchError(f"{option('label_issues_from')} {source}: the audit was made on other training data "
                                 "(its training split's texts, labels or label names differ); audit this data again")
         if found.flagged != len(found.issues):

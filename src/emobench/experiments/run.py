@@ -29,6 +29,7 @@ from ..models.registry import DEFAULT_MODEL, ModelSpec, recorded, resolve, small
 from ..records.run import CONFIG, METRICS, DataRecord, RunRecord, RunWriter, gold_names, split_digest, write_predictions
 
 PARTIAL = ".partial"
+MAX_SEED = 2**32 - 1  # numpy's seeds
 
 
 @dataclass
@@ -49,8 +50,8 @@ class RunConfig:
     def validate(self) -> ModelSpec:
         """Everything about the configuration that can be checked before data is read or a folder made;
         returns the model's spec (resolved on the first call)."""
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise EmobenchError(f"{option('seed')} {self.seed!r}: expected an integer >= 0")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
+            raise EmobenchError(f"{option('seed')} {self.seed!r}: expected a seed from 0 to {MAX_SEED:,}")
         if self.name is not None:
             check_plain_name(self.name)
         check_output_folder(self.output_dir)
@@ -58,6 +59,14 @@ class RunConfig:
             # on a data budget, the family's small-data defaults (a minimum of optimizer steps) under the overrides
             budget = small_data(self.model) if self.dataset.train_size is not None else {}
             self.spec = resolve(self.model, {**budget, **self.overrides}, self.preset)
+            pretrained = getattr(self.spec.params, "pretrained", None)
+            if isinstance(pretrained, str):  # a model folder to start from: checked before any data is read
+                from ..models.pretrained import check_source
+                from ..models.transformer import resolve_pretrained
+
+                aliases = getattr(self.spec.family_class, "ALIASES", {})
+                typed = next((a for a, c in aliases.items() if c == "pretrained" and a in self.overrides), "pretrained")
+                check_source(resolve_pretrained(pretrained), typed)
         return self.spec
 
     @classmethod
@@ -76,7 +85,10 @@ class RunConfig:
 
 def default_run_name(config: RunConfig) -> str:
     """dataset-model-seed-time plus a random suffix, so two runs started in the same second differ."""
-    model = config.model.replace("hf:", "").strip("/").replace("/", "_").replace("\\", "_")
+    import re
+
+    model = re.sub(r"[^A-Za-z0-9._+=@-]+", "_", config.model.replace("hf:", "").strip("/"))
+    model = re.sub(r"\.{2,}", ".", model).strip("._") or "model"  # a path's dots never make '..' in a folder name
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     return check_plain_name(f"{config.dataset.short_name}-{model}-s{config.seed}-{stamp}-{secrets.token_hex(3)}")
 
@@ -169,9 +181,16 @@ def train(config: RunConfig | None = None, *, resume: str | Path | None = None, 
             tracker.start(config.resolved())
         started = time.perf_counter()
         log.info("%s: training %s on %s (%d examples)", final.name, config.model, corpus.name, len(corpus["train"]))
-        model.fit(corpus["train"], corpus.splits.get("validation"), corpus.label_names, seed=config.seed,
-                  work_dir=partial / "checkpoints", resume=resume is not None, progress=progress,
-                  on_epoch=tracker.epoch if tracker is not None else None)
+        try:
+            model.fit(corpus["train"], corpus.splits.get("validation"), corpus.label_names, seed=config.seed,
+                      work_dir=partial / "checkpoints", resume=resume is not None, progress=progress,
+                      on_epoch=tracker.epoch if tracker is not None else None)
+        except (MemoryError, RuntimeError) as exc:
+            if not isinstance(exc, MemoryError) and not _out_of_memory(exc):
+                raise
+            raise EmobenchError(f"not enough memory to train {config.model} with these sizes "
+                                f"({str(exc).splitlines()[0][:200] if str(exc) else 'MemoryError'}); choose smaller ones "
+                                f"({option('overrides')} hidden_size=..., batch_size=..., max_length=...)") from None
         train_seconds = time.perf_counter() - started
         model.save(partial / "model")
         metrics = {"train_seconds": train_seconds, "parameters": model.num_parameters(), "model_info": model.info,
@@ -208,6 +227,12 @@ def train(config: RunConfig | None = None, *, resume: str | Path | None = None, 
     finally:
         if tracker is not None:
             tracker.close()
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """torch's allocation failures: a RuntimeError (CPU) or its OutOfMemoryError subclass (CUDA)."""
+    text = str(exc).lower()
+    return "out of memory" in text or "can't allocate memory" in text or "cannot allocate memory" in text
 
 
 def cleaned(corpus: Corpus, dataset: DatasetConfig) -> Corpus:

@@ -29,7 +29,7 @@ from ..models.registry import MAJORITY, baselines, is_baseline, presets, study_m
 from ..records.comparison import (COMPARISON, RESULTS, RESULTS_CSV, STATISTICS, TARGET, ComparisonRecord, read_description,
                                   transfer_names, write_description, write_results, write_statistics)
 from ..records.run import CONFIG, METRICS, RunRecord, RunWriter
-from .run import (PARTIAL, RunConfig, _same_dataset, cleaned, data_changes, scored_description, scoring_data, train,
+from .run import (MAX_SEED, PARTIAL, RunConfig, _same_dataset, cleaned, data_changes, scored_description, scoring_data, train,
                   transfer_evaluate,
                   write_transfer_predictions)
 
@@ -102,8 +102,8 @@ def plan_comparison(config: CompareConfig) -> tuple[Path, list[PlannedRun]]:
         raise EmobenchError(f"{option('models')} names {', '.join(duplicates)} more than once")
     if not config.seeds:
         raise EmobenchError(f"no seeds: {option('seeds')} must be at least 1")
-    if any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in config.seeds):
-        raise EmobenchError(f"{option('seeds')} {config.seeds}: expected integers >= 0")
+    if any(isinstance(s, bool) or not isinstance(s, int) or not 0 <= s <= MAX_SEED for s in config.seeds):
+        raise EmobenchError(f"{option('seeds')} {config.seeds}: expected seeds from 0 to {MAX_SEED:,}")
     check_output_folder(config.output_dir)
     check_outside_records(config.output_dir, "output_dir")
     name = check_plain_name(config.name) if config.name else \
@@ -160,8 +160,12 @@ def _transfer_data(config: DatasetConfig):
     """The data a comparison transfers to; its errors name the transfer options (``transfer_label_map``, ...)."""
     try:
         return scoring_data(config)
-    except EmobenchError as exc:
-        raise renamed(exc, "transfer_", {f.name for f in dataclasses.fields(DatasetConfig)}) from None
+    except EmobenchError as exc:  # the options the transfer data has its own of (the data root is shared)
+        raise renamed(exc, "transfer_", TRANSFER_FIELDS) from None
+
+
+TRANSFER_FIELDS = {"text_column", "label_column", "split_column", "label_names", "label_separator", "label_columns",
+                   "label_map", "encoding", "encodings", "data_format", "dataset_name", "drop_placeholders"}
 
 
 def _normalised(config: CompareConfig) -> CompareConfig:
@@ -194,9 +198,11 @@ def run_comparison(config: CompareConfig, progress: bool = True, log=print, retr
     corpus = load_dataset(config.dataset)  # once: every model sees the identical split
     target = _transfer_data(config.transfer) if config.transfer is not None else None  # checked before any training
     if target is not None and not set(target[0].label_names) & set(corpus.label_names):
+        ids = all(name.isdigit() for name in target[0].label_names)
         raise EmobenchError(f"{option('transfer')} {config.transfer.name}: its labels ({', '.join(target[0].label_names)}) and "
-                            f"{corpus.name}'s ({', '.join(corpus.label_names)}) have none in common; map them with "
-                            f"{option('transfer_label_map')}")
+                            f"{corpus.name}'s ({', '.join(corpus.label_names)}) have none in common; "
+                            + (f"name its integer ids with {option('transfer_label_names')}" if ids else
+                               f"map them with {option('transfer_label_map')}"))
     existed, output_existed = folder.exists(), folder.parent.exists()
     folder.mkdir(parents=True, exist_ok=True)
     lock = Lock.of(folder, "comparison").acquire(take_over_stale=True)

@@ -29,7 +29,7 @@ from ..records.run import RunRecord, gold_names, split_digest
 from ..records.tuning import (IMPORTANCE, LEDGER, STUDY_DB, TUNE, Ledger, LedgerEntry, TuneDescription, TuningRecord,
                               check_study_db, check_trials, in_space, read_ledger, write_ledger, write_summary,
                               write_trials)
-from .run import RunConfig, cleaned, train
+from .run import MAX_SEED, RunConfig, cleaned, train
 
 STUDY = "emobench"
 
@@ -95,6 +95,7 @@ def check_storage(url: str | None, name: str | None) -> None:
         if not folder.is_dir():
             raise EmobenchError(f"{option('storage')} {shown_url(url)}: the folder {folder} does not exist; the database file "
                                 "is created in an existing folder")
+        check_outside_records(folder, "storage", Path(parsed.database))  # never inside a run or model it would break
     _check_driver(parsed, url)
     _check_connection(parsed, url)
 
@@ -238,11 +239,15 @@ def plan(config: TuneConfig) -> tuple[Path, dict, object]:
     check_storage(config.storage, config.name)
     if config.timeout is not None and not config.timeout > 0:
         raise EmobenchError(f"{option('timeout')} {config.timeout}: expected a number of seconds > 0")
-    if config.seed < 0:
-        raise EmobenchError(f"{option('seed')} {config.seed}: expected an integer >= 0")
+    if isinstance(config.seed, bool) or not isinstance(config.seed, int) or not 0 <= config.seed <= MAX_SEED:
+        raise EmobenchError(f"{option('seed')} {config.seed!r}: expected a seed from 0 to {MAX_SEED:,}")
     check_output_folder(config.output_dir)
     check_outside_records(config.output_dir, "output_dir")
     spec = resolve(config.model, config.overrides, config.preset)
+    both = sorted(set(config.space or {}) & set(config.overrides))
+    if both:
+        raise EmobenchError(f"{both[0]} is both fixed ({option('overrides')}) and searched ({option('space')}); give it "
+                            "one way")
     space = {k: list(v) for k, v in (config.space or spec.family_class.SEARCH_SPACE).items() if k not in config.overrides}
     if not space:
         raise EmobenchError(f"nothing to tune for {config.model!r}: give {option('space')} name=low:high or name=a,b,c")
@@ -376,6 +381,17 @@ def _continue(folder: Path, asked: dict, allow_modified: bool) -> Ledger | None:
 
 def _study(optuna, folder: Path, seed: int, url: str | None = None, name: str | None = None):
     path = folder / STUDY_DB
+    for attempt in range(5):  # processes creating one new shared study at once race on its tables: the loser retries
+        try:
+            return _open_study(optuna, folder, seed, url, name, path)
+        except RecordError as exc:
+            racing = "UNIQUE constraint failed: alembic_version" in str(exc) or "already exists" in str(exc)
+            if not (url and racing) or attempt == 4:
+                raise
+            time.sleep(0.5 + attempt)
+
+
+def _open_study(optuna, folder: Path, seed: int, url: str | None, name: str | None, path: Path):
     try:
         storage = optuna.storages.RDBStorage(url or f"sqlite:///{path.resolve()}",
                                              engine_kwargs={"connect_args": {"timeout": 30}} if (url or "sqlite").startswith(

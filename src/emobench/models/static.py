@@ -82,8 +82,9 @@ def distilled(source: str, pca_dims: int, progress: bool = False):
     if target.exists() or target.is_symlink():
         try:
             return _from_cache(target), key, True
-        except RecordError as exc:
-            warnings.warn(f"the static-embedding cache entry {target} cannot be used ({exc}); it is rebuilt",
+        except RecordError as exc:  # no "pass allow_modified": the entry is rebuilt, not used anyway
+            reason = str(exc).split(" (pass allow_modified")[0]
+            warnings.warn(f"the static-embedding cache entry {target} cannot be used ({reason}); it is rebuilt",
                           EmobenchWarning, stacklevel=3)
     import model2vec.distill.inference as distilling
 

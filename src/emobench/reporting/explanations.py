@@ -5,6 +5,8 @@ import html
 
 from rich.text import Text
 
+from ..data.text import printable
+
 
 def _strength(scores: list[float]) -> list[float]:
     top = max((abs(s) for s in scores), default=0.0) or 1.0
@@ -17,7 +19,7 @@ def to_rich(explanation) -> Text:
     for token, s in zip(explanation.tokens, _strength(explanation.scores)):
         shade = int(40 + 160 * abs(s))
         colour = f"rgb(0,{shade},0)" if s > 0 else f"rgb({shade},0,0)"
-        text.append(token, style=f"bold white on {colour}" if abs(s) > 0.15 else "")
+        text.append(printable(token), style=f"bold white on {colour}" if abs(s) > 0.15 else "")
         text.append(" ")
     return text
 

@@ -1,8 +1,15 @@
 """Tables for the terminal (rich). Every cell that comes from data is escaped: label names are text, not markup."""
 from __future__ import annotations
 
-from rich.markup import escape
+from rich.markup import escape as _escape
 from rich.table import Table
+
+from ..data.text import printable
+
+
+def escape(text) -> str:
+    """A cell from data: no markup, and control characters shown as escapes (never sent to the terminal)."""
+    return _escape(printable(str(text)))
 
 
 def audit_tables(report: dict) -> list[Table]:

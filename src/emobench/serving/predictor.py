@@ -39,7 +39,8 @@ def load_backend(path: str | Path, backend: str = "auto", allow_modified: bool =
         raise RecordError(f"{path}: an unfinished run or export; it cannot be used")
     exported = path.is_dir() and is_export(path)
     if backend == "onnx" and not exported:
-        raise EmobenchError(f"{path}: not an ONNX export (no export.json); make one with `emobench export {path}`")
+        raise EmobenchError(f"{path}: not an ONNX export (no export.json); use {option('backend')} auto, or export a "
+                            f"transformer, LSTM or SetFit run with `emobench export {path}`")
     if backend == "torch" and exported:
         raise EmobenchError(f"{path}: an ONNX export has no PyTorch weights; use {option('backend')} onnx, or the run "
                             "directory")
@@ -87,7 +88,13 @@ class Predictor:
         probability of every label."""
         if isinstance(texts, str):
             texts = [texts]
-        return self.format(list(texts), self.probabilities(texts))
+        texts = list(texts)
+        for i, text in enumerate(texts):  # as the command line and the service refuse them
+            if not isinstance(text, str):
+                raise EmobenchError(f"text {i + 1}: a {type(text).__name__}; expected a string")
+            if not text.strip():
+                raise EmobenchError(f"text {i + 1} is empty; expected a text to classify")
+        return self.format(texts, self.probabilities(texts))
 
     def format(self, texts: list[str], probs: np.ndarray, include_text: bool = True) -> list[dict]:
         decided = self.model.decide(probs)

@@ -56,17 +56,29 @@ def _rows(path: Path, text_column: str, encoding: str = "utf-8") -> Iterator[tup
             handle = _decoded_lines(raw, encoding, path)
             if suffix == ".txt":
                 yield 0, {"text": None}, ""
+                blank = []
                 for number, line in enumerate(handle, start=1):
                     text = line.rstrip("\r\n")
                     if text.strip():
                         yield number, {"text": text}, check(text, "text", path, number)
+                    else:
+                        blank.append(number)
+                if blank:  # no text to score; said, so the rows are not taken for one per line
+                    import warnings
+
+                    from ..data.readers.common import DataWarning
+
+                    shown = ", ".join(map(str, blank[:5])) + (f" and {len(blank) - 5} more" if len(blank) > 5 else "")
+                    warnings.warn(f"{path}: {len(blank)} blank line(s) skipped (line {shown}); the output has a row per "
+                                  "text, not per line", DataWarning, stacklevel=2)
             elif suffix in (".jsonl", ".ndjson"):
                 for number, record in jsonl_objects(handle, path):
                     _check_strings(record, path, number, check_unicode)
                     yield number, record, check(_field(record, text_column, path, number), text_column, path, number)
             else:
                 csv.field_size_limit(MAX_FIELD_CHARS)
-                reader = csv.reader(handle, delimiter="\t" if suffix == ".tsv" else ",")
+                # strict: a quote left open to the end of the file is an error, not one text swallowing the rest
+                reader = csv.reader(handle, delimiter="\t" if suffix == ".tsv" else ",", strict=True)
                 header = next(reader, None)
                 if header is None:
                     raise DataError("empty file; expected a header row", path, 1)
@@ -86,10 +98,15 @@ def _rows(path: Path, text_column: str, encoding: str = "utf-8") -> Iterator[tup
                                                          path, reader.line_num)
     except LookupError:
         raise DataError(f"unknown encoding {encoding!r}; expected a Python codec name such as utf-8, cp1252", path) from None
+    except UnicodeError as exc:  # a stream codec (UTF-16 without its byte order mark, ...): no line to point at
+        raise DataError(f"cannot be read as {encoding} ({exc}); give the file's encoding with {option('encoding')}",
+                        path) from None
     except csv.Error as exc:
         detail = str(exc)
         if "field larger than field limit" in detail:
             detail = f"a field of more than {MAX_FIELD_CHARS:,} characters (is a quote left open?)"
+        elif "unexpected end of data" in detail:
+            detail = "a quote is left open to the end of the file"
         raise DataError(f"malformed CSV ({detail})", path, getattr(reader, "line_num", None)) from None
     check.report()
 

@@ -149,7 +149,8 @@ class Batcher:
 
 class BodyLimit:
     """ASGI middleware: a body over ``max_bytes`` is a 413 -- refused from its Content-Length before it is read,
-    or as soon as a streamed body passes the limit."""
+    or, streamed (chunked), as soon as it passes the limit: the body is read here first (it is at most ``max_bytes``)
+    and handed to the app whole, so the app never sees a body cut short (which it answered as a 400)."""
 
     def __init__(self, app, max_bytes: int):
         self.app, self.max_bytes = app, max_bytes
@@ -160,20 +161,27 @@ class BodyLimit:
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
             return await self._refuse(send)
-        seen = 0
-
-        async def counted():
-            nonlocal seen
+        if length is not None:  # the server stops the body at its declared length
+            return await self.app(scope, receive, send)
+        messages, seen = [], 0
+        while True:
             message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
             seen += len(message.get("body", b""))
             if seen > self.max_bytes:
-                raise _TooLarge()
-            return message
+                return await self._refuse(send)
+            if not message.get("more_body", False):
+                break
+        body = {"type": "http.request", "body": b"".join(m.get("body", b"") for m in messages
+                                                       if m["type"] == "http.request"), "more_body": False}
+        replay = [body] + [m for m in messages if m["type"] != "http.request"]
 
-        try:
-            await self.app(scope, counted, send)
-        except _TooLarge:
-            await self._refuse(send)
+        async def replayed():
+            return replay.pop(0) if replay else await receive()
+
+        await self.app(scope, replayed, send)
 
     async def _refuse(self, send) -> None:
         body = (f'{{"detail": "the request body is larger than {self.max_bytes:,} bytes, the most a valid request can '
@@ -181,10 +189,6 @@ class BodyLimit:
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"connection", b"close")]})
         await send({"type": "http.response.body", "body": body})
-
-
-class _TooLarge(Exception):
-    pass
 
 
 # The per-text problems the service itself checks (pydantic checks the rest). Each is raised by the item's own
@@ -257,7 +261,8 @@ def _strict_route():
         async def json(self):
             if not hasattr(self, "_json"):
                 try:
-                    self._json = json.loads(await self.body(), object_pairs_hook=unique)
+                    # decoded as UTF-8 first: json.loads would guess UTF-16 or UTF-32 from a body's first bytes
+                    self._json = json.loads((await self.body()).decode("utf-8"), object_pairs_hook=unique)
                 except RecursionError:
                     raise json.JSONDecodeError("nested too deeply", "", 0) from None
                 except UnicodeDecodeError as exc:
@@ -457,6 +462,10 @@ def serve(path: str | Path, host: str = "127.0.0.1", port: int = 8000, backend: 
     settings = settings or ServiceSettings()
     _check_port(host, port)
     app = create_app(path, backend, settings, allow_modified)
+    from ..logs import logger
+
+    logger.info("serving %s at http://%s:%d (POST /predict, GET /health, GET /model, docs at /docs); Ctrl-C stops it",
+                Path(path).name, host if ":" not in host else f"[{host}]", port)
     uvicorn.run(app, host=host, port=port, log_level=log_level, http=deadline_protocol(settings.request_seconds),
                 h11_max_incomplete_event_size=64 * 1024)
 

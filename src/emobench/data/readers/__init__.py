@@ -127,8 +127,10 @@ def check_config(config: DatasetConfig) -> None:
     total = sum(config.split_fractions.values())
     if abs(total - 1) > 1e-6 or any(f <= 0 for f in config.split_fractions.values()):
         raise EmobenchError(f"split fractions {config.split_fractions}: expected positive shares summing to 1")
-    if config.split_seed < 0:
-        raise EmobenchError(f"{option('split_seed')} {config.split_seed}: expected a seed >= 0")
+    for name in ("split_seed", "budget_seed"):  # numpy's seeds
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 2**32 - 1:
+            raise EmobenchError(f"{option(name)} {value!r}: expected a seed from 0 to {2**32 - 1:,}")
     if config.label_names:
         names = [str(n).strip() for n in config.label_names]
         other = next(((i, n) for i, n in enumerate(names) if n.isdigit() and n != str(i)), None)
@@ -183,8 +185,6 @@ def check_config(config: DatasetConfig) -> None:
         from ..budgets import parse_size
 
         parse_size(config.train_size)
-    if config.budget_seed < 0:
-        raise EmobenchError(f"{option('budget_seed')} {config.budget_seed}: expected a seed >= 0")
     if config.budget_validation and config.train_size is None:
         raise EmobenchError(f"{option('budget_validation')} cuts the validation split like the training split; it needs "
                             f"{option('train_size')}")

@@ -211,7 +211,8 @@ def read_records(path: str | Path, encoding: str = "utf-8", header: bool = True,
     csv.field_size_limit(MAX_FIELD_CHARS)
     # Lines end at LF (CRLF too), as in every other format and in batch scoring: a lone CR is no line end (the csv
     # module's universal newlines would split a row there and count a line more).
-    reader = csv.reader(io.StringIO(text, newline="\n"), delimiter=DELIMITERS[fmt])
+    # strict: a quote left open to the end of the file is an error, not one field swallowing the rest of the file
+    reader = csv.reader(io.StringIO(text, newline="\n"), delimiter=DELIMITERS[fmt], strict=True)
     records = []
     start = 1
     try:
@@ -244,6 +245,9 @@ def read_records(path: str | Path, encoding: str = "utf-8", header: bool = True,
         if "field larger than field limit" in detail:
             detail = (f"a field of more than {MAX_FIELD_CHARS:,} characters (texts are limited to {MAX_TEXT_CHARS:,}; "
                       "is a quote left open?)")
+        elif "unexpected end of data" in detail:
+            raise DataError("a quote opened in this row is never closed (the rest of the file would be one field)", path,
+                            start) from None
         elif "new-line character seen in unquoted field" in detail:
             raise DataError("a carriage return (CR) inside an unquoted field; lines end at LF or CRLF, so quote the field "
                             "or remove the CR", path, reader.line_num) from None
