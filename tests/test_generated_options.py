@@ -27,7 +27,8 @@ from emobench.data import DatasetConfig, load_dataset
 from emobench.data.budgets import parse_size
 from emobench.errors import EmobenchError
 from emobench.models.registry import family_class, params_type, resolve
-from test_generated_readers import COUNTS, assert_one_error_line, bounded, case_folder, counted, watched
+from generated import COUNTS, bounded, case_folder, counted
+from test_generated_readers import assert_one_error_line, watched
 
 runner = CliRunner()
 MODELS = ["tfidf", "lstm", "lstm-paper", "minilm", "setfit", "static", "majority"]  # `emobench models`, one per family
@@ -208,13 +209,19 @@ def expect_set(model: str, raw: list[str]):
     hints = typing.get_type_hints(cls.Params)
     aliases = getattr(cls, "ALIASES", {})
     overrides = {}
-    for pair in raw:
+    for pair in raw:  # in the order given: the first problem is the one said
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             return "refused", ("pair", pair)
         prefix, dot, name = key.strip().rpartition(".")
+        if f"{prefix}{dot}{name.replace('-', '_')}" in overrides:
+            return "refused", ("twice", key.strip())
         overrides[f"{prefix}{dot}{name.replace('-', '_')}"] = value
-    typed = {aliases.get(k, k): v for k, v in overrides.items()}
+    typed = {}
+    for key, value in overrides.items():
+        if aliases.get(key, key) in typed:
+            return "refused", ("same", key)
+        typed[aliases.get(key, key)] = value
     unknown = [k for k in typed if k not in fields]
     if unknown:
         return "refused", ("unknown", unknown)
@@ -230,7 +237,14 @@ def expect_set(model: str, raw: list[str]):
     params = dataclasses.replace(resolve(model).params, **values)
     if getattr(params, "check", None) and params.check():
         return "refused", ("cross", list(values), typed)
+    source = getattr(params, "pretrained", None)
+    # documented: a model to start from is an existing folder or a hub id (org/name), read when the run starts
+    if isinstance(source, str) and not Path(source).is_dir() and not HUB_ID.fullmatch(source):
+        return "refused", ("source", source)
     return "ok", None
+
+
+HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
 
 
 def test_set_any_parameter_of_any_family(tmp_path):
@@ -241,7 +255,9 @@ def test_set_any_parameter_of_any_family(tmp_path):
     @example(("tfidf", ["char_ngram_max=2"]))  # with the default char_ngram_min=3
     @example(("lstm", ["glove="]))  # an empty path
     @example(("lstm", ["epochs=" + "9" * 5000]))  # past Python's integer-string limit
-    @example(("static", ["body=/nonexistent"]))  # an alias
+    @example(("static", ["body=org/name"]))  # an alias (a hub id: read when the run starts)
+    @example(("setfit", ["body=org/a", "pretrained=org/b"]))  # one parameter under two names: one would silently win
+    @example(("setfit", ["body=none", "body=none", "noequals"]))  # the first problem in the order given
     @example(("tfidf", ["max_iter=1_000"]))
     def check(case_spec):
         COUNTS["test_set_any_parameter_of_any_family"] += 1
@@ -260,6 +276,12 @@ def test_set_any_parameter_of_any_family(tmp_path):
             kind = detail[0]
             if kind == "pair":
                 assert "--set" in line and repr(detail[1]) in line, line
+            elif kind == "twice":
+                assert line.startswith(f"error: --set {detail[1]} is given twice"), line
+            elif kind == "same":
+                assert "name the same parameter" in line and f"{detail[1]}=" in line, line
+            elif kind == "source":
+                assert f"={detail[1]}" in line and ("no such model folder" in line or "hub id" in line), line
             elif kind == "unknown":
                 assert "unknown parameter" in line and any(repr(k) in line for k in detail[1]), line
             elif kind == "value":

@@ -15,79 +15,23 @@ import io
 import json
 import os
 import re
-import shutil
-import site
-import sys
-import sysconfig
-import tempfile
 import warnings
-from collections import Counter
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, example, given, note, settings
+from hypothesis import example, given, note
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-import emobench
 from emobench.cli import app
 from emobench.cli import flag as cli_flag
 from emobench.data import DatasetConfig, load_dataset
 from emobench.data.readers.common import MAX_TEXT_CHARS
 from emobench.errors import DataError, EmobenchError
+from generated import (COUNTS, bounded, case_folder, counted, inside, opened_paths, outside, real,
+                       recording)
 
-# ---------------------------------------------------------------- bounded runs, counted
-
-SCALE = float(os.environ.get("EMOBENCH_HYPOTHESIS_SCALE", "1"))
-RANDOM = os.environ.get("EMOBENCH_HYPOTHESIS_RANDOM") == "1"
-COUNTS: Counter = Counter()
 COUNTING = [""]  # the test whose outcomes are being counted
-
-
-def bounded(examples: int):
-    """A fixed, database-less profile: the same examples on every run, no files written by Hypothesis."""
-    return settings(max_examples=max(1, round(examples * SCALE)), deadline=None, derandomize=not RANDOM, database=None,
-                    print_blob=RANDOM,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much,
-                                           HealthCheck.large_base_example, HealthCheck.function_scoped_fixture])
-
-
-def counted(name: str, minimum: int) -> None:
-    outcomes = ", ".join(f"{k.split(':', 1)[1]} {v}" for k, v in sorted(COUNTS.items()) if k.startswith(name + ":"))
-    print(f"\n{name}: {COUNTS[name]} generated examples" + (f" ({outcomes})" if outcomes else ""))
-    assert COUNTS[name] >= minimum * min(SCALE, 1), f"{name}: only {COUNTS[name]} examples ran"
-
-
-# ---------------------------------------------------------------- what a case opens and writes
-
-class _Opened:
-    active = False
-    events: list = []
-
-
-def _audit(event, args):  # an audit hook cannot be removed: it records only while a case runs
-    if event == "open" and _Opened.active:
-        _Opened.events.append(args)
-
-
-sys.addaudithook(_audit)
-
-
-def _real(path) -> str:
-    return os.path.realpath(os.path.abspath(os.fsdecode(path)))
-
-
-ALLOWED_ROOTS = tuple(sorted({_real(p) for p in (
-    sys.prefix, sys.exec_prefix, sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"],
-    os.path.join(os.path.dirname(sysconfig.get_paths()["stdlib"]), f"python{sys.version_info[0]}{sys.version_info[1]}.zip"),
-    sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"], *site.getsitepackages(),
-    os.path.dirname(emobench.__file__), os.path.dirname(os.path.abspath(__file__)),  # the tests' own source (linecache)
-    "/proc", "/dev", "/usr/share/locale", "/usr/lib/locale", "/usr/share/zoneinfo",
-    "/usr/share/i18n", "/etc/localtime")}))
-
-
-def _inside(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip("/") + "/")
 
 
 def _writes(args) -> bool:
@@ -105,21 +49,16 @@ def snapshot(folder: Path) -> dict:
 def watched(case: Path, outputs: tuple = ()):
     """Every file opened while the block runs lies in ``case`` or the interpreter's own folders; nothing is written
     (bytecode caches and the ``outputs`` asked for aside) and the case's folder is left as it was."""
-    outputs = {_real(p) for p in outputs}
+    outputs = {real(p) for p in outputs}
     before = snapshot(case)
-    root = _real(case)
-    _Opened.events = []
-    _Opened.active = True
-    try:
+    with recording() as events:
         yield
-    finally:
-        _Opened.active = False
-    opened = [(a, _real(a[0])) for a in _Opened.events if isinstance(a[0], str | bytes | os.PathLike)]
-    outside = [p for _, p in opened if not _inside(p, root) and not any(_inside(p, r) for r in ALLOWED_ROOTS)]
-    assert not outside, f"opened outside the case folder: {outside}"
-    written = [p for a, p in opened if _writes(a) and "__pycache__" not in p and p != "/dev/null" and not _is_output(p, outputs)]
+    far = outside(events, case)
+    assert not far, f"opened outside the case folder: {far}"
+    written = [p for a, p in opened_paths(events) if _writes(a) and "__pycache__" not in p and p != "/dev/null"
+               and not _is_output(p, outputs)]
     assert not written, f"written: {written}"
-    after = {k: v for k, v in snapshot(case).items() if not _is_output(_real(case / k), outputs)}
+    after = {k: v for k, v in snapshot(case).items() if not _is_output(real(case / k), outputs)}
     assert after == before, "the case folder changed"
 
 
@@ -127,15 +66,6 @@ def _is_output(path: str, outputs: set) -> bool:
     """An output asked for, or the temporary file it is written through (``.NAME.PID.tmp`` beside it)."""
     return any(path == o or (os.path.dirname(path) == os.path.dirname(o) and os.path.basename(path).startswith(
         "." + os.path.basename(o) + ".")) for o in outputs)
-
-
-@contextlib.contextmanager
-def case_folder(tmp_path: Path):
-    case = Path(tempfile.mkdtemp(dir=tmp_path, prefix="case-"))
-    try:
-        yield case
-    finally:
-        shutil.rmtree(case, ignore_errors=True)
 
 
 # ---------------------------------------------------------------- outcomes
@@ -165,9 +95,9 @@ def assert_clear_error(exc: EmobenchError, case: Path, lines: dict[str, int]) ->
     assert message and "\n" not in message and "\r" not in message, repr(message)
     if isinstance(exc, DataError) and exc.path is not None:
         assert message.startswith(f"{exc.path}"), message
-        assert _inside(_real(exc.path), _real(case)), message
+        assert inside(real(exc.path), real(case)), message
         if exc.line is not None:
-            assert 1 <= exc.line <= lines.get(_real(exc.path), 1), (message, lines)
+            assert 1 <= exc.line <= lines.get(real(exc.path), 1), (message, lines)
     else:
         assert "\x1f" in exc.args[0], f"names neither a file nor an option: {message}"
 
@@ -396,7 +326,7 @@ def run_chaos(case: Path, layout: str, files: dict, options: dict):
         path.write_bytes(raw)
         paths[split] = str(path)
         codec = _expected_codec(options.get("encodings", {}).get(split, options.get("encoding", "utf-8")))
-        lines[_real(path)] = line_bound(raw, codec)
+        lines[real(path)] = line_bound(raw, codec)
     config = dict(options)
     if layout == "single":
         config["name"] = paths["train"]

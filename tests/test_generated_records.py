@@ -26,90 +26,31 @@ import math
 import os
 import re
 import shutil
-import site
-import sys
-import sysconfig
 import tempfile
 import traceback
 import warnings
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import given, note
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 from typer.testing import CliRunner
 
-import emobench
 from emobench.errors import EmobenchError
+from generated import COUNTS, bounded, outside, recording
+from generated import counted as shared_counted
 
-# ---------------------------------------------------------------- bounded runs, counted
-
-SCALE = float(os.environ.get("EMOBENCH_HYPOTHESIS_SCALE", "1"))
-RANDOM = os.environ.get("EMOBENCH_HYPOTHESIS_RANDOM") == "1"
-COUNTS: Counter = Counter()
 LOG = os.environ.get("EMOBENCH_RECORDS_LOG")
 
 
-def bounded(examples: int):
-    """A fixed, database-less profile: the same examples on every run, no files written by Hypothesis."""
-    return settings(max_examples=max(1, round(examples * SCALE)), deadline=None, derandomize=not RANDOM, database=None,
-                    print_blob=RANDOM,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much,
-                                           HealthCheck.large_base_example, HealthCheck.function_scoped_fixture])
-
-
 def counted(name: str, minimum: int) -> None:
-    outcomes = ", ".join(f"{k.split(':', 1)[1]} {v}" for k, v in sorted(COUNTS.items()) if k.startswith(name + ":"))
     known = ", ".join(f"{k.split(': ', 1)[1]} {v}" for k, v in sorted(COUNTS.items()) if k.startswith("known unclear"))
-    print(f"\n{name}: {COUNTS[name]} generated examples, {COUNTS[name + '/loads']} loads ({outcomes})"
-          + (f"; known unclear refusals so far: {known}" if known else ""))
-    assert COUNTS[name] >= minimum * min(SCALE, 1), f"{name}: only {COUNTS[name]} examples ran"
-
-
-# ---------------------------------------------------------------- what a case opens and changes
-
-class _Opened:
-    active = False
-    events: list = []
-
-
-def _audit(event, args):  # an audit hook cannot be removed: it records only while a case runs
-    if event == "open" and _Opened.active:
-        _Opened.events.append(args)
-
-
-sys.addaudithook(_audit)
-
-
-def _real(path) -> str:
-    return os.path.realpath(os.path.abspath(os.fsdecode(path)))
-
-
-def _matplotlib_dirs() -> list[str]:
-    try:
-        import matplotlib
-
-        return [matplotlib.get_configdir(), matplotlib.get_cachedir()]
-    except Exception:  # noqa: BLE001 - without matplotlib there is nothing to allow
-        return []
-
-
-ALLOWED_ROOTS = tuple(sorted({_real(p) for p in (
-    sys.prefix, sys.exec_prefix, sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"],
-    os.path.join(os.path.dirname(sysconfig.get_paths()["stdlib"]), f"python{sys.version_info[0]}{sys.version_info[1]}.zip"),
-    sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"], *site.getsitepackages(),
-    os.path.dirname(emobench.__file__), "/proc", "/sys", "/dev", "/usr/share/locale", "/usr/lib/locale",
-    "/usr/share/zoneinfo", "/usr/share/i18n", "/etc/localtime", "/usr/share/fonts", "/etc/fonts",
-    "/usr/lib/x86_64-linux-gnu", "/etc/ld.so.cache", *_matplotlib_dirs())}))
-
-
-def _inside(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip("/") + "/")
+    shared_counted(name, minimum, f", {COUNTS[name + '/loads']} loads" + (f"; known unclear refusals so far: {known}"
+                                                                          if known else ""))
 
 
 def snapshot(folder: Path) -> dict:
@@ -127,19 +68,10 @@ def snapshot(folder: Path) -> dict:
 @contextlib.contextmanager
 def watched(case: Path, allowed: tuple = ()):
     """Every file opened while the block runs lies in ``case``, ``allowed`` or the interpreter's own folders."""
-    roots = (_real(case), *(_real(a) for a in allowed))
-    _Opened.events = []
-    _Opened.active = True
-    try:
+    with recording() as events:
         yield
-    finally:
-        _Opened.active = False
-    # os.open(name, dir_fd=...) (shutil.rmtree) reports a name relative to a folder the event does not give: those
-    # names are left out (emobench opens no path relative to the working folder)
-    opened = {_real(a[0]) for a in _Opened.events if isinstance(a[0], str | bytes | os.PathLike)
-              and (os.path.isabs(os.fsdecode(a[0])) or not (len(a) > 2 and isinstance(a[2], int)))}
-    outside = sorted(p for p in opened if not any(_inside(p, r) for r in roots + ALLOWED_ROOTS))
-    assert not outside, f"opened outside the case folder: {outside}"
+    far = outside(events, case, *allowed)
+    assert not far, f"opened outside the case folder: {far}"
 
 
 LOAD_SECONDS = 60  # a load that takes longer does unbounded work for what a file says (a model of a million layers)

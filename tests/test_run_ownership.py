@@ -73,7 +73,7 @@ def test_parallel_trains_without_a_name_get_distinct_runs(tiny_root, tmp_path):
 def test_a_live_owner_keeps_its_run(tiny_root, tmp_path):
     """While one process trains, a second with the same name refuses and names the owner."""
     out = tmp_path / "runs"
-    first = subprocess.Popen(cli("train", "--model", "lstm", *LSTM, "--set", "epochs=30", "--data-dir", tiny_root, "-o", out,
+    first = subprocess.Popen(cli("train", "--model", "lstm", *LSTM[2:], "--set", "epochs=30", "--data-dir", tiny_root, "-o", out,
                                  "--name", "busy", "-q"), env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         lock = out / "busy.partial" / LOCK_FILE
@@ -81,6 +81,7 @@ def test_a_live_owner_keeps_its_run(tiny_root, tmp_path):
             if lock.is_file():
                 break
             time.sleep(0.05)
+        assert lock.is_file(), first.communicate(timeout=60)[0] if first.poll() is not None else "no lock after 30 s"
         second = CliRunner().invoke(app, ["train", "--model", "tfidf", "--data-dir", str(tiny_root), "-o", str(out),
                                           "--name", "busy", "-q"])
         assert second.exit_code == 2 and f"being trained by process {first.pid}" in second.output

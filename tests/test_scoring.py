@@ -227,7 +227,8 @@ def test_a_study_on_ray_gives_the_local_engines_runs(shared_root, tmp_path):
                 (tmp_path / "ray" / "x" / "runs" / run / "predictions" / "test.csv").read_bytes()
         again = runner.invoke(app, [*args, "-o", str(tmp_path / "ray"), "--name", "x", "--engine", "ray"])
         assert again.exit_code == 0 and again.output.count("finished earlier, reused") == 2, again.output
-        changed = runner.invoke(app, [*args, "--set", "lstm.hidden_size=6", "-o", str(tmp_path / "ray"), "--name", "x",
+        other = ["lstm.hidden_size=6" if a == "lstm.hidden_size=4" else a for a in args]
+        changed = runner.invoke(app, [*other, "-o", str(tmp_path / "ray"), "--name", "x",
                                       "--engine", "ray"])
         assert changed.exit_code == 2 and "was trained with another configuration" in changed.output
     finally:
@@ -296,7 +297,9 @@ def test_a_ray_cluster_that_dies_mid_comparison_is_a_clear_error(tmp_path):
     root = write_emotion_folder(tmp_path / "data")
     port = _free_port()
     ray_bin = Path(sys.executable).parent / "ray"
-    env = {**os.environ, "RAY_ENABLE_UV_RUN_RUNTIME_ENV": "0", "HOME": str(tmp_path)}
+    # an earlier ray.init() in this process set RAY_AUTH_MODE=token, whose token lives in the real HOME
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("RAY_AUTH")}, "RAY_ENABLE_UV_RUN_RUNTIME_ENV": "0",
+           "HOME": str(tmp_path)}
     started = subprocess.run([str(ray_bin), "start", "--head", "--port", str(port), "--num-cpus", "2",
                               "--include-dashboard", "false", "--disable-usage-stats"], capture_output=True, text=True,
                              env=env, timeout=180)

@@ -87,8 +87,13 @@ def _fit(family: str):
 # ---------------------------------------------------------------- the distillation cache
 
 
-def _entry(cache: Path) -> Path:
-    return next(p for p in (cache / "static").iterdir() if not p.name.startswith("."))
+def _entry(cache: Path, body: Path) -> Path:
+    """The body's own entry: the session's cache holds the entries of every body other tests distilled."""
+    from emobench.models.static import StaticParams, body_key
+
+    entry = cache / "static" / body_key(body, StaticParams().pca_dims)
+    assert entry.is_dir(), f"the session's cache has no entry for {body}"
+    return entry
 
 
 def _rewrite_vectors(change):
@@ -126,7 +131,7 @@ def _damaged_cache(damage):
     def edit(folder: Path, ws: Workspace) -> None:
         cache = folder.parent / "cache"
         shutil.copytree(Path(os.environ["EMOBENCH_CACHE"]), cache, symlinks=True)
-        damage(_entry(cache))
+        damage(_entry(cache, folder))
     return edit
 
 

@@ -22,7 +22,10 @@ import re
 from pathlib import Path
 
 from ..errors import EmobenchError, option
-from ..files import parse_json
+from ..files import MANIFEST, parse_json
+from ..records.model import MODEL_FILE
+
+HF_CONFIG = "config.json"  # a Hugging Face model folder's own configuration
 
 MAX_CONFIG_BYTES = 1 << 20
 MAX_TOKENIZER_BYTES = 256 << 20
@@ -112,15 +115,15 @@ def _check_json_files(folder: Path, saved: bool) -> None:
     """Every JSON file a library may read (tokenizer_config.json, special_tokens_map.json, a module's config, ...):
     bounded and well-formed before any library parses it (a 5,000-deep tokenizer_config.json was a RecursionError)."""
     for path in sorted(folder.rglob("*.json")):
-        if saved and path.name in ("MANIFEST.json", "emobench_model.json"):
+        if saved and path.name in (MANIFEST, MODEL_FILE):
             continue  # emobench's own, read by its records
         limit = MAX_TOKENIZER_BYTES if path.name == "tokenizer.json" else MAX_CONFIG_BYTES * 64
-        what = {"config.json": "model configuration", "tokenizer.json": "tokenizer"}.get(path.name, "JSON file")
+        what = {HF_CONFIG: "model configuration", "tokenizer.json": "tokenizer"}.get(path.name, "JSON file")
         _read(path, what, limit)
 
 
 def _config(folder: Path) -> dict:
-    path = folder / "config.json"
+    path = folder / HF_CONFIG
     if not path.is_file():
         raise EmobenchError(f"{folder}: no config.json; expected a Hugging Face model folder (config.json, "
                             "model.safetensors and the tokenizer's files)")
@@ -189,7 +192,7 @@ def _weight_shapes(folder: Path, config: dict) -> dict[str, tuple]:
 
 
 def _check_sizes(folder: Path, config: dict, shapes: dict[str, tuple]) -> None:
-    path = folder / "config.json"
+    path = folder / HF_CONFIG
     hidden = _first(config, "hidden_size", "d_model", "dim", "n_embd")
     vocab = _first(config, "vocab_size")
     embedding = next((shape for key, shape in shapes.items() if key.endswith(EMBEDDINGS) and len(shape) == 2), None)
@@ -272,7 +275,7 @@ def _check_modules(folder: Path, config: dict) -> None:
         if kind not in ALLOWED_MODULES or not module["type"].startswith("sentence_transformers."):
             raise EmobenchError(f"{path}: module {module['type'][:100]!r} is not one emobench loads (only sentence-"
                                 f"transformers' {', '.join(sorted(ALLOWED_MODULES))}); a body with other modules is refused")
-        if kind == "Pooling" and (folder / sub / "config.json").is_file():
+        if kind == "Pooling" and (folder / sub / HF_CONFIG).is_file():
             dimension = module_config(folder, module, k).get("word_embedding_dimension")  # a dict (module_config)
             if dimension is not None and dimension != hidden:
                 raise EmobenchError(f"{folder / sub / 'config.json'}: field word_embedding_dimension: {dimension!r}, but the "
@@ -308,7 +311,7 @@ def _check_finite(folder: Path) -> None:
 
 def module_config(folder: Path, module: dict, k: int) -> dict:
     """A sentence-transformers module's config.json (its path checked by :func:`_check_modules`), bounded."""
-    path = folder / module.get("path", "") / "config.json"
+    path = folder / module.get("path", "") / HF_CONFIG
     if not path.resolve().is_relative_to(folder.resolve()):
         raise EmobenchError(f"{folder / 'modules.json'}: field [{k}].path: resolves outside the model folder")
     if not path.is_file():

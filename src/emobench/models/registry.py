@@ -196,7 +196,12 @@ def resolve(name: str, overrides: dict | None = None, preset: str | None = None)
     if preset and preset not in known:
         raise EmobenchError(f"model {name!r} has no preset {preset!r}; presets: {', '.join(known) or 'none'}")
     aliases = getattr(cls, "ALIASES", {})  # a family's other names for a parameter (setfit: body = pretrained)
-    given = {aliases.get(k, k): k for k in (overrides or {})}  # the name the user gave each parameter
+    given: dict[str, str] = {}  # the name the user gave each parameter
+    for key in overrides or {}:
+        canonical = aliases.get(key, key)
+        if canonical in given:  # body= and pretrained= both given: one would silently win
+            raise EmobenchError(f"parameters {given[canonical]}= and {key}= name the same parameter of {name!r}; give one")
+        given[canonical] = key
     overrides = {aliases.get(k, k): v for k, v in (overrides or {}).items()}
     merged = {**entry.defaults, **known.get(entry.preset, {}), **known.get(preset, {}), **overrides}
     try:

@@ -351,7 +351,7 @@ class RunRecord:
 
         config = self.config.dataset_config()
         try:
-            check_config(config)
+            check_config(config, recorded=True)
         except EmobenchError as exc:
             raise RecordError(f"{self.folder / CONFIG}: field dataset: {spell(exc.args[0] if exc.args else '')}; the file "
                               "was edited or is not emobench's") from None

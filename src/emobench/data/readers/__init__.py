@@ -121,7 +121,8 @@ def load_dataset(config: DatasetConfig | str | None = None, require_train: bool 
     return corpus
 
 
-def check_config(config: DatasetConfig) -> None:
+def check_config(config: DatasetConfig, recorded: bool = False) -> None:
+    """A dataset configuration, as given (``recorded``: as a run recorded it, whose input files may be gone since)."""
     if not config.name:
         raise EmobenchError("no dataset given; expected emotion, isear, or a CSV/TSV/JSONL file")
     total = sum(config.split_fractions.values())
@@ -178,7 +179,8 @@ def check_config(config: DatasetConfig) -> None:
         if config.label_issues is None:
             raise EmobenchError(f"{option('label_issues_from')} gives the flags {option('label_issues')} drop or relabel "
                                 "acts on; give both")
-        if not Path(config.label_issues_from).expanduser().is_file():
+        # a recorded run keeps the cleaned rows in data.json: its audit file may be gone since
+        if not recorded and not Path(config.label_issues_from).expanduser().is_file():
             raise EmobenchError(f"{option('label_issues_from')} {config.label_issues_from}: no such file; expected a "
                                 "saved audit (emobench data audit --label-issues --json FILE)")
     if config.train_size is not None:
