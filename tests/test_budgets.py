@@ -127,6 +127,17 @@ def test_compare_cuts_the_validation_split_at_every_budget(shared_root, tmp_path
     assert "budget" not in whole["source"] and whole["sizes"]["validation"] > cut["sizes"]["validation"]
 
 
+def test_a_comparison_on_one_budget_says_so(shared_root, tmp_path):
+    """With no "Data budgets" section (one budget), the report's first paragraph says the models saw a budget."""
+    result = runner.invoke(app, ["compare", "--models", "tfidf", "--no-noise-audit", "--train-sizes", "4", "--data-dir",
+                                 str(shared_root), "-o", str(tmp_path), "--name", "c", "-q"])
+    assert result.exit_code == 0, result.output
+    report = (tmp_path / "c" / "report.md").read_text()
+    assert "## Data budgets" not in report
+    assert f"Every model was trained on a data budget: 4 texts per class ({4 * len(LABELS)} training texts), not the " \
+           "whole training split." in report
+
+
 def test_train_on_a_budget_and_evaluate_it_again(shared_root, tmp_path):
     result = runner.invoke(app, ["train", "--model", "tfidf", "--data-dir", str(shared_root), "--train-size", "6", "--seed",
                                  "2", "-o", str(tmp_path), "--name", "r", "-q"])

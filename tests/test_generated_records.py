@@ -701,7 +701,8 @@ def cli_tune_args(folder, case, world):
 def cli_tune_digest(stdout, output, case):
     from emobench.records.tuning import TuningRecord
 
-    return tuning_digest(TuningRecord.load(case / "t"))
+    # the command verified the folder (with --allow-modified where the case gave it): the digest reads what it left
+    return tuning_digest(TuningRecord.load(case / "t", allow_modified=True))
 
 
 def audit_digest(audit) -> dict:
@@ -956,106 +957,33 @@ def cases(draw, world: World, sources: list[str], kind: str, loaders: list[Loade
     return source, target, mutation, loader
 
 
-def test_runs(world):
-    @bounded(400)
-    @given(st.data())
-    def check(data):
-        source, target, mutation, loader = data.draw(cases(world, ["run-tfidf", "run-lstm", "run-multi"], "run"))
-        run_case(world, "runs", source, "run", target, mutation, loader)
-
-    check()
-    counted("runs", 400)
-
-
-def test_model_folders(world):
-    @bounded(150)
-    @given(st.data())
-    def check(data):
-        source, target, mutation, loader = data.draw(cases(world, ["model-lstm", "model-tfidf"], "model"))
-        run_case(world, "models", source, "model", target, mutation, loader)
-
-    check()
-    counted("models", 150)
+# what is mutated: (the test's name, the folders drawn from, their kind, examples, how the edits meet the manifest)
+FOLDERS = [
+    ("runs", ["run-tfidf", "run-lstm", "run-multi"], "run", 400, None),
+    ("models", ["model-lstm", "model-tfidf"], "model", 150, None),
+    ("exports", ["export"], "export", 200, None),
+    ("service", ["export", "run-tfidf", "run-multi"], "service", 40, None),
+    ("compare", ["run-tfidf"], "run-compare", 10, None),
+    ("comparisons", ["comparison"], "comparison", 60, None),
+    ("tuning", ["tuning"], "tuning", 60, None),
+    ("audits", ["audit"], "audit", 200, ("file",)),
+    ("cache", ["cache"], "cache", 100, ("manifest", "rewritten")),
+]
 
 
-def test_exports(world):
-    @bounded(200)
-    @given(st.data())
-    def check(data):
-        source, target, mutation, loader = data.draw(cases(world, ["export"], "export"))
-        run_case(world, "exports", source, "export", target, mutation, loader)
-
-    check()
-    counted("exports", 200)
-
-
-def test_service(world):
-    @bounded(40)
-    @given(st.data())
-    def check(data):
-        source, target, mutation, loader = data.draw(cases(world, ["export", "run-tfidf", "run-multi"], "service"))
-        run_case(world, "service", source, "service", target, mutation, loader)
-
-    check()
-    counted("service", 40)
-
-
-def test_compare_runs(world):
-    @bounded(10)
-    @given(st.data())
-    def check(data):
-        source, target, mutation, loader = data.draw(cases(world, ["run-tfidf"], "run-compare"))
-        run_case(world, "compare", source, "run-compare", target, mutation, loader)
-
-    check()
-    counted("compare", 10)
-
-
-def test_comparisons(world):
-    @bounded(60)
-    @given(st.data())
-    def check(data):
-        source, target, mutation, loader = data.draw(cases(world, ["comparison"], "comparison"))
-        run_case(world, "comparisons", source, "comparison", target, mutation, loader)
-
-    check()
-    counted("comparisons", 60)
-
-
-def test_tuning(world):
-    @bounded(60)
-    @given(st.data())
-    def check(data):
-        source, target, mutation, loader = data.draw(cases(world, ["tuning"], "tuning"))
-        run_case(world, "tuning", source, "tuning", target, mutation, loader)
-
-    check()
-    counted("tuning", 60)
-
-
-def test_label_issue_audits(world):
-    @bounded(200)
-    @given(st.data())
-    def check(data):
-        source, target, mutation, loader = data.draw(cases(world, ["audit"], "audit"))
-        run_case(world, "audits", source, "audit", target, mutation, loader, modes=("file",))
-
-    check()
-    counted("audits", 200)
-
-
-def test_static_cache_entries(world):
-    if "cache" not in world.sources:
+@pytest.mark.parametrize("name,sources,kind,examples,modes", FOLDERS, ids=[f[0] for f in FOLDERS])
+def test_any_mutation_of_any_record_file(world, name, sources, kind, examples, modes):
+    if name == "cache" and "cache" not in world.sources:
         pytest.skip("static embeddings are not installed")
 
-    @bounded(100)
+    @bounded(examples)
     @given(st.data())
     def check(data):
-        source, target, mutation, loader = data.draw(cases(world, ["cache"], "cache"))
-        run_case(world, "cache", source, "cache", target, mutation, loader, modes=("manifest", "rewritten"))
+        source, target, mutation, loader = data.draw(cases(world, sources, kind))
+        run_case(world, name, source, kind, target, mutation, loader, **({"modes": modes} if modes else {}))
 
     check()
-    counted("cache", 100)
+    counted(name, examples)
 
 
 # ---------------------------------------------------------------- what the runs found, kept as plain cases

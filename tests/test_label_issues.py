@@ -334,6 +334,10 @@ def test_the_report_scores_every_model_without_the_flagged_test_texts(tmp_path, 
     assert len(stats["warnings"]) == 1 and stats["warnings"][0].endswith("score with a stronger family")
     tfidf = next(s for s in stats["scores"] if s["name"] == "tfidf")
     assert tfidf["unflagged"]["accuracy"]["value"] > tfidf["all"]["accuracy"]["value"]
+    # tfidf flagged them: its own family's score on the unflagged texts is favoured, and the report says so
+    assert tfidf["flagger_kin"] and not any(s["flagger_kin"] for s in stats["scores"] if s["name"] != "tfidf")
+    assert "Not a fair comparison for tfidf: the flags come from a model of the same family (tfidf)" in report
+    assert "tfidf (the flagger's family)" in report
     rerendered = runner.invoke(app, ["report", str(tmp_path / "c")])
     assert rerendered.exit_code == 0 and "## Label noise in the test split" in (tmp_path / "c" / "report.md").read_text()
 

@@ -151,7 +151,7 @@ def test_cli_train_predict_and_compare_multi_label(multi_files, tmp_path):
                                    "-o", str(tmp_path / "c"), "--name", "ml", "-q"])
     assert compared.exit_code == 0, compared.output
     md = (tmp_path / "c" / "ml" / "report.md").read_text()
-    assert "micro-F1 \\[95% CI]" in md and "Hamming loss" in md and "approximate randomization on macro-f1" in md
+    assert "micro-F1 \\[95% CI]" in md and "Hamming loss" in md and "approximate randomization on macro-F1" in md
     assert "| label | support |" in md  # labels as rows
     stats = json.loads((tmp_path / "c" / "ml" / "statistics.json").read_text())["comparison"]
     assert stats["task"] == "multi_label" and stats["tests"][0]["method"].startswith("approximate randomization")
@@ -236,3 +236,19 @@ def test_compare_with_transfer(tiny_root, tmp_path):
     (folder / "report.md").unlink()
     assert runner.invoke(app, ["report", str(folder)]).exit_code == 0
     assert "## Transfer to goemotions:ekman" in (folder / "report.md").read_text()
+
+
+def test_multi_label_baselines_answer_as_their_strategy_says(multi_files):
+    """Thresholds tuned on validation made the stratified baseline the same tuned constant as the majority one."""
+    corpus = load_dataset(tsv_config(multi_files))
+    test = corpus["test"].texts
+    shares = corpus["train"].label_matrix(4).mean(axis=0)
+    answers = {}
+    for name in ("majority", "stratified"):
+        model = build_model(name).fit(corpus["train"], corpus["validation"], corpus.label_names, progress=False)
+        assert model.decision["kind"] == "default" and model.decision["thresholds"] == [0.5] * 4
+        answers[name] = model.predict(test)
+    majority = answers["majority"]
+    expected = (shares >= 0.5) if (shares >= 0.5).any() else np.eye(4, dtype=bool)[shares.argmax()]
+    assert (majority == majority[0]).all() and np.array_equal(majority[0].astype(bool), expected)
+    assert len({tuple(row) for row in answers["stratified"]}) > 1  # drawn per text, not one answer

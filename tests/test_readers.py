@@ -190,3 +190,67 @@ def test_emotion_from_the_hub_when_no_local_copy(monkeypatch, tmp_path):
     assert calls == [("dair-ai/emotion", "split")]
     assert corpus["validation"].texts == ["validation text", "validation more"] and corpus["test"].labels == [1, 0]
     assert corpus.source["kind"] == "hub" and len(corpus.source["files"]) == 3
+
+
+# ---------------------------------------------------------------- scores are not classes
+
+EMOBANK_VALENCE = ["2.54", "3.0", "3.2", "2.8", "3.6", "1.9", "4.1", "3.0", "2.54", "3.33", "2.67", "3.8"]
+
+
+@pytest.mark.parametrize(
+    "name, content, pattern",
+    [
+        # EmoBank: the valence column read as classes gave one "label" per distinct score
+        ("emobank.csv", "id,text,V\n" + "".join(f"{i},sentence {i},{v}\n" for i, v in enumerate(EMOBANK_VALENCE)),
+         r"emobank.csv, line 2: column 'V' holds scores, not classes: 10 distinct numbers from 1.9 to 4.1 \(e.g. '2.54'\)"),
+        # WASSA-2017: tab-separated, the intensity a share of 1
+        ("wassa.tsv", "id\ttweet\temotion\tintensity\n" + "".join(f"{i}\ttweet {i}\tjoy\t0.{500 + 7 * i}\n" for i in range(12)),
+         r"wassa.tsv, line 2: column 'intensity' holds scores, not classes: 12 distinct numbers from 0.5 to 0.577"),
+        # integer intensities 0..100: more integers than classes that are not the ids 0..K-1
+        ("ints.csv", "text,score\n" + "".join(f"t {i},{i * 4}\n" for i in range(25)),
+         r"ints.csv, line 2: column 'score' holds scores, not classes: 25 distinct numbers from 0 to 96"),
+    ],
+)
+def test_a_column_of_scores_is_refused_with_how_to_bin_it(tmp_path, name, content, pattern):
+    path = write(tmp_path / name, content)
+    columns = {"emobank.csv": ("text", "V"), "wassa.tsv": ("tweet", "intensity"), "ints.csv": ("text", "score")}[name]
+    with pytest.raises(DataError, match=pattern) as caught:
+        load_dataset(DatasetConfig(name=path, text_column=columns[0], label_column=columns[1]))
+    message = str(caught.value)
+    assert "\n" not in message and "emobench classifies texts, it does not predict scores" in message
+    # the example bins this very column, in thirds of the range read
+    assert f"pd.cut(df[{columns[1]!r}]," in message and "label_column" in message and "label_map" in message
+
+
+def test_a_json_number_with_a_fraction_is_a_score(tmp_path):
+    path = write(tmp_path / "d.jsonl", "".join(json.dumps({"text": f"t {i}", "label": v}) + "\n"
+                                               for i, v in enumerate([1, 2, 2.54, 3])))
+    with pytest.raises(DataError, match=r"d.jsonl, line 3: column 'label': label 2.54 is a number with a fraction, a score "
+                                        r"rather than a class; emobench classifies texts, .* bin the scores into "
+                                        r"classes"):
+        load_dataset(DatasetConfig(name=path))
+
+
+def test_integer_class_ids_and_mapped_numbers_still_read_as_classes(tmp_path):
+    ids = write(tmp_path / "ids.csv", "text,label\n" + "".join(f"t {i},{i % 6}\n" for i in range(36)))
+    corpus = load_dataset(DatasetConfig(name=ids))
+    assert corpus.label_names == ["0", "1", "2", "3", "4", "5"] and sum(map(len, corpus.splits.values())) == 36
+    floats = write(tmp_path / "floats.csv", "text,label\n" + "".join(f"t {i},{i % 2}.0\n" for i in range(12)))
+    assert load_dataset(DatasetConfig(name=floats)).label_names == ["0.0", "1.0"]  # a pandas-written id column
+    # a label map says which numbers are which class: the user has said they are classes
+    scores = write(tmp_path / "scores.csv", "text,V\n" + "".join(f"t {i},{v}\n" for i, v in enumerate(EMOBANK_VALENCE * 6)))
+    mapped = load_dataset(DatasetConfig(name=scores, label_column="V", label_map={"low": ["1.9", "2.54", "2.67", "2.8"],
+                                                                                   "high": ["3.6", "3.8", "4.1", "3.33"]}))
+    assert mapped.label_names == ["low", "high"] and sum(map(len, mapped.splits.values())) == 72 - 18  # 3.0, 3.2 unmapped
+
+
+def test_data_audit_refuses_scores_too(tmp_path):
+    from typer.testing import CliRunner
+
+    from emobench.cli import app
+
+    path = write(tmp_path / "emobank.csv", "text,V\n" + "".join(f"s {i},{v}\n" for i, v in enumerate(EMOBANK_VALENCE)))
+    result = CliRunner().invoke(app, ["data", "audit", path, "--label-column", "V"])
+    assert result.exit_code == 2, result.output
+    assert "emobank.csv, line 2: column 'V' holds scores, not classes" in result.output
+    assert "--label-column" in result.output and "--label-map" in result.output and "Traceback" not in result.output

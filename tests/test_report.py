@@ -70,13 +70,13 @@ def test_report_from_fixture_results(fixture_runs, tmp_path):
     weak_row = next(line for line in md.splitlines() if line.startswith("| weak |"))
     assert strong_row.count("**") > weak_row.count("**")
     assert "95% CI]" in md and "McNemar" in md
-    assert "**strong beats weak**" in md
-    assert "No significant difference between strong and close" in md
+    assert "**strong beats weak on macro-F1**" in md
+    assert "No significant difference in macro-F1 between strong and close" in md
     assert "train: 3 texts occur more than once" in md
     for figure in ("per_class_f1.png", "confusion_matrices.png", "learning_curves.png", "reliability.png"):
         assert (out / "figures" / figure).stat().st_size > 1000
     html = (out / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 4 and "<b>strong beats weak</b>" in html
+    assert html.count("data:image/png;base64,") == 4 and "<b>strong beats weak on macro-F1</b>" in html
     assert "colspan='3'" in html
     tex = (out / "tables.tex").read_text()
     assert "\\textbf{" in tex and "\\toprule" in tex
@@ -84,9 +84,11 @@ def test_report_from_fixture_results(fixture_runs, tmp_path):
     models = {m["name"]: m for m in stats["comparison"]["models"]}
     strong_acc = models["strong"]["scores"]["accuracy"]
     assert strong_acc["low"] <= strong_acc["value"] <= strong_acc["high"]
-    assert [t["method"] for t in stats["comparison"]["tests"]] == ["exact binomial" if t["only_a_right"] + t["only_b_right"] < 25
-                                                                 else "chi-square, continuity-corrected"
-                                                                 for t in stats["comparison"]["tests"]]
+    assert {t["method"] for t in stats["comparison"]["tests"]} == {"approximate randomization on macro-F1"}
+    accuracy = stats["comparison"]["accuracy_tests"]  # McNemar, as the accuracy test
+    assert [t["method"] for t in accuracy] == ["exact binomial" if t["only_a_right"] + t["only_b_right"] < 25
+                                               else "chi-square, continuity-corrected" for t in accuracy]
+    assert {t["metric"] for t in accuracy} == {"accuracy"}
 
 
 def test_seeds_give_mean_and_sd(tmp_path):

@@ -246,8 +246,8 @@ def main_options(
     log_level: LogLevel = typer.Option(LogLevel.info, "--log-level", case_sensitive=False,
                                        help="how much to log on standard error; library messages show only at debug"),
     threads: Optional[str] = typer.Option(None, "--threads",
-                                          help="threads for torch and ONNX Runtime: a number, or all (default: the cores "
-                                               "no other process keeps busy at start; recorded in each run)"),
+                                          help="threads for torch and ONNX Runtime: a number, or all (default: all the cores "
+                                               "this process may use, whatever the load; recorded in each run)"),
 ):
     import os
 
@@ -532,7 +532,11 @@ def data_audit(
 
             resolve(model or LABEL_ISSUES_MODEL)
             if model is None:
-                err.print(f"scoring texts out of fold with {LABEL_ISSUES_WHY}", markup=False)
+                from .data.registry import dataset_entry
+
+                note = dataset_entry(dataset).audit_note
+                err.print(f"scoring texts out of fold with {LABEL_ISSUES_WHY}" + (f" ({note})" if note else ""),
+                          markup=False)
             from .experiments.label_issues import find_issues
 
             chosen = [s.strip() for s in splits.split(",")] if splits else None
@@ -541,6 +545,8 @@ def data_audit(
         report = audit(corpus)
         for table in audit_tables(report):
             console.print(table)
+        for line in report["split_origin"]["notes"]:
+            console.print(escape(line))
         if report["warnings"]:
             for line in report["warnings"]:
                 console.print(f"[yellow]![/] {escape(line)}")
@@ -1119,7 +1125,9 @@ def _show_comparison(record) -> None:
     from .models.registry import is_baseline
 
     budgets = len({r.get("budget", "all") for r in record.rows}) > 1
-    table = Table("model", *(["budget"] if budgets else []), "seed", "accuracy", "macro-F1", "weighted-F1", "train s",
+    # results rows' accuracy is the exact match of the whole label set on multi-label data
+    accuracy = "subset accuracy" if any(r.get("task") == "multi_label" for r in record.rows) else "accuracy"
+    table = Table("model", *(["budget"] if budgets else []), "seed", accuracy, "macro-F1", "weighted-F1", "train s",
                   title="test split")
     for r in record.rows:
         name = str(r["model"]) + (" (baseline)" if is_baseline(str(r["model"])) else "")
@@ -1136,16 +1144,19 @@ def _show_comparison(record) -> None:
     if record.budgets is not None:
         checks = {f" at budget {b}": [a for a in found if a.verdict != "above"]
                   for b, found in record.budgets.against_baseline.items()}
-        winners = Table("budget", "best model", "macro-F1", "runner-up", "p (Holm)", title="best model at each data budget")
+        winners = Table("budget", "best model", "macro-F1", "runner-up", "p (Holm, macro-F1)", "significantly ahead",
+                        title="best model at each data budget")
         for w in record.budgets.winners:
             winners.add_row(w.budget, escape(w.best), f"{w.score:.4f}", escape(w.runner_up or "–"),
-                            f"{w.p_holm:.2g}" if w.p_holm is not None else "–")
+                            f"{w.p_holm:.2g}" if w.p_holm is not None else "–", "yes" if w.significant else "no")
         console.print(winners)
     for where, flagged_models in checks.items():
         for flagged in flagged_models:
             err.print("[yellow]warning:[/] ", end="")
-            err.print(f"{flagged.name} is {flagged.verdict} the {flagged.baseline} baseline on the test split{where} "
-                      f"(Holm-adjusted p = {flagged.p_holm:.2g})", markup=False)
+            metric = flagged.metric.replace("_f1", "-F1")
+            err.print(f"{flagged.name} is {flagged.verdict} the {flagged.baseline} baseline on {metric} on the test "
+                      f"split{where} ({flagged.score:.4f} against {flagged.baseline_score:.4f}; Holm-adjusted p = "
+                      f"{flagged.p_holm:.2g})", markup=False)
     transfer = record.transfer_results or []
     if transfer:
         first = transfer[0]

@@ -51,40 +51,16 @@ def cpu_budget() -> int:
     return max(1, budget)
 
 
-def busy_elsewhere(seconds: float = 0.2) -> float:
-    """How many of this process's cores other processes keep busy, measured over ``seconds`` from /proc/stat
-    (0 where it cannot be read)."""
-    import time
-
-    def sample():
-        cores = {f"cpu{i}" for i in os.sched_getaffinity(0)}
-        busy = 0
-        with open("/proc/stat") as handle:
-            for line in handle:
-                name, *values = line.split()
-                if name in cores:
-                    ticks = [int(v) for v in values[:8]]
-                    busy += sum(ticks) - ticks[3] - ticks[4]  # everything but idle and iowait
-        own = os.times()
-        return busy, own.user + own.system, time.monotonic()
-
-    try:
-        busy0, own0, t0 = sample()
-        time.sleep(seconds)
-        busy1, own1, t1 = sample()
-    except (OSError, ValueError, AttributeError, IndexError):
-        return 0.0
-    tick = os.sysconf("SC_CLK_TCK")
-    return max(0.0, ((busy1 - busy0) / tick - (own1 - own0)) / max(t1 - t0, 1e-6))
-
-
 _THREADS: int | None = None
 
 
 def thread_count() -> int:
     """Threads for torch and ONNX Runtime, chosen once per process: ``EMOBENCH_THREADS`` (a number, or "all") if set,
-    else the usable cores minus those other processes keep busy right now. On 2 cores beside one busy process,
-    two spinning OpenMP threads made an LSTM epoch 3.8x slower, one thread 1.0x (benchmarks/contention.py)."""
+    else every usable core (:func:`cpu_budget`). Never from the machine's load: the thread count changes how torch
+    splits its sums, so a count read from the load at start moved the GoEmotions LSTM from 0.4173 to 0.4162 (same
+    seed, same CPU). On a busy machine fewer threads are faster (on 2 cores beside one busy process, two spinning
+    OpenMP threads made an LSTM epoch 3.8x slower, one thread 1.0x: benchmarks/contention.py); that is the user's
+    choice (``--threads 1``), recorded in each run."""
     global _THREADS
     if _THREADS is None:
         from .errors import EmobenchError, option
@@ -104,7 +80,7 @@ def thread_count() -> int:
                 warnings.warn(f"{option('threads')} {chosen}: this process may use {budget} core(s); {budget} thread(s) "
                               "are used (recorded in each run)", EmobenchWarning, stacklevel=2)
         else:
-            _THREADS = max(1, min(budget, budget - round(busy_elsewhere())))
+            _THREADS = budget
     return _THREADS
 
 

@@ -98,7 +98,7 @@ def cases() -> list[Case]:
              message=r"unknown GoEmotions variant 'goemotions:plutchik'", group="data file"),
         Case("a variant of a dataset without variants", train_args("--dataset", "emotion:ekman"),
              message=r"dataset 'emotion' has no variants", group="data file"),
-        file_case("JSONL label is a fraction", '{"text": "a", "label": 1.5}\n', r"d\.jsonl, line 1: label 1\.5", suffix=".jsonl"),
+        file_case("JSONL label is a fraction", '{"text": "a", "label": 1.5}\n', r"d\.jsonl, line 1: column .label.: label 1\.5 is a number with a fraction", suffix=".jsonl"),
         file_case("JSONL label is a boolean", '{"text": "a", "label": true}\n', r"d\.jsonl, line 1: column 'label'", suffix=".jsonl"),
         file_case("label set with commas", rows() + '"hello","joy,love"\n', r"d\.csv, line 32: label 'joy,love' looks like several"),
         file_case("label ids with commas", rows() + '"hello","0,3"\n', r"d\.csv, line 32: label '0,3' looks like several"),

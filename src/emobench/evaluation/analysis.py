@@ -11,7 +11,7 @@ import numpy as np
 
 from .calibration import ReliabilityBin
 from .statistics import (LOWER_IS_BETTER, MULTI_LABEL_METRICS, SINGLE_LABEL_METRICS, Counts, bootstrap, holm, indicators,
-                         mcnemar, mean_interval, mean_std, randomization_test)
+                         METRIC_NAMES, mcnemar, mean_interval, mean_std, metric_values, randomization_test, rounds_for)
 
 ALPHA = 0.05
 N_BOOT = 1000
@@ -44,6 +44,7 @@ class RunOutcome:
     baseline: bool = False  # majority or stratified: shown and tested like a model, never chosen
     budget: str | None = None  # the data budget it was trained on (None: the whole training split)
     train_texts: int = 0  # labelled training texts
+    model_info: dict = field(default_factory=dict)  # the model's recorded facts (a baseline's chosen answer)
 
 
 @dataclass
@@ -78,19 +79,44 @@ class PairTest:
     p_value: float
     p_holm: float
     significant: bool
-    better: str | None  # the model with the better score, when significant
+    better: str | None  # significant: the model with the better ``metric`` on these predictions (never another metric's)
     only_a_right: int | None = None  # McNemar's discordant pairs
     only_b_right: int | None = None
+    score_a: float | None = None  # ``metric`` of a and b on the tested predictions
+    score_b: float | None = None
 
 
 @dataclass
 class AgainstBaseline:
-    """Whether a model beats the majority baseline on the test split (the paired test between the two)."""
+    """Whether a model beats the majority baseline on the test split (the paired test between the two on ``metric``)."""
 
     name: str
     baseline: str
     p_holm: float
-    verdict: str  # "above", "below" or "not significantly above"
+    verdict: str  # "above", "below" or "not significantly above", on ``metric``
+    metric: str = "macro_f1"
+    score: float | None = None  # the model's and the baseline's ``metric`` on the tested predictions
+    baseline_score: float | None = None
+
+
+@dataclass
+class BaselineAnswer:
+    """What the majority baseline answers, and from which data the answer was chosen (never the test labels)."""
+
+    name: str
+    label: str | None  # the label it always answers (None: multi-label, or not one constant label)
+    chosen_from: str  # a sentence: the data and the rule that chose it
+    tie: bool  # several labels were equally frequent in the training data
+    scores: dict[str, float]  # its accuracy and macro-F1 on the test split
+
+
+@dataclass
+class ConstantReference:
+    """The best constant answer on the test split: a reference line read off the test labels, not a model."""
+
+    label: str
+    scores: dict[str, float]  # accuracy and macro-F1 of always answering ``label`` on the test split
+    tied_labels: list[str] = field(default_factory=list)  # as frequent as ``label`` in the test split: the same scores
 
 
 @dataclass
@@ -117,8 +143,8 @@ class Mistake:
 
 @dataclass
 class Confusion:
-    true: str
-    predicted: str
+    true: str  # multi-label: a gold label the model missed (NOTHING_MISSED: none, the mistake is an extra label)
+    predicted: str  # multi-label: a label predicted but not gold (NOTHING_EXTRA: none)
     count: int
     examples: list[str]
 
@@ -159,6 +185,10 @@ class Comparison:
     shared_mistakes: SharedMistakes | None = None
     baselines: list[str] = field(default_factory=list)
     against_baseline: list[AgainstBaseline] = field(default_factory=list)
+    accuracy_tests: list[PairTest] = field(default_factory=list)  # McNemar on accuracy (single-label), its own Holm family
+    accuracy_test_description: str = ""
+    majority_answer: BaselineAnswer | None = None
+    best_constant: ConstantReference | None = None
 
     @property
     def flagged(self) -> list[AgainstBaseline]:
@@ -204,35 +234,48 @@ def summarise_model(name: str, runs: list[RunOutcome], metrics: list[str]) -> Mo
         confusion=first.metrics.get("confusion_matrix"), history=first.history, baseline=first.baseline)
 
 
-def pair_tests(first: dict[str, RunOutcome], task: str, primary: str) -> tuple[list[PairTest], str]:
-    """Every pair of models on the same test examples (lowest seed): McNemar for single-label data, an
-    approximate randomization test on the primary metric for multi-label data; Holm-adjusted."""
-    pairs = list(combinations(first, 2))
-    raw = []
-    for a, b in pairs:
-        ra, rb = first[a], first[b]
-        if task == "single_label":
-            t = mcnemar(ra.y_true, ra.y_pred, rb.y_pred)
-            raw.append((t["method"], "accuracy", t["statistic"], t["p_value"], t["b"], t["c"]))
-        else:
-            t = randomization_test(ra.y_true, ra.y_pred, rb.y_pred, primary, num_labels=len(ra.labels))
-            raw.append((t["method"], primary, t["statistic"], t["p_value"], None, None))
-    adjusted = holm([r[3] for r in raw]) if raw else []
+def find_test(tests: list[PairTest], a: str, b: str) -> PairTest | None:
+    return next((t for t in tests if {t.a, t.b} == {a, b}), None)
+
+
+def _better(a: str, b: str, score_a: float, score_b: float, metric: str) -> str | None:
+    """The model with the better ``metric`` (None on a tie): decided by the scores themselves, never by another metric."""
+    if score_a == score_b:
+        return None
+    return a if (score_a > score_b) != (metric in LOWER_IS_BETTER) else b
+
+
+def _adjusted(pairs: list[tuple[str, str]], raw: list[dict], metric: str) -> list[PairTest]:
+    adjusted = holm([r["p_value"] for r in raw]) if raw else []
     tests = []
-    for (a, b), (method, metric, statistic, p, only_a, only_b), p_adj in zip(pairs, raw, adjusted):
-        if only_a is not None:
-            better = a if only_a > only_b else b
-        else:
-            better = a if (statistic > 0) != (metric in LOWER_IS_BETTER) else b
-        significant = p_adj < ALPHA
-        tests.append(PairTest(a, b, method, metric, float(statistic), float(p), float(p_adj), significant,
-                              better if significant else None, only_a, only_b))
+    for (a, b), r, p_adj in zip(pairs, raw, adjusted):
+        better = _better(a, b, r["score_a"], r["score_b"], metric)
+        significant = bool(p_adj < ALPHA and better is not None)
+        tests.append(PairTest(a, b, r["method"], metric, float(r["statistic"]), float(r["p_value"]), float(p_adj),
+                              significant, better if significant else None, r.get("b"), r.get("c"),
+                              float(r["score_a"]), float(r["score_b"])))
+    return tests
+
+
+def pair_tests(first: dict[str, RunOutcome], task: str, primary: str) -> tuple[list[PairTest], str, list[PairTest], str]:
+    """Every pair of models on the same test examples (lowest seed): an approximate randomization test on the
+    primary metric (the one models are ranked by, so a ranking is tested on its own metric), Holm-adjusted over the
+    pairs; and, for single-label data, McNemar's test on accuracy, a family of its own. Returns the primary tests and
+    their description, then the accuracy tests and theirs."""
+    pairs = list(combinations(first, 2))
+    rounds = rounds_for(len(pairs), ALPHA)
+    raw = [randomization_test(first[a].y_true, first[a].y_pred, first[b].y_pred, primary, rounds=rounds,
+                              num_labels=len(first[a].labels)) for a, b in pairs]
+    tests = _adjusted(pairs, raw, primary)
+    description = (f"an approximate randomization test on {METRIC_NAMES[primary]} ({rounds:,} rounds of swapping "
+                   "the two models' outputs per example)")
+    accuracy_tests, accuracy_description = [], ""
     if task == "single_label":
-        description = "McNemar's test (exact below 25 discordant pairs, else continuity-corrected chi-square)"
-    else:
-        description = (f"an approximate randomization test on {primary.replace('_', '-')} (2,000 rounds of swapping "
-                       "the two models' outputs per example)")
-    return tests, description
+        accuracy_tests = _adjusted(pairs, [mcnemar(first[a].y_true, first[a].y_pred, first[b].y_pred) for a, b in pairs],
+                                   "accuracy")
+        accuracy_description = ("McNemar's test on accuracy (which texts each model gets right; exact below 25 "
+                                "discordant pairs, else continuity-corrected chi-square)")
+    return tests, description, accuracy_tests, accuracy_description
 
 
 def analyse(outcomes: list[RunOutcome], dataset: str, ensembles: list[list[str]] | None = None,
@@ -247,7 +290,7 @@ def analyse(outcomes: list[RunOutcome], dataset: str, ensembles: list[list[str]]
     grouped = group_by_model(outcomes)
     models = [summarise_model(name, runs, metrics) for name, runs in grouped.items()]
     first = {name: runs[0] for name, runs in grouped.items()}
-    tests, description = pair_tests(first, task, primary)
+    tests, description, accuracy_tests, accuracy_description = pair_tests(first, task, primary)
     singles = [o for name, o in first.items() if o.members is None and not o.baseline]
     return Comparison(dataset=dataset, task=task, labels=labels, n_test=len(outcomes[0].y_true),
                       seeds=sorted({o.seed for o in outcomes}), metrics=metrics, primary=primary, models=models,
@@ -257,23 +300,72 @@ def analyse(outcomes: list[RunOutcome], dataset: str, ensembles: list[list[str]]
                       errors=[error_analysis(o, conflicting) for o in first.values()],
                       shared_mistakes=shared_mistakes(singles) if len(singles) > 1 else None,
                       baselines=[name for name, o in first.items() if o.baseline],
-                      against_baseline=against_baseline(first, tests, majority))
+                      against_baseline=against_baseline(first, tests, majority), accuracy_tests=accuracy_tests,
+                      accuracy_test_description=accuracy_description,
+                      majority_answer=majority_answer(first[majority]) if majority in first else None,
+                      best_constant=best_constant(outcomes[0]))
 
 
 def against_baseline(first: dict[str, RunOutcome], tests: list[PairTest], majority: str | None) -> list[AgainstBaseline]:
-    """Every model (not a baseline) against the majority baseline, from the Holm-adjusted paired tests."""
+    """Every model (not a baseline) against the majority baseline, from the Holm-adjusted paired tests (on their
+    metric, the primary one: the verdict's direction is that metric's)."""
     if majority is None or majority not in first:
         return []
     out = []
     for name, outcome in first.items():
         if outcome.baseline:
             continue
-        test = next(t for t in tests if {t.a, t.b} == {name, majority})
+        test = find_test(tests, name, majority)
         verdict = "not significantly above"
         if test.significant:
             verdict = "above" if test.better == name else "below"
-        out.append(AgainstBaseline(name, majority, test.p_holm, verdict))
+        mine = test.a == name
+        out.append(AgainstBaseline(name, majority, test.p_holm, verdict, test.metric,
+                                   test.score_a if mine else test.score_b, test.score_b if mine else test.score_a))
     return out
+
+
+def _scores_of(y_true, y_pred, num_labels: int) -> dict[str, float]:
+    totals = Counts(y_true, y_pred, num_labels).totals()
+    return {m: float(metric_values(totals, m)[0]) for m in ("accuracy", "macro_f1")}
+
+
+def majority_answer(outcome: RunOutcome) -> BaselineAnswer:
+    """The label the majority baseline answers (read off its test predictions, where it is constant) and how its
+    training chose it (the model's recorded facts)."""
+    info = outcome.model_info or {}
+    scores = _scores_of(outcome.y_true, outcome.y_pred, len(outcome.labels))
+    if outcome.task == "multi_label":
+        return BaselineAnswer(outcome.name, None, "each label's share of the training texts, decided with thresholds tuned "
+                              "on validation like any model's", False, scores)
+    answers = np.unique(np.asarray(outcome.y_pred))
+    if len(answers) != 1:
+        return BaselineAnswer(outcome.name, None, f"not one constant label: its test predictions hold {len(answers)} "
+                              "labels", False, scores)
+    label = outcome.labels[int(answers[0])]
+    tied = info.get("tied_labels") or []
+    listed = ", ".join(repr(t) for t in tied)
+    chosen = {"train": "the most frequent label of the training split",
+              "validation": f"the training split's labels {listed} tie; of them, the most frequent in the validation split",
+              "label_order": f"the training split's labels {listed} tie and the validation split does not break the tie: "
+                             "the first of them in label order, an arbitrary choice"}.get(info.get("answer_from"))
+    if chosen is None:
+        chosen = ("the most frequent label of the training split; how a tie would have been broken is not recorded for "
+                  "this run: emobench then gave a tie to the first label in label order")
+    return BaselineAnswer(outcome.name, label, chosen, len(tied) > 1, scores)
+
+
+def best_constant(outcome: RunOutcome) -> ConstantReference | None:
+    """Always answering the test split's most frequent label: the best constant answer on accuracy and on macro-F1
+    alike (a constant label's F1 grows with its share). Single-label data only."""
+    if outcome.task != "single_label" or not len(outcome.y_true):
+        return None
+    y_true = np.asarray(outcome.y_true)
+    counts = np.bincount(y_true, minlength=len(outcome.labels))
+    top = int(counts.argmax())
+    tied = [outcome.labels[k] for k in np.flatnonzero(counts == counts[top])]
+    return ConstantReference(outcome.labels[top], _scores_of(y_true, np.full(len(y_true), top), len(outcome.labels)),
+                             tied if len(tied) > 1 else [])
 
 
 # ---------------------------------------------------------------- ensembles
@@ -344,8 +436,13 @@ def calibration_of(outcome: RunOutcome) -> Calibration:
 # ---------------------------------------------------------------- errors
 
 
+NO_LABEL = "(no label)"
+NOTHING_MISSED = "(none missed: a wrong extra label)"
+NOTHING_EXTRA = "(none extra: a missed label)"
+
+
 def _names(row, labels: list[str], multi: bool) -> str:
-    return "+".join(labels[k] for k in np.flatnonzero(row)) or "(none)" if multi else labels[int(row)]
+    return "+".join(labels[k] for k in np.flatnonzero(row)) or NO_LABEL if multi else labels[int(row)]
 
 
 def error_analysis(outcome: RunOutcome, conflicting: set[str] | None, top: int = 5, examples: int = 2) -> ErrorReport:
@@ -371,8 +468,8 @@ def error_analysis(outcome: RunOutcome, conflicting: set[str] | None, top: int =
     pairs: dict[tuple[str, str], list[int]] = {}
     for i in wrong:
         if multi:
-            missed = [labels[k] for k in np.flatnonzero(y_true[i] & (1 - y_pred[i]))] or ["(none)"]
-            extra = [labels[k] for k in np.flatnonzero(y_pred[i] & (1 - y_true[i]))] or ["(none)"]
+            missed = [labels[k] for k in np.flatnonzero(y_true[i] & (1 - y_pred[i]))] or [NOTHING_MISSED]
+            extra = [labels[k] for k in np.flatnonzero(y_pred[i] & (1 - y_true[i]))] or [NOTHING_EXTRA]
             keys = [(m, e) for m in missed for e in extra]
         else:
             keys = [(labels[int(y_true[i])], labels[int(y_pred[i])])]
@@ -487,7 +584,8 @@ class BudgetPoint:
 
 @dataclass
 class BudgetWinner:
-    """The best model at a budget, and whether it is really ahead of the runner-up and above the majority."""
+    """The best model at a budget (by mean macro-F1 over seeds), and whether it is really ahead of the runner-up and
+    above the majority: both tested on macro-F1 on the lowest seed's test predictions."""
 
     budget: str
     best: str
@@ -495,8 +593,11 @@ class BudgetWinner:
     runner_up: str | None
     runner_up_score: float | None
     p_holm: float | None  # best against runner-up, Holm-adjusted over the budgets
-    significant: bool
-    against_majority: str | None  # the best model's verdict against the majority baseline
+    significant: bool  # the test finds the best model significantly ahead (on the tested seed's macro-F1)
+    against_majority: str | None  # the best model's verdict against the majority baseline, on macro-F1
+    metric: str = "macro_f1"
+    tested_better: str | None = None  # the model the test finds significantly better (None: no significant difference)
+    tested_scores: tuple[float, float] | None = None  # best's and runner-up's macro-F1 on the tested seed's predictions
 
 
 @dataclass
@@ -507,6 +608,7 @@ class BudgetAnalysis:
     against_baseline: dict[str, list[AgainstBaseline]]  # budget -> every model against the majority
     validation: str  # "full" (the whole validation split) or "budget" (cut like the training split)
     test_description: str
+    majority_answers: dict[str, BaselineAnswer] = field(default_factory=dict)  # budget -> what the majority answers
 
 
 def _t_interval(values: list[float]) -> tuple[float, float, float]:
@@ -517,7 +619,7 @@ def _t_interval(values: list[float]) -> tuple[float, float, float]:
 def analyse_budgets(by_budget: dict[str, list[RunOutcome]], majority: str | None, validation: str) -> BudgetAnalysis:
     """Learning curves (macro-F1 against labelled texts, intervals over seeds), the best model at each budget with a
     paired test against the runner-up (Holm over the budgets), and every model against the majority baseline."""
-    points, raw, checks = [], [], {}
+    points, raw, checks, answers = [], [], {}, {}
     for budget, outcomes in by_budget.items():
         grouped = group_by_model(outcomes)
         task = outcomes[0].task
@@ -532,32 +634,34 @@ def analyse_budgets(by_budget: dict[str, list[RunOutcome]], majority: str | None
                                       [r.seed for r in runs], interval, float(np.mean([r.metrics["accuracy"] for r in runs])),
                                       runs[0].baseline))
         first = {name: runs[0] for name, runs in grouped.items()}
-        tests, description = pair_tests(first, task, "macro_f1")
+        tests, description, _, _ = pair_tests(first, task, "macro_f1")
         checks[budget] = against_baseline(first, tests, majority)
+        if majority in first:
+            answers[budget] = majority_answer(first[majority])
         ranked = sorted([p for p in points if p.budget == budget and not p.baseline], key=lambda p: -p.macro_f1.value)
         if not ranked:
             continue
         best, runner = ranked[0], (ranked[1] if len(ranked) > 1 else None)
-        test = None
-        if runner is not None:
-            a, b = first[best.name], first[runner.name]
-            if task == "single_label":
-                test = mcnemar(a.y_true, a.y_pred, b.y_pred)["p_value"]
-            else:
-                test = randomization_test(a.y_true, a.y_pred, b.y_pred, "macro_f1", num_labels=len(a.labels))["p_value"]
+        test = find_test(tests, best.name, runner.name) if runner is not None else None
         verdict = next((c.verdict for c in checks[budget] if c.name == best.name), None)
         raw.append((budget, best, runner, test, verdict))
-    adjusted = holm([r[3] for r in raw if r[3] is not None]) if any(r[3] is not None for r in raw) else []
-    adjusted = iter(adjusted)
+    tested = [r[3] for r in raw if r[3] is not None]
+    adjusted = iter(holm([t.p_value for t in tested]) if tested else [])
     winners = []
-    for budget, best, runner, p, verdict in raw:
-        p_holm = float(next(adjusted)) if p is not None else None
+    for budget, best, runner, test, verdict in raw:
+        p_holm = better = scores = None
+        if test is not None:
+            p_holm = float(next(adjusted))
+            # the direction is that of the tested predictions' macro-F1, which may differ from the mean over seeds
+            mine = test.a == best.name
+            scores = (test.score_a, test.score_b) if mine else (test.score_b, test.score_a)
+            if p_holm < ALPHA:
+                better = _better(test.a, test.b, test.score_a, test.score_b, test.metric)
         winners.append(BudgetWinner(budget, best.name, best.macro_f1.value, runner.name if runner else None,
-                                    runner.macro_f1.value if runner else None, p_holm,
-                                    p_holm is not None and p_holm < ALPHA, verdict))
-    description = ("McNemar's test" if next(iter(by_budget.values()))[0].task == "single_label" else
-                   "an approximate randomization test on macro-F1") + " on the lowest seed's test predictions"
-    return BudgetAnalysis(list(by_budget), points, winners, checks, validation, description)
+                                    runner.macro_f1.value if runner else None, p_holm, better == best.name, verdict,
+                                    "macro_f1", better, scores))
+    description = "an approximate randomization test on macro-F1 on the lowest seed's test predictions"
+    return BudgetAnalysis(list(by_budget), points, winners, checks, validation, description, answers)
 
 
 # ---------------------------------------------------------------- label noise in the test split
@@ -572,6 +676,10 @@ class NoiseScores:
     unflagged: dict[str, Interval]
     mistakes: int
     mistakes_flagged: int
+    # of the flagging model's family (or an ensemble with such a member): the texts were flagged where a model of its
+    # kind disagrees with the label, so its score on the unflagged texts is favoured
+    flagger_kin: bool = False
+    baseline: bool = False
 
 
 @dataclass
@@ -584,13 +692,14 @@ class NoiseAnalysis:
     shared_flagged: int  # ... of them flagged
     examples: list[dict]  # the flagged texts: text, given, suggested, self-confidence, models predicting the suggestion
     warnings: list[str] = field(default_factory=list)  # the audit's own (e.g. many flags from a weak model)
+    multi_label: bool = False  # "accuracy" is then subset accuracy
 
 
 def analyse_noise(outcomes: list[RunOutcome], flagged: list[dict], method: str, top: int = 8,
-                  warnings: list[str] | None = None) -> NoiseAnalysis:
+                  warnings: list[str] | None = None, kin: set[str] | frozenset = frozenset()) -> NoiseAnalysis:
     """Every model (lowest seed) scored on all test texts and on the unflagged ones, with bootstrap intervals; how many of
     its mistakes, and of the texts every model gets wrong, are flagged. ``flagged``: the test split's issues (index,
-    text, given, suggested, self_confidence), most doubtful first."""
+    text, given, suggested, self_confidence), most doubtful first; ``kin``: the models of the flagging model's family."""
     grouped = group_by_model(outcomes)
     first = {name: runs[0] for name, runs in grouped.items()}
     any_outcome = next(iter(first.values()))
@@ -610,7 +719,7 @@ def analyse_noise(outcomes: list[RunOutcome], flagged: list[dict], method: str, 
             intervals[which] = {"macro_f1": Interval(*found["macro_f1"]),
                                 "accuracy": Interval(*found["accuracy" if not multi else "subset_accuracy"])}
         scores.append(NoiseScores(name, intervals["all"], intervals["unflagged"], int(wrong.sum()),
-                                  int(wrong[rows].sum()) if len(rows) else 0))
+                                  int(wrong[rows].sum()) if len(rows) else 0, name in kin, o.baseline))
     labels = any_outcome.labels
     examples = []
     for f in flagged[:top]:
@@ -622,4 +731,4 @@ def analyse_noise(outcomes: list[RunOutcome], flagged: list[dict], method: str, 
         examples.append({**f, "models_predicting_suggestion": agreeing, "models": len(first)})
     return NoiseAnalysis(flagged=int(len(rows)), total=n, method=method, scores=scores,
                          shared_mistakes=int(wrong_all.sum()), shared_flagged=int(wrong_all[rows].sum()) if len(rows) else 0,
-                         examples=examples, warnings=list(warnings or []))
+                         examples=examples, warnings=list(warnings or []), multi_label=multi)

@@ -13,6 +13,9 @@ from scipy.stats import binomtest, chi2
 SINGLE_LABEL_METRICS = ("accuracy", "macro_f1", "weighted_f1")
 MULTI_LABEL_METRICS = ("micro_f1", "macro_f1", "samples_f1", "jaccard", "subset_accuracy", "hamming_loss")
 LOWER_IS_BETTER = {"hamming_loss"}
+METRIC_NAMES = {"accuracy": "accuracy", "macro_f1": "macro-F1", "weighted_f1": "weighted-F1", "micro_f1": "micro-F1",
+                "samples_f1": "samples-F1", "subset_accuracy": "subset accuracy", "hamming_loss": "Hamming loss",
+                "jaccard": "Jaccard"}  # as reports write them
 
 
 def indicators(y, num_labels: int | None = None) -> np.ndarray:
@@ -122,21 +125,35 @@ def paired_bootstrap(y_true, pred_a, pred_b, metric: str, n_boot: int = 1000, co
 
 
 def randomization_test(y_true, pred_a, pred_b, metric: str, rounds: int = 2000, seed: int = 0,
-                       num_labels: int | None = None) -> dict:
+                       num_labels: int | None = None, chunk: int = 2000) -> dict:
     """Approximate randomization (Noreen 1989; Yeh 2000): swap the two systems' outputs on each example with
-    probability 1/2 and count how often the metric difference is at least the observed one."""
+    probability 1/2 and count how often the metric difference is at least the observed one. ``statistic`` is
+    metric(a) - metric(b); ``score_a`` and ``score_b`` are the two scores it comes from."""
     a, b = Counts(y_true, pred_a, num_labels), Counts(y_true, pred_b, num_labels)
-    observed = float(metric_values(a.totals(), metric)[0] - metric_values(b.totals(), metric)[0])
+    score_a, score_b = float(metric_values(a.totals(), metric)[0]), float(metric_values(b.totals(), metric)[0])
+    observed = score_a - score_b
     rng = np.random.default_rng(seed)
-    swap = (rng.random((rounds, a.n)) < 0.5).astype(np.float64)
-    keep = 1 - swap
-    ta = {k: keep @ getattr(a, k) + swap @ getattr(b, k) for k in ("tp", "fp", "fn", "exact", "example_f1")}
-    tb = {k: keep @ getattr(b, k) + swap @ getattr(a, k) for k in ("tp", "fp", "fn", "exact", "example_f1")}
-    n = np.full(rounds, float(a.n))
-    diffs = metric_values({**ta, "n": n}, metric) - metric_values({**tb, "n": n}, metric)
-    extreme = int(np.sum(np.abs(diffs) >= abs(observed) - 1e-12))
-    return {"statistic": observed, "p_value": (extreme + 1) / (rounds + 1), "rounds": rounds,
-            "method": f"approximate randomization on {metric.replace('_', '-')}"}
+    extreme = 0
+    keys = ("tp", "fp", "fn", "exact", "example_f1", "example_jaccard")
+    # in chunks: many rounds (to resolve small p-values under a correction for many pairs) in bounded memory; the
+    # generator's stream is the same as one draw of every round at once
+    for start in range(0, rounds, chunk):
+        size = min(chunk, rounds - start)
+        swap = (rng.random((size, a.n)) < 0.5).astype(np.float64)
+        keep = 1 - swap
+        ta = {k: keep @ getattr(a, k) + swap @ getattr(b, k) for k in keys}
+        tb = {k: keep @ getattr(b, k) + swap @ getattr(a, k) for k in keys}
+        n = np.full(size, float(a.n))
+        diffs = metric_values({**ta, "n": n}, metric) - metric_values({**tb, "n": n}, metric)
+        extreme += int(np.sum(np.abs(diffs) >= abs(observed) - 1e-12))
+    return {"statistic": observed, "p_value": (extreme + 1) / (rounds + 1), "rounds": rounds, "score_a": score_a,
+            "score_b": score_b, "method": f"approximate randomization on {METRIC_NAMES.get(metric, metric)}"}
+
+
+def rounds_for(comparisons: int, alpha: float = 0.05, base: int = 2000) -> int:
+    """Randomization rounds so that the smallest p-value a test can give, 1 / (rounds + 1), stays well below what
+    Holm's correction over ``comparisons`` tests needs (alpha / comparisons): else nothing could ever be significant."""
+    return max(base, int(np.ceil(20 * max(comparisons, 1) / alpha)))
 
 
 def mcnemar(y_true, pred_a, pred_b, exact: bool | None = None) -> dict:
@@ -148,16 +165,18 @@ def mcnemar(y_true, pred_a, pred_b, exact: bool | None = None) -> dict:
         a_right, b_right = a_right.all(axis=1), b_right.all(axis=1)
     b = int(np.sum(a_right & ~b_right))
     c = int(np.sum(~a_right & b_right))
+    scores = {"score_a": float(a_right.mean()) if len(a_right) else 0.0, "score_b": float(b_right.mean()) if len(b_right) else 0.0}
     if b + c == 0:
-        return {"b": b, "c": c, "statistic": 0.0, "p_value": 1.0, "method": "no discordant pairs"}
+        return {"b": b, "c": c, "statistic": 0.0, "p_value": 1.0, "method": "no discordant pairs", **scores}
     if exact is None:
         exact = b + c < 25
     if exact:
         p = binomtest(min(b, c), b + c, 0.5, alternative="two-sided").pvalue
-        return {"b": b, "c": c, "statistic": float(min(b, c)), "p_value": float(min(1.0, p)), "method": "exact binomial"}
+        return {"b": b, "c": c, "statistic": float(min(b, c)), "p_value": float(min(1.0, p)), "method": "exact binomial",
+                **scores}
     statistic = (abs(b - c) - 1) ** 2 / (b + c)
     return {"b": b, "c": c, "statistic": float(statistic), "p_value": float(chi2.sf(statistic, 1)),
-            "method": "chi-square, continuity-corrected"}
+            "method": "chi-square, continuity-corrected", **scores}
 
 
 def holm(p_values: list[float]) -> list[float]:

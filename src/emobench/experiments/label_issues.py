@@ -230,7 +230,7 @@ def cleaning_plan(corpus: Corpus, action: str, source: str | None = None, model:
         audit = read_label_issues(source)
         found = audit.splits.get("train")
         if found is None:
-            raise EmobenchError(f"{option('label_issues_from')} {source}: the audit has no training split (it audited "
+            raise EmobenchError(f"{option('label_issues_from')} {source}: field splits: the audit has no training split (it audited "
                                 f"{', '.join(audit.splits) or 'no split'}); audit the training split (--splits train)")
         digest = split_digest(train.texts, gold_names(train, corpus.label_names))
         if found.digest != digest or audit.labels != corpus.label_names:

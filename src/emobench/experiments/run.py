@@ -160,7 +160,7 @@ def train(config: RunConfig | None = None, *, resume: str | Path | None = None, 
         spec = config.validate()
         check_outside_records(config.output_dir, "output_dir")
         corpus = corpus or cleaned(load_dataset(config.dataset), config.dataset)
-        threads = thread_count() if spec.backend == "torch" else None  # measured before the claim: keep it short
+        threads = thread_count() if spec.backend == "torch" else None
         out_existed = Path(config.output_dir).exists()
         final, partial = _claim(config)
         writer = RunWriter(partial)
@@ -191,10 +191,13 @@ def train(config: RunConfig | None = None, *, resume: str | Path | None = None, 
             raise EmobenchError(f"not enough memory to train {config.model} with these sizes "
                                 f"({str(exc).splitlines()[0][:200] if str(exc) else 'MemoryError'}); choose smaller ones "
                                 f"({option('overrides')} hidden_size=..., batch_size=..., max_length=...)") from None
-        train_seconds = time.perf_counter() - started
+        elapsed = time.perf_counter() - started
+        # one-time preparation (the static family's distillation) recorded apart: the training time is the training
+        preparation = min(elapsed, float(model.info.get("preparation_seconds") or 0.0))
+        train_seconds = elapsed - preparation
         model.save(partial / "model")
-        metrics = {"train_seconds": train_seconds, "parameters": model.num_parameters(), "model_info": model.info,
-                   "splits": {}}
+        metrics = {"train_seconds": train_seconds, "preparation_seconds": preparation,
+                   "parameters": model.num_parameters(), "model_info": model.info, "splits": {}}
         for split in ("validation", "test"):
             if split in corpus.splits:
                 metrics["splits"][split] = evaluate_split(model, corpus[split], writer, split)
@@ -269,7 +272,12 @@ def recorded_cleaning(corpus: Corpus, data: DataRecord) -> Corpus:
 
 
 def data_record(corpus: Corpus) -> dict:
+    from ..data.auditing import run_warnings
+    from ..data.readers import DataWarning
+
     report = audit(corpus)
+    for line in run_warnings(report):  # what the scores depend on is said as training starts, and kept below
+        warnings.warn(line, DataWarning, stacklevel=2)
     return {"dataset": corpus.name, "labels": corpus.label_names, "task": corpus.task,
             "sizes": {n: len(s) for n, s in corpus.splits.items()}, "source": corpus.source,
             "warnings": corpus.source.get("warnings", []), "audit_warnings": report["warnings"],

@@ -25,7 +25,7 @@ from ..evaluation.analysis import RunOutcome, analyse, analyse_budgets
 from ..files import MANIFEST, check_output_folder, check_outside_records, check_plain_name, json_text, sha256_of, write_manifest
 from ..logs import logger as log
 from ..data.budgets import ALL, apply_budget, parse_size
-from ..models.registry import MAJORITY, baselines, is_baseline, presets, study_models
+from ..models.registry import MAJORITY, baselines, is_baseline, presets, resolve, study_models
 from ..records.comparison import (COMPARISON, RESULTS, RESULTS_CSV, STATISTICS, TARGET, ComparisonRecord, read_description,
                                   transfer_names, write_description, write_results, write_statistics)
 from ..records.run import CONFIG, METRICS, RunRecord, RunWriter
@@ -457,7 +457,7 @@ def collect(runs: list[RunRecord]) -> list[RunOutcome]:
             preset=run.config.preset, temperature=(test.get("calibration") or {}).get("temperature", 1.0),
             val_true=validation.y_true if validation else None, val_probs=validation.probs if validation else None,
             baseline=is_baseline(run.config.model), budget=(data.source.get("budget") or {}).get("size"),
-            train_texts=int(data.sizes.get("train", 0))))
+            train_texts=int(data.sizes.get("train", 0)), model_info=dict(run.metrics.model_info)))
     if len(keys) > 1:
         raise EmobenchError("the runs were evaluated on different data (dataset, files, split or labels differ); "
                             "compare runs of one dataset and split")
@@ -643,8 +643,17 @@ def _noise(folder: Path, outcomes: list[RunOutcome]):
         return None  # another test split: the flags say nothing about these runs
     flagged = [issue.model_dump() for issue in test.issues]
     quality = "" if test.model_macro_f1 is None else f" (its own macro-F1 out of fold: {test.model_macro_f1:.3f})"
+    flagger = _family(issues.model)
+    kin = {o.name for o in outcomes if any(_family(m) == flagger for m in (o.members or [o.model]))}
     return analyse_noise(outcomes, flagged, f"{issues.model}, {issues.folds} folds out of fold{quality}, cleanlab confident "
-                         "learning", warnings=issues.warnings)
+                         "learning", warnings=issues.warnings, kin=kin)
+
+
+def _family(model: str) -> str | None:
+    try:
+        return resolve(model).family
+    except EmobenchError:  # a name no longer registered: of no known family
+        return None
 
 
 def _budgets(outcomes: list[RunOutcome]) -> tuple[str, dict[str, list[RunOutcome]]]:

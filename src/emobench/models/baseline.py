@@ -36,6 +36,33 @@ class BaselineClassifier(Classifier):
         self.shares = counts / max(len(train), 1) if self.multi_label else counts / counts.sum()
         self.seed = int(seed)
         self.info = {"parameters": 0, "seed": self.seed, "strategy": self.params.strategy}
+        if not self.multi_label and self.params.strategy == "majority":
+            self._break_tie(counts, validation)
+
+    def _break_tie(self, counts: np.ndarray, validation: Split | None) -> None:
+        """On a class-balanced subsample every label is "the most frequent": argmax would answer the first label,
+        an arbitrary one. A tie goes to the tied label most frequent in the validation split (data a run may use,
+        never the test labels), recorded with the model so the report can say how the answer was chosen."""
+        tied = np.flatnonzero(counts == counts.max())
+        chosen, source = int(tied[0]), "train"
+        if len(tied) > 1:
+            source = "label_order"
+            if validation is not None and len(validation):
+                val = validation.label_matrix(len(self.label_names)).sum(axis=0)[tied]
+                if (val == val.max()).sum() == 1:
+                    chosen, source = int(tied[int(val.argmax())]), "validation"
+            # a share just above the others' makes the choice the argmax, saved and loaded with the shares
+            self.shares = self.shares.copy()
+            self.shares[chosen] *= 1 + 1e-4  # visible in float32 logits too
+            self.shares /= self.shares.sum()
+        self.info.update({"answer": self.label_names[chosen], "answer_from": source,
+                          "tied_labels": [self.label_names[k] for k in tied] if len(tied) > 1 else []})
+
+    def _fit_thresholds(self, train: Split, validation: Split | None) -> None:
+        """A baseline answers as its strategy says (multi-label: the labels its shares or draws give at 0.5): thresholds
+        tuned on validation turned both baselines into the same tuned constant answer."""
+        at_least_one = all(len(labels) for labels in train.labels)
+        self.decision = {"kind": "default", "thresholds": [0.5] * len(self.label_names), "at_least_one": at_least_one}
 
     def _draw(self, text: str) -> np.random.Generator:
         digest = hashlib.sha256(f"{self.seed}\x00{text}".encode("utf-8", "surrogatepass")).digest()

@@ -79,9 +79,8 @@ MODELS: dict[str, ModelEntry] = {
 MAJORITY = "majority"  # the baseline every model must beat
 # The family that scores texts out of fold for confident learning (label issues): the fastest one that is good enough.
 LABEL_ISSUES_MODEL = "tfidf"
-LABEL_ISSUES_WHY = ("tfidf, the default family for audits: the fastest that is good enough (on dair-ai, for instance, 5 "
-                    "folds of its 16,000 training texts take about a minute on 2 CPU cores, at test macro-F1 0.85 "
-                    "against the LSTM's 0.89 in 30 times as long); --model chooses another")
+# Said whatever the data: what it costs on one dataset is that dataset's registry entry's (data/registry.py audit_note).
+LABEL_ISSUES_WHY = "tfidf, the default family for audits: the fastest that is good enough; --model chooses another"
 DEFAULT_MODEL = "tfidf"  # train's default
 DEFAULT_TUNED_MODEL = "lstm"  # tune's default: the family with the most to gain from a search
 

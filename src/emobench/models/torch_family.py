@@ -34,6 +34,16 @@ class TorchClassifier(Classifier):
         self.pad_multiple = chosen or (8 if torch.cuda.is_available() and not getattr(self.params, "cpu", False) else 1)
         return self.pad_multiple
 
+    def fit(self, *args, **kwargs):
+        self.trainer = None
+        super().fit(*args, **kwargs)
+        # After the family's _fit has set its info: the loop's warnings (validation still rising at the last epoch)
+        # are recorded with the model for every torch family alike.
+        said = getattr(self.trainer, "warnings", None) or []
+        if said:
+            self.info["warnings"] = [*self.info.get("warnings", []), *said]
+        return self
+
     def _start_fit(self, seed: int) -> None:
         import torch
 

@@ -253,8 +253,49 @@ def read_description(folder: Path, allow_modified: bool = False) -> ComparisonDe
 
 
 def write_statistics(folder: Path, facts: dict) -> None:
-    """statistics.json: the analysis the report rendered (typed results of emobench.evaluation, as JSON)."""
+    """statistics.json: the analysis the report rendered (typed results of emobench.evaluation, as JSON), refused
+    where a claim's direction is not that of the scores it names."""
+    check_claims(facts)
     write_text_atomic(folder / STATISTICS, json_text(facts))
+
+
+def _claim(condition: bool, field: str, message: str) -> None:
+    if not condition:
+        raise RecordError(f"the statistics being saved: field {field}: {message}; a sentence of the report would be false")
+
+
+def _ahead(first: float, second: float, metric: str) -> bool:
+    from ..evaluation.statistics import LOWER_IS_BETTER
+
+    return first < second if metric in LOWER_IS_BETTER else first > second
+
+
+def check_claims(facts: dict) -> None:
+    """Every significant paired test names as better the model with the better score on the test's own metric, and
+    every verdict against the baseline points the way its scores do: a report never claims a gap the other way round."""
+    comparison = facts.get("comparison") or {}
+    for key in ("tests", "accuracy_tests"):
+        for i, t in enumerate(comparison.get(key) or []):
+            if t.get("score_a") is None:
+                continue
+            expected = None
+            if t["significant"]:
+                expected = t["a"] if _ahead(t["score_a"], t["score_b"], t["metric"]) else t["b"]
+            _claim(t["better"] == expected, f"comparison.{key}[{i}].better", f"{t['better']!r}, but the "
+                   f"{t['metric']} scores ({t['score_a']}, {t['score_b']}) make it {expected!r}")
+    budgets = facts.get("budgets") or {}
+    checks = [(f"comparison.against_baseline[{i}]", a) for i, a in enumerate(comparison.get("against_baseline") or [])]
+    checks += [(f"budgets.against_baseline.{b}[{i}]", a) for b, found in (budgets.get("against_baseline") or {}).items()
+               for i, a in enumerate(found)]
+    for where, a in checks:
+        if a.get("score") is None or a["verdict"] == "not significantly above":
+            continue
+        ahead = _ahead(a["score"], a["baseline_score"], a["metric"])
+        _claim(ahead == (a["verdict"] == "above"), f"{where}.verdict", f"{a['verdict']!r}, but the "
+               f"{a['metric']} scores are {a['score']} against the baseline's {a['baseline_score']}")
+    for i, w in enumerate(budgets.get("winners") or []):
+        _claim(not w["significant"] or w.get("tested_better") == w["best"], f"budgets.winners[{i}].significant",
+               f"the best model {w['best']!r} is called significantly ahead, but the test finds {w.get('tested_better')!r}")
 
 
 def write_results(folder: Path, rows: list[dict], ensembles: list[list[str]]) -> Results:

@@ -109,13 +109,13 @@ class DataRecord(Record):
         return self.task == "multi_label"
 
 
-class Averages(OpenRecord):
+class Averages(Record):  # closed: an average is these three numbers, and the card shows every key it has
     precision: Share
     recall: Share
     f1: Share
 
 
-class ClassScores(OpenRecord):
+class ClassScores(Record):
     precision: Share
     recall: Share
     f1: Share
@@ -137,7 +137,8 @@ class SplitMetrics(OpenRecord):
 
 
 class MetricsRecord(OpenRecord):
-    train_seconds: Finite = Field(ge=0)
+    train_seconds: Finite = Field(ge=0)  # the training alone: one-time preparation is preparation_seconds
+    preparation_seconds: Finite = Field(0.0, ge=0)  # e.g. the static family's distillation (its cache's read if cached)
     parameters: Count = 0
     model_info: AnyDict = Field(default_factory=dict)
     splits: dict[str, SplitMetrics]
@@ -355,6 +356,21 @@ class RunRecord:
         except EmobenchError as exc:
             raise RecordError(f"{self.folder / CONFIG}: field dataset: {spell(exc.args[0] if exc.args else '')}; the file "
                               "was edited or is not emobench's") from None
+        # the data it names is the data data.json describes: checked before anything is read (an edited name would
+        # open whatever file it names)
+        recorded = (self.data.source or {})
+        user_file = recorded.get("kind") == "file"
+        problem = None
+        if (config.reader == "table") != user_file or config.short_name != self.data.dataset.replace(":", "-"):
+            problem = f"names the data {config.name!r}, but data.json says the run was trained on {self.data.dataset!r}"
+        elif user_file:
+            files = list(dict(config.files).values()) or [config.name]
+            known = set(recorded.get("files") or {})
+            stray = [f for f in files if str(Path(f).expanduser().resolve()) not in known]
+            if stray:
+                problem = f"names the file {stray[0]}, which data.json does not list among the files the run read"
+        if problem:
+            raise RecordError(f"{self.folder / CONFIG}: field dataset: {problem}; the file was edited or is not emobench's")
         return config
 
     def predictions(self, split: str) -> Predictions:

@@ -89,6 +89,7 @@ class Trainer:
         # Bars only on a terminal: a log file gets one line per epoch instead of thousands of bar updates.
         self.progress = bars(progress) and self.accelerator.is_local_main_process
         self.history: list[dict] = []
+        self.warnings: list[str] = []  # said once training ends, to be recorded with the model
 
     # ------------------------------------------------------------------ training
     def fit(self, train_features, train_labels, val_features=None, val_labels=None, work_dir: Path | None = None,
@@ -217,6 +218,17 @@ class Trainer:
         self.module.load_state_dict(best_state)
         self.module.to("cpu").eval()
         self.best_epoch = state["best_epoch"]
+        self.warnings = []
+        rising = still_rising(self.history, p.metric, epochs)
+        if rising:
+            import warnings
+
+            from ..errors import EmobenchWarning
+
+            if acc.is_main_process:
+                warnings.warn(rising, EmobenchWarning, stacklevel=3)
+            # recorded with the model (the family's info), spelled as the API's parameter names
+            self.warnings.append(str(EmobenchWarning(rising)))
         acc.free_memory()
         return self.history
 
@@ -316,6 +328,23 @@ def repeats_for(texts: int, min_steps: int, epochs: int, batch_size: int, proces
     steps = math.ceil(min_steps / max(epochs, 1))  # each process's steps an epoch
     batches = (steps - 1) * processes + 1  # the fewest batches that give every process that many
     return max(1, math.ceil(((batches - 1) * batch_size + 1) / texts))  # the fewest texts that cut that many batches
+
+
+def still_rising(history: list[dict], metric: str, epochs: int) -> str | None:
+    """The warning for a run whose validation ``metric`` was still improving when the epochs ran out (the best epoch is
+    the last of ``epochs``, strictly above every earlier one): its best weights are a cut-off, not a converged choice.
+    None when training stopped early, ran one epoch only (nothing to compare), or had no validation split."""
+    from ..errors import option
+
+    key = "val_" + metric
+    scores = [h[key] for h in history if key in h]
+    if len(scores) < 2 or len(scores) != len(history) or history[-1]["epoch"] != epochs:
+        return None
+    if scores[-1] <= max(scores[:-1]):
+        return None
+    name = {"macro_f1": "macro-F1"}.get(metric, metric)
+    return (f"validation {name} still rising at the last epoch ({epochs} of {epochs}): more epochs may help "
+            f"({option('overrides')} epochs=N; {scores[-1]:.4f} there, at most {max(scores[:-1]):.4f} before)")
 
 
 def _validation_scores(logits: np.ndarray, labels: np.ndarray) -> dict:

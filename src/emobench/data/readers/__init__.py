@@ -123,7 +123,7 @@ def load_dataset(config: DatasetConfig | str | None = None, require_train: bool 
 
 def check_config(config: DatasetConfig, recorded: bool = False) -> None:
     """A dataset configuration, as given (``recorded``: as a run recorded it, whose input files may be gone since)."""
-    if not config.name:
+    if not isinstance(config.name, str) or not config.name.strip():
         raise EmobenchError("no dataset given; expected emotion, isear, or a CSV/TSV/JSONL file")
     total = sum(config.split_fractions.values())
     if abs(total - 1) > 1e-6 or any(f <= 0 for f in config.split_fractions.values()):

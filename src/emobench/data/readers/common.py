@@ -6,7 +6,9 @@ import codecs
 import csv
 import io
 import json
+import math
 import os
+import re
 import unicodedata
 import warnings
 from collections.abc import Iterable, Iterator
@@ -352,8 +354,12 @@ def raw_label(value, column: str, path: Path, number: int) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise DataError(f"column {column!r}: expected a label name or an integer id, found {value!r}", path, number)
     if isinstance(value, float):
-        if not value.is_integer():
+        if not math.isfinite(value):
             raise DataError(f"label {value!r}: expected a label name or an integer id", path, number)
+        if not value.is_integer():  # a JSON number with a fraction is a rating (EmoBank's 2.54), never a class id
+            raise DataError(f"column {column!r}: label {value!r} is a number with a fraction, a score rather than a class; "
+                            f"emobench classifies texts, it does not predict scores: {BIN_HINT.format(example='')}", path,
+                            number)
         value = int(value)
     label = check_unicode(str(value).strip(), column, path, number)
     odd = next((c for c in label if unicodedata.category(c) in ("Cc", "Zl", "Zp")), None)
@@ -404,6 +410,49 @@ def looks_like_label_set(label: str) -> bool:
 
 def is_id(label: str) -> bool:
     return label.isdigit()
+
+
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+# More distinct integers than this that are not the ids 0..K-1 are a scale (0-100 intensities), not classes.
+MAX_INTEGER_CLASSES = 20
+BIN_HINT = (f"bin the scores into classes in a column of their own and read that with {option('label_column')}{{example}}, "
+            f"or say which values are which class with {option('label_map')} FILE.json")
+
+
+def _number(label: str) -> float | None:
+    """The value of a label written as a plain decimal number ("2.54", "-1", "1e-3"), else None."""
+    if not _NUMBER.fullmatch(label):
+        return None
+    value = float(label)
+    return value if math.isfinite(value) else None
+
+
+def check_not_scores(labels: list[tuple[str, Path, int]], column: str | None = None) -> None:
+    """Refuse a label column of scores: EmoBank's valence (2.54, 3.0, ...) or WASSA's intensities (0.562) read as
+    classes would give ~150 "labels" that any classifier, metric and audit would accept in silence. Scores are labels
+    that are all numbers, some with a fraction, or more than MAX_INTEGER_CLASSES integers that are not the ids
+    0..K-1; a small set of integer ids (0..5, "1.0") still reads as classes."""
+    seen: dict[str, tuple[Path, int]] = {}
+    for label, path, number in labels:
+        seen.setdefault(label, (path, number))
+    values = {label: _number(label) for label in seen}
+    if not values or any(v is None for v in values.values()):
+        return
+    fractional = [label for label, v in values.items() if not v.is_integer()]
+    integers = sorted({int(v) for v in values.values()})
+    if not fractional and (len(integers) <= MAX_INTEGER_CLASSES or integers == list(range(len(integers)))):
+        return
+    shown = fractional[0] if fractional else next(iter(values))
+    path, number = seen[shown]
+    low, high = min(values.values()), max(values.values())
+    cuts = [round(low + (high - low) * k / 3, 2) for k in (1, 2)]
+    name = column if column is not None else "label"
+    # thirds of the range read, so the example runs on this very column
+    example = (f" (e.g. with pandas: df['class'] = pd.cut(df[{name!r}], [{low:g}, {cuts[0]:g}, {cuts[1]:g}, {high:g}], "
+               "labels=['low', 'mid', 'high'], include_lowest=True))")
+    raise DataError(f"column {name!r} holds scores, not classes: {len(values)} distinct numbers from {low:g} to "
+                    f"{high:g} (e.g. {shown!r}); emobench classifies texts, it does not predict scores: "
+                    f"{BIN_HINT.format(example=example)}", path, number)
 
 
 def label_names_from(labels: list[tuple[str, Path, int]], explicit: list[str] | None,

@@ -10,7 +10,8 @@ from ...errors import DataError, option
 from ..corpus import Corpus, Split, sha256_file
 from ..splitting import stratified_split
 from ..text import is_placeholder
-from .common import TextChecker, field, file_format, label_id, label_names_from, raw_label, raw_label_set, read_records
+from .common import (TextChecker, check_not_scores, field, file_format, label_id, label_names_from, raw_label, raw_label_set,
+                     read_records)
 
 SPLIT_ALIASES = {
     "train": "train", "training": "train",
@@ -122,7 +123,7 @@ def load_table(config) -> Corpus:
     explicit_names = indicator_columns if indicator_columns is not None else config.label_names
     if "all" in rows:
         items = rows.pop("all")
-        names = _names(items, explicit_names, config.label_order)
+        names = _names(items, explicit_names, config.label_order, config, label_column)
         labels = [_ids(item, names, explicit, "train", multi) for item in items]
         # Multi-label data is stratified by each text's rarest label (texts without one form their own group).
         counts = {}
@@ -137,7 +138,7 @@ def load_table(config) -> Corpus:
         return Corpus(config.short_name, names, splits, source, multi)
     # Label names come from the training rows; data read only to be scored (no training split) names its own.
     names = _names(rows["train"] if "train" in rows else [item for items in rows.values() for item in items], explicit_names,
-                   config.label_order)
+                   config.label_order, config, label_column)
     splits = {split: Split([item[0] for item in items], [_ids(item, names, explicit, split, multi) for item in items])
               for split, items in rows.items()}
     return Corpus(config.short_name, names, splits, source, multi)
@@ -184,9 +185,13 @@ def _indicated(record: dict, columns: list[str], path: Path, number: int) -> lis
     return labels
 
 
-def _names(items, explicit, known=None) -> list[str]:
-    return label_names_from([(label, path, number) for _, labels, path, number in items for label in labels], explicit,
-                            known)
+def _names(items, explicit, known=None, config=None, column: str | None = None) -> list[str]:
+    labels = [(label, path, number) for _, labels, path, number in items for label in labels]
+    # A label map names which numbers are which class: the user has said the values are classes.
+    if not explicit and (config is None or not config.label_map) and (
+            known is None or any(label not in known for label, _, _ in labels)):
+        check_not_scores(labels, column)
+    return label_names_from(labels, explicit, known)
 
 
 def _ids(item, names: list[str], explicit: bool, split: str, multi: bool):
