@@ -2,6 +2,7 @@
 only the records and the safe file layer read or write emobench's files by name, and no family or dataset name
 appears outside the registries that say what is special about it."""
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,8 @@ import pytest
 SRC = Path(__file__).resolve().parent.parent / "src" / "emobench"
 # Lowest first. A module may import its own floor and the ones below.
 FLOORS = [
-    {"errors", "params", "environment", "logs", "files", "claims", "batching", "tracking", "lazy", "cluster"},
+    {"errors", "params", "environment", "logs", "files", "claims", "batching", "tracking", "lazy", "cluster",
+     "probability"},
     {"data"},
     {"evaluation"},
     {"records"},
@@ -117,7 +119,13 @@ def test_family_and_dataset_names_only_in_registries():
     assert not found, "\n".join(found)
 
 
-@pytest.mark.parametrize("family", ["tfidf", "lstm", "transformer", "baseline", "setfit", "static"])
+def _registered_families() -> list[str]:
+    from emobench.models.registry import FAMILIES
+
+    return sorted(FAMILIES)
+
+
+@pytest.mark.parametrize("family", _registered_families())  # every registered family, a seventh included
 def test_a_family_is_one_module_and_one_registry_line(family):
     from emobench.models.registry import FAMILIES, family_class
 
@@ -127,3 +135,29 @@ def test_a_family_is_one_module_and_one_registry_line(family):
     assert cls.__module__ == f"emobench.models.{family}" and FAMILIES[family].path.endswith(cls.__name__)
     for method in ("_fit", "logits", "_save_weights", "_load_weights"):  # the protocol's abstract parts, implemented
         assert getattr(cls, method) is not getattr(Classifier, method), f"{cls.__name__} does not implement {method}"
+
+
+def test_no_private_name_is_imported_across_modules():
+    """A name with a leading underscore is its module's own: another module that needs it needs a public name."""
+    found = []
+    for path, parts in modules():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module != "__future__":
+                found += [f"{'/'.join(parts)}:{node.lineno} imports {alias.name} from {node.module or '.'}"
+                          for alias in node.names if alias.name.startswith("_") and not alias.name.startswith("__")]
+    assert not found, "\n".join(found)
+
+
+def test_one_sigmoid_and_one_softmax():
+    """Logits become probabilities in probability.py only (two hand-written sigmoids lacked its overflow
+    guard)."""
+    found = []
+    for path, parts in modules():
+        if parts == ("probability.py",):
+            continue
+        text = path.read_text()
+        # a sigmoid, or a softmax's division by the exponentials' sum (a log-sum-exp, as in temperature.py, is not one)
+        for pattern in (r"1 \+ (np|torch)\.exp\(", r"/ *\(?(np\.)?\w*\)?\.sum\(axis=1, keepdims=True\)"):
+            if re.search(pattern, text):
+                found.append(f"{'/'.join(parts)} computes {pattern!r}")
+    assert not found, "\n".join(found)

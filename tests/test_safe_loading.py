@@ -96,7 +96,7 @@ def test_every_from_pretrained_refuses_remote_code():
         for line in path.read_text().splitlines():
             if ".from_pretrained(" in line and "def " not in line and "nn.Embedding" not in line:
                 calls.append((path.name, line.strip()))
-    assert [name for name, _ in calls] == ["transformer.py"]  # one loader (_load) serves every transformers class
+    assert [name for name, _ in calls] == ["transformer.py"]  # one loader (load_pretrained) serves every transformers class
     assert all("trust_remote_code=False" in line for _, line in calls), calls
 
 

@@ -326,9 +326,9 @@ def test_a_ray_cluster_that_dies_mid_comparison_is_a_clear_error(tmp_path):
 
 def test_utf16_lines_end_at_line_feeds_only(run_dir, tmp_path):
     """A lone CR inside a text stays in it, in UTF-16 as in UTF-8 (batch scoring split UTF-16 files at it)."""
-    from emobench.serving.scoring import _rows
+    from emobench.serving.scoring import text_rows
 
     for encoding in ("utf-8", "utf-16"):
         path = tmp_path / f"{encoding}.txt"
         path.write_bytes("hello\rworld\nfine\r\n".encode(encoding))
-        assert [text for number, _, text in _rows(path, "text", encoding) if number] == ["hello\rworld", "fine"]
+        assert [text for number, _, text in text_rows(path, "text", encoding) if number] == ["hello\rworld", "fine"]

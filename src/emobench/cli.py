@@ -707,13 +707,13 @@ def _check_argument_text(text: str, number: int) -> None:
 
 def _texts_from_file(file: Path, text_column: str, encoding: str) -> list[str]:
     """The texts of a --file, read as batch scoring reads them (one reader for every route)."""
-    from .serving.scoring import INPUTS, _rows
+    from .serving.scoring import INPUTS, text_rows
 
     if file.suffix.lower() not in INPUTS:
         raise EmobenchError(f"{file}: expected a {', '.join(INPUTS)} file of texts")
     if not file.is_file():
         raise EmobenchError(f"{file}: file not found")
-    return [text for number, _, text in _rows(file, text_column, encoding) if number]
+    return [text for number, _, text in text_rows(file, text_column, encoding) if number]
 
 
 def _file_options(ctx, file: Path | None) -> None:

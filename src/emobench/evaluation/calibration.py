@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..probability import sigmoid, softmax
+
 BINS = 15
 EPS = 1e-12
 
@@ -84,9 +86,5 @@ def uncalibrated(probs: np.ndarray, temperature: float, multi_label: bool) -> np
     ``temperature * log p`` up to a constant per text (softmax), or ``temperature * logit(p)`` (sigmoid)."""
     probs = np.clip(np.asarray(probs, dtype=float), 1e-7, 1 - 1e-7)
     if multi_label:
-        z = temperature * np.log(probs / (1 - probs))
-        return 1 / (1 + np.exp(-z))
-    z = temperature * np.log(probs)
-    z -= z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+        return sigmoid(temperature * np.log(probs / (1 - probs)))
+    return softmax(temperature * np.log(probs))

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..probability import sigmoid
+
 GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
 
 
@@ -50,7 +52,7 @@ def validation_scores(logits: np.ndarray, truth: np.ndarray) -> dict:
     """Per-epoch validation record of a multi-label model: binary cross-entropy, and macro-F1, micro-F1 and
     subset accuracy at the best global threshold (so epochs are compared as they will be used)."""
     truth = truth.astype(np.int8)
-    probs = 1 / (1 + np.exp(-logits))
+    probs = sigmoid(logits)
     loss = float(np.mean(np.logaddexp(0, logits) - truth * logits))
     scores = [macro_f1((probs >= t).astype(np.int8), truth) for t in GRID]
     best = int(np.argmax(scores))

@@ -424,7 +424,7 @@ def evaluate_run(run_dir: str | Path, split: str | None = None, data_file: str |
         if allow_changed_data:
             raise EmobenchError(f"{option('allow_changed_data')} applies to the run's own dataset")
         config = file_config(run.dataset_config(), data_file, file_options) if data_file is not None else dataset
-        if data_file is None and _same_dataset(config, run.dataset_config()):
+        if data_file is None and same_dataset(config, run.dataset_config()):
             raise EmobenchError(f"{config.name} is the run's own dataset; leave out {option('dataset')} to score its "
                                 f"{split or 'test'} split (the other splits were trained or tuned on)")
         if data_file is not None:  # a file speaks the run's labels (and may have others, which are counted)
@@ -447,7 +447,7 @@ def evaluate_run(run_dir: str | Path, split: str | None = None, data_file: str |
     return Evaluation(metrics, classification_report_text(metrics), split, data_changes=changes)
 
 
-def _same_dataset(a: DatasetConfig, b: DatasetConfig) -> bool:
+def same_dataset(a: DatasetConfig, b: DatasetConfig) -> bool:
     ra, rb = a.resolved(), b.resolved()
     return (ra.name, ra.files, ra.label_map) == (rb.name, rb.files, rb.label_map)
 

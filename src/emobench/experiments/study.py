@@ -29,7 +29,7 @@ from ..models.registry import MAJORITY, baselines, is_baseline, presets, resolve
 from ..records.comparison import (COMPARISON, RESULTS, RESULTS_CSV, STATISTICS, TARGET, ComparisonRecord, read_description,
                                   transfer_names, write_description, write_results, write_statistics)
 from ..records.run import CONFIG, METRICS, RunRecord, RunWriter
-from .run import (MAX_SEED, PARTIAL, RunConfig, _same_dataset, cleaned, data_changes, scored_description, scoring_data, train,
+from .run import (MAX_SEED, PARTIAL, RunConfig, same_dataset, cleaned, data_changes, scored_description, scoring_data, train,
                   transfer_evaluate,
                   write_transfer_predictions)
 
@@ -111,7 +111,7 @@ def plan_comparison(config: CompareConfig) -> tuple[Path, list[PlannedRun]]:
     folder = Path(config.output_dir) / name
     if folder.exists() and not (folder / COMPARISON).is_file():
         raise EmobenchError(f"{folder} exists and is not a comparison; choose another {option('name')}")
-    if config.transfer is not None and _same_dataset(config.transfer, config.dataset):
+    if config.transfer is not None and same_dataset(config.transfer, config.dataset):
         raise EmobenchError(f"{option('transfer')} {config.transfer.name}: that is the dataset the models are trained on; "
                             "transfer scores another dataset")
     unknown = [m for m in config.overrides if m not in config.models]

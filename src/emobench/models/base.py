@@ -15,6 +15,7 @@ from ..data import Split
 from ..errors import EmobenchError, EmobenchWarning, RecordError
 from ..files import Folder, json_text
 from ..params import params_from_dict
+from ..probability import probabilities
 from ..records.base import check
 from ..records.model import MODEL_FILE, ModelRecord, new_record, open_model, save_model
 from .registry import backend_of, family_class
@@ -258,13 +259,6 @@ class PositionalInputs:
         return _Positional()
 
 
-def probabilities(logits: np.ndarray, multi_label: bool) -> np.ndarray:
-    """Softmax over labels, or (multi-label) a sigmoid per label."""
-    if multi_label:
-        with np.errstate(over="ignore"):  # exp(-logit) overflows to inf for a very negative logit: 1 / inf is the 0 wanted
-            return 1 / (1 + np.exp(-logits))
-    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return exp / exp.sum(axis=1, keepdims=True)
 
 
 def open_model_folder(path: str | Path, allow_modified: bool = False) -> Folder:

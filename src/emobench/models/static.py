@@ -70,7 +70,7 @@ def distilled(source: str, pca_dims: int, progress: bool = False):
     from transformers import AutoModel, AutoTokenizer
 
     from ..records.cache import write_static_entry
-    from .transformer import _load
+    from .transformer import load_pretrained
 
     folder = Path(source)
     root = cache_root()
@@ -91,8 +91,8 @@ def distilled(source: str, pca_dims: int, progress: bool = False):
 
     from ..logs import library_bars
 
-    model = _load(AutoModel, source)
-    tokenizer = _load(AutoTokenizer, source)
+    model = load_pretrained(AutoModel, source)
+    tokenizer = load_pretrained(AutoTokenizer, source)
     with library_bars(progress, distilling):
         static = distill_from_model(model, tokenizer, pca_dims=min(pca_dims, model.config.hidden_size), device="cpu")
     if len(static.embedding) < 2 or len(static.tokens) < 2:

@@ -69,7 +69,7 @@ class _Logits(nn.Module):
         return self.model(**batch).logits
 
 
-def _load(loader, name: str, saved: bool = False, **kwargs):
+def load_pretrained(loader, name: str, saved: bool = False, **kwargs):
     """``loader.from_pretrained``: a hub id or directory to start from, or (``saved``) an emobench model folder,
     read from disk only."""
     from ..logs import quiet_libraries, logger
@@ -158,7 +158,7 @@ class TransformerClassifier(TorchClassifier):
     def _tokenizer(self, source: str, saved: bool = False):
         from transformers import AutoTokenizer
 
-        tokenizer = _load(AutoTokenizer, source, saved)
+        tokenizer = load_pretrained(AutoTokenizer, source, saved)
         if tokenizer.pad_token is None:  # decoder-style models: pad with end-of-text
             tokenizer.pad_token = tokenizer.eos_token
         # Tokenising once and padding per batch is the point of dynamic padding; silence the advice not to.
@@ -195,7 +195,7 @@ class TransformerClassifier(TorchClassifier):
         self._start_fit(seed)
         self.tokenizer = self._tokenizer(p.pretrained)
         if p.mode == "features":
-            self.encoder = _load(AutoModel, p.pretrained).eval()
+            self.encoder = load_pretrained(AutoModel, p.pretrained).eval()
             x = self._encode(train.texts, progress)
             from sklearn.linear_model import LogisticRegression
 
@@ -207,12 +207,12 @@ class TransformerClassifier(TorchClassifier):
                          "mode": "features", "model_type": self.encoder.config.model_type}
             return
         # problem_type makes the saved model a standard multi-label Hugging Face model (sigmoid + BCE).
-        config = _load(AutoConfig, p.pretrained, num_labels=len(self.label_names),
+        config = load_pretrained(AutoConfig, p.pretrained, num_labels=len(self.label_names),
                        id2label=dict(enumerate(self.label_names)), label2id={n: i for i, n in enumerate(self.label_names)},
                        problem_type="multi_label_classification" if self.multi_label else "single_label_classification")
         if config.pad_token_id is None:
             config.pad_token_id = self.tokenizer.pad_token_id
-        self.model = _load(AutoModelForSequenceClassification, p.pretrained, config=config)
+        self.model = load_pretrained(AutoModelForSequenceClassification, p.pretrained, config=config)
         trainer = self._train(_Logits(self.model), train, validation, seed=seed, work_dir=work_dir, resume=resume,
                               progress=progress, on_epoch=on_epoch)
         self.module = trainer.module
@@ -336,14 +336,14 @@ class TransformerClassifier(TorchClassifier):
             if not self.multi_label and (head.classes.min(initial=0) < 0 or head.classes.max(initial=0) >= outputs):
                 raise RecordError(f"{path}: class ids {head.classes.tolist()} do not fit {outputs} labels")
             check_weights_labels(record, outputs, path, safetensors_metadata(path))
-            self.encoder = _load(AutoModel, directory, saved=True).eval()
+            self.encoder = load_pretrained(AutoModel, directory, saved=True).eval()
             hidden = getattr(self.encoder.config, "hidden_size", None) or getattr(self.encoder.config, "d_model", None)
             if head.coef.ndim != 2 or head.coef.shape[1] != hidden or head.intercept.shape != (head.coef.shape[0],):
                 raise RecordError(f"{path}: a head of shape {tuple(head.coef.shape)} does not fit the encoder's {hidden} "
                                   "features; the head is not this model's")
             self.head = head
         else:
-            self.model = _load(AutoModelForSequenceClassification, directory, saved=True).eval()
+            self.model = load_pretrained(AutoModelForSequenceClassification, directory, saved=True).eval()
             self.module = _Logits(self.model)
         embeddings = (self.encoder if self.params.mode == "features" else self.model).get_input_embeddings()
         if len(self.tokenizer) > embeddings.num_embeddings:

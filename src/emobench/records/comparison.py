@@ -233,9 +233,9 @@ def read_transfer(files: Folder, name: str) -> TransferScores | None:
     predictions = read_predictions(files, predictions_file, labels)
     check(len(predictions) == metrics.n, files.root / predictions_file, "rows",
           f"{len(predictions)} rows, but the metrics count {metrics.n} texts")
-    from .run import _check_metrics
+    from .run import check_metrics
 
-    _check_metrics(predictions, metrics, labels, files.root / metrics_file, "", predictions_file, scored)
+    check_metrics(predictions, metrics, labels, files.root / metrics_file, "", predictions_file, scored)
     return TransferScores(metrics.as_dict(), predictions)
 
 

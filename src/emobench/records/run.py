@@ -390,7 +390,7 @@ class RunRecord:
             check(predictions.digest() == digests[split], path, "text, label",
                   f"the texts and labels are not the {split} split's, in its order (data.json records its digest)")
         check(predictions.multi_label == self.multi_label, path, "labels", f"the run's task is {self.data.task}")
-        _check_metrics(predictions, recorded, self.labels, self.folder / METRICS, f"splits.{split}", name)
+        check_metrics(predictions, recorded, self.labels, self.folder / METRICS, f"splits.{split}", name)
         self._predictions[split] = predictions
         return predictions
 
@@ -398,7 +398,7 @@ class RunRecord:
         return self.predictions("validation") if "validation" in self.metrics.splits else None
 
 
-def _check_metrics(predictions: Predictions, recorded: SplitMetrics, labels: list[str], where: Path, prefix: str,
+def check_metrics(predictions: Predictions, recorded: SplitMetrics, labels: list[str], where: Path, prefix: str,
                    source: str, scored: list[str] | None = None) -> None:
     """The metrics recomputed from the predictions must be the recorded ones (an edited number is refused)."""
     from ..evaluation.metrics import compute_metrics

@@ -38,7 +38,7 @@ def _codec(encoding: str) -> str:
     return "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding  # a BOM is no text
 
 
-def _rows(path: Path, text_column: str, encoding: str = "utf-8") -> Iterator[tuple[int, dict, str]]:
+def text_rows(path: Path, text_column: str, encoding: str = "utf-8") -> Iterator[tuple[int, dict, str]]:
     """(line number, record to pass through, text) for every row, streamed. The first item is the header:
     (0, {column: None ...}, "") for CSV/TSV and text files, so an output can have its columns without rows."""
     from ..data.readers.common import MAGIC, MAX_FIELD_CHARS, TextChecker, check_unicode, jsonl_objects
@@ -246,7 +246,7 @@ def score_file(run_or_export: str | Path, input_path: str | Path, output_path: s
     partial = output_path.with_name(output_path.name + ".partial")
     started = time.perf_counter()
     try:
-        rows = _rows(input_path, text_column, encoding)
+        rows = text_rows(input_path, text_column, encoding)
         score = _on_ray(run_or_export, backend, allow_modified, ray_address, ray_workers) if engine == "ray" else \
             (lambda chunks: (predictor.format(texts, predictor.probabilities(texts), False) for texts in chunks))
         with open(partial, "w", newline="", encoding="utf-8") as handle:
