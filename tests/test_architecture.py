@@ -161,3 +161,23 @@ def test_one_sigmoid_and_one_softmax():
             if re.search(pattern, text):
                 found.append(f"{'/'.join(parts)} computes {pattern!r}")
     assert not found, "\n".join(found)
+
+
+def test_no_reader_name_is_compared_as_a_string():
+    """Which reader a dataset uses is the registry's word (``DatasetConfig.user_file``, ``USER_FILES``), never a string
+    compared in place: a sentinel spelled in ten places is ten places to miss."""
+    from emobench.data.registry import READERS
+
+    names = set(READERS)
+    found = []
+    for path, parts in modules():
+        if parts == ("data", "registry.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Compare):
+                for side in [node.left, *node.comparators]:
+                    if isinstance(side, ast.Constant) and side.value in names:
+                        found.append(f"{'/'.join(parts)}:{node.lineno} compares with {side.value!r}")
+            elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and node.slice.value in names:
+                found.append(f"{'/'.join(parts)}:{node.lineno} indexes with {node.slice.value!r}")
+    assert not found, "\n".join(found)

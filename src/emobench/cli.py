@@ -380,7 +380,7 @@ def _dataset_config(ctx: typer.Context, dataset: str, data: dict, prefix: str = 
 def _dataset_options(ctx: typer.Context, dataset: str, data: dict, prefix: str = ""):
     from .data import DatasetConfig
     from .data.labelmap import read_label_map
-    from .data.registry import READERS, dataset_entry
+    from .data.registry import READERS, USER_FILES, dataset_entry
 
     def given(name: str) -> bool:
         return _explicit(ctx, prefix + name)
@@ -398,7 +398,7 @@ def _dataset_options(ctx: typer.Context, dataset: str, data: dict, prefix: str =
         raise EmobenchError("give either --dataset or --train-file (with --validation-file/--test-file), not both")
     name = files["train"] if files else dataset
     entry = dataset_entry(name)
-    builtin = entry is not READERS["table"] and not files
+    builtin = entry is not READERS[USER_FILES] and not files
     if builtin:
         for option in USER_FILE_OPTIONS:
             if given(option):

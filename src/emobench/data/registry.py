@@ -15,7 +15,9 @@ class DatasetEntry:
     audit_note: str | None = None
 
 
-# dataset name -> what is special about it; "table" reads user files.
+USER_FILES = "table"  # the reader of every file a user gives (CSV, TSV, JSONL, text;label)
+
+# dataset name -> what is special about it
 READERS = {
     "emotion": DatasetEntry("emotion", ships_splits=True,
                             audit_note="on the full dair-ai emotion data, 5 folds of its 16,000 training texts take about "
@@ -23,7 +25,7 @@ READERS = {
                                        "times as long"),
     "isear": DatasetEntry("isear", ships_splits=False, reference="isear-paper"),
     "goemotions": DatasetEntry("goemotions", ships_splits=True),
-    "table": DatasetEntry("table", ships_splits=False),
+    USER_FILES: DatasetEntry(USER_FILES, ships_splits=False),
 }
 DEFAULT_DATASET = "emotion"
 
@@ -31,4 +33,4 @@ DEFAULT_DATASET = "emotion"
 def dataset_entry(name: str) -> DatasetEntry:
     """The registry entry of a dataset name ("goemotions:ekman" is goemotions'); any other name is a user file."""
     base = str(name).partition(":")[0]
-    return READERS[base] if base in READERS else READERS["table"]
+    return READERS[base] if base in READERS else READERS[USER_FILES]

@@ -380,7 +380,7 @@ def file_config(recorded: DatasetConfig, data_file: str | Path, options: dict | 
     if "name" in options or "files" in options:
         raise EmobenchError("the file to evaluate on is data_file")
     inherited = {k: getattr(recorded, k) for group in INHERITED_READING if not set(group) & set(options) for k in group}
-    if recorded.reader != "table":  # a built-in dataset's own reading options say nothing about a user file
+    if not recorded.user_file:  # a built-in dataset's own reading options say nothing about a user file
         inherited = {}
     return DatasetConfig(**{**inherited, **options, "name": str(data_file)})
 
@@ -394,7 +394,7 @@ def scoring_data(config: DatasetConfig, split: str | None = None) -> tuple[Corpu
     own = dataset_entry(config.name).ships_splits or bool(config.files) or bool(config.split_column)
     if not own:
         if split not in (None, "all"):
-            where = config.name if config.reader == "table" else config.short_name
+            where = config.name if config.user_file else config.short_name
             raise EmobenchError(f"{where} has no splits of its own, so every text is scored; leave out {option('split')} "
                                 f"(or give a {option('split_column')})")
         config = dataclasses.replace(config, split_fractions={"all": 1.0})

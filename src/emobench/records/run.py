@@ -361,7 +361,7 @@ class RunRecord:
         recorded = (self.data.source or {})
         user_file = recorded.get("kind") == "file"
         problem = None
-        if (config.reader == "table") != user_file or config.short_name != self.data.dataset.replace(":", "-"):
+        if config.user_file != user_file or config.short_name != self.data.dataset.replace(":", "-"):
             problem = f"names the data {config.name!r}, but data.json says the run was trained on {self.data.dataset!r}"
         elif user_file:
             files = list(dict(config.files).values()) or [config.name]

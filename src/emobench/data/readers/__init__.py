@@ -15,7 +15,7 @@ from typing import Protocol
 
 from ...errors import DataError, EmobenchError, option
 from ..corpus import Corpus
-from ..registry import DEFAULT_DATASET, READERS, DatasetEntry, dataset_entry
+from ..registry import DEFAULT_DATASET, READERS, USER_FILES, DatasetEntry, dataset_entry
 from .common import FORMATS, DataChecksumWarning, DataWarning, resolve_data_root
 
 
@@ -61,20 +61,25 @@ class DatasetConfig:
     @property
     def short_name(self) -> str:
         """"emotion", "isear", a user file's ``dataset_name`` or its stem: names reports, runs and comparisons."""
-        if self.reader == "table":
+        if self.user_file:
             return self.dataset_name or Path(self.name).stem
         return self.name.replace(":", "-")
 
     @property
     def reader(self) -> str:
-        return self.name.partition(":")[0] if self.name.partition(":")[0] in READERS else "table"
+        return self.name.partition(":")[0] if self.name.partition(":")[0] in READERS else USER_FILES
+
+    @property
+    def user_file(self) -> bool:
+        """The data is the user's own file(s), read by the one reader of user files."""
+        return self.reader == USER_FILES
 
     def resolved(self) -> "DatasetConfig":
         """The same data with absolute paths (a run records where its data really was)."""
         root = resolve_data_root(self.data_dir)
         changes = {"data_dir": str(root.resolve()) if root else None,
                    "files": {k: str(Path(v).expanduser().resolve()) for k, v in self.files.items()}}
-        if self.reader == "table" and not self.files:
+        if self.user_file and not self.files:
             changes["name"] = str(Path(self.name).expanduser().resolve())
         return replace(self, **changes)
 
@@ -93,7 +98,7 @@ def load_dataset(config: DatasetConfig | str | None = None, require_train: bool 
         config = DatasetConfig(**{**config.to_dict(), **overrides})
     check_config(config)
     reader = importlib.import_module(f"{__name__}.{READERS[config.reader].module}")
-    if config.reader != "table" and ":" in config.name and not getattr(reader, "VARIANTS", None):
+    if not config.user_file and ":" in config.name and not getattr(reader, "VARIANTS", None):
         raise EmobenchError(f"dataset {config.reader!r} has no variants; expected {config.reader!r}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DataWarning)
@@ -141,7 +146,7 @@ def check_config(config: DatasetConfig, recorded: bool = False) -> None:
     if config.label_separator is not None and (not config.label_separator or config.label_separator.isalnum()):
         raise EmobenchError(f"{option('label_separator')} {config.label_separator!r}: expected a separator such as ',' or '|'")
     if config.dataset_name is not None:
-        if config.reader != "table":
+        if not config.user_file:
             raise EmobenchError(f"{option('dataset_name')} names your own data files; {config.name!r} has its name")
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}", config.dataset_name):
             raise EmobenchError(f"{option('dataset_name')} {config.dataset_name!r}: expected a short plain name (letters, "
@@ -158,10 +163,10 @@ def check_config(config: DatasetConfig, recorded: bool = False) -> None:
             raise EmobenchError(f"{option('encoding')} {split + '=' if split else ''}{shown}: unknown encoding {codec!r}; "
                                 "expected a Python codec name such as utf-8, cp1252, latin-1") from None
     for name, value in (("encoding", config.encodings), ("data_format", config.data_format)):
-        if value and config.reader != "table":
+        if value and not config.user_file:
             what = "per-file encodings apply" if name == "encoding" else f"{option(name)} applies"
             raise EmobenchError(f"{what} to your own data files; {config.name!r} has its own format")
-    if config.label_columns is not None and config.reader != "table":
+    if config.label_columns is not None and not config.user_file:
         raise EmobenchError(f"{option('label_columns')} applies to your own data files, not to {config.name!r}")
     if isinstance(config.label_columns, list):
         if len(config.label_columns) < 2 or len(set(config.label_columns)) != len(config.label_columns) \
@@ -198,7 +203,7 @@ def check_corpus(corpus: Corpus, require_train: bool = True, config: DatasetConf
     files = [f for f in corpus.source.get("files", {}) if not f.startswith("hub:")]
     where = files[0] if len(files) == 1 else corpus.name
     # one file per split: a problem of a split is named by its file (the dataset's name is no file)
-    per_split = dict(config.files) if config is not None and config.reader == "table" and config.files else {}
+    per_split = dict(config.files) if config is not None and config.user_file and config.files else {}
 
     def file_of(split: str):
         return per_split.get(split, where)

@@ -51,11 +51,11 @@ def _check_txt(config, path: Path) -> None:
 
 
 def load_table(config) -> Corpus:
-    from . import READERS
+    from ..registry import READERS, USER_FILES
 
     path = Path(config.name).expanduser()
     if not config.files and not path.suffix and not path.exists() and "/" not in config.name:
-        raise DataError(f"unknown dataset {config.name!r}; expected one of {', '.join(r for r in READERS if r != 'table')}, "
+        raise DataError(f"unknown dataset {config.name!r}; expected one of {', '.join(r for r in READERS if r != USER_FILES)}, "
                         "or a path to a CSV/TSV/JSONL/.txt file")
     files = dict(config.files) or {"all": config.name}
     unknown = [name for name in files if name not in ("all", "train", "validation", "test")]
