@@ -43,12 +43,12 @@ def main() -> None:
     print_table(f"MiniLM-L6 on {args.dataset}", rows, ["model", "preset", "train_seconds", "epochs", "val_accuracy",
                                                         "val_macro_f1", "test_accuracy", "test_macro_f1"])
     if args.dataset == "isear":
-        from emobench.reporting.reference import ISEAR_PAPER
+        from emobench.data.references import ISEAR_PAPER
 
         for row in rows:
             print(f"\n{row['model']} vs the paper (precision/recall/F1 per class)")
             for cls, ours in row["per_class"].items():
-                paper = " | ".join(f"{m} {v[cls][0]:.2f}/{v[cls][1]:.2f}/{v[cls][2]:.2f}" for m, v in ISEAR_PAPER["per_class"].items())
+                paper = " | ".join(f"{m} {v[cls][0]:.2f}/{v[cls][1]:.2f}/{v[cls][2]:.2f}" for m, v in ISEAR_PAPER.per_class.items())
                 print(f"  {cls:8s} ours {ours['precision']:.2f}/{ours['recall']:.2f}/{ours['f1']:.2f} | {paper}")
     print("results:", write_results(f"minilm-{args.dataset}", rows, seed=args.seed))
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.references import PublishedResults
 from ..evaluation.analysis import NOTHING_MISSED, BudgetAnalysis, Comparison, NoiseAnalysis, TransferResult
 from ..evaluation.statistics import LOWER_IS_BETTER, METRIC_NAMES
 from . import plots
-from .reference import ISEAR_PAPER
 from .render import Bullets, Figure, Heading, Paragraph, Table, bold, code, write_documents
 
 WIDE = 10  # more labels than this: the per-class table lists labels as rows
@@ -73,7 +73,7 @@ def _not_baselines(values: list[list], models) -> list[list]:
 
 def build_report(comparison: Comparison, outcomes: list, data: dict, folder: Path, formats=("md", "html"),
                  transfer: list[TransferResult] | None = None, explanations: dict | None = None,
-                 reference: str | None = None, budgets: BudgetAnalysis | None = None, main_budget: str = "all",
+                 reference: PublishedResults | None = None, budgets: BudgetAnalysis | None = None, main_budget: str = "all",
                  noise: NoiseAnalysis | None = None) -> dict:
     """Writes the documents and figures; returns their paths and the facts behind them (JSON-ready, for the
     comparison's statistics). ``outcomes``: the compared runs (RunOutcome); ``data``: the data record of their
@@ -138,8 +138,8 @@ def build_report(comparison: Comparison, outcomes: list, data: dict, folder: Pat
     if curves:
         blocks.append(Figure(curves, "Learning curves of the models trained in epochs."))
 
-    if reference in REFERENCES:
-        blocks.extend(REFERENCES[reference](c))
+    if reference is not None:
+        blocks.extend(_reference_blocks(c, reference))
     blocks.append(Heading(2, "Data"))
     warnings = (data.get("warnings") or []) + (data.get("audit_warnings") or [])
     blocks.append(Bullets(warnings or ["The audit found no duplicates, conflicting labels, leakage or placeholders."]))
@@ -605,25 +605,21 @@ def _conclusions(c: Comparison) -> list:
     return lines
 
 
-def _isear_paper_blocks(c: Comparison) -> list:
-    paper = ISEAR_PAPER["per_class"]
+def _reference_blocks(c: Comparison, published: PublishedResults) -> list:
+    paper = published.per_class
     order = sorted(c.labels)
     header = ["model", "accuracy"] + [f"{l} {m}" for l in order for m in ("P", "R", "F1")]
     values, rows = [], []
     for name, per_class in paper.items():
-        row = [ISEAR_PAPER["accuracy"][name]] + [v for l in order for v in per_class[l]]
+        row = [published.accuracy[name]] + [v for l in order for v in per_class[l]]
         values.append(row)
         rows.append([f"{name} (paper)"] + [f"{v:.2f}" if i else f"{v:.4f}" for i, v in enumerate(row)])
     for m in c.models:
         row = [m.scores["accuracy"].value] + [m.per_class[l][k] for l in order for k in ("precision", "recall", "f1")]
         values.append([None] * len(row) if m.baseline else row)  # a baseline is never bold
         rows.append([f"{_shown(m)} (ours)"] + [f"{v:.2f}" if i else f"{v:.4f}" for i, v in enumerate(row)])
-    return [Heading(2, "Against the reference paper (ISEAR)"),
-            Paragraph("The paper's Table 2 (its own split, batch 16, 10 epochs, lr 4e-5) beside ours (emobench's "
-                      "stratified split): different test sets, so read the comparison as orientation, not a paired test."),
+    return [Heading(2, published.title), Paragraph(published.note),
             Table(header, rows, _best_cells(values, 1), groups=[("", 2)] + [(l, 3) for l in order],
                   caption="Precision / recall / F1 per class; the best model's value of each column in bold (baselines never; "
                           "none where every model scores 0).")]
 
-
-REFERENCES = {"isear-paper": _isear_paper_blocks}  # a dataset's published results, by the registry's name for them
