@@ -147,11 +147,16 @@ class Classifier(Scorer):
     def _fit_thresholds(self, train: Split, validation: Split | None) -> None:
         from ..evaluation.thresholds import tune_thresholds
 
-        at_least_one = all(len(labels) for labels in train.labels)
         if validation is None or not len(validation):
-            self.decision = {"kind": "default", "thresholds": [0.5] * len(self.label_names), "at_least_one": at_least_one}
+            self.decision = self._default_decision(train)
             return
-        self.decision = tune_thresholds(self.predict_proba_batched(validation.texts), self.truth(validation), at_least_one)
+        self.decision = tune_thresholds(self.predict_proba_batched(validation.texts), self.truth(validation),
+                                        self._default_decision(train)["at_least_one"])
+
+    def _default_decision(self, train: Split) -> dict:
+        """Every label at 0.5 (at least one label per text where every training text has one)."""
+        return {"kind": "default", "thresholds": [0.5] * len(self.label_names),
+                "at_least_one": all(len(labels) for labels in train.labels)}
 
     def targets(self, split: Split):
         """What a loss is computed against: label ids, or (multi-label) a float 0/1 matrix."""

@@ -61,8 +61,7 @@ class BaselineClassifier(Classifier):
     def _fit_thresholds(self, train: Split, validation: Split | None) -> None:
         """A baseline answers as its strategy says (multi-label: the labels its shares or draws give at 0.5): thresholds
         tuned on validation turned both baselines into the same tuned constant answer."""
-        at_least_one = all(len(labels) for labels in train.labels)
-        self.decision = {"kind": "default", "thresholds": [0.5] * len(self.label_names), "at_least_one": at_least_one}
+        self.decision = self._default_decision(train)
 
     def _draw(self, text: str) -> np.random.Generator:
         digest = hashlib.sha256(f"{self.seed}\x00{text}".encode("utf-8", "surrogatepass")).digest()
