@@ -129,7 +129,7 @@ def main() -> None:
                **{f"{s}_n": issues.splits[s].n for s in splits},
                **{f"{s}_model_macro_f1": issues.splits[s].model_macro_f1 for s in splits}, **noise,
                "label_issue_warnings": issues.warnings,
-               "audit_warnings": audit(corpus)["warnings"][:3]}
+               "audit_warnings": audit(corpus).warnings[:3]}
         audits.append(row)
         print(row, flush=True)
         cleaned = {}

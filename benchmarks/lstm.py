@@ -44,8 +44,8 @@ def main() -> None:
         test = evaluate_split(model, corpus["test"])
         rows.append({"model": label, "name": name, "overrides": overrides, "train_seconds": seconds,
                      "epochs_run": len(model.history), "best_epoch": model.info.get("best_epoch"),
-                     "val_accuracy": val["accuracy"], "val_macro_f1": val["macro"]["f1"],
-                     "test_accuracy": test["accuracy"], "test_macro_f1": test["macro"]["f1"],
+                     "val_accuracy": val.accuracy, "val_macro_f1": val.macro.f1,
+                     "test_accuracy": test.accuracy, "test_macro_f1": test.macro.f1,
                      "glove_coverage": model.info.get("glove", {}).get("coverage"), "history": model.history})
         print_table("LSTM on dair-ai emotion", rows[-1:], ["model", "train_seconds", "epochs_run", "val_accuracy",
                                                            "val_macro_f1", "test_accuracy", "test_macro_f1"])

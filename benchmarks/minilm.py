@@ -33,7 +33,7 @@ def main() -> None:
                               dataset=DatasetConfig(name=args.dataset)), progress=True)
         metrics = run.metrics.model_dump(mode="json")
         test = metrics["splits"]["test"]
-        print(f"\n{name} ({preset or 'default'}) on {args.dataset} test:\n{classification_report_text(test)}", flush=True)
+        print(f"\n{name} ({preset or 'default'}) on {args.dataset} test:\n{classification_report_text(run.metrics.splits['test'])}", flush=True)
         rows.append({"model": name, "preset": preset, "run": str(run.folder), "train_seconds": metrics["train_seconds"],
                      "epochs": len(run.history or []),
                      "val_accuracy": metrics["splits"]["validation"]["accuracy"],

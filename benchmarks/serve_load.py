@@ -263,7 +263,7 @@ def main() -> None:
         if args.soak:
             from emobench.serving import Predictor
 
-            expected = {r["text"]: r for r in Predictor(args.model).predict(texts)}
+            expected = {r.text: r.dump() for r in Predictor(args.model).predict(texts)}
             result = asyncio.run(soak("127.0.0.1", port, texts, expected, args.requests, args.clients))
             health = httpx.get(f"{url}/health", timeout=10).json()
             result.update(healthy_after=health["status"] == "ok", failed_requests_seen=health["failed_requests"],

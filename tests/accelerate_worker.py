@@ -20,9 +20,9 @@ if trainer.accelerator.is_main_process:
     with open(out, "w") as handle:  # closed before the process leaves below
         json.dump({
             "num_processes": trainer.accelerator.num_processes,
-            "val_n": [h["val_n"] for h in model.history],
+            "val_n": [h.val_n for h in model.history],
             "indices": sorted(indices.tolist()),
-            "history_accuracy": model.history[model.info["best_epoch"] - 1]["val_accuracy"],
+            "history_accuracy": model.history[model.info["best_epoch"] - 1].val_accuracy,
             "recomputed_accuracy": accuracy,
         }, handle)
 # An orderly end: a gloo group left to the interpreter's exit can abort rank 0 ("terminate called without

@@ -11,7 +11,7 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "emobench"
 # Lowest first. A module may import its own floor and the ones below.
 FLOORS = [
     {"errors", "params", "environment", "logs", "files", "claims", "batching", "tracking", "lazy", "cluster",
-     "probability"},
+     "probability", "schema", "manifest"},
     {"data"},
     {"evaluation"},
     {"records"},
@@ -180,4 +180,57 @@ def test_no_reader_name_is_compared_as_a_string():
                         found.append(f"{'/'.join(parts)}:{node.lineno} compares with {side.value!r}")
             elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and node.slice.value in names:
                 found.append(f"{'/'.join(parts)}:{node.lineno} indexes with {node.slice.value!r}")
+    assert not found, "\n".join(found)
+
+
+MAX_FILE_LINES, MAX_FUNCTION_LINES = 400, 60
+
+
+def test_every_file_reads_in_one_sitting():
+    """A module longer than 400 lines holds more than one concern: split it by concern, not by line count."""
+    long = [f"{'/'.join(parts)}: {n} lines" for path, parts in modules()
+            if (n := len(path.read_text().splitlines())) > MAX_FILE_LINES]
+    assert not long, f"over {MAX_FILE_LINES} lines:\n" + "\n".join(long)
+
+
+def test_every_function_reads_in_one_sitting():
+    """A function longer than 60 lines (def to its last line) does several things: name each one."""
+    long = []
+    for path, parts in modules():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                n = node.end_lineno - node.lineno + 1
+                if n > MAX_FUNCTION_LINES:
+                    long.append(f"{'/'.join(parts)}:{node.lineno} {node.name}: {n} lines")
+    assert not long, f"over {MAX_FUNCTION_LINES} lines:\n" + "\n".join(long)
+
+
+# Where a typed value may become a dict: the records (on-disk formats) and the JSON edges -- the command line's
+# --json, the HTTP answers, experiment tracking, the facts statistics.json keeps.
+JSON_EDGES = {("records",), ("schema.py",), ("cli",), ("serving",), ("tracking.py",), ("reporting", "report.py")}
+
+
+def test_typed_values_are_not_turned_back_into_dicts():
+    """Producers return typed values and consumers read attributes: a ``model_dump()``, ``as_dict()`` or ``asdict()``
+    of another object outside the records and the JSON edges hands a string-keyed dict on (a type writing itself,
+    ``self.…``, is its own JSON form; ``.dump()`` is the JSON form, written where JSON is written)."""
+    found = []
+    for path, parts in modules():
+        if any(parts[:len(edge)] == edge for edge in JSON_EDGES):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr in ("model_dump", "as_dict"):
+                target = func.value
+            elif (isinstance(func, ast.Name) and func.id == "asdict") or (
+                    isinstance(func, ast.Attribute) and func.attr == "asdict"):
+                target = node.args[0] if node.args else None
+            else:
+                continue
+            while isinstance(target, ast.Attribute):
+                target = target.value
+            if not (isinstance(target, ast.Name) and target.id == "self"):
+                found.append(f"{'/'.join(parts)}:{node.lineno} {ast.unparse(node)[:80]}")
     assert not found, "\n".join(found)

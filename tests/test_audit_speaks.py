@@ -56,8 +56,8 @@ def test_the_placeholder_example_is_taken_from_the_data(tmp_path):
                                  + [("None.", "anger")]),
              "test": write_rows(tmp_path / "test.csv", tiny_examples(24, 3))}
     report = audit(load_dataset(DatasetConfig(name=files["train"], files=files)))
-    placeholders = [line for line in report["warnings"] if "placeholder" in line]
-    assert report["splits"]["train"]["placeholder_examples"] == ["I don't know.", "None."]  # the most frequent first
+    placeholders = [line for line in report.warnings if "placeholder" in line]
+    assert report.splits["train"].placeholder_examples == ["I don't know.", "None."]  # the most frequent first
     assert placeholders == ['train: 4 empty or placeholder texts (e.g. "I don\'t know.")']
 
 
@@ -78,8 +78,8 @@ def test_multi_label_conflicts_are_sets_of_names(tmp_path):
     rows = [(f"text {i}", ["joy|love", "anger"][i % 2]) for i in range(24)] + [("twice", "joy|love"), ("twice", "anger")]
     files = {"train": write_rows(tmp_path / "train.csv", rows), "test": write_rows(tmp_path / "test.csv", rows[:4])}
     report = audit(load_dataset(DatasetConfig(name=files["train"], files=files, label_separator="|")))
-    assert report["splits"]["train"]["conflicting_examples"][0]["labels"] == [["anger"], ["joy", "love"]]
-    assert "(e.g. 'twice' labelled anger and joy+love)" in " ".join(report["warnings"])
+    assert report.splits["train"].conflicting_examples[0].labels == [["anger"], ["joy", "love"]]
+    assert "(e.g. 'twice' labelled anger and joy+love)" in " ".join(report.warnings)
 
 
 def test_a_saved_audit_with_label_names_is_still_read_and_used(tiny_root, tmp_path):
@@ -97,7 +97,7 @@ def test_a_saved_audit_with_label_names_is_still_read_and_used(tiny_root, tmp_pa
     issues = read_label_issues(tmp_path / "a.json")  # validated, beside the data audit
     corpus = load_dataset(DatasetConfig(data_dir=str(tiny_root)))
     plan = cleaning_plan(corpus, "drop", str(tmp_path / "a.json"))
-    assert plan["rows"] == sorted(issue.index for issue in issues.splits["train"].issues)
+    assert plan.rows == sorted(issue.index for issue in issues.splits["train"].issues)
 
 
 def test_train_says_and_records_the_texts_shared_with_test_and_the_conflicts(tmp_path):
@@ -107,7 +107,7 @@ def test_train_says_and_records_the_texts_shared_with_test_and_the_conflicts(tmp
              "validation": write_rows(tmp_path / "validation.csv", tiny_examples(30, 2)),
              "test": write_rows(tmp_path / "test.csv", tiny_examples(30, 3) + shared)}
     corpus = load_dataset(DatasetConfig(name=files["train"], files=files))
-    leaked = audit(corpus)["leakage"]["train&test"]
+    leaked = audit(corpus).leakage["train&test"]
     assert leaked >= 2
     result = runner.invoke(app, ["train", "--train-file", files["train"], "--validation-file", files["validation"],
                                  "--test-file", files["test"], "-o", str(tmp_path / "runs"), "--name", "r", "-q"])
@@ -136,11 +136,11 @@ def test_a_missing_validation_split_and_a_budget_are_said(tmp_path, tiny_root):
     files = {"train": write_rows(tmp_path / "train.csv", tiny_examples(60, 1)),
              "test": write_rows(tmp_path / "test.csv", tiny_examples(24, 3))}
     report = audit(load_dataset(DatasetConfig(name=files["train"], files=files)))
-    assert report["split_origin"]["generated"] is False and report["split_origin"]["missing_splits"] == ["validation"]
-    assert report["split_origin"]["notes"][0].startswith("no validation split: the data has none and emobench cut none")
+    assert report.split_origin.generated is False and report.split_origin.missing_splits == ["validation"]
+    assert report.split_origin.notes[0].startswith("no validation split: the data has none and emobench cut none")
     budget = audit(load_dataset(DatasetConfig(data_dir=str(tiny_root), train_size="4", budget_seed=3)))
-    assert budget["split_origin"]["budget"] == {"size": "4", "seed": 3, "validation": False}
-    assert budget["split_origin"]["notes"] == ["the training split is a data budget of 4 texts per class, drawn by "
-                                               "emobench with seed 3 from the split read"]
+    assert budget.dump()["split_origin"]["budget"] == {"size": "4", "seed": 3, "validation": False}
+    assert budget.split_origin.notes == ["the training split is a data budget of 4 texts per class, drawn by "
+                                         "emobench with seed 3 from the split read"]
     own = audit(load_dataset(DatasetConfig(data_dir=str(tiny_root))))
-    assert own["split_origin"]["notes"] == [] and own["split_origin"]["generated"] is False
+    assert own.split_origin.notes == [] and own.split_origin.generated is False

@@ -56,7 +56,7 @@ def test_single_label_budget_keeps_n_per_class(shared_root):
     cut = apply_budget(corpus, "5", seed=1)
     assert np.bincount(cut["train"].labels).tolist() == [5] * len(LABELS)
     assert cut["validation"].texts == corpus["validation"].texts and cut["test"].texts == corpus["test"].texts
-    assert cut.source["budget"]["rows"]["train"] == sorted(cut.source["budget"]["rows"]["train"])
+    assert cut.source.budget.rows["train"] == sorted(cut.source.budget.rows["train"])
     again = apply_budget(corpus, "5", seed=1)
     assert again["train"].texts == cut["train"].texts  # the same subsample for every model at a size and seed
     assert apply_budget(corpus, "5", seed=2)["train"].texts != cut["train"].texts

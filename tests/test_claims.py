@@ -17,7 +17,7 @@ from emobench.experiments.study import compare_runs
 from emobench.models.baseline import BaselineClassifier
 from emobench.evaluation.statistics import randomization_test, rounds_for
 from emobench.records.comparison import check_claims
-from emobench.reporting.report import _best_cells, _best_in_rows
+from emobench.reporting.cells import best_cells, best_in_rows
 from test_report import make_run
 
 LABELS = ["anger", "joy", "neutral", "sadness", "fear", "surprise"]  # "neutral" is not the first label
@@ -62,7 +62,7 @@ def _outcome(name, y_pred, seed=0, baseline=False, budget=None, info=None) -> Ru
 
 def _score(y_pred, metric):
     m = compute_metrics(_truth(), y_pred, LABELS)
-    return m["accuracy"] if metric == "accuracy" else m["macro"]["f1"]
+    return m.accuracy if metric == "accuracy" else m.macro.f1
 
 
 def test_the_crafted_models_disagree_on_accuracy_and_macro_f1():
@@ -143,9 +143,9 @@ def test_the_best_constant_answer_is_the_test_splits_most_frequent_label():
 
 def test_bold_marks_a_best_not_a_tie_at_zero():
     values = [[0.0, 0.5, 0.2], [0.0, 0.5, 0.1]]
-    assert _best_cells(values, 1) == {(0, 2), (1, 2), (0, 3)}  # no bold in the all-zero column; a real tie both
-    assert _best_cells([[0.0], [0.1]], 1, lower={0}) == {(0, 1)}  # lower is better: 0 is a best
-    assert _best_in_rows([[0.0, 0.0], [0.3, 0.3]], 2, 1) == {(1, 1), (1, 2)}
+    assert best_cells(values, 1) == {(0, 2), (1, 2), (0, 3)}  # no bold in the all-zero column; a real tie both
+    assert best_cells([[0.0], [0.1]], 1, lower={0}) == {(0, 1)}  # lower is better: 0 is a best
+    assert best_in_rows([[0.0, 0.0], [0.3, 0.3]], 2, 1) == {(1, 1), (1, 2)}
 
 
 def test_statistics_refuse_a_claim_against_its_scores():
@@ -196,7 +196,7 @@ def _flat(blocks) -> str:
 
 
 def test_an_accuracy_reversal_is_said_even_when_not_significant():
-    from emobench.reporting.report import _conclusions
+    from emobench.reporting.score_sections import conclusions
 
     y = _truth()
     better_f1 = STATIC.copy()
@@ -208,14 +208,14 @@ def test_an_accuracy_reversal_is_said_even_when_not_significant():
     assert scores["b"]["macro_f1"].value > scores["a"]["macro_f1"].value
     assert scores["b"]["accuracy"].value < scores["a"]["accuracy"].value
     second = "a"
-    text = _flat(_conclusions(c))
+    text = _flat(conclusions(c))
     assert f"On accuracy the order is the other way round: {second} gets more test texts right" in text
     assert "not significantly" in text and "Best macro-F1: b" in text.replace("*", "")
 
 
 def test_the_label_noise_section_says_who_flagged_and_who_compares_fairly():
     from emobench.evaluation.analysis import Interval, NoiseAnalysis, NoiseScores
-    from emobench.reporting.report import _kin_sentence, _noise_blocks
+    from emobench.reporting.error_sections import kin_sentence, noise_blocks
 
     i = Interval(0.5, 0.4, 0.6)
     score = lambda name, kin, baseline=False: NoiseScores(name, {"macro_f1": i, "accuracy": i},  # noqa: E731
@@ -223,10 +223,10 @@ def test_the_label_noise_section_says_who_flagged_and_who_compares_fairly():
     only_baselines = NoiseAnalysis(2, 40, "tfidf, 5 folds out of fold", [score("tfidf", True),
                                    score("majority", False, True), score("stratified", False, True)], 1, 0, [],
                                    multi_label=True)
-    sentence = _kin_sentence(only_baselines)
+    sentence = kin_sentence(only_baselines)
     assert sentence.startswith("Not a fair comparison for tfidf") and "no compared model is scored fairly" in sentence
     assert "majority" not in sentence
-    assert "subset accuracy, unflagged" in _flat([str(b) for b in _noise_blocks(only_baselines)])
+    assert "subset accuracy, unflagged" in _flat([str(b) for b in noise_blocks(only_baselines)])
     two = NoiseAnalysis(2, 40, "tfidf, 5 folds", [score("tfidf", True), score("lstm", False), score("static", False)],
                         1, 0, [])
-    assert "compare lstm, static among themselves" in _kin_sentence(two)
+    assert "compare lstm, static among themselves" in kin_sentence(two)

@@ -43,7 +43,7 @@ def test_train_evaluate_predict_end_to_end(tiny_root, tmp_path):
     assert result.exit_code == 0, result.output
     line = json.loads(result.stdout.splitlines()[0])
     assert line["label"] == "anger" and abs(sum(line["probabilities"].values()) - 1) < 1e-6
-    assert Predictor(run).predict(["i am terrified and scared"])[0]["label"] == "fear"
+    assert Predictor(run).predict(["i am terrified and scared"])[0].label == "fear"
 
     # Same seed, same machine: same metrics.
     result = invoke("train", "--model", "tfidf", "--data-dir", tiny_root, "-o", out, "--name", "r2", "--set", "C=1.0", "-q")

@@ -150,8 +150,8 @@ def test_metrics_over_the_labels_that_have_texts():
     y_pred = np.array([0, 2, 1, 1])  # label 2 has no text: a prediction of it is a mistake, not a 0 in the average
     every = compute_metrics(y_true, y_pred, ["a", "b", "c"])
     scored = compute_metrics(y_true, y_pred, ["a", "b", "c"], scored=[0, 1])
-    assert scored["accuracy"] == every["accuracy"] == 0.75
-    assert list(scored["per_class"]) == ["a", "b"] and scored["macro"]["f1"] > every["macro"]["f1"]
+    assert scored.accuracy == every.accuracy == 0.75
+    assert list(scored.per_class) == ["a", "b"] and scored.macro.f1 > every.macro.f1
 
 
 def test_evaluate_data_takes_the_dataset_options(tmp_path, shared_root):

@@ -36,11 +36,11 @@ def check_round_trip(run, out, quantize=None):
         assert record["quantization"]["method"] == "static" and record["quantization"]["calibration_texts"] == 180
     texts = ["i feel so furious and angry", "honestly i was terrified", "i am glad"]
     torch_out, onnx_out = Predictor(run).predict(texts), Predictor(folder).predict(texts)
-    assert [set(r) for r in onnx_out] == [set(r) for r in torch_out]  # the same output format
+    assert [set(r.dump()) for r in onnx_out] == [set(r.dump()) for r in torch_out]  # the same output format
     for a, b in zip(torch_out, onnx_out):
-        assert a.keys() == b.keys() and a["text"] == b["text"]
+        assert a.dump().keys() == b.dump().keys() and a.text == b.text
         if "int8" not in record["files"]:
-            assert np.allclose(list(a["probabilities"].values()), list(b["probabilities"].values()), atol=1e-4)
+            assert np.allclose(list(a.probabilities.values()), list(b.probabilities.values()), atol=1e-4)
     return folder, record
 
 
@@ -109,7 +109,7 @@ def test_multi_label_export(tmp_path):
     assert result.exit_code == 0, result.output
     folder, record = check_round_trip(tmp_path / "ml", tmp_path / "ml-onnx")
     assert record["task"] == "multi_label" and "micro_f1" in record["scores"]["fp32"]
-    assert "labels" in Predictor(folder).predict(["i am happy"])[0]
+    assert "labels" in Predictor(folder).predict(["i am happy"])[0].dump()
 
 
 def test_the_int8_checks_allow_what_one_text_can_move():

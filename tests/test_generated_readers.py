@@ -647,7 +647,7 @@ def check_well_formed(case: Path, spec, rows, files, expected_lines, config):
     assert result.label_names == names
     if spec["layout"] == "generated":
         by_line = dict(zip(expected_lines["all"], rows))
-        lines = result.source["split"]["file_lines"]
+        lines = result.source.split.file_lines
         assert sorted(sum(lines.values(), [])) == sorted(by_line)
         _, everything = expected_corpus(spec, [("all", t, ls) for _, t, ls in rows], config)
         to_id = dict(zip(expected_lines["all"], everything["all"][1]))

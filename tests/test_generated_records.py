@@ -434,7 +434,8 @@ def harmless(mutation: Mutation, before: bytes, after: bytes) -> bool:
 def reseal(folder: Path, skip: Path | None = None) -> None:
     """Every MANIFEST.json under ``folder`` rewritten to match its files (deepest first), except ``skip`` (a mutated
     manifest itself); a comparison's results.json records its runs' manifests' sha256, updated too."""
-    from emobench.files import json_text, sha256_of
+    from emobench.files import json_text
+    from emobench.manifest import sha256_of
 
     manifests = sorted(folder.rglob("MANIFEST.json"), key=lambda p: -len(p.parts))
     for manifest in manifests:
@@ -577,7 +578,7 @@ def api_model(folder, allow, case, world):
 def api_predictor(folder, allow, case, world):
     from emobench.serving import Predictor
 
-    return predictions_digest(Predictor(folder, allow_modified=allow).predict(TEXTS))
+    return predictions_digest([p.dump() for p in Predictor(folder, allow_modified=allow).predict(TEXTS)])
 
 
 def api_card(folder, allow, case, world):
@@ -590,7 +591,7 @@ def api_card(folder, allow, case, world):
     kept = {k: card.get(k) for k in ("family", "backend", "task", "labels")}
     if "export" not in card:  # a run's test metrics are checked against its predictions
         kept["test_metrics"] = card.get("test_metrics")
-    return kept, predictions_digest(predictor.predict(TEXTS))
+    return kept, predictions_digest([p.dump() for p in predictor.predict(TEXTS)])
 
 
 def api_service(folder, allow, case, world):
@@ -649,7 +650,7 @@ def api_rerender(folder, allow, case, world):
     from emobench.experiments.study import rerender
 
     record = rerender(folder, allow_modified=allow)
-    return rows_digest(record.rows), record.results.ensembles
+    return rows_digest([row.dump() for row in record.results.runs]), record.results.ensembles
 
 
 def api_comparison(folder, allow, case, world):
@@ -658,7 +659,7 @@ def api_comparison(folder, allow, case, world):
     record = ComparisonRecord.load(folder, allow_modified=allow)
     runs = record.load_runs(allow_modified=allow)
     transfer = record.transfer([r.name for r in runs]) or {}
-    return rows_digest(record.rows), [run_digest(r) for r in runs], {
+    return rows_digest([row.dump() for row in record.results.runs]), [run_digest(r) for r in runs], {
         name: (split_digest(t.metrics), t.predictions.y_pred.tolist(), np.round(t.predictions.probs, 6).tolist())
         for name, t in transfer.items()}
 
@@ -725,9 +726,9 @@ def api_cleaning(folder, allow, case, world):
     corpus = load_dataset(DatasetConfig(name="emotion", data_dir=str(world.data)))
     plan = cleaning_plan(corpus, "relabel", str(folder))
     train = corpus["train"]
-    assert all(0 <= row < len(train) for row in plan["rows"]) and len(set(plan["rows"])) == len(plan["rows"])
-    assert all(len(s) == 1 and s[0] in corpus.label_names for s in plan["suggested"])
-    return plan["rows"], plan["suggested"]
+    assert all(0 <= row < len(train) for row in plan.rows) and len(set(plan.rows)) == len(plan.rows)
+    assert all(len(s) == 1 and s[0] in corpus.label_names for s in plan.suggested)
+    return plan.rows, plan.suggested
 
 
 def check_audit_consistent(audit) -> None:

@@ -88,4 +88,4 @@ def test_labels_differing_only_in_case_are_a_recorded_warning(tmp_path):
     path = write_csv(tmp_path / "d.csv", rows)
     with pytest.warns(UserWarning, match=r"labels 'Joy' and 'joy' differ only in case"):
         corpus = load_dataset(DatasetConfig(name=str(path)))
-    assert any("differ only in case" in w for w in corpus.source["warnings"])
+    assert any("differ only in case" in w for w in corpus.source.warnings)

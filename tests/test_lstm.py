@@ -57,7 +57,7 @@ def test_lstm_trains_saves_and_reloads(tiny_root, tmp_path, name):
     corpus = load_dataset("emotion", data_dir=str(tiny_root))
     model = build_model(name, {**FAST, "epochs": "8"})
     model.fit(corpus["train"], corpus["validation"], corpus.label_names, progress=False)
-    assert len(model.history) >= 1 and {"train_loss", "val_loss", "val_accuracy", "val_macro_f1", "seconds"} <= set(model.history[0])
+    assert len(model.history) >= 1 and {"train_loss", "val_loss", "val_accuracy", "val_macro_f1", "seconds"} <= set(model.history[0].model_dump())
     assert model.info["glove"]["coverage"] > 0.9
     probs = model.predict_proba(corpus["test"].texts)
     assert probs.shape == (48, 6) and np.allclose(probs.sum(1), 1, atol=1e-5)

@@ -20,14 +20,14 @@ def predictions():
 def test_metrics_match_scikit_learn(predictions):
     y, p = predictions
     m = compute_metrics(y, p, NAMES)
-    assert m["accuracy"] == pytest.approx(accuracy_score(y, p))
+    assert m.accuracy == pytest.approx(accuracy_score(y, p))
     precision, recall, f1, support = precision_recall_fscore_support(y, p)
     for i, name in enumerate(NAMES):
-        c = m["per_class"][name]
-        assert (c["precision"], c["recall"], c["f1"], c["support"]) == pytest.approx((precision[i], recall[i], f1[i], support[i]))
-    assert m["macro"]["f1"] == pytest.approx(f1_score(y, p, average="macro"))
-    assert m["weighted"]["f1"] == pytest.approx(f1_score(y, p, average="weighted"))
-    assert m["confusion_matrix"] == confusion_matrix(y, p).tolist()
+        c = m.per_class[name]
+        assert (c.precision, c.recall, c.f1, c.support) == pytest.approx((precision[i], recall[i], f1[i], support[i]))
+    assert m.macro.f1 == pytest.approx(f1_score(y, p, average="macro"))
+    assert m.weighted.f1 == pytest.approx(f1_score(y, p, average="weighted"))
+    assert m.confusion_matrix == confusion_matrix(y, p).tolist()
 
 
 def test_report_text_is_scikit_learns_layout(predictions):
@@ -37,8 +37,8 @@ def test_report_text_is_scikit_learns_layout(predictions):
 
 def test_absent_class_gets_zero_not_an_error():
     m = compute_metrics([0, 0, 1], [0, 0, 1], ["a", "b", "c"])
-    assert m["per_class"]["c"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
-    assert m["confusion_matrix"] == [[2, 0, 0], [0, 1, 0], [0, 0, 0]]
+    assert m.per_class["c"].dump() == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+    assert m.confusion_matrix == [[2, 0, 0], [0, 1, 0], [0, 0, 0]]
 
 
 @settings(max_examples=60, deadline=None, derandomize=True)
@@ -65,8 +65,8 @@ def test_one_text_change_is_the_largest_drop_one_text_can_cause(data):
             changed = predicted.copy()
             changed[i] = choice
             after = compute_metrics(truth, changed, names)
-            worst["accuracy"] = max(worst["accuracy"], base["accuracy"] - after["accuracy"])
-            worst["macro_f1"] = max(worst["macro_f1"], base["macro"]["f1"] - after["macro"]["f1"])
+            worst["accuracy"] = max(worst["accuracy"], base.accuracy - after.accuracy)
+            worst["macro_f1"] = max(worst["macro_f1"], base.macro.f1 - after.macro.f1)
     step = one_text_change(truth, predicted, k)
     assert step["macro_f1"] == pytest.approx(worst["macro_f1"], abs=1e-12)
     assert worst["accuracy"] <= step["accuracy"] + 1e-12 and step["accuracy"] == pytest.approx(1 / n)

@@ -52,12 +52,12 @@ def test_readers_accept_label_sets(multi_files):
 
 def test_multi_label_audit(multi_files):
     report = audit(load_dataset(tsv_config(multi_files)))
-    facts = report["splits"]["train"]["multi_label"]
-    assert report["task"] == "multi_label"
-    assert facts["texts_with_several_labels"] == 80 and facts["texts_without_label"] == 0
-    assert facts["cardinality"] == pytest.approx(1 + 80 / 240, abs=1e-4)
-    assert facts["labels_per_text"] == {"0": 0, "1": 160, "2": 80}
-    assert sum(p["texts"] for p in facts["top_pairs"]) == 80 and len(facts["top_pairs"][0]["labels"]) == 2
+    facts = report.splits["train"].multi_label
+    assert report.task == "multi_label"
+    assert facts.texts_with_several_labels == 80 and facts.texts_without_label == 0
+    assert facts.cardinality == pytest.approx(1 + 80 / 240, abs=1e-4)
+    assert facts.labels_per_text == {"0": 0, "1": 160, "2": 80}
+    assert sum(p.texts for p in facts.top_pairs) == 80 and len(facts.top_pairs[0].labels) == 2
     result = runner.invoke(app, ["data", "audit", str(multi_files["train"][0]), "--train-file", str(multi_files["train"][0]),
                                  "--test-file", str(multi_files["test"][0]), "--label-column", "emotions", "--label-separator", "|"])
     assert result.exit_code == 2 and "give either --dataset or --train-file" in result.output
@@ -68,14 +68,14 @@ def test_metrics_match_scikit_learn():
     y = (rng.random((300, 5)) < 0.3).astype(int)
     p = np.where(rng.random((300, 5)) < 0.8, y, 1 - y)
     m = compute_metrics(y, p, list("abcde"))
-    assert m["task"] == "multi_label" and m["n"] == 300
+    assert m.task == "multi_label" and m.n == 300
     for average in ("micro", "macro", "weighted", "samples"):
         ref = precision_recall_fscore_support(y, p, average=average, zero_division=0)
-        assert (m[average]["precision"], m[average]["recall"], m[average]["f1"]) == pytest.approx(ref[:3])
-    assert m["subset_accuracy"] == pytest.approx((y == p).all(axis=1).mean()) == m["accuracy"]
-    assert m["hamming_loss"] == pytest.approx(hamming_loss(y, p))
-    assert m["per_class"]["c"]["f1"] == pytest.approx(f1_score(y[:, 2], p[:, 2]))
-    assert m["label_confusion"]["a"] == [int(((y[:, 0] == 0) & (p[:, 0] == 0)).sum()), int(((y[:, 0] == 0) & (p[:, 0] == 1)).sum()),
+        assert (getattr(m, average).precision, getattr(m, average).recall, getattr(m, average).f1) == pytest.approx(ref[:3])
+    assert m.subset_accuracy == pytest.approx((y == p).all(axis=1).mean()) == m.accuracy
+    assert m.hamming_loss == pytest.approx(hamming_loss(y, p))
+    assert m.per_class["c"].f1 == pytest.approx(f1_score(y[:, 2], p[:, 2]))
+    assert m.label_confusion["a"] == [int(((y[:, 0] == 0) & (p[:, 0] == 0)).sum()), int(((y[:, 0] == 0) & (p[:, 0] == 1)).sum()),
                                          int(((y[:, 0] == 1) & (p[:, 0] == 0)).sum()), int(((y[:, 0] == 1) & (p[:, 0] == 1)).sum())]
 
 
@@ -85,8 +85,8 @@ def test_thresholds_global_or_per_label_whichever_scores_better():
     probs = np.clip(truth * 0.5 + rng.random((400, 3)) * 0.4, 0, 1)
     probs[:, 2] = np.clip(truth[:, 2] * 0.15 + rng.random(400) * 0.2, 0, 1)  # label 2 needs a low threshold
     chosen = tune_thresholds(probs, truth, at_least_one=False)
-    assert chosen["kind"] == "per_label" and chosen["per_label"][2] < chosen["per_label"][0]
-    assert chosen["validation_macro_f1"]["per_label"] > chosen["validation_macro_f1"]["global"]
+    assert chosen.kind == "per_label" and chosen.per_label[2] < chosen.per_label[0]
+    assert chosen.validation_macro_f1["per_label"] > chosen.validation_macro_f1["global"]
     empty = decide(np.array([[0.1, 0.2, 0.05]]), np.array([0.5, 0.5, 0.5]), at_least_one=True)
     assert empty.tolist() == [[0, 1, 0]]
 
@@ -101,10 +101,10 @@ def test_each_family_trains_multi_label_and_reloads(multi_files, tmp_path, name,
     model = build_model(name, overrides).fit(corpus["train"], corpus["validation"], corpus.label_names, progress=False)
     probs = model.predict_proba(corpus["test"].texts)
     assert probs.shape == (80, 4) and not np.allclose(probs.sum(axis=1), 1)  # independent per label
-    assert model.decision["kind"] in ("global", "per_label") and model.decision["at_least_one"]
+    assert model.decision.kind in ("global", "per_label") and model.decision.at_least_one
     predicted = model.predict(corpus["test"].texts)
     metrics = compute_metrics(corpus["test"].label_matrix(4), predicted, corpus.label_names)
-    assert metrics["micro"]["f1"] > 0.6
+    assert metrics.micro.f1 > 0.6
     model.save(tmp_path / "m")
     again = load_model(tmp_path / "m")
     assert again.multi_label and np.array_equal(again.predict(corpus["test"].texts), predicted)
@@ -119,7 +119,7 @@ def test_transformer_multi_label_is_a_standard_hf_model(multi_files, tmp_path):
     bert = build_bert([t for t in corpus["train"].texts], tmp_path / "bert")
     model = build_model(f"hf:{bert}", {"epochs": "2", "batch_size": "16", "learning_rate": "0.003"})
     model.fit(corpus["train"], corpus["validation"], corpus.label_names, progress=False)
-    assert model.history[0]["val_threshold"] > 0 and "val_micro_f1" in model.history[0]
+    assert model.history[0].val_threshold > 0 and "val_micro_f1" in model.history[0].model_dump()
     model.save(tmp_path / "m")
     hf = AutoModelForSequenceClassification.from_pretrained(tmp_path / "m")
     assert hf.config.problem_type == "multi_label_classification"
@@ -161,12 +161,12 @@ def test_label_maps(multi_files, tmp_path):
     corpus = load_dataset(tsv_config(multi_files))
     joy_only = sum(labels == [corpus.label_names.index("joy")] for labels in corpus["train"].labels)
     mapped = apply_label_map(corpus, {"negative": ["sadness", "anger", "fear"]})
-    assert mapped.label_names == ["negative"] and mapped.source["label_map"]["dropped"]["train"] == joy_only > 0
+    assert mapped.label_names == ["negative"] and mapped.source.label_map.dropped["train"] == joy_only > 0
     assert all(labels == [0] for labels in mapped["train"].labels)
     path = tmp_path / "map.json"
     path.write_text(json.dumps({"positive": ["joy"], "negative": ["sadness", "anger", "fear"]}))
     ok = load_dataset(DatasetConfig(**{**tsv_config(multi_files).to_dict(), "label_map": read_label_map(str(path))}))
-    assert ok.label_names == ["positive", "negative"] and ok.source["label_map"]["dropped"]["train"] == 0
+    assert ok.label_names == ["positive", "negative"] and ok.source.label_map.dropped["train"] == 0
     assert read_label_map("emotion-ekman") == {label: [label] for label in ["sadness", "joy", "anger", "fear", "surprise"]}
 
 
@@ -246,7 +246,7 @@ def test_multi_label_baselines_answer_as_their_strategy_says(multi_files):
     answers = {}
     for name in ("majority", "stratified"):
         model = build_model(name).fit(corpus["train"], corpus["validation"], corpus.label_names, progress=False)
-        assert model.decision["kind"] == "default" and model.decision["thresholds"] == [0.5] * 4
+        assert model.decision.kind == "default" and model.decision.thresholds == [0.5] * 4
         answers[name] = model.predict(test)
     majority = answers["majority"]
     expected = (shares >= 0.5) if (shares >= 0.5).any() else np.eye(4, dtype=bool)[shares.argmax()]

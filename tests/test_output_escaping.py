@@ -68,7 +68,7 @@ def test_long_texts_are_truncated_with_a_warning_and_huge_fields_refused(tmp_pat
     with pytest.warns(UserWarning, match=r"1 text\(s\) longer than 100,000 characters truncated to 100,000 \(line 42\)"):
         corpus = load_dataset(DatasetConfig(name=str(path)))
     assert max(len(t) for s in corpus.splits.values() for t in s.texts) == 100_000
-    assert corpus.source["warnings"]
+    assert corpus.source.warnings
     with open(path, "a") as handle:
         handle.write("z" * 1_100_000 + ",b\n")
     with pytest.raises(DataError, match=r"d.csv, line 43: malformed row \(a field of more than 1,000,000 characters"):

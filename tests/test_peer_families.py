@@ -81,8 +81,8 @@ def test_setfit_refuses_foreign_modules_and_exports_to_onnx(tiny_models, shared_
     from emobench.serving import Predictor
 
     onnx = Predictor(folder)
-    alone = np.array([[p for p in onnx.predict([t])[0]["probabilities"].values()] for t in texts])
-    batched = np.array([list(r["probabilities"].values()) for r in onnx.predict(texts)])
+    alone = np.array([[p for p in onnx.predict([t])[0].probabilities.values()] for t in texts])
+    batched = np.array([list(r.probabilities.values()) for r in onnx.predict(texts)])
     assert np.abs(alone - batched).max() <= 1e-5
 
 
@@ -129,7 +129,7 @@ def test_peer_families_learn_multi_label_data(family, tiny_models, tmp_path, cac
 
     overrides = {"body": str(tiny_models["bert"])} | ({"max_steps": 60, "learning_rate": 1e-3} if family == "setfit" else {})
     model = build_model(family, overrides).fit(split(180, 1), split(48, 2), LABELS, seed=0)
-    assert model.multi_label and model.decision["thresholds"]
+    assert model.multi_label and model.decision.thresholds
     predicted = model.predict(split(48, 3).texts)
     assert predicted.shape == (48, len(LABELS)) and predicted.sum(axis=1).min() >= 1
     model.save(tmp_path / "m")

@@ -38,7 +38,7 @@ def test_emotion_splits_on_last_semicolon_and_warns_on_checksum(tmp_path):
     assert corpus["train"].texts == ["i feel a;b kind of sad", "i feel happy"]
     assert corpus["train"].labels == [0, 1]
     assert corpus["validation"].labels == [4]
-    assert set(corpus.source["files"].values()) and corpus.source["kind"] == "dair-ai-files"
+    assert set(corpus.source.files.values()) and corpus.source.kind == "dair-ai-files"
 
 
 def test_emotion_unknown_label_names_file_and_line(tmp_path):
@@ -93,11 +93,11 @@ def test_isear_traps(tmp_path):
     assert again["test"].texts == corpus["test"].texts
     other = load_dataset("isear", data_dir=str(tmp_path), split_seed=99)
     assert other["test"].texts != corpus["test"].texts
-    lines = corpus.source["split"]["file_lines"]
+    lines = corpus.source.split.file_lines
     assert sorted(sum(lines.values(), [])) == list(range(2, 75))
     dropped = load_dataset("isear", data_dir=str(tmp_path), drop_placeholders=True)
     assert sum(len(s) for s in dropped.splits.values()) == 71
-    assert dropped.source["dropped_placeholders"] == 2
+    assert dropped.source.dropped_placeholders == 2
 
 
 def test_isear_short_row_is_reported(tmp_path):
@@ -137,7 +137,7 @@ def test_jsonl_with_generated_split(tmp_path):
     p = write(tmp_path / "d.jsonl", "\n".join(lines) + "\n")
     corpus = load_dataset(DatasetConfig(name=p, split_seed=3))
     assert {n: len(s) for n, s in corpus.splits.items()} == {"train": 32, "validation": 4, "test": 4}
-    assert corpus.source["split"]["seed"] == 3
+    assert corpus.source.split.seed == 3
 
 
 @pytest.mark.parametrize(
@@ -189,7 +189,7 @@ def test_emotion_from_the_hub_when_no_local_copy(monkeypatch, tmp_path):
     corpus = load_dataset("emotion", data_dir=str(tmp_path))
     assert calls == [("dair-ai/emotion", "split")]
     assert corpus["validation"].texts == ["validation text", "validation more"] and corpus["test"].labels == [1, 0]
-    assert corpus.source["kind"] == "hub" and len(corpus.source["files"]) == 3
+    assert corpus.source.kind == "hub" and len(corpus.source.files) == 3
 
 
 # ---------------------------------------------------------------- scores are not classes

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 from emobench.claims import Lock, claim_folder
 from emobench.cli import app
 from emobench.errors import EmobenchError, RecordError
-from emobench.files import MANIFEST, Folder, ModifiedFileWarning, UnverifiedFolderWarning, parse_json, relative_name
+from emobench.files import MANIFEST, ModifiedFileWarning, UnverifiedFolderWarning, parse_json, relative_name
+from emobench.manifest import Folder
 from emobench.records.run import RunRecord
 
 runner = CliRunner()

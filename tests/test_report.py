@@ -10,7 +10,7 @@ from emobench.data import DatasetConfig
 from emobench.errors import EmobenchError
 from emobench.evaluation import compute_metrics
 from emobench.experiments.study import CompareConfig, compare_runs, run_comparison
-from emobench.records.run import RunWriter, split_digest
+from emobench.records.run import MetricsRecord, RunWriter, split_digest
 
 LABELS = ["sadness", "joy", "anger"]
 
@@ -28,10 +28,11 @@ def make_run(root, model, seed, y_true, y_pred, dataset="emotion", labels=LABELS
                   "audit_warnings": ["train: 3 texts occur more than once"],
                   "split_digests": {"test": split_digest(texts, [labels[k] for k in y_true])}})
     writer.predictions("test", texts, [labels[k] for k in y_true], np.eye(len(labels))[y_pred], np.asarray(y_pred), labels)
-    test = compute_metrics(y_true, y_pred, labels) | {"eval_seconds": 0.5, "examples_per_second": 400.0}
+    test = compute_metrics(y_true, y_pred, labels).as_dict() | {"eval_seconds": 0.5, "examples_per_second": 400.0}
     epochs = [{"epoch": e, "train_loss": 1 / e, "val_loss": 1.2 / e, "val_accuracy": 0.5 + e / 10,
                "val_macro_f1": 0.4 + e / 10, "seconds": 1.0} for e in (1, 2, 3)]
-    writer.results({"train_seconds": 12.0, "parameters": 1000, "splits": {"test": test}}, epochs if history else None)
+    writer.results(MetricsRecord.model_validate({"train_seconds": 12.0, "parameters": 1000, "splits": {"test": test}}),
+                   epochs if history else None)
     writer.complete()
     return folder
 

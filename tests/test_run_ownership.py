@@ -17,6 +17,7 @@ from emobench.data import DatasetConfig
 from emobench.errors import EmobenchError
 from emobench.claims import Lock
 from emobench.files import LOCK_FILE
+from emobench.records.checkpoint import CheckpointState
 from emobench.experiments.run import RunConfig, default_run_name, train
 
 LSTM = ["--set", "epochs=3", "--set", "hidden_size=8", "--set", "glove=none", "--set", "batch_size=16"]
@@ -191,7 +192,7 @@ def test_commit_replaces_the_previous_checkpoint_atomically(tmp_path):
     for epoch in (1, 2):
         checkpoint.write_part(work / f"ckpt-{epoch:04d}.tmp", {"w": __import__("torch").ones(2) * epoch}, {"state": {}, "param_groups": []}, 0)
         assert checkpoint.latest(work) == (work / "ckpt-0001" if epoch == 2 else None)
-        checkpoint.commit(work, epoch, {"epoch": epoch, "best_file": None, "history": []})
+        checkpoint.commit(work, epoch, CheckpointState(epoch=epoch, best_file=None, history=[]))
         assert checkpoint.latest(work) == work / f"ckpt-{epoch:04d}"
     assert sorted(p.name for p in work.iterdir()) == ["ckpt-0002"]
 

@@ -52,7 +52,7 @@ def test_streams_a_file_larger_than_a_chunk_and_passes_columns_through(run_dir, 
     from emobench.serving import Predictor
 
     direct = Predictor(run_dir).predict([r["text"] for r in source[:50]])
-    assert [d["label"] for d in direct] == [r["predicted_label"] for r in rows[:50]]
+    assert [d.label for d in direct] == [r["predicted_label"] for r in rows[:50]]
     assert not (tmp_path / "out.csv.partial").exists()
 
 

@@ -71,7 +71,7 @@ def test_concurrent_requests_are_batched(run_dir):
         return results
 
     results = asyncio.run(many())
-    assert len(results) == 20 and all(len(r) == 2 and r[1]["label"] == "sadness" for r in results)
+    assert len(results) == 20 and all(len(r) == 2 and r[1].label == "sadness" for r in results)
     assert batcher.batches < 20  # 40 texts from 20 requests went through fewer model calls
 
 
@@ -134,8 +134,8 @@ def test_a_poisoned_text_fails_only_its_own_request(run_dir):
     results, after = asyncio.run(many())
     failed = [r for r in results if isinstance(r, BaseException)]
     assert len(failed) == 1 and "tokenizer panicked" in str(failed[0]) and results[3] is failed[0]
-    assert all(r[0]["label"] == "joy" for i, r in enumerate(results) if i != 3)
-    assert after[0]["label"] == "sadness" and batcher.failures == 1  # the batcher is alive
+    assert all(r[0].label == "joy" for i, r in enumerate(results) if i != 3)
+    assert after[0].label == "sadness" and batcher.failures == 1  # the batcher is alive
     assert failed[0].index == 0
 
 

@@ -14,6 +14,7 @@ import emobench.training.loop as loop
 from emobench import environment
 from emobench.cli import app
 from emobench.models import resolve
+from emobench.records.run import EpochRecord
 from emobench.training.loop import still_rising
 
 runner = CliRunner()
@@ -43,7 +44,7 @@ def test_lstm_epochs_are_a_maximum_with_early_stopping_and_the_paper_preset_is_t
 
 def test_still_rising_is_said_only_when_the_last_epoch_is_the_best_and_training_was_not_stopped():
     def history(*scores):
-        return [{"epoch": i + 1, "train_loss": 1.0, "val_macro_f1": s} for i, s in enumerate(scores)]
+        return [EpochRecord(epoch=i + 1, train_loss=1.0, val_macro_f1=s) for i, s in enumerate(scores)]
 
     said = still_rising(history(0.2, 0.4, 0.5), "macro_f1", 3)
     assert said and "still rising at the last epoch (3 of 3)" in said and "epochs=N" in said
@@ -51,7 +52,7 @@ def test_still_rising_is_said_only_when_the_last_epoch_is_the_best_and_training_
     assert still_rising(history(0.2, 0.5, 0.4), "macro_f1", 3) is None  # past its best
     assert still_rising(history(0.2, 0.4, 0.5), "macro_f1", 5) is None  # stopped early by patience
     assert still_rising(history(0.5), "macro_f1", 1) is None  # one epoch: nothing to compare
-    assert still_rising([{"epoch": 1, "train_loss": 2.0}, {"epoch": 2, "train_loss": 1.0}], "macro_f1", 2) is None
+    assert still_rising([EpochRecord(epoch=1, train_loss=2.0), EpochRecord(epoch=2, train_loss=1.0)], "macro_f1", 2) is None
 
 
 def test_an_lstm_still_rising_at_its_last_epoch_is_warned_and_recorded(tiny_root, tmp_path, monkeypatch):

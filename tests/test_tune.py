@@ -232,17 +232,17 @@ def test_a_shared_study_refuses_other_data_under_the_same_name(tiny_root, tmp_pa
 
 
 def test_a_trial_past_the_shared_limit_is_not_run(tmp_path):
-    from emobench.experiments.tune import TrialFailed, _check_not_surplus
+    from emobench.experiments.tune_trials import TrialFailed, check_not_surplus
 
     study = optuna.create_study(storage=f"sqlite:///{tmp_path / 's.db'}", direction="maximize")
     for _ in range(3):
         study.add_trial(optuna.trial.create_trial(params={}, distributions={}, value=0.5))
     study.ask()  # another process's trial, still running: with it the study holds 4
-    study.optimize(lambda trial: _check_not_surplus(trial, 4) or 1.0, n_trials=3, catch=(TrialFailed,))
+    study.optimize(lambda trial: check_not_surplus(trial, 4) or 1.0, n_trials=3, catch=(TrialFailed,))
     added = study.trials[4:]
     assert len(added) == 1 and added[0].state == optuna.trial.TrialState.FAIL  # not run, and the process stopped
     assert added[0].user_attrs.get("surplus") is True
-    study.optimize(lambda trial: _check_not_surplus(trial, 6) or 1.0, n_trials=5, catch=(TrialFailed,))
+    study.optimize(lambda trial: check_not_surplus(trial, 6) or 1.0, n_trials=5, catch=(TrialFailed,))
     finished = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert len(finished) == 5  # 3 + 2 more: with the running one, 6
 

@@ -166,3 +166,45 @@ def describe_params(params_type: type) -> list[tuple[str, str, str]]:
     """(name, default, allowed values) of every field, for help texts."""
     hints = typing.get_type_hints(params_type)
     return [(f.name, repr(f.default), _describe(hints[f.name], f.metadata)) for f in dataclasses.fields(params_type)]
+
+
+# ---------------------------------------------------------------- command-line options of configuration fields
+
+DEFAULT = object()  # an option's default is its field's default
+
+
+@dataclasses.dataclass(frozen=True)
+class Option:
+    """A command-line option that sets a configuration field: the command line is generated from these, so a
+    flag, its help and its default are said once, beside the field they set. ``parse`` turns the typed value
+    into field values (``{field: value}``), given the flag as spelled and the other values given."""
+
+    name: str  # the command's parameter name (train_file: --train-file)
+    help: str
+    default: Any = DEFAULT
+    kind: type = str  # str, bool or int as typed on the command line
+    optional: bool = False  # no value: None
+    bounds: dict | None = None  # an int option's range: low, high, what (the CLI's number())
+    parse: Any = None  # (value, flag, values) -> {field: value}; default: {the field: value}
+    also: tuple[str, ...] = ()  # other fields the option sets besides its own
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+def option_field(*options: Option, **field_kwargs):
+    """A dataclass field that the command line sets through ``options`` (most fields: one option of their name)."""
+    return dataclasses.field(metadata={"options": options}, **field_kwargs)
+
+
+def field_options(config_type: type) -> dict[str, tuple[Option, tuple[str, ...]]]:
+    """option name -> (the option with its default filled in, the fields it sets), in field order."""
+    out = {}
+    for f in dataclasses.fields(config_type):
+        for opt in f.metadata.get("options", ()):
+            default = opt.default
+            if default is DEFAULT:
+                default = f.default_factory() if f.default is dataclasses.MISSING else f.default
+            out[opt.name] = (dataclasses.replace(opt, default=default), (f.name, *opt.also))
+    return out

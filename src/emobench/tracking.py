@@ -129,7 +129,9 @@ class Tracker:
             self.trackers.append(tracker)
         return self
 
-    def epoch(self, record: dict) -> None:
+    def epoch(self, record) -> None:
+        """``record``: an epoch's record (records/run.py's EpochRecord) or a plain dict; both iterate as key, value."""
+        record = dict(record)
         self.step = int(record.get("epoch", self.step + 1))
         values = {k: float(v) for k, v in record.items() if k != "epoch" and isinstance(v, int | float) and not isinstance(v, bool)}
         for tracker in self.trackers:
@@ -162,3 +164,12 @@ class Tracker:
         if self._previous_uri is not None:
             os.environ.pop("MLFLOW_TRACKING_URI", None)
             self._previous_uri = None
+
+
+def tracker_for(kinds, folder: str | Path, workflow: str, run_name: str) -> Tracker | None:
+    """The tracker of one run of a workflow folder (a comparison, a tuning): under ``<folder>/tracking``, in the
+    experiment ``emobench-<workflow>-<folder name>``; None without ``--track``."""
+    if not kinds:
+        return None
+    folder = Path(folder)
+    return Tracker(list(kinds), folder / "tracking", experiment=f"emobench-{workflow}-{folder.name}", run_name=run_name)

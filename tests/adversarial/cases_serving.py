@@ -25,7 +25,7 @@ def many_case(name, requests, expect_statuses, message="", check=None) -> Case:
 _PREDICTORS: dict = {}
 
 
-def _expected(ws, text: str) -> dict:
+def _expected(ws, text: str):
     """What `Predictor.predict` says of ``text`` with the served export: a served answer must be the same."""
     from emobench.serving import Predictor
 
@@ -37,9 +37,9 @@ def _expected(ws, text: str) -> dict:
 
 def _same_as_predict(ws, text: str, answer: dict) -> str | None:
     want = _expected(ws, text)
-    if answer.get("label") != want["label"] or any(abs(answer["probabilities"][k] - p) > 1e-5
-                                                    for k, p in want["probabilities"].items()):
-        return f"served {answer.get('label')!r}, predict says {want['label']!r}"
+    if answer.get("label") != want.label or any(abs(answer["probabilities"][k] - p) > 1e-5
+                                                for k, p in want.probabilities.items()):
+        return f"served {answer.get('label')!r}, predict says {want.label!r}"
     return None
 
 

@@ -41,7 +41,7 @@ def _labels_are(expected: list[str]):
         predictions = result if isinstance(result, list) else None
         if predictions is None:
             return "no predictions"
-        got = [p["label"] for p in predictions]
+        got = [p.label for p in predictions]
         return None if got == expected else f"labels {got}, expected {expected}"
     return check
 

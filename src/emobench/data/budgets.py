@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import EmobenchError, option
 from .corpus import Corpus, Split
+from .provenance import BudgetSource
 
 ALL = "all"
 
@@ -142,18 +143,20 @@ def _warning():
 
 def apply_budget(corpus: Corpus, size: str | None, seed: int, validation: bool = False) -> Corpus:
     """The corpus with its training split (and with ``validation``, its validation split) cut to ``size``; the
-    test split is never touched. The kept rows are recorded in ``corpus.source["budget"]``."""
+    test split is never touched. The kept rows are recorded in ``corpus.source.budget``."""
     size = parse_size(size)
     if size is None:
         return corpus
     splits = dict(corpus.splits)
-    record = {"size": size, "seed": seed, "validation": validation, "rows": {}, "per_label": {}}
+    kept: dict[str, list[int]] = {}
+    per_labels: dict[str, dict[str, int]] = {}
     for name in ("train", "validation") if validation else ("train",):
         if name not in splits:
             continue
         rows, per_label = choose(splits[name], corpus.num_labels, size, seed, corpus.label_names, name)
         splits[name] = splits[name].subset(rows)
-        record["rows"][name] = rows
-        record["per_label"][name] = per_label
-    source = {**corpus.source, "budget": record}
+        kept[name] = rows
+        per_labels[name] = per_label
+    source = corpus.source.updated(budget=BudgetSource(size=size, seed=seed, validation=validation, rows=kept,
+                                                       per_label=per_labels))
     return Corpus(corpus.name, corpus.label_names, splits, source, corpus.multi_label)

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UnknownSplitError
+from .provenance import DataSource
 
 
 @dataclass
@@ -46,8 +47,7 @@ class Corpus:
     name: str
     label_names: list[str]
     splits: dict[str, Split]
-    # Provenance: reader kind, file paths with sha256, split recipe, label map; saved with every run.
-    source: dict = field(default_factory=dict)
+    source: DataSource = field(default_factory=DataSource)  # where it came from; saved with every run
     multi_label: bool = False
 
     @property

@@ -17,6 +17,7 @@ from pathlib import Path
 from ..errors import EmobenchError, option
 from ..files import read_json
 from .corpus import Corpus, Split
+from .provenance import LabelMapSource
 from .readers.common import DataWarning
 
 SHARED_EKMAN = ["sadness", "joy", "anger", "fear", "surprise"]
@@ -119,7 +120,6 @@ def apply_label_map(corpus: Corpus, mapping: dict[str, list[str]], name: str = "
         warnings.warn(f"{name}: {sum(dropped.values())} texts dropped because none of their labels is mapped "
                       f"({', '.join(f'{k} {v}' for k, v in dropped.items() if v)}); labels without a target: "
                       f"{', '.join(unmapped) or 'none'}", DataWarning, stacklevel=2)
-    source = dict(corpus.source)
-    source["label_map"] = {"name": name, "map": mapping, "unmapped_labels": unmapped, "dropped": dropped,
-                           "source_labels": corpus.label_names}
+    source = corpus.source.updated(label_map=LabelMapSource(name=name, map=mapping, unmapped_labels=unmapped,
+                                                            dropped=dropped, source_labels=corpus.label_names))
     return Corpus(corpus.name, targets, splits, source, corpus.multi_label)

@@ -1,4 +1,4 @@
-"""Classification metrics (scikit-learn's definitions) in one JSON-ready dict, single- and multi-label.
+"""Classification metrics (scikit-learn's definitions) as one typed :class:`SplitMetrics`, single- and multi-label.
 
 Single-label: accuracy, per-class P/R/F1/support, macro and weighted averages, confusion matrix.
 Multi-label (0/1 indicator matrices): per-label P/R/F1/support, micro / macro / weighted / samples
@@ -10,16 +10,86 @@ Per-class results always live under ``per_class``, so no label name can collide 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import (accuracy_score, confusion_matrix, hamming_loss, jaccard_score, multilabel_confusion_matrix,
-                             precision_recall_fscore_support)
+from pydantic import Field
+
+from ..schema import AnyDict, Count, Finite, OpenRecord, Record, Share, Task
 
 AVERAGES = {"single_label": ("macro", "weighted"), "multi_label": ("micro", "macro", "weighted", "samples")}
 
 
-def compute_metrics(y_true, y_pred, label_names: list[str], scored: list[int] | None = None) -> dict:
+class Averages(Record):  # closed: an average is these three numbers, and the card shows every key it has
+    precision: Share
+    recall: Share
+    f1: Share
+
+
+class ClassScores(Record):
+    precision: Share
+    recall: Share
+    f1: Share
+    support: Count
+
+
+class LabelCardinality(Record):
+    true: Finite = Field(ge=0)
+    predicted: Finite = Field(ge=0)
+
+
+class SplitMetrics(OpenRecord):
+    """One split's metrics, as ``metrics.json`` holds them. The fields are declared in the order the file has always
+    listed them (single- and multi-label keys interleaved), and :meth:`as_dict` writes only those set, so the JSON
+    is the same key for key; what a workflow adds (timing, calibration, transfer) is carried after them."""
+
+    task: Task = "single_label"
+    n: Count
+    accuracy: Share
+    subset_accuracy: Share | None = None
+    hamming_loss: Share | None = None
+    jaccard: Share | None = None
+    label_cardinality: LabelCardinality | None = None
+    per_class: dict[str, ClassScores]
+    confusion_matrix: list[list[Count]] | None = None
+    label_confusion: dict[str, list[Count]] | None = None
+    micro: Averages | None = None
+    macro: Averages
+    weighted: Averages
+    samples: Averages | None = None
+    # what the workflow that scored the split adds (not computed here)
+    eval_seconds: Finite | None = Field(None, ge=0)
+    examples_per_second: Finite | None = Field(None, ge=0)
+    calibration: AnyDict | None = None  # temperature, and the calibration scores before and after it
+
+    def as_dict(self) -> dict:
+        return self.model_dump(mode="json", exclude_unset=True)
+
+    def dump(self) -> dict:
+        return self.as_dict()
+
+
+def label_f1(tp, predicted, true) -> np.ndarray:
+    """Each label's F1 from its counts (on the last axis): 2 tp / (predicted + true), 0 where both are 0
+    (scikit-learn's ``zero_division=0``)."""
+    denominator = predicted + true
+    return np.divide(2 * tp, denominator, out=np.zeros(np.broadcast(tp, denominator).shape), where=denominator > 0)
+
+
+def macro_f1(tp, predicted, true, present_only: bool = False):
+    """Macro-F1 from per-label counts (the last axis; leading axes are e.g. bootstrap resamples): the mean over all
+    labels given, as :func:`compute_metrics` averages its scored labels, or with ``present_only`` over the labels
+    present in the truth or the predictions (scikit-learn's default when no labels are named)."""
+    f1 = label_f1(tp, predicted, true)
+    if not present_only:
+        return f1.mean(axis=-1)
+    present = (predicted + true) > 0
+    return (f1 * present).sum(axis=-1) / np.maximum(present.sum(axis=-1), 1)
+
+
+def compute_metrics(y_true, y_pred, label_names: list[str], scored: list[int] | None = None) -> SplitMetrics:
     """Metrics of predictions: label ids (single-label) or indicator matrices (multi-label). ``scored``: the label
     ids that get per-label scores and averages (default: all; data scored on another taxonomy may have labels
     without a text); accuracy and the confusion matrix always count every prediction."""
+    # imported here, not at the top: the types above are read when predicting, which needs no scikit-learn
+    from sklearn.metrics import accuracy_score, precision_recall_fscore_support
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     scored = list(range(len(label_names))) if scored is None else list(scored)
     if y_true.ndim == 2:
@@ -34,15 +104,29 @@ def compute_metrics(y_true, y_pred, label_names: list[str], scored: list[int] | 
         "per_class": _per_class([label_names[i] for i in scored], precision, recall, f1, support),
         "confusion_matrix": _confusion(y_true, y_pred, labels),
     }
-    for average in AVERAGES["single_label"]:
-        p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, labels=scored, average=average, zero_division=0)
-        result[average] = {"precision": float(p), "recall": float(r), "f1": float(f)}
-    return result
+    result.update(_averages(y_true, y_pred, scored, "single_label"))
+    return SplitMetrics.model_validate(result)
+
+
+def _averages(y_true, y_pred, labels: list[int], task: str) -> dict:
+    """scikit-learn's averages over ``labels``; macro-F1 by :func:`macro_f1` from the same per-label counts, the one
+    computation of it (scikit-learn's value to the last digit)."""
+    from sklearn.metrics import multilabel_confusion_matrix, precision_recall_fscore_support
+    out = {}
+    for average in AVERAGES[task]:
+        p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, labels=labels, average=average, zero_division=0)
+        out[average] = {"precision": float(p), "recall": float(r), "f1": float(f)}
+    if len(y_true):
+        counts = multilabel_confusion_matrix(y_true, y_pred, labels=labels)
+        tp = counts[:, 1, 1]
+        out["macro"]["f1"] = float(macro_f1(tp, tp + counts[:, 0, 1], tp + counts[:, 1, 0]))
+    return out
 
 
 def _confusion(y_true, y_pred, labels: list[int]) -> list[list[int]]:
     """The confusion matrix over ``labels``; with one label (a transfer sharing one label with the run) scikit-learn
     warns that the matrix may have the wrong shape, which the labels given rule out: said at debug only."""
+    from sklearn.metrics import confusion_matrix
     import warnings
 
     with warnings.catch_warnings():
@@ -55,7 +139,8 @@ def _per_class(names, precision, recall, f1, support) -> dict:
                    "support": int(support[i])} for i, name in enumerate(names)}
 
 
-def _multi_label(y_true: np.ndarray, y_pred: np.ndarray, label_names: list[str], scored: list[int]) -> dict:
+def _multi_label(y_true: np.ndarray, y_pred: np.ndarray, label_names: list[str], scored: list[int]) -> SplitMetrics:
+    from sklearn.metrics import hamming_loss, jaccard_score, multilabel_confusion_matrix, precision_recall_fscore_support
     labels = scored
     precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=labels, average=None,
                                                                      zero_division=0)
@@ -73,37 +158,35 @@ def _multi_label(y_true: np.ndarray, y_pred: np.ndarray, label_names: list[str],
         "label_confusion": {label_names[i]: m.ravel().tolist() for i, m in
                             zip(labels, multilabel_confusion_matrix(y_true, y_pred, labels=labels))},
     }
-    for average in AVERAGES["multi_label"]:
-        p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, labels=labels, average=average, zero_division=0)
-        result[average] = {"precision": float(p), "recall": float(r), "f1": float(f)}
-    return result
+    result.update(_averages(y_true, y_pred, labels, "multi_label"))
+    return SplitMetrics.model_validate(result)
 
 
-def classification_report_text(metrics: dict) -> str:
+def classification_report_text(metrics: SplitMetrics) -> str:
     """The per-class table as the seed study printed it: scikit-learn's classification report layout
-    (4 digits), rendered from a metrics dict so a saved run can be shown without predicting again."""
-    names = list(metrics["per_class"])
-    task = metrics.get("task", "single_label")
+    (4 digits), rendered from a split's metrics so a saved run can be shown without predicting again."""
+    names = list(metrics.per_class)
+    task = metrics.task
     width = max(len("weighted avg"), *(len(n) for n in names))
     head = f"{'':>{width}}  {'precision':>9} {'recall':>9} {'f1-score':>9} {'support':>9}\n\n"
     row = "{:>{w}}  {:>9.4f} {:>9.4f} {:>9.4f} {:>9}\n"
     lines = [head]
     for name in names:
-        c = metrics["per_class"][name]
-        lines.append(row.format(name, c["precision"], c["recall"], c["f1"], c["support"], w=width))
+        c = metrics.per_class[name]
+        lines.append(row.format(name, c.precision, c.recall, c.f1, c.support, w=width))
     lines.append("\n")
-    n = metrics["n"]
+    n = metrics.n
     if task == "single_label":
-        lines.append(f"{'accuracy':>{width}}  {'':>9} {'':>9} {metrics['accuracy']:>9.4f} {n:>9}\n")
-    support = sum(c["support"] for c in metrics["per_class"].values()) if task == "multi_label" else n
+        lines.append(f"{'accuracy':>{width}}  {'':>9} {'':>9} {metrics.accuracy:>9.4f} {n:>9}\n")
+    support = sum(c.support for c in metrics.per_class.values()) if task == "multi_label" else n
     for average in AVERAGES[task]:
-        a = metrics[average]
-        lines.append(row.format(f"{average} avg", a["precision"], a["recall"], a["f1"], support, w=width))
+        a = getattr(metrics, average)
+        lines.append(row.format(f"{average} avg", a.precision, a.recall, a.f1, support, w=width))
     if task == "multi_label":
-        jaccard = f", Jaccard {metrics['jaccard']:.4f}" if "jaccard" in metrics else ""
-        lines.append(f"\nsubset accuracy {metrics['subset_accuracy']:.4f}{jaccard}, Hamming loss {metrics['hamming_loss']:.4f}, "
-                     f"labels per text {metrics['label_cardinality']['true']:.2f} (predicted "
-                     f"{metrics['label_cardinality']['predicted']:.2f}), {n} texts\n")
+        jaccard = f", Jaccard {metrics.jaccard:.4f}" if metrics.jaccard is not None else ""
+        cardinality = metrics.label_cardinality
+        lines.append(f"\nsubset accuracy {metrics.subset_accuracy:.4f}{jaccard}, Hamming loss {metrics.hamming_loss:.4f}, "
+                     f"labels per text {cardinality.true:.2f} (predicted {cardinality.predicted:.2f}), {n} texts\n")
     return "".join(lines)
 
 
@@ -121,10 +204,7 @@ def one_text_change(y_true, y_pred, num_labels: int) -> dict[str, float]:
     if not n:
         return {"accuracy": 0.0, "macro_f1": 0.0}
 
-    def f1(tp, predicted, true):
-        denominator = predicted + true
-        return np.divide(2 * tp, denominator, out=np.zeros(np.broadcast(tp, denominator).shape), where=denominator > 0)
-
+    f1 = label_f1
     if y_true.ndim == 2:
         tp = (y_true & y_pred).sum(axis=0)
         predicted, true = y_pred.sum(axis=0), y_true.sum(axis=0)

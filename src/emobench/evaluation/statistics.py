@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import binomtest, chi2
 
+from .metrics import label_f1, macro_f1
+
 SINGLE_LABEL_METRICS = ("accuracy", "macro_f1", "weighted_f1")
 MULTI_LABEL_METRICS = ("micro_f1", "macro_f1", "samples_f1", "jaccard", "subset_accuracy", "hamming_loss")
 LOWER_IS_BETTER = {"hamming_loss"}
@@ -71,13 +73,12 @@ def metric_values(totals: dict[str, np.ndarray], metric: str) -> np.ndarray:
     if metric == "micro_f1":
         denominator = 2 * tp.sum(axis=1) + fp.sum(axis=1) + fn.sum(axis=1)
         return np.divide(2 * tp.sum(axis=1), denominator, out=np.zeros(len(n)), where=denominator > 0)
-    denominator = 2 * tp + fp + fn
-    f1 = np.divide(2 * tp, denominator, out=np.zeros(tp.shape), where=denominator > 0)
+    # the counts are whole numbers (resample weights count draws), so (tp + fp) + (tp + fn) is 2 tp + fp + fn exactly
     if metric == "macro_f1":
-        present = denominator > 0
-        return (f1 * present).sum(axis=1) / np.maximum(present.sum(axis=1), 1)
+        return macro_f1(tp, tp + fp, tp + fn, present_only=True)
     if metric == "weighted_f1":
         support = tp + fn
+        f1 = label_f1(tp, tp + fp, support)
         return (f1 * support).sum(axis=1) / np.maximum(support.sum(axis=1), 1)
     raise ValueError(f"unknown metric {metric!r}")
 

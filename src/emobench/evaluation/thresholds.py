@@ -8,9 +8,24 @@ from __future__ import annotations
 
 import numpy as np
 
+from typing import Literal
+
+from pydantic import Field
+
 from ..probability import sigmoid
+from ..schema import OpenRecord, Share
+from .metrics import label_f1, macro_f1
 
 GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
+
+
+class Decision(OpenRecord):
+    """A multi-label model's thresholds: 0.5 by default, or tuned on validation (the candidates' thresholds and
+    validation macro-F1 are carried as ``global``, ``per_label`` and ``validation_macro_f1``)."""
+
+    kind: Literal["default", "global", "per_label"]
+    thresholds: list[Share] = Field(min_length=1)
+    at_least_one: bool
 
 
 def decide(probs: np.ndarray, thresholds: np.ndarray, at_least_one: bool) -> np.ndarray:
@@ -23,29 +38,30 @@ def decide(probs: np.ndarray, thresholds: np.ndarray, at_least_one: bool) -> np.
 
 
 def _label_f1(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    tp = (predicted & truth).sum(axis=0)
-    denominator = predicted.sum(axis=0) + truth.sum(axis=0)
-    return np.divide(2 * tp, denominator, out=np.zeros(truth.shape[1]), where=denominator > 0)
+    return label_f1((predicted & truth).sum(axis=0), predicted.sum(axis=0), truth.sum(axis=0))
 
 
-def macro_f1(predicted: np.ndarray, truth: np.ndarray) -> float:
-    return float(_label_f1(predicted.astype(np.int8), truth.astype(np.int8)).mean())
+def decisions_macro_f1(predicted: np.ndarray, truth: np.ndarray) -> float:
+    """Macro-F1 over every label of 0/1 decisions against 0/1 truth."""
+    predicted, truth = predicted.astype(np.int8), truth.astype(np.int8)
+    return float(macro_f1((predicted & truth).sum(axis=0), predicted.sum(axis=0), truth.sum(axis=0)))
 
 
-def tune_thresholds(probs: np.ndarray, truth: np.ndarray, at_least_one: bool) -> dict:
+def tune_thresholds(probs: np.ndarray, truth: np.ndarray, at_least_one: bool) -> Decision:
     """The better of a global and a per-label threshold on validation macro-F1 (ties: global, the simpler)."""
     truth = truth.astype(np.int8)
-    global_scores = [macro_f1(decide(probs, np.full(probs.shape[1], t), at_least_one), truth) for t in GRID]
+    global_scores = [decisions_macro_f1(decide(probs, np.full(probs.shape[1], t), at_least_one), truth) for t in GRID]
     best_global = float(GRID[int(np.argmax(global_scores))])
     per_label = np.empty(probs.shape[1])
     for k in range(probs.shape[1]):
         f1 = [_label_f1((probs[:, [k]] >= t).astype(np.int8), truth[:, [k]])[0] for t in GRID]
         per_label[k] = GRID[int(np.argmax(f1))]  # the lowest of tied thresholds
-    scores = {"global": max(global_scores), "per_label": macro_f1(decide(probs, per_label, at_least_one), truth)}
+    scores = {"global": max(global_scores), "per_label": decisions_macro_f1(decide(probs, per_label, at_least_one), truth)}
     kind = "per_label" if scores["per_label"] > scores["global"] else "global"
     chosen = per_label if kind == "per_label" else np.full(probs.shape[1], best_global)
-    return {"kind": kind, "thresholds": chosen.tolist(), "global": best_global, "per_label": per_label.tolist(),
-            "validation_macro_f1": scores, "at_least_one": at_least_one}
+    return Decision.model_validate({"kind": kind, "thresholds": chosen.tolist(), "global": best_global,
+                                    "per_label": per_label.tolist(), "validation_macro_f1": scores,
+                                    "at_least_one": at_least_one})
 
 
 def validation_scores(logits: np.ndarray, truth: np.ndarray) -> dict:
@@ -54,7 +70,7 @@ def validation_scores(logits: np.ndarray, truth: np.ndarray) -> dict:
     truth = truth.astype(np.int8)
     probs = sigmoid(logits)
     loss = float(np.mean(np.logaddexp(0, logits) - truth * logits))
-    scores = [macro_f1((probs >= t).astype(np.int8), truth) for t in GRID]
+    scores = [decisions_macro_f1((probs >= t).astype(np.int8), truth) for t in GRID]
     best = int(np.argmax(scores))
     predicted = (probs >= GRID[best]).astype(np.int8)
     tp = int((predicted & truth).sum())

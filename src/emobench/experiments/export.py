@@ -32,13 +32,16 @@ from pathlib import Path
 import numpy as np
 
 from ..claims import claim_folder
+from ..data import Split
 from ..errors import EmobenchError, option
-from ..files import check_output_folder, check_outside_records, sha256_of, write_manifest
-from ..models.base import load_model
+from ..evaluation.metrics import SplitMetrics
+from ..files import check_output_folder, check_outside_records
+from ..manifest import sha256_of, write_manifest
+from ..models.base import Classifier, OnnxGraph, load_model
 from ..records.base import validate
 from ..records.export import ExportRecord, open_export
 from ..records.model import ModelRecord
-from ..records.run import RunRecord
+from ..records.run import RunRecord, card_metrics
 from ..models.onnx import EXPORT_KEY, INPUTS_KEY, LABELS_KEY, OnnxModel
 
 MIN_AGREEMENT = 0.995
@@ -53,8 +56,7 @@ INVARIANCE_TEXTS, MIXED_BATCH, INVARIANCE_TOLERANCE = 500, 64, 1e-5
 def export_run(run_dir: str | Path, out: str | Path | None = None, quantize: str | None = None,
                opset: int = 17, check_split: str = "test", allow_modified: bool = False) -> ExportRecord:
     """Export and check; returns the export's record (``os.fspath`` of it is the folder)."""
-    from ..evaluation.metrics import compute_metrics
-    from .run import recorded_corpus, verify_data
+    from .data_checks import recorded_corpus, verify_data
 
     if quantize not in (None, "int8"):
         raise EmobenchError(f"{option('quantize')} {quantize!r}: expected int8")
@@ -75,54 +77,16 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, quantize: str
     partial = out.with_name(out.name + ".partial")
     lock = claim_folder(partial, "export")
     try:
-        graph = model.onnx_graph(partial)
-        started = time.perf_counter()
-        files = {"fp32": "model.onnx"}
-        _export(graph, partial / files["fp32"], opset)
-        source = graph["preprocess"].get("tokenizer") or graph["preprocess"]["vocabulary"]
-        digest, export_id = sha256_of(partial / source), uuid.uuid4().hex
-        stamp = {LABELS_KEY: json.dumps(model.label_names, ensure_ascii=False), INPUTS_KEY: digest, EXPORT_KEY: export_id}
-
-        def describe() -> ModelRecord:
-            spec = {"file": files.get("int8", "model.onnx"), "files": dict(files), "inputs": graph["inputs"],
-                    "preprocess": graph["preprocess"], "opset": opset, "digests": {source: digest}, "export_id": export_id}
-            described = validate(ModelRecord, {**model.record().dump(), "onnx": spec}, "the export's description")
-            described.write(partial)
-            return described
-
-        _stamp(partial / files["fp32"], stamp)
-        described = describe()
-        calibration = None
-        if quantize == "int8":
-            files["int8"] = "model.int8.onnx"
-            calibration = _quantize_static(partial, files["fp32"], files["int8"], corpus["train"].texts)
-            _stamp(partial / files["int8"], stamp)
-            described = describe()
-        export_seconds = time.perf_counter() - started
-
-        truth = model.truth(data)
-        reference = model.decide(model.predict_proba_batched(data.texts))
-        scores = {"pytorch": _scores(compute_metrics(truth, reference, model.label_names))}
+        files, described, calibration, export_seconds = _write_graphs(model, partial, opset, quantize,
+                                                                      corpus["train"].texts)
+        scores, checks = _checked(model, data, partial, files, check_split)
         record = {"format": 3, "run": str(run_dir.resolve()), "family": model.family, "task": described.task,
-                  "check_split": check_split, "examples": len(data), "scores": scores, "checks": {}, "passed": False,
-                  "export_seconds": export_seconds, "files": {k: (partial / f).stat().st_size for k, f in files.items()},
+                  "check_split": check_split, "examples": len(data), "scores": scores, "checks": checks,
+                  "passed": True, "export_seconds": export_seconds,
+                  "files": {k: (partial / f).stat().st_size for k, f in files.items()},
                   "source": {"model": run.config.model, "dataset": run.data.dataset, "run_name": run.name,
-                             "test_metrics": _card_metrics(run)}, "quantization": calibration}
-        checks = record["checks"]
-        decisions = {}
-        for kind, file in files.items():
-            onnx = OnnxModel(partial, file, checking=True)
-            decisions[kind] = onnx.predict(data.texts)
-            checks[f"{kind}_batch_invariance"] = _invariance(onnx, data.texts)
-        score_checks(truth, reference, decisions, model.label_names, scores, checks)
-        record["tolerance"] = TOLERANCE
-        record["passed"] = all(c["passed"] for c in checks.values())
-        if not record["passed"]:
-            failed = "; ".join(f"{name} {c['value']:.4f} (" + (f"at least {c['required']:.4f}" if "required" in c
-                                                                else f"at most {c['allowed']:.4f}") + ")"
-                               for name, c in checks.items() if not c["passed"])
-            raise EmobenchError(f"the export failed its checks on the {check_split} split ({failed}); nothing was "
-                                f"written. Scores: {scores}")
+                             "test_metrics": card_metrics(run.metrics.splits.get("test"))},
+                  "quantization": calibration, "tolerance": TOLERANCE}
         validate(ExportRecord, record, "the export record").write(partial)
         write_manifest(partial)
         if out.exists():
@@ -133,6 +97,61 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, quantize: str
     finally:
         if partial.exists() and lock.held:
             shutil.rmtree(partial, ignore_errors=True)
+
+
+def _write_graphs(model: Classifier, partial: Path, opset: int, quantize: str | None,
+                  training_texts: list[str]) -> tuple[dict[str, str], ModelRecord, dict | None, float]:
+    """The fp32 graph (and the int8 one), each stamped with what it was exported with, and the description beside
+    them; returns the graphs' files, the description, how the int8 graph was made and the seconds it all took."""
+    graph = model.onnx_graph(partial)
+    started = time.perf_counter()
+    files = {"fp32": "model.onnx"}
+    _export(graph, partial / files["fp32"], opset)
+    digests, export_id = {graph.source: sha256_of(partial / graph.source)}, uuid.uuid4().hex
+    stamp = {LABELS_KEY: json.dumps(model.label_names, ensure_ascii=False), INPUTS_KEY: digests[graph.source],
+             EXPORT_KEY: export_id}
+    _stamp(partial / files["fp32"], stamp)
+    described = _describe(model, graph, partial, files, opset, digests, export_id)
+    calibration = None
+    if quantize == "int8":
+        files["int8"] = "model.int8.onnx"
+        calibration = _quantize_static(partial, files["fp32"], files["int8"], training_texts)
+        _stamp(partial / files["int8"], stamp)
+        described = _describe(model, graph, partial, files, opset, digests, export_id)
+    return files, described, calibration, time.perf_counter() - started
+
+
+def _describe(model: Classifier, graph: OnnxGraph, partial: Path, files: dict[str, str], opset: int,
+              digests: dict[str, str], export_id: str) -> ModelRecord:
+    spec = {"file": files.get("int8", "model.onnx"), "files": dict(files), "inputs": graph.inputs,
+            "preprocess": graph.preprocess, "opset": opset, "digests": digests, "export_id": export_id}
+    described = validate(ModelRecord, {**model.record().dump(), "onnx": spec}, "the export's description")
+    described.write(partial)
+    return described
+
+
+def _checked(model: Classifier, data: Split, partial: Path, files: dict[str, str],
+             check_split: str) -> tuple[dict, dict]:
+    """The export's scores and checks: every graph's decisions on the check split against the PyTorch model's, and
+    its batch invariance. A failed check is an error naming it (and nothing is written)."""
+    from ..evaluation.metrics import compute_metrics
+
+    truth = model.truth(data)
+    reference = model.decide(model.predict_proba_batched(data.texts))
+    scores = {"pytorch": _scores(compute_metrics(truth, reference, model.label_names))}
+    checks, decisions = {}, {}
+    for kind, file in files.items():
+        onnx = OnnxModel(partial, file, checking=True)
+        decisions[kind] = onnx.predict(data.texts)
+        checks[f"{kind}_batch_invariance"] = _invariance(onnx, data.texts)
+    score_checks(truth, reference, decisions, model.label_names, scores, checks)
+    if not all(c["passed"] for c in checks.values()):
+        failed = "; ".join(f"{name} {c['value']:.4f} (" + (f"at least {c['required']:.4f}" if "required" in c
+                                                            else f"at most {c['allowed']:.4f}") + ")"
+                           for name, c in checks.items() if not c["passed"])
+        raise EmobenchError(f"the export failed its checks on the {check_split} split ({failed}); nothing was "
+                            f"written. Scores: {scores}")
+    return scores, checks
 
 
 def score_checks(truth, reference, decisions: dict, label_names: list[str], scores: dict, checks: dict) -> None:
@@ -169,7 +188,7 @@ class ExportResult(ExportRecord):
 
 def _finished(out: Path) -> ExportResult:
     _, _, record = open_export(out)
-    return ExportResult.model_validate({**record.model_dump(), "folder": out})
+    return ExportResult.model_validate({**dict(record), "folder": out})
 
 
 def _quantize_static(folder: Path, fp32: str, int8: str, training_texts: list[str]) -> dict:
@@ -221,18 +240,10 @@ def _invariance(onnx: OnnxModel, texts: list[str]) -> dict:
             "max_difference": float(difference.max()) if len(chosen) else 0.0, "tolerance": INVARIANCE_TOLERANCE}
 
 
-def _card_metrics(run: RunRecord) -> dict:
-    test = run.metrics.splits.get("test")
-    if test is None:
-        return {}
-    keep = ("n", "accuracy", "macro", "weighted", "micro", "samples", "subset_accuracy", "hamming_loss", "jaccard")
-    return {k: v for k, v in test.as_dict().items() if k in keep}
-
-
-def _scores(metrics: dict) -> dict:
-    out = {"accuracy": metrics["accuracy"], "macro_f1": metrics["macro"]["f1"]}
-    if metrics.get("task") == "multi_label":
-        out["micro_f1"] = metrics["micro"]["f1"]
+def _scores(metrics: SplitMetrics) -> dict:
+    out = {"accuracy": metrics.accuracy, "macro_f1": metrics.macro.f1}
+    if metrics.task == "multi_label":
+        out["micro_f1"] = metrics.micro.f1
     return out
 
 
@@ -247,15 +258,15 @@ def _stamp(path: Path, metadata: dict[str, str]) -> None:
     onnx.save(graph, str(path))
 
 
-def _export(graph: dict, path: Path, opset: int) -> None:
+def _export(graph: OnnxGraph, path: Path, opset: int) -> None:
     import torch
 
-    module = graph["module"].eval()
-    example = tuple(graph["example"][name] for name in graph["inputs"])
+    module = graph.module.eval()
+    example = tuple(graph.example[name] for name in graph.inputs)
     from ..logs import native_output_quiet
 
     with warnings.catch_warnings(), torch.no_grad(), native_output_quiet():
         warnings.simplefilter("ignore")  # the TorchScript exporter announces its deprecation on every call
-        torch.onnx.export(module, example, str(path), input_names=graph["inputs"], output_names=["logits"],
-                          dynamic_axes={**graph["dynamic_axes"], "logits": {0: "batch"}}, opset_version=opset,
+        torch.onnx.export(module, example, str(path), input_names=graph.inputs, output_names=["logits"],
+                          dynamic_axes={**graph.dynamic_axes, "logits": {0: "batch"}}, opset_version=opset,
                           dynamo=False)

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data import Corpus, Split
+from ..data.provenance import CleaningPlan
 from ..errors import EmobenchError, EmobenchWarning, option
 from ..logs import logger as log
 from ..models.registry import LABEL_ISSUES_MODEL, resolve
@@ -106,12 +107,6 @@ def find_issues(corpus: Corpus, splits: list[str] | None = None, model: str | No
     """The label issues of ``splits`` (default: every split) of ``corpus``; ``show``: keep the top issues only (the
     counts are always of all of them)."""
     _cleanlab()
-    from cleanlab.count import compute_confident_joint, estimate_latent
-    from cleanlab.filter import find_label_issues
-    from cleanlab.multilabel_classification import filter as multi_filter
-    from cleanlab.multilabel_classification import rank as multi_rank
-    from cleanlab.rank import get_label_quality_scores
-
     model = model or LABEL_ISSUES_MODEL
     resolve(model)  # an unknown name or family is an error before any work
     if not isinstance(folds, int) or folds < 2:
@@ -125,56 +120,68 @@ def find_issues(corpus: Corpus, splits: list[str] | None = None, model: str | No
             _folds(corpus[split], corpus.num_labels, folds, seed)
         except EmobenchError as exc:
             raise EmobenchError(f"the {split} split ({len(corpus[split])} texts): {exc}") from None
-    names = corpus.label_names
-    record = {"format": 1, "dataset": corpus.name, "labels": names, "task": corpus.task, "model": model, "folds": folds,
-              "seed": seed, "method": METHOD, "splits": {}, "warnings": []}
+    record = {"format": 1, "dataset": corpus.name, "labels": corpus.label_names, "task": corpus.task, "model": model,
+              "folds": folds, "seed": seed, "method": METHOD, "splits": {}, "warnings": []}
     for split in splits:
-        data = corpus[split]
-        log.info("label issues: scoring the %s split (%d texts) out of fold with %s, %d folds", split, len(data), model, folds)
+        log.info("label issues: scoring the %s split (%d texts) out of fold with %s, %d folds", split, len(corpus[split]),
+                 model, folds)
         probs = out_of_fold(corpus, split, model, folds, seed, progress)
-        noise = label_noise = None
-        if corpus.multi_label:
-            labels = [list(y) for y in data.labels]
-            ranked = multi_filter.find_label_issues(labels, probs, return_indices_ranked_by="self_confidence",
-                                                    n_jobs=1)
-            quality = multi_rank.get_label_quality_scores(labels, probs)
-            suggested = [[names[k] for k in np.flatnonzero(row >= 0.5)] or [names[int(row.argmax())]] for row in probs]
-            label_noise = _label_noise(labels, probs, names)
-        else:
-            labels = np.asarray(data.labels)
-            present = np.unique(labels)
-            if len(present) < 2:
-                raise EmobenchError(f"the {split} split has one label only; label issues need at least two")
-            # n_jobs=1: cleanlab's worker pool forks a process that holds torch's threads, and terminates its
-            # workers with SIGTERM; one process is as fast at these sizes and gives the same ranking.
-            ranked = find_label_issues(labels, probs, return_indices_ranked_by="self_confidence", n_jobs=1)
-            quality = get_label_quality_scores(labels, probs, method="self_confidence")
-            suggested = [[names[int(row.argmax())]] for row in probs]
-            joint = compute_confident_joint(labels, probs)
-            _, matrix, _ = estimate_latent(joint, labels)
-            noise = np.asarray(matrix).round(6).tolist()
-        model_f1 = _macro_f1(data.label_matrix(len(names)), probs, corpus.multi_label)
-        share = len(ranked) / max(len(data), 1)
-        if share > MANY_FLAGGED:
-            message = (f"{split}: {len(ranked)} of {len(data)} texts ({100 * share:.0f}%) are flagged as likely mislabelled, "
-                       f"and {model} itself scores macro-F1 {model_f1:.3f} out of fold on them: confident learning flags "
-                       f"every text such a model confidently disagrees with, so many of these flags may be the model's "
-                       f"mistakes rather than the labels'. Read them, or score with a stronger family")
-            record["warnings"].append(message)
-            warnings.warn(f"{message} ({option('model')})", EmobenchWarning, stacklevel=2)
-        golds = gold_names(data, names)
-        per_label = {name: 0 for name in names}
-        for i in ranked:
-            for name in (golds[i] if corpus.multi_label else [golds[i]]):
-                per_label[name] += 1
-        kept = ranked if show is None else ranked[:show]
-        issues = [{"index": int(i), "text": data.texts[i], "given": list(golds[i]) if corpus.multi_label else [golds[i]],
-                   "suggested": suggested[i], "self_confidence": float(np.clip(quality[i], 0, 1))} for i in kept]
-        record["splits"][split] = {"n": len(data), "digest": split_digest(data.texts, golds), "flagged": int(len(ranked)),
-                                   "model_macro_f1": model_f1,
-                                   "per_label": per_label, "noise_matrix": noise, "label_noise": label_noise,
-                                   "issues": issues}
+        record["splits"][split] = _split_issues(corpus, split, probs, model, show, record["warnings"])
     return LabelIssues.model_validate(record)
+
+
+def _split_issues(corpus: Corpus, split: str, probs: np.ndarray, model: str, show: int | None, said: list[str]) -> dict:
+    """One split's issues from its out-of-fold probabilities; a warning, if many are flagged, is added to ``said``."""
+    data, names = corpus[split], corpus.label_names
+    ranked, quality, suggested, noise, label_noise = _ranked(corpus, split, probs)
+    model_f1 = _macro_f1(data.label_matrix(len(names)), probs, corpus.multi_label)
+    share = len(ranked) / max(len(data), 1)
+    if share > MANY_FLAGGED:
+        message = (f"{split}: {len(ranked)} of {len(data)} texts ({100 * share:.0f}%) are flagged as likely mislabelled, "
+                   f"and {model} itself scores macro-F1 {model_f1:.3f} out of fold on them: confident learning flags "
+                   f"every text such a model confidently disagrees with, so many of these flags may be the model's "
+                   f"mistakes rather than the labels'. Read them, or score with a stronger family")
+        said.append(message)
+        warnings.warn(f"{message} ({option('model')})", EmobenchWarning, stacklevel=3)
+    golds = gold_names(data, names)
+    per_label = {name: 0 for name in names}
+    for i in ranked:
+        for name in (golds[i] if corpus.multi_label else [golds[i]]):
+            per_label[name] += 1
+    kept = ranked if show is None else ranked[:show]
+    issues = [{"index": int(i), "text": data.texts[i], "given": list(golds[i]) if corpus.multi_label else [golds[i]],
+               "suggested": suggested[i], "self_confidence": float(np.clip(quality[i], 0, 1))} for i in kept]
+    return {"n": len(data), "digest": split_digest(data.texts, golds), "flagged": int(len(ranked)),
+            "model_macro_f1": model_f1, "per_label": per_label, "noise_matrix": noise, "label_noise": label_noise,
+            "issues": issues}
+
+
+def _ranked(corpus: Corpus, split: str, probs: np.ndarray):
+    """cleanlab's issues ranked by self-confidence, every text's label quality and suggested label(s), and the noise
+    estimate (single-label: the noise matrix; multi-label: per label)."""
+    from cleanlab.count import compute_confident_joint, estimate_latent
+    from cleanlab.filter import find_label_issues
+    from cleanlab.multilabel_classification import filter as multi_filter
+    from cleanlab.multilabel_classification import rank as multi_rank
+    from cleanlab.rank import get_label_quality_scores
+
+    data, names = corpus[split], corpus.label_names
+    if corpus.multi_label:
+        labels = [list(y) for y in data.labels]
+        ranked = multi_filter.find_label_issues(labels, probs, return_indices_ranked_by="self_confidence", n_jobs=1)
+        quality = multi_rank.get_label_quality_scores(labels, probs)
+        suggested = [[names[k] for k in np.flatnonzero(row >= 0.5)] or [names[int(row.argmax())]] for row in probs]
+        return ranked, quality, suggested, None, _label_noise(labels, probs, names)
+    labels = np.asarray(data.labels)
+    if len(np.unique(labels)) < 2:
+        raise EmobenchError(f"the {split} split has one label only; label issues need at least two")
+    # n_jobs=1: cleanlab's worker pool forks a process that holds torch's threads, and terminates its
+    # workers with SIGTERM; one process is as fast at these sizes and gives the same ranking.
+    ranked = find_label_issues(labels, probs, return_indices_ranked_by="self_confidence", n_jobs=1)
+    quality = get_label_quality_scores(labels, probs, method="self_confidence")
+    suggested = [[names[int(row.argmax())]] for row in probs]
+    _, matrix, _ = estimate_latent(compute_confident_joint(labels, probs), labels)
+    return ranked, quality, suggested, np.asarray(matrix).round(6).tolist(), None
 
 
 def _macro_f1(truth: np.ndarray, probs: np.ndarray, multi_label: bool) -> float:
@@ -213,14 +220,14 @@ find_label_issues = find_issues  # the package's name for it (emobench.find_labe
 
 
 def save_issues(path: str | Path, issues: LabelIssues) -> LabelIssues:
-    return write_label_issues(Path(path), issues.model_dump(mode="json"))
+    return write_label_issues(Path(path), issues)
 
 
 # ---------------------------------------------------------------- training on cleaned data
 
 
 def cleaning_plan(corpus: Corpus, action: str, source: str | None = None, model: str | None = None, folds: int = 5,
-                  seed: int = 0) -> dict:
+                  seed: int = 0) -> CleaningPlan:
     """Which training rows to drop or relabel: computed on the training split only, or read from a saved audit (used
     only if its training split is this one, text by text). Returns what data.json records."""
     if action not in ACTIONS:
@@ -283,50 +290,50 @@ def check_issues(audit: LabelIssues, corpus: Corpus, source) -> None:
                                 + ("at least one label" if corpus.multi_label else "exactly one label (single-label data)"))
 
 
-def plan_from_issues(audit: LabelIssues, action: str, source: str | None = None) -> dict:
+def plan_from_issues(audit: LabelIssues, action: str, source: str | None = None) -> CleaningPlan:
     """The cleaning plan (what data.json records) from an audit of the training split; ``source``: the file it was read
     from, if any."""
     found = audit.splits["train"]
     rows = sorted(issue.index for issue in found.issues)
     by_row = {issue.index: issue.suggested for issue in found.issues}
-    return {"action": action, "audit": str(Path(source).resolve()) if source else None, "model": audit.model,
-            "folds": audit.folds, "train_digest": found.digest, "rows": rows,
-            "suggested": [by_row[r] for r in rows] if action == "relabel" else None, "audit_warnings": list(audit.warnings)}
+    return CleaningPlan(action=action, audit=str(Path(source).resolve()) if source else None, model=audit.model,
+                        folds=audit.folds, train_digest=found.digest, rows=rows,
+                        suggested=[by_row[r] for r in rows] if action == "relabel" else None,
+                        audit_warnings=list(audit.warnings))
 
 
-def apply_cleaning(corpus: Corpus, plan: dict) -> Corpus:
+def apply_cleaning(corpus: Corpus, plan: CleaningPlan) -> Corpus:
     """The corpus with the planned training rows dropped or relabelled (recorded in ``corpus.source``)."""
     train = corpus["train"]
     names = corpus.label_names
-    rows = plan["rows"]
+    rows = plan.rows
     if rows and max(rows) >= len(train):
         raise EmobenchError(f"label issues name row {max(rows)} of a training split of {len(train)} texts")
-    if plan["action"] == "drop":
+    if plan.action == "drop":
         drop = set(rows)
         keep = [i for i in range(len(train)) if i not in drop]
         cleaned = train.subset(keep)
     else:
         labels = list(train.labels)
-        for row, suggested in zip(rows, plan["suggested"]):
+        for row, suggested in zip(rows, plan.suggested):
             ids = sorted(names.index(n) for n in suggested)
             labels[row] = ids if corpus.multi_label else ids[0]
         cleaned = Split(list(train.texts), labels)
     message = (f"training on a cleaned training split: {len(rows)} of {len(train)} texts flagged as likely mislabelled "
-               f"were {'dropped' if plan['action'] == 'drop' else 'relabelled'} ({plan['model']}, "
-               f"{'from ' + plan['audit'] if plan['audit'] else 'computed on the training split'})")
+               f"were {'dropped' if plan.action == 'drop' else 'relabelled'} ({plan.model}, "
+               f"{'from ' + plan.audit if plan.audit else 'computed on the training split'})")
     before, after = (split.label_matrix(len(names)).sum(axis=0) for split in (train, cleaned))
     emptied = [name for name, b, a in zip(names, before, after) if b and not a]
     if len([a for a in after if a]) < 2:
         kept = [name for name, a in zip(names, after) if a]
-        raise EmobenchError(f"cleaning the training split ({option('label_issues')} {plan['action']}) leaves "
+        raise EmobenchError(f"cleaning the training split ({option('label_issues')} {plan.action}) leaves "
                             f"{'one label' if kept else 'no text'}{' (' + kept[0] + ')' if kept else ''}; a classifier "
                             "needs at least two: keep the labels, or fix them by hand")
     said = [message]
     if emptied:
-        said.append(f"cleaning the training split ({plan['action']}) took away every training text of "
+        said.append(f"cleaning the training split ({plan.action}) took away every training text of "
                     f"{', '.join(emptied)}: the model cannot learn {'it' if len(emptied) == 1 else 'them'}")
-    source = {**corpus.source, "label_issues": dict(plan),
-              "warnings": [*corpus.source.get("warnings", []), *said, *plan.get("audit_warnings", [])]}
+    source = corpus.source.updated(label_issues=plan, warnings=[*corpus.source.warnings, *said, *plan.audit_warnings])
     for line in said:
         warnings.warn(line, _data_warning(), stacklevel=2)
     return Corpus(corpus.name, names, {**corpus.splits, "train": cleaned}, source, corpus.multi_label)

@@ -13,11 +13,14 @@ import numpy as np
 
 from ..data import Split
 from ..errors import EmobenchError, EmobenchWarning, RecordError
-from ..files import Folder, json_text
+from ..files import json_text
+from ..manifest import Folder
 from ..params import params_from_dict
 from ..probability import probabilities
 from ..records.base import check
-from ..records.model import MODEL_FILE, ModelRecord, new_record, open_model, save_model
+from ..records.model import (MODEL_FILE, Decision, ModelRecord, TokenizerInputs, VocabularyInputs, new_record, open_model,
+                             save_model)
+from ..records.run import EpochRecord
 from .registry import backend_of, family_class
 
 LABELS_KEY = "emobench.labels"  # weights files carry the label names they were trained with
@@ -32,7 +35,7 @@ class Scorer:
     label_names: list[str]
     multi_label: bool = False
     temperature: float = 1.0
-    decision: dict
+    decision: Decision | None  # multi-label: the thresholds
 
     def logits(self, texts: list[str]) -> np.ndarray:
         """Scores before the softmax / sigmoid (and before the temperature)."""
@@ -54,7 +57,7 @@ class Scorer:
             return probs.argmax(axis=1)
         from ..evaluation.thresholds import decide
 
-        return decide(probs, np.asarray(self.decision["thresholds"]), self.decision.get("at_least_one", False))
+        return decide(probs, np.asarray(self.decision.thresholds), self.decision.at_least_one)
 
     def predict(self, texts: list[str]) -> np.ndarray:
         return self.decide(self.predict_proba(texts))
@@ -77,7 +80,7 @@ class Scorer:
         self.label_names = list(record.label_names)
         self.multi_label = record.multi_label
         self.temperature = record.temperature
-        self.decision = record.decision.model_dump() if record.decision else {}
+        self.decision = record.decision
         self.info = dict(record.info)
 
 
@@ -98,14 +101,14 @@ class Classifier(Scorer):
         self.label_names = list(label_names or [])
         self.multi_label = False
         self.temperature = 1.0  # fitted on validation (models/temperature.py)
-        self.decision: dict = {}  # multi-label: thresholds (see evaluation/thresholds.py)
-        self.history: list[dict] = []  # per-epoch records for families that train in epochs
+        self.decision: Decision | None = None  # multi-label: thresholds (see evaluation/thresholds.py)
+        self.history: list[EpochRecord] = []  # for families that train in epochs
         self.info: dict = {}  # facts worth reporting (vocabulary coverage, parameter count, ...)
 
     # -- training
     def fit(self, train: Split, validation: Split | None, label_names: list[str], *, seed: int = 0,
             work_dir: Path | None = None, resume: bool = False, progress: bool = True,
-            on_epoch: Callable[[dict], None] | None = None) -> "Classifier":
+            on_epoch: Callable[[EpochRecord], None] | None = None) -> "Classifier":
         """Train on ``train`` (choosing epochs, temperature, thresholds ... on ``validation`` only). Families
         trained in epochs checkpoint into ``work_dir``, continue from it with ``resume``, and call
         ``on_epoch`` with each epoch's record (it may raise to stop training, e.g. to prune a trial)."""
@@ -151,12 +154,12 @@ class Classifier(Scorer):
             self.decision = self._default_decision(train)
             return
         self.decision = tune_thresholds(self.predict_proba_batched(validation.texts), self.truth(validation),
-                                        self._default_decision(train)["at_least_one"])
+                                        self._default_decision(train).at_least_one)
 
-    def _default_decision(self, train: Split) -> dict:
+    def _default_decision(self, train: Split) -> Decision:
         """Every label at 0.5 (at least one label per text where every training text has one)."""
-        return {"kind": "default", "thresholds": [0.5] * len(self.label_names),
-                "at_least_one": all(len(labels) for labels in train.labels)}
+        return Decision(kind="default", thresholds=[0.5] * len(self.label_names),
+                        at_least_one=all(len(labels) for labels in train.labels))
 
     def targets(self, split: Split):
         """What a loss is computed against: label ids, or (multi-label) a float 0/1 matrix."""
@@ -217,11 +220,29 @@ class Classifier(Scorer):
         raise EmobenchError(f"the {self.family} family has no explanations")
 
     # -- export
-    def onnx_graph(self, directory: Path) -> dict:
-        """For ONNX export: ``module`` (positional inputs -> logits), ``inputs`` (their names), ``example``
-        (a batch), ``dynamic_axes`` and ``preprocess`` (how texts become inputs without torch); files the
-        exported model needs are written to ``directory``. Families that cannot be exported say why."""
+    def onnx_graph(self, directory: Path) -> OnnxGraph:
+        """What ONNX export traces; files the exported model needs are written to ``directory``. Families that
+        cannot be exported say why."""
         raise EmobenchError(f"the {self.family} family cannot be exported to ONNX")
+
+
+@dataclasses.dataclass
+class OnnxGraph:
+    """A family's network as ONNX export traces it: ``module`` (positional ``inputs`` -> logits), an ``example``
+    batch (by input name), the ``dynamic_axes`` of each input, and ``preprocess``: how texts become the inputs
+    without torch (recorded in the export's description)."""
+
+    module: object  # a torch module: this file is also the base of the families without torch
+    inputs: list[str]
+    example: dict
+    dynamic_axes: dict[str, dict[int, str]]
+    preprocess: TokenizerInputs | VocabularyInputs
+
+    @property
+    def source(self) -> str:
+        """The file the inputs are made with (the tokenizer or the vocabulary), written beside the graph."""
+        prep = self.preprocess
+        return prep.tokenizer if isinstance(prep, TokenizerInputs) else prep.vocabulary
 
 
 def check_weights_labels(record: ModelRecord, outputs: int, path: Path, metadata: dict | None) -> None:

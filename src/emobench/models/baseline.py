@@ -14,7 +14,8 @@ import numpy as np
 
 from ..data import Split
 from ..errors import RecordError
-from ..files import Folder, read_tensors
+from ..files import read_tensors
+from ..manifest import Folder
 from ..records.model import ModelRecord
 from .base import Classifier, check_weights_labels, safetensors_metadata
 

@@ -1,7 +1,6 @@
 """LSTM classifiers on GloVe embeddings: the seed study's design (``lstm-paper``) and a careful one (``lstm``)."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -14,12 +13,14 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from ..batching import pad_features
 from ..data import Split
 from ..errors import RecordError
-from ..files import Folder, read_tensors
+from ..files import read_tensors
+from ..manifest import Folder
 from ..params import param
-from ..records.model import MODEL_FILE, ModelRecord, read_vocabulary
+from ..records.base import validate
+from ..records.model import MODEL_FILE, LstmVocabulary, ModelRecord, VocabularyInputs
 from ..training import TrainParams
 from ..training.checkpoint import save_weights
-from .base import check_weights_labels, safetensors_metadata
+from .base import OnnxGraph, check_weights_labels, safetensors_metadata
 from .glove import PACKAGED, glove_matrix
 from .torch_family import TorchClassifier
 from .vocabulary import Vocabulary, tokenize
@@ -157,28 +158,30 @@ class LstmClassifier(TorchClassifier):
             tokens, scores = tokens[-kept:], scores[len(scores) - kept:]
         return tokens, scores[: len(tokens)].tolist(), "integrated gradients (embeddings)"
 
-    def onnx_graph(self, directory: Path) -> dict:
+    def onnx_graph(self, directory: Path) -> OnnxGraph:
         from .base import PositionalInputs
 
         paper = self.params.architecture == "paper"
         self._write_vocabulary(directory)
         example = self._example_batch()
         axes = {"input_ids": {0: "batch"} if paper else {0: "batch", 1: "sequence"}, "lengths": {0: "batch"}}
-        return {"module": PositionalInputs(self.module, ["input_ids", "lengths"]), "inputs": ["input_ids", "lengths"],
-                "example": example, "dynamic_axes": axes,
-                "preprocess": {"kind": "vocabulary", "vocabulary": VOCABULARY, "pad_values": {"input_ids": 0},
-                               "left": paper, "keep_end": paper, "length": self.length if paper else None}}
+        preprocess = validate(VocabularyInputs, {
+            "kind": "vocabulary", "vocabulary": VOCABULARY, "pad_values": {"input_ids": 0}, "left": paper,
+            "keep_end": paper, "length": self.length if paper else None}, "the export's description")
+        return OnnxGraph(PositionalInputs(self.module, ["input_ids", "lengths"]), ["input_ids", "lengths"], example, axes,
+                         preprocess)
 
     def _write_vocabulary(self, directory: Path) -> None:
-        (directory / VOCABULARY).write_text(json.dumps({"words": self.vocab.words, "length": self.length}, ensure_ascii=False),
-                                            encoding="utf-8")
+        vocabulary = validate(LstmVocabulary, {"words": self.vocab.words, "length": self.length},
+                              "the vocabulary being saved")
+        vocabulary.write(directory, VOCABULARY)
 
     def _save_weights(self, directory: Path):
         save_weights(self.module.state_dict(), directory / WEIGHTS, self.weights_metadata())
         self._write_vocabulary(directory)
 
     def _load_weights(self, folder: Folder, record: ModelRecord):
-        saved = read_vocabulary(folder, VOCABULARY)
+        saved = LstmVocabulary.read(folder, VOCABULARY)
         self.vocab, self.length = Vocabulary(saved.words), saved.length
         legacy = folder.path("lstm.pt", "weights", required=False)
         if legacy is not None and not (folder.root / WEIGHTS).exists():

@@ -16,10 +16,10 @@ import numpy as np
 
 from ..batching import CPU_MAX_TOKENS, length_order, pad_arrays
 from ..errors import EmobenchError, RecordError
-from ..files import sha256_of
+from ..manifest import sha256_of
 from .base import Scorer
 from ..records.export import open_export
-from ..records.model import MODEL_FILE, check_tokenizer_json, read_vocabulary
+from ..records.model import MODEL_FILE, LstmVocabulary, check_tokenizer_json
 
 LABELS_KEY, INPUTS_KEY, EXPORT_KEY = "emobench.labels", "emobench.inputs_sha256", "emobench.export_id"
 
@@ -68,7 +68,7 @@ class OnnxModel(Scorer):
         else:
             from ..models.vocabulary import Vocabulary
 
-            self.vocabulary = Vocabulary(read_vocabulary(self.files, self.prep.vocabulary).words)
+            self.vocabulary = Vocabulary(LstmVocabulary.read(self.files, self.prep.vocabulary).words)
 
     def _check_graph(self, path: Path, spec) -> None:
         where = self.folder / MODEL_FILE

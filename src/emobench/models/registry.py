@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -185,6 +186,40 @@ class ModelSpec:
     def available_offline(self) -> bool:
         check = getattr(self.family_class, "available_offline", None)
         return check(self.params) if check else True
+
+    @property
+    def presets(self) -> dict[str, dict]:
+        return self.family_class.PRESETS
+
+    @property
+    def aliases(self) -> dict[str, str]:
+        """The family's other names for a parameter (setfit, static: body = pretrained)."""
+        return getattr(self.family_class, "ALIASES", {})
+
+    @property
+    def uses_gpu(self) -> bool:
+        return FAMILIES[self.family].gpu
+
+    @property
+    def small_data(self) -> dict:
+        """The defaults the family uses on a data budget."""
+        return dict(FAMILIES[self.family].small_data)
+
+    @property
+    def baseline(self) -> bool:
+        return is_baseline(self.name)
+
+    @property
+    def folder_name(self) -> str:
+        return folder_name(self.name)
+
+
+def folder_name(name: str) -> str:
+    """A model name as part of a folder name (runs, a study's runs, tuning folders): an ``hf:`` id's slashes become
+    ``_``, other characters a file name should not hold too, and it is never hidden, empty or ``..``. Registered names
+    and hub ids (``hf:org/name`` gives ``org_name``) keep the folder names they always had."""
+    model = re.sub(r"[^A-Za-z0-9._+=@-]+", "_", name.replace(HF_PREFIX, "").strip("/"))
+    return re.sub(r"\.{2,}", ".", model).strip("._") or "model"  # a path's dots never make '..' in a folder name
 
 
 def resolve(name: str, overrides: dict | None = None, preset: str | None = None) -> ModelSpec:

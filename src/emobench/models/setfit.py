@@ -85,12 +85,12 @@ class SetFitClassifier(TransformerClassifier):
              on_epoch=None):
         try:
             from sentence_transformers import SentenceTransformer, models
-            from setfit import SetFitModel, Trainer, TrainingArguments
+            from setfit import SetFitModel
         except ImportError:
             raise EmobenchError("the setfit family needs the setfit library (pip install 'emobench[setfit]')") from None
         from sklearn.linear_model import LogisticRegression
 
-        from ..logs import logger, quiet_libraries
+        from ..logs import quiet_libraries
 
         quiet_libraries()
         p = self.params
@@ -111,6 +111,29 @@ class SetFitClassifier(TransformerClassifier):
         body = SentenceTransformer(modules=modules, device="cuda" if self._gpu() else "cpu")
         model = SetFitModel(model_body=body, model_head=LogisticRegression(),
                             multi_target_strategy="one-vs-rest" if self.multi_label else None)
+        self._train_body(model, train, seed, progress)
+        # The encoder as a plain Hugging Face model, with the body's pooling and normalisation: what is saved and used.
+        self.params.pooling, self.params.normalize = pooling, normalize
+        self.tokenizer = self._tokenizer(source)
+        self.encoder = transformer.auto_model.to("cpu").eval()
+        x = self._encode(train.texts, progress)
+
+        def make():
+            return LogisticRegression(C=p.features_C, max_iter=p.head_max_iter, random_state=seed,
+                                      class_weight=p.class_weight)
+
+        self.head = fit_head(x, train, len(self.label_names), self.multi_label, make, "logreg")
+        self.info = {"parameters": sum(t.numel() for t in self.encoder.parameters()) + int(self.head.coef.size),
+                     "mode": "features", "model_type": self.encoder.config.model_type, "pooling": pooling,
+                     "normalize": normalize, "pairs_per_text": p.num_iterations}
+
+    def _train_body(self, model, train: Split, seed: int, progress: bool) -> None:
+        """SetFit's contrastive fine-tuning of the body on pairs of training texts (its head is not used)."""
+        from setfit import Trainer, TrainingArguments
+
+        from ..logs import logger
+
+        p = self.params
         labels = self.targets(train) if self.multi_label else list(train.labels)
         with tempfile.TemporaryDirectory(prefix="emobench-setfit-") as scratch:
             args = TrainingArguments(output_dir=scratch, batch_size=p.batch_size, num_epochs=p.epochs,
@@ -128,20 +151,6 @@ class SetFitClassifier(TransformerClassifier):
                                          [list(map(int, y)) for y in labels] if self.multi_label else labels, args=args)
         for line in printed.getvalue().splitlines():
             logger.debug("setfit: %s", line)
-        # The encoder as a plain Hugging Face model, with the body's pooling and normalisation: what is saved and used.
-        self.params.pooling, self.params.normalize = pooling, normalize
-        self.tokenizer = self._tokenizer(source)
-        self.encoder = transformer.auto_model.to("cpu").eval()
-        x = self._encode(train.texts, progress)
-
-        def make():
-            return LogisticRegression(C=p.features_C, max_iter=p.head_max_iter, random_state=seed,
-                                      class_weight=p.class_weight)
-
-        self.head = fit_head(x, train, len(self.label_names), self.multi_label, make, "logreg")
-        self.info = {"parameters": sum(t.numel() for t in self.encoder.parameters()) + int(self.head.coef.size),
-                     "mode": "features", "model_type": self.encoder.config.model_type, "pooling": pooling,
-                     "normalize": normalize, "pairs_per_text": p.num_iterations}
 
     @staticmethod
     def _gpu() -> bool:

@@ -23,10 +23,11 @@ import numpy as np
 
 from ..data import Split
 from ..errors import EmobenchError, EmobenchWarning, RecordError
-from ..files import Folder, read_tensors
+from ..files import read_tensors
+from ..manifest import Folder
 from ..params import param
 from ..records.model import MODEL_FILE, ModelRecord, check_tokenizer_json
-from .base import Classifier, check_weights_labels, safetensors_metadata
+from .base import Classifier, OnnxGraph, check_weights_labels, safetensors_metadata
 from .registry import MINILM_HUB_ID
 
 WEIGHTS, TOKENIZER = "static.safetensors", "tokenizer.json"
@@ -251,7 +252,7 @@ class StaticClassifier(Classifier):
                 out[:, j] = raw[:, column]
         return out
 
-    def onnx_graph(self, directory: Path) -> dict:
+    def onnx_graph(self, directory: Path) -> OnnxGraph:
         raise EmobenchError("the static family is not exported to ONNX: it already scores tens of thousands of texts a "
                             "second with model2vec (a bag of token vectors and a small head)")
 

@@ -2,7 +2,6 @@
 vocabularies as JSON, idf weights and coefficients as safetensors; rebuilt on load."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -11,15 +10,15 @@ import numpy as np
 
 from ..data import Split
 from ..errors import EmobenchError, RecordError
-from ..files import Folder, read_tensors
+from ..files import read_tensors
+from ..manifest import Folder
 from ..params import param
 from ..records.base import validate
 from ..records.model import ModelRecord, TfidfVocabulary
-from .base import Classifier, check_weights_labels, safetensors_metadata
+from .base import Classifier, OnnxGraph, check_weights_labels, safetensors_metadata
 from .linear import LinearHead, fit_head
 
 WEIGHTS, VOCABULARY = "tfidf.safetensors", "tfidf_vocabulary.json"
-MAX_VOCABULARY_BYTES = 2 << 30
 
 
 @dataclass
@@ -167,7 +166,7 @@ class TfidfClassifier(Classifier):
                         out.append((f, [w]))
         return out
 
-    def onnx_graph(self, directory: Path) -> dict:
+    def onnx_graph(self, directory: Path) -> OnnxGraph:
         raise EmobenchError(
             "tfidf stays in scikit-learn: ONNX's TfIdfVectorizer operator cannot express its character n-grams within "
             "word boundaries (char_wb) or its token pattern, and the model already scores thousands of texts a second "
@@ -182,12 +181,13 @@ class TfidfClassifier(Classifier):
             arrays[f"{name}.idf"] = vectorizer.idf_
             vocabularies[name] = _terms(vectorizer)
         save_file(arrays, str(directory / WEIGHTS), metadata=self.weights_metadata())
-        (directory / VOCABULARY).write_text(json.dumps({"kind": self.head.kind, "vocabularies": vocabularies},
-                                                       ensure_ascii=False), encoding="utf-8")
+        saved = validate(TfidfVocabulary, {"kind": self.head.kind, "vocabularies": vocabularies},
+                         "the vocabulary being saved")
+        saved.write(directory, VOCABULARY)
 
     def _load_weights(self, folder: Folder, record: ModelRecord):
         where = folder.root / VOCABULARY
-        saved = validate(TfidfVocabulary, folder.read_json(VOCABULARY, "TF-IDF vocabulary", MAX_VOCABULARY_BYTES), where)
+        saved = TfidfVocabulary.read(folder, VOCABULARY)
         expected = [name for name, _ in self._vectorizers()]
         if sorted(saved.vocabularies) != sorted(expected):
             raise RecordError(f"{where}: field vocabularies: {', '.join(saved.vocabularies)}, but the parameters ask for "

@@ -14,12 +14,13 @@ from torch import nn
 from ..batching import CPU_MAX_TOKENS, pad_features
 from ..data import Split
 from ..errors import EmobenchError, RecordError, option
-from ..files import MANIFEST, Folder, read_tensors
+from ..files import MANIFEST, read_tensors
+from ..manifest import Folder
 from ..params import param
-from ..records.base import check
-from ..records.model import MODEL_FILE, ModelRecord, check_tokenizer_json
+from ..records.base import check, validate
+from ..records.model import MODEL_FILE, ModelRecord, TokenizerInputs, check_tokenizer_json
 from ..training import TrainParams
-from .base import check_weights_labels, safetensors_metadata
+from .base import OnnxGraph, check_weights_labels, safetensors_metadata
 from .linear import LinearHead, fit_head
 from .registry import MINILM_HUB_ID
 from .torch_family import TorchClassifier
@@ -282,7 +283,7 @@ class TransformerClassifier(TorchClassifier):
         clean = [tokens[i].replace("Ġ", "").replace("▁", "") for i in keep]
         return clean, [float(scores[i]) for i in keep], "integrated gradients (embeddings)"
 
-    def onnx_graph(self, directory: Path) -> dict:
+    def onnx_graph(self, directory: Path) -> OnnxGraph:
         from .base import PositionalInputs
 
         self.tokenizer.backend_tokenizer.save(str(directory / "tokenizer.json"))
@@ -291,11 +292,12 @@ class TransformerClassifier(TorchClassifier):
         module = self.module if self.params.mode != "features" else _FeaturesLogits(
             self.encoder, self.head, len(self.label_names), self.multi_label, self.params.pooling, self.params.normalize,
             self.tokenizer.padding_side == "left")
-        return {"module": PositionalInputs(module, names), "inputs": names, "example": example,
-                "dynamic_axes": {name: {0: "batch", 1: "sequence"} for name in names},
-                "preprocess": {"kind": "tokenizer", "tokenizer": "tokenizer.json", "max_length": self.params.max_length,
-                               "pad_values": self._pad_values("token_type_ids" in names),
-                               "left": self.tokenizer.padding_side == "left"}}
+        preprocess = validate(TokenizerInputs, {
+            "kind": "tokenizer", "tokenizer": "tokenizer.json", "max_length": self.params.max_length,
+            "pad_values": self._pad_values("token_type_ids" in names), "left": self.tokenizer.padding_side == "left"},
+            "the export's description")
+        return OnnxGraph(PositionalInputs(module, names), names, example,
+                         {name: {0: "batch", 1: "sequence"} for name in names}, preprocess)
 
     def _save_weights(self, directory: Path):
         # A standard Hugging Face model directory (config.json, model.safetensors, tokenizer files).

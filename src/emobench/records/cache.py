@@ -17,7 +17,8 @@ import numpy as np
 from pydantic import Field
 
 from ..errors import RecordError
-from ..files import Folder, read_tensors, write_manifest
+from ..files import read_tensors
+from ..manifest import Folder, write_manifest
 from .base import Record, validate
 from .model import check_tokenizer_json
 

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
+from ..data.provenance import DataSource, OrderedRecord
 from ..errors import RecordError
-from ..files import MANIFEST, Folder, json_text, relative_name, sha256_of, write_text_atomic
-from .base import AnyDict, Count, LabelNames, Name, OpenRecord, Record, Share, check, validate, where_of
+from ..files import MANIFEST, json_text, relative_name, write_text_atomic
+from ..manifest import Folder, sha256_of
+from .base import AnyDict, Count, LabelNames, Name, OpenRecord, Record, Share, check, validate
 from .run import MetricsRecord, Predictions, RunRecord, SplitMetrics, read_predictions
+from .statistics import Statistics, parse_statistics
 
 COMPARISON, RESULTS, RESULTS_CSV, STATISTICS = "comparison.json", "results.json", "results.csv", "statistics.json"
 TRANSFER_DIR, TARGET = "transfer", "transfer/target.json"
@@ -61,8 +65,9 @@ class Results(Record):
         return self
 
 
-class TransferFacts(OpenRecord):
-    """What a transfer score says about the data it was scored on (the report and the console show it)."""
+class TransferFacts(OrderedRecord):
+    """What a transfer score says about the data it was scored on (the report and the console show it); dumped with
+    its keys in the order written, as results.json rows carry them."""
 
     dataset: Name
     shared_labels: LabelNames
@@ -77,15 +82,11 @@ class TransferFacts(OpenRecord):
 
 
 class TransferMetrics(SplitMetrics):
-    transfer: AnyDict  # checked as TransferFacts, kept as written
+    transfer: TransferFacts
 
     @model_validator(mode="after")
     def _facts(self):
-        try:
-            facts = TransferFacts.model_validate(self.transfer)
-        except ValidationError as exc:
-            first = exc.errors(include_url=False)[0]
-            raise ValueError(f"{where_of(('transfer', *first['loc']))}: {first['msg']}") from None
+        facts = self.transfer
         if facts.kept != self.n:
             raise ValueError(f"transfer.kept: {facts.kept} texts kept, but the scores count {self.n}")
         if facts.majority_label not in facts.shared_labels:
@@ -93,11 +94,20 @@ class TransferMetrics(SplitMetrics):
         return self
 
 
+class TransferTarget(Record):
+    """transfer/target.json: the data a comparison's runs were scored on for transfer -- its configuration (data paths
+    absolute), where its texts came from, and the split scored ("all": data without splits of its own)."""
+
+    dataset: AnyDict
+    source: AnyDict
+    split: Name
+
+
 @dataclass
 class TransferScores:
     """One run scored on another dataset's test split: metrics and the predictions they come from."""
 
-    metrics: dict
+    metrics: TransferMetrics
     predictions: Predictions
 
 
@@ -118,17 +128,13 @@ class ComparisonRecord:
     def __fspath__(self) -> str:
         return str(self.folder)
 
-    @property
-    def rows(self) -> list[dict]:
-        return [row.model_dump(mode="json") for row in self.results.runs]
-
     def run_dirs(self) -> list[Path]:
         return [resolve_run(self.folder, row.run) for row in self.results.runs]
 
     @classmethod
     def load(cls, folder: str | Path, allow_modified: bool = False,
              regenerated: tuple[str, ...] = ()) -> "ComparisonRecord":
-        """``regenerated``: outputs about to be rendered again, not verified (see :class:`~emobench.files.Folder`)."""
+        """``regenerated``: outputs about to be rendered again, not verified (see :class:`~emobench.manifest.Folder`)."""
         folder = Path(folder)
         if not (folder / RESULTS).is_file():
             raise RecordError(f"{folder}: not a comparison directory (no {RESULTS})")
@@ -163,6 +169,7 @@ class ComparisonRecord:
         """The transfer scores written earlier (for re-rendering), each checked against its predictions."""
         if self.files is None or not self.files.has(TARGET):
             return None
+        read_target(self.files)
         out = {}
         for name in run_names:
             scores = read_transfer(self.files, name)
@@ -221,10 +228,8 @@ def read_transfer(files: Folder, name: str) -> TransferScores | None:
     if not files.has(metrics_file):
         return None
     metrics = validate(TransferMetrics, files.read_json(metrics_file, "transfer metrics"), files.root / metrics_file)
-    labels = metrics.transfer.get("shared_labels")
-    without = metrics.transfer.get("labels_without_texts", [])
-    names = isinstance(labels, list) and isinstance(without, list) and all(isinstance(n, str) for n in labels + without)
-    check(names and len(set(labels)) == len(labels) and set(without) <= set(labels), files.root / metrics_file,
+    labels, without = metrics.transfer.shared_labels, metrics.transfer.labels_without_texts
+    check(set(without) <= set(labels), files.root / metrics_file,
           "transfer.labels_without_texts", "expected shared labels")
     scored = [name for name in labels if name not in without]
     check(sorted(scored) == sorted(metrics.per_class), files.root / metrics_file, "transfer.shared_labels",
@@ -236,7 +241,19 @@ def read_transfer(files: Folder, name: str) -> TransferScores | None:
     from .run import check_metrics
 
     check_metrics(predictions, metrics, labels, files.root / metrics_file, "", predictions_file, scored)
-    return TransferScores(metrics.as_dict(), predictions)
+    return TransferScores(metrics, predictions)
+
+
+def write_target(folder: Path, dataset: dict, source: DataSource | dict, split: str) -> TransferTarget:
+    source = source.dump() if isinstance(source, DataSource) else source
+    target = validate(TransferTarget, json.loads(json_text({"dataset": dataset, "source": source, "split": split})),
+                      "the transfer target being saved")
+    write_text_atomic(folder / TARGET, json_text(target.dump()))
+    return target
+
+
+def read_target(files: Folder) -> TransferTarget:
+    return validate(TransferTarget, files.read_json(TARGET, "transfer target"), files.root / TARGET)
 
 
 def write_description(folder: Path, description: dict) -> None:
@@ -252,11 +269,12 @@ def read_description(folder: Path, allow_modified: bool = False) -> ComparisonDe
     return validate(ComparisonDescription, files.read_json(COMPARISON, "comparison description"), folder / COMPARISON)
 
 
-def write_statistics(folder: Path, facts: dict) -> None:
-    """statistics.json: the analysis the report rendered (typed results of emobench.evaluation, as JSON), refused
-    where a claim's direction is not that of the scores it names."""
+def write_statistics(folder: Path, facts: dict) -> Statistics:
+    """statistics.json, refused where a claim's direction is not that of the scores it names."""
+    statistics = parse_statistics(json_text(facts), "the statistics being saved")
     check_claims(facts)
     write_text_atomic(folder / STATISTICS, json_text(facts))
+    return statistics
 
 
 def _claim(condition: bool, field: str, message: str) -> None:
@@ -324,5 +342,6 @@ def _csv_row(row: dict) -> dict:
 
 
 __all__ = ["ComparisonRecord", "ComparisonDescription", "Results", "ResultRow", "TransferScores", "MetricsRecord",
-           "COMPARISON", "RESULTS", "STATISTICS", "TRANSFER_DIR", "TARGET", "transfer_names", "write_description",
+           "TransferTarget", "Statistics", "COMPARISON", "RESULTS", "STATISTICS", "TRANSFER_DIR", "TARGET", "transfer_names",
+           "write_target", "read_target", "write_description",
            "read_description", "write_results", "resolve_run"]

@@ -8,7 +8,8 @@ from pathlib import Path
 from pydantic import Field, model_validator
 
 from ..errors import RecordError
-from ..files import Folder, json_text, write_text_atomic
+from ..files import json_text, write_text_atomic
+from ..manifest import Folder
 from .base import AnyDict, Count, Finite, OpenRecord, Record, Share, Task, check, validate
 from .model import MODEL_FILE, ModelRecord
 

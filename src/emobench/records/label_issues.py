@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from ..data.audit_report import AuditReport
 from ..files import json_text, read_json, write_text_atomic
 from .base import Count, LabelNames, OpenRecord, Record, Share, Task, validate
 
@@ -115,8 +116,23 @@ class _AuditFile(OpenRecord):
     label_issues: LabelIssues
 
 
-def write_label_issues(path: Path, record: dict) -> LabelIssues:
-    checked = validate(LabelIssues, record, "the label-issues audit being saved")
+class DataAuditFile(OpenRecord):
+    """A ``data audit --json`` file: the data audit's keys (carried), and with ``--label-issues`` the label issues."""
+
+    label_issues: LabelIssues | None = None
+
+
+def write_data_audit(path: Path, report: AuditReport, issues: LabelIssues | None = None) -> None:
+    """The data audit as ``data audit --json`` writes it, the label issues (if any) under ``label_issues``."""
+    data = report.dump()
+    if issues is not None:
+        data["label_issues"] = issues.model_dump(mode="json")
+    validate(DataAuditFile, data, "the data audit being saved")
+    write_text_atomic(Path(path), json_text(data))
+
+
+def write_label_issues(path: Path, issues: LabelIssues) -> LabelIssues:
+    checked = validate(LabelIssues, issues.model_dump(mode="json"), "the label-issues audit being saved")
     write_text_atomic(path, json_text(checked.model_dump(mode="json")))
     return checked
 

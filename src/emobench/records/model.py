@@ -6,6 +6,7 @@ against its weights (:meth:`ModelRecord.check_outputs`), the ONNX model against 
 """
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Annotated, Literal, Union
@@ -13,24 +14,19 @@ from typing import Annotated, Literal, Union
 from pydantic import Field, model_validator
 
 from ..errors import RecordError
-from ..files import Folder, json_text, write_manifest, write_text_atomic
+from ..files import json_text, write_text_atomic
+from ..manifest import Folder, write_manifest
 from .base import (FORMAT, AnyDict, Count, FileName, LabelNames, Name, OpenRecord, Record, Share, Task, check, validate)
+from ..evaluation.thresholds import Decision
 
 MODEL_FILE = "emobench_model.json"
 MAX_VOCABULARY_BYTES = 256 << 20  # an LSTM's vocab.json
+MAX_TFIDF_VOCABULARY_BYTES = 2 << 30  # a TF-IDF model's n-grams (character n-grams of a large corpus are many)
 MAX_TOKENIZER_BYTES = 256 << 20  # a tokenizers tokenizer.json
 # Fitted temperatures lie in exp(-3)..exp(3) (models/temperature.py); outside these bounds a value was edited,
 # and a tiny one (1e-320) would turn every probability into a division by almost zero.
 TEMPERATURE_RANGE = (1e-2, 1e2)
 GRAPH_INPUTS = ("input_ids", "token_type_ids", "attention_mask", "lengths")
-
-
-class Decision(OpenRecord):
-    """A multi-label model's thresholds, tuned on validation (evaluation/thresholds.py)."""
-
-    kind: Literal["default", "global", "per_label"]
-    thresholds: list[Share] = Field(min_length=1)
-    at_least_one: bool
 
 
 class TokenizerInputs(Record):
@@ -150,10 +146,10 @@ def save_model(directory: str | Path, record: ModelRecord) -> None:
 
 
 def new_record(family: str, params: dict, label_names: list[str], multi_label: bool, temperature: float,
-               decision: dict, info: dict) -> ModelRecord:
+               decision: Decision | None, info: dict) -> ModelRecord:
     return validate(ModelRecord, {"format": FORMAT, "family": family, "params": params, "label_names": list(label_names),
                                   "task": "multi_label" if multi_label else "single_label",
-                                  "temperature": float(temperature), "decision": decision or None, "info": info},
+                                  "temperature": float(temperature), "decision": decision, "info": info},
                     f"the model being saved ({family})")
 
 
@@ -177,6 +173,14 @@ class LstmVocabulary(Record):
             raise ValueError("words: expected '<pad>' and '<unk>' first (ids 0 and 1)")
         return self
 
+    def write(self, directory: str | Path, name: str) -> None:
+        _write_compact(Path(directory) / name, self)
+
+    @classmethod
+    def read(cls, folder: Folder, name: str) -> "LstmVocabulary":
+        """From a model or export folder, validated."""
+        return validate(cls, folder.read_json(name, "LSTM vocabulary", MAX_VOCABULARY_BYTES), folder.root / name)
+
 
 class TfidfVocabulary(Record):
     """``tfidf_vocabulary.json``: the classifier kind and each vectorizer's terms in column order."""
@@ -191,10 +195,18 @@ class TfidfVocabulary(Record):
                 raise ValueError(f"vocabularies.{name}: a term appears twice; columns would be ambiguous")
         return self
 
+    def write(self, directory: str | Path, name: str) -> None:
+        _write_compact(Path(directory) / name, self)
 
-def read_vocabulary(folder: Folder, name: str) -> LstmVocabulary:
-    """An LSTM's ``vocab.json`` from a model or export folder, validated."""
-    return validate(LstmVocabulary, folder.read_json(name, "LSTM vocabulary", MAX_VOCABULARY_BYTES), folder.root / name)
+    @classmethod
+    def read(cls, folder: Folder, name: str) -> "TfidfVocabulary":
+        data = folder.read_json(name, "TF-IDF vocabulary", MAX_TFIDF_VOCABULARY_BYTES)
+        return validate(cls, data, folder.root / name)
+
+
+def _write_compact(path: Path, record: Record) -> None:
+    # one line, no indentation: a vocabulary is large, and these are the bytes the families have always written
+    write_text_atomic(path, json.dumps(record.model_dump(), ensure_ascii=False))
 
 
 def check_tokenizer_json(folder: Folder, name: str = "tokenizer.json", rows: int | None = None) -> dict:

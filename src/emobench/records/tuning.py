@@ -20,7 +20,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from ..errors import RecordError
-from ..files import Folder, json_text, write_text_atomic
+from ..files import json_text, write_text_atomic
+from ..manifest import Folder
 from .base import AnyDict, Count, Finite, Name, OpenRecord, Record, check, validate
 from .run import DatasetRecord, RunRecord
 

@@ -38,3 +38,12 @@ def to_markdown(explanation) -> str:
 
     return " ".join(f"{md_escape(t)}[{s:+.2f}]" for t, s in zip(explanation.tokens, explanation.scores)) + \
         f" → {md_escape(explanation.label)} ({explanation.probability:.2f})"
+
+
+def to_page(explanations) -> str:
+    """Every explanation on one HTML page, styled like the reports."""
+    from .render import STYLE
+
+    body = "".join(f"<p>{to_html(e)}</p>" for e in explanations)
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>emobench explain</title>"
+            f"<style>{STYLE}</style></head><body>{body}</body></html>\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from rich.markup import escape as _escape
 from rich.table import Table
 
+from ..data.audit_report import AuditReport
 from ..data.text import printable
 
 
@@ -12,37 +13,37 @@ def escape(text) -> str:
     return _escape(printable(str(text)))
 
 
-def audit_tables(report: dict) -> list[Table]:
-    splits = report["splits"]
-    labels = Table("label", *[escape(s) for s in splits], title=f"{escape(report['dataset'])}: label counts (share)")
-    for label in report["labels"]:
-        labels.add_row(escape(label), *[f"{s['label_counts'][label]} ({100 * s['label_shares'][label]:.1f}%)"
+def audit_tables(report: AuditReport) -> list[Table]:
+    splits = report.splits
+    labels = Table("label", *[escape(s) for s in splits], title=f"{escape(report.dataset)}: label counts (share)")
+    for label in report.labels:
+        labels.add_row(escape(label), *[f"{s.label_counts[label]} ({100 * s.label_shares[label]:.1f}%)"
                                         for s in splits.values()])
-    labels.add_row("[bold]total[/]", *[f"[bold]{s['size']}[/]" for s in splits.values()])
+    labels.add_row("[bold]total[/]", *[f"[bold]{s.size}[/]" for s in splits.values()])
     texts = Table("split", "words mean", "p50", "p95", "max", "repeated", "conflicting", "empty", "placeholders",
                   title="texts and defects")
     for name, s in splits.items():
-        w = s["words"]
-        texts.add_row(escape(name), f"{w['mean']:.1f}", f"{w['p50']:g}", f"{w['p95']:g}", str(w["max"]),
-                      str(s["repeated_texts"]), str(s["conflicting_texts"]), str(s["empty_texts"]),
-                      str(s["placeholder_texts"]))
-    overall = report["overall"]
-    texts.add_row("[bold]all splits[/]", "", "", "", "", str(overall["repeated_texts"]),
-                  str(overall["conflicting_texts"]), "", "")
+        w = s.words
+        texts.add_row(escape(name), f"{w.mean:.1f}", f"{w.p50:g}", f"{w.p95:g}", str(w.max),
+                      str(s.repeated_texts), str(s.conflicting_texts), str(s.empty_texts),
+                      str(s.placeholder_texts))
+    overall = report.overall
+    texts.add_row("[bold]all splits[/]", "", "", "", "", str(overall.repeated_texts),
+                  str(overall.conflicting_texts), "", "")
     leakage = Table("splits", "texts in both", title="leakage between splits")
-    for pair, shared in report["leakage"].items():
+    for pair, shared in report.leakage.items():
         leakage.add_row(escape(pair.replace("&", " & ")), str(shared))
     tables = [labels, texts, leakage]
-    if report.get("task") == "multi_label":
+    if report.task == "multi_label":
         multi = Table("split", "labels per text", "texts with 1 / 2 / 3+ labels", "texts without a label",
                       "most frequent pairs", title="multi-label")
         for name, s in splits.items():
-            m = s["multi_label"]
-            counts = m["labels_per_text"]
+            m = s.multi_label
+            counts = m.labels_per_text
             several = sum(v for k, v in counts.items() if int(k) >= 3)
-            pairs = ", ".join(f"{escape(p['labels'][0])}+{escape(p['labels'][1])} ({p['texts']})" for p in m["top_pairs"][:3])
-            multi.add_row(escape(name), f"{m['cardinality']:.3f}", f"{counts.get('1', 0)} / {counts.get('2', 0)} / {several}",
-                          str(m["texts_without_label"]), pairs)
+            pairs = ", ".join(f"{escape(p.labels[0])}+{escape(p.labels[1])} ({p.texts})" for p in m.top_pairs[:3])
+            multi.add_row(escape(name), f"{m.cardinality:.3f}", f"{counts.get('1', 0)} / {counts.get('2', 0)} / {several}",
+                          str(m.texts_without_label), pairs)
         tables.append(multi)
     return tables
 

@@ -1,4 +1,5 @@
 """Serving: prediction API."""
+from .prediction import Prediction
 from .predictor import Predictor, predict
 
-__all__ = ["Predictor", "predict"]
+__all__ = ["Prediction", "Predictor", "predict"]

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EmobenchError, RecordError, option
+from .prediction import Prediction
 
 BACKENDS = ("auto", "torch", "onnx")
 # What stops the program is never taken for a text the model cannot score.
@@ -83,7 +84,7 @@ class Predictor:
         raise EmobenchError(f"the model could not score these {len(texts)} texts together, though it scores each alone "
                             f"({_reason(failure)})")
 
-    def predict(self, texts: list[str] | str) -> list[dict]:
+    def predict(self, texts: list[str] | str) -> list[Prediction]:
         """For each text: the predicted label (multi-label models: ``labels``, the label set) and the
         probability of every label."""
         if isinstance(texts, str):
@@ -94,19 +95,21 @@ class Predictor:
                 raise EmobenchError(f"text {i + 1}: a {type(text).__name__}; expected a string")
             if not text.strip():
                 raise EmobenchError(f"text {i + 1} is empty; expected a text to classify")
-        return self.format(texts, self.probabilities(texts))
+        return self.score(texts)
 
-    def format(self, texts: list[str], probs: np.ndarray, include_text: bool = True) -> list[dict]:
+    def score(self, texts: list[str]) -> list[Prediction]:
+        """The predictions of texts already checked (the service's and batch scoring's)."""
+        return self.predictions(texts, self.probabilities(texts))
+
+    def predictions(self, texts: list[str], probs: np.ndarray) -> list[Prediction]:
         decided = self.model.decide(probs)
         out = []
         for text, row, choice in zip(texts, probs, decided):
-            item = {"text": text} if include_text else {}
+            probabilities = {name: float(p) for name, p in zip(self.label_names, row)}
             if self.multi_label:
-                item["labels"] = [self.label_names[k] for k in np.flatnonzero(choice)]
+                out.append(Prediction(text, probabilities, labels=[self.label_names[k] for k in np.flatnonzero(choice)]))
             else:
-                item["label"] = self.label_names[int(choice)]
-            item["probabilities"] = {name: float(p) for name, p in zip(self.label_names, row)}
-            out.append(item)
+                out.append(Prediction(text, probabilities, label=self.label_names[int(choice)]))
         return out
 
     def card(self) -> dict:
@@ -125,15 +128,14 @@ class Predictor:
                 card.update(model=export.source.model, dataset=export.source.dataset, run=export.source.run_name,
                             test_metrics=export.source.test_metrics)
         elif (self.path / "model").is_dir():
-            from ..records.run import RunRecord
+            from ..records.run import RunRecord, card_metrics
 
             run = RunRecord.load(self.path, self.allow_modified)
             test = run.metrics.splits.get("test")
-            keep = ("n", "accuracy", "macro", "weighted", "micro", "samples", "subset_accuracy", "hamming_loss", "jaccard")
             card.update(model=run.config.model, dataset=run.data.dataset, run=self.path.resolve().name,
-                        test_metrics={k: v for k, v in (test.as_dict() if test else {}).items() if k in keep})
+                        test_metrics=card_metrics(test))
         return card
 
 
-def predict(run_or_model_dir: str | Path, texts: list[str] | str, backend: str = "auto") -> list[dict]:
+def predict(run_or_model_dir: str | Path, texts: list[str] | str, backend: str = "auto") -> list[Prediction]:
     return Predictor(run_or_model_dir, backend).predict(texts)

@@ -28,6 +28,7 @@ from ..claims import claim_file
 from ..files import check_outside_records
 from ..errors import DataError, EmobenchError, option
 from ..logs import bars, logger
+from .prediction import Prediction
 from .predictor import UnscorableText
 
 INPUTS = (".txt", ".csv", ".tsv", ".jsonl", ".ndjson")
@@ -41,74 +42,85 @@ def _codec(encoding: str) -> str:
 def text_rows(path: Path, text_column: str, encoding: str = "utf-8") -> Iterator[tuple[int, dict, str]]:
     """(line number, record to pass through, text) for every row, streamed. The first item is the header:
     (0, {column: None ...}, "") for CSV/TSV and text files, so an output can have its columns without rows."""
-    from ..data.readers.common import MAGIC, MAX_FIELD_CHARS, TextChecker, check_unicode, jsonl_objects
+    from ..data.readers.common import MAGIC, TextChecker
 
-    reader = None
     with open(path, "rb") as probe:
         head = probe.read(16)
     for magic, what in MAGIC.items():
         if head.startswith(magic):
             raise DataError(f"the file is {what}, not text", path)
     suffix = path.suffix.lower()
+    rows = _txt_rows if suffix == ".txt" else _jsonl_rows if suffix in (".jsonl", ".ndjson") else _csv_rows
     check = TextChecker()
     try:
         with open(path, "rb") as raw:
-            handle = _decoded_lines(raw, encoding, path)
-            if suffix == ".txt":
-                yield 0, {"text": None}, ""
-                blank = []
-                for number, line in enumerate(handle, start=1):
-                    text = line.rstrip("\r\n")
-                    if text.strip():
-                        yield number, {"text": text}, check(text, "text", path, number)
-                    else:
-                        blank.append(number)
-                if blank:  # no text to score; said, so the rows are not taken for one per line
-                    import warnings
-
-                    from ..data.readers.common import DataWarning
-
-                    shown = ", ".join(map(str, blank[:5])) + (f" and {len(blank) - 5} more" if len(blank) > 5 else "")
-                    warnings.warn(f"{path}: {len(blank)} blank line(s) skipped (line {shown}); the output has a row per "
-                                  "text, not per line", DataWarning, stacklevel=2)
-            elif suffix in (".jsonl", ".ndjson"):
-                for number, record in jsonl_objects(handle, path):
-                    _check_strings(record, path, number, check_unicode)
-                    yield number, record, check(_field(record, text_column, path, number), text_column, path, number)
-            else:
-                csv.field_size_limit(MAX_FIELD_CHARS)
-                # strict: a quote left open to the end of the file is an error, not one text swallowing the rest
-                reader = csv.reader(handle, delimiter="\t" if suffix == ".tsv" else ",", strict=True)
-                header = next(reader, None)
-                if header is None:
-                    raise DataError("empty file; expected a header row", path, 1)
-                twice = sorted({c for c in header if header.count(c) > 1})
-                if twice:
-                    raise DataError(f"column {twice[0]!r} appears twice in the header; every column needs its own name",
-                                    path, 1)
-                yield 0, dict.fromkeys(header), ""
-                for row in reader:
-                    if not row:
-                        continue
-                    if len(row) != len(header):
-                        raise DataError(f"a row with {len(row)} fields, expected {len(header)} as in the header", path,
-                                        reader.line_num)
-                    record = dict(zip(header, row))
-                    yield reader.line_num, record, check(_field(record, text_column, path, reader.line_num), text_column,
-                                                         path, reader.line_num)
+            yield from rows(_decoded_lines(raw, encoding, path), path, text_column, check)
     except LookupError:
         raise DataError(f"unknown encoding {encoding!r}; expected a Python codec name such as utf-8, cp1252", path) from None
     except UnicodeError as exc:  # a stream codec (UTF-16 without its byte order mark, ...): no line to point at
         raise DataError(f"cannot be read as {encoding} ({exc}); give the file's encoding with {option('encoding')}",
                         path) from None
+    check.report()
+
+
+def _txt_rows(lines: Iterator[str], path: Path, text_column: str, check) -> Iterator[tuple[int, dict, str]]:
+    """One text per non-blank line; the column is always "text"."""
+    yield 0, {"text": None}, ""
+    blank = []
+    for number, line in enumerate(lines, start=1):
+        text = line.rstrip("\r\n")
+        if text.strip():
+            yield number, {"text": text}, check(text, "text", path, number)
+        else:
+            blank.append(number)
+    if blank:  # no text to score; said, so the rows are not taken for one per line
+        import warnings
+
+        from ..data.readers.common import DataWarning
+
+        shown = ", ".join(map(str, blank[:5])) + (f" and {len(blank) - 5} more" if len(blank) > 5 else "")
+        warnings.warn(f"{path}: {len(blank)} blank line(s) skipped (line {shown}); the output has a row per "
+                      "text, not per line", DataWarning, stacklevel=3)  # the caller of text_rows
+
+
+def _jsonl_rows(lines: Iterator[str], path: Path, text_column: str, check) -> Iterator[tuple[int, dict, str]]:
+    from ..data.readers.common import check_unicode, jsonl_objects
+
+    for number, record in jsonl_objects(lines, path):
+        _check_strings(record, path, number, check_unicode)
+        yield number, record, check(_field(record, text_column, path, number), text_column, path, number)
+
+
+def _csv_rows(lines: Iterator[str], path: Path, text_column: str, check) -> Iterator[tuple[int, dict, str]]:
+    from ..data.readers.common import MAX_FIELD_CHARS
+
+    csv.field_size_limit(MAX_FIELD_CHARS)
+    # strict: a quote left open to the end of the file is an error, not one text swallowing the rest
+    reader = csv.reader(lines, delimiter="\t" if path.suffix.lower() == ".tsv" else ",", strict=True)
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise DataError("empty file; expected a header row", path, 1)
+        twice = sorted({c for c in header if header.count(c) > 1})
+        if twice:
+            raise DataError(f"column {twice[0]!r} appears twice in the header; every column needs its own name", path, 1)
+        yield 0, dict.fromkeys(header), ""
+        for row in reader:
+            if not row:
+                continue
+            if len(row) != len(header):
+                raise DataError(f"a row with {len(row)} fields, expected {len(header)} as in the header", path,
+                                reader.line_num)
+            record = dict(zip(header, row))
+            yield reader.line_num, record, check(_field(record, text_column, path, reader.line_num), text_column,
+                                                 path, reader.line_num)
     except csv.Error as exc:
         detail = str(exc)
         if "field larger than field limit" in detail:
             detail = f"a field of more than {MAX_FIELD_CHARS:,} characters (is a quote left open?)"
         elif "unexpected end of data" in detail:
             detail = "a quote is left open to the end of the file"
-        raise DataError(f"malformed CSV ({detail})", path, getattr(reader, "line_num", None)) from None
-    check.report()
+        raise DataError(f"malformed CSV ({detail})", path, reader.line_num) from None
 
 
 def _decoded_lines(raw, encoding: str, path: Path) -> Iterator[str]:
@@ -174,14 +186,14 @@ class _Writer:
         self.writer = csv.writer(self.handle)
         self.writer.writerow([*self.columns, self.key, *[f"p_{n}" for n in self.label_names]])
 
-    def write(self, rows: list[tuple[int, dict]], predictions: list[dict]) -> None:
+    def write(self, rows: list[tuple[int, dict]], predictions: list[Prediction]) -> None:
         for (number, record), prediction in zip(rows, predictions):
-            chosen = prediction["labels"] if self.multi else prediction["label"]
+            chosen = prediction.chosen
             if self.suffix == ".jsonl":
                 taken = sorted(self.outputs & set(record))
                 if taken:
                     raise DataError(f"key {taken[0]!r} is one the scores are written under; rename it", self.path, number)
-                self.handle.write(json.dumps({**record, self.key: chosen, "probabilities": prediction["probabilities"]},
+                self.handle.write(json.dumps({**record, self.key: chosen, "probabilities": prediction.probabilities},
                                              ensure_ascii=False) + "\n")
                 continue
             if self.writer is None:
@@ -193,7 +205,7 @@ class _Writer:
                 record = {c: record[c] for c in self.columns}  # same keys in another order: by name, never shifted
             flat = [json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v for v in record.values()]
             self.writer.writerow([*flat, "|".join(chosen) if self.multi else chosen,
-                                  *[f"{prediction['probabilities'][n]:.6f}" for n in self.label_names]])
+                                  *[f"{prediction.probabilities[n]:.6f}" for n in self.label_names]])
 
 
 @dataclass
@@ -248,7 +260,7 @@ def score_file(run_or_export: str | Path, input_path: str | Path, output_path: s
     try:
         rows = text_rows(input_path, text_column, encoding)
         score = _on_ray(run_or_export, backend, allow_modified, ray_address, ray_workers) if engine == "ray" else \
-            (lambda chunks: (predictor.format(texts, predictor.probabilities(texts), False) for texts in chunks))
+            (lambda chunks: (predictor.score(texts) for texts in chunks))
         with open(partial, "w", newline="", encoding="utf-8") as handle:
             count = _score(rows, score, _Writer(handle, output_path.suffix.lower(), predictor.label_names,
                                                 predictor.multi_label, input_path), chunk_size, progress)
@@ -311,8 +323,8 @@ class RayScorer:
 
         self.predictor = Predictor(path, backend, allow_modified)
 
-    def score(self, texts: list[str]) -> list[dict]:
-        return self.predictor.format(texts, self.predictor.probabilities(texts), False)
+    def score(self, texts: list[str]) -> list[Prediction]:
+        return self.predictor.score(texts)
 
 
 def _on_ray(path, backend: str, allow_modified: bool, address: str | None, workers: int):

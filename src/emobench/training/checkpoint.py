@@ -2,21 +2,23 @@
 
 A checkpoint is a folder ``ckpt-NNNN`` (the epoch) holding the model weights, the optimizer state
 (tensors as safetensors, the rest as JSON), every process's random-number state and ``state.json``
-(epoch, best score, history, scheduler). It is written as ``ckpt-NNNN.tmp`` and renamed when complete;
+(epoch, best score, history, scheduler; their types are ``records/checkpoint.py``'s). It is written as ``ckpt-NNNN.tmp`` and renamed when complete;
 older checkpoints are deleted only after that, and the best epoch's weights are a separate
 ``best-NNNN.safetensors`` written through a temporary file. A kill at any instant therefore leaves the
 previous complete checkpoint (or the new one), never a half one.
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
+
+from ..records.checkpoint import STATE_FILE, CheckpointState, OptimizerState
 
 _CKPT = re.compile(r"^ckpt-(\d+)$")
 _BEST = re.compile(r"^best-(\d+)\.safetensors$")
@@ -38,25 +40,25 @@ def load_weights(path: Path) -> dict[str, torch.Tensor]:
     return load_file(str(path))
 
 
-def _optimizer_parts(state: dict) -> tuple[dict, dict]:
-    tensors, rest = {}, {"param_groups": state["param_groups"], "state": {}}
+def _optimizer_parts(state: dict) -> tuple[dict, OptimizerState]:
+    tensors, rest = {}, {}
     for pid, values in state["state"].items():
         for name, value in values.items():
             if isinstance(value, torch.Tensor):
                 tensors[f"{pid}.{name}"] = value
             else:
-                rest["state"].setdefault(str(pid), {})[name] = value
-    return tensors, rest
+                rest.setdefault(str(pid), {})[name] = value
+    return tensors, OptimizerState(param_groups=state["param_groups"], state=rest)
 
 
-def _optimizer_state(tensors: dict, rest: dict) -> dict:
+def _optimizer_state(tensors: dict, rest: OptimizerState) -> dict:
     state: dict = {}
     for key, value in tensors.items():
         pid, name = key.split(".", 1)
         state.setdefault(int(pid), {})[name] = value
-    for pid, values in rest["state"].items():
+    for pid, values in rest.state.items():
         state.setdefault(int(pid), {}).update(values)
-    return {"state": state, "param_groups": rest["param_groups"]}
+    return {"state": state, "param_groups": rest.param_groups}
 
 
 def rng_state() -> dict[str, torch.Tensor]:
@@ -84,17 +86,17 @@ def write_part(tmp: Path, model_state: dict | None, optimizer_state: dict | None
     if optimizer_state is not None:
         tensors, rest = _optimizer_parts(optimizer_state)
         save_file(tensors_for_saving(tensors), str(tmp / "optimizer.safetensors"))
-        (tmp / "optimizer.json").write_text(json.dumps(rest))
+        rest.write(tmp)
 
 
-def commit(work_dir: Path, epoch: int, state: dict) -> Path:
-    """Main process, after every process wrote its part: state.json, rename, then delete what is stale."""
+def commit(work_dir: Path, epoch: int, state: CheckpointState) -> Path:
+    """Main process, after every process wrote its part: the state, rename, then delete what is stale."""
     tmp = work_dir / f"ckpt-{epoch:04d}.tmp"
-    (tmp / "state.json").write_text(json.dumps(state))
+    state.write(tmp)
     final = work_dir / f"ckpt-{epoch:04d}"
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
-    prune(work_dir, keep=final, best=state.get("best_file"))
+    prune(work_dir, keep=final, best=state.best_file)
     return final
 
 
@@ -112,19 +114,25 @@ def latest(work_dir: Path) -> Path | None:
     """The newest complete checkpoint folder, or None."""
     if not work_dir.is_dir():
         return None
-    found = [(int(m.group(1)), e) for e in work_dir.iterdir() if (m := _CKPT.match(e.name)) and (e / "state.json").is_file()]
+    found = [(int(m.group(1)), e) for e in work_dir.iterdir() if (m := _CKPT.match(e.name)) and (e / STATE_FILE).is_file()]
     return max(found)[1] if found else None
 
 
-def read(folder: Path, process_index: int) -> dict:
-    """Everything a checkpoint holds, for one process."""
-    from ..files import parse_json, read_tensors
+@dataclass
+class Checkpoint:
+    """Everything a checkpoint holds, for one process (``rng`` None: this process wrote no random state)."""
 
-    def part(name: str, what: str):
-        return parse_json((folder / name).read_bytes(), folder / name, what)
+    state: CheckpointState
+    model: dict[str, torch.Tensor]
+    optimizer: dict
+    rng: dict[str, torch.Tensor] | None
 
-    state = part("state.json", "checkpoint state")
-    optimizer = _optimizer_state(read_tensors(folder / "optimizer.safetensors", "torch"), part("optimizer.json", "optimizer state"))
+
+def read(folder: Path, process_index: int) -> Checkpoint:
+    from ..files import read_tensors
+
+    state = CheckpointState.read(folder)
+    optimizer = _optimizer_state(read_tensors(folder / "optimizer.safetensors", "torch"), OptimizerState.read(folder))
     rng_file = folder / f"rng-{process_index}.safetensors"
-    return {"state": state, "model": read_tensors(folder / "model.safetensors", "torch"), "optimizer": optimizer,
-            "rng": read_tensors(rng_file, "torch") if rng_file.is_file() else None}
+    return Checkpoint(state, read_tensors(folder / "model.safetensors", "torch"), optimizer,
+                      read_tensors(rng_file, "torch") if rng_file.is_file() else None)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -20,11 +21,17 @@ from accelerate import Accelerator
 from accelerate.utils import gather_object, set_seed
 from tqdm.auto import tqdm
 
-from ..logs import bars, logger
-from . import checkpoint
 from ..batching import batch_logits, length_of, length_order
+from ..logs import bars, logger
+from ..records.checkpoint import CheckpointState
+from ..records.run import EpochRecord
+from . import checkpoint
+from .epochs import describe, repeats_for, still_rising
+from .epochs import validation_scores as _validation_scores  # looked up here at each fit (tests script the scores)
 from .sampler import LengthBucketBatches
 from .params import TrainParams
+
+__all__ = ["Trainer", "LengthBucketBatches", "repeats_for", "still_rising"]
 
 
 class _Examples(torch.utils.data.Dataset):
@@ -51,6 +58,20 @@ def _collate_with(collate: Callable[[list[dict]], dict]):
         return batch
 
     return wrapped
+
+
+@dataclass
+class _Prepared:
+    """One fit's objects, as Accelerate prepared them (``work_dir`` None: nothing is checkpointed)."""
+
+    module: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    loader: torch.utils.data.DataLoader
+    scheduler: object
+    sampler: LengthBucketBatches
+    loss_fn: torch.nn.Module
+    per_epoch: int
+    work_dir: Path | None
 
 
 def _after_epoch(epoch: int) -> None:
@@ -88,12 +109,12 @@ class Trainer:
             self.module = torch.compile(self.module, dynamic=None)
         # Bars only on a terminal: a log file gets one line per epoch instead of thousands of bar updates.
         self.progress = bars(progress) and self.accelerator.is_local_main_process
-        self.history: list[dict] = []
+        self.history: list[EpochRecord] = []
         self.warnings: list[str] = []  # said once training ends, to be recorded with the model
 
     # ------------------------------------------------------------------ training
     def fit(self, train_features, train_labels, val_features=None, val_labels=None, work_dir: Path | None = None,
-            resume: bool = False, on_epoch: Callable[[dict], None] | None = None) -> list[dict]:
+            resume: bool = False, on_epoch: Callable[[EpochRecord], None] | None = None) -> list[EpochRecord]:
         p, acc = self.params, self.accelerator
         set_seed(self.seed)
         # Denormal floats (tiny gradients late in training) take a slow path on x86 CPUs; flushing them to zero
@@ -105,12 +126,46 @@ class Trainer:
             if flush:
                 torch.set_flush_denormal(False)
 
-    def _fit(self, train_features, train_labels, val_features, val_labels, work_dir, resume, on_epoch) -> list[dict]:
+    def _fit(self, train_features, train_labels, val_features, val_labels, work_dir, resume,
+             on_epoch) -> list[EpochRecord]:
+        run = self._prepare(train_features, train_labels, work_dir)
+        state, best_state = CheckpointState(), None
+        if resume and run.work_dir is not None:
+            state, best_state = self._resume(run)
+        self.history = state.history
+        for epoch in range(state.epoch + 1, self.epochs + 1):
+            # early stopping, once the minimum of optimizer steps is done (a budget is not cut short by patience)
+            if self.params.patience and state.bad_epochs >= self.params.patience and \
+                    (epoch - 1) * run.per_epoch >= self.params.min_steps:
+                break
+            started = time.perf_counter()
+            record = self._train_epoch(run, epoch)
+            if val_features is not None and len(val_features):
+                logits, _ = self.predict_logits(val_features, return_indices=True)
+                record.update(self.scores(logits, np.asarray(val_labels)))
+            record["seconds"] = time.perf_counter() - started
+            epoch_record = EpochRecord(**record)
+            self.history.append(epoch_record)
+            best_state = self._keep_best(run, state, epoch_record, best_state)
+            state.epoch, state.history = epoch, self.history
+            if run.work_dir is not None:
+                saving = time.perf_counter()
+                self._checkpoint(run.work_dir, state, run.module, run.optimizer, run.scheduler)
+                epoch_record.checkpoint_seconds = time.perf_counter() - saving
+            if self.accelerator.is_main_process:
+                logger.info(describe(epoch_record, self.epochs))
+            _after_epoch(epoch)
+            if on_epoch is not None:
+                on_epoch(epoch_record.model_copy())
+        self._finish(run, state, best_state)
+        return self.history
+
+    def _prepare(self, train_features, train_labels, work_dir) -> _Prepared:
+        """The loader, optimizer, schedule and loss, prepared by Accelerate."""
         p, acc = self.params, self.accelerator
         # Checkpoints exist to resume: without a work_dir nothing can resume, so the best epoch's weights are
         # kept in memory only and nothing is written.
-        persist = work_dir is not None
-        if persist:
+        if work_dir is not None:
             work_dir = Path(work_dir)
             work_dir.mkdir(parents=True, exist_ok=True)
         # Small data: an epoch goes over the training texts as often as it takes for the run to make min_steps optimizer
@@ -128,120 +183,115 @@ class Trainer:
                                              persistent_workers=on_gpu and p.loader_workers > 0)
         optimizer = self._optimizer()
         per_epoch = math.ceil(len(sampler) / acc.num_processes)
-        epochs = self.epochs = p.epochs
-        steps = epochs * per_epoch
-        scheduler = self._scheduler(optimizer, steps)
+        self.epochs = p.epochs
+        scheduler = self._scheduler(optimizer, self.epochs * per_epoch)
         train_labels = np.asarray(train_labels, dtype=np.float32 if self.multi_label else np.int64)
         weight = self._class_weight(train_labels)
         module, optimizer, loader, scheduler = acc.prepare(self.module, optimizer, loader, scheduler)
         weight = weight.to(acc.device) if weight is not None else None
         loss_fn = (torch.nn.BCEWithLogitsLoss(pos_weight=weight) if self.multi_label else
                    torch.nn.CrossEntropyLoss(weight=weight))
+        return _Prepared(module, optimizer, loader, scheduler, sampler, loss_fn, per_epoch, work_dir)
 
-        state = {"epoch": 0, "best": None, "best_epoch": 0, "best_file": None, "bad_epochs": 0, "history": []}
-        best_state = None
-        last = checkpoint.latest(work_dir) if resume and persist else None
-        if last is not None:
-            saved = checkpoint.read(last, acc.process_index)
-            acc.unwrap_model(module).load_state_dict(saved["model"])
-            optimizer.load_state_dict(saved["optimizer"])
-            state = saved["state"]
-            scheduler.scheduler.load_state_dict(state.pop("scheduler"))
-            if saved["rng"] is not None:
-                checkpoint.set_rng_state(saved["rng"])
-            best_state = checkpoint.load_weights(work_dir / state["best_file"]) if state["best_file"] else None
-        self.history = state["history"]
-        for epoch in range(state["epoch"] + 1, epochs + 1):
-            # early stopping, once the minimum of optimizer steps is done (a budget is not cut short by patience)
-            if p.patience and state["bad_epochs"] >= p.patience and (epoch - 1) * per_epoch >= p.min_steps:
-                break
-            # Through the prepared loader: Accelerate otherwise sets the sampler's epoch from its own
-            # iteration counter, which restarts at 0 on resume and would change the batch order.
-            loader.set_epoch(epoch)
-            sampler.set_epoch(epoch)  # under several processes the loader wraps the sampler in a shard
-            module.train()
-            started, count = time.perf_counter(), 0
-            total = torch.zeros((), device=acc.device)  # summed on the device: no host sync per step
-            bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", disable=not self.progress, leave=False, unit="batch",
-                       file=sys.stderr)
-            for step, batch in enumerate(bar):
-                labels = batch.pop("labels")
-                batch.pop("index")
-                with acc.autocast():
-                    logits = module(**batch)
-                    loss = loss_fn(logits.float(), labels)
-                acc.backward(loss)
-                if p.max_grad_norm:
-                    acc.clip_grad_norm_(module.parameters(), p.max_grad_norm)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
-                total += loss.detach() * len(labels)
-                count += len(labels)
-                if self.progress and step % 25 == 0:
-                    bar.set_postfix(loss=f"{total.item() / count:.4f}")
-            if not math.isfinite(total.item()):
-                from ..errors import TrainingDiverged
+    def _resume(self, run: _Prepared) -> tuple[CheckpointState, dict | None]:
+        """The newest checkpoint's weights, optimizer, schedule and random state, and the best epoch's weights."""
+        acc = self.accelerator
+        last = checkpoint.latest(run.work_dir)
+        if last is None:
+            return CheckpointState(), None
+        saved = checkpoint.read(last, acc.process_index)
+        acc.unwrap_model(run.module).load_state_dict(saved.model)
+        run.optimizer.load_state_dict(saved.optimizer)
+        run.scheduler.scheduler.load_state_dict(saved.state.scheduler)
+        if saved.rng is not None:
+            checkpoint.set_rng_state(saved.rng)
+        best_file = saved.state.best_file
+        return saved.state, checkpoint.load_weights(run.work_dir / best_file) if best_file else None
 
-                raise TrainingDiverged(f"training diverged: the training loss is {total.item()} in epoch {epoch} (non-finite "
-                                    f"weights or inputs, or a learning rate too large: {p.learning_rate})")
-            record = {"epoch": epoch, "train_loss": total.item() / max(count, 1), "lr": scheduler.get_last_lr()[0],
-                      "steps": per_epoch, "total_steps": sum(h.get("steps", 0) for h in self.history) + per_epoch,
-                      "passes": self.repeats}
-            if val_features is not None and len(val_features):
-                logits, _ = self.predict_logits(val_features, return_indices=True)
-                record.update(self.scores(logits, np.asarray(val_labels)))
-            record["seconds"] = time.perf_counter() - started
-            self.history.append(record)
-            score = record.get("val_" + p.metric, -record["train_loss"])
-            if state["best"] is None or score > state["best"]:
-                # Kept in memory by every process (their weights are identical), on disk for resuming.
-                best_state = checkpoint.tensors_for_saving(acc.unwrap_model(module).state_dict())
-                best_file = f"best-{epoch:04d}.safetensors"
-                if acc.is_main_process and persist:
-                    checkpoint.save_weights(best_state, work_dir / best_file)
-                state.update(best=score, best_epoch=epoch, best_file=best_file, bad_epochs=0)
-            else:
-                state["bad_epochs"] += 1
-            state.update(epoch=epoch, history=self.history)
-            if persist:
-                saving = time.perf_counter()
-                self._checkpoint(work_dir, state, module, optimizer, scheduler)
-                record["checkpoint_seconds"] = time.perf_counter() - saving
-            if acc.is_main_process:
-                logger.info(_describe(record, epochs))
-            _after_epoch(epoch)
-            if on_epoch is not None:
-                on_epoch(dict(record))
+    def _train_epoch(self, run: _Prepared, epoch: int) -> dict:
+        """One pass of optimizer steps; the epoch's record so far (its training loss and schedule)."""
+        p, acc = self.params, self.accelerator
+        # Through the prepared loader: Accelerate otherwise sets the sampler's epoch from its own
+        # iteration counter, which restarts at 0 on resume and would change the batch order.
+        run.loader.set_epoch(epoch)
+        run.sampler.set_epoch(epoch)  # under several processes the loader wraps the sampler in a shard
+        run.module.train()
+        count = 0
+        total = torch.zeros((), device=acc.device)  # summed on the device: no host sync per step
+        bar = tqdm(run.loader, desc=f"epoch {epoch}/{self.epochs}", disable=not self.progress, leave=False,
+                   unit="batch", file=sys.stderr)
+        for step, batch in enumerate(bar):
+            labels = batch.pop("labels")
+            batch.pop("index")
+            with acc.autocast():
+                logits = run.module(**batch)
+                loss = run.loss_fn(logits.float(), labels)
+            acc.backward(loss)
+            if p.max_grad_norm:
+                acc.clip_grad_norm_(run.module.parameters(), p.max_grad_norm)
+            run.optimizer.step()
+            run.scheduler.step()
+            run.optimizer.zero_grad(set_to_none=True)
+            total += loss.detach() * len(labels)
+            count += len(labels)
+            if self.progress and step % 25 == 0:
+                bar.set_postfix(loss=f"{total.item() / count:.4f}")
+        if not math.isfinite(total.item()):
+            from ..errors import TrainingDiverged
+
+            raise TrainingDiverged(f"training diverged: the training loss is {total.item()} in epoch {epoch} (non-finite "
+                                   f"weights or inputs, or a learning rate too large: {p.learning_rate})")
+        done = sum(getattr(h, "steps", 0) for h in self.history)  # a history resumed from an old checkpoint may lack them
+        return {"epoch": epoch, "train_loss": total.item() / max(count, 1), "lr": run.scheduler.get_last_lr()[0],
+                "steps": run.per_epoch, "total_steps": done + run.per_epoch, "passes": self.repeats}
+
+    def _keep_best(self, run: _Prepared, state: CheckpointState, record: EpochRecord, best_state):
+        """The best weights so far (``best_state``, or this epoch's if it scores higher), and the early-stopping count."""
+        acc = self.accelerator
+        score = getattr(record, "val_" + self.params.metric, -record.train_loss)
+        if not (state.best is None or score > state.best):
+            state.bad_epochs += 1
+            return best_state
+        # Kept in memory by every process (their weights are identical), on disk for resuming.
+        best_state = checkpoint.tensors_for_saving(acc.unwrap_model(run.module).state_dict())
+        best_file = f"best-{record.epoch:04d}.safetensors"
+        if acc.is_main_process and run.work_dir is not None:
+            checkpoint.save_weights(best_state, run.work_dir / best_file)
+        state.best, state.best_epoch, state.best_file, state.bad_epochs = score, record.epoch, best_file, 0
+        return best_state
+
+    def _finish(self, run: _Prepared, state: CheckpointState, best_state) -> None:
+        """The best epoch's weights back into the module, on the CPU, and the warnings to record with the model."""
+        acc = self.accelerator
         acc.wait_for_everyone()
-        self.module = acc.unwrap_model(module)
+        self.module = acc.unwrap_model(run.module)
         self.module.load_state_dict(best_state)
         self.module.to("cpu").eval()
-        self.best_epoch = state["best_epoch"]
+        self.best_epoch = state.best_epoch
         self.warnings = []
-        rising = still_rising(self.history, p.metric, epochs)
+        rising = still_rising(self.history, self.params.metric, self.epochs)
         if rising:
             import warnings
 
             from ..errors import EmobenchWarning
 
             if acc.is_main_process:
-                warnings.warn(rising, EmobenchWarning, stacklevel=3)
+                warnings.warn(rising, EmobenchWarning, stacklevel=4)
             # recorded with the model (the family's info), spelled as the API's parameter names
             self.warnings.append(str(EmobenchWarning(rising)))
         acc.free_memory()
-        return self.history
 
-    def _checkpoint(self, work_dir: Path, state: dict, module, optimizer, scheduler) -> None:
+    def _checkpoint(self, work_dir: Path, state: CheckpointState, module, optimizer, scheduler) -> None:
         acc = self.accelerator
         acc.wait_for_everyone()
-        tmp = work_dir / f"ckpt-{state['epoch']:04d}.tmp"
+        tmp = work_dir / f"ckpt-{state.epoch:04d}.tmp"
         main = acc.is_main_process
         checkpoint.write_part(tmp, acc.unwrap_model(module).state_dict() if main else None,
                               optimizer.state_dict() if main else None, acc.process_index)
         acc.wait_for_everyone()  # every process has written its RNG state before the folder is renamed
         if main:
-            checkpoint.commit(work_dir, state["epoch"], {**state, "scheduler": scheduler.scheduler.state_dict()})
+            state.scheduler = scheduler.scheduler.state_dict()
+            checkpoint.commit(work_dir, state.epoch, state)
         acc.wait_for_everyone()
 
     def _optimizer(self):
@@ -316,62 +366,3 @@ class Trainer:
         ordered[all_indices] = all_logits
         module.train(was_training)
         return (ordered, all_indices) if return_indices else ordered
-
-
-def repeats_for(texts: int, min_steps: int, epochs: int, batch_size: int, processes: int = 1) -> int:
-    """How often an epoch goes over ``texts`` training texts so that ``epochs`` epochs make at least ``min_steps``
-    optimizer steps. Counted after the repetition: the repeated texts are batched together (12 texts at batch 32
-    repeated 30 times are 12 batches, not 30), and the length buckets cut whole batches, so a pass over N texts is
-    ceil(N / batch_size) batches, shared by the processes."""
-    if not min_steps or not texts:
-        return 1
-    steps = math.ceil(min_steps / max(epochs, 1))  # each process's steps an epoch
-    batches = (steps - 1) * processes + 1  # the fewest batches that give every process that many
-    return max(1, math.ceil(((batches - 1) * batch_size + 1) / texts))  # the fewest texts that cut that many batches
-
-
-def still_rising(history: list[dict], metric: str, epochs: int) -> str | None:
-    """The warning for a run whose validation ``metric`` was still improving when the epochs ran out (the best epoch is
-    the last of ``epochs``, strictly above every earlier one): its best weights are a cut-off, not a converged choice.
-    None when training stopped early, ran one epoch only (nothing to compare), or had no validation split."""
-    from ..errors import option
-
-    key = "val_" + metric
-    scores = [h[key] for h in history if key in h]
-    if len(scores) < 2 or len(scores) != len(history) or history[-1]["epoch"] != epochs:
-        return None
-    if scores[-1] <= max(scores[:-1]):
-        return None
-    name = {"macro_f1": "macro-F1"}.get(metric, metric)
-    return (f"validation {name} still rising at the last epoch ({epochs} of {epochs}): more epochs may help "
-            f"({option('overrides')} epochs=N; {scores[-1]:.4f} there, at most {max(scores[:-1]):.4f} before)")
-
-
-def _validation_scores(logits: np.ndarray, labels: np.ndarray) -> dict:
-    log_probs = torch.log_softmax(torch.from_numpy(logits), dim=1).numpy()
-    predicted = logits.argmax(axis=1)
-    return {
-        "val_loss": float(-log_probs[np.arange(len(labels)), labels].mean()),
-        "val_accuracy": float((predicted == labels).mean()),
-        "val_macro_f1": macro_f1(labels, predicted, logits.shape[1]),
-        "val_n": int(len(labels)),
-    }
-
-
-def macro_f1(labels: np.ndarray, predicted: np.ndarray, num_labels: int) -> float:
-    """scikit-learn's macro-F1 (zero_division=0) over the classes present in labels or predictions."""
-    present = np.union1d(labels, predicted)
-    tp = np.bincount(labels[labels == predicted], minlength=num_labels)[present]
-    true = np.bincount(labels, minlength=num_labels)[present]
-    pred = np.bincount(predicted, minlength=num_labels)[present]
-    denominator = true + pred
-    f1 = np.divide(2 * tp, denominator, out=np.zeros(len(present)), where=denominator > 0)
-    return float(f1.mean()) if len(present) else 0.0
-
-
-def _describe(record: dict, epochs: int) -> str:
-    text = f"epoch {record['epoch']}/{epochs}: train loss {record['train_loss']:.4f}"
-    if "val_loss" in record:
-        text += (f", val loss {record['val_loss']:.4f}, val accuracy {record['val_accuracy']:.4f},"
-                 f" val macro-F1 {record['val_macro_f1']:.4f}")
-    return text + f" ({record['seconds']:.1f} s)"

@@ -9,79 +9,14 @@ import codecs
 import importlib
 import re
 import warnings
-from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
 from ...errors import DataError, EmobenchError, option
+from ..config import DatasetConfig
 from ..corpus import Corpus
-from ..registry import DEFAULT_DATASET, READERS, USER_FILES, DatasetEntry, dataset_entry
+from ..registry import DEFAULT_DATASET, READERS, DatasetEntry, dataset_entry
 from .common import FORMATS, DataChecksumWarning, DataWarning, resolve_data_root
-
-
-@dataclass
-class DatasetConfig:
-    """Everything needed to load the same data again; saved with every run."""
-
-    name: str = DEFAULT_DATASET  # a registered dataset ("emotion", "isear", "goemotions[:ekman]"), or a CSV/TSV/JSONL file
-    data_dir: str | None = None
-    # User files: one file (with a split column or a generated split) or one file per split.
-    files: dict[str, str] = field(default_factory=dict)
-    text_column: str = "text"
-    label_column: str = "label"
-    split_column: str | None = None
-    label_names: list[str] | None = None  # explicit names, in id order (integer labels index this list)
-    label_order: list[str] | None = None  # labels known beforehand (a run's, when scoring it): first, in this order
-    label_separator: str | None = None  # several labels per text, e.g. "joy,love" (JSON lists need none)
-    label_map: dict | None = None  # target label -> [source labels], applied after reading
-    label_map_name: str | None = None  # where the map came from (a file or a built-in name), for messages
-    header: bool = True  # False: CSV/TSV columns are named by position, "1", "2", ...
-    # Generated splits (ISEAR, files without splits).
-    split_fractions: dict[str, float] = field(default_factory=lambda: {"train": 0.8, "validation": 0.1, "test": 0.1})
-    split_seed: int = 13
-    drop_placeholders: bool = False
-    encoding: str = "utf-8"
-    encodings: dict[str, str] = field(default_factory=dict)  # per file (train / validation / test / all), over encoding
-    data_format: str | None = None  # csv, tsv, jsonl or txt for every file (default: each file's suffix)
-    label_columns: list[str] | str | None = None  # one 0/1 column per label (multi-label), or "all" other columns
-    dataset_name: str | None = None  # what reports and folder names call user files (default: the file's stem)
-    # A data budget: the training split cut to this many texts per class ("16"), this share ("0.1"), or None (all);
-    # drawn with budget_seed, the validation split too with budget_validation (data/budgets.py).
-    train_size: str | None = None
-    budget_seed: int = 0
-    budget_validation: bool = False
-    # Train without the texts confident learning flags in the training split ("drop"), or with the labels it suggests
-    # ("relabel"): flagged on the training split only, or read from a saved audit (experiments/label_issues.py).
-    label_issues: str | None = None
-    label_issues_from: str | None = None
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @property
-    def short_name(self) -> str:
-        """"emotion", "isear", a user file's ``dataset_name`` or its stem: names reports, runs and comparisons."""
-        if self.user_file:
-            return self.dataset_name or Path(self.name).stem
-        return self.name.replace(":", "-")
-
-    @property
-    def reader(self) -> str:
-        return self.name.partition(":")[0] if self.name.partition(":")[0] in READERS else USER_FILES
-
-    @property
-    def user_file(self) -> bool:
-        """The data is the user's own file(s), read by the one reader of user files."""
-        return self.reader == USER_FILES
-
-    def resolved(self) -> "DatasetConfig":
-        """The same data with absolute paths (a run records where its data really was)."""
-        root = resolve_data_root(self.data_dir)
-        changes = {"data_dir": str(root.resolve()) if root else None,
-                   "files": {k: str(Path(v).expanduser().resolve()) for k, v in self.files.items()}}
-        if self.user_file and not self.files:
-            changes["name"] = str(Path(self.name).expanduser().resolve())
-        return replace(self, **changes)
 
 
 class Reader(Protocol):
@@ -90,7 +25,7 @@ class Reader(Protocol):
 
 def load_dataset(config: DatasetConfig | str | None = None, require_train: bool = True, **overrides) -> Corpus:
     """Load a corpus by name ("emotion", "isear") or from a user file, as the config says. Warnings about
-    the data are shown and recorded in ``corpus.source["warnings"]``. ``require_train=False``: data that is only
+    the data are shown and recorded in ``corpus.source.warnings``. ``require_train=False``: data that is only
     scored (another dataset, a labelled file) needs no training split."""
     if config is None or isinstance(config, str):
         config = DatasetConfig(name=config or DEFAULT_DATASET)
@@ -120,9 +55,9 @@ def load_dataset(config: DatasetConfig | str | None = None, require_train: bool 
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if failed is not None:
         raise failed
-    corpus.source["warnings"] = [str(w.message) for w in caught if issubclass(w.category, DataWarning)]
-    corpus.source["reader_version"] = getattr(reader, "VERSION", 1)
-    corpus.source["config"] = config.resolved().to_dict()
+    corpus.source = corpus.source.updated(
+        warnings=[str(w.message) for w in caught if issubclass(w.category, DataWarning)],
+        reader_version=getattr(reader, "VERSION", 1), config=config.resolved().to_dict())
     return corpus
 
 
@@ -153,6 +88,12 @@ def check_config(config: DatasetConfig, recorded: bool = False) -> None:
                                 "digits, '.', '_', '-', '+'; at most 64 characters)")
     if config.data_format is not None and config.data_format not in FORMATS:
         raise EmobenchError(f"{option('data_format')} {config.data_format!r}: expected one of {', '.join(FORMATS)}")
+    _check_encodings(config)
+    _check_label_columns(config)
+    _check_cleaning_and_budget(config, recorded)
+
+
+def _check_encodings(config: DatasetConfig) -> None:
     for split, codec in {"": config.encoding, **config.encodings}.items():
         try:
             if not codecs.lookup(codec)._is_text_encoding:  # base64, rot13, zip: bytes-to-bytes, not a text encoding
@@ -166,6 +107,9 @@ def check_config(config: DatasetConfig, recorded: bool = False) -> None:
         if value and not config.user_file:
             what = "per-file encodings apply" if name == "encoding" else f"{option(name)} applies"
             raise EmobenchError(f"{what} to your own data files; {config.name!r} has its own format")
+
+
+def _check_label_columns(config: DatasetConfig) -> None:
     if config.label_columns is not None and not config.user_file:
         raise EmobenchError(f"{option('label_columns')} applies to your own data files, not to {config.name!r}")
     if isinstance(config.label_columns, list):
@@ -178,6 +122,9 @@ def check_config(config: DatasetConfig, recorded: bool = False) -> None:
                                 "names are the labels")
     elif config.label_columns not in (None, "all"):
         raise EmobenchError(f"{option('label_columns')} {config.label_columns!r}: expected column names, or all")
+
+
+def _check_cleaning_and_budget(config: DatasetConfig, recorded: bool) -> None:
     if config.label_issues not in (None, "drop", "relabel"):
         raise EmobenchError(f"{option('label_issues')} {config.label_issues!r}: expected drop or relabel")
     if config.label_issues_from is not None:
@@ -200,7 +147,7 @@ def check_config(config: DatasetConfig, recorded: bool = False) -> None:
 
 
 def check_corpus(corpus: Corpus, require_train: bool = True, config: DatasetConfig | None = None) -> None:
-    files = [f for f in corpus.source.get("files", {}) if not f.startswith("hub:")]
+    files = corpus.source.file_names()
     where = files[0] if len(files) == 1 else corpus.name
     # one file per split: a problem of a split is named by its file (the dataset's name is no file)
     per_split = dict(config.files) if config is not None and config.user_file and config.files else {}

@@ -7,7 +7,9 @@ from pathlib import Path
 
 from ...errors import DataError, EmobenchError, option
 from ..corpus import Corpus, Split, sha256_file, sha256_texts
-from .common import DataChecksumWarning, TextChecker, read_text, resolve_data_root, semicolon_lines
+from ..provenance import DataSource
+from .common import DataChecksumWarning, read_text, resolve_data_root, semicolon_lines
+from .values import TextChecker
 
 EMOTION_LABELS = ["sadness", "joy", "love", "anger", "fear", "surprise"]
 EMOTION_FILES = {"train": "train.txt", "validation": "val.txt", "test": "test.txt"}
@@ -60,7 +62,7 @@ def _from_folder(folder: Path) -> Corpus:
             )
         splits[split] = read_emotion_file(path, check)
     check.report()
-    return Corpus("emotion", list(EMOTION_LABELS), splits, {"kind": "dair-ai-files", "files": files})
+    return Corpus("emotion", list(EMOTION_LABELS), splits, DataSource(kind="dair-ai-files", files=files))
 
 
 def _from_hub(root: Path | None) -> Corpus:
@@ -81,4 +83,4 @@ def _from_hub(root: Path | None) -> Corpus:
         raise EmobenchError(f"dair-ai emotion from the hub has labels {names}, expected {EMOTION_LABELS}")
     splits = {name: Split(list(hub[name]["text"]), list(hub[name]["label"])) for name in ("train", "validation", "test")}
     checks = {f"hub:dair-ai/emotion/{name}": sha256_texts(split) for name, split in splits.items()}
-    return Corpus("emotion", list(EMOTION_LABELS), splits, {"kind": "hub", "files": checks})
+    return Corpus("emotion", list(EMOTION_LABELS), splits, DataSource(kind="hub", files=checks))

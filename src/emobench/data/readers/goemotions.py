@@ -17,7 +17,9 @@ from pathlib import Path
 
 from ...errors import DataError, EmobenchError, option
 from ..corpus import Corpus, Split, sha256_file, sha256_texts
-from .common import DataChecksumWarning, TextChecker, read_text, resolve_data_root
+from ..provenance import DataSource
+from .common import DataChecksumWarning, read_text, resolve_data_root
+from .values import TextChecker
 
 FILES = {"train": "train.tsv", "validation": "dev.tsv", "test": "test.tsv"}
 SHA256 = {
@@ -106,7 +108,7 @@ def _from_folder(folder: Path, encoding: str) -> tuple[Corpus, dict]:
         except json.JSONDecodeError as exc:
             raise DataError(f"not valid JSON ({exc.msg})", folder / "ekman_mapping.json", exc.lineno) from None
         files[str((folder / "ekman_mapping.json").resolve())] = sha256_file(folder / "ekman_mapping.json")
-    return Corpus("goemotions", names, splits, {"kind": "goemotions-files", "files": files}, multi_label=True), ekman
+    return Corpus("goemotions", names, splits, DataSource(kind="goemotions-files", files=files), multi_label=True), ekman
 
 
 def _from_hub(root: Path | None) -> tuple[Corpus, dict]:
@@ -125,4 +127,4 @@ def _from_hub(root: Path | None) -> tuple[Corpus, dict]:
     splits = {name: Split(list(hub[name]["text"]), [sorted(set(v)) for v in hub[name]["labels"]])
               for name in ("train", "validation", "test")}
     checks = {f"hub:google-research-datasets/go_emotions/{name}": sha256_texts(split) for name, split in splits.items()}
-    return Corpus("goemotions", names, splits, {"kind": "hub", "files": checks}, multi_label=True), EKMAN
+    return Corpus("goemotions", names, splits, DataSource(kind="hub", files=checks), multi_label=True), EKMAN

@@ -7,9 +7,11 @@ from pathlib import Path
 
 from ...errors import DataError, EmobenchError, option
 from ..corpus import Corpus, Split, sha256_file
+from ..provenance import DataSource, SplitRecipe
 from ..splitting import stratified_split
 from ..text import is_placeholder
-from .common import DataChecksumWarning, TextChecker, read_text, resolve_data_root
+from .common import DataChecksumWarning, read_text, resolve_data_root
+from .values import TextChecker
 
 ISEAR_LABELS = ["joy", "fear", "anger", "sadness", "disgust", "shame", "guilt"]
 ISEAR_SHA256 = "370110fff70a1e1d9e23b10cf6db1f64876120fa02276afe5916fbfeb038cdca"
@@ -75,10 +77,7 @@ def load_isear(config) -> Corpus:
         data_rows = [rows[p] for p in positions]
         splits[name] = Split([texts[i] for i in data_rows], [labels[i] for i in data_rows])
         recorded[name] = [numbers[i] for i in data_rows]  # file line numbers (header is line 1)
-    source = {
-        "kind": "isear-export",
-        "files": {str(path.resolve()): checksum},
-        "split": {"seed": config.split_seed, "fractions": config.split_fractions, "file_lines": recorded},
-        "dropped_placeholders": dropped,
-    }
+    source = DataSource(kind="isear-export", files={str(path.resolve()): checksum},
+                        split=SplitRecipe(seed=config.split_seed, fractions=config.split_fractions, file_lines=recorded),
+                        dropped_placeholders=dropped)
     return Corpus("isear", list(ISEAR_LABELS), splits, source)

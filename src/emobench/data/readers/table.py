@@ -8,10 +8,11 @@ from pathlib import Path
 
 from ...errors import DataError, option
 from ..corpus import Corpus, Split, sha256_file
+from ..provenance import DataSource, SplitRecipe
 from ..splitting import stratified_split
 from ..text import is_placeholder
-from .common import (TextChecker, check_not_scores, field, file_format, label_id, label_names_from, raw_label, raw_label_set,
-                     read_records)
+from .common import file_format, read_records
+from .values import TextChecker, check_not_scores, field, label_id, label_names_from, raw_label, raw_label_set
 
 SPLIT_ALIASES = {
     "train": "train", "training": "train",
@@ -51,6 +52,41 @@ def _check_txt(config, path: Path) -> None:
 
 
 def load_table(config) -> Corpus:
+    files = _files(config)
+    text_column, label_column, split_column = columns = _columns(config)
+    records_by_file = {}
+    for split, filename in files.items():
+        where = Path(filename).expanduser()
+        how = f"{option('encoding')} {split}=ENCODING" if len(files) > 1 else f"{option('encoding')} ENCODING"
+        records_by_file[split] = (where, read_records(where, config.encodings.get(split, config.encoding), config.header,
+                                                      config.data_format, how))
+        if file_format(where, config.data_format) == "txt":
+            _check_txt(config, where)
+    indicator_columns = _indicator_columns(config, records_by_file, text_column, split_column)
+    multi = indicator_columns is not None or config.label_separator is not None or any(
+        isinstance(record.get(label_column), list) for _, records in records_by_file.values() for _, record in records)
+    rows, checksums, dropped = _rows(config, records_by_file, columns, indicator_columns, multi)
+    provenance = {"kind": "file", "files": checksums, "dropped_placeholders": dropped}
+    if indicator_columns is not None:
+        provenance["label_columns"] = indicator_columns
+    explicit = bool(config.label_names) or indicator_columns is not None
+    explicit_names = indicator_columns if indicator_columns is not None else config.label_names
+    if "all" in rows:
+        items = rows.pop("all")
+        names = _names(items, explicit_names, config.label_order, config, label_column)
+        labels = [_ids(item, names, explicit, "train", multi) for item in items]
+        splits, recipe = _generated_splits(config, items, labels, names, multi)
+        return Corpus(config.short_name, names, splits, DataSource(**provenance, split=recipe), multi)
+    # Label names come from the training rows; data read only to be scored (no training split) names its own.
+    names = _names(rows["train"] if "train" in rows else [item for items in rows.values() for item in items], explicit_names,
+                   config.label_order, config, label_column)
+    splits = {split: Split([item[0] for item in items], [_ids(item, names, explicit, split, multi) for item in items])
+              for split, items in rows.items()}
+    return Corpus(config.short_name, names, splits, DataSource(**provenance), multi)
+
+
+def _files(config) -> dict[str, str]:
+    """The files to read, by split ("all": one file holding every split)."""
     from ..registry import READERS, USER_FILES
 
     path = Path(config.name).expanduser()
@@ -65,19 +101,15 @@ def load_table(config) -> Corpus:
     if unknown:
         given = ", ".join(f for f in files if f != "all") or "one file"
         raise DataError(f"{option('encoding')} {unknown[0]}=...: there is no {unknown[0]} file (files: {given})")
-    text_column, label_column, split_column = _columns(config)
-    records_by_file = {}
-    for split, filename in files.items():
-        where = Path(filename).expanduser()
-        how = f"{option('encoding')} {split}=ENCODING" if len(files) > 1 else f"{option('encoding')} ENCODING"
-        records_by_file[split] = (where, read_records(where, config.encodings.get(split, config.encoding), config.header,
-                                                      config.data_format, how))
-        if file_format(where, config.data_format) == "txt":
-            _check_txt(config, where)
-    indicator_columns = _indicator_columns(config, records_by_file, text_column, split_column)
-    multi = indicator_columns is not None or config.label_separator is not None or any(
-        isinstance(record.get(label_column), list) for _, records in records_by_file.values() for _, record in records)
-    rows: dict[str, list[tuple[str, list[str], Path, int]]] = {}
+    return files
+
+
+Row = tuple[str, list[str], Path, int]  # text, raw labels, file, line
+
+
+def _rows(config, records_by_file, columns, indicator_columns, multi) -> tuple[dict[str, list[Row]], dict[str, str], int]:
+    """Every file's rows by split, the files' sha256, and how many placeholder texts were dropped."""
+    rows: dict[str, list[Row]] = {}
     checksums = {}
     check = TextChecker()
     dropped = 0
@@ -94,54 +126,50 @@ def load_table(config) -> Corpus:
                     raise DataError(f"column {stray!r} is not in the first row; {option('label_columns')} all takes the "
                                     "label columns from the first row (list them, or give every row the same columns)",
                                     path, number)
-            text = check(field(record, text_column, path, number), text_column, path, number)
-            if indicator_columns is not None:
-                labels = _indicated(record, indicator_columns, path, number)
-            else:
-                value = field(record, label_column, path, number)
-                labels = (raw_label_set(value, label_column, path, number, config.label_separator) if multi
-                          else [raw_label(value, label_column, path, number)])
+            text, labels = _text_and_labels(config, record, columns, indicator_columns, multi, check, path, number)
             if config.drop_placeholders and is_placeholder(text):
                 dropped += 1
                 continue
-            target = split
-            if split == "all" and split_column:
-                value = str(field(record, split_column, path, number)).strip().lower()
-                if value not in SPLIT_ALIASES:
-                    raise DataError(
-                        f"split {value!r} in column {split_column!r}; expected train, validation or test "
-                        f"(or {', '.join(k for k in SPLIT_ALIASES if k not in ('train', 'validation', 'test'))})",
-                        path, number,
-                    )
-                target = SPLIT_ALIASES[value]
+            target = _split_of(record, columns[2], path, number) if split == "all" and columns[2] else split
             rows.setdefault(target, []).append((text, labels, path, number))
     check.report()
-    source = {"kind": "file", "files": checksums, "dropped_placeholders": dropped}
+    return rows, checksums, dropped
+
+
+def _text_and_labels(config, record, columns, indicator_columns, multi, check, path, number) -> tuple[str, list[str]]:
+    text_column, label_column, _ = columns
+    text = check(field(record, text_column, path, number), text_column, path, number)
     if indicator_columns is not None:
-        source["label_columns"] = indicator_columns
-    explicit = bool(config.label_names) or indicator_columns is not None
-    explicit_names = indicator_columns if indicator_columns is not None else config.label_names
-    if "all" in rows:
-        items = rows.pop("all")
-        names = _names(items, explicit_names, config.label_order, config, label_column)
-        labels = [_ids(item, names, explicit, "train", multi) for item in items]
-        # Multi-label data is stratified by each text's rarest label (texts without one form their own group).
-        counts = {}
-        for label in labels:
-            for i in (label if multi else [label]):
-                counts[i] = counts.get(i, 0) + 1
-        strata = [min(label, key=lambda i: counts[i], default=-1) if multi else label for label in labels]
-        assignment = stratified_split(strata, config.split_fractions, config.split_seed, names, items[0][2])
-        splits = {name: Split([items[i][0] for i in idx], [labels[i] for i in idx]) for name, idx in assignment.items()}
-        source["split"] = {"seed": config.split_seed, "fractions": config.split_fractions,
-                           "file_lines": {name: [items[i][3] for i in idx] for name, idx in assignment.items()}}
-        return Corpus(config.short_name, names, splits, source, multi)
-    # Label names come from the training rows; data read only to be scored (no training split) names its own.
-    names = _names(rows["train"] if "train" in rows else [item for items in rows.values() for item in items], explicit_names,
-                   config.label_order, config, label_column)
-    splits = {split: Split([item[0] for item in items], [_ids(item, names, explicit, split, multi) for item in items])
-              for split, items in rows.items()}
-    return Corpus(config.short_name, names, splits, source, multi)
+        return text, _indicated(record, indicator_columns, path, number)
+    value = field(record, label_column, path, number)
+    return text, (raw_label_set(value, label_column, path, number, config.label_separator) if multi
+                  else [raw_label(value, label_column, path, number)])
+
+
+def _split_of(record: dict, split_column: str, path: Path, number: int) -> str:
+    value = str(field(record, split_column, path, number)).strip().lower()
+    if value not in SPLIT_ALIASES:
+        raise DataError(
+            f"split {value!r} in column {split_column!r}; expected train, validation or test "
+            f"(or {', '.join(k for k in SPLIT_ALIASES if k not in ('train', 'validation', 'test'))})",
+            path, number,
+        )
+    return SPLIT_ALIASES[value]
+
+
+def _generated_splits(config, items: list[Row], labels: list, names: list[str], multi: bool):
+    """A stratified split of one file's rows, and its recipe (every split's file lines)."""
+    # Multi-label data is stratified by each text's rarest label (texts without one form their own group).
+    counts = {}
+    for label in labels:
+        for i in (label if multi else [label]):
+            counts[i] = counts.get(i, 0) + 1
+    strata = [min(label, key=lambda i: counts[i], default=-1) if multi else label for label in labels]
+    assignment = stratified_split(strata, config.split_fractions, config.split_seed, names, items[0][2])
+    splits = {name: Split([items[i][0] for i in idx], [labels[i] for i in idx]) for name, idx in assignment.items()}
+    recipe = SplitRecipe(seed=config.split_seed, fractions=config.split_fractions,
+                         file_lines={name: [items[i][3] for i in idx] for name, idx in assignment.items()})
+    return splits, recipe
 
 
 def _indicator_columns(config, records_by_file, text_column: str, split_column: str | None) -> list[str] | None:

@@ -1,0 +1,100 @@
+"""The data a run trains on and the checks that it is still the data a run recorded: the corpus cleaned of flagged
+texts, the data record written as training starts, and what has changed since (file checksums, the generated split,
+the labels, the reader, every split's rows) -- refused, or with ``allow_changed_data`` warned about."""
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from pathlib import Path
+
+from ..data import Corpus, DatasetConfig, audit, load_dataset
+from ..errors import EmobenchError, EmobenchWarning, option
+from ..records.run import DataRecord, gold_names, split_digest
+
+
+def cleaned(corpus: Corpus, dataset: DatasetConfig) -> Corpus:
+    """The corpus to train on: with ``dataset.label_issues``, its training split cleaned of the texts confident learning
+    flags (computed on the training split, or read from a saved audit). The folds are always seed 0's, so every run on
+    the same data, whatever its own seed, trains on the same cleaned split."""
+    if not dataset.label_issues:
+        return corpus
+    from .label_issues import apply_cleaning, cleaning_plan
+
+    return apply_cleaning(corpus, cleaning_plan(corpus, dataset.label_issues, dataset.label_issues_from, seed=0))
+
+
+def recorded_corpus(config: DatasetConfig, data: DataRecord) -> Corpus:
+    """The data a run was trained on, as its data.json records it: read again (a data budget included), then cleaned by
+    the recorded rows -- never flagged again, and the saved audit it was cleaned from never read (it may be gone)."""
+    return recorded_cleaning(load_dataset(dataclasses.replace(config, label_issues=None, label_issues_from=None)), data)
+
+
+def recorded_cleaning(corpus: Corpus, data: DataRecord) -> Corpus:
+    """The corpus cleaned as a run recorded it (the same rows, not flagged again), once its training split is the one
+    the flags were made on."""
+    plan = data.source.label_issues
+    if not plan:
+        return corpus
+    from .label_issues import apply_cleaning
+
+    train = corpus["train"]
+    if split_digest(train.texts, gold_names(train, corpus.label_names)) != plan.train_digest:
+        return corpus  # the data changed: verify_data says how
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return apply_cleaning(corpus, plan)
+
+
+def data_record(corpus: Corpus) -> DataRecord:
+    from ..data.auditing import run_warnings
+    from ..data.readers import DataWarning
+
+    report = audit(corpus)
+    for line in run_warnings(report):  # what the scores depend on is said as training starts, and kept below
+        warnings.warn(line, DataWarning, stacklevel=2)
+    return DataRecord(dataset=corpus.name, labels=corpus.label_names, task=corpus.task,
+                      sizes={n: len(s) for n, s in corpus.splits.items()}, source=corpus.source,
+                      warnings=corpus.source.warnings, audit_warnings=report.warnings,
+                      # normalised texts that occur with different labels across the splits: label noise
+                      conflicting_texts=report.overall.conflicting_keys,
+                      split_digests={n: split_digest(s.texts, gold_names(s, corpus.label_names))
+                                     for n, s in corpus.splits.items()})
+def _by_basename(files: dict) -> dict[str, str]:
+    return {Path(path).name if not str(path).startswith("hub:") else path: checksum for path, checksum in files.items()}
+
+
+def data_changes(recorded_data: DataRecord, corpus: Corpus) -> list[str]:
+    """How the data read now differs from what a run recorded (file checksums, split, labels)."""
+    changes = []
+    before = _by_basename(recorded_data.source.files)
+    now = _by_basename(corpus.source.files)
+    for name in sorted(set(before) | set(now)):
+        if before.get(name) != now.get(name):
+            changes.append(f"{name}: sha256 {str(before.get(name))[:12]}... when trained, {str(now.get(name))[:12]}... now")
+    split_before = recorded_data.source.split.file_lines if recorded_data.source.split else None
+    split_now = corpus.source.split.file_lines if corpus.source.split else None
+    if split_before is not None and split_now is not None and split_before != split_now:
+        changes.append("the generated split differs (another seed, fractions or set of rows)")
+    if recorded_data.labels != corpus.label_names:
+        changes.append(f"labels {recorded_data.labels} when trained, {corpus.label_names} now")
+    version_before, version_now = recorded_data.source.reader_version, corpus.source.reader_version
+    if version_before != version_now:
+        changes.append(f"the {corpus.name} reader changed since (version {version_before} then, {version_now} now): "
+                       "the same files may give other texts")
+    if not changes and recorded_data.split_digests:  # same files, same reader: the same rows, unless something else
+        for split, digest in recorded_data.split_digests.items():
+            if split in corpus.splits and split_digest(corpus[split].texts, gold_names(corpus[split], corpus.label_names)) != digest:
+                changes.append(f"the {split} split's texts or labels differ from the ones the run was trained on")
+    return changes
+
+
+def verify_data(recorded_data: DataRecord, corpus: Corpus, run_dir: Path, allow_changed: bool = False) -> list[str]:
+    """Refuse (or, if allowed, warn loudly) when the data differs from what the run recorded."""
+    changes = data_changes(recorded_data, corpus)
+    if changes and not allow_changed:
+        raise EmobenchError(f"{run_dir}: the data differs from what the run was trained on: " + "; ".join(changes) +
+                            f" (pass {option('allow_changed_data')} to evaluate anyway)")
+    for change in changes:
+        warnings.warn(f"the data changed since the run was trained (allowed by {option('allow_changed_data')}): {change}",
+                      EmobenchWarning, stacklevel=2)
+    return changes

@@ -1,0 +1,221 @@
+"""A study's plan: its configuration, the runs it consists of (every model, seed and data budget, each a resolved
+:class:`~emobench.experiments.run.RunConfig`), and what to do with each run already on disk (reuse, resume,
+retrain), all decided before anything is trained."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import secrets
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..data import Corpus, DatasetConfig
+from ..data.budgets import parse_size
+from ..errors import EmobenchError, option, renamed
+from ..files import check_output_folder, check_outside_records, check_plain_name
+from ..models.registry import ModelSpec, baselines, resolve, study_models
+from ..records.comparison import COMPARISON
+from ..records.run import CONFIG, METRICS, RunRecord, RunWriter
+from .data_checks import data_changes
+from .evaluate import same_dataset, scoring_data
+from .run import MAX_SEED, PARTIAL, RunConfig
+
+
+def default_models() -> list[str]:
+    """The default study; with a GPU (and the weights at hand) it includes a transformer, the seed study's point
+    being transformers against the LSTM."""
+    import importlib.util
+
+    gpu = False
+    if importlib.util.find_spec("torch") is not None:
+        import torch
+
+        gpu = torch.cuda.is_available()
+    return study_models("default", gpu)
+
+
+@dataclass
+class CompareConfig:
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)
+    models: list[str] = field(default_factory=lambda: study_models("default"))
+    seeds: list[int] = field(default_factory=lambda: [0])
+    preset: str | None = None
+    overrides: dict = field(default_factory=dict)
+    output_dir: str = "comparisons"
+    name: str | None = None
+    formats: list[str] = field(default_factory=lambda: ["md", "html"])
+    transfer: DatasetConfig | None = None  # also score every model on this dataset's test split
+    ensembles: list[list[str]] = field(default_factory=list)  # model names whose probabilities are averaged
+    baselines: bool = True  # add the baselines (majority, stratified): every model is tested against them
+    # Data budgets: training texts per class ("16"), a share ("0.1") or None (all); every model at a size and seed
+    # trains on the same subsample (seeded by the seed). budget_validation cuts the validation split alike.
+    train_sizes: list[str | None] = field(default_factory=lambda: [None])
+    budget_validation: bool = False
+    engine: str = "local"  # or "ray": every run a Ray task (a local Ray, or the cluster at ray_address)
+    ray_address: str | None = None
+    noise_audit: bool = True  # flag likely mislabelled test texts (cleanlab) and score every model without them
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class PlannedRun:
+    model: str
+    seed: int
+    run: RunConfig  # its spec resolved
+    config: dict  # the resolved configuration config.json will record
+    size: str | None = None  # its data budget (None: the whole training split)
+
+    @property
+    def name(self) -> str:
+        return self.run.name
+
+    @property
+    def spec(self) -> ModelSpec:
+        return self.run.validate()
+
+
+@dataclass
+class Decision:
+    """What to do with a planned run: "train", "reuse" (the finished run, validated), "resume" or "retrain"."""
+
+    plan: PlannedRun
+    action: str
+    changes: list[str] = field(default_factory=list)  # why it is retrained
+    existing: RunRecord | None = None  # the finished run reused
+
+
+def normalised(config: CompareConfig) -> CompareConfig:
+    """A comparison's data budgets are its own (``train_sizes``, ``budget_validation``): the dataset is read whole, and
+    a budget given with the dataset counts as the comparison's."""
+    if config.dataset.train_size is not None:
+        raise EmobenchError(f"a comparison's data budgets are {option('train_sizes')}; the dataset's "
+                            f"{option('train_size')} {config.dataset.train_size} cannot be combined with it")
+    if not config.dataset.budget_validation:
+        return config
+    return dataclasses.replace(config, budget_validation=True,
+                               dataset=dataclasses.replace(config.dataset, budget_validation=False))
+
+
+def _check_models_and_seeds(config: CompareConfig) -> None:
+    if not config.models:
+        raise EmobenchError(f"no models to compare ({option('models')} is empty); name at least one (see `emobench models`)")
+    duplicates = sorted({m for m in config.models if config.models.count(m) > 1})
+    if duplicates:
+        raise EmobenchError(f"{option('models')} names {', '.join(duplicates)} more than once")
+    if not config.seeds:
+        raise EmobenchError(f"no seeds: {option('seeds')} must be at least 1")
+    if any(isinstance(s, bool) or not isinstance(s, int) or not 0 <= s <= MAX_SEED for s in config.seeds):
+        raise EmobenchError(f"{option('seeds')} {config.seeds}: expected seeds from 0 to {MAX_SEED:,}")
+
+
+def _folder(config: CompareConfig) -> Path:
+    check_output_folder(config.output_dir)
+    check_outside_records(config.output_dir, "output_dir")
+    name = check_plain_name(config.name) if config.name else \
+        f"{config.dataset.short_name}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+    folder = Path(config.output_dir) / name
+    if folder.exists() and not (folder / COMPARISON).is_file():
+        raise EmobenchError(f"{folder} exists and is not a comparison; choose another {option('name')}")
+    return folder
+
+
+def _sizes(config: CompareConfig) -> list[str | None]:
+    sizes = [parse_size(size) for size in config.train_sizes] or [None]
+    if len(set(sizes)) != len(sizes):
+        raise EmobenchError(f"{option('train_sizes')} names a size twice")
+    if config.budget_validation and sizes == [None]:
+        raise EmobenchError(f"{option('budget_validation')} cuts the validation split like the training split; it needs "
+                            f"{option('train_sizes')}")
+    return sizes
+
+
+def plan_comparison(config: CompareConfig) -> tuple[Path, list[PlannedRun]]:
+    """Validate everything about a comparison before any folder is made: models, presets, parameters,
+    seeds, names. Returns the comparison folder and the runs it consists of."""
+    config = normalised(config)
+    _check_models_and_seeds(config)
+    folder = _folder(config)
+    if config.transfer is not None and same_dataset(config.transfer, config.dataset):
+        raise EmobenchError(f"{option('transfer')} {config.transfer.name}: that is the dataset the models are trained on; "
+                            "transfer scores another dataset")
+    unknown = [m for m in config.overrides if m not in config.models]
+    if unknown:
+        raise EmobenchError(f"{option('overrides')} for {', '.join(unknown)}, which is not among the compared models "
+                            f"({', '.join(config.models)})")
+    sizes = _sizes(config)
+    planned = []
+    models = list(config.models) + ([b for b in baselines() if b not in config.models] if config.baselines else [])
+    for size in sizes:
+        for model in models:
+            spec = resolve(model)
+            preset = config.preset if config.preset and config.preset in spec.presets else None
+            for seed in config.seeds:
+                dataset = config.dataset if size is None else dataclasses.replace(
+                    config.dataset, train_size=size, budget_seed=seed, budget_validation=config.budget_validation)
+                name = f"{spec.folder_name}-s{seed}" if size is None else f"{spec.folder_name}-n{size}-s{seed}"
+                run = RunConfig(model=model, dataset=dataset, seed=seed, preset=preset,
+                                overrides=dict(config.overrides.get(model, {})), output_dir=str(folder / "runs"), name=name)
+                planned.append(PlannedRun(model, seed, run, run.resolved(), size))
+    if config.preset and not any(p.run.preset for p in planned):
+        raise EmobenchError(f"no compared model has a preset {config.preset!r}")
+    return folder, planned
+
+
+def differences(before: dict, now: dict, prefix: str = "") -> list[str]:
+    """What differs between two resolved configurations (where the data lives is not a difference)."""
+    out = []
+    for key in sorted(set(before) | set(now)):
+        if key in ("output_dir", "name", "data_dir", "overrides", "preset"):  # the resolved params say it all
+            continue
+        a, b = before.get(key), now.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key}: {a!r} then, {b!r} now")
+    return out
+
+
+def decide(folder: Path, plan: PlannedRun, corpus: Corpus, retrain: bool, allow_modified: bool) -> Decision:
+    """What to do with a planned run, given what its folder holds: a run trained with another configuration or on
+    other data is never reused (an error, or with ``retrain`` it is replaced)."""
+    final = folder / "runs" / plan.name
+    partial = final.with_name(plan.name + PARTIAL)
+    run = None
+    if (final / METRICS).is_file():
+        run = RunRecord.load(final, allow_modified)
+        recorded, data = run.config.dump(), run.data
+        existing = final
+    elif (partial / CONFIG).is_file():
+        writer = RunWriter(partial)
+        recorded, data, existing = writer.config().dump(), writer.data(), partial
+    else:
+        return Decision(plan, "train")
+    changes = differences(recorded, plan.config) + data_changes(data, corpus)
+    if changes and not retrain:
+        raise EmobenchError(
+            f"{existing} was trained with another configuration or data than this comparison asks for: "
+            + "; ".join(changes[:6]) + (" ..." if len(changes) > 6 else "")
+            + f". Pass {option('retrain')} to train it again (the old run is deleted), or choose another {option('name')}")
+    return Decision(plan, "retrain" if changes else ("reuse" if existing == final else "resume"), changes, run)
+
+
+TRANSFER_FIELDS = {"text_column", "label_column", "split_column", "label_names", "label_separator", "label_columns",
+                   "label_map", "encoding", "encodings", "data_format", "dataset_name", "drop_placeholders"}
+
+
+def transfer_data(config: DatasetConfig, trained_on: Corpus) -> tuple[Corpus, str]:
+    """The data a comparison transfers to, checked before any training; its errors name the transfer options
+    (``transfer_label_map``, ...)."""
+    try:
+        target = scoring_data(config)
+    except EmobenchError as exc:  # the options the transfer data has its own of (the data root is shared)
+        raise renamed(exc, "transfer_", TRANSFER_FIELDS) from None
+    if not set(target[0].label_names) & set(trained_on.label_names):
+        ids = all(name.isdigit() for name in target[0].label_names)
+        raise EmobenchError(f"{option('transfer')} {config.name}: its labels ({', '.join(target[0].label_names)}) and "
+                            f"{trained_on.name}'s ({', '.join(trained_on.label_names)}) have none in common; "
+                            + (f"name its integer ids with {option('transfer_label_names')}" if ids else
+                               f"map them with {option('transfer_label_map')}"))
+    return target
