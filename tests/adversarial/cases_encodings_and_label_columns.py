@@ -49,6 +49,9 @@ def cases() -> list[Case]:
         Case("--encoding on a built-in dataset per split", ["data", "audit", "emotion", "--data-dir", "{ws}/data", "--encoding",
                                                             "train=cp1252"], message=r"encodings per split apply",
              group="encodings"),
+        Case("--encoding on a dataset read as published", ["data", "audit", "emotion", "--data-dir", "{ws}/data",
+                                                            "--encoding", "cp1252"],
+             message=r"--encoding does not apply to the built-in dataset 'emotion'", group="encodings"),
         Case("--data-format on a built-in dataset", ["data", "audit", "emotion", "--data-dir", "{ws}/data", "--data-format", "csv"],
              message=r"--data-format applies to your own data files", group="encodings"),
     ]

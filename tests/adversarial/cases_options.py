@@ -57,6 +57,8 @@ def cases() -> list[Case]:
              env={"HF_HUB_OFFLINE": "1"}, group="training options"),
         Case("an option given twice", train_args("--seed", "1", "--seed", "2"), message=r"--seed is given twice; give it once",
              group="training options"),
+        Case("a global option given twice", ["--threads", "2", "--threads", "1", "models"],
+             message=r"--threads is given twice; give it once", group="training options"),
         Case("a seed in Arabic-Indic digits", train_args("--seed", "\u0663"), message=r"--seed '\u0663': expected a seed .* in "
              r"ASCII digits", group="training options"),
         Case("--threads past 4,096", ["--threads", "99999", "models"], message=r"--threads '99999': expected a number of "

@@ -118,3 +118,8 @@ AllowModifiedOpt = typer.Option(False, "--allow-modified",
                                      "manifest (each difference is reported)")
 QuietOpt = typer.Option(False, "--quiet", "-q", help="no progress bars (one line per epoch stays; --log-level warning for none)")
 TrackOpt = typer.Option([], "--track", help="experiment tracking: mlflow and/or tensorboard (repeatable), stored under the output folder's tracking/")
+
+
+def model_option(default: str):
+    """``--model/-m`` of the commands that train one model (train, tune)."""
+    return typer.Option(default, "--model", "-m", help="model name (see `emobench models`) or hf:<id or dir>")

@@ -12,7 +12,7 @@ from ..files import check_output_file
 from ..models.registry import DEFAULT_MODEL
 from .app import app, data_app
 from .options import (CLEANING, OPTION_FIELDS, AllowModifiedOpt, DatasetOpt, QuietOpt, TrackOpt, dataset_config,
-                      dataset_options, make_tracker, parse_overrides)
+                      dataset_options, make_tracker, model_option, parse_overrides)
 from .shell import SEED, console, err, escape, explicit, number, say, user_errors
 
 
@@ -87,7 +87,7 @@ def _print_audit(report, issues, show: int) -> None:
 @dataset_options
 def train(
     ctx: typer.Context,
-    model: str = typer.Option(DEFAULT_MODEL, "--model", "-m", help="model name (see `emobench models`) or hf:<id or dir>"),
+    model: str = model_option(DEFAULT_MODEL),
     dataset: str = DatasetOpt,
     seed: int = number(0, "--seed", **SEED, help="random seed"),
     preset: Optional[str] = typer.Option(None, help="hyper-parameter preset of the model family (e.g. paper, fast)"),

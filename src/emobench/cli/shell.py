@@ -90,6 +90,20 @@ class EmobenchGroup(typer.core.TyperGroup):
     line on standard error and exit code 2; an option that takes one value given twice is one of them (the last one
     winning would run with a value the user may not mean: ``--seed 1 --seed 2``)."""
 
+    def parse_args(self, ctx, args):
+        _refuse_repeated(self, self._own_args(args), ctx.command_path)  # --threads 2 --threads 1 as well
+        return super().parse_args(ctx, args)
+
+    def _own_args(self, args: list[str]) -> list[str]:
+        """The group's own options: what comes before the command's name."""
+        takes_value = {flag for p in self.params if not getattr(p, "is_flag", False) for flag in p.opts}
+        skip = False
+        for i, arg in enumerate(args):
+            if not skip and arg in self.commands:
+                return args[:i]
+            skip = arg in takes_value and not skip
+        return list(args)
+
     def resolve_command(self, ctx, args):
         name, command, rest = super().resolve_command(ctx, args)
         if command is not None and not getattr(command, "commands", None):

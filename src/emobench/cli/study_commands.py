@@ -13,7 +13,7 @@ from ..logs import logger
 from ..models.registry import DEFAULT_TUNED_MODEL
 from .app import app
 from .options import (TRANSFER_OPTIONS, AllowModifiedOpt, DatasetOpt, QuietOpt, TrackOpt, checked_tracking,
-                      dataset_config, dataset_options, parse_overrides)
+                      dataset_config, dataset_options, model_option, parse_overrides)
 from .shell import SEED, explicit, number, show, user_errors
 
 
@@ -125,7 +125,7 @@ def _chosen_models(models: str | None, preset: str | None) -> list[str]:
 @dataset_options
 def tune(
     ctx: typer.Context,
-    model: str = typer.Option(DEFAULT_TUNED_MODEL, "--model", "-m", help="model name (see `emobench models`) or hf:<id or dir>"),
+    model: str = model_option(DEFAULT_TUNED_MODEL),
     dataset: str = DatasetOpt,
     trials: int = number(20, "--trials", low=1, high=100_000,
                          help="number of trials in the study (completed and pruned; a rerun continues)"),

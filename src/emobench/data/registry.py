@@ -38,7 +38,9 @@ READERS = {
     "emotion": DatasetEntry("emotion", ships_splits=True,
                             audit_note="on the full dair-ai emotion data, 5 folds of its 16,000 training texts take about "
                                        "a minute on 2 CPU cores, at test macro-F1 0.85 against the LSTM's 0.89 in 30 "
-                                       "times as long", options=SHIPPED_SPLITS),
+                                       "times as long",
+                            # its files are ASCII text read as published: an --encoding would be ignored
+                            options=tuple(o for o in SHIPPED_SPLITS if o != "encoding")),
     "isear": DatasetEntry("isear", ships_splits=False, reference=ISEAR_PAPER, options=BUILT_IN),
     "goemotions": DatasetEntry("goemotions", ships_splits=True, options=SHIPPED_SPLITS),
     USER_FILES: DatasetEntry(USER_FILES, ships_splits=False, options=DATASET_OPTIONS),
@@ -83,4 +85,8 @@ def config_from_options(dataset: str, values: dict, given: set[str], *, dataset_
     for option, (spec, _) in specs:
         value = values.get(option, spec.default)
         fields.update(spec.parse(value, _flag(option, prefix), values) if spec.parse else {option: value})
+    for option in DATASET_OPTIONS:  # what else a dataset does not read: refused (after the values' own checks)
+        if option in given and option not in entry.options and option not in (*USER_FILE_OPTIONS, "split_seed"):
+            raise EmobenchError(f"{_flag(option, prefix)} does not apply to the built-in dataset {name!r}; its "
+                                "files are read as published")
     return DatasetConfig(**fields)
