@@ -116,3 +116,17 @@ def test_options_that_do_not_apply_are_refused(tiny_root, tmp_path):
     result = runner.invoke(app, ["compare", "--models", "tfidf", "--seeds", "0", "--data-dir", str(tiny_root), "-o", str(tmp_path / "c")])
     assert result.exit_code == 2 and "--seeds 0: expected an integer from 1 to 1,000" in result.output
     assert not (tmp_path / "c").exists()
+
+
+def test_the_registry_lists_exactly_the_options_the_config_declares():
+    """The command line's option order lives in the registry, the options themselves on DatasetConfig's fields: one
+    added to either without the other would be missing from the commands or from every dataset's accepted options."""
+    from emobench.data.config import DatasetConfig
+    from emobench.data.registry import DATASET_OPTIONS, READERS, USER_FILE_OPTIONS
+    from emobench.params import field_options
+
+    declared = set(field_options(DatasetConfig))
+    assert set(DATASET_OPTIONS) == declared and len(DATASET_OPTIONS) == len(declared)
+    assert set(USER_FILE_OPTIONS) <= declared
+    for name, entry in READERS.items():
+        assert set(entry.options) <= declared, name
