@@ -100,6 +100,12 @@ def validate(model: type[BaseModel], data: Any, where) -> Any:
                           "emobench's") from None
 
 
+def shorten(value) -> str:
+    """A value quoted in a record error: its repr, cut after 60 characters when longer than 80."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:60] + f"... ({len(text)} characters)"
+
+
 def check(condition: bool, where, field: str, message: str) -> None:
     """A cross-field rule of a record."""
     if not condition:

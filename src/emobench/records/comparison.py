@@ -20,7 +20,7 @@ from ..data.provenance import DataSource, OrderedRecord
 from ..errors import RecordError
 from ..files import MANIFEST, json_text, relative_name, write_text_atomic
 from ..manifest import Folder, sha256_of
-from .base import AnyDict, Count, LabelNames, Name, OpenRecord, Record, Share, check, validate
+from .base import AnyDict, Count, LabelNames, Name, OpenRecord, Record, Share, check, shorten, validate
 from .run import MetricsRecord, Predictions, RunRecord, SplitMetrics, read_predictions
 from .statistics import Statistics, parse_statistics
 
@@ -196,20 +196,17 @@ def _check_row(row: ResultRow, run: RunRecord, test: dict, where: Path, field: s
         given = values[key]
         same = given == value if isinstance(value, str) or value is None else (
             isinstance(given, int | float) and not isinstance(given, bool) and abs(given - value) <= 1e-9)
-        check(same, where, f"{field}.{key}", f"{_short(given)} recorded, but {run_dir} gives {value!r}")
+        check(same, where, f"{field}.{key}", f"{shorten(given)} recorded, but {run_dir} gives {value!r}")
     check(sorted(row.per_class) == sorted(test["per_class"]), where, f"{field}.per_class",
-          f"labels {_short(list(row.per_class))}, but {run_dir}'s test split scores {list(test['per_class'])}")
+          f"labels {shorten(list(row.per_class))}, but {run_dir}'s test split scores {list(test['per_class'])}")
     for label, scores in test["per_class"].items():
         for k in ("precision", "recall", "f1", "support"):
             given = row.per_class[label].get(k)
             same = isinstance(given, int | float) and not isinstance(given, bool) and abs(given - scores[k]) <= 1e-9
-            check(same, where, f"{field}.per_class.{label}.{k}", f"{_short(given)} recorded, but {run_dir} gives "
+            check(same, where, f"{field}.per_class.{label}.{k}", f"{shorten(given)} recorded, but {run_dir} gives "
                   f"{scores[k]!r}")
 
 
-def _short(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:60] + f"... ({len(text)} characters)"
 
 
 def resolve_run(folder: Path, value: str, where: str | None = None) -> Path:

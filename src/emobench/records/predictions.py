@@ -18,7 +18,7 @@ from ..errors import RecordError
 from ..evaluation.metrics import SplitMetrics
 from ..files import write_text_atomic
 from ..manifest import Folder
-from .base import check
+from .base import check, shorten
 
 MAX_PREDICTION_BYTES = 2 << 30
 
@@ -184,6 +184,3 @@ def _same(computed, saved, where: Path, field: str, source: str) -> None:
         check(False, where, field, f"{problem}; the metrics or the predictions were edited")
 
 
-def shorten(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:60] + f"... ({len(text)} characters)"

@@ -22,7 +22,7 @@ from pydantic import Field, model_validator
 from ..errors import RecordError
 from ..files import json_text, write_text_atomic
 from ..manifest import Folder
-from .base import AnyDict, Count, Finite, Name, OpenRecord, Record, check, validate
+from .base import AnyDict, Count, Finite, Name, OpenRecord, Record, check, shorten, validate
 from .run import DatasetRecord, RunRecord
 
 TUNE, STUDY_DB, LEDGER, TRIALS, TRIALS_CSV = "tune.json", "study.db", "ledger.json", "trials.json", "trials.csv"
@@ -47,7 +47,7 @@ class TuneDescription(Record):
         float-log or int-log; finite bounds, low < high, low > 0 on a log scale)."""
         for name, spec in self.space.items():
             if not dimension_ok(spec):
-                raise ValueError(f"space.{name}: {_short(spec)}; expected [\"choice\", [values]] or [kind, low, high] "
+                raise ValueError(f"space.{name}: {shorten(spec)}; expected [\"choice\", [values]] or [kind, low, high] "
                                  "(kind float, int, float-log or int-log; low < high)")
         return self
 
@@ -64,9 +64,6 @@ def dimension_ok(spec) -> bool:
     return numbers and low < high and (low > 0 or not spec[0].endswith("log"))
 
 
-def _short(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:60] + f"... ({len(text)} characters)"
 
 
 class LedgerEntry(Record):
@@ -232,8 +229,8 @@ class TuningRecord:
                 same_value = row.val_macro_f1 is not None and entry.value is not None and math.isclose(
                     row.val_macro_f1, entry.value, rel_tol=0, abs_tol=1e-12)
             check(entry.state == row.state and entry.params == row.params and same_value, where, f"trials[{i}]",
-                  f"trial {row.trial} ({row.state}, {_short(row.params)}, {row.val_macro_f1}) differs from {LEDGER} "
-                  f"({entry.state}, {_short(entry.params)}, {entry.value})")
+                  f"trial {row.trial} ({row.state}, {shorten(row.params)}, {row.val_macro_f1}) differs from {LEDGER} "
+                  f"({entry.state}, {shorten(entry.params)}, {entry.value})")
         if recorded is not None:
             missing = sorted(set(recorded) - set(finished))
             check(not missing, where, "trials", f"{LEDGER} holds trial(s) {', '.join(map(str, missing[:5]))}, which "
@@ -245,5 +242,5 @@ class TuningRecord:
         chosen = [{**asked.overrides, **row.params} for row in complete if row.val_macro_f1 == best]
         check(config.model == asked.model and config.seed == asked.seed and config.preset == asked.preset
               and config.overrides in chosen, self.folder / "best" / "config.json", "overrides",
-              f"{_short(config.overrides)} ({config.model}, seed {config.seed}), but the best trial of {TRIALS} has "
-              f"{_short(chosen[0])} ({asked.model}, seed {asked.seed})")
+              f"{shorten(config.overrides)} ({config.model}, seed {config.seed}), but the best trial of {TRIALS} has "
+              f"{shorten(chosen[0])} ({asked.model}, seed {asked.seed})")
