@@ -114,10 +114,6 @@ def _entry(name: str) -> ModelEntry:
     return MODELS[name]
 
 
-def presets(name: str) -> dict[str, dict]:
-    return family_class(_entry(name).family).PRESETS
-
-
 def params_type(name: str) -> type:
     """The Params dataclass of a model name's family (its hyper-parameters), without resolving any values."""
     return family_class(_entry(name).family).Params
@@ -131,10 +127,6 @@ def param_names(name: str) -> set[str]:
 def small_data(name: str) -> dict:
     """The defaults a model name's family uses on a data budget."""
     return dict(FAMILIES[_entry(name).family].small_data)
-
-
-def uses_gpu(name: str) -> bool:
-    return FAMILIES[_entry(name).family].gpu
 
 
 def baselines() -> list[str]:
