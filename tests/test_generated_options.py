@@ -308,13 +308,14 @@ sizes_typed = st.one_of(st.sampled_from(SIZE_SPELLINGS), st.integers(-3, 10**6).
 
 
 def expect_size(typed: str):
-    """The documented budget rules: all, texts per class (an integer >= 1), a share strictly between 0 and 1 written
-    as a decimal (0.1, .1) or with an exponent (1e-05); returns the value it means (None for all), or raises."""
+    """The documented budget rules: all, texts per class (an integer >= 0; 0 is no labelled texts), a share strictly
+    between 0 and 1 written as a decimal (0.1, .1) or with an exponent (1e-05); returns the value it means (None for
+    all), or raises."""
     text = typed.strip().lower()
     if text == "all":
         return None
     if re.fullmatch(r"[0-9]+", text):
-        if int(text.lstrip("0") or "0") < 1 or len(text.lstrip("0")) > 15:
+        if len(text.lstrip("0")) > 15:
             raise ValueError(typed)
         return int(text)
     if re.fullmatch(r"0?\.[0-9]+", text) or re.fullmatch(r"([0-9]+\.?[0-9]*|\.[0-9]+)e[+-]?[0-9]{1,4}", text):
@@ -346,8 +347,12 @@ def test_train_size_values(tmp_path):
             result = invoke(case, ["train", "--dataset", str(case / "missing.csv"), "-o", str(case / "runs"), "-q",
                                    "--train-size", typed])
             accepted = stopped_on_missing_data(result, case, "test_train_size_values")
-            assert accepted == ok, (typed, result.output)
-            if not accepted:
+            zero = ok and meant == 0  # a size, but not for train's default family, which needs labels
+            assert accepted == (ok and not zero), (typed, result.output)
+            if zero:
+                assert assert_one_error_line(result).startswith("error: --train-size 0: the tfidf family does not learn "
+                                                                "from no labelled texts"), result.output
+            elif not accepted:
                 line = assert_one_error_line(result)
                 assert line.startswith(f"error: --train-size {typed!r}: "), line
 
@@ -372,10 +377,14 @@ def test_compare_train_sizes_lists(tmp_path):
             result = invoke(case, ["compare", "--models", "tfidf", "--dataset", str(case / "missing.csv"), "-o",
                                    str(case / "out"), "-q", "--train-sizes", typed])
             accepted = stopped_on_missing_data(result, case, "test_compare_train_sizes_lists")
-            assert accepted == (ok and not twice), (typed, result.output)
+            zero = ok and not twice and 0 in meant  # tfidf alone: nothing to train at 0 labelled texts
+            assert accepted == (ok and not twice and not zero), (typed, result.output)
             if not accepted:
                 line = assert_one_error_line(result)
-                if ok and twice:
+                if zero:
+                    assert line.startswith("error: --train-sizes 0: none of the compared models (tfidf) learns from no "
+                                           "labelled texts"), line
+                elif ok and twice:
                     assert line == "error: --train-sizes names a size twice", line
                 else:
                     assert line.startswith(f"error: --train-sizes {typed!r}: "), line

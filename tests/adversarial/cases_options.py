@@ -81,4 +81,29 @@ def cases() -> list[Case]:
         Case("missing GloVe file", train_args(*lstm_set("glove={case}/none.txt"), model="lstm"),
              message=r"GloVe file .*none\.txt not found", group="training options"),
     ]
+    # -------- unlabeled texts and label descriptions (tests/test_unlabeled_inputs.py reads every bad file)
+    text = lambda d, ws: (d / "u.txt").write_text("a text\n")  # noqa: E731
+    c += [
+        Case("--unlabeled rest without a budget", train_args("--unlabeled", "rest"),
+             message=r"--unlabeled rest is the training texts a data budget leaves out; it needs --train-size",
+             group="fit inputs"),
+        Case("--unlabeled for a family that does not learn from it", train_args("--unlabeled", "{case}/u.txt"), setup=text,
+             message=r"--unlabeled: the tfidf family does not learn from texts without labels", group="fit inputs"),
+        Case("--label-descriptions for a family that does not learn from them",
+             train_args("--label-descriptions", "{case}/u.txt"), setup=text,
+             message=r"--label-descriptions: the tfidf family does not learn from label descriptions", group="fit inputs"),
+        Case("--unlabeled empty", train_args("--unlabeled", ""), message=r"--unlabeled '': expected a text file",
+             group="fit inputs"),
+        Case("--unlabeled to a comparison none of whose models learns from it",
+             ["compare", "--models", "tfidf", "--data-dir", "{ws}/data", "-o", "{case}/c", "--unlabeled", "{case}/u.txt"],
+             setup=text, message=r"--unlabeled: none of the compared models \(tfidf\) learns from it", group="fit inputs"),
+        Case("--unlabeled rest with the whole training split in a comparison",
+             ["compare", "--models", "fewshot", "--data-dir", "{ws}/data", "-o", "{case}/c", "--unlabeled", "rest",
+              "--train-sizes", "8,all"], message=r"--unlabeled rest .*needs --train-size", group="fit inputs"),
+        Case("--unlabeled on tune for a family that does not learn from it",
+             ["tune", "--model", "tfidf", "--data-dir", "{ws}/data", "-o", "{case}/t", "--unlabeled", "{case}/u.txt"],
+             setup=text, message=r"--unlabeled: the tfidf family does not learn from", group="fit inputs"),
+        Case("--unlabeled on data audit", ["data", "audit", "--data-dir", "{ws}/data", "--unlabeled", "rest"],
+             message=r"No such option: --unlabeled", group="fit inputs"),
+    ]
     return c

@@ -10,6 +10,7 @@ import signal
 
 # the commands, in the order --help lists them
 from . import run_commands  # noqa: F401  isort: skip
+from . import suggest_commands  # noqa: F401  isort: skip
 from . import model_commands  # noqa: F401  isort: skip
 from . import study_commands  # noqa: F401  isort: skip
 from .app import app

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from ..data.registry import DATASET_OPTIONS, DEFAULT_DATASET
+from ..data.registry import DATASET_OPTIONS, DEFAULT_DATASET, FIT_INPUT_OPTIONS
 from ..errors import EmobenchError
 from ..files import check_output_file
 from ..models.registry import DEFAULT_MODEL
@@ -17,7 +17,7 @@ from .shell import SEED, console, err, escape, explicit, number, say, user_error
 
 
 @data_app.command("audit")
-@dataset_options(names=tuple(n for n in DATASET_OPTIONS if n not in CLEANING))
+@dataset_options(names=tuple(n for n in DATASET_OPTIONS if n not in (*CLEANING, *FIT_INPUT_OPTIONS)))
 def data_audit(
     ctx: typer.Context,
     dataset: str = typer.Argument(DEFAULT_DATASET, help="emotion, isear, goemotions[:ekman], or a CSV/TSV/JSONL file"),
@@ -126,7 +126,7 @@ def train(
 
 
 @app.command()
-@dataset_options
+@dataset_options(names=tuple(n for n in DATASET_OPTIONS if n not in FIT_INPUT_OPTIONS))
 def evaluate(
     ctx: typer.Context,
     run: Path = typer.Argument(..., help="a run directory"),

@@ -44,7 +44,8 @@ def compare(
                                      help="flag likely mislabelled test texts (cleanlab) and score every model without them"),
     train_sizes: Optional[str] = typer.Option(None, "--train-sizes",
                                               help="data budgets: training texts per class, shares or all, comma-separated "
-                                                   "(e.g. 8,32,128,all); every model at every size and seed"),
+                                                   "(e.g. 0,8,32,128,all); every model at every size and seed; at 0 (no "
+                                                   "labelled texts: zero-shot) only the families that learn from none"),
     transfer: Optional[str] = typer.Option(None, "--transfer", help="also score every model on this dataset or file: its "
                                                                     "test split, or every text of data without splits"),
     track: list[str] = TrackOpt,

@@ -10,6 +10,7 @@ import numpy as np
 
 from .audit_report import (AuditReport, BudgetOrigin, ConflictExample, LabelPair, MultiLabelFacts, OverallAudit,
                            SplitAudit, SplitOrigin, Words)
+from .budgets import NONE as NO_LABELS
 from .corpus import Corpus, Split
 from .text import is_placeholder, normalize_text
 
@@ -104,7 +105,10 @@ def split_origin(corpus: Corpus) -> SplitOrigin:
         notes.append(f"the {', '.join(generated)} splits were cut by emobench from {files}, not shipped with the data: a "
                      f"stratified {_percent(recipe.fractions)} split drawn with split seed {recipe.seed} (another "
                      "seed gives other splits, and other scores)")
-    if budget:
+    if budget and str(budget.size) == NO_LABELS:  # asked for: said once, as a fact, not as a defect per label
+        notes.append("the training split is empty: a data budget of 0, no labelled texts (zero-shot), as asked; the "
+                     "validation and test splits are whole")
+    elif budget:
         cut = "training and validation splits are" if budget.validation else "training split is"
         size = f"{budget.size} texts per class" if str(budget.size).isdigit() else f"a share of {budget.size}"
         notes.append(f"the {cut} a data budget of {size}, drawn by emobench with seed {budget.seed} from the "

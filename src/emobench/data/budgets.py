@@ -1,7 +1,8 @@
 """Data budgets: a stratified subsample of the training split (and, when asked, of the validation split), the
 same for every model at a given size and seed, recorded row by row.
 
-A size is a number of texts per class ("16"), a share of the split ("0.1"), or "all". Single-label data: each
+A size is a number of texts per class ("16"), a share of the split ("0.1"), "all", or ``0``: no labelled text at all
+(an empty training split, for the families that learn from none: zero-shot). Single-label data: each
 label keeps ``size`` texts (all of a rarer label's, with a warning), drawn with one seeded generator per label.
 Multi-label data keeps every label present: labels are visited from the rarest up, and each adds texts carrying it
 (not chosen yet, in a seeded order) until ``size`` chosen texts carry it; texts without any label count as a class
@@ -21,6 +22,7 @@ from .corpus import Corpus, Split
 from .provenance import BudgetSource
 
 ALL = "all"
+NONE = "0"  # no labelled training text: the zero-shot point of a learning curve
 
 
 def parse_size(value: str | int | float | None) -> str | None:
@@ -31,18 +33,22 @@ def parse_size(value: str | int | float | None) -> str | None:
         return None
 
     def refuse(why: str = "") -> EmobenchError:
-        return EmobenchError(f"{option('train_size')} {value!r}: {why}expected texts per class (an integer >= 1), a "
-                             "share between 0 and 1 (e.g. 0.1), or all")
+        return EmobenchError(f"{option('train_size')} {value!r}: {why}expected texts per class (an integer >= 0; 0: no "
+                             "labelled texts, zero-shot), a share between 0 and 1 (e.g. 0.1), or all")
 
     if isinstance(value, bool):
         raise refuse()
     if isinstance(value, int):
-        if value < 1:
+        if value < 0:
             raise refuse()
+        if value == 0:
+            return NONE
         if value >= 10 ** MAX_SIZE_DIGITS:
             raise refuse("more texts per class than any dataset holds (use all); ")
         return str(value)
     if isinstance(value, float):
+        if value == 0:
+            raise refuse("no labelled texts are written 0; ")
         if not (math.isfinite(value) and 0 < value < 1):
             raise refuse()
         return _share(value)
@@ -52,7 +58,7 @@ def parse_size(value: str | int | float | None) -> str | None:
     if re.fullmatch(r"[0-9]+", text):
         digits = text.lstrip("0")
         if not digits:
-            raise refuse()
+            return NONE
         if len(digits) > MAX_SIZE_DIGITS:
             raise refuse("more texts per class than any dataset holds (use all); ")
         return digits
@@ -61,8 +67,8 @@ def parse_size(value: str | int | float | None) -> str | None:
                                              and 0 < Decimal(text) < 1):
         exact = Decimal(text)
         share = float(text)
-        if exact == 0:
-            raise refuse()
+        if exact == 0:  # a share of nothing: said as the integer, so one size has one spelling
+            raise refuse("no labelled texts are written 0; ")
         if share == 0.0:
             raise refuse("a share too small to tell from 0; ")
         if share >= 1.0:  # 0.99999999999999999 rounds to 1
@@ -88,6 +94,8 @@ def _shuffled(indices, rng: np.random.Generator) -> list[int]:
 
 def choose(split: Split, num_labels: int, size: str, seed: int, label_names: list[str], what: str) -> tuple[list[int], dict]:
     """The rows of ``split`` a budget keeps (sorted) and the texts each label has among them."""
+    if size == NONE:  # asked for: no label is short of texts, so nothing to warn about
+        return [], {name: 0 for name in label_names}
     rng = np.random.default_rng(seed)
     matrix = split.label_matrix(num_labels)
     share = "." in size
@@ -143,10 +151,13 @@ def _warning():
 
 def apply_budget(corpus: Corpus, size: str | None, seed: int, validation: bool = False) -> Corpus:
     """The corpus with its training split (and with ``validation``, its validation split) cut to ``size``; the
-    test split is never touched. The kept rows are recorded in ``corpus.source.budget``."""
+    test split is never touched. The kept rows are recorded in ``corpus.source.budget``. A size of 0 leaves the
+    training split empty and the validation split whole, even with ``validation``: a budget of no labels cut alike
+    would leave nothing to choose epochs or a temperature on (recorded as ``validation=False``)."""
     size = parse_size(size)
     if size is None:
         return corpus
+    validation = validation and size != NONE
     splits = dict(corpus.splits)
     kept: dict[str, list[int]] = {}
     per_labels: dict[str, dict[str, int]] = {}
@@ -159,4 +170,11 @@ def apply_budget(corpus: Corpus, size: str | None, seed: int, validation: bool =
         per_labels[name] = per_label
     source = corpus.source.updated(budget=BudgetSource(size=size, seed=seed, validation=validation, rows=kept,
                                                        per_label=per_labels))
-    return Corpus(corpus.name, corpus.label_names, splits, source, corpus.multi_label)
+    return Corpus(corpus.name, corpus.label_names, splits, source, corpus.multi_label, corpus.unlabeled,
+                  corpus.descriptions)
+
+
+def left_out_texts(split: Split, kept: list[int]) -> list[str]:
+    """The texts of the rows a budget did not keep (``--unlabeled rest``): their texts only, never their labels."""
+    keep = set(kept)
+    return [text for row, text in enumerate(split.texts) if row not in keep]

@@ -127,7 +127,8 @@ class DatasetConfig:
     # A data budget: the training split cut to this many texts per class ("16"), this share ("0.1"), or None (all);
     # drawn with budget_seed, the validation split too with budget_validation (data/budgets.py).
     train_size: str | None = option_field(
-        Option("train_size", "a data budget: training texts per class (16), a share (0.1), or all; a stratified "
+        Option("train_size", "a data budget: training texts per class (16; 0: no labelled texts, for the families that "
+                             "learn from none), a share (0.1), or all; a stratified "
                              "subsample drawn with --seed", optional=True, parse=parse_train_size), default=None)
     budget_seed: int = 0
     budget_validation: bool = option_field(
@@ -141,6 +142,17 @@ class DatasetConfig:
     label_issues_from: str | None = option_field(
         Option("label_issues_from", "the flags from a saved audit (data audit --label-issues --json) of the same "
                                     "training data, instead of computing them", optional=True), default=None)
+
+    # Texts without labels (data/unlabeled.py) and label descriptions (data/descriptions.py), for the families that
+    # learn from them (models/registry.py FIT_INPUTS); files are read with the options above (columns, encoding).
+    unlabeled: str | None = option_field(
+        Option("unlabeled", "texts without labels for the families that learn from them: a file (TXT one text per "
+                            "line, or CSV/TSV/JSONL's text column), or rest (the training texts --train-size left out, "
+                            "labels never read)", optional=True), default=None)
+    label_descriptions: str | None = option_field(
+        Option("label_descriptions", "label -> short description for the families that learn from them: JSON "
+                                     "{label: description} or label<TAB or comma>description lines (default: the "
+                                     "label's name)", optional=True), default=None)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -168,6 +180,12 @@ class DatasetConfig:
         root = resolve_data_root(self.data_dir)
         changes = {"data_dir": str(root.resolve()) if root else None,
                    "files": {k: str(Path(v).expanduser().resolve()) for k, v in self.files.items()}}
+        from .unlabeled import REST
+
+        for name in ("unlabeled", "label_descriptions"):
+            value = getattr(self, name)
+            if isinstance(value, str) and value.strip() and value != REST:
+                changes[name] = str(Path(value).expanduser().resolve())
         if self.user_file and not self.files:
             changes["name"] = str(Path(self.name).expanduser().resolve())
         return replace(self, **changes)

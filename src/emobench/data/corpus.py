@@ -8,11 +8,16 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import UnknownSplitError
 from .provenance import DataSource
+
+if TYPE_CHECKING:
+    from .descriptions import LabelDescriptions
+    from .unlabeled import UnlabeledTexts
 
 
 @dataclass
@@ -49,6 +54,9 @@ class Corpus:
     splits: dict[str, Split]
     source: DataSource = field(default_factory=DataSource)  # where it came from; saved with every run
     multi_label: bool = False
+    # What else a family may learn from (--unlabeled, --label-descriptions): data/unlabeled.py, data/descriptions.py
+    unlabeled: "UnlabeledTexts | None" = None
+    descriptions: "LabelDescriptions | None" = None
 
     @property
     def num_labels(self) -> int:

@@ -23,10 +23,13 @@ def cleaned(corpus: Corpus, dataset: DatasetConfig) -> Corpus:
     return apply_cleaning(corpus, cleaning_plan(corpus, dataset.label_issues, dataset.label_issues_from, seed=0))
 
 
-def recorded_corpus(config: DatasetConfig, data: DataRecord) -> Corpus:
+def recorded_corpus(config: DatasetConfig, data: DataRecord, inputs: bool = True) -> Corpus:
     """The data a run was trained on, as its data.json records it: read again (a data budget included), then cleaned by
-    the recorded rows -- never flagged again, and the saved audit it was cleaned from never read (it may be gone)."""
-    return recorded_cleaning(load_dataset(dataclasses.replace(config, label_issues=None, label_issues_from=None)), data)
+    the recorded rows -- never flagged again, and the saved audit it was cleaned from never read (it may be gone).
+    Without ``inputs`` (scoring the run), its unlabeled texts and label descriptions are not read (they may be gone)."""
+    unused = {} if inputs else {"unlabeled": None, "label_descriptions": None}
+    return recorded_cleaning(load_dataset(dataclasses.replace(config, label_issues=None, label_issues_from=None,
+                                                              **unused)), data)
 
 
 def recorded_cleaning(corpus: Corpus, data: DataRecord) -> Corpus:
@@ -45,16 +48,61 @@ def recorded_cleaning(corpus: Corpus, data: DataRecord) -> Corpus:
         return apply_cleaning(corpus, plan)
 
 
-def data_record(corpus: Corpus) -> DataRecord:
+def check_fit_inputs(dataset: DatasetConfig, spec, *, budgeted_later: bool = False) -> None:
+    """Before any data is read: unlabeled texts and label descriptions go to a family that learns from them, and rest
+    comes with a data budget (a comparison's are its own: ``budgeted_later``)."""
+    from ..data.unlabeled import check_unlabeled
+    from ..models.registry import refuse_input
+
+    check_unlabeled(dataset.unlabeled, dataset.train_size, budgeted_later=budgeted_later)
+    for name, what in (("unlabeled", "unlabeled"), ("label_descriptions", "descriptions")):
+        if getattr(dataset, name) is not None and not spec.takes(what):
+            raise EmobenchError(f"{option(name)}: {refuse_input(spec.family, what)}")
+
+
+def inputs_for(dataset: DatasetConfig, spec) -> DatasetConfig:
+    """A comparison's dataset for one model: without the inputs its family does not learn from (its run says so)."""
+    return dataclasses.replace(dataset, unlabeled=dataset.unlabeled if spec.takes("unlabeled") else None,
+                               label_descriptions=dataset.label_descriptions if spec.takes("descriptions") else None)
+
+
+def input_users(dataset: DatasetConfig, specs: dict) -> dict[str, list[str]]:
+    """Which of a comparison's models learn from its unlabeled texts / label descriptions ("used"), which do not."""
+    out: dict[str, list[str]] = {}
+    for name, what in (("unlabeled", "unlabeled"), ("label_descriptions", "descriptions")):
+        if getattr(dataset, name) is not None:
+            out[f"{name} used by"] = [m for m, spec in specs.items() if spec.takes(what)]
+            out[f"{name} not learnt from by"] = [m for m, spec in specs.items() if not spec.takes(what)]
+    return out
+
+
+def fit_inputs(spec, corpus: Corpus) -> dict:
+    """``model.fit``'s unlabeled texts and descriptions: what the corpus carries, for a family that learns from it."""
+    out = {}
+    if corpus.unlabeled is not None and spec.takes("unlabeled"):
+        out["unlabeled"] = list(corpus.unlabeled.texts)
+    if corpus.descriptions is not None and spec.takes("descriptions"):
+        out["descriptions"] = list(corpus.descriptions.descriptions)
+    return out
+
+
+def data_record(corpus: Corpus, spec=None) -> DataRecord:
     from ..data.auditing import run_warnings
     from ..data.readers import DataWarning
 
     report = audit(corpus)
     for line in run_warnings(report):  # what the scores depend on is said as training starts, and kept below
         warnings.warn(line, DataWarning, stacklevel=2)
+    used = fit_inputs(spec, corpus) if spec is not None else {}
+    family = spec.family if spec is not None else None
+    unlabeled = corpus.unlabeled.record(family if "unlabeled" in used else None) if corpus.unlabeled else None
+    descriptions = corpus.descriptions.record(family if "descriptions" in used else None) if corpus.descriptions else None
+    overlap = corpus.unlabeled.overlap_warning() if corpus.unlabeled else None
+    said = [*corpus.source.warnings, *([overlap] if overlap and overlap not in corpus.source.warnings else [])]
     return DataRecord(dataset=corpus.name, labels=corpus.label_names, task=corpus.task,
                       sizes={n: len(s) for n, s in corpus.splits.items()}, source=corpus.source,
-                      warnings=corpus.source.warnings, audit_warnings=report.warnings,
+                      unlabeled=unlabeled, descriptions=descriptions,
+                      warnings=said, audit_warnings=report.warnings,
                       # normalised texts that occur with different labels across the splits: label noise
                       conflicting_texts=report.overall.conflicting_keys,
                       split_digests={n: split_digest(s.texts, gold_names(s, corpus.label_names))
@@ -81,10 +129,22 @@ def data_changes(recorded_data: DataRecord, corpus: Corpus) -> list[str]:
     if version_before != version_now:
         changes.append(f"the {corpus.name} reader changed since (version {version_before} then, {version_now} now): "
                        "the same files may give other texts")
+    changes += _input_changes(recorded_data, corpus)
     if not changes and recorded_data.split_digests:  # same files, same reader: the same rows, unless something else
         for split, digest in recorded_data.split_digests.items():
             if split in corpus.splits and split_digest(corpus[split].texts, gold_names(corpus[split], corpus.label_names)) != digest:
                 changes.append(f"the {split} split's texts or labels differ from the ones the run was trained on")
+    return changes
+
+
+def _input_changes(recorded_data: DataRecord, corpus: Corpus) -> list[str]:
+    """The unlabeled texts' and label descriptions' checksums (data read only to be scored carries neither)."""
+    changes = []
+    for what, before, now in (("unlabeled texts", recorded_data.unlabeled, corpus.unlabeled),
+                              ("label descriptions", recorded_data.descriptions, corpus.descriptions)):
+        if before is not None and now is not None and before.sha256 != now.sha256:
+            changes.append(f"{what} {now.file or 'rest'}: sha256 {before.sha256[:12]}... when trained, "
+                           f"{now.sha256[:12]}... now")
     return changes
 
 

@@ -147,7 +147,7 @@ def _evaluate_own(run: RunRecord, model: Classifier, run_dir: Path, split: str |
     own = run.dataset_config()
     if data_dir:
         own.data_dir = data_dir  # the same files, found elsewhere (checksums are verified)
-    corpus = recorded_corpus(own, run.data)
+    corpus = recorded_corpus(own, run.data, inputs=False)
     split = split or "test"
     data = corpus[split]
     changes = verify_data(run.data, corpus, run_dir, allow_changed_data)

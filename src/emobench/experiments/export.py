@@ -71,7 +71,7 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, quantize: str
     check_outside_records(out.parent, "output", out)
     if out.exists():
         raise EmobenchError(f"{out} already exists; choose another {option('output')}")
-    corpus = recorded_corpus(run.dataset_config(), run.data)
+    corpus = recorded_corpus(run.dataset_config(), run.data, inputs=False)
     verify_data(run.data, corpus, run_dir)
     data = corpus[check_split]
     partial = out.with_name(out.name + ".partial")

@@ -336,7 +336,9 @@ def apply_cleaning(corpus: Corpus, plan: CleaningPlan) -> Corpus:
     source = corpus.source.updated(label_issues=plan, warnings=[*corpus.source.warnings, *said, *plan.audit_warnings])
     for line in said:
         warnings.warn(line, _data_warning(), stacklevel=2)
-    return Corpus(corpus.name, names, {**corpus.splits, "train": cleaned}, source, corpus.multi_label)
+    descriptions = corpus.descriptions.for_labels(corpus.label_names, names) if corpus.descriptions else None
+    return Corpus(corpus.name, names, {**corpus.splits, "train": cleaned}, source, corpus.multi_label, corpus.unlabeled,
+                  descriptions)
 
 
 def _data_warning():

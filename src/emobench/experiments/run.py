@@ -16,15 +16,17 @@ from pathlib import Path
 
 from ..claims import Lock
 from ..data import Corpus, DatasetConfig, load_dataset
+from ..data.budgets import NONE as NO_LABELS, parse_size
 from ..environment import machine_info, seed_everything, thread_count, versions
 from ..errors import EmobenchError, TrainingDiverged, option
 from ..files import check_output_folder, check_outside_records, check_plain_name
 from ..logs import logger as log
 from ..models.base import Classifier
-from ..models.registry import DEFAULT_MODEL, ModelSpec, folder_name, recorded, resolve, small_data
+from ..models.registry import DEFAULT_MODEL, ModelSpec, folder_name, recorded, refuse_input, resolve, small_data
 from ..records.run import CONFIG, METRICS, MetricsRecord, RunRecord, RunWriter
 # evaluating a run and checking its data have homes of their own; these names stay importable from here
-from .data_checks import cleaned, data_changes, data_record, recorded_cleaning, recorded_corpus, verify_data
+from .data_checks import (check_fit_inputs, cleaned, data_changes, data_record, fit_inputs, recorded_cleaning,
+                          recorded_corpus, verify_data)
 from .evaluate import (INHERITED_READING, Evaluation, evaluate_run, evaluate_split, file_config, same_dataset,
                        scored_description, scoring_data)
 from .transfer import TransferEvaluation, transfer_evaluate, write_transfer_predictions
@@ -68,6 +70,8 @@ class RunConfig:
                 aliases = getattr(self.spec.family_class, "ALIASES", {})
                 typed = next((a for a, c in aliases.items() if c == "pretrained" and a in self.overrides), "pretrained")
                 check_source(resolve_pretrained(pretrained), typed)
+            check_fit_inputs(self.dataset, self.spec)  # a family given what it does not learn from: refused now
+            check_no_labels(self.dataset, self.spec)
         return self.spec
 
     @classmethod
@@ -82,6 +86,18 @@ class RunConfig:
         spec = self.validate()
         return {**self.to_dict(), "dataset": self.dataset.resolved().to_dict(), "params": spec.params_dict(),
                 "family": spec.family}
+
+
+def check_no_labels(dataset: DatasetConfig, spec: ModelSpec) -> None:
+    """A budget of no labelled texts for a family that cannot learn from none, or with a cleaning of the (empty)
+    training split: refused before any data is read."""
+    if dataset.train_size is None or parse_size(dataset.train_size) != NO_LABELS:
+        return
+    if not spec.takes("no_labels"):
+        raise EmobenchError(f"{option('train_size')} 0: {refuse_input(spec.family, 'no_labels')}")
+    if dataset.label_issues:
+        raise EmobenchError(f"{option('label_issues')} cleans the training split's labels; {option('train_size')} 0 "
+                            "leaves no training split to clean")
 
 
 def default_run_name(config: RunConfig) -> str:
@@ -164,16 +180,16 @@ def train(config: RunConfig | None = None, *, resume: str | Path | None = None, 
         config = dataclasses.replace(config or RunConfig())
         spec = config.validate()
         check_outside_records(config.output_dir, "output_dir")
-        corpus = corpus or cleaned(load_dataset(config.dataset), config.dataset)
+        corpus = _asked_inputs(corpus or cleaned(load_dataset(config.dataset), config.dataset), config.dataset)
         run = _claimed(config, spec)
     try:
         if not run.fresh:
-            corpus = corpus or recorded_corpus(run.config.dataset, run.writer.data())
+            corpus = _asked_inputs(corpus or recorded_corpus(run.config.dataset, run.writer.data()), run.config.dataset)
             verify_data(run.writer.data(), corpus, run.partial)
         else:
             run.writer.start(run.config.resolved(), {"seed": run.config.seed, "versions": versions(),
                                                      "machine": machine_info(), "threads": run.threads},
-                             data_record(corpus))
+                             data_record(corpus, run.spec))
         seed_everything(run.config.seed)
         model = run.spec.build()
         if tracker is not None:
@@ -187,6 +203,12 @@ def train(config: RunConfig | None = None, *, resume: str | Path | None = None, 
     finally:
         if tracker is not None:
             tracker.close()
+
+
+def _asked_inputs(corpus: Corpus, dataset: DatasetConfig) -> Corpus:
+    """The corpus with only the inputs the run's dataset asks for (a comparison reads them once for every model)."""
+    return dataclasses.replace(corpus, unlabeled=corpus.unlabeled if dataset.unlabeled else None,
+                               descriptions=corpus.descriptions if dataset.label_descriptions else None)
 
 
 def _resumed(resume: str | Path) -> _Started:
@@ -219,7 +241,7 @@ def _fit(run: _Started, model: Classifier, corpus: Corpus, progress: bool, track
     try:
         model.fit(corpus["train"], corpus.splits.get("validation"), corpus.label_names, seed=config.seed,
                   work_dir=run.partial / "checkpoints", resume=not run.fresh, progress=progress,
-                  on_epoch=tracker.epoch if tracker is not None else None)
+                  on_epoch=tracker.epoch if tracker is not None else None, **fit_inputs(run.spec, corpus))
     except (MemoryError, RuntimeError) as exc:
         if not isinstance(exc, MemoryError) and not _out_of_memory(exc):
             raise

@@ -9,6 +9,7 @@ The plan is :mod:`.study_plan`, its execution (local or on Ray) :mod:`.study_eng
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -16,18 +17,19 @@ from pathlib import Path
 from ..claims import Lock, claim_folder
 from ..data import Corpus, DatasetConfig, load_dataset
 from ..data.budgets import apply_budget
+from ..data.unlabeled import REST, with_rest
 from ..errors import EmobenchError, option
 from ..files import MANIFEST, check_output_folder, check_outside_records, json_text
 from ..records.comparison import RESULTS, RESULTS_CSV, STATISTICS, ComparisonRecord, read_description, write_description
 from ..records.run import RunRecord
 from ..tracking import tracker_for
-from .data_checks import cleaned
+from .data_checks import cleaned, input_users
 from .run import PARTIAL
 from .study_engines import LocalEngine, RayEngine, execute
 from .study_outputs import (audit_test_split, check_ensembles, collect, results_rows, run_transfer,  # noqa: F401
                             write_comparison)
 from .study_plan import (CompareConfig, PlannedRun, decide, default_models, differences, normalised,  # noqa: F401
-                         plan_comparison, transfer_data)
+                         plan_comparison, skipped_runs, transfer_data)
 
 REGENERATED = (RESULTS_CSV, STATISTICS, "report.md", "report.html", "tables.tex", "figures/")
 
@@ -42,8 +44,10 @@ class BudgetData:
     def __call__(self, plan: PlannedRun) -> Corpus:
         key = (plan.size, plan.seed if plan.size is not None else None)
         if key not in self.cut:
-            self.cut[key] = cleaned(apply_budget(self.corpus, plan.size, plan.seed, self.config.budget_validation),
-                                    self.config.dataset)
+            cut = apply_budget(self.corpus, plan.size, plan.seed, self.config.budget_validation)
+            # --unlabeled rest: the texts this budget left out
+            cut = with_rest(cut, dataclasses.replace(self.config.dataset, train_size=plan.size), self.corpus["train"])
+            self.cut[key] = cleaned(cut, self.config.dataset)
         return self.cut[key]
 
 
@@ -66,7 +70,11 @@ def run_comparison(config: CompareConfig, progress: bool = True, log=print, retr
         from ..cluster import connect
 
         connect(config.ray_address, None)
-    corpus = load_dataset(config.dataset)  # once: every model sees the identical split
+    # once: every model sees the identical split (rest comes with each budget)
+    corpus = load_dataset(config.dataset if config.dataset.unlabeled != REST else
+                          dataclasses.replace(config.dataset, unlabeled=None))
+    for key, models in input_users(config.dataset, {p.model: p.spec for p in planned}).items():
+        log(f"{key.replace('_', '-')}: {', '.join(dict.fromkeys(models)) or 'none'}")
     target = transfer_data(config.transfer, corpus) if config.transfer is not None else None
     existed, output_existed = folder.exists(), folder.parent.exists()
     folder.mkdir(parents=True, exist_ok=True)
@@ -107,7 +115,8 @@ def _study(folder: Path, planned: list[PlannedRun], config: CompareConfig, corpu
     transfer = run_transfer(folder, scored, config.transfer, corpus, target) if target is not None else None
     if config.noise_audit:
         audit_test_split(folder, corpus, log)
-    return write_comparison(folder, runs, formats=config.formats, transfer=transfer, ensembles=config.ensembles)
+    return write_comparison(folder, runs, formats=config.formats, transfer=transfer, ensembles=config.ensembles,
+                            skipped=skipped_runs(config))
 
 
 def _track_report(track, folder: Path, config: CompareConfig, record: ComparisonRecord) -> None:
@@ -157,7 +166,8 @@ def rerender(folder: str | Path, formats=("md", "html"), allow_modified: bool = 
         record = ComparisonRecord.load(folder, allow_modified, regenerated=REGENERATED)
         runs = record.load_runs(allow_modified)
         transfer = record.transfer([r.name for r in runs])
-        return write_comparison(folder, runs, formats=formats, transfer=transfer, ensembles=record.results.ensembles)
+        return write_comparison(folder, runs, formats=formats, transfer=transfer, ensembles=record.results.ensembles,
+                                skipped=record.results.skipped)
     finally:
         if lock is not None:
             lock.release()

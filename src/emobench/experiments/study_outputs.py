@@ -18,7 +18,7 @@ from ..files import MANIFEST
 from ..manifest import sha256_of, write_manifest
 from ..logs import logger as log
 from ..models.registry import MAJORITY, is_baseline, resolve
-from ..records.comparison import ComparisonRecord, transfer_names, write_results, write_statistics
+from ..records.comparison import ComparisonRecord, SkippedRun, transfer_names, write_results, write_statistics
 from ..records.run import RunRecord
 from .evaluate import scored_description, scoring_data
 from .transfer import transfer_evaluate, write_transfer_predictions
@@ -128,9 +128,10 @@ def results_rows(outcomes: list[RunOutcome]) -> list[dict]:
 
 def write_comparison(folder: Path, runs: list[RunRecord], formats=("md", "html"), outcomes: list[RunOutcome] | None = None,
                      transfer: dict | None = None, ensembles: list[list[str]] | None = None,
-                     final: Path | None = None) -> ComparisonRecord:
+                     final: Path | None = None, skipped: list[SkippedRun] = ()) -> ComparisonRecord:
     """Results, statistics and the report of ``runs``; the manifest last. ``final``: where a folder being
-    written as ``.partial`` will live (run paths inside it are written relative to it)."""
+    written as ``.partial`` will live (run paths inside it are written relative to it). ``skipped``: models not trained
+    at a budget (at 0 labelled texts), listed in the results and the report."""
     from ..evaluation.analysis import analyse_transfer
     from ..reporting.report import build_report
 
@@ -148,7 +149,7 @@ def write_comparison(folder: Path, runs: list[RunRecord], formats=("md", "html")
             scores = transfer[run.name].metrics
             row["transfer"] = {**scores.transfer.dump(), "accuracy": scores.accuracy, "macro_f1": scores.macro.f1}
     (folder / MANIFEST).unlink(missing_ok=True)
-    results = write_results(folder, rows, ensembles)
+    results = write_results(folder, rows, ensembles, skipped)
     data = runs[0].data
     conflicting = data.conflicting_texts
     majority = MAJORITY if any(o.model == MAJORITY for o in outcomes) else None
@@ -167,7 +168,7 @@ def write_comparison(folder: Path, runs: list[RunRecord], formats=("md", "html")
     reference = dataset_entry(data.dataset).reference
     written = build_report(comparison, chosen, data, folder, formats=formats, transfer=transfer_summary,
                            explanations=explanations, reference=reference, budgets=budgets, main_budget=main,
-                           noise=noise)
+                           noise=noise, skipped=list(skipped))
     write_statistics(folder, written["facts"])
     write_manifest(folder)
     return ComparisonRecord(final or folder, results, analysis=comparison, transfer_results=transfer_summary,

@@ -10,13 +10,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..data import Corpus, DatasetConfig
-from ..data.budgets import parse_size
+from ..data.budgets import NONE as NO_LABELS, parse_size
 from ..errors import EmobenchError, option, renamed
 from ..files import check_output_folder, check_outside_records, check_plain_name
-from ..models.registry import ModelSpec, baselines, resolve, study_models
-from ..records.comparison import COMPARISON
+from ..models.registry import ModelSpec, baselines, families_taking, resolve, study_models
+from ..records.comparison import COMPARISON, SkippedRun
 from ..records.run import CONFIG, METRICS, RunRecord, RunWriter
-from .data_checks import data_changes
+from .data_checks import data_changes, input_users, inputs_for
 from .evaluate import same_dataset, scoring_data
 from .run import MAX_SEED, PARTIAL, RunConfig
 
@@ -145,15 +145,20 @@ def plan_comparison(config: CompareConfig) -> tuple[Path, list[PlannedRun]]:
         raise EmobenchError(f"{option('overrides')} for {', '.join(unknown)}, which is not among the compared models "
                             f"({', '.join(config.models)})")
     sizes = _sizes(config)
+    _check_inputs_used(config)
     planned = []
     models = list(config.models) + ([b for b in baselines() if b not in config.models] if config.baselines else [])
+    skipped = {(s.model, s.budget) for s in skipped_runs(config)}
     for size in sizes:
         for model in models:
+            if (model, size) in skipped:
+                continue
             spec = resolve(model)
             preset = config.preset if config.preset and config.preset in spec.presets else None
             for seed in config.seeds:
-                dataset = config.dataset if size is None else dataclasses.replace(
-                    config.dataset, train_size=size, budget_seed=seed, budget_validation=config.budget_validation)
+                own = inputs_for(config.dataset, spec)  # without what the family does not learn from
+                dataset = own if size is None else dataclasses.replace(
+                    own, train_size=size, budget_seed=seed, budget_validation=config.budget_validation)
                 name = f"{spec.folder_name}-s{seed}" if size is None else f"{spec.folder_name}-n{size}-s{seed}"
                 run = RunConfig(model=model, dataset=dataset, seed=seed, preset=preset,
                                 overrides=dict(config.overrides.get(model, {})), output_dir=str(folder / "runs"), name=name)
@@ -161,6 +166,30 @@ def plan_comparison(config: CompareConfig) -> tuple[Path, list[PlannedRun]]:
     if config.preset and not any(p.run.preset for p in planned):
         raise EmobenchError(f"no compared model has a preset {config.preset!r}")
     return folder, planned
+
+
+def skipped_runs(config: CompareConfig) -> list[SkippedRun]:
+    """The models a study does not train at a budget of no labelled texts (``--train-sizes 0,...``): every family that
+    cannot learn from none, baselines included (the majority needs labels to count). Refused when none is left."""
+    if NO_LABELS not in [parse_size(size) for size in config.train_sizes]:
+        return []
+    models = list(config.models) + ([b for b in baselines() if b not in config.models] if config.baselines else [])
+    out = [SkippedRun(model=m, budget=NO_LABELS, reason=f"the {resolve(m).family} family needs labelled texts")
+           for m in models if not resolve(m).takes("no_labels")]
+    if len(out) == len(models):
+        raise EmobenchError(f"{option('train_sizes')} 0: none of the compared models ({', '.join(config.models)}) learns "
+                            f"from no labelled texts; families that do: {', '.join(families_taking('no_labels')) or 'none'}")
+    return out
+
+
+def _check_inputs_used(config: CompareConfig) -> None:
+    """Unlabeled texts or label descriptions no compared model learns from: refused, not silently unused."""
+    users = input_users(config.dataset, {m: resolve(m) for m in config.models})
+    for key, models in users.items():
+        if key.endswith(" used by") and not models:
+            name = key.split()[0]
+            raise EmobenchError(f"{option(name)}: none of the compared models ({', '.join(config.models)}) learns from "
+                                "it; compare a family that does (see `emobench models`) or leave it out")
 
 
 def differences(before: dict, now: dict, prefix: str = "") -> list[str]:

@@ -29,7 +29,8 @@ from ..records.run import RunRecord
 from ..records.tuning import (LEDGER, STUDY_DB, TUNE, Ledger, LedgerEntry, TuneDescription, TuningRecord,
                               check_study_db, check_trials, in_space, read_ledger, write_ledger)
 from ..tracking import tracker_for
-from .data_checks import cleaned
+from .data_checks import check_fit_inputs, cleaned
+from .run import check_no_labels
 from .run import MAX_SEED, RunConfig, train
 from .tune_space import corners, parse_space  # noqa: F401 - the CLI parses --space through here
 from .tune_storage import check_storage, join, open_study, own_trials, shown_url
@@ -69,6 +70,8 @@ def plan(config: TuneConfig) -> tuple[Path, dict, ModelSpec]:
     check_output_folder(config.output_dir)
     check_outside_records(config.output_dir, "output_dir")
     spec = resolve(config.model, config.overrides, config.preset)
+    check_fit_inputs(config.dataset, spec)  # before any data is read
+    check_no_labels(config.dataset, spec)
     both = sorted(set(config.space or {}) & set(config.overrides))
     if both:
         raise EmobenchError(f"{both[0]} is both fixed ({option('overrides')}) and searched ({option('space')}); give it "
@@ -189,7 +192,8 @@ class Tuning:
         log.info("tuning %s on %s: %d trial(s) to run (%d done), search space %s", config.model, corpus.name, remaining,
                  finished, self.space)
         trial_data = Corpus(corpus.name, corpus.label_names, {k: v for k, v in corpus.splits.items() if k != "test"},
-                            corpus.source)  # the trials never see the test split
+                            corpus.source, unlabeled=corpus.unlabeled,
+                            descriptions=corpus.descriptions)  # the trials never see the test split
         objective = Objective(self.spec, self.space, trial_data, self.folder, self.ledger, config.seed, config.overrides,
                               config.trials, self.shared, track)
         # Shared: every process stops when the study holds --trials finished trials, whoever ran them.

@@ -13,6 +13,7 @@ from ..models.registry import ModelSpec
 from ..records.run import EpochRecord
 from ..records.tuning import Ledger, LedgerEntry, write_ledger
 from ..tracking import tracker_for
+from .data_checks import fit_inputs
 from .tune_space import suggest
 from .tune_storage import OWNER_KEY
 
@@ -97,7 +98,7 @@ class Objective:
         try:
             # No work_dir: a trial is not resumable (a killed one is marked failed), so nothing is checkpointed.
             model.fit(corpus["train"], corpus["validation"], corpus.label_names, seed=self.seed, progress=False,
-                      on_epoch=on_epoch)
+                      on_epoch=on_epoch, **fit_inputs(self.spec, corpus))
         except (EmobenchError, ValueError) as exc:  # this trial's parameters do not work on this data
             trial.set_user_attr("error", str(exc)[:500])
             log.warning("trial %d failed (%s); the study goes on", trial.number, str(exc).splitlines()[0][:300])

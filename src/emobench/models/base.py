@@ -108,10 +108,15 @@ class Classifier(Scorer):
     # -- training
     def fit(self, train: Split, validation: Split | None, label_names: list[str], *, seed: int = 0,
             work_dir: Path | None = None, resume: bool = False, progress: bool = True,
-            on_epoch: Callable[[EpochRecord], None] | None = None) -> "Classifier":
+            on_epoch: Callable[[EpochRecord], None] | None = None, unlabeled: list[str] | None = None,
+            descriptions: list[str] | None = None) -> "Classifier":
         """Train on ``train`` (choosing epochs, temperature, thresholds ... on ``validation`` only). Families
         trained in epochs checkpoint into ``work_dir``, continue from it with ``resume``, and call
-        ``on_epoch`` with each epoch's record (it may raise to stop training, e.g. to prune a trial)."""
+        ``on_epoch`` with each epoch's record (it may raise to stop training, e.g. to prune a trial).
+        ``unlabeled`` (texts without labels) and ``descriptions`` (one per label, in label order) go to the families
+        whose registry entry says they learn from them; any other family refuses them, as it refuses an empty
+        ``train`` unless it can learn from no labels (models/registry.py FIT_INPUTS)."""
+        extra = self._fit_inputs(train, label_names, unlabeled, descriptions)
         self.label_names = list(label_names)
         self.multi_label = train.multi_label
         self.temperature = 1.0
@@ -121,7 +126,8 @@ class Classifier(Scorer):
                        f"{'sigmoid' if train.multi_label else 'softmax'}{', thresholds 0.5' if train.multi_label else ''}), "
                        "and nothing is chosen on held-out data")
             warnings.warn(message, EmobenchWarning, stacklevel=2)
-        self._fit(train, validation, seed=seed, work_dir=work_dir, resume=resume, progress=progress, on_epoch=on_epoch)
+        self._fit(train, validation, seed=seed, work_dir=work_dir, resume=resume, progress=progress, on_epoch=on_epoch,
+                  **extra)
         if validation is None or not len(validation):
             self.info["warnings"] = [*self.info.get("warnings", []), message]  # recorded with the model
         started = time.perf_counter()
@@ -136,16 +142,41 @@ class Classifier(Scorer):
     def _fit(self, train: Split, validation: Split | None, **options) -> None:
         raise NotImplementedError
 
+    def _fit_inputs(self, train: Split, label_names: list[str], unlabeled, descriptions) -> dict:
+        """The keyword inputs this family's ``_fit`` takes beyond the labelled splits; refuses what it does not learn
+        from."""
+        from .registry import refuse_input, takes
+
+        extra = {}
+        if not len(train) and not takes(self.family, "no_labels"):
+            raise refuse_input(self.family, "no_labels")
+        if unlabeled is not None:
+            if not takes(self.family, "unlabeled"):
+                raise refuse_input(self.family, "unlabeled")
+            extra["unlabeled"] = list(unlabeled)
+        if descriptions is not None:
+            if not takes(self.family, "descriptions"):
+                raise refuse_input(self.family, "descriptions")
+            if len(descriptions) != len(label_names):
+                raise EmobenchError(f"{len(descriptions)} label descriptions for {len(label_names)} labels; expected "
+                                    "one per label, in label order")
+            extra["descriptions"] = list(descriptions)
+        return extra
+
     def _fit_temperature(self, validation: Split | None) -> None:
         from .temperature import bounded, fit_temperature, nll
 
         if validation is None or not len(validation):
             return
-        logits = bounded(self.logits_batched(validation.texts))
+        logits = bounded(self.validation_logits(validation))
         truth = self.truth(validation)
         self.temperature = fit_temperature(logits, truth)
         self.info["temperature"] = self.temperature
         self.info["validation_nll"] = {"before": nll(logits, truth, 1.0), "after": nll(logits, truth, self.temperature)}
+
+    def validation_logits(self, validation: Split) -> np.ndarray:
+        """The validation split's logits for calibration (a family that scored it while training may reuse them)."""
+        return self.logits_batched(validation.texts)
 
     def _fit_thresholds(self, train: Split, validation: Split | None) -> None:
         from ..evaluation.thresholds import tune_thresholds

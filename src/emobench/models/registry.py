@@ -17,6 +17,7 @@ from ..errors import EmobenchError
 from ..params import params_from_dict
 
 MINILM_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
+MPNET_HUB_ID = "sentence-transformers/all-mpnet-base-v2"  # offline from split packages (models/bodies.py)
 HF_PREFIX = "hf:"
 
 
@@ -28,6 +29,14 @@ class FamilyEntry:
     # so 96 texts at batch 32 (3 steps an epoch) still train long enough to learn.
     small_data: dict = field(default_factory=dict)
     gpu: bool = False  # a Ray task of this family asks for a GPU when the cluster has one
+    # What else the family learns from (FIT_INPUTS): texts without labels, label descriptions, and whether it can be
+    # trained on no labelled text at all. Any other family refuses them rather than ignoring them.
+    inputs: frozenset[str] = frozenset()
+
+
+# "unlabeled": --unlabeled texts; "descriptions": --label-descriptions; "no_labels": --train-size 0 (zero-shot)
+FIT_INPUTS = {"unlabeled": "texts without labels (--unlabeled)", "descriptions": "label descriptions (--label-descriptions)",
+              "no_labels": "no labelled texts (--train-size 0)"}
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,8 @@ FAMILIES: dict[str, FamilyEntry] = {
     "baseline": FamilyEntry("emobench.models.baseline:BaselineClassifier", "numpy"),
     "setfit": FamilyEntry("emobench.models.setfit:SetFitClassifier", "torch", gpu=True),
     "static": FamilyEntry("emobench.models.static:StaticClassifier", "torch"),
+    "fewshot": FamilyEntry("emobench.models.fewshot:FewShotClassifier", "torch", gpu=True,
+                           inputs=frozenset({"unlabeled", "descriptions", "no_labels"})),
 }
 
 MODELS: dict[str, ModelEntry] = {
@@ -72,6 +83,9 @@ MODELS: dict[str, ModelEntry] = {
                          "logistic-regression head; for a few labelled texts per class"),
     "static": ModelEntry("static", {}, None, "model2vec static embeddings distilled from all-MiniLM-L6-v2, trained "
                          "classification head (model2vec); the fastest family"),
+    "fewshot": ModelEntry("fewshot", {}, None, "few-shot: all-MiniLM-L6-v2 fine-tuned towards label-description anchors, "
+                          "logistic-regression head plus the anchors, self-training on --unlabeled texts; trains on zero "
+                          "labelled texts too"),
     "majority": ModelEntry("baseline", {"strategy": "majority"}, None, "baseline: always the most frequent training label "
                            "(multi-label: the label shares, thresholds tuned on validation)", baseline=True),
     "stratified": ModelEntry("baseline", {"strategy": "stratified"}, None, "baseline: a label drawn with the training "
@@ -92,6 +106,21 @@ def family_class(family: str) -> type:
     except KeyError:
         raise EmobenchError(f"unknown model family {family!r}; expected one of {', '.join(FAMILIES)}") from None
     return getattr(importlib.import_module(module), cls)
+
+
+def takes(family: str, what: str) -> bool:
+    """Whether a family learns from ``what`` (a key of FIT_INPUTS)."""
+    return what in FAMILIES[family].inputs if family in FAMILIES else False
+
+
+def families_taking(what: str) -> list[str]:
+    return [name for name, entry in FAMILIES.items() if what in entry.inputs]
+
+
+def refuse_input(family: str, what: str) -> EmobenchError:
+    """The error for a family given an input it does not learn from (never silently ignored)."""
+    others = ", ".join(families_taking(what)) or "none"
+    return EmobenchError(f"the {family} family does not learn from {FIT_INPUTS[what]}; families that do: {others}")
 
 
 def backend_of(family: str) -> str:
@@ -187,6 +216,9 @@ class ModelSpec:
     def aliases(self) -> dict[str, str]:
         """The family's other names for a parameter (setfit, static: body = pretrained)."""
         return getattr(self.family_class, "ALIASES", {})
+
+    def takes(self, what: str) -> bool:
+        return takes(self.family, what)
 
     @property
     def uses_gpu(self) -> bool:

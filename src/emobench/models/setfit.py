@@ -29,12 +29,19 @@ from .transformer import TransformerClassifier, TransformerParams, resolve_pretr
 
 
 @dataclass
-class SetFitParams(TransformerParams):
+class SentenceBodyParams(TransformerParams):
+    """The body of the families built on a sentence transformer (setfit, fewshot): its pooled, normalised embedding
+    and one linear head."""
+
     pretrained: str = MINILM_HUB_ID  # the body: a sentence transformer or Hugging Face encoder (--set body=DIR)
     mode: Literal["features"] = "features"  # the body's pooled embeddings and a linear head
     pooling: Literal["cls", "mean"] = "mean"  # a sentence-transformers body's own pooling replaces it
     normalize: bool = True
     max_length: int = param(256, ge=2, le=4096, doc="sentence-transformers' max_seq_length of all-MiniLM-L6-v2")
+
+
+@dataclass
+class SetFitParams(SentenceBodyParams):
     # SetFit's defaults: 20 pairs per text (num_iterations), batch 16, one epoch at lr 2e-5, 10% warm-up
     num_iterations: int = param(20, ge=1, doc="pairs generated per training text (SetFit's num_iterations)")
     batch_size: int = param(16, ge=1)

@@ -122,29 +122,9 @@ def distilled(source: str, pca_dims: int, progress: bool = False):
 
 
 def _put_in_place(scratch: Path, target: Path) -> None:
-    """Rename the filled scratch folder to ``target``; a damaged entry there is moved aside first. Renames are atomic:
-    of two processes filling one entry, one rename wins and the other process uses the winner's entry."""
-    from ..records.cache import read_static_entry
+    from ..records.cache import put_in_place, read_static_entry
 
-    if target.exists() or target.is_symlink():
-        try:
-            read_static_entry(target)
-            return  # another process put a whole entry there meanwhile
-        except RecordError:
-            aside = target.with_name(f".{target.name}.damaged-{os.getpid()}")
-            try:
-                os.rename(target, aside)
-            except OSError:
-                pass  # another process moved it first
-            else:
-                if aside.is_symlink() or not aside.is_dir():
-                    aside.unlink(missing_ok=True)
-                else:
-                    shutil.rmtree(aside, ignore_errors=True)
-    try:
-        os.rename(scratch, target)
-    except OSError:  # another process renamed its whole entry in first
-        pass
+    put_in_place(scratch, target, read_static_entry)
 
 
 def _from_cache(target: Path):

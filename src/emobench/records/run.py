@@ -15,7 +15,9 @@ from pathlib import Path
 from pydantic import Field, TypeAdapter, ValidationError, field_serializer
 
 from ..data import DatasetConfig
+from ..data.descriptions import DescriptionsSource
 from ..data.provenance import DataSource
+from ..data.unlabeled import UnlabeledSource
 from ..errors import RecordError
 from ..files import MANIFEST, json_text, write_text_atomic
 from ..manifest import Folder, write_manifest
@@ -69,6 +71,8 @@ class DataRecord(Record):
     audit_warnings: list[str] = Field(default_factory=list)
     conflicting_texts: list[str] | None = None  # normalised texts with different labels in the data: label noise
     split_digests: dict[str, str] | None = None  # sha256 of every split's (text, label) rows, in order
+    unlabeled: UnlabeledSource | None = None  # --unlabeled: where from, sha256, count, overlap, how it was used
+    descriptions: DescriptionsSource | None = None  # --label-descriptions: the file, sha256, each label's
 
     @field_serializer("source")
     def _source(self, source: DataSource) -> dict:
@@ -225,6 +229,8 @@ class RunRecord:
             stray = [f for f in files if str(Path(f).expanduser().resolve()) not in known]
             if stray:
                 problem = f"names the file {stray[0]}, which data.json does not list among the files the run read"
+        if problem is None:
+            problem = _stray_input(config, self.data)
         if problem:
             raise RecordError(f"{self.folder / CONFIG}: field dataset: {problem}; the file was edited or is not emobench's")
         return config
@@ -252,6 +258,17 @@ class RunRecord:
 
     def validation_predictions(self) -> Predictions | None:
         return self.predictions("validation") if "validation" in self.metrics.splits else None
+
+
+def _stray_input(config: DatasetConfig, data: DataRecord) -> str | None:
+    """An unlabeled-texts or descriptions file config.json names but data.json does not record (it would be opened)."""
+    for name, recorded in (("unlabeled", data.unlabeled), ("label_descriptions", data.descriptions)):
+        value = getattr(config, name)
+        if value is None or value == "rest":
+            continue
+        if recorded is None or recorded.file != str(Path(value).expanduser().resolve()):
+            return f"names the {name} file {value}, which data.json does not record"
+    return None
 
 
 # ---------------------------------------------------------------- writing a run

@@ -48,7 +48,7 @@ def results_table(record) -> Table:
                   title="test split")
     for r in rows:
         name = r.model + (" (baseline)" if is_baseline(r.model) else "")
-        table.add_row(escape(name), *([str(getattr(r, "budget", "all"))] if budgets else []), str(r.seed),
+        table.add_row(escape(name), *([_budget(str(getattr(r, "budget", "all")))] if budgets else []), str(r.seed),
                       f"{r.accuracy:.4f}", f"{r.macro_f1:.4f}", f"{r.weighted_f1:.4f}", f"{r.train_seconds:.1f}")
     analysis = record.analysis
     if analysis is not None:
@@ -57,6 +57,24 @@ def results_table(record) -> Table:
                 cells = [f"{m.scores[k].value:.4f}" if k in m.scores else "–" for k in ("accuracy", "macro_f1", "weighted_f1")]
                 table.add_row(escape(m.name), ",".join(map(str, m.seeds)), *cells, f"{m.train_seconds:.1f}")
     return table
+
+
+def _budget(budget: str) -> str:
+    from ..data.budgets import NONE
+
+    return f"{budget} (zero-shot)" if budget == NONE else budget
+
+
+def skipped_lines(record) -> list[tuple[str, str]]:
+    """The models a study did not train at a budget, one line per budget: listed, not silently missing."""
+    from .study_sections import budget_name
+
+    by_budget: dict[str, list] = {}
+    for s in record.results.skipped:
+        by_budget.setdefault(s.budget, []).append(s)
+    return [("line", f"not trained at {budget_name(budget)}: " + "; ".join(f"{escape(s.model)} ({escape(s.reason)})"
+                                                                          for s in found))
+            for budget, found in by_budget.items()]
 
 
 def baseline_checks(record) -> list[tuple[str, str]]:
@@ -70,7 +88,7 @@ def baseline_checks(record) -> list[tuple[str, str]]:
         winners = Table("budget", "best model", "macro-F1", "runner-up", "p (Holm, macro-F1)", "significantly ahead",
                         title="best model at each data budget")
         for w in record.budgets.winners:
-            winners.add_row(w.budget, escape(w.best), f"{w.score:.4f}", escape(w.runner_up or "–"),
+            winners.add_row(_budget(w.budget), escape(w.best), f"{w.score:.4f}", escape(w.runner_up or "–"),
                             f"{w.p_holm:.2g}" if w.p_holm is not None else "–", "yes" if w.significant else "no")
         shown.append(("rich", winners))
     for where, flagged_models in checks.items():
@@ -97,7 +115,7 @@ def transfer_table(results) -> Table:
 
 def comparison_view(record) -> list[tuple[str, object]]:
     """A comparison: its results, the baseline checks, the transfer scores, the label noise and where the report is."""
-    shown: list[tuple[str, object]] = [("rich", results_table(record)), *baseline_checks(record)]
+    shown: list[tuple[str, object]] = [("rich", results_table(record)), *skipped_lines(record), *baseline_checks(record)]
     if record.transfer_results:
         shown.append(("rich", transfer_table(record.transfer_results)))
     noise = getattr(record, "noise", None)

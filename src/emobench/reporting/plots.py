@@ -129,6 +129,7 @@ def budget_curves(curves: dict[str, list[tuple[float, float, float, float]]], ba
     ``curves``: name -> [(texts, value, low, high)]."""
     fig, ax = plt.subplots(figsize=(7, 4.2))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    zero = False
     for i, (name, points) in enumerate(curves.items()):
         points = sorted(points)
         x = [p[0] for p in points]
@@ -136,7 +137,16 @@ def budget_curves(curves: dict[str, list[tuple[float, float, float, float]]], ba
         err = [[p[1] - p[2] for p in points], [p[3] - p[1] for p in points]]
         style = dict(linestyle="--", alpha=0.6) if name in baselines else dict(marker="o")
         ax.errorbar(x, y, yerr=err, label=name, capsize=3, color=colours[i % len(colours)], **style)
-    ax.set_xscale("log")
+        unlabelled = [p for p in points if p[0] == 0]
+        if unlabelled:  # a point that used no labelled texts: a star, so it never reads as a small budget
+            zero = True
+            ax.scatter([0] * len(unlabelled), [p[1] for p in unlabelled], marker="*", s=160, zorder=3,
+                       color=colours[i % len(colours)])
+    # a log axis has no 0: symlog is linear below 1 text, so the zero-shot point sits at the origin of the curves
+    ax.set_xscale("symlog", linthresh=1) if zero else ax.set_xscale("log")
+    if zero:
+        ax.annotate("0 labelled texts: zero-shot", xy=(0, 0), xycoords=("data", "axes fraction"), xytext=(4, 4),
+                    textcoords="offset points", fontsize=7)
     # the log axis labels ticks in mathtext ("10^{2}"), which the figures draw literally (labels may hold "$")
     from matplotlib.ticker import FuncFormatter, NullFormatter
 

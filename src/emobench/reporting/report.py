@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.budgets import NONE as NO_LABELS
 from ..data.references import PublishedResults
 from ..evaluation.analysis import BudgetAnalysis, Comparison, NoiseAnalysis, TransferResult
 from ..records.run import DataRecord
@@ -21,21 +22,23 @@ from .error_sections import error_blocks, noise_blocks
 from .render import Bullets, Figure, Heading, Paragraph, bold, code, write_documents
 from .score_sections import (calibration_blocks, conclusions, ensemble_blocks, overall_table, per_class_table,
                              test_blocks)
-from .study_sections import budget_blocks, budget_name, reference_blocks, transfer_blocks
+from .study_sections import (ZERO_SHOT, budget_blocks, budget_name, reference_blocks, skipped_blocks,
+                             transfer_blocks)
 
 
 def build_report(comparison: Comparison, outcomes: list, data: DataRecord, folder: Path, formats=("md", "html"),
                  transfer: list[TransferResult] | None = None, explanations: dict | None = None,
                  reference: PublishedResults | None = None, budgets: BudgetAnalysis | None = None, main_budget: str = "all",
-                 noise: NoiseAnalysis | None = None) -> dict:
+                 noise: NoiseAnalysis | None = None, skipped: list | None = None) -> dict:
     """Writes the documents and figures; returns their paths and the facts behind them (JSON-ready, for the
     comparison's statistics). ``outcomes``: the compared runs (RunOutcome); ``data``: the data record of their
-    dataset; ``reference``: the published results to set beside ours (the dataset registry's entry names them)."""
+    dataset; ``reference``: the published results to set beside ours (the dataset registry's entry names them);
+    ``skipped``: the models not trained at a budget (records.comparison.SkippedRun)."""
     folder = Path(folder)
     figures = folder / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     c = comparison
-    blocks = _opening_blocks(c, outcomes, data, budgets, main_budget)
+    blocks = _opening_blocks(c, outcomes, data, budgets, main_budget) + skipped_blocks(skipped or [])
     blocks += _analysis_blocks(c, figures, transfer, explanations, budgets, noise)
     blocks += _figure_blocks(c, figures)
     if reference is not None:
@@ -71,6 +74,9 @@ def _opening_blocks(c: Comparison, outcomes: list, data: DataRecord, budgets: Bu
                        f"({' to '.join(map(str, dict.fromkeys([texts[0], texts[-1]])))} training texts), not the whole "
                        "training split." if texts else f" Every model was trained on a data budget: "
                        f"{budget_name(main_budget)}, not the whole training split.")
+    if budgets is None and main_budget == NO_LABELS:
+        budget_note = (f" Every model was trained on no labelled texts ({ZERO_SHOT}, a data budget of 0): these scores "
+                       "used no training label.")
     blocks.append(Paragraph(["Every number is on the ", bold("test split"), f" ({c.n_test} examples) of ",
                              code(c.dataset), f"; {_split_note(data)} Models were chosen on validation only. "
                              f"Seeds: {', '.join(map(str, c.seeds))}.{task_note}{budget_note}"]))

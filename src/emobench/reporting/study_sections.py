@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..data.budgets import NONE as NO_LABELS
 from ..data.references import PublishedResults
 from ..evaluation.analysis import BudgetAnalysis, Comparison, TransferResult
 from ..evaluation.statistics import METRIC_NAMES
@@ -12,9 +13,14 @@ from .cells import best_cells, lower_first, model_label
 from .render import Bullets, Figure, Heading, Paragraph, Table, bold
 
 
+ZERO_SHOT = "0 labelled texts: zero-shot"
+
+
 def budget_name(budget: str) -> str:
     if budget == "all":
         return "the whole training split"
+    if budget == NO_LABELS:
+        return ZERO_SHOT
     return f"{float(budget):.0%} of the training split" if "." in budget else f"{budget} texts per class"
 
 
@@ -26,8 +32,8 @@ def budget_blocks(b: BudgetAnalysis, figures: Path) -> list:
         cells, numbers = [name + (" (baseline)" if any(p.baseline for p in b.points if p.name == name) else "")], []
         for budget in b.budgets:
             p = next((p for p in b.points if p.name == name and p.budget == budget), None)
-            cells.append(f"{p.macro_f1.value:.4f} [{p.macro_f1.low:.3f}, {p.macro_f1.high:.3f}] ({p.train_texts:.0f} texts)"
-                         if p else "–")
+            cells.append(f"{p.macro_f1.value:.4f} [{p.macro_f1.low:.3f}, {p.macro_f1.high:.3f}] "
+                         f"({ZERO_SHOT if p.zero_shot else f'{p.train_texts:.0f} texts'})" if p else "–")
             numbers.append(p.macro_f1.value if p and not p.baseline else None)
         rows.append(cells)
         values.append(numbers)
@@ -56,11 +62,29 @@ def budget_blocks(b: BudgetAnalysis, figures: Path) -> list:
                     caption=f"The best model at each budget (mean macro-F1 over seeds) against the runner-up: "
                             f"{b.test_description}, Holm-adjusted over the budgets; against the majority baseline with "
                             "the same test, Holm-adjusted over the pairs of the budget.")]
+    if b.zero_shot:
+        blocks.append(Paragraph(zero_shot_sentence(b)))
     if answers:
         blocks.append(Bullets(answers))
     if flagged:
         blocks.append(Bullets([[bold(line)] for line in flagged]))
     return blocks
+
+
+def zero_shot_sentence(b: BudgetAnalysis) -> str:
+    """Which points of the learning curves used no labelled texts (honest about what a zero-shot point is)."""
+    names = ", ".join(dict.fromkeys(p.name for p in b.zero_shot))
+    return (f"Points that used no labelled texts ({ZERO_SHOT}, marked as such in the tables and with a star on the "
+            f"curves): {names}. They learnt from no training label; the majority baseline needs labels, so none is "
+            "tested against it there.")
+
+
+def skipped_blocks(skipped: list) -> list:
+    """The models a study did not train at a budget, and why: listed, never silently missing from the tables."""
+    if not skipped:
+        return []
+    lines = [f"{s.model} at {budget_name(s.budget)}: not trained ({s.reason})" for s in skipped]
+    return [Paragraph("Not every model was trained at every data budget:"), Bullets(lines)]
 
 
 def _winner_verdict(w) -> str:

@@ -42,10 +42,15 @@ def load_dataset(config: DatasetConfig | str | None = None, require_train: bool 
             from ..labelmap import apply_label_map
 
             corpus = apply_label_map(corpus, config.label_map, config.label_map_name or option("label_map"))
+        full_train = corpus.splits.get("train")
         if config.train_size is not None:
             from ..budgets import apply_budget
 
             corpus = apply_budget(corpus, config.train_size, config.budget_seed, config.budget_validation)
+        if require_train and (config.unlabeled or config.label_descriptions):
+            from ..unlabeled import with_fit_inputs
+
+            corpus = with_fit_inputs(corpus, config, full_train)
         failed = None
         try:
             check_corpus(corpus, require_train, config)
@@ -90,6 +95,7 @@ def check_config(config: DatasetConfig, recorded: bool = False) -> None:
         raise EmobenchError(f"{option('data_format')} {config.data_format!r}: expected one of {', '.join(FORMATS)}")
     _check_encodings(config)
     _check_label_columns(config)
+    _check_fit_inputs(config)
     _check_cleaning_and_budget(config, recorded)
 
 
@@ -107,6 +113,14 @@ def _check_encodings(config: DatasetConfig) -> None:
         if value and not config.user_file:
             what = "per-file encodings apply" if name == "encoding" else f"{option(name)} applies"
             raise EmobenchError(f"{what} to your own data files; {config.name!r} has its own format")
+
+
+def _check_fit_inputs(config: DatasetConfig) -> None:
+    from ..descriptions import check_descriptions_option
+    from ..unlabeled import check_unlabeled
+
+    check_unlabeled(config.unlabeled, config.train_size, budgeted_later=True)  # rest alone: refused where it is read
+    check_descriptions_option(config.label_descriptions)
 
 
 def _check_label_columns(config: DatasetConfig) -> None:
@@ -159,6 +173,12 @@ def check_corpus(corpus: Corpus, require_train: bool = True, config: DatasetConf
         if not any(len(split) for split in corpus.splits.values()):
             raise DataError("no examples", where)
         return
+    budget = corpus.source.budget
+    if budget is not None and budget.size == NO_LABELS:  # an empty training split asked for (zero-shot): nothing to check
+        for name, split in corpus.splits.items():
+            if name != "train" and not len(split):
+                raise DataError(f"the {name} split is empty", file_of(name))
+        return
     if "train" not in corpus.splits or not len(corpus["train"]):
         raise DataError(f"no training examples (splits found: {', '.join(n for n, s in corpus.splits.items() if len(s)) or 'none'})",
                         file_of("train"))
@@ -178,6 +198,7 @@ def check_corpus(corpus: Corpus, require_train: bool = True, config: DatasetConf
                           DataWarning, stacklevel=3)
 
 
+from ..budgets import NONE as NO_LABELS  # noqa: E402
 from .emotion import EMOTION_LABELS, load_emotion  # noqa: E402
 from .isear import ISEAR_LABELS, load_isear  # noqa: E402
 from .table import load_table  # noqa: E402

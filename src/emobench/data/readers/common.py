@@ -196,10 +196,11 @@ def semicolon_lines(lines: Iterable[str], path: Path):
 
 
 def read_records(path: str | Path, encoding: str = "utf-8", header: bool = True, data_format: str | None = None,
-                 option_hint: str | None = None) -> list[tuple[int, dict]]:
+                 option_hint: str | None = None, labelled: bool = True) -> list[tuple[int, dict]]:
     """(line number, record) for every non-empty row of a CSV, TSV, JSONL or ``text;label`` file (by suffix, or
     ``data_format``). Without a header, CSV/TSV columns are named by position: "1", "2", ...; a ``text;label``
-    file has the columns "text" and "label"."""
+    file has the columns "text" and "label". Texts without labels (``labelled=False``): a .txt file is one text per
+    line, its one column "text" (a ';' in it is part of the text)."""
     path = Path(path)
     text = read_text(path, encoding, option_hint)
     fmt = file_format(path, data_format)
@@ -208,6 +209,8 @@ def read_records(path: str | Path, encoding: str = "utf-8", header: bool = True,
     # Lines end at LF (CRLF too), as in every other format and in batch scoring: a lone CR is no line end (the csv
     # module's universal newlines would split a row there and count a line more).
     lines = io.StringIO(text, newline="\n") if fmt in DELIMITERS else file_lines(text)
+    if fmt == "txt" and not labelled:
+        return [(number, {"text": line}) for number, line in enumerate(lines, start=1) if line.strip()]
     return list(stream_records(lines, path, fmt, header))
 
 

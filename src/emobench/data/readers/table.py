@@ -42,6 +42,29 @@ def _columns(config) -> tuple[str, str, str | None]:
     return text, label, config.split_column
 
 
+def read_texts(path: str | Path, config, flag: str) -> tuple[list[str], str]:
+    """The texts of a file without labels (``--unlabeled``), read as every dataset file is (the same decoding, formats
+    and checks), in the dataset's text column, with its header, encoding and format options; and the file's sha256."""
+    where = Path(path).expanduser()
+    encoding = config.encoding if not config.encodings else "utf-8"
+    records = read_records(where, encoding, config.header, config.data_format, f"{option('encoding')} ENCODING",
+                           labelled=False)
+    if not records:
+        raise DataError(f"no texts (the file has no data rows); {flag} expects one text per line (.txt) or a text "
+                        "column", where)
+    column = "text" if file_format(where, config.data_format) == "txt" else _columns(config)[0]
+    check = TextChecker()
+    texts = []
+    for number, record in records:
+        text = check(field(record, column, where, number), column, where, number)
+        if not (config.drop_placeholders and is_placeholder(text)):
+            texts.append(text)
+    check.report()
+    if not texts:
+        raise DataError(f"no texts left after dropping placeholders; {flag} expects texts", where)
+    return texts, sha256_file(where)
+
+
 def _check_txt(config, path: Path) -> None:
     """A ``text;label`` file has two columns, ``text`` and ``label``, and no header to leave out."""
     if config.text_column != "text" or config.label_column != "label" or config.label_columns or not config.header \

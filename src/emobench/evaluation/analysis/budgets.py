@@ -23,6 +23,7 @@ class BudgetPoint:
     macro_f1: Interval  # mean over seeds; 95% t-interval over seeds (one seed: bootstrap over test texts)
     accuracy: float
     baseline: bool = False
+    zero_shot: bool = False  # trained on no labelled text at all (a budget of 0): the report marks it
 
 
 @dataclass
@@ -53,6 +54,11 @@ class BudgetAnalysis:
     test_description: str
     majority_answers: dict[str, BaselineAnswer] = field(default_factory=dict)  # budget -> what the majority answers
 
+    @property
+    def zero_shot(self) -> list[BudgetPoint]:
+        """The points that used no labelled texts."""
+        return [p for p in self.points if p.zero_shot]
+
 
 def _t_interval(values: list[float]) -> tuple[float, float, float]:
     mean, low, high = mean_interval(values)
@@ -75,7 +81,7 @@ def analyse_budgets(by_budget: dict[str, list[RunOutcome]], majority: str | None
                                                N_BOOT, seed=0)["macro_f1"])
             points.append(BudgetPoint(name, budget, float(np.mean([r.train_texts for r in runs])),
                                       [r.seed for r in runs], interval, float(np.mean([r.metrics.accuracy for r in runs])),
-                                      runs[0].baseline))
+                                      runs[0].baseline, all(r.train_texts == 0 for r in runs)))
         first = {name: runs[0] for name, runs in grouped.items()}
         tests, description, _, _ = pair_tests(first, task, "macro_f1")
         checks[budget] = against_baseline(first, tests, majority)
