@@ -75,13 +75,20 @@ def delta_cell(row: dict) -> str:
     return f"{points} vs {row['reference']}"
 
 
+def seeds_said(result: dict) -> str:
+    counts = sorted({row["seeds"] for row in result["rows"]})
+    if len(counts) == 1:
+        return f"seeds 0-{counts[0] - 1} in every cell"
+    return "seeds 0 to n-1 in every cell, n given beside each dataset"
+
+
 def header_lines(result: dict) -> list[str]:
     plan, machine = result["plan"], result["machine"]
     validation = {"budget": "cut to the same budget (none at 0)", "whole": "whole (as peers.py gives it)",
                   "none": "none for any system (SetFit uses none; model2vec holds out part of the training texts)"}[
                       plan["validation"]]
     return [f"{machine.get('processor')}, {machine.get('cpu_count')} cores, {machine.get('torch_threads')} torch "
-            f"threads, {machine.get('date', '')[:10]}; seeds 0-{plan['seeds'] - 1} in every cell, the same "
+            f"threads, {machine.get('date', '')[:10]}; {seeds_said(result)}, the same "
             f"budgeted texts for every system at a seed; validation split {validation}; test split whole.",
             "Macro-F1 on the test split: mean over seeds and its 95% t-interval; Δ: the difference in macro-F1 points, "
             "paired by seed, with its 95% t-interval over the seeds' differences. Train s: mean training seconds of "
@@ -133,7 +140,7 @@ def markdown(result: dict) -> str:
            "budget left out, labels unread, as the self-training pool.", ""]
     for dataset in plan["datasets"]:
         here = [r for r in rows if r["dataset"] == dataset]
-        out += [f"**{dataset}**", "", *table(here, "system"), ""]
+        out += [f"**{dataset}** ({max(r['seeds'] for r in here)} seeds)", "", *table(here, "system"), ""]
         met = targets(here, dataset)
         out += [*met, ""] if met else []
     if result.get("errors"):
