@@ -102,16 +102,11 @@ class FewShotClassifier(TransformerClassifier):
 
     def _fit(self, train: Split, validation: Split | None, *, seed=0, work_dir=None, resume=False, progress=True,
              on_epoch=None, unlabeled: list[str] | None = None, descriptions: list[str] | None = None):
-        from .pretrained import check_source
-        from .setfit import body_modules
+        from .setfit import body_modules, local_body
 
         p = self.params
         self._start_fit(seed)
-        source = resolve_pretrained(p.pretrained)
-        check_source(source, "body")
-        if not Path(source).is_dir():
-            raise EmobenchError(f"fewshot body {p.pretrained!r}: expected a local model folder (the hub is not reached); "
-                                "pass --set body=DIR")
+        source = local_body(p.pretrained, self.family)
         if self.multi_label:
             raise EmobenchError("the fewshot family classifies single-label data (one emotion per text); for several "
                                 "labels per text use tfidf, lstm, setfit or a transformer")

@@ -53,6 +53,18 @@ class SetFitParams(SentenceBodyParams):
     head_max_iter: int = param(100, ge=1, doc="the head's iterations (scikit-learn's default, as SetFit's)")
 
 
+def local_body(pretrained: str, family: str) -> str:
+    """The body's local folder (a hub id resolved offline), checked before anything reads it; the hub is not reached."""
+    from .pretrained import check_source
+
+    source = resolve_pretrained(pretrained)
+    check_source(source, "body")
+    if not Path(source).is_dir():
+        raise EmobenchError(f"{family} body {pretrained!r}: expected a local model folder (the hub is not reached); "
+                            "pass --set body=DIR")
+    return source
+
+
 def body_modules(folder: Path) -> tuple[str, bool]:
     """The pooling and normalisation a sentence-transformers folder declares; a folder without modules.json is a
     plain encoder (mean pooling, normalised, as all-MiniLM-L6-v2). A module other than Transformer, Pooling and
@@ -102,13 +114,7 @@ class SetFitClassifier(TransformerClassifier):
         quiet_libraries()
         p = self.params
         self._start_fit(seed)
-        source = resolve_pretrained(p.pretrained)
-        from .pretrained import check_source
-
-        check_source(source, "body")
-        if not Path(source).is_dir():
-            raise EmobenchError(f"setfit body {p.pretrained!r}: expected a local model folder (the hub is not reached); "
-                                "pass --set body=DIR")
+        source = local_body(p.pretrained, self.family)
         pooling, normalize = body_modules(Path(source))
         transformer = models.Transformer(source, max_seq_length=p.max_length)
         # sentence-transformers 5 renamed get_word_embedding_dimension (the old name warns); older versions lack the new
