@@ -58,9 +58,13 @@ SYSTEMS = {
     "emobench static": Variant("static"),
     "emobench fewshot": Variant("fewshot", zero=True),
     "emobench fewshot+unlabeled": Variant("fewshot", unlabeled=True, zero=True),
+    # the bigger body (the `mpnet` extra), each system against the other on it
+    "SetFit (MPNet)": Variant(peer="setfit_mpnet_system"),
+    "emobench fewshot (MPNet)": Variant("fewshot", {"body": "sentence-transformers/all-mpnet-base-v2"}, zero=True),
 }
 MAJORITY = "majority (whole training split)"
-REFERENCE = {"main": "SetFit", "zero": MAJORITY, "ablation": "full"}
+REFERENCE = {"main": "SetFit", "zero": MAJORITY, "ablation": "full",
+             "of": {"emobench fewshot (MPNet)": "SetFit (MPNet)"}}  # where a system's reference is not "main"
 ABLATION = {
     "full": Variant("fewshot", unlabeled=True, zero=True),
     "no self-training": Variant("fewshot", zero=True),
@@ -179,30 +183,49 @@ def cells(plan: dict) -> list[Cell]:
                 here += [MAJORITY] if here and not plan["ablation"] else []
             else:
                 here = chosen
-            out += [Cell(system, dataset, size, seed) for system in here for seed in range(plan["seeds"])]
+            # seed-major: a run stopped early still has whole seeds, every system paired on them
+            out += [Cell(system, dataset, size, seed) for seed in range(plan["seeds"]) for system in here]
     return out
 
 
-def read_records(path: Path, refuse) -> tuple[dict, dict[tuple, dict]]:
+def read_records(path: Path, refuse, option: str = "--resume") -> tuple[dict, dict[tuple, dict]]:
     """The header of a records file and its finished cells, by key (``refuse`` says what is wrong with the file)."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        refuse(f"--resume {path}: {exc}; expected a records file this script wrote")
+        refuse(f"{option} {path}: {exc}; expected a records file this script wrote")
     rows = []
     for number, line in enumerate(lines, 1):
         try:
             rows.append(json.loads(line))
         except json.JSONDecodeError:
-            refuse(f"--resume {path}: line {number} is not JSON (a write cut off when the run stopped?); delete that "
+            refuse(f"{option} {path}: line {number} is not JSON (a write cut off when the run stopped?); delete that "
                    "line and resume again")
     if not rows or not isinstance(rows[0], dict) or not isinstance(rows[0].get("header"), dict):
-        refuse(f"--resume {path}: line 1 is not a fewshot.py header; expected a records file this script wrote")
+        refuse(f"{option} {path}: line 1 is not a fewshot.py header; expected a records file this script wrote")
+    return rows[0]["header"], keyed(rows[1:], path, option, refuse)
+
+
+def read_result(path: Path, refuse) -> tuple[dict, dict[tuple, dict]]:
+    """A result JSON this script wrote, as a records file's header and cells (its records file may be long gone)."""
     try:
-        done = {Cell(r["system"], r["dataset"], r["size"], r["seed"]).key: r for r in rows[1:]}
+        result = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        refuse(f"--merge {path}: {exc}; expected a records file or a result JSON this script wrote")
+    if not isinstance(result, dict) or result.get("benchmark") not in ("fewshot", "fewshot_ablation") or not all(
+            isinstance(result.get(k), t) for k, t in (("cells", list), ("plan", dict), ("machine", dict))):
+        refuse(f"--merge {path}: not a result JSON of benchmarks/fewshot.py (no benchmark, plan, machine and cells)")
+    machine = {k: v for k, v in result["machine"].items() if k != "date"}
+    header = {"benchmark": result["benchmark"], "plan": result["plan"], "machine": machine,
+              "versions": result.get("versions"), "code": result.get("code")}
+    return header, keyed(result["cells"], path, "--merge", refuse)
+
+
+def keyed(rows: list, path: Path, option: str, refuse) -> dict[tuple, dict]:
+    try:
+        return {Cell(r["system"], r["dataset"], r["size"], r["seed"]).key: r for r in rows}
     except (KeyError, TypeError) as exc:
-        refuse(f"--resume {path}: a cell without {exc}; expected the cells this script wrote")
-    return rows[0]["header"], done
+        refuse(f"{option} {path}: a cell without {exc}; expected the cells this script wrote")
 
 
 def check_header(path: Path, recorded: dict, expected: dict, refuse) -> None:
@@ -254,7 +277,7 @@ def arguments() -> argparse.ArgumentParser:
     parser.add_argument("--systems", help=f"comma-separated subset: {', '.join(SYSTEMS)}; with --ablation: "
                                           f"{', '.join(ABLATION)}")
     parser.add_argument("--merge", type=Path, nargs="+", metavar="RECORDS",
-                        help="one result from several records files (benchmarks/runs/*.jsonl) of the same kind")
+                        help="one result from several records files (benchmarks/runs/*.jsonl) or result JSONs of the same kind")
     parser.add_argument("--validation", choices=["budget", "whole", "none"],
                         help="the validation split cut to the budget (default) or whole")
     parser.add_argument("--ablation", action="store_true", help="the fewshot family's ingredients, one at a time")
@@ -326,16 +349,20 @@ def main() -> None:
 
 
 def merge(paths: list[Path], refuse) -> None:
-    """One result from the cells of several records files of the same plan kind, machine and versions (a system run
-    again after a fix, say): a later file's cell replaces an earlier one's; each file's code state is kept."""
+    """One result from the cells of several records files or result JSONs of the same plan kind and versions (a system
+    run again after a fix, more sizes on another day): a later file's cell replaces an earlier one's; each file's code
+    state is kept. Machines may differ between sizes, never within one: a size's paired differences and training
+    times compare systems that ran on the same CPU."""
     headers, cells_by_key = [], {}
     for path in paths:
-        recorded, done = read_records(path, refuse)
+        recorded, done = read_result(path, refuse) if path.suffix == ".json" else read_records(path, refuse, "--merge")
         headers.append(recorded)
+        for row in done.values():
+            row.setdefault("machine", recorded.get("machine"))  # a merged result's cells keep where they ran
         cells_by_key.update(done)
     first = headers[0]
     for path, recorded in zip(paths[1:], headers[1:]):
-        for what in ("benchmark", "machine", "versions"):
+        for what in ("benchmark", "versions"):
             if recorded.get(what) != first.get(what):
                 refuse(f"--merge {path}: the {what} differs from {paths[0]}'s "
                        f"({differences(first.get(what), recorded.get(what))}); cells are not comparable")
@@ -343,15 +370,38 @@ def merge(paths: list[Path], refuse) -> None:
             if recorded["plan"].get(what) != first["plan"].get(what):
                 refuse(f"--merge {path}: plan {what} {recorded['plan'].get(what)!r}, {paths[0]}'s "
                        f"{first['plan'].get(what)!r}; cells are not comparable")
+    rows = list(cells_by_key.values())
+    machines = machines_by_size(rows, refuse)
     plan = dict(first["plan"])
     for key in ("datasets", "sizes", "systems"):
         plan[key] = list(dict.fromkeys(v for h in headers for v in h["plan"][key]))
-    rows = list(cells_by_key.values())
-    print(f"{len(rows)} cells from {len(paths)} records files; their code states are kept in the result")
-    finish(plan, rows, [], paths[-1], sources=[{"records": str(p), "code": h.get("code")} for p, h in zip(paths, headers)])
+    plan["seeds"] = max(h["plan"]["seeds"] for h in headers)
+    print(f"{len(rows)} cells from {len(paths)} files, measured on {len(machines)} machine(s); their code states "
+          "are kept in the result")
+    finish(plan, rows, [], paths[-1], sources=[{"file": str(p), "code": h.get("code")} for p, h in zip(paths, headers)],
+           machines=machines)
 
 
-def finish(plan: dict, rows: list[dict], errors: list[dict], records: Path, sources: list | None = None) -> None:
+def machines_by_size(rows: list[dict], refuse) -> list[dict]:
+    """Which machine measured which (dataset, size); refused where one size's cells ran on different machines."""
+    by_group: dict[tuple, dict] = {}
+    for row in rows:
+        group = (row["dataset"], row["size"])
+        if by_group.setdefault(group, row["machine"]) != row["machine"]:
+            refuse(f"--merge: {row['dataset']} at {row['size']} per class has cells from two machines "
+                   f"({differences(by_group[group], row['machine'])}); its systems' paired differences and times "
+                   "would compare different CPUs: measure that size again on one machine")
+    machines: list[dict] = []
+    for (dataset, size), machine in by_group.items():
+        entry = next((m for m in machines if m["machine"] == machine), None)
+        if entry is None:
+            machines.append(entry := {"machine": machine, "measured": []})
+        entry["measured"].append(f"{dataset} at {size} per class")
+    return machines
+
+
+def finish(plan: dict, rows: list[dict], errors: list[dict], records: Path, sources: list | None = None,
+           machines: list | None = None) -> None:
     summary = summarise(rows, ablation=plan["ablation"], reference=REFERENCE)
     columns = ["dataset", "size", "system", "seeds", "macro_f1", "macro_f1_low", "macro_f1_high", "reference",
                "delta", "delta_low", "delta_high", "accuracy", "train_seconds"]
@@ -359,7 +409,7 @@ def finish(plan: dict, rows: list[dict], errors: list[dict], records: Path, sour
         print_table(f"{dataset}: test macro-F1, mean over seeds and 95% t-interval; paired difference to the reference",
                     [r for r in summary if r["dataset"] == dataset], columns)
     path = write_results(plan_name(plan), summary, plan=plan, cells=rows, errors=errors, records=str(records),
-                         code=code_state(), sources=sources, interval="95% t-interval over seeds (scipy.stats.t); differences paired "
+                         code=code_state(), sources=sources, machines=machines, interval="95% t-interval over seeds (scipy.stats.t); differences paired "
                          "by seed (the same budgeted texts for every system)")
     print("results:", path)
     print(f"README section: .venv/bin/python benchmarks/fewshot.py --markdown {path.relative_to(RESULTS.parent.parent)}")

@@ -6,7 +6,7 @@ import numpy as np
 from scipy import stats
 
 TARGET_POINTS = 2.0  # issue 29: at least 2 macro-F1 points above SetFit on dair-ai at 8, 16 and 64 per class
-FEWSHOT = ("emobench fewshot", "emobench fewshot+unlabeled")
+FEWSHOT = ("emobench fewshot", "emobench fewshot+unlabeled", "emobench fewshot (MPNet)")
 
 
 def interval(values: list[float]) -> tuple[float, float | None, float | None]:
@@ -41,8 +41,9 @@ def summarise(rows: list[dict], *, ablation: bool, reference: dict[str, str]) ->
                "accuracy": float(np.mean([r["accuracy"] for r in found.values()])),
                "train_seconds": float(np.mean([r["train_seconds"] for r in found.values()])),
                "test_seconds": float(np.mean([r["test_seconds"] for r in found.values()]))}
-        row.update(paired(found, groups, dataset, size, system,
-                          reference["ablation"] if ablation else reference["zero" if size == "0" else "main"]))
+        name = (reference["ablation"] if ablation else reference["zero"] if size == "0" else
+                reference.get("of", {}).get(system, reference["main"]))
+        row.update(paired(found, groups, dataset, size, system, name))
         out.append(row)
     return out
 
@@ -90,9 +91,28 @@ def header_lines(result: dict) -> list[str]:
     return [f"{machine.get('processor')}, {machine.get('cpu_count')} cores, {machine.get('torch_threads')} torch "
             f"threads, {machine.get('date', '')[:10]}; {seeds_said(result)}, the same "
             f"budgeted texts for every system at a seed; validation split {validation}; test split whole.",
+            *machines_said(result),
             "Macro-F1 on the test split: mean over seeds and its 95% t-interval; Δ: the difference in macro-F1 points, "
             "paired by seed, with its 95% t-interval over the seeds' differences. Train s: mean training seconds of "
             "one run (a static model's distillation timed apart)."]
+
+
+def seeds_of(rows: list[dict]) -> str:
+    """How many seeds a dataset's rows have: one count, or the most and the sizes that have fewer."""
+    most = max(r["seeds"] for r in rows)
+    fewer = sorted({(r["size"], r["seeds"]) for r in rows if r["seeds"] < most}, key=lambda s: size_order(s[0]))
+    return f"{most} seeds" + "".join(f"; {n} at {size} per class" for size, n in fewer)
+
+
+def machines_said(result: dict) -> list[str]:
+    """Where a merged result's sizes ran on different machines of the same kind: which ran where (each size's
+    systems always ran on one machine, so its differences and times compare like with like)."""
+    machines = result.get("machines") or []
+    if len(machines) < 2:
+        return []
+    return ["Measured on " + "; ".join(f"machine {i + 1} ({m['machine'].get('platform')}): "
+                                       f"{', '.join(m['measured'])}" for i, m in enumerate(machines))
+            + ". Each size's systems ran on one machine: compare training seconds within a size."]
 
 
 def table(rows: list[dict], first: str) -> list[str]:
@@ -115,10 +135,10 @@ def targets(rows: list[dict], dataset: str) -> list[str]:
             verdict = f"{100 * row['delta']:+.1f} points above the majority baseline"
         elif dataset == "emotion":
             gap = 100 * row["delta"] - TARGET_POINTS
-            verdict = (f"{100 * row['delta']:+.1f} points vs SetFit: target (at least {TARGET_POINTS:+.1f}) "
-                       + ("met" if gap >= 0 else f"missed by {-gap:.1f} points"))
+            verdict = (f"{100 * row['delta']:+.1f} points vs {row['reference']}: target (at least "
+                       f"{TARGET_POINTS:+.1f}) " + ("met" if gap >= 0 else f"missed by {-gap:.1f} points"))
         else:  # elsewhere the target is to be above SetFit at all
-            verdict = (f"{100 * row['delta']:+.1f} points vs SetFit: target (above it) "
+            verdict = (f"{100 * row['delta']:+.1f} points vs {row['reference']}: target (above it) "
                        + ("met" if row["delta"] > 0 else "missed"))
         lines.append(f"- {dataset}, {row['size']} per class, {row['system']}: {verdict}")
     return lines
@@ -135,12 +155,13 @@ def markdown(result: dict) -> str:
             out += [f"**{dataset}**", "", *table([r for r in rows if r["dataset"] == dataset], "variant"), ""]
         return "\n".join(out)
     out = ["### Few-shot: from no labels to 64 per class (`benchmarks/fewshot.py`)", "", *header_lines(result),
-           "Δ against SetFit (the library, same MiniLM body) at the same budget; at 0 labels against the majority "
+           "Δ against SetFit (the library, same MiniLM body; the MPNet rows against SetFit on MPNet) at the same budget; "
+           "at 0 labels against the majority "
            "baseline (the most frequent label of the whole training split). +unlabeled: the training texts the "
            "budget left out, labels unread, as the self-training pool.", ""]
     for dataset in plan["datasets"]:
         here = [r for r in rows if r["dataset"] == dataset]
-        out += [f"**{dataset}** ({max(r['seeds'] for r in here)} seeds)", "", *table(here, "system"), ""]
+        out += [f"**{dataset}** ({seeds_of(here)})", "", *table(here, "system"), ""]
         met = targets(here, dataset)
         out += [*met, ""] if met else []
     if result.get("errors"):

@@ -61,8 +61,8 @@ def score(model_name: str, corpus, seed: int, unflagged: np.ndarray) -> dict:
     test = compute_metrics(truth, predicted, model.label_names)
     clean = metric_values(Counts(truth[unflagged], predicted[unflagged], corpus.num_labels).totals(), "macro_f1")[0]
     print(f"  {corpus.name} {model_name} seed {seed} on {len(corpus['train'])} training texts: test macro-F1 "
-          f"{test['macro']['f1']:.4f}, on the unflagged test texts {clean:.4f} ({seconds:.0f} s)", flush=True)
-    return {"macro_f1": test["macro"]["f1"], "macro_f1_unflagged": float(clean), "accuracy": test["accuracy"],
+          f"{test.macro.f1:.4f}, on the unflagged test texts {clean:.4f} ({seconds:.0f} s)", flush=True)
+    return {"macro_f1": test.macro.f1, "macro_f1_unflagged": float(clean), "accuracy": test.accuracy,
             "train_seconds": seconds, "predicted": predicted, "truth": truth}
 
 

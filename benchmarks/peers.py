@@ -138,14 +138,27 @@ def model2vec_system(corpus, seed: int):
     return seconds, proba, {"distill_seconds": distilled}
 
 
-def setfit_system(corpus, seed: int):
+MPNET = "sentence-transformers/all-mpnet-base-v2"
+
+
+def setfit_mpnet_system(corpus, seed: int):
+    """SetFit on all-mpnet-base-v2 (the `mpnet` extra's offline folder), loaded as SetFit loads a hub body."""
+    from sentence_transformers import SentenceTransformer
+
+    from emobench.models.bodies import offline_body
+
+    return setfit_system(corpus, seed, SentenceTransformer(str(offline_body(MPNET)), device="cpu"))
+
+
+def setfit_system(corpus, seed: int, body=None):
     from sentence_transformers import SentenceTransformer, models
     from setfit import SetFitModel, Trainer, TrainingArguments
     from sklearn.linear_model import LogisticRegression
 
-    transformer = models.Transformer(minilm_folder(), max_seq_length=256)
-    body = SentenceTransformer(modules=[transformer, models.Pooling(transformer.get_word_embedding_dimension(), "mean"),
-                                        models.Normalize()], device="cpu")
+    if body is None:
+        transformer = models.Transformer(minilm_folder(), max_seq_length=256)
+        body = SentenceTransformer(modules=[transformer, models.Pooling(transformer.get_word_embedding_dimension(),
+                                                                        "mean"), models.Normalize()], device="cpu")
     model = SetFitModel(model_body=body, model_head=LogisticRegression())
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as scratch:

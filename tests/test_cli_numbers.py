@@ -39,7 +39,7 @@ def numeric_options():
 
 OPTIONS = numeric_options()
 ARGUMENTS = {"predict": ["run"], "explain": ["run", "text"], "export": ["run"], "serve": ["run"], "evaluate": ["run"],
-             "report": ["c"]}
+             "report": ["c"], "distill": ["teacher"], "suggest": ["--unlabeled", "u.txt", "--model", "run"]}
 
 
 def test_every_numeric_option_is_bounded():

@@ -178,3 +178,17 @@ def test_a_comparison_without_captum_leaves_the_explanations_out(tiny_root, tmp_
         record = run_comparison(config, progress=False, log=lambda m: None)
     assert (record.folder / "report.html").is_file()
     assert "lstm: the report shows no explanations (explanations of torch models need captum" in caplog.text
+
+
+def test_epochs_without_validation_scores_get_no_empty_legend(tmp_path, caplog):
+    """A body fine-tuned without a validation split (fewshot) has epochs with a training loss only: the validation
+    panel says so, and matplotlib is never asked for a legend of nothing (its warning reached the terminal)."""
+    import logging
+
+    from emobench.reporting.plots import learning_curves
+
+    with caplog.at_level(logging.WARNING, logger="matplotlib"):
+        path = learning_curves({"fewshot": [{"epoch": 1, "train_loss": 0.9}, {"epoch": 2, "train_loss": 0.5}]},
+                               tmp_path / "curves.png")
+    assert path.stat().st_size > 1000
+    assert not [r for r in caplog.records if "legend" in r.getMessage()], caplog.text

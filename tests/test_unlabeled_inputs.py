@@ -196,6 +196,8 @@ def test_resume_refuses_a_changed_unlabeled_file(tiny_root, tmp_path, recorder):
     write(unlabeled, "crash now\nanother text\n")
     result = invoke("train", "--resume", tmp_path / "out" / "r.partial")
     assert result.exit_code == 2 and "unlabeled texts" in result.output and "sha256" in result.output, result.output
+    # train has no option to go on with changed data: the error names none
+    assert "allow-changed-data" not in result.output and "restore the files" in result.output, result.output
 
 
 # ---------------------------------------------------------------- compare
@@ -253,6 +255,8 @@ def test_description_formats(tiny_root, tmp_path, name, content):
     ("d.txt", "", r"d\.txt: empty file"),
     ("d.txt", "{}", r"d\.txt, line 1: expected label"),
     ("d.json", "{}", r"d\.json: no descriptions"),
+    ("d.tsv", "anger\tmad\njoy\t" + "glad " * 500 + "\n", r"d\.tsv, line 2: label 'joy': a description of 2,[0-9]{3} "
+                                                          r"characters; expected .* \(at most 2,000\)"),
     ("gone.json", None, r"gone\.json: file not found"),
 ])
 def test_bad_description_files_are_clear_errors(tiny_root, tmp_path, recorder, name, content, message):

@@ -127,11 +127,12 @@ def parse_json(raw: bytes, path, what: str = "file", max_depth: int = MAX_JSON_D
         raise ValueError(f"{name} is not a JSON number")
 
     def unique(pairs):  # JSON allows repeated keys and Python keeps the last: for an edited file that is a guess
-        keys = [k for k, _ in pairs]
-        twice = next((k for k in keys if keys.count(k) > 1), None)
-        if twice is not None:
+        data = dict(pairs)
+        if len(data) != len(pairs):  # linear: a tokenizer.json's vocabulary holds 30,000 keys
+            seen: set = set()
+            twice = next(k for k, _ in pairs if k in seen or seen.add(k))
             raise ValueError(f"key {twice!r} appears twice")
-        return dict(pairs)
+        return data
 
     try:
         data = json.loads(text, parse_constant=constant, object_pairs_hook=unique)

@@ -10,7 +10,8 @@ import sys
 
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 LIBRARIES = ("transformers", "accelerate", "huggingface_hub", "torch", "optuna", "mlflow", "urllib3", "filelock", "setfit",
-             "sentence_transformers", "model2vec", "skeletoken", "cleanlab")
+             "sentence_transformers", "model2vec", "skeletoken", "cleanlab", "matplotlib", "onnxruntime",
+             "datasets")
 logger = logging.getLogger("emobench")
 
 

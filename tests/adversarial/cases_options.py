@@ -94,6 +94,10 @@ def cases() -> list[Case]:
              message=r"--label-descriptions: the tfidf family does not learn from label descriptions", group="fit inputs"),
         Case("--unlabeled empty", train_args("--unlabeled", ""), message=r"--unlabeled '': expected a text file",
              group="fit inputs"),
+        Case("--unlabeled with no labelled texts",
+             train_args("--unlabeled", "{case}/u.txt", "--train-size", "0", model="fewshot"), setup=text,
+             message=r"--unlabeled with --train-size 0: a model trained on no labelled texts learns nothing from texts "
+                     r"without labels", group="fit inputs"),
         Case("--unlabeled to a comparison none of whose models learns from it",
              ["compare", "--models", "tfidf", "--data-dir", "{ws}/data", "-o", "{case}/c", "--unlabeled", "{case}/u.txt"],
              setup=text, message=r"--unlabeled: none of the compared models \(tfidf\) learns from it", group="fit inputs"),

@@ -1,4 +1,4 @@
-"""Commands about one run and its data: `data audit`, `train`, `evaluate`."""
+"""Commands about one run and its data: `data audit`, `train`, `distill`, `evaluate`."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,7 +9,7 @@ import typer
 from ..data.registry import DATASET_OPTIONS, DEFAULT_DATASET, FIT_INPUT_OPTIONS
 from ..errors import EmobenchError
 from ..files import check_output_file
-from ..models.registry import DEFAULT_MODEL
+from ..models.registry import DEFAULT_MODEL, DEFAULT_STUDENT
 from .app import app, data_app
 from .options import (CLEANING, OPTION_FIELDS, AllowModifiedOpt, DatasetOpt, QuietOpt, TrackOpt, dataset_config,
                       dataset_options, make_tracker, model_option, parse_overrides)
@@ -120,6 +120,38 @@ def train(
             run = train_run(RunConfig(model=model, seed=seed, preset=preset, overrides=parse_overrides(set_),
                                       output_dir=str(output_dir), name=name, dataset=config),
                             progress=not quiet, tracker=tracker)
+        for line in run_lines(run, quiet):
+            say(line)
+        say(f"run written to {run.folder}")
+
+
+@app.command()
+def distill(
+    teacher: Path = typer.Argument(..., help="a finished run to learn from (its calibrated probabilities)"),
+    student: str = typer.Option(DEFAULT_STUDENT, "--student", help="the student model (a family that learns from "
+                                "soft targets)"),
+    unlabeled: Optional[str] = typer.Option(None, "--unlabeled", help="texts without labels (TXT, CSV, TSV, JSONL) the "
+                                            "student learns from through the teacher's probabilities alone"),
+    temperature: float = number(1.0, "--temperature", kind=float, low=0, low_open=True, help="the teacher's calibrated "
+                                "logits divided by this once more: above 1 softer, below 1 sharper (1: as they are)"),
+    soft_weight: float = number(0.5, "--soft-weight", kind=float, low=0, high=1, help="the teacher's probabilities' "
+                                "share of the loss on a labelled text (the true label has the rest)"),
+    seed: int = number(0, "--seed", **SEED, help="random seed"),
+    set_: list[str] = typer.Option([], "--set", help="hyper-parameter override of the student key=value (repeatable)"),
+    output_dir: Path = typer.Option(Path("runs"), "--output-dir", "-o", help="where run directories go"),
+    name: Optional[str] = typer.Option(None, help="run directory name (default: dataset-model-seed-time-random)"),
+    allow_changed_data: bool = typer.Option(False, help="distill even if the data's checksums differ from the teacher's "
+                                            "record (warned and recorded)"),
+    quiet: bool = QuietOpt,
+):
+    """Train a fast student on a teacher run's calibrated probabilities over the training texts (and --unlabeled
+    ones): a run like any other, whose data.json records the teacher, the temperature and the unlabeled texts."""
+    with user_errors():
+        from ..experiments.distill import distill as distill_run
+        from ..reporting.console import run_lines
+
+        run = distill_run(teacher, student, unlabeled, temperature, soft_weight, seed, output_dir, name,
+                          parse_overrides(set_), allow_changed_data, progress=not quiet)
         for line in run_lines(run, quiet):
             say(line)
         say(f"run written to {run.folder}")

@@ -15,6 +15,8 @@ from ..schema import Record
 
 # an optional first line naming the columns
 HEADER = ("label", "description")
+# A description is a sentence or two: the encoder reads 256 tokens at most, and data.json keeps every description
+MAX_CHARS = 2000
 
 
 class DescriptionsSource(Record):
@@ -116,6 +118,9 @@ def read_descriptions(path: str | Path, label_names: list[str], encoding: str = 
         if not isinstance(description, str) or not description.strip():
             what = "empty description" if isinstance(description, str) else f"a {type(description).__name__}"
             raise DataError(f"label {label!r}: {what}; expected a short text describing the label", where, line)
+        if len(description) > MAX_CHARS:
+            raise DataError(f"label {label!r}: a description of {len(description):,} characters; expected a short "
+                            f"text describing the label (at most {MAX_CHARS:,})", where, line)
         given[label] = " ".join(description.split())
     if not given:
         raise DataError(f"no descriptions; {option('label_descriptions')} expects label -> description", where)

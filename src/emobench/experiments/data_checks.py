@@ -148,12 +148,16 @@ def _input_changes(recorded_data: DataRecord, corpus: Corpus) -> list[str]:
     return changes
 
 
-def verify_data(recorded_data: DataRecord, corpus: Corpus, run_dir: Path, allow_changed: bool = False) -> list[str]:
-    """Refuse (or, if allowed, warn loudly) when the data differs from what the run recorded."""
+def verify_data(recorded_data: DataRecord, corpus: Corpus, run_dir: Path, allow_changed: bool | None = None,
+                verb: str = "evaluate") -> list[str]:
+    """Refuse (or, if allowed, warn loudly) when the data differs from what the run recorded. ``allow_changed``
+    None: the caller offers no way to allow it, and the error says so rather than naming an option it lacks."""
     changes = data_changes(recorded_data, corpus)
     if changes and not allow_changed:
+        remedy = (f"pass {option('allow_changed_data')} to {verb} anyway" if allow_changed is not None else
+                  "restore the files the run was trained on")
         raise EmobenchError(f"{run_dir}: the data differs from what the run was trained on: " + "; ".join(changes) +
-                            f" (pass {option('allow_changed_data')} to evaluate anyway)")
+                            f" ({remedy})")
     for change in changes:
         warnings.warn(f"the data changed since the run was trained (allowed by {option('allow_changed_data')}): {change}",
                       EmobenchWarning, stacklevel=2)

@@ -2,9 +2,9 @@
 
 The graph comes from ``torch.onnx.export`` (TorchScript exporter: the torch.export-based one cannot trace
 the LSTM's packed sequences) with dynamic batch and sequence axes; int8 is ONNX Runtime's static quantisation
-(QDQ, matrix products int8, activation scales calibrated on 300 training texts), so an answer never depends on
-the other texts of its batch, as it did with dynamic quantisation. The folder (:mod:`emobench.records.export`) is
-claimed as ``DIR.partial`` by one process and renamed only when the checks pass (a failed check leaves
+(QDQ, matrix products int8, activation scales calibrated on 300 training texts, or validation texts for a zero-shot
+run), so an answer never depends on the other texts of its batch, as it did with dynamic quantisation. The folder
+(:mod:`emobench.records.export`) is claimed as ``DIR.partial`` by one process and renamed only when the checks pass (a failed check leaves
 nothing, and says which):
 
 - fp32: the exported model's labels agree with the PyTorch model's on at least 99.5% of the test texts (or on all
@@ -74,11 +74,12 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, quantize: str
     corpus = recorded_corpus(run.dataset_config(), run.data, inputs=False)
     verify_data(run.data, corpus, run_dir)
     data = corpus[check_split]
+    calibration_texts = _calibration_texts(corpus, run_dir) if quantize == "int8" else None
     partial = out.with_name(out.name + ".partial")
     lock = claim_folder(partial, "export")
     try:
         files, described, calibration, export_seconds = _write_graphs(model, partial, opset, quantize,
-                                                                      corpus["train"].texts)
+                                                                      calibration_texts)
         scores, checks = _checked(model, data, partial, files, check_split)
         record = {"format": 3, "run": str(run_dir.resolve()), "family": model.family, "task": described.task,
                   "check_split": check_split, "examples": len(data), "scores": scores, "checks": checks,
@@ -100,7 +101,8 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, quantize: str
 
 
 def _write_graphs(model: Classifier, partial: Path, opset: int, quantize: str | None,
-                  training_texts: list[str]) -> tuple[dict[str, str], ModelRecord, dict | None, float]:
+                  calibration_texts: tuple[list[str], str] | None
+                  ) -> tuple[dict[str, str], ModelRecord, dict | None, float]:
     """The fp32 graph (and the int8 one), each stamped with what it was exported with, and the description beside
     them; returns the graphs' files, the description, how the int8 graph was made and the seconds it all took."""
     graph = model.onnx_graph(partial)
@@ -115,7 +117,7 @@ def _write_graphs(model: Classifier, partial: Path, opset: int, quantize: str | 
     calibration = None
     if quantize == "int8":
         files["int8"] = "model.int8.onnx"
-        calibration = _quantize_static(partial, files["fp32"], files["int8"], training_texts)
+        calibration = _quantize_static(partial, files["fp32"], files["int8"], calibration_texts)
         _stamp(partial / files["int8"], stamp)
         described = _describe(model, graph, partial, files, opset, digests, export_id)
     return files, described, calibration, time.perf_counter() - started
@@ -191,15 +193,26 @@ def _finished(out: Path) -> ExportResult:
     return ExportResult.model_validate({**dict(record), "folder": out})
 
 
-def _quantize_static(folder: Path, fp32: str, int8: str, training_texts: list[str]) -> dict:
+def _calibration_texts(corpus, run_dir: Path) -> tuple[list[str], str]:
+    """The texts that fix int8's activation scales (their labels are never read): the training split's, or, for a
+    model trained on no labelled text, the validation split's; refused when there are none."""
+    for split in ("train", "validation"):
+        if split in corpus.splits and len(corpus[split]):
+            return list(corpus[split].texts), split
+    raise EmobenchError(f"{run_dir}: int8 needs texts to calibrate its activation scales on, and this run has no "
+                        f"training or validation texts (a zero-shot run without a validation split); export it "
+                        f"without {option('quantize')} (fp32)")
+
+
+def _quantize_static(folder: Path, fp32: str, int8: str, calibration: tuple[list[str], str]) -> dict:
     """int8 with activation scales fixed by calibration on training texts (static, QDQ): unlike dynamic
     quantisation, which scales activations per batch, a text gets the same answer whatever batch it is in.
     Matrix products are quantised (they are the cost); per-channel weights."""
     from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
 
+    pool, split = calibration
     rng = np.random.default_rng(0)
-    texts = [training_texts[i] for i in sorted(rng.choice(len(training_texts), min(CALIBRATION_TEXTS, len(training_texts)),
-                                                          replace=False))]
+    texts = [pool[i] for i in sorted(rng.choice(len(pool), min(CALIBRATION_TEXTS, len(pool)), replace=False))]
     reference = OnnxModel(folder, fp32, checking=True)
 
     class Calibration(CalibrationDataReader):
@@ -219,6 +232,7 @@ def _quantize_static(folder: Path, fp32: str, int8: str, training_texts: list[st
                             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                             calibrate_method=CalibrationMethod.MinMax)
     return {"method": "static", "format": "QDQ", "calibration": "MinMax", "calibration_texts": len(texts),
+            "calibration_split": split,
             "operators": ["MatMul", "Gemm"], "weights": "int8 per channel", "activations": "uint8"}
 
 

@@ -23,7 +23,7 @@ from ..files import check_output_folder, check_outside_records, check_plain_name
 from ..logs import logger as log
 from ..models.base import Classifier
 from ..models.registry import DEFAULT_MODEL, ModelSpec, folder_name, recorded, refuse_input, resolve, small_data
-from ..records.run import CONFIG, METRICS, MetricsRecord, RunRecord, RunWriter
+from ..records.run import CONFIG, METRICS, MetricsRecord, RunRecord, RunWriter, TeacherSource
 # evaluating a run and checking its data have homes of their own; these names stay importable from here
 from .data_checks import (check_fit_inputs, cleaned, data_changes, data_record, fit_inputs, recorded_cleaning,
                           recorded_corpus, verify_data)
@@ -95,6 +95,10 @@ def check_no_labels(dataset: DatasetConfig, spec: ModelSpec) -> None:
         return
     if not spec.takes("no_labels"):
         raise EmobenchError(f"{option('train_size')} 0: {refuse_input(spec.family, 'no_labels')}")
+    if dataset.unlabeled is not None:  # it would be recorded as a self-training pool that nothing used
+        raise EmobenchError(f"{option('unlabeled')} with {option('train_size')} 0: a model trained on no labelled "
+                            "texts learns nothing from texts without labels (self-training is checked against "
+                            "labelled texts, and a zero-shot model reads none); leave it out")
     if dataset.label_issues:
         raise EmobenchError(f"{option('label_issues')} cleans the training split's labels; {option('train_size')} 0 "
                             "leaves no training split to clean")
@@ -167,13 +171,30 @@ class _Started:
     fresh: bool
     out_existed: bool = True
     threads: int | None = None
+    distillation: "Distillation | None" = None
+
+
+@dataclass(frozen=True)
+class Distillation:
+    """What a run made by ``emobench distill`` learns from besides its labels (experiments/distill.py): the teacher's
+    probabilities over the training texts and then ``unlabeled``, and the record data.json keeps of them."""
+
+    soft_targets: object  # a float array (models/base.py check_soft_targets says what it must be)
+    unlabeled: list[str]
+    soft_weight: float
+    record: TeacherSource
+
+    def fit_inputs(self) -> dict:
+        return {"soft_targets": self.soft_targets, "unlabeled": list(self.unlabeled) or None,
+                "soft_weight": self.soft_weight}
 
 
 def train(config: RunConfig | None = None, *, resume: str | Path | None = None, progress: bool = True,
-          corpus: Corpus | None = None, tracker=None) -> RunRecord:
+          corpus: Corpus | None = None, tracker=None, distillation: Distillation | None = None) -> RunRecord:
     """Train, evaluate on validation and test, and write a complete run directory; returns its record.
     ``tracker`` (a :class:`emobench.tracking.Tracker`) receives the configuration, every epoch's metrics,
-    the final metrics and the run directory."""
+    the final metrics and the run directory. ``distillation``: a teacher's probabilities to learn from (given with
+    the ``corpus`` they were computed on; experiments/distill.py)."""
     if resume is not None:
         run = _resumed(resume)
     else:
@@ -182,6 +203,7 @@ def train(config: RunConfig | None = None, *, resume: str | Path | None = None, 
         check_outside_records(config.output_dir, "output_dir")
         corpus = _asked_inputs(corpus or cleaned(load_dataset(config.dataset), config.dataset), config.dataset)
         run = _claimed(config, spec)
+        run.distillation = distillation
     try:
         if not run.fresh:
             corpus = _asked_inputs(corpus or recorded_corpus(run.config.dataset, run.writer.data()), run.config.dataset)
@@ -189,7 +211,7 @@ def train(config: RunConfig | None = None, *, resume: str | Path | None = None, 
         else:
             run.writer.start(run.config.resolved(), {"seed": run.config.seed, "versions": versions(),
                                                      "machine": machine_info(), "threads": run.threads},
-                             data_record(corpus, run.spec))
+                             _with_teacher(data_record(corpus, run.spec), distillation))
         seed_everything(run.config.seed)
         model = run.spec.build()
         if tracker is not None:
@@ -205,6 +227,10 @@ def train(config: RunConfig | None = None, *, resume: str | Path | None = None, 
             tracker.close()
 
 
+def _with_teacher(data, distillation: Distillation | None):
+    return data if distillation is None else data.model_copy(update={"teacher": distillation.record})
+
+
 def _asked_inputs(corpus: Corpus, dataset: DatasetConfig) -> Corpus:
     """The corpus with only the inputs the run's dataset asks for (a comparison reads them once for every model)."""
     return dataclasses.replace(corpus, unlabeled=corpus.unlabeled if dataset.unlabeled else None,
@@ -218,6 +244,9 @@ def _resumed(resume: str | Path) -> _Started:
     try:
         config = RunConfig.from_record(writer.config())
         spec = config.validate()
+        if writer.data().teacher is not None:
+            raise EmobenchError(f"{partial}: a distillation run cannot be resumed (its teacher's probabilities are not "
+                                "kept); delete it and run `emobench distill` again")
     except BaseException:
         lock.release()
         raise
@@ -241,7 +270,8 @@ def _fit(run: _Started, model: Classifier, corpus: Corpus, progress: bool, track
     try:
         model.fit(corpus["train"], corpus.splits.get("validation"), corpus.label_names, seed=config.seed,
                   work_dir=run.partial / "checkpoints", resume=not run.fresh, progress=progress,
-                  on_epoch=tracker.epoch if tracker is not None else None, **fit_inputs(run.spec, corpus))
+                  on_epoch=tracker.epoch if tracker is not None else None, **fit_inputs(run.spec, corpus),
+                  **(run.distillation.fit_inputs() if run.distillation is not None else {}))
     except (MemoryError, RuntimeError) as exc:
         if not isinstance(exc, MemoryError) and not _out_of_memory(exc):
             raise

@@ -158,7 +158,9 @@ def plan_comparison(config: CompareConfig) -> tuple[Path, list[PlannedRun]]:
             for seed in config.seeds:
                 own = inputs_for(config.dataset, spec)  # without what the family does not learn from
                 dataset = own if size is None else dataclasses.replace(
-                    own, train_size=size, budget_seed=seed, budget_validation=config.budget_validation)
+                    own, train_size=size, budget_seed=seed, budget_validation=config.budget_validation,
+                    # no labelled texts: nothing learns from unlabeled ones (the run records none)
+                    unlabeled=None if parse_size(size) == NO_LABELS else own.unlabeled)
                 name = f"{spec.folder_name}-s{seed}" if size is None else f"{spec.folder_name}-n{size}-s{seed}"
                 run = RunConfig(model=model, dataset=dataset, seed=seed, preset=preset,
                                 overrides=dict(config.overrides.get(model, {})), output_dir=str(folder / "runs"), name=name)

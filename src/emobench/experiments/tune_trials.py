@@ -109,7 +109,9 @@ class Objective:
         model's own decision rule: argmax, or tuned thresholds)."""
         from ..evaluation.metrics import compute_metrics
 
-        if model.history:
+        # epochs scored on validation describe the model (a family that trains a body without validation scores,
+        # then fits a head, has epochs that do not): scored from its epochs only then
+        if model.history and all(hasattr(h, "val_macro_f1") for h in model.history):
             best = max(model.history, key=lambda h: h.val_macro_f1)
             trial.set_user_attr("epochs", len(model.history))
             trial.set_user_attr("best_epoch", best.epoch)

@@ -22,6 +22,7 @@ from ..records.model import (MODEL_FILE, Decision, ModelRecord, TokenizerInputs,
                              save_model)
 from ..records.run import EpochRecord
 from .registry import backend_of, family_class
+from .soft_targets import SoftTargets, check_soft_targets  # noqa: F401  (importable from here)
 
 LABELS_KEY = "emobench.labels"  # weights files carry the label names they were trained with
 
@@ -109,14 +110,20 @@ class Classifier(Scorer):
     def fit(self, train: Split, validation: Split | None, label_names: list[str], *, seed: int = 0,
             work_dir: Path | None = None, resume: bool = False, progress: bool = True,
             on_epoch: Callable[[EpochRecord], None] | None = None, unlabeled: list[str] | None = None,
-            descriptions: list[str] | None = None) -> "Classifier":
+            descriptions: list[str] | None = None, soft_targets=None, soft_weight: float = 0.5) -> "Classifier":
         """Train on ``train`` (choosing epochs, temperature, thresholds ... on ``validation`` only). Families
         trained in epochs checkpoint into ``work_dir``, continue from it with ``resume``, and call
         ``on_epoch`` with each epoch's record (it may raise to stop training, e.g. to prune a trial).
         ``unlabeled`` (texts without labels) and ``descriptions`` (one per label, in label order) go to the families
         whose registry entry says they learn from them; any other family refuses them, as it refuses an empty
-        ``train`` unless it can learn from no labels (models/registry.py FIT_INPUTS)."""
+        ``train`` unless it can learn from no labels (models/registry.py FIT_INPUTS). ``soft_targets`` (a teacher's
+        probabilities, one row per training text, then per ``unlabeled`` text, which are then the teacher's texts)
+        weigh ``soft_weight`` in the loss on labelled texts (see :class:`SoftTargets`)."""
+        if soft_targets is not None:
+            soft_targets = self._soft_inputs(train, label_names, unlabeled, soft_targets, soft_weight)
+            unlabeled = None
         extra = self._fit_inputs(train, label_names, unlabeled, descriptions)
+        extra.update({"soft_targets": soft_targets} if soft_targets is not None else {})
         self.label_names = list(label_names)
         self.multi_label = train.multi_label
         self.temperature = 1.0
@@ -162,6 +169,15 @@ class Classifier(Scorer):
                                     "one per label, in label order")
             extra["descriptions"] = list(descriptions)
         return extra
+
+    def _soft_inputs(self, train: Split, label_names, unlabeled, probs, weight) -> SoftTargets:
+        from .registry import refuse_input, takes
+
+        if not takes(self.family, "soft_targets"):
+            raise refuse_input(self.family, "soft_targets")
+        texts = list(unlabeled or [])
+        probs = check_soft_targets(probs, len(train) + len(texts), len(label_names), train.multi_label, weight)
+        return SoftTargets(probs, texts, float(weight))
 
     def _fit_temperature(self, validation: Split | None) -> None:
         from .temperature import bounded, fit_temperature, nll

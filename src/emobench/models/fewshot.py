@@ -37,7 +37,8 @@ class FewShotParams(SentenceBodyParams):
     anchors: bool = True  # class vectors from the label descriptions; False: from the labelled texts' mean embedding
     scale: float = param(20.0, gt=0, doc="inverse temperature of the cosines between texts and anchors")
     epochs: int = param(20, ge=0, doc="fine-tuning passes over the labelled texts (0: the body stays frozen)")
-    max_steps: int = param(200, ge=1, doc="at most this many fine-tuning steps (fewer epochs on more texts)")
+    max_steps: int = param(200, ge=1, doc="bounds fine-tuning in whole epochs: as many as fit in this many steps, at "
+                                         "least one (fewer epochs on more texts; one epoch longer than this is warned)")
     batch_size: int = param(16, ge=1)
     learning_rate: float = param(1e-4, gt=0)  # dair-ai at 16 per class, 3 seeds: 0.484 macro-F1 against 0.471 at 5e-5
     warmup_ratio: float = param(0.1, ge=0, lt=1)
@@ -130,7 +131,7 @@ class FewShotClassifier(TransformerClassifier):
             x = self._encode(train.texts, progress)
             if validation is not None and len(validation):
                 self._validation = (validation, self._encode(validation.texts, progress))
-            self.head = self._best_head(self._logistic(x, train.labels, seed), anchors)
+            self.head, self.info["anchor_weight"] = self._best_head(self._logistic(x, train.labels, seed), anchors)
             if unlabeled:
                 self._self_train(x, train, anchors, unlabeled, seed, progress)
         self.info.update({"parameters": sum(t.numel() for t in self.encoder.parameters()) + int(self.head.coef.size),
@@ -145,6 +146,11 @@ class FewShotClassifier(TransformerClassifier):
         p = self.params
         steps_per_epoch = math.ceil(len(train) / p.batch_size)
         epochs = max(1, min(p.epochs, p.max_steps // steps_per_epoch))
+        if steps_per_epoch > p.max_steps:  # whole epochs: a bound below one is not kept, and says so
+            message = (f"max_steps={p.max_steps} is less than one epoch over {len(train)} texts ({steps_per_epoch} "
+                       f"steps at batch {p.batch_size}): fine-tuning runs that one epoch")
+            warnings.warn(message, EmobenchWarning, stacklevel=4)
+            self.info["warnings"] = [*self.info.get("warnings", []), message]
         vectors = None
         anchors = self._collate(self._features(self.descriptions))
         if not p.anchors:  # class vectors start at the labelled texts' mean embeddings and are learned
@@ -180,21 +186,22 @@ class FewShotClassifier(TransformerClassifier):
         intercept[np.setdiff1d(np.arange(n), present)] = fitted.intercept_.min() - 10.0
         return coef, intercept
 
-    def _best_head(self, logistic, anchors: np.ndarray | None) -> LinearHead:
-        """The head with ``anchor_weight``, or with the weight that scores best on validation (ties: the smaller)."""
+    def _best_head(self, logistic, anchors: np.ndarray | None) -> tuple[LinearHead, dict]:
+        """The head with ``anchor_weight``, or with the weight that scores best on validation (ties: the smaller), and
+        how the weight was chosen (recorded by the caller for the head it keeps)."""
         p = self.params
         if anchors is None:
-            return combine(logistic, None, p.scale, 0.0)
+            return combine(logistic, None, p.scale, 0.0), {"value": 0.0, "chosen": "no anchors"}
         if p.anchor_weight is not None or self._validation is None:
             weight = 1.0 if p.anchor_weight is None else p.anchor_weight
-            self.info["anchor_weight"] = {"value": weight, "chosen": "given" if p.anchor_weight is not None
-                                          else "default (no validation split to choose on)"}
-            return combine(logistic, anchors, p.scale, weight)
+            return combine(logistic, anchors, p.scale, weight), {
+                "value": weight, "chosen": "given" if p.anchor_weight is not None
+                else "default (no validation split to choose on)"}
         scores = {w: self._validation_f1(combine(logistic, anchors, p.scale, w)) for w in ANCHOR_WEIGHTS}
         weight = max(ANCHOR_WEIGHTS, key=lambda w: (scores[w], -w))
-        self.info["anchor_weight"] = {"value": weight, "chosen": "validation macro-F1",
-                                      "validation_macro_f1": {str(w): round(float(f), 4) for w, f in scores.items()}}
-        return combine(logistic, anchors, p.scale, weight)
+        return combine(logistic, anchors, p.scale, weight), {
+            "value": weight, "chosen": "validation macro-F1",
+            "validation_macro_f1": {str(w): round(float(f), 4) for w, f in scores.items()}}
 
     def _validation_f1(self, head: LinearHead) -> float:
         from ..evaluation.metrics import compute_metrics
@@ -228,7 +235,7 @@ class FewShotClassifier(TransformerClassifier):
                                  [: p.pseudo_per_class] for k in range(len(self.label_names))])
         weights = np.concatenate([np.ones(len(x)), np.full(len(chosen), p.pseudo_weight)])
         labels = np.concatenate([np.asarray(train.labels), guess[chosen]])
-        candidate = self._best_head(self._logistic(np.vstack([x, u[chosen]]), labels, seed, weights), anchors)
+        candidate, weight = self._best_head(self._logistic(np.vstack([x, u[chosen]]), labels, seed, weights), anchors)
         record.update({"pseudo_labelled": int(len(chosen)),
                        "per_label": {self.label_names[k]: int((guess[chosen] == k).sum()) for k in range(len(self.label_names))}})
         if self._validation is None:  # nothing to check it on: an unchecked change of the model is not made
@@ -240,12 +247,12 @@ class FewShotClassifier(TransformerClassifier):
             return
         if not p.self_training_check:
             self.head, record["used"], record["why"] = candidate, True, "used unchecked (self_training_check=false)"
-            self.info["self_training"] = record
+            self.info["self_training"], self.info["anchor_weight"] = record, weight
             return
         before, after = self._validation_f1(self.head), self._validation_f1(candidate)
         record["validation_macro_f1"] = {"without": round(float(before), 4), "with": round(float(after), 4)}
         if after >= before:
-            self.head, record["used"] = candidate, True
+            self.head, record["used"], self.info["anchor_weight"] = candidate, True, weight
         else:
             record["why"] = "validation macro-F1 was lower with the pseudo-labelled texts"
         self.info["self_training"] = record

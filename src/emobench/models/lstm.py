@@ -119,11 +119,12 @@ class LstmClassifier(TorchClassifier):
         return {"input_ids": batch["input_ids"], "lengths": batch["lengths"]}
 
     def _fit(self, train: Split, validation: Split | None, *, seed=0, work_dir=None, resume=False, progress=True,
-             on_epoch=None):
+             on_epoch=None, soft_targets=None):
         p = self.params
         self._start_fit(seed)
-        self.vocab = Vocabulary.build(train.texts, p.min_freq, p.max_vocab)
-        self.length = p.max_length or max(len(tokenize(t)) for t in train.texts)
+        texts = [*train.texts, *(soft_targets.texts if soft_targets is not None else [])]  # a teacher's texts too
+        self.vocab = Vocabulary.build(texts, p.min_freq, p.max_vocab)
+        self.length = p.max_length or max(len(tokenize(t)) for t in texts)
         if p.glove in (None, "none"):
             rng = np.random.default_rng(seed)
             embeddings = rng.normal(0, 0.3, (len(self.vocab), 50)).astype(np.float32)
@@ -132,7 +133,7 @@ class LstmClassifier(TorchClassifier):
         else:
             embeddings, coverage = glove_matrix(self.vocab.words, p.glove, seed)
         trainer = self._train(self._module(embeddings), train, validation, seed=seed, work_dir=work_dir, resume=resume,
-                              progress=progress, on_epoch=on_epoch)
+                              progress=progress, on_epoch=on_epoch, soft_targets=soft_targets)
         self.module = trainer.module
         self.info = {"parameters": sum(t.numel() for t in self.module.parameters()), "glove": coverage,
                      "length": self.length, "vocabulary": len(self.vocab), "best_epoch": trainer.best_epoch}

@@ -34,9 +34,11 @@ class FamilyEntry:
     inputs: frozenset[str] = frozenset()
 
 
-# "unlabeled": --unlabeled texts; "descriptions": --label-descriptions; "no_labels": --train-size 0 (zero-shot)
-FIT_INPUTS = {"unlabeled": "texts without labels (--unlabeled)", "descriptions": "label descriptions (--label-descriptions)",
-              "no_labels": "no labelled texts (--train-size 0)"}
+# "unlabeled": --unlabeled texts; "descriptions": --label-descriptions; "no_labels": --train-size 0 (zero-shot);
+# "soft_targets": a teacher's probabilities (emobench distill; the static family's model2vec loss takes class ids only)
+# (no option names: the command line's error names the option it came from, the API's caller knows the argument)
+FIT_INPUTS = {"unlabeled": "texts without labels", "descriptions": "label descriptions", "no_labels": "no labelled texts",
+              "soft_targets": "a teacher's probabilities"}
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,8 @@ class ModelEntry:
 
 FAMILIES: dict[str, FamilyEntry] = {
     "tfidf": FamilyEntry("emobench.models.tfidf:TfidfClassifier", "scikit-learn"),
-    "lstm": FamilyEntry("emobench.models.lstm:LstmClassifier", "torch", {"min_steps": 300}),
+    "lstm": FamilyEntry("emobench.models.lstm:LstmClassifier", "torch", {"min_steps": 300},
+                        inputs=frozenset({"soft_targets"})),
     "transformer": FamilyEntry("emobench.models.transformer:TransformerClassifier", "torch", {"min_steps": 300}, gpu=True),
     "baseline": FamilyEntry("emobench.models.baseline:BaselineClassifier", "numpy"),
     "setfit": FamilyEntry("emobench.models.setfit:SetFitClassifier", "torch", gpu=True),
@@ -98,6 +101,7 @@ LABEL_ISSUES_MODEL = "tfidf"
 LABEL_ISSUES_WHY = "tfidf, the default family for audits: the fastest that is good enough; --model chooses another"
 DEFAULT_MODEL = "tfidf"  # train's default
 DEFAULT_TUNED_MODEL = "lstm"  # tune's default: the family with the most to gain from a search
+DEFAULT_STUDENT = "lstm"  # distill's default: the fastest family that learns from soft targets
 
 
 def family_class(family: str) -> type:
@@ -106,6 +110,11 @@ def family_class(family: str) -> type:
     except KeyError:
         raise EmobenchError(f"unknown model family {family!r}; expected one of {', '.join(FAMILIES)}") from None
     return getattr(importlib.import_module(module), cls)
+
+
+def family_of(name: str) -> str:
+    """A model name's family, without resolving its parameters."""
+    return _entry(name).family
 
 
 def takes(family: str, what: str) -> bool:

@@ -50,8 +50,11 @@ class TorchClassifier(Classifier):
         torch.manual_seed(seed)
         self.resolve_pad_multiple()
 
-    def _train(self, module, train: Split, validation: Split | None, *, seed, work_dir, resume, progress, on_epoch):
-        """Train ``module`` on the shared loop; returns the trainer (its module holds the best epoch's weights)."""
+    def _train(self, module, train: Split, validation: Split | None, *, seed, work_dir, resume, progress, on_epoch,
+               soft_targets=None):
+        """Train ``module`` on the shared loop; returns the trainer (its module holds the best epoch's weights). With
+        ``soft_targets`` (models/base.py SoftTargets) it learns from float targets over the training texts and then
+        the unlabeled ones; validation keeps the true labels."""
         from ..training import Trainer
 
         options = {}
@@ -62,8 +65,12 @@ class TorchClassifier(Classifier):
         trainer = Trainer(module, self._collate, self.params, len(self.label_names), seed, progress, **options)
         val = (self._features(validation.texts), self.targets(validation)) if validation is not None and len(validation) \
             else (None, None)
-        self.history = trainer.fit(self._features(train.texts), self.targets(train), *val, work_dir=work_dir,
-                                   resume=resume, on_epoch=on_epoch)
+        texts, targets = list(train.texts), self.targets(train)
+        if soft_targets is not None:
+            texts += soft_targets.texts
+            targets = soft_targets.targets(targets, len(self.label_names), self.multi_label)
+        self.history = trainer.fit(self._features(texts), targets, *val, work_dir=work_dir, resume=resume,
+                                   on_epoch=on_epoch)
         self.trainer = trainer  # kept: under several processes, evaluation runs through it
         return trainer
 

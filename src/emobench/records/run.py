@@ -61,6 +61,22 @@ class EnvironmentRecord(Record):
     threads: int | None = None  # torch's threads (same seed and threads, same metrics: `emobench --threads N`)
 
 
+class TeacherSource(Record):
+    """data.json's ``teacher`` (a run made by ``emobench distill``): the run whose calibrated probabilities the model
+    learnt from, pinned by its model folder's MANIFEST.json checksum, and how its probabilities were used."""
+
+    run: str  # the teacher run's folder (absolute)
+    model: Name
+    family: Name
+    model_sha256: str  # of the teacher's model/MANIFEST.json, which lists every model file's sha256
+    test_macro_f1: Finite | None = None
+    fitted_temperature: Finite = Field(gt=0)  # the teacher's own calibration
+    temperature: Finite = Field(gt=0)  # --temperature: the calibrated logits divided by it once more (1: as they are)
+    soft_weight: Finite = Field(ge=0, le=1)  # the soft targets' share of the loss on labelled texts
+    unlabeled: UnlabeledSource | None = None  # --unlabeled: texts learnt from through the teacher's probabilities alone
+    data_changes: list[str] = Field(default_factory=list)  # allowed by --allow-changed-data (warned when made)
+
+
 class DataRecord(Record):
     dataset: Name
     labels: LabelNames
@@ -73,6 +89,7 @@ class DataRecord(Record):
     split_digests: dict[str, str] | None = None  # sha256 of every split's (text, label) rows, in order
     unlabeled: UnlabeledSource | None = None  # --unlabeled: where from, sha256, count, overlap, how it was used
     descriptions: DescriptionsSource | None = None  # --label-descriptions: the file, sha256, each label's
+    teacher: TeacherSource | None = None  # emobench distill: the teacher run and how its probabilities were used
 
     @field_serializer("source")
     def _source(self, source: DataSource) -> dict:

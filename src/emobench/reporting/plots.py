@@ -64,8 +64,14 @@ def per_class_f1(models: list[str], labels: list[str], f1: np.ndarray, path: Pat
     ax.set_ylabel("F1 (test)")
     ax.set_ylim(0, 1)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8, ncol=min(4, len(models)), loc="lower right")
+    _legend(ax, fontsize=8, ncol=min(4, len(models)), loc="lower right")
     return _save(fig, path)
+
+
+def _legend(ax, **kwargs) -> None:
+    """A legend where the panel has labelled lines or bars (an empty one is matplotlib's warning, not a legend)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**kwargs)
 
 
 @literal
@@ -85,11 +91,13 @@ def learning_curves(histories: dict[str, list[dict]], path: Path) -> Path | None
             f1_ax.plot(epochs, [h["val_macro_f1"] for h in history], marker="o", color=colour, label=name)
     loss_ax.set_xlabel("epoch")
     loss_ax.set_ylabel("cross-entropy")
-    loss_ax.legend(fontsize=7)
+    _legend(loss_ax, fontsize=7)
     loss_ax.grid(alpha=0.3)
+    if not f1_ax.lines:  # epochs trained without a validation split (a body fine-tuned before its head)
+        f1_ax.text(0.5, 0.5, "no validation scores per epoch", ha="center", va="center", transform=f1_ax.transAxes)
     f1_ax.set_xlabel("epoch")
     f1_ax.set_ylabel("validation macro-F1")
-    f1_ax.legend(fontsize=8)
+    _legend(f1_ax, fontsize=8)
     f1_ax.grid(alpha=0.3)
     return _save(fig, path)
 
@@ -117,7 +125,7 @@ def reliability_diagrams(items: list[tuple[str, list, list | None]], path: Path,
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("probability of a label" if multi_label else "confidence (top label)", fontsize=8)
         ax.set_ylabel("share present" if multi_label else "accuracy", fontsize=8)
-        ax.legend(fontsize=7, loc="upper left")
+        _legend(ax, fontsize=7, loc="upper left")
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     return _save(fig, path)
@@ -155,5 +163,5 @@ def budget_curves(curves: dict[str, list[tuple[float, float, float, float]]], ba
     ax.set_xlabel("labelled training texts")
     ax.set_ylabel("test macro-F1")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    _legend(ax, fontsize=8, loc="lower right")
     return _save(fig, path)

@@ -74,6 +74,12 @@ class _Prepared:
     work_dir: Path | None
 
 
+def soft_loss(multi_label: bool, weight: torch.Tensor | None = None) -> torch.nn.Module:
+    """The training loss: binary cross-entropy per label, or cross-entropy, whose target may be class ids or rows of
+    class probabilities (soft targets); both are linear in a float target, so a mixed target mixes the losses."""
+    return torch.nn.BCEWithLogitsLoss(pos_weight=weight) if multi_label else torch.nn.CrossEntropyLoss(weight=weight)
+
+
 def _after_epoch(epoch: int) -> None:
     """Called after each epoch's checkpoint is written (a seam for interrupting tests)."""
 
@@ -185,12 +191,14 @@ class Trainer:
         per_epoch = math.ceil(len(sampler) / acc.num_processes)
         self.epochs = p.epochs
         scheduler = self._scheduler(optimizer, self.epochs * per_epoch)
-        train_labels = np.asarray(train_labels, dtype=np.float32 if self.multi_label else np.int64)
+        # float rows where a single-label model learns from soft targets (a teacher's probabilities): cross-entropy takes
+        # class probabilities as its target (soft_loss)
+        soft = not self.multi_label and np.asarray(train_labels).ndim == 2
+        train_labels = np.asarray(train_labels, dtype=np.float32 if self.multi_label or soft else np.int64)
         weight = self._class_weight(train_labels)
         module, optimizer, loader, scheduler = acc.prepare(self.module, optimizer, loader, scheduler)
         weight = weight.to(acc.device) if weight is not None else None
-        loss_fn = (torch.nn.BCEWithLogitsLoss(pos_weight=weight) if self.multi_label else
-                   torch.nn.CrossEntropyLoss(weight=weight))
+        loss_fn = soft_loss(self.multi_label, weight)
         return _Prepared(module, optimizer, loader, scheduler, sampler, loss_fn, per_epoch, work_dir)
 
     def _resume(self, run: _Prepared) -> tuple[CheckpointState, dict | None]:
@@ -339,7 +347,8 @@ class Trainer:
             positives = labels.sum(axis=0)
             weights = np.where(positives > 0, (len(labels) - positives) / np.maximum(positives, 1), 1.0)
             return torch.tensor(weights, dtype=torch.float32)
-        counts = np.bincount(labels, minlength=self.num_labels).astype(float)
+        # soft targets: each class's share summed over the texts (for one-hot rows, the bincount)
+        counts = labels.sum(axis=0) if labels.ndim == 2 else np.bincount(labels, minlength=self.num_labels).astype(float)
         weights = np.where(counts > 0, counts.sum() / (self.num_labels * np.maximum(counts, 1)), 0.0)
         return torch.tensor(weights, dtype=torch.float32)
 
