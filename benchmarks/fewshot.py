@@ -382,21 +382,31 @@ def merge(paths: list[Path], refuse) -> None:
            machines=machines)
 
 
+def compared_with(system: str) -> str:
+    """The systems a system's differences and times are compared with: its own reference's group (the MPNet rows are
+    compared with SetFit on MPNet only, every other row with the main reference)."""
+    own = REFERENCE["of"]
+    return own.get(system) or (system if system in own.values() else "main")
+
+
 def machines_by_size(rows: list[dict], refuse) -> list[dict]:
-    """Which machine measured which (dataset, size); refused where one size's cells ran on different machines."""
+    """Which machine measured which (dataset, size); refused where systems compared with each other at one size ran
+    on different machines."""
     by_group: dict[tuple, dict] = {}
     for row in rows:
-        group = (row["dataset"], row["size"])
+        group = (row["dataset"], row["size"], compared_with(row["system"]))
         if by_group.setdefault(group, row["machine"]) != row["machine"]:
-            refuse(f"--merge: {row['dataset']} at {row['size']} per class has cells from two machines "
+            refuse(f"--merge: {row['dataset']} at {row['size']} per class has cells compared with each other from "
+                   "two machines "
                    f"({differences(by_group[group], row['machine'])}); its systems' paired differences and times "
                    "would compare different CPUs: measure that size again on one machine")
     machines: list[dict] = []
-    for (dataset, size), machine in by_group.items():
+    for (dataset, size, group), machine in by_group.items():
         entry = next((m for m in machines if m["machine"] == machine), None)
         if entry is None:
             machines.append(entry := {"machine": machine, "measured": []})
-        entry["measured"].append(f"{dataset} at {size} per class")
+        entry["measured"].append(f"{dataset} at {size} per class" + ("" if group == "main" else f" ({group} and the "
+                                                                                                "systems against it)"))
     return machines
 
 
