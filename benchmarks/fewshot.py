@@ -34,7 +34,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from common import RESULTS, fit_emobench, print_table, run_child, scores, training_seconds, write_results  # noqa: E402
-from fewshot_tables import markdown, summarise  # noqa: E402
+from fewshot_tables import compared_with, markdown, summarise  # noqa: E402
 
 RUNS = HERE / "runs"  # ignored by git: the cells of runs in progress
 
@@ -382,19 +382,12 @@ def merge(paths: list[Path], refuse) -> None:
            machines=machines)
 
 
-def compared_with(system: str) -> str:
-    """The systems a system's differences and times are compared with: its own reference's group (the MPNet rows are
-    compared with SetFit on MPNet only, every other row with the main reference)."""
-    own = REFERENCE["of"]
-    return own.get(system) or (system if system in own.values() else "main")
-
-
 def machines_by_size(rows: list[dict], refuse) -> list[dict]:
     """Which machine measured which (dataset, size); refused where systems compared with each other at one size ran
     on different machines."""
     by_group: dict[tuple, dict] = {}
     for row in rows:
-        group = (row["dataset"], row["size"], compared_with(row["system"]))
+        group = (row["dataset"], row["size"], compared_with(row["system"], REFERENCE))
         if by_group.setdefault(group, row["machine"]) != row["machine"]:
             refuse(f"--merge: {row['dataset']} at {row['size']} per class has cells compared with each other from "
                    "two machines "
@@ -405,8 +398,8 @@ def machines_by_size(rows: list[dict], refuse) -> list[dict]:
         entry = next((m for m in machines if m["machine"] == machine), None)
         if entry is None:
             machines.append(entry := {"machine": machine, "measured": []})
-        entry["measured"].append(f"{dataset} at {size} per class" + ("" if group == "main" else f" ({group} and the "
-                                                                                                "systems against it)"))
+        entry["measured"].append(f"{dataset} at {size} per class" + ("" if group == REFERENCE["main"] else
+                                                                       f" ({group} and the systems against it)"))
     return machines
 
 

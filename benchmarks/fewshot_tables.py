@@ -41,12 +41,18 @@ def summarise(rows: list[dict], *, ablation: bool, reference: dict[str, str]) ->
                "accuracy": float(np.mean([r["accuracy"] for r in found.values()])),
                "train_seconds": float(np.mean([r["train_seconds"] for r in found.values()])),
                "test_seconds": float(np.mean([r["test_seconds"] for r in found.values()]))}
-        own = reference.get("of", {})  # systems with their own reference (the MPNet rows), which is its own
         name = (reference["ablation"] if ablation else reference["zero"] if size == "0" else
-                own.get(system) or (system if system in own.values() else reference["main"]))
+                compared_with(system, reference))
         row.update(paired(found, groups, dataset, size, system, name))
         out.append(row)
     return out
+
+
+def compared_with(system: str, reference: dict) -> str:
+    """The system a system is compared with at a size above 0: its own reference (the MPNet rows: SetFit on MPNet,
+    which is its own), else the main one."""
+    own = reference.get("of", {})
+    return own.get(system) or (system if system in own.values() else reference["main"])
 
 
 def paired(found: dict[int, dict], groups: dict, dataset: str, size: str, system: str, name: str) -> dict:

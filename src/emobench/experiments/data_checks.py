@@ -149,16 +149,17 @@ def _input_changes(recorded_data: DataRecord, corpus: Corpus) -> list[str]:
 
 
 def verify_data(recorded_data: DataRecord, corpus: Corpus, run_dir: Path, allow_changed: bool | None = None,
-                verb: str = "evaluate") -> list[str]:
-    """Refuse (or, if allowed, warn loudly) when the data differs from what the run recorded. ``allow_changed``
-    None: the caller offers no way to allow it, and the error says so rather than naming an option it lacks."""
+                verb: str = "evaluate", whose: str = "run") -> list[str]:
+    """Refuse (or, if allowed, warn loudly) when the data differs from what the run (``whose``: the teacher, say)
+    recorded. ``allow_changed`` None: the caller offers no way to allow it, and the error says so rather than naming
+    an option it lacks."""
     changes = data_changes(recorded_data, corpus)
     if changes and not allow_changed:
         remedy = (f"pass {option('allow_changed_data')} to {verb} anyway" if allow_changed is not None else
-                  "restore the files the run was trained on")
-        raise EmobenchError(f"{run_dir}: the data differs from what the run was trained on: " + "; ".join(changes) +
-                            f" ({remedy})")
+                  f"restore the files the {whose} was trained on")
+        raise EmobenchError(f"{run_dir}: the data differs from what the {whose} was trained on: " + "; ".join(changes)
+                            + f" ({remedy})")
     for change in changes:
-        warnings.warn(f"the data changed since the run was trained (allowed by {option('allow_changed_data')}): {change}",
-                      EmobenchWarning, stacklevel=2)
+        warnings.warn(f"the data changed since the {whose} was trained (allowed by {option('allow_changed_data')}): "
+                      f"{change}", EmobenchWarning, stacklevel=2)
     return changes

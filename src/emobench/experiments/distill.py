@@ -12,20 +12,19 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 from ..data import Corpus, DatasetConfig
 from ..data.unlabeled import REST, UnlabeledSource, unlabeled_texts
-from ..errors import EmobenchError, EmobenchWarning, option
+from ..errors import EmobenchError, option
 from ..files import MANIFEST
 from ..manifest import sha256_of
 from ..models.base import Classifier, load_model, open_model_folder
 from ..models.registry import DEFAULT_STUDENT, family_of, refuse_input, takes
 from ..records.run import RunRecord, TeacherSource
-from .data_checks import data_changes, recorded_corpus
+from .data_checks import recorded_corpus, verify_data
 from .run import Distillation, RunConfig, train
 
 # How the unlabeled texts are used, said in data.json's teacher.unlabeled
@@ -88,14 +87,7 @@ def _teacher_data(record: RunRecord, folder: Path, model: Classifier, allow_chan
                             f"({', '.join(corpus.label_names)}); its probabilities cannot be the student's targets")
     if model.multi_label != corpus["train"].multi_label:
         raise EmobenchError(f"{folder}: the teacher is {'multi' if model.multi_label else 'single'}-label, its data is not")
-    changes = data_changes(record.data, corpus)
-    if changes and not allow_changed:
-        raise EmobenchError(f"{folder}: the data differs from what the teacher was trained on: " + "; ".join(changes) +
-                            f" (pass {option('allow_changed_data')} to distill anyway)")
-    for change in changes:
-        warnings.warn(f"the data changed since the teacher was trained (allowed by {option('allow_changed_data')}): "
-                      f"{change}", EmobenchWarning, stacklevel=3)
-    return corpus, changes
+    return corpus, verify_data(record.data, corpus, folder, allow_changed, verb="distill", whose="teacher")
 
 
 def _unlabeled(path: str | Path | None, dataset: DatasetConfig, corpus: Corpus):
