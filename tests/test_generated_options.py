@@ -31,7 +31,7 @@ from generated import COUNTS, bounded, case_folder, counted
 from test_generated_readers import assert_one_error_line, watched
 
 runner = CliRunner()
-MODELS = ["tfidf", "lstm", "lstm-paper", "minilm", "setfit", "static", "majority"]  # `emobench models`, one per family
+MODELS = ["tfidf", "lstm", "lstm-paper", "minilm", "setfit", "static", "majority", "stack"]  # `emobench models`, one per family
 
 
 def invoke(case: Path, args: list[str]):

@@ -63,6 +63,9 @@ FAMILIES: dict[str, FamilyEntry] = {
     "static": FamilyEntry("emobench.models.static:StaticClassifier", "torch"),
     "fewshot": FamilyEntry("emobench.models.fewshot:FewShotClassifier", "torch", gpu=True,
                            inputs=frozenset({"unlabeled", "descriptions", "no_labels"})),
+    # members of any family, so inference runs on torch as well as scikit-learn; on a budget, members use their
+    # families' small-data defaults
+    "stack": FamilyEntry("emobench.models.stack:StackClassifier", "torch", {"small_data": True}),
 }
 
 MODELS: dict[str, ModelEntry] = {
@@ -89,6 +92,9 @@ MODELS: dict[str, ModelEntry] = {
     "fewshot": ModelEntry("fewshot", {}, None, "few-shot: all-MiniLM-L6-v2 fine-tuned towards label-description anchors, "
                           "logistic-regression head plus the anchors, self-training on --unlabeled texts; trains on zero "
                           "labelled texts too"),
+    "stack": ModelEntry("stack", {}, None, "stacking: tfidf, lstm and static (members=a+b+c: any models) scored out of "
+                        "fold, a logistic regression trained on those scores combines them; members retrained on all "
+                        "the texts"),
     "majority": ModelEntry("baseline", {"strategy": "majority"}, None, "baseline: always the most frequent training label "
                            "(multi-label: the label shares, thresholds tuned on validation)", baseline=True),
     "stratified": ModelEntry("baseline", {"strategy": "stratified"}, None, "baseline: a label drawn with the training "

@@ -1,0 +1,317 @@
+"""Stacking (as AutoGluon stacks): each member model scores every training text out of fold (trained on the other
+folds), a logistic regression learns from those out-of-fold probabilities how far to trust each member on each label,
+and the members are then trained again on all the training texts to score new ones. Averaging (``--ensemble``)
+weighs every member alike, so members that share their mistakes outvote the one that is right; the combiner
+learns which member to believe, from texts none of them saw while training.
+
+Saved as data only: each member's own model folder (with its manifest) under ``members/``, the combiner's
+coefficients as safetensors. A stack cannot be exported to ONNX as one graph; distil it into an LSTM
+(``emobench distill``) for a single fast model."""
+from __future__ import annotations
+
+import re
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from ..data import Split
+from ..errors import EmobenchError, EmobenchWarning, RecordError
+from ..files import read_tensors
+from ..manifest import Folder
+from ..params import param
+from ..records.model import MODEL_FILE, ModelRecord
+from .base import Classifier, check_weights_labels, safetensors_metadata
+from .linear import LinearHead, fit_head
+
+WEIGHTS = "stack.safetensors"
+MEMBERS = "members"
+FLOOR = 1e-6  # probabilities are clipped here before their logarithm (a member that is certain and wrong)
+C_GRID = [0.01, 0.1, 1.0, 10.0]  # the combiner's regularisation, chosen by cross-validation on the out-of-fold scores
+
+
+@dataclass
+class StackParams:
+    members: str = param("tfidf+lstm+static", doc="model names joined by + (two or more, any family but stack), each "
+                         "with its own parameters in brackets if wanted: tfidf+lstm[epochs=5,glove=none]")
+    folds: int = param(5, ge=2, le=20, doc="out-of-fold scoring: each member is trained folds + 1 times")
+    combiner: Literal["logreg", "mean"] = param("logreg", doc="mean: the members' averaged probabilities (an ablation)")
+    small_data: bool = param(False, doc="members use their families' defaults for a data budget (set on a budget)")
+
+    def parsed(self) -> list[tuple[str, dict]]:
+        """The members as (model name, parameter overrides)."""
+        return parse_members(self.members)
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.parsed()]
+
+    def check(self) -> str | None:
+        try:
+            member_specs(self)
+        except EmobenchError as exc:
+            return f"parameters members={self.members!r}: {exc.args[0]}"
+        return None
+
+
+_MEMBER = re.compile(r"([^\[\]+]+)(?:\[([^\[\]]*)\])?")
+
+
+def parse_members(text: str) -> list[tuple[str, dict]]:
+    """``tfidf+lstm[epochs=5,glove=none]`` -> [("tfidf", {}), ("lstm", {"epochs": "5", "glove": "none"})]."""
+    out, rest = [], text
+    while True:
+        match = _MEMBER.match(rest)
+        if not match or not match.group(1).strip():
+            raise EmobenchError("expected two or more model names joined by +, each with optional [key=value,...] "
+                                "(e.g. tfidf+lstm[epochs=5])")
+        overrides = {}
+        for pair in filter(None, (p.strip() for p in (match.group(2) or "").split(","))):
+            key, sep, value = pair.partition("=")
+            if not sep or not key.strip():
+                raise EmobenchError(f"member {match.group(1).strip()}: {pair!r} is not key=value")
+            if key.strip() in overrides:
+                raise EmobenchError(f"member {match.group(1).strip()}: {key.strip()}= given twice")
+            overrides[key.strip()] = value.strip()
+        out.append((match.group(1).strip(), overrides))
+        rest = rest[match.end():]
+        if not rest:
+            break
+        if not rest.startswith("+"):
+            raise EmobenchError(f"unexpected {rest[:20]!r}; expected + between members")
+        rest = rest[1:]
+    return out
+
+
+def member_specs(params: StackParams) -> list:
+    """The members' specs: their names' defaults (on a budget, their families' small-data defaults) and overrides."""
+    from .registry import _entry, resolve, small_data
+
+    members = params.parsed()
+    names = [name for name, _ in members]
+    if len(members) < 2:
+        raise EmobenchError("expected two or more members joined by + (e.g. tfidf+lstm)")
+    if len(set(names)) != len(names):
+        raise EmobenchError("a model is named twice")
+    specs = []
+    for name, overrides in members:
+        entry = _entry(name)
+        if entry.family == StackClassifier.family:
+            raise EmobenchError("a stack cannot hold a stack")
+        if entry.baseline:
+            raise EmobenchError(f"{name} is a baseline, not a model to stack")
+        specs.append(resolve(name, {**(small_data(name) if params.small_data else {}), **overrides}))
+    return specs
+
+
+def member_folder(index: int, name: str) -> str:
+    from .registry import folder_name
+
+    return f"{MEMBERS}/{index}-{folder_name(name)}"
+
+
+class StackClassifier(Classifier):
+    family = "stack"
+    Params = StackParams
+
+    def __init__(self, params=None, label_names: list[str] | None = None):
+        super().__init__(params, label_names)
+        self.members: list[Classifier] = []
+        self.head: LinearHead | None = None
+
+    # -- training
+    def _fit(self, train: Split, validation: Split | None, *, seed: int = 0, progress: bool = True, **options) -> None:
+        from ..logs import logger as log
+
+        specs = member_specs(self.params)
+        folds = self._folds(train, seed)
+        started = time.perf_counter()
+        oof = np.zeros((len(specs), len(train), len(self.label_names)))
+        said: dict[str, None] = {}
+        members, member_info = [], []
+        for m, spec in enumerate(specs):
+            member_started = time.perf_counter()
+            if self.params.combiner == "logreg":
+                for f, (fit_rows, held_rows) in enumerate(folds):
+                    log.info("stack: %s, fold %d of %d", spec.name, f + 1, len(folds))
+                    model = self._fit_member(spec, train.subset(fit_rows), validation, seed, progress, said)
+                    oof[m, held_rows] = model.predict_proba_batched(train.subset(held_rows).texts)
+            log.info("stack: %s on all %d training texts", spec.name, len(train))
+            model = self._fit_member(spec, train, validation, seed, progress, said)
+            members.append(model)
+            member_info.append({"name": spec.name, "family": spec.family, "parameters": model.num_parameters(),
+                                "train_seconds": round(time.perf_counter() - member_started, 3)})
+        self.members = members
+        if self.params.combiner == "logreg":
+            self.head, chosen = self._fit_combiner(oof, train)
+            truth = self.truth(train)
+            for info, scores in zip(member_info, oof):
+                info["out_of_fold_macro_f1"] = _macro_f1(truth, scores, self.multi_label)
+            combined = self._combine(oof)
+            stacked = self.probabilities(combined)
+            self.info["out_of_fold_macro_f1"] = _macro_f1(truth, stacked, self.multi_label)
+            self.info["combiner_C"] = chosen
+        else:
+            self.head = None
+        self.info.update({"members": member_info, "folds": len(folds) if self.params.combiner == "logreg" else 0,
+                          "parameters": sum(m.num_parameters() for m in members),
+                          "stack_seconds": round(time.perf_counter() - started, 3)})
+        if said:  # each member's warnings once, not once per fold
+            self.info["warnings"] = [*self.info.get("warnings", []), *said]
+
+    def _folds(self, train: Split, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        from sklearn.model_selection import KFold, StratifiedKFold
+
+        k = self.params.folds
+        if len(train) < 2 * k:
+            raise EmobenchError(f"a stack with folds={k} needs at least {2 * k} training texts, got {len(train)}; "
+                                "lower folds= or give more texts")
+        rows = np.arange(len(train))
+        if not self.multi_label:
+            counts = np.bincount(np.asarray(train.labels), minlength=len(self.label_names))
+            if counts[counts > 0].min() >= k:
+                return list(StratifiedKFold(k, shuffle=True, random_state=seed).split(rows, train.labels))
+            warnings.warn(f"stack: a label has fewer than {k} training texts, so the folds are not stratified (some "
+                          "fold's members never see it)", EmobenchWarning, stacklevel=3)
+        return list(KFold(k, shuffle=True, random_state=seed).split(rows))
+
+    def _fit_member(self, spec, split: Split, validation: Split | None, seed: int, progress: bool,
+                    said: dict) -> Classifier:
+        model = spec.build()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.fit(split, validation, self.label_names, seed=seed, progress=progress)
+        for warning in caught:
+            said.setdefault(f"member {spec.name}: {warning.message}", None)
+        for warning in model.info.get("warnings", []):  # the loop's own (validation still rising at the last epoch)
+            said.setdefault(f"member {spec.name}: {warning}", None)
+        return model
+
+    def _features(self, member_probs: np.ndarray) -> np.ndarray:
+        """(members, texts, labels) probabilities -> (texts, members x labels) log-probabilities."""
+        logs = np.log(np.clip(member_probs, FLOOR, 1.0))
+        return logs.transpose(1, 0, 2).reshape(member_probs.shape[1], -1)
+
+    def _fit_combiner(self, oof: np.ndarray, train: Split) -> tuple[LinearHead, list[float]]:
+        from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+
+        x = self._features(oof)
+        y = self.truth(train)
+        if self.multi_label:  # the labels the head learns (a label always or never there gets a constant)
+            varying = [(int(y[:, k].sum()), int(len(y) - y[:, k].sum())) for k in range(y.shape[1])]
+            smallest = min((min(pair) for pair in varying if min(pair) > 0), default=0)
+        else:
+            counts = np.bincount(y)
+            smallest = int(counts[counts > 0].min())
+        cv = min(5, smallest)
+        chosen: list[float] = []
+
+        def estimator():
+            if cv >= 2:  # the regularisation chosen on the out-of-fold scores themselves
+                return _Recorded(LogisticRegressionCV(Cs=C_GRID, cv=cv, scoring="neg_log_loss", max_iter=2000), chosen)
+            return _Recorded(LogisticRegression(C=1.0, max_iter=2000), chosen)
+
+        return fit_head(x, train, len(self.label_names), self.multi_label, estimator, "logreg"), chosen
+
+    def _combine(self, member_probs: np.ndarray) -> np.ndarray:
+        if self.head is None:  # mean: the averaged probabilities as logits the Scorer turns back into them
+            mean = np.clip(member_probs.mean(axis=0), FLOOR, 1.0)
+            return np.log(mean) if not self.multi_label else np.log(mean) - np.log1p(-np.clip(mean, 0, 1 - FLOOR))
+        return self.head.scores(self._features(member_probs), len(self.label_names))
+
+    def logits(self, texts):
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, len(self.label_names)))
+        return self._combine(np.stack([m.predict_proba(texts) for m in self.members]))
+
+    def num_parameters(self) -> int:
+        return int(self.info.get("parameters", 0)) + (self.head.coef.size if self.head is not None else 0)
+
+    @classmethod
+    def describe(cls, info: dict) -> list[str]:
+        lines = []
+        for member in info.get("members", []):
+            score = member.get("out_of_fold_macro_f1")
+            lines.append(f"member {member.get('name')}" + (f": out-of-fold macro-F1 {score:.3f}" if score is not None else ""))
+        if info.get("out_of_fold_macro_f1") is not None:
+            lines.append(f"stacked out of fold: macro-F1 {info['out_of_fold_macro_f1']:.3f} ({info.get('folds')} folds)")
+        return lines
+
+    # -- persistence
+    def _save_weights(self, directory: Path) -> None:
+        from safetensors.numpy import save_file
+
+        for i, (name, member) in enumerate(zip(self.params.names(), self.members)):
+            member.save(directory / member_folder(i, name))
+        if self.head is not None:
+            save_file(self.head.arrays(), str(directory / WEIGHTS), metadata=self.weights_metadata())
+
+    def _load_weights(self, folder: Folder, record: ModelRecord) -> None:
+        from .registry import family_class, family_of
+
+        members = []
+        for i, name in enumerate(self.params.names()):
+            sub = folder.subfolder(member_folder(i, name), "model", strict=True)
+            member_record = ModelRecord.read(sub)
+            where = sub.root / MODEL_FILE
+            if member_record.family != family_of(name):
+                raise RecordError(f"{where}: field family: {member_record.family!r}, but the stack's member {name} is "
+                                  f"of the {family_of(name)} family")
+            if member_record.label_names != record.label_names or member_record.multi_label != record.multi_label:
+                raise RecordError(f"{where}: field label_names: {member_record.label_names}, but the stack's labels are "
+                                  f"{record.label_names}; a member of another model")
+            members.append(family_class(member_record.family).load(sub))
+        self.members = members
+        if self.params.combiner == "mean":
+            self.head = None
+            return
+        path = folder.path(WEIGHTS, "weights")
+        arrays = read_tensors(path)
+        missing = [key for key in ("coef", "intercept", "classes") if key not in arrays]
+        if missing:
+            raise RecordError(f"{path}: no tensor {missing[0]}; the weights are not an emobench stack's")
+        head = LinearHead.from_arrays(arrays, "logreg")
+        features = len(members) * len(record.label_names)
+        if head.coef.ndim != 2 or head.coef.shape[1] != features or head.intercept.shape != (head.coef.shape[0],):
+            raise RecordError(f"{path}: coefficients of shape {head.coef.shape} do not fit {len(members)} members x "
+                              f"{len(record.label_names)} labels")
+        outputs = head.coef.shape[0] if record.multi_label else len(record.label_names)
+        check_weights_labels(record, outputs, path, safetensors_metadata(path))
+        classes = head.classes
+        if classes.dtype.kind not in "iu" or classes.ndim != 1 or len(set(classes.tolist())) != len(classes) or \
+                (len(classes) and (classes.min() < 0 or classes.max() >= len(record.label_names))):
+            raise RecordError(f"{path}: class ids {classes.tolist()[:20]} do not fit {len(record.label_names)} labels")
+        self.head = head
+
+    # -- explanations and export
+    def attributions(self, text: str, label: int):
+        raise EmobenchError("the stack family has no explanations of its own; explain one of its members' runs")
+
+    def onnx_graph(self, directory: Path):
+        raise EmobenchError("a stack is several models and a combiner, not one ONNX graph; distil it into one fast "
+                            "model with `emobench distill STACK_RUN --student lstm` and export that")
+
+
+class _Recorded:
+    """An estimator that notes the regularisation its fit chose (LogisticRegressionCV's C_) in ``chosen``."""
+
+    def __init__(self, estimator, chosen: list[float]):
+        self.estimator, self.chosen = estimator, chosen
+
+    def fit(self, x, y):
+        with warnings.catch_warnings():  # scikit-learn 1.9's notices of 1.10's changed defaults, not about this fit
+            warnings.simplefilter("ignore", FutureWarning)
+            self.estimator.fit(x, y)
+        c = getattr(self.estimator, "C_", None)
+        self.chosen.append(float(np.ravel(c)[0]) if c is not None else float(self.estimator.C))
+        return self.estimator
+
+
+def _macro_f1(truth: np.ndarray, probs: np.ndarray, multi_label: bool) -> float:
+    from sklearn.metrics import f1_score
+
+    pred = (probs >= 0.5).astype(int) if multi_label else probs.argmax(axis=1)
+    return round(float(f1_score(truth, pred, average="macro", zero_division=0)), 4)

@@ -1,0 +1,177 @@
+"""Stacking (the stack family): members scored out of fold, a logistic regression trained on those scores, members
+retrained on every text. The folds are honest (no member scores a text it trained on), the combiner learns which member
+to trust, the mean combiner is the members' average, a saved stack scores as it did, single- and multi-label, and it is
+a model like any other through the CLI (train, compare, predict) while export and explain refuse it clearly."""
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from conftest import LABELS, MULTI_LABELS, multi_examples, tiny_examples
+from emobench.cli import app
+from emobench.data import Split
+from emobench.errors import EmobenchError
+from emobench.models import build_model, load_model
+from emobench.models.stack import StackClassifier, parse_members
+
+LSTM = "lstm[epochs=2,hidden_size=8,batch_size=16,learning_rate=0.01,glove=none]"
+WEAK = "lstm[epochs=1,hidden_size=2,batch_size=64,learning_rate=0.0001,glove=none]"  # learns next to nothing
+
+
+def _split(examples, labels):
+    return Split([t for t, _ in examples], [[labels.index(x) for x in y] if isinstance(y, list) else labels.index(y)
+                                            for _, y in examples])
+
+
+@pytest.fixture(scope="module")
+def data():
+    return _split(tiny_examples(150, 1), LABELS), _split(tiny_examples(48, 2), LABELS), _split(tiny_examples(48, 3), LABELS)
+
+
+@pytest.fixture(scope="module")
+def stacked(data, tmp_path_factory):
+    train, val, _ = data
+    model = build_model("stack", {"members": f"tfidf+{WEAK}", "folds": "3"})
+    model.fit(train, val, LABELS, seed=0, progress=False)
+    folder = tmp_path_factory.mktemp("stack") / "model"
+    model.save(folder)
+    return model, folder
+
+
+def test_no_member_scores_a_text_it_was_trained_on(data, monkeypatch):
+    train, val, _ = data
+    train = Split([f"{text} n{i}" for i, text in enumerate(train.texts)], train.labels)  # tiny data repeats texts
+    seen = []
+    real = StackClassifier._fit_member
+
+    def spy(self, spec, split, validation, seed, progress, said):
+        model = real(self, spec, split, validation, seed, progress, said)
+        trained_on = set(split.texts)
+        inner = model.predict_proba_batched
+
+        def scored(texts, batch_size=256):
+            seen.append((len(trained_on), len(texts), len(trained_on & set(texts))))
+            return inner(texts, batch_size)
+        model.predict_proba_batched = scored
+        return model
+
+    monkeypatch.setattr(StackClassifier, "_fit_member", spy)
+    model = build_model("stack", {"members": f"tfidf+{LSTM}", "folds": "4"})
+    model.fit(train, val, LABELS, seed=0, progress=False)
+    folds = [row for row in seen if row[1] < len(train)]  # the out-of-fold scoring calls
+    assert len(folds) == 2 * 4  # two members, four folds each
+    assert all(overlap == 0 and fit + held == len(train) for fit, held, overlap in folds), folds
+    # every training text scored once per member
+    assert sum(held for _, held, _ in folds) == 2 * len(train)
+    assert model.info["folds"] == 4 and [m["name"] for m in model.info["members"]] == ["tfidf", "lstm"]
+
+
+def test_the_combiner_trusts_the_member_that_knows(stacked, data):
+    model, _ = stacked
+    k = len(LABELS)
+    good, weak = np.abs(model.head.coef[:, :k]).sum(), np.abs(model.head.coef[:, k:]).sum()
+    assert good > 2 * weak, (good, weak)
+    by_name = {m["name"]: m for m in model.info["members"]}
+    assert by_name["tfidf"]["out_of_fold_macro_f1"] > by_name["lstm"]["out_of_fold_macro_f1"]
+    _, _, test = data
+    # no worse than its best member, which an average with a useless member would be
+    tfidf = model.members[0]
+    ours = (model.predict(test.texts) == np.asarray(test.labels)).mean()
+    theirs = (tfidf.predict(test.texts) == np.asarray(test.labels)).mean()
+    mean = np.mean([m.predict_proba(test.texts) for m in model.members], axis=0).argmax(1)
+    assert ours >= theirs - 0.03 and ours >= (mean == np.asarray(test.labels)).mean() - 0.03
+
+
+def test_a_saved_stack_scores_as_it_did_in_any_batch(stacked, data):
+    model, folder = stacked
+    _, _, test = data
+    loaded = load_model(folder)
+    assert isinstance(loaded, StackClassifier) and [m.family for m in loaded.members] == ["tfidf", "lstm"]
+    together = loaded.predict_proba(test.texts)
+    np.testing.assert_allclose(together, model.predict_proba(test.texts), atol=1e-6)
+    one_by_one = np.concatenate([loaded.predict_proba([t]) for t in test.texts[:8]])
+    np.testing.assert_allclose(one_by_one, together[:8], atol=1e-5)
+    record = json.loads((folder / "emobench_model.json").read_text())
+    assert record["family"] == "stack" and record["params"]["members"] == f"tfidf+{WEAK}"
+    assert (folder / "members" / "0-tfidf" / "MANIFEST.json").is_file()
+
+
+def test_the_mean_combiner_is_the_members_average(data):
+    train, _, test = data
+    model = build_model("stack", {"members": f"tfidf+{LSTM}", "combiner": "mean"})
+    with pytest.warns(UserWarning, match="no validation split"):
+        model.fit(train, None, LABELS, seed=0, progress=False)
+    assert model.head is None and model.info["folds"] == 0 and model.temperature == 1.0
+    mean = np.mean([m.predict_proba(test.texts) for m in model.members], axis=0)
+    np.testing.assert_allclose(model.predict_proba(test.texts), mean, atol=1e-9)
+
+
+def test_a_multi_label_stack_decides_with_thresholds(tmp_path):
+    def split(n, seed):
+        return _split(multi_examples(n, seed), MULTI_LABELS)
+    train, val, test = split(160, 1), split(48, 2), split(48, 3)
+    model = build_model("stack", {"members": f"tfidf+{LSTM}", "folds": "3"})
+    model.fit(train, val, MULTI_LABELS, seed=0, progress=False)
+    assert model.multi_label and model.decision is not None and model.head.coef.shape == (4, 8)
+    decided = model.predict(test.texts)
+    assert decided.shape == (48, 4) and set(np.unique(decided)) <= {0, 1}
+    model.save(tmp_path / "m")
+    np.testing.assert_array_equal(load_model(tmp_path / "m").predict(test.texts), decided)
+
+
+def test_the_same_seed_gives_the_same_stack(data):
+    train, val, test = data
+    runs = [build_model("stack", {"members": f"tfidf+{LSTM}", "folds": "2"}).fit(train, val, LABELS, seed=5, progress=False)
+            for _ in range(2)]
+    np.testing.assert_array_equal(runs[0].predict_proba(test.texts), runs[1].predict_proba(test.texts))
+
+
+@pytest.mark.parametrize("members, message", [
+    ("tfidf", "two or more members"),
+    ("tfidf+tfidf", "named twice"),
+    ("tfidf+majority", "majority is a baseline"),
+    ("tfidf+stack", "cannot hold a stack"),
+    ("tfidf+nope", "unknown model 'nope'"),
+    ("tfidf+lstm[epochs=x]", "parameter epochs='x'"),
+    ("tfidf+lstm[bogus=1]", "unknown parameter 'bogus'"),
+    ("tfidf+lstm[epochs]", "'epochs' is not key=value"),
+    ("tfidf+lstm[epochs=1,epochs=2]", "epochs= given twice"),
+    ("tfidf++lstm", "expected two or more model names joined by +"),
+    ("tfidf+lstm]", "unexpected ']'"),
+    ("", "expected a string"),
+])
+def test_bad_members_are_refused_before_any_training(members, message):
+    with pytest.raises(EmobenchError, match=message.replace("[", r"\[").replace("]", r"\]").replace("+", r"\+")):
+        build_model("stack", {"members": members})
+
+
+def test_members_parse_with_their_parameters():
+    assert parse_members(" tfidf + lstm[epochs=5, glove=none]+hf:org/name") == [
+        ("tfidf", {}), ("lstm", {"epochs": "5", "glove": "none"}), ("hf:org/name", {})]
+
+
+def test_too_few_texts_for_the_folds_is_a_clear_error(data):
+    train, val, _ = data
+    with pytest.raises(EmobenchError, match="folds=5 needs at least 10 training texts, got 6"):
+        build_model("stack", {"members": f"tfidf+{LSTM}"}).fit(train.subset(range(6)), val, LABELS, progress=False)
+
+
+def test_a_stack_through_the_command_line(shared_root, tmp_path):
+    runner = CliRunner()
+    members = ["--set", f"members=tfidf+{LSTM}", "--set", "folds=2"]
+    result = runner.invoke(app, ["train", "--model", "stack", *members, "--data-dir", str(shared_root), "-o", str(tmp_path),
+                                 "--name", "s", "-q"])
+    assert result.exit_code == 0, result.output
+    assert "member tfidf: out-of-fold macro-F1" in result.output and "stacked out of fold" in result.output
+    result = runner.invoke(app, ["predict", str(tmp_path / "s"), "i feel so happy today"])
+    assert result.exit_code == 0 and "joy" in result.output, result.output
+    result = runner.invoke(app, ["export", str(tmp_path / "s"), "-o", str(tmp_path / "e")])
+    assert result.exit_code == 2 and "emobench distill" in result.output and not (tmp_path / "e").exists(), result.output
+    result = runner.invoke(app, ["explain", str(tmp_path / "s"), "i feel so happy"])
+    assert result.exit_code == 2 and "no explanations of its own" in result.output, result.output
+    result = runner.invoke(app, ["compare", "--models", "stack,tfidf", *members, "--data-dir", str(shared_root), "-o",
+                                 str(tmp_path / "c"), "--name", "c", "-q", "--format", "md"])
+    assert result.exit_code == 0, result.output
+    rows = {row["model"]: row for row in json.loads((tmp_path / "c" / "c" / "results.json").read_text())["runs"]}
+    assert {"stack", "tfidf", "majority"} <= set(rows)
