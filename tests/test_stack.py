@@ -13,7 +13,7 @@ from emobench.cli import app
 from emobench.data import Split
 from emobench.errors import EmobenchError
 from emobench.models import build_model, load_model
-from emobench.models.stack import StackClassifier, parse_members
+from emobench.models.stack import StackClassifier, member_specs, parse_members
 
 LSTM = "lstm[epochs=2,hidden_size=8,batch_size=16,learning_rate=0.01,glove=none]"
 WEAK = "lstm[epochs=1,hidden_size=2,batch_size=64,learning_rate=0.0001,glove=none]"  # learns next to nothing
@@ -175,3 +175,90 @@ def test_a_stack_through_the_command_line(shared_root, tmp_path):
     assert result.exit_code == 0, result.output
     rows = {row["model"]: row for row in json.loads((tmp_path / "c" / "c" / "results.json").read_text())["runs"]}
     assert {"stack", "tfidf", "majority"} <= set(rows)
+
+
+# ---------------------------------------------------------------- a time limit (compare --preset best --time-limit)
+
+def _estimates(monkeypatch, seconds: dict):
+    """Each member's estimated seconds as given (a CPU's speed decides nothing in these tests)."""
+    monkeypatch.setattr(StackClassifier, "_estimate", lambda self, spec, *a, **k: seconds[spec.name])
+
+
+def test_members_that_do_not_fit_the_time_limit_are_left_out_up_front(data, monkeypatch, tmp_path):
+    train, val, test = data
+    _estimates(monkeypatch, {"tfidf": 1.0, "lstm": 10_000.0, "lstm-paper": 2.0})
+    model = build_model("stack", {"members": f"tfidf+{LSTM}+{LSTM.replace('lstm', 'lstm-paper')}", "folds": "2",
+                                  "time_limit": "600"})
+    model.fit(train, val, LABELS, seed=0, progress=False)
+    assert [m["name"] for m in model.info["members"]] == ["tfidf", "lstm-paper"]
+    assert model.info["left_out"][0]["name"] == "lstm" and "estimated 10000 s" in model.info["left_out"][0]["reason"]
+    assert model.info["estimated_seconds"] == {"tfidf": 1.0, "lstm": 10000.0, "lstm-paper": 2.0}
+    assert any("lstm left out for time" in w for w in model.info["warnings"])
+    assert any("left out for time" in line for line in StackClassifier.describe(model.info))
+    model.save(tmp_path / "m")
+    loaded = load_model(tmp_path / "m")
+    assert len(loaded.members) == 2 and not (tmp_path / "m" / "members" / "1-lstm").exists()
+    np.testing.assert_allclose(loaded.predict_proba(test.texts), model.predict_proba(test.texts), atol=1e-6)
+
+
+def test_nothing_fitting_the_time_limit_is_a_clear_error(data, monkeypatch):
+    train, val, _ = data
+    _estimates(monkeypatch, {"tfidf": 5_000.0, "lstm": 10_000.0})
+    with pytest.raises(EmobenchError, match=r"time_limit=60: no member fits; the fastest, tfidf, needs about 5000 s"):
+        build_model("stack", {"members": f"tfidf+{LSTM}", "time_limit": "60"}).fit(train, val, LABELS, progress=False)
+
+
+def test_a_member_slower_than_measured_is_dropped_after_its_first_fold(data, monkeypatch):
+    train, val, _ = data
+    _estimates(monkeypatch, {"tfidf": 1.0, "lstm": 1.0})
+    import emobench.models.stack_parts as parts
+
+    state = {"late": False}
+    monkeypatch.setattr(parts.Clock, "left", lambda self: 0.0 if state["late"] else 1_000.0)
+    real = StackClassifier._fit_member
+
+    def fit(self, spec, *args):
+        state["late"] = spec.family == "lstm"  # the clock runs out once the LSTM trains
+        return real(self, spec, *args)
+    monkeypatch.setattr(StackClassifier, "_fit_member", fit)
+    model = build_model("stack", {"members": f"tfidf+{LSTM}", "folds": "3", "time_limit": "1000"})
+    model.fit(train, val, LABELS, seed=0, progress=False)
+    assert [m["name"] for m in model.info["members"]] == ["tfidf"] and model.head.coef.shape[1] == len(LABELS)
+    assert "measured" in model.info["left_out"][0]["reason"]
+
+
+def test_the_real_estimate_measures_two_samples(data):
+    train, val, _ = data
+    model = build_model("stack", {"members": f"tfidf+{LSTM}", "folds": "2"})
+    model.label_names, model.multi_label = list(LABELS), False
+    spec = member_specs(model.params)[1]
+    seconds = model._estimate(spec, train, val, 0, len(train) / 2, {})
+    assert 0 < seconds < 600
+
+
+def test_compare_preset_best_stacks_what_fits_and_reports_what_did_not(shared_root, tmp_path, monkeypatch):
+    _estimates(monkeypatch, {"tfidf": 1.0, "lstm": 9_000.0, "static": 9_000.0, "minilm-features": 9_000.0,
+                             "lstm-paper": 9_000.0, "minilm": 9_000.0})
+    result = CliRunner().invoke(app, ["compare", "--preset", "best", "--time-limit", "2m", "--data-dir", str(shared_root),
+                                      "-o", str(tmp_path), "--name", "b", "--no-noise-audit"])
+    assert result.exit_code == 0, result.output
+    assert "stack within 108 s: tfidf ~1 s; left out for time: lstm (~9000 s)" in result.output
+    report = (tmp_path / "b" / "report.md").read_text()
+    assert "member minilm left out for time: estimated 9000 s" in report
+    config = json.loads((tmp_path / "b" / "runs" / "stack-s0" / "config.json").read_text())
+    assert config["preset"] == "best" and config["params"]["time_limit"] == 108.0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--time-limit", "30m"], "--time-limit applies to --preset best"),
+    (["--preset", "best", "--time-limit", "0"], "--time-limit '0': expected a positive duration"),
+    (["--preset", "best", "--time-limit", "30x"], "--time-limit '30x': expected a positive duration"),
+    (["--preset", "best", "--time-limit", "-5m"], "expected a positive duration"),
+    (["--preset", "best", "--models", "tfidf"], "--preset best chooses the models"),
+    (["--preset", "best", "--time-limit", "1m", "--seeds", "2"], "--time-limit is the time of one stack"),
+    (["--preset", "best", "--time-limit", "1m", "--train-sizes", "8,16"], "--time-limit is the time of one stack"),
+])
+def test_bad_time_limits_are_refused_before_anything_trains(args, message, shared_root, tmp_path):
+    result = CliRunner().invoke(app, ["compare", *args, "--data-dir", str(shared_root), "-o", str(tmp_path / "c")])
+    assert result.exit_code == 2 and message in result.output, result.output
+    assert not (tmp_path / "c").exists()

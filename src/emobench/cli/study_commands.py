@@ -26,7 +26,9 @@ def compare(
     dataset: str = DatasetOpt,
     models: Optional[str] = typer.Option(None, "--models", help="comma-separated model names (default: the CPU study)"),
     seeds: int = number(1, "--seeds", low=1, high=1000, help="number of seeds per model (seeds 0, 1, ...)"),
-    preset: Optional[str] = typer.Option(None, help="preset for every family that has it; 'paper' = the reference protocol"),
+    preset: Optional[str] = typer.Option(None, help="for every family that has it: paper (the reference protocol), best"),
+    time_limit: Optional[str] = typer.Option(None, "--time-limit", help="with --preset best (a stack of what fits): the "
+                                             "comparison's time, e.g. 30m, 1h, 900s; what does not fit is left out, said"),
     set_: list[str] = typer.Option([], "--set", help="override MODEL.key=value, or key=value for every model that has it"),
     output_dir: Path = typer.Option(Path("comparisons"), "--output-dir", "-o"),
     name: Optional[str] = typer.Option(None, help="comparison directory name; an existing one is continued"),
@@ -55,7 +57,7 @@ def compare(
 ):
     """Train (or reuse) every model on the identical split and write results and the report."""
     with user_errors():
-        from ..experiments.study import run_comparison
+        from ..experiments.study import CompareConfig, run_comparison
         from ..reporting.console import comparison_view
 
         formats = ["md", "html", *[f for f in format_ if f not in ("md", "html")]]
@@ -67,18 +69,15 @@ def compare(
         else:
             chosen = _chosen_models(models, preset)
             target = _transfer_target(ctx, transfer, data)
-            from ..experiments.study import CompareConfig
-
             config = CompareConfig(
                 dataset=dataclasses.replace(dataset_config(ctx, dataset, data), budget_validation=False), models=chosen,
                 seeds=list(range(seeds)), preset=preset, overrides=_compare_overrides(set_, chosen),
                 output_dir=str(output_dir), name=name, formats=formats, transfer=target,
                 ensembles=_ensembles(ensemble, chosen), baselines=baselines, train_sizes=_train_sizes(train_sizes),
                 budget_validation=data["budget_validation"], engine=engine, ray_address=ray_address,
-                noise_audit=noise_audit)
+                noise_audit=noise_audit, time_limit=_duration(time_limit))
             record = run_comparison(config, progress=not quiet, log=lambda m: logger.info(m), retrain=retrain,
-                                    track=checked_tracking(track),
-                                    allow_modified=allow_modified)
+                                    track=checked_tracking(track), allow_modified=allow_modified)
         show(comparison_view(record))
 
 
@@ -110,10 +109,30 @@ def _transfer_target(ctx: typer.Context, transfer: str | None, data: dict):
     return None
 
 
+def _duration(text: str | None) -> float | None:
+    """``--time-limit``: seconds, or a number with s, m or h."""
+    import re
+
+    if text is None:
+        return None
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([smh]?)\s*", text)
+    seconds = float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)] if match else 0
+    if not match or not 0 < seconds < 10**8:
+        raise EmobenchError(f"--time-limit {text!r}: expected a positive duration: seconds, or a number with s, m or h "
+                            "(e.g. 30m)")
+    return seconds
+
+
 def _chosen_models(models: str | None, preset: str | None) -> list[str]:
     from ..experiments.study import default_models
+    from ..experiments.study_plan import BEST, best_models
     from ..models.registry import study_models
 
+    if preset == BEST:
+        if models is not None:
+            raise EmobenchError(f"--preset {BEST} chooses the models (a stack of what fits --time-limit); leave --models "
+                                "out, or stack models of your choice with --models stack --set stack.members=a+b")
+        return best_models()
     if models is None:
         return study_models("paper") if preset == "paper" else default_models()
     chosen = [m.strip() for m in models.split(",") if m.strip()]

@@ -54,6 +54,9 @@ class CompareConfig:
     engine: str = "local"  # or "ray": every run a Ray task (a local Ray, or the cluster at ray_address)
     ray_address: str | None = None
     noise_audit: bool = True  # flag likely mislabelled test texts (cleanlab) and score every model without them
+    # --preset best: seconds for the whole comparison; the stack gets STACK_SHARE of them (the rest: the baselines,
+    # scoring, the audits and the report)
+    time_limit: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -96,6 +99,32 @@ def normalised(config: CompareConfig) -> CompareConfig:
         return config
     return dataclasses.replace(config, budget_validation=True,
                                dataset=dataclasses.replace(config.dataset, budget_validation=False))
+
+
+STACK_SHARE = 0.9
+BEST = "best"  # the preset that stacks what fits the time limit (models/stack.py BEST_MEMBERS)
+
+
+def best_models() -> list[str]:
+    """The models of ``--preset best``: the families with that preset (the stack)."""
+    from ..models.registry import MODELS
+
+    return [name for name in MODELS if BEST in resolve(name).presets]
+
+
+def _check_time_limit(config: CompareConfig) -> dict:
+    """The overrides ``--time-limit`` gives (the stack's own limit), checked."""
+    if config.time_limit is None:
+        return {}
+    if config.preset != BEST:
+        raise EmobenchError(f"{option('time_limit')} applies to {option('preset')} {BEST} (the stack that fits it)")
+    if not isinstance(config.time_limit, int | float) or not 0 < config.time_limit < 10**8 or config.time_limit != config.time_limit:
+        raise EmobenchError(f"{option('time_limit')} {config.time_limit!r}: expected a positive number of seconds")
+    if len(config.seeds) > 1 or config.train_sizes not in ([None], []):
+        raise EmobenchError(f"{option('time_limit')} is the time of one stack: give one seed and no "
+                            f"{option('train_sizes')}")
+    return {model: {"time_limit": f"{config.time_limit * STACK_SHARE:g}"} for model in best_models()
+            if model in config.models}
 
 
 def _check_models_and_seeds(config: CompareConfig) -> None:
@@ -145,6 +174,7 @@ def plan_comparison(config: CompareConfig) -> tuple[Path, list[PlannedRun]]:
         raise EmobenchError(f"{option('overrides')} for {', '.join(unknown)}, which is not among the compared models "
                             f"({', '.join(config.models)})")
     sizes = _sizes(config)
+    limited = _check_time_limit(config)
     _check_inputs_used(config)
     planned = []
     models = list(config.models) + ([b for b in baselines() if b not in config.models] if config.baselines else [])
@@ -163,7 +193,8 @@ def plan_comparison(config: CompareConfig) -> tuple[Path, list[PlannedRun]]:
                     unlabeled=None if parse_size(size) == NO_LABELS else own.unlabeled)
                 name = f"{spec.folder_name}-s{seed}" if size is None else f"{spec.folder_name}-n{size}-s{seed}"
                 run = RunConfig(model=model, dataset=dataset, seed=seed, preset=preset,
-                                overrides=dict(config.overrides.get(model, {})), output_dir=str(folder / "runs"), name=name)
+                                overrides={**config.overrides.get(model, {}), **limited.get(model, {})},
+                                output_dir=str(folder / "runs"), name=name)
                 planned.append(PlannedRun(model, seed, run, run.resolved(), size))
     if config.preset and not any(p.run.preset for p in planned):
         raise EmobenchError(f"no compared model has a preset {config.preset!r}")

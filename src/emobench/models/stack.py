@@ -9,7 +9,6 @@ coefficients as safetensors. A stack cannot be exported to ONNX as one graph; di
 (``emobench distill``) for a single fast model."""
 from __future__ import annotations
 
-import re
 import time
 import warnings
 from dataclasses import dataclass
@@ -26,11 +25,15 @@ from ..params import param
 from ..records.model import MODEL_FILE, ModelRecord
 from .base import Classifier, check_weights_labels, safetensors_metadata
 from .linear import LinearHead, fit_head
+from .stack_parts import Clock, Recorded, macro_f1, parse_members
 
 WEIGHTS = "stack.safetensors"
 MEMBERS = "members"
 FLOOR = 1e-6  # probabilities are clipped here before their logarithm (a member that is certain and wrong)
-C_GRID = [0.01, 0.1, 1.0, 10.0]  # the combiner's regularisation, chosen by cross-validation on the out-of-fold scores
+C_GRID = [0.01, 0.1, 1.0, 10.0]
+PROBE = 200  # texts of the smaller sample a member's training time is measured on (time_limit)
+SAFETY = 1.15  # estimates are raised this much: early stopping, not a sample's size, decides a real run's epochs
+RESERVE = 0.05  # of the time left, kept for the combiner, calibration and scoring  # the combiner's regularisation, chosen by cross-validation on the out-of-fold scores
 
 
 @dataclass
@@ -40,6 +43,9 @@ class StackParams:
     folds: int = param(5, ge=2, le=20, doc="out-of-fold scoring: each member is trained folds + 1 times")
     combiner: Literal["logreg", "mean"] = param("logreg", doc="mean: the members' averaged probabilities (an ablation)")
     small_data: bool = param(False, doc="members use their families' defaults for a data budget (set on a budget)")
+    time_limit: float = param(0.0, ge=0, doc="seconds for the whole fit (0: none): members are measured on small "
+                              "samples first, those that do not fit are left out (said, recorded), and a member whose "
+                              "folds run slower than measured is dropped")
 
     def parsed(self) -> list[tuple[str, dict]]:
         """The members as (model name, parameter overrides)."""
@@ -56,38 +62,9 @@ class StackParams:
         return None
 
 
-_MEMBER = re.compile(r"([^\[\]+]+)(?:\[([^\[\]]*)\])?")
-
-
-def parse_members(text: str) -> list[tuple[str, dict]]:
-    """``tfidf+lstm[epochs=5,glove=none]`` -> [("tfidf", {}), ("lstm", {"epochs": "5", "glove": "none"})]."""
-    out, rest = [], text
-    while True:
-        match = _MEMBER.match(rest)
-        if not match or not match.group(1).strip():
-            raise EmobenchError("expected two or more model names joined by +, each with optional [key=value,...] "
-                                "(e.g. tfidf+lstm[epochs=5])")
-        overrides = {}
-        for pair in filter(None, (p.strip() for p in (match.group(2) or "").split(","))):
-            key, sep, value = pair.partition("=")
-            if not sep or not key.strip():
-                raise EmobenchError(f"member {match.group(1).strip()}: {pair!r} is not key=value")
-            if key.strip() in overrides:
-                raise EmobenchError(f"member {match.group(1).strip()}: {key.strip()}= given twice")
-            overrides[key.strip()] = value.strip()
-        out.append((match.group(1).strip(), overrides))
-        rest = rest[match.end():]
-        if not rest:
-            break
-        if not rest.startswith("+"):
-            raise EmobenchError(f"unexpected {rest[:20]!r}; expected + between members")
-        rest = rest[1:]
-    return out
-
-
 def member_specs(params: StackParams) -> list:
     """The members' specs: their names' defaults (on a budget, their families' small-data defaults) and overrides."""
-    from .registry import _entry, resolve, small_data
+    from .registry import family_of, is_baseline, resolve, small_data
 
     members = params.parsed()
     names = [name for name, _ in members]
@@ -97,10 +74,9 @@ def member_specs(params: StackParams) -> list:
         raise EmobenchError("a model is named twice")
     specs = []
     for name, overrides in members:
-        entry = _entry(name)
-        if entry.family == StackClassifier.family:
+        if family_of(name) == StackClassifier.family:
             raise EmobenchError("a stack cannot hold a stack")
-        if entry.baseline:
+        if is_baseline(name):
             raise EmobenchError(f"{name} is a baseline, not a model to stack")
         specs.append(resolve(name, {**(small_data(name) if params.small_data else {}), **overrides}))
     return specs
@@ -112,9 +88,16 @@ def member_folder(index: int, name: str) -> str:
     return f"{MEMBERS}/{index}-{folder_name(name)}"
 
 
+# `compare --preset best`: every family worth stacking, cheapest and most useful first; --time-limit keeps those that
+# fit. MiniLM fine-tuned with the CPU settings of the transformer family's "fast" preset.
+BEST_MEMBERS = ("tfidf+lstm+static+minilm-features+lstm-paper+minilm[batch_size=32,epochs=3,learning_rate=1e-4,"
+                "warmup_ratio=0.06,max_length=64,class_weight=balanced]")
+
+
 class StackClassifier(Classifier):
     family = "stack"
     Params = StackParams
+    PRESETS = {"best": {"members": BEST_MEMBERS}}
 
     def __init__(self, params=None, label_names: list[str] | None = None):
         super().__init__(params, label_names)
@@ -125,41 +108,107 @@ class StackClassifier(Classifier):
     def _fit(self, train: Split, validation: Split | None, *, seed: int = 0, progress: bool = True, **options) -> None:
         from ..logs import logger as log
 
-        specs = member_specs(self.params)
-        folds = self._folds(train, seed)
         started = time.perf_counter()
-        oof = np.zeros((len(specs), len(train), len(self.label_names)))
+        specs = member_specs(self.params)
+        folds = self._folds(train, seed) if self.params.combiner == "logreg" else []
         said: dict[str, None] = {}
-        members, member_info = [], []
-        for m, spec in enumerate(specs):
+        clock = Clock(started, self.params.time_limit)
+        if clock.limited:
+            specs = self._plan(specs, train, validation, seed, len(folds), clock, said)
+        oof, members, member_info = [], [], []
+        for spec in specs:
             member_started = time.perf_counter()
-            if self.params.combiner == "logreg":
-                for f, (fit_rows, held_rows) in enumerate(folds):
-                    log.info("stack: %s, fold %d of %d", spec.name, f + 1, len(folds))
-                    model = self._fit_member(spec, train.subset(fit_rows), validation, seed, progress, said)
-                    oof[m, held_rows] = model.predict_proba_batched(train.subset(held_rows).texts)
-            log.info("stack: %s on all %d training texts", spec.name, len(train))
-            model = self._fit_member(spec, train, validation, seed, progress, said)
-            members.append(model)
-            member_info.append({"name": spec.name, "family": spec.family, "parameters": model.num_parameters(),
-                                "train_seconds": round(time.perf_counter() - member_started, 3)})
+            scores = np.zeros((len(train), len(self.label_names)))
+            for f, (fit_rows, held_rows) in enumerate(folds):
+                log.info("stack: %s, fold %d of %d", spec.name, f + 1, len(folds))
+                model = self._fit_member(spec, train.subset(fit_rows), validation, seed, progress, said)
+                scores[held_rows] = model.predict_proba_batched(train.subset(held_rows).texts)
+                # measured, not estimated: the folds left and the final fit (on k/(k-1) as many texts)
+                per_fold = (time.perf_counter() - member_started) / (f + 1)
+                needed = per_fold * (len(folds) - f - 1 + len(folds) / max(len(folds) - 1, 1))
+                if members and clock.left() < needed:
+                    self._leave_out(spec.name, f"measured {per_fold:.0f} s a fold: {needed:.0f} s more, "
+                                    f"{clock.left():.0f} s left of time_limit={self.params.time_limit:g}", said)
+                    break
+            else:
+                log.info("stack: %s on all %d training texts", spec.name, len(train))
+                model = self._fit_member(spec, train, validation, seed, progress, said)
+                members.append(model)
+                oof.append(scores)
+                member_info.append({"name": spec.name, "family": spec.family, "parameters": model.num_parameters(),
+                                    "train_seconds": round(time.perf_counter() - member_started, 3)})
         self.members = members
         if self.params.combiner == "logreg":
+            oof = np.stack(oof)
             self.head, chosen = self._fit_combiner(oof, train)
             truth = self.truth(train)
             for info, scores in zip(member_info, oof):
-                info["out_of_fold_macro_f1"] = _macro_f1(truth, scores, self.multi_label)
-            combined = self._combine(oof)
-            stacked = self.probabilities(combined)
-            self.info["out_of_fold_macro_f1"] = _macro_f1(truth, stacked, self.multi_label)
+                info["out_of_fold_macro_f1"] = macro_f1(truth, scores, self.multi_label)
+            self.info["out_of_fold_macro_f1"] = macro_f1(truth, self.probabilities(self._combine(oof)), self.multi_label)
             self.info["combiner_C"] = chosen
         else:
             self.head = None
-        self.info.update({"members": member_info, "folds": len(folds) if self.params.combiner == "logreg" else 0,
+        self.info.update({"members": member_info, "folds": len(folds),
                           "parameters": sum(m.num_parameters() for m in members),
                           "stack_seconds": round(time.perf_counter() - started, 3)})
         if said:  # each member's warnings once, not once per fold
             self.info["warnings"] = [*self.info.get("warnings", []), *said]
+
+    def _plan(self, specs: list, train: Split, validation: Split | None, seed: int, folds: int, clock: "Clock",
+              said: dict) -> list:
+        """The members that fit ``time_limit``, in the order given, from each one's training time measured on two
+        small samples (a fixed part, e.g. scoring the validation split each epoch, and a part per text), said before
+        any of them trains; the others are left out and recorded."""
+        from ..logs import logger as log
+
+        fits = max(folds, 0) + 1
+        fold_texts = len(train) * (folds - 1) / folds if folds else 0
+        chosen, planned = [], 0.0
+        estimates = {}
+        for spec in specs:
+            seconds = self._estimate(spec, train, validation, seed, fold_texts, said)
+            estimates[spec.name] = round(seconds, 1)
+            if planned + seconds <= clock.left() * (1 - RESERVE):
+                chosen.append(spec)
+                planned += seconds
+            else:
+                self._leave_out(spec.name, f"estimated {seconds:.0f} s for {fits} fits, {max(clock.left() - planned, 0):.0f} "
+                                f"s left of time_limit={self.params.time_limit:g} after the members before it", said,
+                                quiet=True)
+        self.info["estimated_seconds"] = estimates
+        log.info("stack within %g s: %s%s", self.params.time_limit,
+                 ", ".join(f"{s.name} ~{estimates[s.name]:.0f} s" for s in chosen) or "nothing",
+                 "; left out for time: " + ", ".join(f"{o['name']} (~{estimates[o['name']]:.0f} s)"
+                                                     for o in self.info.get("left_out", [])) if self.info.get("left_out") else "")
+        if not chosen:
+            fastest = min(estimates, key=estimates.get)
+            raise EmobenchError(f"time_limit={self.params.time_limit:g}: no member fits; the fastest, {fastest}, needs "
+                                f"about {estimates[fastest]:.0f} s (with the time already spent measuring)")
+        return chosen
+
+    def _estimate(self, spec, train: Split, validation: Split | None, seed: int, fold_texts: float, said: dict) -> float:
+        """Seconds for a member's out-of-fold fits and its final fit: t(n) = a + b n from fits on two samples."""
+        small = min(PROBE, max(len(train) // 4, 2))
+        rng = np.random.default_rng(seed)
+        times = []
+        for n in (small, 2 * small):
+            rows = rng.choice(len(train), size=min(n, len(train)), replace=False)
+            started = time.perf_counter()
+            model = self._fit_member(spec, train.subset(rows), validation, seed, False, {})
+            times.append((len(rows), time.perf_counter() - started - float(model.info.get("preparation_seconds", 0))))
+        (n1, t1), (n2, t2) = times
+        per_text = max((t2 - t1) / max(n2 - n1, 1), t2 / n2 / 4)  # never below a quarter of the average (noise)
+        fixed = max(t1 - per_text * n1, 0.0)
+        folds = self.params.folds if self.params.combiner == "logreg" else 0
+        return SAFETY * (folds * (fixed + per_text * fold_texts) + fixed + per_text * len(train))
+
+    def _leave_out(self, name: str, reason: str, said: dict, quiet: bool = False) -> None:
+        from ..logs import logger as log
+
+        self.info.setdefault("left_out", []).append({"name": name, "reason": reason})
+        said.setdefault(f"member {name} left out for time: {reason}", None)
+        if not quiet:
+            log.warning("stack: %s left out for time (%s)", name, reason)
 
     def _folds(self, train: Split, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
         from sklearn.model_selection import KFold, StratifiedKFold
@@ -210,8 +259,8 @@ class StackClassifier(Classifier):
 
         def estimator():
             if cv >= 2:  # the regularisation chosen on the out-of-fold scores themselves
-                return _Recorded(LogisticRegressionCV(Cs=C_GRID, cv=cv, scoring="neg_log_loss", max_iter=2000), chosen)
-            return _Recorded(LogisticRegression(C=1.0, max_iter=2000), chosen)
+                return Recorded(LogisticRegressionCV(Cs=C_GRID, cv=cv, scoring="neg_log_loss", max_iter=2000), chosen)
+            return Recorded(LogisticRegression(C=1.0, max_iter=2000), chosen)
 
         return fit_head(x, train, len(self.label_names), self.multi_label, estimator, "logreg"), chosen
 
@@ -227,6 +276,17 @@ class StackClassifier(Classifier):
             return np.zeros((0, len(self.label_names)))
         return self._combine(np.stack([m.predict_proba(texts) for m in self.members]))
 
+    def kept_names(self, where: Path | None = None) -> list[str]:
+        """The members trained (those the time limit left out are recorded in info.left_out)."""
+        names = self.params.names()
+        left = self.info.get("left_out", [])
+        if not isinstance(left, list) or any(not isinstance(o, dict) or o.get("name") not in names for o in left):
+            raise RecordError(f"{where}: field info.left_out: {str(left)[:200]}; expected members of {self.params.members}")
+        out = [n for n in names if n not in {o["name"] for o in left}]
+        if not out:
+            raise RecordError(f"{where}: field info.left_out: every member is left out")
+        return out
+
     def num_parameters(self) -> int:
         return int(self.info.get("parameters", 0)) + (self.head.coef.size if self.head is not None else 0)
 
@@ -236,6 +296,8 @@ class StackClassifier(Classifier):
         for member in info.get("members", []):
             score = member.get("out_of_fold_macro_f1")
             lines.append(f"member {member.get('name')}" + (f": out-of-fold macro-F1 {score:.3f}" if score is not None else ""))
+        for left in info.get("left_out", []):
+            lines.append(f"member {left.get('name')} left out for time: {left.get('reason')}")
         if info.get("out_of_fold_macro_f1") is not None:
             lines.append(f"stacked out of fold: macro-F1 {info['out_of_fold_macro_f1']:.3f} ({info.get('folds')} folds)")
         return lines
@@ -244,8 +306,10 @@ class StackClassifier(Classifier):
     def _save_weights(self, directory: Path) -> None:
         from safetensors.numpy import save_file
 
-        for i, (name, member) in enumerate(zip(self.params.names(), self.members)):
-            member.save(directory / member_folder(i, name))
+        kept = self.kept_names()
+        for i, name in enumerate(self.params.names()):
+            if name in kept:
+                self.members[kept.index(name)].save(directory / member_folder(i, name))
         if self.head is not None:
             save_file(self.head.arrays(), str(directory / WEIGHTS), metadata=self.weights_metadata())
 
@@ -253,7 +317,10 @@ class StackClassifier(Classifier):
         from .registry import family_class, family_of
 
         members = []
+        kept = self.kept_names(folder.root / MODEL_FILE)
         for i, name in enumerate(self.params.names()):
+            if name not in kept:
+                continue
             sub = folder.subfolder(member_folder(i, name), "model", strict=True)
             member_record = ModelRecord.read(sub)
             where = sub.root / MODEL_FILE
@@ -293,25 +360,3 @@ class StackClassifier(Classifier):
     def onnx_graph(self, directory: Path):
         raise EmobenchError("a stack is several models and a combiner, not one ONNX graph; distil it into one fast "
                             "model with `emobench distill STACK_RUN --student lstm` and export that")
-
-
-class _Recorded:
-    """An estimator that notes the regularisation its fit chose (LogisticRegressionCV's C_) in ``chosen``."""
-
-    def __init__(self, estimator, chosen: list[float]):
-        self.estimator, self.chosen = estimator, chosen
-
-    def fit(self, x, y):
-        with warnings.catch_warnings():  # scikit-learn 1.9's notices of 1.10's changed defaults, not about this fit
-            warnings.simplefilter("ignore", FutureWarning)
-            self.estimator.fit(x, y)
-        c = getattr(self.estimator, "C_", None)
-        self.chosen.append(float(np.ravel(c)[0]) if c is not None else float(self.estimator.C))
-        return self.estimator
-
-
-def _macro_f1(truth: np.ndarray, probs: np.ndarray, multi_label: bool) -> float:
-    from sklearn.metrics import f1_score
-
-    pred = (probs >= 0.5).astype(int) if multi_label else probs.argmax(axis=1)
-    return round(float(f1_score(truth, pred, average="macro", zero_division=0)), 4)

@@ -87,7 +87,26 @@ def _opening_blocks(c: Comparison, outcomes: list, data: DataRecord, budgets: Bu
     blocks.append(overall_table(c))
     if c.best_constant is not None and not c.against_baseline:  # else shown beside the majority baseline
         blocks.append(Paragraph(constant_sentence(c)))
+    blocks += _model_notes(outcomes)
     return blocks
+
+
+def _model_notes(outcomes: list) -> list:
+    """What a model is made of, as its family says it (a stack: its members' out-of-fold scores, and the members a time
+    limit left out), once per model and seed."""
+    from ..models.registry import family_class, family_of
+
+    lines = []
+    for o in outcomes:
+        if o.baseline:
+            continue
+        try:
+            said = family_class(family_of(o.model)).describe(o.model_info or {})
+        except Exception:  # a model name this version does not know: nothing to add
+            said = []
+        if said:
+            lines.append([code(o.name), f" seed {o.seed}: " + "; ".join(said)])
+    return [Heading(3, "What the models are made of"), Bullets(lines)] if lines else []
 
 
 def _analysis_blocks(c: Comparison, figures: Path, transfer: list[TransferResult] | None, explanations: dict | None,
