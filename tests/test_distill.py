@@ -164,7 +164,7 @@ def test_soft_targets_refused_or_checked_by_fit(shared_root):
     corpus = load_dataset("emotion", data_dir=str(shared_root))
     train, k = corpus["train"], len(corpus.label_names)
     probs = np.full((len(train), k), 1 / k)
-    with pytest.raises(EmobenchError, match=r"the tfidf family does not learn from a teacher's probabilities; families that do: lstm"):
+    with pytest.raises(EmobenchError, match=r"the tfidf family does not learn from a teacher's probabilities; families that do: lstm, static"):
         build_model("tfidf").fit(train, None, corpus.label_names, soft_targets=probs)
     lstm = build_model("lstm", TINY)
     with pytest.raises(EmobenchError, match=rf"soft_targets: shape \({len(train)}, {k}\), expected \({len(train) + 2}, {k}\)"):
@@ -184,7 +184,7 @@ def test_refusals_are_clear_errors(tfidf_run, tmp_path, shared_root):
         (["distill", tmp_path / "r.partial", "-o", out], r"r\.partial: not a finished emobench run"),
         (["distill", tfidf_run, "--student", "tfidf", "-o", out],
          r"--student tfidf: the tfidf family does not learn from a teacher's probabilities"),
-        (["distill", tfidf_run, "--student", "static", "-o", out], r"the static family does not learn from a teacher"),
+        (["distill", tfidf_run, "--student", "fewshot", "-o", out], r"the fewshot family does not learn from a teacher"),
         (["distill", tfidf_run, "--student", "nope", "-o", out], r"unknown model 'nope'"),
         (["distill", tfidf_run, "--temperature", "0", "-o", out], r"--temperature 0: expected"),
         (["distill", tfidf_run, "--soft-weight", "2", "-o", out], r"--soft-weight 2: expected"),
@@ -237,3 +237,59 @@ def test_labels_differing_from_the_data_refused(tiny_root, tmp_path):
     code, output = _invoke("distill", teacher, "-o", tmp_path / "out", "--allow-changed-data")  # never allowed
     said = "the teacher's labels (anger, fear, joy, love, sadness, surprise) are not the data's (anger, fear, joy, love, sadness)"
     assert code == 2 and said in output, output
+
+
+# ---------------------------------------------------------------- a static student (model2vec's loop on float targets)
+
+def test_a_static_student_learns_the_teachers_mapping(tiny_models, shared_root, tmp_path, monkeypatch):
+    """As the LSTM above: told (weight 1) that every text is the next label, a static student learns that, not the
+    labels; its labels stay in our order, and it is saved and loaded like any static model."""
+    pytest.importorskip("model2vec")
+    monkeypatch.setenv("EMOBENCH_CACHE", str(tmp_path / "cache"))
+    corpus = load_dataset("emotion", data_dir=str(shared_root))
+    train = corpus["train"]
+    shifted = (np.asarray(train.labels) + 1) % len(LABELS)
+    model = build_model("static", {"body": str(tiny_models["bert"]), "max_epochs": "30", "learning_rate": "0.01"})
+    model.fit(train, corpus["validation"], corpus.label_names, progress=False,
+              soft_targets=np.eye(len(LABELS), dtype=np.float32)[shifted], soft_weight=1.0)
+    predicted = model.predict(train.texts)
+    assert (predicted == shifted).mean() > 0.5 and (predicted == np.asarray(train.labels)).mean() < 0.3
+    assert model.info["classes"] == corpus.label_names and "_to_targets" not in model.model.__dict__
+    model.save(tmp_path / "m")
+    np.testing.assert_array_equal(load_model(tmp_path / "m").predict(train.texts), predicted)
+
+
+def test_a_static_student_of_a_run(tfidf_run, tiny_models, tmp_path, monkeypatch):
+    pytest.importorskip("model2vec")
+    monkeypatch.setenv("EMOBENCH_CACHE", str(tmp_path / "cache"))
+    run = distill(tfidf_run, "static", seed=1, output_dir=tmp_path, name="s", progress=False,
+                  overrides={"body": str(tiny_models["bert"]), "max_epochs": "3"},
+                  unlabeled=_unlabeled(tmp_path / "pool.txt", 20))
+    assert run.config.family == "static" and run.data.teacher.unlabeled.used_by == "static"
+    assert run.metrics.splits["test"].n == 48
+
+
+# ---------------------------------------------------------------- bf16 autocast on the CPU (cpu_bf16)
+
+def test_cpu_bf16_trains_under_bf16_autocast_and_scores_in_fp32(shared_root):
+    corpus = load_dataset("emotion", data_dir=str(shared_root))
+    seen = []
+    real = torch.nn.LSTM.forward
+
+    def spy(self, *args, **kwargs):
+        seen.append(torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16)
+        return real(self, *args, **kwargs)
+
+    torch.nn.LSTM.forward = spy
+    try:
+        model = build_model("lstm", {**TINY, "cpu_bf16": "true"})
+        model.fit(corpus["train"], corpus["validation"], corpus.label_names, progress=False)
+        assert model.trainer.accelerator.mixed_precision == "bf16" and any(seen)
+        seen.clear()
+        probs = model.predict_proba(corpus["test"].texts)
+        assert not any(seen) and np.isfinite(probs).all()  # scoring is fp32: autocast is the training loop's
+        plain = build_model("lstm", TINY)
+        plain.fit(corpus["train"], corpus["validation"], corpus.label_names, progress=False)
+        assert plain.trainer.accelerator.mixed_precision == "no"
+    finally:
+        torch.nn.LSTM.forward = real

@@ -1,5 +1,5 @@
 """Property-based tests of the record loaders (Hypothesis): any mutation of any JSON file of every folder kind emobench
-writes -- a run (tfidf, LSTM, multi-label tfidf), a model folder, an fp32 ONNX export, a comparison (with a transfer),
+writes -- a run (tfidf, LSTM, multi-label tfidf), a model folder (tfidf, LSTM, a stack holding a tfidf and an LSTM), an fp32 ONNX export, a comparison (with a transfer),
 a tuning folder, a label-issues audit and a static-embedding cache entry -- loaded through the readers that use it
 (the records' own ``load``, the models, the Predictor and its service card, the comparison's re-rendering, a tuning
 study continued, a saved audit used for cleaning) and through the CLI (`predict`, `evaluate`, `compare RUN RUN`,
@@ -133,6 +133,8 @@ def _build(root: Path) -> World:
         ["train", "--model", "tfidf", "-o", root / "runs", "--name", "tfidf", *common],
         ["train", "--model", "lstm", "-o", root / "runs", "--name", "lstm", *LSTM, *common],
         ["export", root / "runs" / "lstm", "-o", root / "exports" / "lstm"],
+        ["train", "--model", "stack", "--set", "members=tfidf+lstm[epochs=1,hidden_size=4,glove=none]", "--set",
+         "folds=2", "-o", root / "runs", "--name", "stack", *common],
         ["compare", "--models", "tfidf", "-o", root / "cmp", "--name", "study", "--no-noise-audit", "--no-baselines",
          "--transfer", root / "transfer.csv", *common],
         ["tune", "--model", "tfidf", "--trials", "2", "-o", root / "tuning", "--name", "t", *common],
@@ -153,8 +155,8 @@ def _build(root: Path) -> World:
     (root / "outside").mkdir()
     (root / "outside" / "secret.json").write_text('{"secret": true}')
     world.sources = {"run-tfidf": "runs/tfidf", "run-lstm": "runs/lstm", "run-multi": "runs/multi",
-                     "model-lstm": "runs/lstm/model",
-                     "model-tfidf": "runs/tfidf/model", "export": "exports/lstm", "comparison": "cmp/study",
+                     "model-lstm": "runs/lstm/model", "model-tfidf": "runs/tfidf/model", "model-stack": "runs/stack/model",
+                     "export": "exports/lstm", "comparison": "cmp/study",
                      "tuning": "tuning/t", "audit": "audit.json"}
     # a static-embedding cache entry, distilled from a tiny BERT (a few seconds)
     try:
@@ -961,7 +963,7 @@ def cases(draw, world: World, sources: list[str], kind: str, loaders: list[Loade
 # what is mutated: (the test's name, the folders drawn from, their kind, examples, how the edits meet the manifest)
 FOLDERS = [
     ("runs", ["run-tfidf", "run-lstm", "run-multi"], "run", 400, None),
-    ("models", ["model-lstm", "model-tfidf"], "model", 150, None),
+    ("models", ["model-lstm", "model-tfidf", "model-stack"], "model", 200, None),
     ("exports", ["export"], "export", 200, None),
     ("service", ["export", "run-tfidf", "run-multi"], "service", 40, None),
     ("compare", ["run-tfidf"], "run-compare", 10, None),

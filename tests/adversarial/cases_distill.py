@@ -66,9 +66,9 @@ def cases() -> list[Case]:
              message=r"lstm-int8: not a finished emobench run", group=g),
         Case("distill into tfidf", distill_args("--student", "tfidf"),
              message=r"--student tfidf: the tfidf family does not learn from a teacher's probabilities; families that "
-                     r"do: lstm", group=g),
-        Case("distill into static", distill_args("--student", "static"),
-             message=r"--student static: the static family does not learn from a teacher's probabilities", group=g),
+                     r"do: lstm, static", group=g),
+        Case("distill into fewshot", distill_args("--student", "fewshot"),
+             message=r"--student fewshot: the fewshot family does not learn from a teacher's probabilities", group=g),
         Case("distill into an unknown model", distill_args("--student", "nope"), message=r"unknown model 'nope'", group=g),
         Case("distill at temperature 0", distill_args("--temperature", "0"), message=r"--temperature 0: expected", group=g),
         Case("distill at temperature nan", distill_args("--temperature", "nan"), message=r"--temperature nan: expected",

@@ -128,8 +128,8 @@ def train(
 @app.command()
 def distill(
     teacher: Path = typer.Argument(..., help="a finished run to learn from (its calibrated probabilities)"),
-    student: str = typer.Option(DEFAULT_STUDENT, "--student", help="the student model (a family that learns from "
-                                "soft targets)"),
+    student: str = typer.Option(DEFAULT_STUDENT, "--student", help="the student model: lstm, static (the fastest), "
+                                "or a model name of those families (see `emobench models`)"),
     unlabeled: Optional[str] = typer.Option(None, "--unlabeled", help="texts without labels (TXT, CSV, TSV, JSONL) the "
                                             "student learns from through the teacher's probabilities alone"),
     temperature: float = number(1.0, "--temperature", kind=float, low=0, low_open=True, help="the teacher's calibrated "

@@ -35,7 +35,7 @@ class FamilyEntry:
 
 
 # "unlabeled": --unlabeled texts; "descriptions": --label-descriptions; "no_labels": --train-size 0 (zero-shot);
-# "soft_targets": a teacher's probabilities (emobench distill; the static family's model2vec loss takes class ids only)
+# "soft_targets": a teacher's probabilities (emobench distill)
 # (no option names: the command line's error names the option it came from, the API's caller knows the argument)
 FIT_INPUTS = {"unlabeled": "texts without labels", "descriptions": "label descriptions", "no_labels": "no labelled texts",
               "soft_targets": "a teacher's probabilities"}
@@ -60,7 +60,7 @@ FAMILIES: dict[str, FamilyEntry] = {
     "transformer": FamilyEntry("emobench.models.transformer:TransformerClassifier", "torch", {"min_steps": 300}, gpu=True),
     "baseline": FamilyEntry("emobench.models.baseline:BaselineClassifier", "numpy"),
     "setfit": FamilyEntry("emobench.models.setfit:SetFitClassifier", "torch", gpu=True),
-    "static": FamilyEntry("emobench.models.static:StaticClassifier", "torch"),
+    "static": FamilyEntry("emobench.models.static:StaticClassifier", "torch", inputs=frozenset({"soft_targets"})),
     "fewshot": FamilyEntry("emobench.models.fewshot:FewShotClassifier", "torch", gpu=True,
                            inputs=frozenset({"unlabeled", "descriptions", "no_labels"})),
     # members of any family, so inference runs on torch as well as scikit-learn; on a budget, members use their

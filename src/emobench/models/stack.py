@@ -113,33 +113,31 @@ class StackClassifier(Classifier):
         folds = self._folds(train, seed) if self.params.combiner == "logreg" else []
         said: dict[str, None] = {}
         clock = Clock(started, self.params.time_limit)
-        if clock.limited:
-            specs = self._plan(specs, train, validation, seed, len(folds), clock, said)
-        oof, members, member_info = [], [], []
-        for spec in specs:
-            member_started = time.perf_counter()
-            scores = np.zeros((len(train), len(self.label_names)))
-            for f, (fit_rows, held_rows) in enumerate(folds):
-                log.info("stack: %s, fold %d of %d", spec.name, f + 1, len(folds))
-                model = self._fit_member(spec, train.subset(fit_rows), validation, seed, progress, said)
-                scores[held_rows] = model.predict_proba_batched(train.subset(held_rows).texts)
-                # measured, not estimated: the folds left and the final fit (on k/(k-1) as many texts)
-                per_fold = (time.perf_counter() - member_started) / (f + 1)
-                needed = per_fold * (len(folds) - f - 1 + len(folds) / max(len(folds) - 1, 1))
-                if members and clock.left() < needed:
-                    self._leave_out(spec.name, f"measured {per_fold:.0f} s a fold: {needed:.0f} s more, "
-                                    f"{clock.left():.0f} s left of time_limit={self.params.time_limit:g}", said)
-                    break
-            else:
-                log.info("stack: %s on all %d training texts", spec.name, len(train))
-                model = self._fit_member(spec, train, validation, seed, progress, said)
-                members.append(model)
-                oof.append(scores)
-                member_info.append({"name": spec.name, "family": spec.family, "parameters": model.num_parameters(),
-                                    "train_seconds": round(time.perf_counter() - member_started, 3)})
-        self.members = members
+        queue, waiting, estimates = (self._plan(specs, train, validation, seed, len(folds), clock) if clock.limited
+                                     else (specs, [], {}))
+        trained: dict[str, tuple] = {}
+        while queue:
+            spec = queue.pop(0)
+            done = self._train_member(spec, train, validation, folds, seed, progress, clock, bool(trained), said)
+            if done is not None:
+                trained[spec.name] = done
+            if not waiting:
+                continue
+            # time a member left unused (estimates err both ways): the next waiting member that fits it now
+            room = clock.left() * (1 - RESERVE) - sum(estimates[s.name] for s in queue)
+            for spec in [s for s in waiting if estimates[s.name] <= room][:1]:
+                log.info("stack: %.0f s left: time for %s (~%.0f s) after all", clock.left(), spec.name,
+                         estimates[spec.name])
+                waiting.remove(spec)
+                queue.append(spec)
+        for spec in waiting:
+            self._leave_out(spec.name, f"estimated {estimates[spec.name]:.0f} s for {len(folds) + 1} fits, more than "
+                            f"the time left of time_limit={self.params.time_limit:g}", said, quiet=True)
+        order = [name for name in self.params.names() if name in trained]  # saved and scored in the order given
+        self.members = [trained[name][0] for name in order]
+        member_info = [trained[name][2] for name in order]
         if self.params.combiner == "logreg":
-            oof = np.stack(oof)
+            oof = np.stack([trained[name][1] for name in order])
             self.head, chosen = self._fit_combiner(oof, train)
             truth = self.truth(train)
             for info, scores in zip(member_info, oof):
@@ -149,44 +147,63 @@ class StackClassifier(Classifier):
         else:
             self.head = None
         self.info.update({"members": member_info, "folds": len(folds),
-                          "parameters": sum(m.num_parameters() for m in members),
+                          "parameters": sum(m.num_parameters() for m in self.members),
                           "stack_seconds": round(time.perf_counter() - started, 3)})
         if said:  # each member's warnings once, not once per fold
             self.info["warnings"] = [*self.info.get("warnings", []), *said]
 
-    def _plan(self, specs: list, train: Split, validation: Split | None, seed: int, folds: int, clock: "Clock",
-              said: dict) -> list:
-        """The members that fit ``time_limit``, in the order given, from each one's training time measured on two
-        small samples (a fixed part, e.g. scoring the validation split each epoch, and a part per text), said before
-        any of them trains; the others are left out and recorded."""
+    def _train_member(self, spec, train: Split, validation: Split | None, folds: list, seed: int, progress: bool,
+                      clock: Clock, droppable: bool, said: dict) -> tuple | None:
+        """(model on all texts, out-of-fold probabilities, info), or None when its folds ran too slow for the time left
+        (never the first member trained)."""
         from ..logs import logger as log
 
-        fits = max(folds, 0) + 1
+        started = time.perf_counter()
+        scores = np.zeros((len(train), len(self.label_names)))
+        for f, (fit_rows, held_rows) in enumerate(folds):
+            log.info("stack: %s, fold %d of %d", spec.name, f + 1, len(folds))
+            model = self._fit_member(spec, train.subset(fit_rows), validation, seed, progress, said)
+            scores[held_rows] = model.predict_proba_batched(train.subset(held_rows).texts)
+            # measured, not estimated: the folds left and the final fit (on k/(k-1) as many texts)
+            per_fold = (time.perf_counter() - started) / (f + 1)
+            needed = per_fold * (len(folds) - f - 1 + len(folds) / max(len(folds) - 1, 1))
+            if droppable and clock.left() < needed:
+                self._leave_out(spec.name, f"measured {per_fold:.0f} s a fold: {needed:.0f} s more, "
+                                f"{clock.left():.0f} s left of time_limit={self.params.time_limit:g}", said)
+                return None
+        log.info("stack: %s on all %d training texts", spec.name, len(train))
+        model = self._fit_member(spec, train, validation, seed, progress, said)
+        return model, scores, {"name": spec.name, "family": spec.family, "parameters": model.num_parameters(),
+                               "train_seconds": round(time.perf_counter() - started, 3)}
+
+    def _plan(self, specs: list, train: Split, validation: Split | None, seed: int, folds: int,
+              clock: Clock) -> tuple[list, list, dict]:
+        """The members that fit ``time_limit``, in the order given, from each one's training time measured on two
+        small samples (a fixed part, e.g. scoring the validation split each epoch, and a part per text), said before
+        any of them trains; the others wait for time a member leaves unused. Returns (planned, waiting, estimates)."""
+        from ..logs import logger as log
+
         fold_texts = len(train) * (folds - 1) / folds if folds else 0
-        chosen, planned = [], 0.0
-        estimates = {}
+        chosen, waiting, planned, estimates = [], [], 0.0, {}
         for spec in specs:
-            seconds = self._estimate(spec, train, validation, seed, fold_texts, said)
-            estimates[spec.name] = round(seconds, 1)
+            estimates[spec.name] = seconds = round(self._estimate(spec, train, validation, seed, fold_texts), 1)
             if planned + seconds <= clock.left() * (1 - RESERVE):
                 chosen.append(spec)
                 planned += seconds
             else:
-                self._leave_out(spec.name, f"estimated {seconds:.0f} s for {fits} fits, {max(clock.left() - planned, 0):.0f} "
-                                f"s left of time_limit={self.params.time_limit:g} after the members before it", said,
-                                quiet=True)
+                waiting.append(spec)
         self.info["estimated_seconds"] = estimates
         log.info("stack within %g s: %s%s", self.params.time_limit,
                  ", ".join(f"{s.name} ~{estimates[s.name]:.0f} s" for s in chosen) or "nothing",
-                 "; left out for time: " + ", ".join(f"{o['name']} (~{estimates[o['name']]:.0f} s)"
-                                                     for o in self.info.get("left_out", [])) if self.info.get("left_out") else "")
+                 "; left out for time unless time is left: " + ", ".join(f"{s.name} (~{estimates[s.name]:.0f} s)"
+                                                                        for s in waiting) if waiting else "")
         if not chosen:
             fastest = min(estimates, key=estimates.get)
             raise EmobenchError(f"time_limit={self.params.time_limit:g}: no member fits; the fastest, {fastest}, needs "
                                 f"about {estimates[fastest]:.0f} s (with the time already spent measuring)")
-        return chosen
+        return chosen, waiting, estimates
 
-    def _estimate(self, spec, train: Split, validation: Split | None, seed: int, fold_texts: float, said: dict) -> float:
+    def _estimate(self, spec, train: Split, validation: Split | None, seed: int, fold_texts: float) -> float:
         """Seconds for a member's out-of-fold fits and its final fit: t(n) = a + b n from fits on two samples."""
         small = min(PROBE, max(len(train) // 4, 2))
         rng = np.random.default_rng(seed)

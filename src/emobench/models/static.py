@@ -27,7 +27,7 @@ from ..files import read_tensors
 from ..manifest import Folder
 from ..params import param
 from ..records.model import MODEL_FILE, ModelRecord, check_tokenizer_json
-from .base import Classifier, OnnxGraph, check_weights_labels, safetensors_metadata
+from .base import Classifier, OnnxGraph, SoftTargets, check_weights_labels, safetensors_metadata
 from .registry import MINILM_HUB_ID
 
 WEIGHTS, TOKENIZER = "static.safetensors", "tokenizer.json"
@@ -45,6 +45,17 @@ class StaticParams:
     patience: int = param(5, ge=1, doc="epochs without improvement on validation before stopping")
     # Balanced like tfidf and the LSTM: unweighted, the head never predicted MELD's rare disgust and fear (F1 0.00).
     class_weight: Literal["balanced"] | None = "balanced"
+
+
+def _soft_metrics(multi_label: bool):
+    """Validation accuracy against float targets (the argmax, or each label past 0.5), for early stopping."""
+    def metrics(head_out, y, loss) -> dict:
+        if multi_label:
+            hits = ((head_out > 0) == (y > 0.5)).float().mean()
+        else:
+            hits = (head_out.argmax(dim=1) == y.argmax(dim=1)).float().mean()
+        return {"loss": loss.item(), "accuracy": hits.item()}
+    return metrics
 
 
 def cache_root() -> Path:
@@ -151,7 +162,7 @@ class StaticClassifier(Classifier):
     SEARCH_SPACE = {"learning_rate": ["float-log", 1e-4, 1e-2], "n_layers": ["choice", [0, 1, 2]],
                     "hidden_dim": ["choice", [256, 512]]}
 
-    def _fit(self, train: Split, validation: Split | None, *, seed=0, progress=True, **options):
+    def _fit(self, train: Split, validation: Split | None, *, seed=0, progress=True, soft_targets=None, **options):
         try:
             from model2vec.train import StaticModelForClassification
         except ImportError:
@@ -186,9 +197,13 @@ class StaticClassifier(Classifier):
         from ..logs import library_bars
 
         with library_bars(progress, training):
-            model.fit(list(train.texts), labels_of(train), learning_rate=p.learning_rate, batch_size=p.batch_size or None,
-                      max_epochs=p.max_epochs or -1, early_stopping_patience=p.patience, device="cpu", random_seed=seed,
-                      class_weight=self._class_weight(train), **val)
+            if soft_targets is not None:
+                self._fit_soft(model, train, validation, soft_targets, seed)
+            else:
+                model.fit(list(train.texts), labels_of(train), learning_rate=p.learning_rate,
+                          batch_size=p.batch_size or None, max_epochs=p.max_epochs or -1,
+                          early_stopping_patience=p.patience, device="cpu", random_seed=seed,
+                          class_weight=self._class_weight(train), **val)
         self.model = model.to("cpu").eval()
         self._columns()
         self.info = {"parameters": int(sum(t.numel() for t in self.model.parameters())), "distillation": {
@@ -199,6 +214,53 @@ class StaticClassifier(Classifier):
             # one-time work before training (the distillation, or reading and verifying its cache entry): the run
             # records it apart from the training time, which would otherwise show the fastest family as the slowest
             "preparation_seconds": round(distill_seconds, 3)}
+
+    def _fit_soft(self, model, train: Split, validation: Split | None, soft: SoftTargets, seed: int) -> None:
+        """model2vec's own training loop on float targets (``emobench distill``): the teacher's probabilities mixed with
+        the true labels (SoftTargets), a cross-entropy that takes probability rows (binary cross-entropy per label for
+        multi-label data), our labels as its classes in our order, early stopping on validation accuracy against the
+        true labels (without a validation split, a tenth of the texts held out against their soft targets)."""
+        import torch
+        from model2vec.train.dataset import ColumnRows
+        from model2vec.train.trainer import run_training_loop
+        from model2vec.train.utils import seed_everything
+
+        from ..training.loop import soft_loss
+
+        p, k = self.params, len(self.label_names)
+        seed_everything(seed)
+        model.multilabel, model.classes_, model.out_dim = self.multi_label, list(self.label_names), k
+        model._initialize()
+        model._to_targets = lambda rows: torch.as_tensor(np.asarray(rows), dtype=torch.float32)
+        texts = [*train.texts, *soft.texts]
+        targets = soft.targets(self.targets(train), k, self.multi_label)
+        if validation is not None and len(validation):
+            val_texts, val_targets = list(validation.texts), self.truth(validation).astype(np.float32)
+            if not self.multi_label:
+                val_targets = np.eye(k, dtype=np.float32)[validation.labels]
+        else:
+            held = np.random.default_rng(seed).permutation(len(texts))[: max(len(texts) // 10, 1)]
+            kept = np.setdiff1d(np.arange(len(texts)), held)
+            val_texts, val_targets = [texts[i] for i in held], targets[held]
+            texts, targets = [texts[i] for i in kept], targets[kept]
+        weight = self._class_weight(train)
+        if weight == "balanced":  # model2vec's "balanced", from the training labels
+            counts = np.bincount(np.asarray(train.labels), minlength=k).astype(np.float64)
+            weight = {name: len(train) / (k * counts[j]) for j, name in enumerate(self.label_names) if counts[j]}
+        tensor = torch.tensor([weight.get(name, 1.0) for name in self.label_names], dtype=torch.float32) if weight else None
+        batch = model._determine_batch_size(p.batch_size or None, len(texts))
+        interval, every = model._determine_val_check_interval(None, len(texts), batch)
+        state = run_training_loop(
+            model=model, loss_function=soft_loss(self.multi_label, tensor), learning_rate=p.learning_rate,
+            val_metric="val_accuracy", early_stopping_direction="max",
+            train_loader=model._text_dataset(ColumnRows(text=texts, label=list(targets))).to_dataloader(
+                shuffle=True, batch_size=batch),
+            val_loader=model._text_dataset(ColumnRows(text=val_texts, label=list(val_targets))).to_dataloader(
+                shuffle=False, batch_size=batch),
+            early_stopping_patience=p.patience, min_epochs=None, max_epochs=p.max_epochs or -1, device=torch.device("cpu"),
+            val_check_interval=interval, check_val_every_epoch=every, compute_metrics=_soft_metrics(self.multi_label))
+        model.load_state_dict(state)
+        del model._to_targets  # the class's own again: nothing of the soft fit stays on the model
 
     def _class_weight(self, train: Split):
         """What model2vec's ``fit`` gets. Single-label "balanced" is model2vec's own, sklearn's inverse class frequency

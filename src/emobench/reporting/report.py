@@ -80,6 +80,7 @@ def _opening_blocks(c: Comparison, outcomes: list, data: DataRecord, budgets: Bu
     blocks.append(Paragraph(["Every number is on the ", bold("test split"), f" ({c.n_test} examples) of ",
                              code(c.dataset), f"; {_split_note(data)} Models were chosen on validation only. "
                              f"Seeds: {', '.join(map(str, c.seeds))}.{task_note}{budget_note}"]))
+    blocks.append(Paragraph(_tuned_where(c.task)))
 
     blocks.append(Heading(2, "Per-class precision, recall and F1"))
     blocks.append(per_class_table(c))
@@ -89,6 +90,16 @@ def _opening_blocks(c: Comparison, outcomes: list, data: DataRecord, budgets: Bu
         blocks.append(Paragraph(constant_sentence(c)))
     blocks += _model_notes(outcomes)
     return blocks
+
+
+def _tuned_where(task: str) -> str:
+    on_validation = ["each model's kept epoch", "its temperature (calibration)"]
+    if task == "multi_label":
+        on_validation.append("its decision thresholds (per label or one for every label, as each model records it)")
+    on_validation.append("the hyper-parameters a tuning (emobench tune) searched")
+    return (f"What was tuned where: on the validation split, {', '.join(on_validation[:-1])} and {on_validation[-1]}; "
+            "from the training split, class weights (label frequencies) and a stack's combiner (its members' "
+            "out-of-fold scores); the test split is only scored.")
 
 
 def _model_notes(outcomes: list) -> list:

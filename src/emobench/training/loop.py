@@ -80,6 +80,17 @@ def soft_loss(multi_label: bool, weight: torch.Tensor | None = None) -> torch.nn
     return torch.nn.BCEWithLogitsLoss(pos_weight=weight) if multi_label else torch.nn.CrossEntropyLoss(weight=weight)
 
 
+def _fresh_precision(wanted: str) -> None:
+    """Accelerate keeps one precision per process: a process that trains models of several precisions (a comparison,
+    a stack's members, a bf16 run after an fp32 one) would be refused the second. In a single process the precision
+    state is dropped when it differs (the process group's state is kept); launched processes share one run's."""
+    from accelerate.state import AcceleratorState, PartialState
+
+    state = AcceleratorState._shared_state
+    if state and state.get("_mixed_precision", wanted) != wanted and PartialState().num_processes == 1:
+        AcceleratorState._reset_state()
+
+
 def _after_epoch(epoch: int) -> None:
     """Called after each epoch's checkpoint is written (a seam for interrupting tests)."""
 
@@ -101,8 +112,10 @@ class Trainer:
         # On a machine without an accelerator, say so: then several launched processes (torchrun,
         # `accelerate launch --multi_gpu`) form a gloo process group instead of running alone.
         has_device = torch.cuda.is_available() or torch.backends.mps.is_available()
-        self.accelerator = Accelerator(cpu=params.cpu or not has_device,
-                                       mixed_precision=params.mixed_precision if has_device else "no")
+        on_cpu = params.cpu or not has_device
+        _fresh_precision(("bf16" if params.cpu_bf16 else "no") if on_cpu else params.mixed_precision)
+        self.accelerator = Accelerator(cpu=on_cpu, mixed_precision=("bf16" if params.cpu_bf16 else "no") if on_cpu else
+                                       params.mixed_precision)
         if self.accelerator.device.type == "cpu":
             from ..environment import limit_torch_threads
 
@@ -272,7 +285,9 @@ class Trainer:
         """The best epoch's weights back into the module, on the CPU, and the warnings to record with the model."""
         acc = self.accelerator
         acc.wait_for_everyone()
-        self.module = acc.unwrap_model(run.module)
+        # without the mixed-precision wrapper prepare() put on forward: a trained model scores in fp32 (as its ONNX
+        # export does), whatever precision trained it
+        self.module = acc.unwrap_model(run.module, keep_fp32_wrapper=False)
         self.module.load_state_dict(best_state)
         self.module.to("cpu").eval()
         self.best_epoch = state.best_epoch

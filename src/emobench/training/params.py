@@ -27,6 +27,8 @@ class TrainParams:
     class_weight: Literal["balanced"] | None = None  # "balanced" weights the loss by inverse class frequency
     bucket_batches: int = param(50, ge=1, doc="length-sorting window, in batches (1 = random batches)")
     mixed_precision: Literal["no", "bf16", "fp16"] = "no"  # used only on a GPU
+    cpu_bf16: bool = param(False, doc="bf16 autocast on the CPU too (CPUs with avx512_bf16 or AMX); measured against "
+                                      "fp32 in benchmarks/vs_hf_trainer.py, it is not the default")
     cpu: bool = False  # force the CPU even if an accelerator is present
     fused_optimizer: bool = True  # torch's fused Adam/AdamW kernels where available (else foreach)
     flush_denormal: bool = True  # CPU: flush denormal floats to zero while training (faster; see training/loop.py)
