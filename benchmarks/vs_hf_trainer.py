@@ -81,7 +81,7 @@ def run_emobench(path, train, validation, label_names, args, bf16: bool = False)
                                        "mixed_precision": "bf16" if gpu else "no", "cpu_bf16": str(bf16)})
     model.fit(train, None, label_names, seed=args.seed, progress=False)
     predicted = model.predict(validation.texts)
-    return {"seconds": model.history[0]["seconds"],
+    return {"seconds": model.history[0].seconds,
             "val_accuracy": float((predicted == np.asarray(validation.labels)).mean())}
 
 
@@ -103,7 +103,7 @@ def profile(path, train, label_names, args) -> list[dict]:
                                        "max_length": str(args.max_length), "warmup_ratio": "0", "weight_decay": "0"})
     with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
         model.fit(train, None, label_names, seed=args.seed, progress=False)
-    epoch = model.history[0]["seconds"]
+    epoch = model.history[0].seconds
     totals = {name: 0.0 for name, _ in CATEGORIES}
     everything = 0.0
     for event in prof.key_averages():

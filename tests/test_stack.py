@@ -194,7 +194,7 @@ def test_members_that_do_not_fit_the_time_limit_are_left_out_up_front(data, monk
     assert model.info["left_out"][0]["name"] == "lstm" and "estimated 10000 s" in model.info["left_out"][0]["reason"]
     assert model.info["estimated_seconds"] == {"tfidf": 1.0, "lstm": 10000.0, "lstm-paper": 2.0}
     assert any("lstm left out for time" in w for w in model.info["warnings"])
-    assert any("left out for time" in line for line in StackClassifier.describe(model.info))
+    assert any(line.startswith("member lstm left out: estimated 10000 s") for line in StackClassifier.describe(model.info))
     model.save(tmp_path / "m")
     loaded = load_model(tmp_path / "m")
     assert len(loaded.members) == 2 and not (tmp_path / "m" / "members" / "1-lstm").exists()
@@ -208,6 +208,16 @@ def test_a_waiting_member_trains_when_the_others_leave_time(data):
     model._estimate = lambda spec, *a, **k: {"tfidf": 400.0, "lstm": 300.0}[spec.name]
     model.fit(train, val, LABELS, seed=0, progress=False)
     assert [m["name"] for m in model.info["members"]] == ["tfidf", "lstm"] and "left_out" not in model.info
+
+
+def test_a_member_that_cannot_be_measured_is_left_out_with_why(data, tmp_path):
+    train, val, _ = data
+    missing = tmp_path / "no-such-model"
+    model = build_model("stack", {"members": f"tfidf+hf:{missing}[mode=features]", "folds": "2", "time_limit": "600"})
+    model.fit(train, val, LABELS, seed=0, progress=False)
+    assert [m["name"] for m in model.info["members"]] == ["tfidf"]
+    left = model.info["left_out"][0]
+    assert left["name"] == f"hf:{missing}" and left["reason"].startswith("not measurable: ") and "no-such-model" in left["reason"]
 
 
 def test_nothing_fitting_the_time_limit_is_a_clear_error(data, monkeypatch):
@@ -253,7 +263,7 @@ def test_compare_preset_best_stacks_what_fits_and_reports_what_did_not(shared_ro
     assert result.exit_code == 0, result.output
     assert "stack within 108 s: tfidf ~1 s; left out for time unless time is left: lstm (~9000 s)" in result.output
     report = (tmp_path / "b" / "report.md").read_text()
-    assert "member minilm left out for time: estimated 9000 s" in report
+    assert "member minilm left out: estimated 9000 s for 6 fits, more than the time left of time\\_limit=108" in report
     config = json.loads((tmp_path / "b" / "runs" / "stack-s0" / "config.json").read_text())
     assert config["preset"] == "best" and config["params"]["time_limit"] == 108.0
 

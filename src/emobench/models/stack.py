@@ -123,10 +123,11 @@ class StackClassifier(Classifier):
                 trained[spec.name] = done
             if not waiting:
                 continue
-            # time a member left unused (estimates err both ways): the next waiting member that fits it now
+            # time a member left unused (estimates err both ways: early stopping decides a run's epochs, not a sample's
+            # size): the next waiting member one fold of which fits is tried; its measured folds keep or drop it
             room = clock.left() * (1 - RESERVE) - sum(estimates[s.name] for s in queue)
-            for spec in [s for s in waiting if estimates[s.name] <= room][:1]:
-                log.info("stack: %.0f s left: time for %s (~%.0f s) after all", clock.left(), spec.name,
+            for spec in [s for s in waiting if estimates[s.name] / (len(folds) + 1) <= room][:1]:
+                log.info("stack: %.0f s left: trying %s (~%.0f s estimated; its folds decide)", clock.left(), spec.name,
                          estimates[spec.name])
                 waiting.remove(spec)
                 queue.append(spec)
@@ -186,7 +187,13 @@ class StackClassifier(Classifier):
         fold_texts = len(train) * (folds - 1) / folds if folds else 0
         chosen, waiting, planned, estimates = [], [], 0.0, {}
         for spec in specs:
-            estimates[spec.name] = seconds = round(self._estimate(spec, train, validation, seed, fold_texts), 1)
+            try:
+                seconds = round(self._estimate(spec, train, validation, seed, fold_texts), 1)
+            except EmobenchError as exc:  # e.g. a body folder that is not there: said, and the others go on
+                self.info.setdefault("left_out", []).append({"name": spec.name, "reason": f"not measurable: {exc}"})
+                log.warning("stack: %s left out: it could not be trained on a sample (%s)", spec.name, exc)
+                continue
+            estimates[spec.name] = seconds
             if planned + seconds <= clock.left() * (1 - RESERVE):
                 chosen.append(spec)
                 planned += seconds
@@ -197,6 +204,9 @@ class StackClassifier(Classifier):
                  ", ".join(f"{s.name} ~{estimates[s.name]:.0f} s" for s in chosen) or "nothing",
                  "; left out for time unless time is left: " + ", ".join(f"{s.name} (~{estimates[s.name]:.0f} s)"
                                                                         for s in waiting) if waiting else "")
+        if not chosen and not estimates:
+            raise EmobenchError(f"time_limit={self.params.time_limit:g}: no member could be trained on a sample: "
+                                + "; ".join(o["reason"] for o in self.info["left_out"]))
         if not chosen:
             fastest = min(estimates, key=estimates.get)
             raise EmobenchError(f"time_limit={self.params.time_limit:g}: no member fits; the fastest, {fastest}, needs "
@@ -314,7 +324,7 @@ class StackClassifier(Classifier):
             score = member.get("out_of_fold_macro_f1")
             lines.append(f"member {member.get('name')}" + (f": out-of-fold macro-F1 {score:.3f}" if score is not None else ""))
         for left in info.get("left_out", []):
-            lines.append(f"member {left.get('name')} left out for time: {left.get('reason')}")
+            lines.append(f"member {left.get('name')} left out: {left.get('reason')}")
         if info.get("out_of_fold_macro_f1") is not None:
             lines.append(f"stacked out of fold: macro-F1 {info['out_of_fold_macro_f1']:.3f} ({info.get('folds')} folds)")
         return lines
