@@ -3,6 +3,7 @@ retrained on every text. The folds are honest (no member scores a text it traine
 to trust, the mean combiner is the members' average, a saved stack scores as it did, single- and multi-label, and it is
 a model like any other through the CLI (train, compare, predict) while export and explain refuse it clearly."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -163,7 +164,8 @@ def test_a_stack_through_the_command_line(shared_root, tmp_path):
     result = runner.invoke(app, ["train", "--model", "stack", *members, "--data-dir", str(shared_root), "-o", str(tmp_path),
                                  "--name", "s", "-q"])
     assert result.exit_code == 0, result.output
-    assert "member tfidf: out-of-fold macro-F1" in result.output and "stacked out of fold" in result.output
+    assert "member tfidf: out-of-fold macro-F1" in result.output
+    assert "stacked, cross-validated on the out-of-fold scores" in result.output
     result = runner.invoke(app, ["predict", str(tmp_path / "s"), "i feel so happy today"])
     assert result.exit_code == 0 and "joy" in result.output, result.output
     result = runner.invoke(app, ["export", str(tmp_path / "s"), "-o", str(tmp_path / "e")])
@@ -220,10 +222,65 @@ def test_a_member_that_cannot_be_measured_is_left_out_with_why(data, tmp_path):
     assert left["name"] == f"hf:{missing}" and left["reason"].startswith("not measurable: ") and "no-such-model" in left["reason"]
 
 
+def test_measuring_is_part_of_the_time_limit(data, monkeypatch):
+    """Past 15% of the limit spent measuring, the remaining candidates are not measured (nor trained)."""
+    train, val, _ = data
+    import emobench.models.stack_parts as parts
+
+    spent = {"s": 0.0}
+
+    def estimate(self, spec, *a, **k):
+        spent["s"] += 200.0  # each measurement takes 200 s of a 1000 s limit
+        return 1.0
+    monkeypatch.setattr(StackClassifier, "_estimate", estimate)
+    monkeypatch.setattr(parts.Clock, "left", lambda self: 1000.0 - spent["s"])
+    model = build_model("stack", {"members": f"tfidf+{LSTM}+lstm-paper[epochs=1,hidden_size=4,glove=none]",
+                                  "folds": "2", "time_limit": "1000"})
+    model.fit(train, val, LABELS, seed=0, progress=False)
+    assert [m["name"] for m in model.info["members"]] == ["tfidf"]
+    reasons = {o["name"]: o["reason"] for o in model.info["left_out"]}
+    assert set(reasons) == {"lstm", "lstm-paper"} and all(r.startswith("not measured: ") for r in reasons.values())
+    assert any("only tfidf fitted the time limit" in w for w in model.info["warnings"])
+
+
+def test_a_combiner_for_other_members_or_with_nan_is_refused(stacked, tmp_path):
+    import shutil
+
+    from safetensors.numpy import load_file, save_file
+
+    from emobench.errors import RecordError
+
+    _, folder = stacked
+    for name, change in (("nan", lambda arrays, meta: (arrays["coef"].__setitem__((0, 0), np.nan), meta)),
+                         ("order", lambda arrays, meta: (None, {**meta, "emobench.members": '["lstm", "tfidf"]'}))):
+        copy = Path(shutil.copytree(folder, tmp_path / name))
+        path = copy / "stack.safetensors"
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="numpy") as handle:
+            meta = handle.metadata()
+        arrays = load_file(str(path))
+        _, meta = change(arrays, meta)
+        save_file(arrays, str(path), metadata=meta)
+        with pytest.warns(UserWarning), pytest.raises(RecordError, match="stack.safetensors: " + (
+                "tensor coef: expected finite" if name == "nan" else r"the combiner was trained on the members")):
+            load_model(copy, allow_modified=True)
+
+
+def test_a_member_folder_that_is_not_there_is_refused_before_anything_trains(data, tmp_path, monkeypatch):
+    train, val, _ = data
+    trained = []
+    monkeypatch.setattr(StackClassifier, "_fit_member", lambda self, spec, *a: trained.append(spec.name))
+    with pytest.raises(EmobenchError, match=r"stack member hf:.*no-such-model"):
+        build_model("stack", {"members": f"tfidf+hf:{tmp_path / 'no-such-model'}"}).fit(train, val, LABELS, progress=False)
+    assert trained == []
+
+
 def test_nothing_fitting_the_time_limit_is_a_clear_error(data, monkeypatch):
     train, val, _ = data
     _estimates(monkeypatch, {"tfidf": 5_000.0, "lstm": 10_000.0})
-    with pytest.raises(EmobenchError, match=r"time_limit=60: no member fits; the fastest, tfidf, needs about 5000 s"):
+    with pytest.raises(EmobenchError, match=r"time_limit of 60 s \(compare --preset best gives it 90% of --time-limit\): "
+                                            r"no member fits; the fastest, tfidf, needs about 5000 s"):
         build_model("stack", {"members": f"tfidf+{LSTM}", "time_limit": "60"}).fit(train, val, LABELS, progress=False)
 
 
@@ -281,3 +338,25 @@ def test_bad_time_limits_are_refused_before_anything_trains(args, message, share
     result = CliRunner().invoke(app, ["compare", *args, "--data-dir", str(shared_root), "-o", str(tmp_path / "c")])
     assert result.exit_code == 2 and message in result.output, result.output
     assert not (tmp_path / "c").exists()
+
+
+def test_damaged_member_weights_are_refused_naming_the_file(stacked, tmp_path):
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    from emobench.errors import RecordError
+
+    _, folder = stacked
+    copy = Path(shutil.copytree(folder, tmp_path / "nan"))
+    path = copy / "members" / "1-lstm" / "lstm.safetensors"
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:
+        meta = handle.metadata()
+    tensors = load_file(str(path))
+    name = next(k for k, v in tensors.items() if v.is_floating_point())
+    tensors[name][..., 0] = float("nan")
+    save_file(tensors, str(path), metadata=meta)
+    with pytest.warns(UserWarning), pytest.raises(RecordError, match=rf"lstm\.safetensors: tensor {name} holds NaN"):
+        load_model(copy, allow_modified=True)

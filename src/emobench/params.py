@@ -97,8 +97,14 @@ def shown(value, typed: str | None = None) -> str:
     """A parameter's value in a message: as the user typed it, a number bare (``2``, not the ``2.0`` it became), any
     other text quoted (``'auc'``, ``''``)."""
     if typed is None:
-        return repr(value)
-    return typed if _INT.fullmatch(typed) or _FLOAT.fullmatch(typed) else repr(typed)
+        text = repr(value)
+    else:
+        text = typed if _INT.fullmatch(typed) or _FLOAT.fullmatch(typed) else repr(typed)
+    # a value as long as a file (a tampered record, a pasted text) is named, not echoed
+    return text if len(text) <= SHOWN else f"{text[:SHOWN]}... ({len(text):,} characters)"
+
+
+SHOWN = 200
 
 
 def check_field(params_type: type, name: str, value, typed: str | None = None) -> None:

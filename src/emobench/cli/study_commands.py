@@ -118,8 +118,8 @@ def _duration(text: str | None) -> float | None:
     match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([smh]?)\s*", text)
     seconds = float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)] if match else 0
     if not match or not 0 < seconds < 10**8:
-        raise EmobenchError(f"--time-limit {text!r}: expected a positive duration: seconds, or a number with s, m or h "
-                            "(e.g. 30m)")
+        raise EmobenchError(f"--time-limit {text!r}: expected a positive duration under 100,000,000 s: seconds, or a "
+                            "number with s, m or h (e.g. 90, 1.5m, 30m, 2h)")
     return seconds
 
 

@@ -41,7 +41,15 @@ class LinearHead:
                 f"{prefix}classes": self.classes}
 
     @classmethod
-    def from_arrays(cls, arrays: dict, kind: str, prefix: str = "") -> "LinearHead":
+    def from_arrays(cls, arrays: dict, kind: str, prefix: str = "", where=None) -> "LinearHead":
+        """The head saved by ``arrays()``; ``where`` (the weights file) names it when a coefficient is not finite."""
+        from ..errors import RecordError
+
+        for key in (f"{prefix}coef", f"{prefix}intercept"):
+            value = np.asarray(arrays[key])
+            if value.dtype.kind != "f" or not np.isfinite(value).all():
+                raise RecordError(f"{where}: tensor {key}: expected finite floating-point numbers"
+                                  + ("" if value.dtype.kind != "f" else " (it holds NaN or infinity)"))
         return cls(arrays[f"{prefix}coef"], arrays[f"{prefix}intercept"], arrays[f"{prefix}classes"], kind)
 
 

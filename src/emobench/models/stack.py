@@ -9,6 +9,7 @@ coefficients as safetensors. A stack cannot be exported to ONNX as one graph; di
 (``emobench distill``) for a single fast model."""
 from __future__ import annotations
 
+import json
 import time
 import warnings
 from dataclasses import dataclass
@@ -25,67 +26,17 @@ from ..params import param
 from ..records.model import MODEL_FILE, ModelRecord
 from .base import Classifier, check_weights_labels, safetensors_metadata
 from .linear import LinearHead, fit_head
-from .stack_parts import Clock, Recorded, macro_f1, parse_members
+from .stack_parts import (MEMBERS, Clock, Recorded, StackParams, check_sources, macro_f1, member_folder,  # noqa: F401
+                          member_specs, parse_members)
 
 WEIGHTS = "stack.safetensors"
-MEMBERS = "members"
+MEMBERS_KEY = "emobench.members"  # the combiner's file names the members its columns are, in order
 FLOOR = 1e-6  # probabilities are clipped here before their logarithm (a member that is certain and wrong)
 C_GRID = [0.01, 0.1, 1.0, 10.0]
 PROBE = 200  # texts of the smaller sample a member's training time is measured on (time_limit)
 SAFETY = 1.15  # estimates are raised this much: early stopping, not a sample's size, decides a real run's epochs
-RESERVE = 0.05  # of the time left, kept for the combiner, calibration and scoring  # the combiner's regularisation, chosen by cross-validation on the out-of-fold scores
-
-
-@dataclass
-class StackParams:
-    members: str = param("tfidf+lstm+static", doc="model names joined by + (two or more, any family but stack), each "
-                         "with its own parameters in brackets if wanted: tfidf+lstm[epochs=5,glove=none]")
-    folds: int = param(5, ge=2, le=20, doc="out-of-fold scoring: each member is trained folds + 1 times")
-    combiner: Literal["logreg", "mean"] = param("logreg", doc="mean: the members' averaged probabilities (an ablation)")
-    small_data: bool = param(False, doc="members use their families' defaults for a data budget (set on a budget)")
-    time_limit: float = param(0.0, ge=0, doc="seconds for the whole fit (0: none): members are measured on small "
-                              "samples first, those that do not fit are left out (said, recorded), and a member whose "
-                              "folds run slower than measured is dropped")
-
-    def parsed(self) -> list[tuple[str, dict]]:
-        """The members as (model name, parameter overrides)."""
-        return parse_members(self.members)
-
-    def names(self) -> list[str]:
-        return [name for name, _ in self.parsed()]
-
-    def check(self) -> str | None:
-        try:
-            member_specs(self)
-        except EmobenchError as exc:
-            return f"parameters members={self.members!r}: {exc.args[0]}"
-        return None
-
-
-def member_specs(params: StackParams) -> list:
-    """The members' specs: their names' defaults (on a budget, their families' small-data defaults) and overrides."""
-    from .registry import family_of, is_baseline, resolve, small_data
-
-    members = params.parsed()
-    names = [name for name, _ in members]
-    if len(members) < 2:
-        raise EmobenchError("expected two or more members joined by + (e.g. tfidf+lstm)")
-    if len(set(names)) != len(names):
-        raise EmobenchError("a model is named twice")
-    specs = []
-    for name, overrides in members:
-        if family_of(name) == StackClassifier.family:
-            raise EmobenchError("a stack cannot hold a stack")
-        if is_baseline(name):
-            raise EmobenchError(f"{name} is a baseline, not a model to stack")
-        specs.append(resolve(name, {**(small_data(name) if params.small_data else {}), **overrides}))
-    return specs
-
-
-def member_folder(index: int, name: str) -> str:
-    from .registry import folder_name
-
-    return f"{MEMBERS}/{index}-{folder_name(name)}"
+RESERVE = 0.05  # of the time left, kept for the combiner, calibration and scoring
+MEASURING = 0.15  # of the time limit, at most, spent measuring candidates before training  # the combiner's regularisation, chosen by cross-validation on the out-of-fold scores
 
 
 # `compare --preset best`: every family worth stacking, cheapest and most useful first; --time-limit keeps those that
@@ -110,6 +61,8 @@ class StackClassifier(Classifier):
 
         started = time.perf_counter()
         specs = member_specs(self.params)
+        if not self.params.time_limit:  # a member's model folder checked before any member trains
+            check_sources(specs)
         folds = self._folds(train, seed) if self.params.combiner == "logreg" else []
         said: dict[str, None] = {}
         clock = Clock(started, self.params.time_limit)
@@ -135,6 +88,9 @@ class StackClassifier(Classifier):
             self._leave_out(spec.name, f"estimated {estimates[spec.name]:.0f} s for {len(folds) + 1} fits, more than "
                             f"the time left of time_limit={self.params.time_limit:g}", said, quiet=True)
         order = [name for name in self.params.names() if name in trained]  # saved and scored in the order given
+        if len(order) == 1 and len(specs) > 1:
+            said.setdefault(f"only {order[0]} fitted the time limit: this stack is {order[0]} alone, recalibrated", None)
+            log.warning("stack: only %s fitted the time limit: the stack is %s alone", order[0], order[0])
         self.members = [trained[name][0] for name in order]
         member_info = [trained[name][2] for name in order]
         if self.params.combiner == "logreg":
@@ -143,7 +99,8 @@ class StackClassifier(Classifier):
             truth = self.truth(train)
             for info, scores in zip(member_info, oof):
                 info["out_of_fold_macro_f1"] = macro_f1(truth, scores, self.multi_label)
-            self.info["out_of_fold_macro_f1"] = macro_f1(truth, self.probabilities(self._combine(oof)), self.multi_label)
+            self.info["cross_validated_macro_f1"] = macro_f1(truth, self._cross_validated(oof, train, folds, chosen),
+                                                             self.multi_label)
             self.info["combiner_C"] = chosen
         else:
             self.head = None
@@ -187,6 +144,14 @@ class StackClassifier(Classifier):
         fold_texts = len(train) * (folds - 1) / folds if folds else 0
         chosen, waiting, planned, estimates = [], [], 0.0, {}
         for spec in specs:
+            spent = clock.limit - clock.left()
+            if estimates and (spent > MEASURING * clock.limit or planned >= clock.left() * (1 - RESERVE)):
+                # measuring is part of the limit: past its share, or once the planned members fill the time, the
+                # remaining candidates are not measured (and not trained)
+                self.info.setdefault("left_out", []).append({"name": spec.name, "reason": (
+                    f"not measured: {spent:.0f} s of time_limit={self.params.time_limit:g} went to measuring and "
+                    f"{planned:.0f} s are planned")})
+                continue
             try:
                 seconds = round(self._estimate(spec, train, validation, seed, fold_texts), 1)
             except EmobenchError as exc:  # e.g. a body folder that is not there: said, and the others go on
@@ -209,8 +174,9 @@ class StackClassifier(Classifier):
                                 + "; ".join(o["reason"] for o in self.info["left_out"]))
         if not chosen:
             fastest = min(estimates, key=estimates.get)
-            raise EmobenchError(f"time_limit={self.params.time_limit:g}: no member fits; the fastest, {fastest}, needs "
-                                f"about {estimates[fastest]:.0f} s (with the time already spent measuring)")
+            raise EmobenchError(f"the stack's time_limit of {self.params.time_limit:g} s (compare --preset best gives it "
+                                f"90% of --time-limit): no member fits; the fastest, {fastest}, needs about "
+                                f"{estimates[fastest]:.0f} s, and measuring took {clock.limit - clock.left():.0f} s")
         return chosen, waiting, estimates
 
     def _estimate(self, spec, train: Split, validation: Split | None, seed: int, fold_texts: float) -> float:
@@ -291,6 +257,20 @@ class StackClassifier(Classifier):
 
         return fit_head(x, train, len(self.label_names), self.multi_label, estimator, "logreg"), chosen
 
+    def _cross_validated(self, oof: np.ndarray, train: Split, folds: list, chosen: list[float]) -> np.ndarray:
+        """The combiner's own out-of-fold probabilities (fitted on the other folds' scores, at the regularisation chosen
+        on all of them): an honest estimate of the stack, where scoring the scores it was fitted on would flatter it."""
+        from sklearn.linear_model import LogisticRegression
+
+        x = self._features(oof)
+        out = np.zeros((len(train), len(self.label_names)))
+        C = float(np.median(chosen)) if chosen else 1.0
+        for fit_rows, held_rows in folds:
+            head = fit_head(x[fit_rows], train.subset(fit_rows), len(self.label_names), self.multi_label,
+                            lambda: LogisticRegression(C=C, max_iter=2000), "logreg")
+            out[held_rows] = head.scores(x[held_rows], len(self.label_names))
+        return self.probabilities(out)
+
     def _combine(self, member_probs: np.ndarray) -> np.ndarray:
         if self.head is None:  # mean: the averaged probabilities as logits the Scorer turns back into them
             mean = np.clip(member_probs.mean(axis=0), FLOOR, 1.0)
@@ -325,8 +305,9 @@ class StackClassifier(Classifier):
             lines.append(f"member {member.get('name')}" + (f": out-of-fold macro-F1 {score:.3f}" if score is not None else ""))
         for left in info.get("left_out", []):
             lines.append(f"member {left.get('name')} left out: {left.get('reason')}")
-        if info.get("out_of_fold_macro_f1") is not None:
-            lines.append(f"stacked out of fold: macro-F1 {info['out_of_fold_macro_f1']:.3f} ({info.get('folds')} folds)")
+        if info.get("cross_validated_macro_f1") is not None:
+            lines.append(f"stacked, cross-validated on the out-of-fold scores: macro-F1 "
+                         f"{info['cross_validated_macro_f1']:.3f} ({info.get('folds')} folds)")
         return lines
 
     # -- persistence
@@ -337,8 +318,9 @@ class StackClassifier(Classifier):
         for i, name in enumerate(self.params.names()):
             if name in kept:
                 self.members[kept.index(name)].save(directory / member_folder(i, name))
-        if self.head is not None:
-            save_file(self.head.arrays(), str(directory / WEIGHTS), metadata=self.weights_metadata())
+        if self.head is not None:  # the combiner's columns are its members' in this order: said in its file
+            save_file(self.head.arrays(), str(directory / WEIGHTS),
+                      metadata={**self.weights_metadata(), MEMBERS_KEY: json.dumps(kept, ensure_ascii=False)})
 
     def _load_weights(self, folder: Folder, record: ModelRecord) -> None:
         from .registry import family_class, family_of
@@ -367,13 +349,17 @@ class StackClassifier(Classifier):
         missing = [key for key in ("coef", "intercept", "classes") if key not in arrays]
         if missing:
             raise RecordError(f"{path}: no tensor {missing[0]}; the weights are not an emobench stack's")
-        head = LinearHead.from_arrays(arrays, "logreg")
+        head = LinearHead.from_arrays(arrays, "logreg", where=path)
         features = len(members) * len(record.label_names)
         if head.coef.ndim != 2 or head.coef.shape[1] != features or head.intercept.shape != (head.coef.shape[0],):
             raise RecordError(f"{path}: coefficients of shape {head.coef.shape} do not fit {len(members)} members x "
                               f"{len(record.label_names)} labels")
         outputs = head.coef.shape[0] if record.multi_label else len(record.label_names)
-        check_weights_labels(record, outputs, path, safetensors_metadata(path))
+        metadata = safetensors_metadata(path) or {}
+        check_weights_labels(record, outputs, path, metadata)
+        if metadata.get(MEMBERS_KEY) != json.dumps(kept, ensure_ascii=False):
+            raise RecordError(f"{path}: the combiner was trained on the members {metadata.get(MEMBERS_KEY, 'not recorded')},"
+                              f" not {json.dumps(kept, ensure_ascii=False)} (emobench_model.json's members in order)")
         classes = head.classes
         if classes.dtype.kind not in "iu" or classes.ndim != 1 or len(set(classes.tolist())) != len(classes) or \
                 (len(classes) and (classes.min() < 0 or classes.max() >= len(record.label_names))):

@@ -1,14 +1,19 @@
-"""The stack family's small parts: its members as written in ``members=`` (names with bracketed parameters), the clock
-of its time limit, and the combiner's estimator noting the regularisation it chose."""
+"""The stack family's small parts: its parameters and members as written in ``members=`` (names with bracketed
+parameters), the clock of its time limit, and the combiner's estimator noting the regularisation it chose."""
 from __future__ import annotations
 
 import re
 import time
 import warnings
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from ..errors import EmobenchError
+from ..params import param
+
+MEMBERS = "members"  # the folder of the members' model folders
 
 _MEMBER = re.compile(r"([^\[\]+]+)(?:\[([^\[\]]*)\])?")
 
@@ -73,3 +78,70 @@ def macro_f1(truth: np.ndarray, probs: np.ndarray, multi_label: bool) -> float:
 
     pred = (probs >= 0.5).astype(int) if multi_label else probs.argmax(axis=1)
     return round(float(f1_score(truth, pred, average="macro", zero_division=0)), 4)
+
+
+@dataclass
+class StackParams:
+    members: str = param("tfidf+lstm+static", doc="model names joined by + (two or more, any family but stack), each "
+                         "with its own parameters in brackets if wanted: tfidf+lstm[epochs=5,glove=none]")
+    folds: int = param(5, ge=2, le=20, doc="out-of-fold scoring: each member is trained folds + 1 times")
+    combiner: Literal["logreg", "mean"] = param("logreg", doc="mean: the members' averaged probabilities (an ablation)")
+    small_data: bool = param(False, doc="members use their families' defaults for a data budget (set on a budget)")
+    time_limit: float = param(0.0, ge=0, doc="seconds for the whole fit (0: none): members are measured on small "
+                              "samples first, those that do not fit are left out (said, recorded), and a member whose "
+                              "folds run slower than measured is dropped")
+
+    def parsed(self) -> list[tuple[str, dict]]:
+        """The members as (model name, parameter overrides)."""
+        return parse_members(self.members)
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.parsed()]
+
+    def check(self) -> str | None:
+        try:
+            member_specs(self)
+        except EmobenchError as exc:
+            return f"parameters members={self.members!r}: {exc.args[0]}"
+        return None
+
+
+def member_specs(params: StackParams) -> list:
+    """The members' specs: their names' defaults (on a budget, their families' small-data defaults) and overrides."""
+    from .registry import family_of, is_baseline, resolve, small_data
+    from .stack import StackClassifier
+
+    members = params.parsed()
+    names = [name for name, _ in members]
+    if len(members) < 2:
+        raise EmobenchError("expected two or more members joined by + (e.g. tfidf+lstm)")
+    if len(set(names)) != len(names):
+        raise EmobenchError("a model is named twice")
+    specs = []
+    for name, overrides in members:
+        if family_of(name) == StackClassifier.family:
+            raise EmobenchError("a stack cannot hold a stack")
+        if is_baseline(name):
+            raise EmobenchError(f"{name} is a baseline, not a model to stack")
+        specs.append(resolve(name, {**(small_data(name) if params.small_data else {}), **overrides}))
+    return specs
+
+
+def check_sources(specs: list) -> None:
+    """Every member's model folder (``pretrained``, ``body``) as a run checks its own before reading data."""
+    from .pretrained import check_source
+    from .transformer import resolve_pretrained
+
+    for spec in specs:
+        source = getattr(spec.params, "pretrained", None)
+        if isinstance(source, str):
+            try:
+                check_source(resolve_pretrained(source), "pretrained")
+            except EmobenchError as exc:
+                raise EmobenchError(f"stack member {spec.name}: {exc.args[0]}") from None
+
+
+def member_folder(index: int, name: str) -> str:
+    from .registry import folder_name
+
+    return f"{MEMBERS}/{index}-{folder_name(name)}"

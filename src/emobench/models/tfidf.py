@@ -202,7 +202,7 @@ class TfidfClassifier(Classifier):
             if arrays[f"{name}.idf"].shape != (len(saved.vocabularies[name]),):
                 raise RecordError(f"{where}: field vocabularies.{name}: {len(saved.vocabularies[name])} terms, but the "
                                   f"weights hold {arrays[f'{name}.idf'].shape[0]} idf values")
-        head = LinearHead.from_arrays(arrays, saved.kind)
+        head = LinearHead.from_arrays(arrays, saved.kind, where=path)
         features = sum(len(saved.vocabularies[name]) for name in expected)
         classes = head.classes
         if head.coef.ndim != 2 or head.coef.shape[1] != features or head.intercept.shape != (head.coef.shape[0],):

@@ -92,9 +92,13 @@ class TorchClassifier(Classifier):
         if missing or unknown:
             raise RecordError(f"{path}: tensors {', '.join(missing[:3] or unknown[:3])} "
                               f"{'missing' if missing else 'not of this model'}; the weights are not this model's")
+        import torch
+
         for name, tensor in expected.items():
             if tuple(state[name].shape) != tuple(tensor.shape):
                 raise RecordError(f"{path}: tensor {name} has shape {tuple(state[name].shape)}, the model's "
                                   f"parameters {tuple(tensor.shape)}; the weights and the description disagree")
+            if state[name].is_floating_point() and not bool(torch.isfinite(state[name]).all()):
+                raise RecordError(f"{path}: tensor {name} holds NaN or infinity; the weights are damaged")
         module.load_state_dict(state)
         module.eval()

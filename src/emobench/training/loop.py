@@ -378,7 +378,8 @@ class Trainer:
         module.eval()
         batches = length_order([length_of(f) for f in features], self.params.eval_batch_size)
         batches = batches[acc.process_index :: acc.num_processes]
-        local = batch_logits(module, features, self.raw_collate, batches, acc.device, acc.autocast)
+        # in fp32, as the trained model scores: the epoch kept is chosen on the scores it will give
+        local = batch_logits(module, features, self.raw_collate, batches, acc.device)
         if not len(local[1]):
             local = (local[0], np.zeros((0, self.num_labels), np.float32))
         parts = gather_object([local]) if acc.num_processes > 1 else [local]

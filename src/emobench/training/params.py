@@ -33,5 +33,6 @@ class TrainParams:
     fused_optimizer: bool = True  # torch's fused Adam/AdamW kernels where available (else foreach)
     flush_denormal: bool = True  # CPU: flush denormal floats to zero while training (faster; see training/loop.py)
     compile: bool = False  # torch.compile the module (GPU; on 2 CPU cores it cost 2 minutes and gained nothing)
-    pad_multiple: int | None = param(None, ge=1, doc="pad batches to a multiple of this; none: 8 on a GPU, 1 on the CPU")
+    pad_multiple: int | None = param(None, ge=1, le=1024, doc="pad batches to a multiple of this; none: 8 on a GPU, 1 "
+                                                              "on the CPU")
     loader_workers: int = param(2, ge=0, doc="data loader worker processes on a GPU (the CPU collates in-process)")
