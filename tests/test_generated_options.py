@@ -97,8 +97,17 @@ def read_value(hint, meta: dict, typed: str):
     return False, None
 
 
+def as_shown(text: str) -> list[str]:
+    """How a typed value appears in a message: bare or quoted, and past 200 characters cut, with its length said
+    (emobench/params.py shown)."""
+    from emobench.params import SHOWN
+
+    forms = [text, repr(text)]
+    return [f if len(f) <= SHOWN else f"{f[:SHOWN]}... ({len(f):,} characters)" for f in forms]
+
+
 def quoted_as_typed(line: str, key: str, typed: str) -> bool:
-    return f"{key}={typed}" in line or f"{key}={typed!r}" in line
+    return any(f"{key}={form}" in line for form in as_shown(typed))
 
 
 def assert_quotes_only_typed(line: str, typed: dict[str, str]) -> None:
@@ -108,7 +117,7 @@ def assert_quotes_only_typed(line: str, typed: dict[str, str]) -> None:
         match = re.search(rf"(?<![\w.]){re.escape(key)}=", line)
         if match:
             rest = line[match.end():]
-            assert rest.startswith(text) or rest.startswith(repr(text)), (key, text, line)
+            assert any(rest.startswith(form) for form in as_shown(text)), (key, text, line)
 
 
 # ---------------------------------------------------------------- values as typed
