@@ -14,17 +14,13 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 from common import RESULTS, print_table, write_results
-from stack import TARGETS, averaged, scored, throughput
+from stack import TARGETS, ablation_rows, student_row, summarise
 
 from emobench.data import DatasetConfig, load_dataset
-from emobench.evaluation.statistics import mean_interval
-from emobench.experiments.distill import distill
 from emobench.experiments.study import CompareConfig, run_comparison
 from emobench.models import load_model
 from emobench.records.run import RunRecord
-from emobench.serving import Predictor
 
 RUNS = Path(__file__).parent / "runs" / "best"
 
@@ -52,36 +48,10 @@ def one_seed(dataset: str, limit: float, seed: int, student: str | None) -> list
              "member_seconds": {m["name"]: m["train_seconds"] for m in stack.info["members"]},
              "out_of_fold_macro_f1": {m["name"]: m.get("out_of_fold_macro_f1") for m in stack.info["members"]},
              "comparison": str(RUNS / name)}]
-    rows.append({"seed": seed, "system": "mean of the same members", **scored(averaged(stack, corpus), corpus)})
-    for member_name, member in zip(stack.kept_names(), stack.members):
-        rows.append({"seed": seed, "system": f"member {member_name}", **scored(member, corpus)})
+    rows += ablation_rows(seed, stack, corpus)
     if student:
-        run = distill(folder, student, seed=seed, output_dir=RUNS, progress=False, name=f"{name}-student-{student}")
-        texts = list(corpus["test"].texts)
-        speeds = {f"{who}_per_s_batch{b}": throughput(p, texts, b)
-                  for who, p in (("teacher", Predictor(folder)), ("student", Predictor(run.folder))) for b in (1, 64)}
-        test = run.metrics.splits["test"]
-        rows.append({"seed": seed, "system": f"student {student}", "accuracy": test.accuracy, "macro_f1": test.macro.f1,
-                     "train_seconds": run.metrics.train_seconds, "kept_macro_f1": test.macro.f1 / row.macro_f1, **speeds,
-                     "speedup_batch1": speeds["student_per_s_batch1"] / speeds["teacher_per_s_batch1"],
-                     "speedup_batch64": speeds["student_per_s_batch64"] / speeds["teacher_per_s_batch64"]})
+        rows.append(student_row(folder, student, seed, corpus, row.macro_f1, RUNS, f"{name}-student-{student}"))
     return rows
-
-
-def summarise(rows: list[dict]) -> list[dict]:
-    out = []
-    for system in dict.fromkeys(r["system"] for r in rows):
-        chosen = [r for r in rows if r["system"] == system]
-        line = {"system": system, "seeds": len(chosen)}
-        for key in ("accuracy", "macro_f1", "compare_seconds", "over_limit", "kept_macro_f1", "speedup_batch1",
-                    "speedup_batch64"):
-            values = [r[key] for r in chosen if r.get(key) is not None]
-            if values:
-                line[key] = float(np.mean(values))
-                if len(values) > 1 and key in ("accuracy", "macro_f1", "kept_macro_f1"):
-                    line[f"{key}_ci95"] = list(mean_interval(values)[1:])
-        out.append(line)
-    return out
 
 
 def main() -> None:
@@ -102,7 +72,8 @@ def main() -> None:
     print_table(f"seed {args.seed}", [r for r in rows if r["seed"] == args.seed],
                 ["system", "accuracy", "macro_f1", "compare_seconds", "over_limit", "kept_macro_f1", "speedup_batch1",
                  "speedup_batch64"])
-    summary = summarise(rows)
+    summary = summarise(rows, ("accuracy", "macro_f1", "compare_seconds", "over_limit", "kept_macro_f1",
+                               "speedup_batch1", "speedup_batch64"))
     print_table(f"compare --preset best --time-limit {args.time_limit} on {args.dataset}; target: "
                 f"{TARGETS.get(args.dataset, '-')}", summary,
                 ["system", "seeds", "accuracy", "accuracy_ci95", "macro_f1", "macro_f1_ci95", "compare_seconds",

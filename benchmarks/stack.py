@@ -56,6 +56,46 @@ def averaged(stack, corpus):
     return mean
 
 
+def ablation_rows(seed: int, stack, corpus) -> list[dict]:
+    """The stack's ingredients from the same run: the same members averaged, and each member alone."""
+    rows = [{"seed": seed, "system": "mean of the same members", **scored(averaged(stack, corpus), corpus)}]
+    for name, member in zip(stack.kept_names(), stack.members):
+        rows.append({"seed": seed, "system": f"member {name}", **scored(member, corpus)})
+    return rows
+
+
+def student_row(teacher: Path, student: str, seed: int, corpus, teacher_macro_f1: float, output_dir: Path,
+                name: str) -> dict:
+    """A student distilled from the teacher run, its share of the teacher's test macro-F1, and both timed through the
+    Predictor at batch 1 and 64 on the test texts."""
+    run = distill(teacher, student, seed=seed, output_dir=output_dir, progress=False, name=name)
+    texts = list(corpus["test"].texts)
+    speeds = {f"{who}_per_s_batch{b}": throughput(p, texts, b)
+              for who, p in (("teacher", Predictor(teacher)), ("student", Predictor(run.folder))) for b in (1, 64)}
+    test = run.metrics.splits["test"]
+    return {"seed": seed, "system": f"student {student}", "accuracy": test.accuracy, "macro_f1": test.macro.f1,
+            "train_seconds": run.metrics.train_seconds, "kept_macro_f1": test.macro.f1 / teacher_macro_f1, **speeds,
+            "speedup_batch1": speeds["student_per_s_batch1"] / speeds["teacher_per_s_batch1"],
+            "speedup_batch64": speeds["student_per_s_batch64"] / speeds["teacher_per_s_batch64"],
+            "run": str(run.folder)}
+
+
+def summarise(rows: list[dict], keys: tuple[str, ...]) -> list[dict]:
+    """Per system: the mean of each of ``keys`` over seeds, with a 95% t-interval for the scores."""
+    out = []
+    for system in dict.fromkeys(r["system"] for r in rows):
+        chosen = [r for r in rows if r["system"] == system]
+        line = {"system": system, "seeds": len(chosen)}
+        for key in keys:
+            values = [r[key] for r in chosen if r.get(key) is not None]
+            if values:
+                line[key] = float(np.mean(values))
+                if len(values) > 1 and key in ("accuracy", "macro_f1", "kept_macro_f1"):
+                    line[f"{key}_ci95"] = list(mean_interval(values)[1:])
+        out.append(line)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dataset", default="emotion")
@@ -76,41 +116,19 @@ def main() -> None:
         corpus = load_dataset(args.dataset)
         stack = load_model(run.folder)
         test = run.metrics.splits["test"]
-        row = {"seed": seed, "system": "stack", "accuracy": test.accuracy, "macro_f1": test.macro.f1,
-               "train_seconds": run.metrics.train_seconds, "out_of_fold_macro_f1": stack.info.get("out_of_fold_macro_f1"),
-               "members": stack.info.get("members"), "run": str(run.folder)}
-        rows.append(row)
-        rows.append({"seed": seed, "system": "mean of the same members", **scored(averaged(stack, corpus), corpus)})
-        for name, member in zip(stack.params.names(), stack.members):
-            rows.append({"seed": seed, "system": f"member {name}", **scored(member, corpus)})
+        rows.append({"seed": seed, "system": "stack", "accuracy": test.accuracy, "macro_f1": test.macro.f1,
+                     "train_seconds": run.metrics.train_seconds,
+                     "cross_validated_macro_f1": stack.info.get("cross_validated_macro_f1"),
+                     "members": stack.info.get("members"), "run": str(run.folder)})
+        rows += ablation_rows(seed, stack, corpus)
         if args.distill:
-            student = distill(run.folder, args.distill, seed=seed, output_dir=RUNS, progress=False,
-                              name=f"{run.folder.name}-student-{args.distill}")
-            texts = list(corpus["test"].texts)
-            teacher_p, student_p = Predictor(run.folder), Predictor(student.folder)
-            speeds = {f"{who}_per_s_batch{b}": throughput(p, texts, b)
-                      for who, p in (("teacher", teacher_p), ("student", student_p)) for b in (1, 64)}
-            s_test = student.metrics.splits["test"]
-            rows.append({"seed": seed, "system": f"student {args.distill}", "accuracy": s_test.accuracy,
-                         "macro_f1": s_test.macro.f1, "train_seconds": student.metrics.train_seconds,
-                         "kept_macro_f1": s_test.macro.f1 / test.macro.f1, **speeds,
-                         "speedup_batch1": speeds["student_per_s_batch1"] / speeds["teacher_per_s_batch1"],
-                         "speedup_batch64": speeds["student_per_s_batch64"] / speeds["teacher_per_s_batch64"],
-                         "run": str(student.folder)})
+            rows.append(student_row(run.folder, args.distill, seed, corpus, test.macro.f1, RUNS,
+                                    f"{run.folder.name}-student-{args.distill}"))
         print_table(f"{args.dataset}, seed {seed}", [r for r in rows if r["seed"] == seed],
                     ["system", "accuracy", "macro_f1", "train_seconds", "kept_macro_f1", "speedup_batch1",
                      "speedup_batch64"])
-    summary = []
-    for system in dict.fromkeys(r["system"] for r in rows):
-        chosen = [r for r in rows if r["system"] == system]
-        line = {"system": system, "seeds": len(chosen)}
-        for key in ("accuracy", "macro_f1", "train_seconds", "kept_macro_f1", "speedup_batch1", "speedup_batch64"):
-            values = [r[key] for r in chosen if r.get(key) is not None]
-            if values:
-                line[key] = float(np.mean(values))
-                if len(values) > 1 and key in ("accuracy", "macro_f1", "kept_macro_f1"):
-                    line[f"{key}_ci95"] = list(mean_interval(values)[1:])
-        summary.append(line)
+    summary = summarise(rows, ("accuracy", "macro_f1", "train_seconds", "kept_macro_f1", "speedup_batch1",
+                               "speedup_batch64"))
     print_table(f"stack on {args.dataset} ({args.members}, {args.folds} folds); target: {TARGETS.get(args.dataset, '-')}",
                 summary, ["system", "seeds", "accuracy", "accuracy_ci95", "macro_f1", "macro_f1_ci95", "train_seconds",
                           "kept_macro_f1", "speedup_batch1", "speedup_batch64"])

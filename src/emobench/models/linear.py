@@ -36,6 +36,15 @@ class LinearHead:
         out[:, self.classes] = self.decision(x)
         return out
 
+    def check_classes(self, outputs: int, labels: int, where) -> None:
+        """The class ids of a loaded head: distinct integers below ``outputs`` (its rows' labels, of ``labels``)."""
+        from ..errors import RecordError
+
+        classes = self.classes
+        if classes.dtype.kind not in "iu" or classes.ndim != 1 or len(set(classes.tolist())) != len(classes) or \
+                (len(classes) and (classes.min() < 0 or classes.max() >= outputs)):
+            raise RecordError(f"{where}: class ids {classes.tolist()[:20]} do not fit {labels} labels")
+
     def arrays(self, prefix: str = "") -> dict[str, np.ndarray]:
         return {f"{prefix}coef": np.ascontiguousarray(self.coef), f"{prefix}intercept": self.intercept,
                 f"{prefix}classes": self.classes}

@@ -12,9 +12,7 @@ from __future__ import annotations
 import json
 import time
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 
@@ -22,7 +20,6 @@ from ..data import Split
 from ..errors import EmobenchError, EmobenchWarning, RecordError
 from ..files import read_tensors
 from ..manifest import Folder
-from ..params import param
 from ..records.model import MODEL_FILE, ModelRecord
 from .base import Classifier, check_weights_labels, safetensors_metadata
 from .linear import LinearHead, fit_head
@@ -32,11 +29,11 @@ from .stack_parts import (MEMBERS, Clock, Recorded, StackParams, check_sources, 
 WEIGHTS = "stack.safetensors"
 MEMBERS_KEY = "emobench.members"  # the combiner's file names the members its columns are, in order
 FLOOR = 1e-6  # probabilities are clipped here before their logarithm (a member that is certain and wrong)
-C_GRID = [0.01, 0.1, 1.0, 10.0]
+C_GRID = [0.01, 0.1, 1.0, 10.0]  # the combiner's regularisation, chosen by cross-validation on the out-of-fold scores
 PROBE = 200  # texts of the smaller sample a member's training time is measured on (time_limit)
 SAFETY = 1.15  # estimates are raised this much: early stopping, not a sample's size, decides a real run's epochs
 RESERVE = 0.05  # of the time left, kept for the combiner, calibration and scoring
-MEASURING = 0.15  # of the time limit, at most, spent measuring candidates before training  # the combiner's regularisation, chosen by cross-validation on the out-of-fold scores
+MEASURING = 0.15  # of the time limit, at most, spent measuring candidates before training
 
 
 # `compare --preset best`: every family worth stacking, cheapest and most useful first; --time-limit keeps those that
@@ -95,11 +92,12 @@ class StackClassifier(Classifier):
         member_info = [trained[name][2] for name in order]
         if self.params.combiner == "logreg":
             oof = np.stack([trained[name][1] for name in order])
-            self.head, chosen = self._fit_combiner(oof, train)
+            x = self._features(oof)
+            self.head, chosen = self._fit_combiner(x, train)
             truth = self.truth(train)
             for info, scores in zip(member_info, oof):
                 info["out_of_fold_macro_f1"] = macro_f1(truth, scores, self.multi_label)
-            self.info["cross_validated_macro_f1"] = macro_f1(truth, self._cross_validated(oof, train, folds, chosen),
+            self.info["cross_validated_macro_f1"] = macro_f1(truth, self._cross_validated(x, train, folds, chosen),
                                                              self.multi_label)
             self.info["combiner_C"] = chosen
         else:
@@ -144,7 +142,7 @@ class StackClassifier(Classifier):
         fold_texts = len(train) * (folds - 1) / folds if folds else 0
         chosen, waiting, planned, estimates = [], [], 0.0, {}
         for spec in specs:
-            spent = clock.limit - clock.left()
+            spent = clock.spent()
             if estimates and (spent > MEASURING * clock.limit or planned >= clock.left() * (1 - RESERVE)):
                 # measuring is part of the limit: past its share, or once the planned members fill the time, the
                 # remaining candidates are not measured (and not trained)
@@ -176,7 +174,7 @@ class StackClassifier(Classifier):
             fastest = min(estimates, key=estimates.get)
             raise EmobenchError(f"the stack's time_limit of {self.params.time_limit:g} s (compare --preset best gives it "
                                 f"90% of --time-limit): no member fits; the fastest, {fastest}, needs about "
-                                f"{estimates[fastest]:.0f} s, and measuring took {clock.limit - clock.left():.0f} s")
+                                f"{estimates[fastest]:.0f} s, and measuring took {clock.spent():.0f} s")
         return chosen, waiting, estimates
 
     def _estimate(self, spec, train: Split, validation: Split | None, seed: int, fold_texts: float) -> float:
@@ -236,10 +234,10 @@ class StackClassifier(Classifier):
         logs = np.log(np.clip(member_probs, FLOOR, 1.0))
         return logs.transpose(1, 0, 2).reshape(member_probs.shape[1], -1)
 
-    def _fit_combiner(self, oof: np.ndarray, train: Split) -> tuple[LinearHead, list[float]]:
+    def _fit_combiner(self, x: np.ndarray, train: Split) -> tuple[LinearHead, list[float]]:
+        """The combiner trained on the members' out-of-fold features ``x`` (``_features``)."""
         from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 
-        x = self._features(oof)
         y = self.truth(train)
         if self.multi_label:  # the labels the head learns (a label always or never there gets a constant)
             varying = [(int(y[:, k].sum()), int(len(y) - y[:, k].sum())) for k in range(y.shape[1])]
@@ -257,12 +255,11 @@ class StackClassifier(Classifier):
 
         return fit_head(x, train, len(self.label_names), self.multi_label, estimator, "logreg"), chosen
 
-    def _cross_validated(self, oof: np.ndarray, train: Split, folds: list, chosen: list[float]) -> np.ndarray:
+    def _cross_validated(self, x: np.ndarray, train: Split, folds: list, chosen: list[float]) -> np.ndarray:
         """The combiner's own out-of-fold probabilities (fitted on the other folds' scores, at the regularisation chosen
         on all of them): an honest estimate of the stack, where scoring the scores it was fitted on would flatter it."""
         from sklearn.linear_model import LogisticRegression
 
-        x = self._features(oof)
         out = np.zeros((len(train), len(self.label_names)))
         C = float(np.median(chosen)) if chosen else 1.0
         for fit_rows, held_rows in folds:
@@ -360,10 +357,7 @@ class StackClassifier(Classifier):
         if metadata.get(MEMBERS_KEY) != json.dumps(kept, ensure_ascii=False):
             raise RecordError(f"{path}: the combiner was trained on the members {metadata.get(MEMBERS_KEY, 'not recorded')},"
                               f" not {json.dumps(kept, ensure_ascii=False)} (emobench_model.json's members in order)")
-        classes = head.classes
-        if classes.dtype.kind not in "iu" or classes.ndim != 1 or len(set(classes.tolist())) != len(classes) or \
-                (len(classes) and (classes.min() < 0 or classes.max() >= len(record.label_names))):
-            raise RecordError(f"{path}: class ids {classes.tolist()[:20]} do not fit {len(record.label_names)} labels")
+        head.check_classes(len(record.label_names), len(record.label_names), path)
         self.head = head
 
     # -- explanations and export

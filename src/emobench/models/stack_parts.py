@@ -57,6 +57,9 @@ class Clock:
     def left(self) -> float:
         return self.limit - (time.perf_counter() - self.started) if self.limited else float("inf")
 
+    def spent(self) -> float:
+        return self.limit - self.left()
+
 
 class Recorded:
     """An estimator that notes the regularisation its fit chose (LogisticRegressionCV's C_) in ``chosen``."""

@@ -204,15 +204,12 @@ class TfidfClassifier(Classifier):
                                   f"weights hold {arrays[f'{name}.idf'].shape[0]} idf values")
         head = LinearHead.from_arrays(arrays, saved.kind, where=path)
         features = sum(len(saved.vocabularies[name]) for name in expected)
-        classes = head.classes
         if head.coef.ndim != 2 or head.coef.shape[1] != features or head.intercept.shape != (head.coef.shape[0],):
             raise RecordError(f"{path}: coefficients of shape {head.coef.shape} do not fit {features} features")
         outputs = head.coef.shape[0] if self.multi_label else len(record.label_names)
         # the label names first: a name removed from emobench_model.json is said of that file, not of the class ids
         check_weights_labels(record, outputs, path, safetensors_metadata(path))
-        if classes.dtype.kind not in "iu" or classes.ndim != 1 or len(set(classes.tolist())) != len(classes) or \
-                (len(classes) and (classes.min() < 0 or classes.max() >= outputs)):
-            raise RecordError(f"{path}: class ids {classes.tolist()[:20]} do not fit {len(record.label_names)} labels")
+        head.check_classes(outputs, len(record.label_names), path)
         self._set_state({name: (terms, arrays[f"{name}.idf"]) for name, terms in saved.vocabularies.items()}, head)
 
 

@@ -335,8 +335,6 @@ class TransformerClassifier(TorchClassifier):
                     raise RecordError(f"{path}: field {name}: a {arrays[name].ndim}-dimensional {arrays[name].dtype} "
                                       f"tensor, expected {'label ids (integers)' if name == 'classes' else 'floats'} in "
                                       f"{ndim} dimension{'s' if ndim > 1 else ''}")
-                if arrays[name].dtype.kind == "f" and not np.isfinite(arrays[name]).all():
-                    raise RecordError(f"{path}: field {name}: non-finite values")
             head = LinearHead.from_arrays(arrays, "logreg", where=path)
             outputs = head.coef.shape[0] if self.multi_label else len(record.label_names)
             if not self.multi_label and (head.classes.min(initial=0) < 0 or head.classes.max(initial=0) >= outputs):

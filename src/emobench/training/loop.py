@@ -113,9 +113,9 @@ class Trainer:
         # `accelerate launch --multi_gpu`) form a gloo process group instead of running alone.
         has_device = torch.cuda.is_available() or torch.backends.mps.is_available()
         on_cpu = params.cpu or not has_device
-        _fresh_precision(("bf16" if params.cpu_bf16 else "no") if on_cpu else params.mixed_precision)
-        self.accelerator = Accelerator(cpu=on_cpu, mixed_precision=("bf16" if params.cpu_bf16 else "no") if on_cpu else
-                                       params.mixed_precision)
+        precision = ("bf16" if params.cpu_bf16 else "no") if on_cpu else params.mixed_precision
+        _fresh_precision(precision)
+        self.accelerator = Accelerator(cpu=on_cpu, mixed_precision=precision)
         if self.accelerator.device.type == "cpu":
             from ..environment import limit_torch_threads
 
