@@ -136,3 +136,26 @@ def test_peer_families_learn_multi_label_data(family, tiny_models, tmp_path, cac
     again = load_model(tmp_path / "m")
     texts = split(48, 3).texts
     assert np.abs(again.predict_proba(texts) - model.predict_proba(texts)).max() <= 1e-6
+
+
+@pytest.mark.parametrize("multi", [False, True])
+@pytest.mark.parametrize("family", ["setfit", "static", "tfidf", "lstm"])
+def test_a_label_only_validation_holds_is_learnt_as_unseen_not_a_crash(family, multi, tiny_models, tmp_path, cache):
+    """A small or sampled training set can lack a rare label that validation has (GoEmotions' 'grief' in a 200-text
+    sample): the model trains, answers for every label, and gives the unseen one less than the labels it learnt."""
+    from conftest import tiny_examples
+    from emobench.data import Split
+
+    absent = LABELS.index("fear")
+
+    def split(n, seed, keep_absent):
+        rows = [(t, LABELS.index(y)) for t, y in tiny_examples(n, seed) if keep_absent or LABELS.index(y) != absent]
+        return Split([t for t, _ in rows], [[y] for _, y in rows] if multi else [y for _, y in rows])
+
+    overrides = {"body": str(tiny_models["bert"])} if family in ("setfit", "static") else {}
+    overrides |= {"max_steps": 20} if family == "setfit" else {"epochs": 2} if family == "lstm" else {}
+    model = build_model(family, overrides).fit(split(150, 1, False), split(48, 2, True), LABELS, seed=0)
+    probs = model.predict_proba(split(24, 3, True).texts)
+    assert probs.shape == (24, len(LABELS)) and np.isfinite(probs).all()
+    others = np.delete(probs, absent, axis=1)
+    assert probs[:, absent].mean() < others.mean()

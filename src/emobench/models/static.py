@@ -190,8 +190,8 @@ class StaticClassifier(Classifier):
         def labels_of(split: Split):
             return [[names[i] for i in y] for y in split.labels] if self.multi_label else [names[y] for y in split.labels]
 
-        val = {"X_val": list(validation.texts), "y_val": labels_of(validation)} if validation is not None and len(validation) \
-            else {}
+        val = self._validation_known(validation, labels_of(train), labels_of(validation)) \
+            if validation is not None and len(validation) else {}
         import model2vec.train.trainer as training
 
         from ..logs import library_bars
@@ -273,6 +273,19 @@ class StaticClassifier(Classifier):
         positives = truth.sum(axis=0)
         return {name: float((len(truth) - positives[k]) / positives[k])
                 for k, name in enumerate(self.label_names) if positives[k] > 0}
+
+    def _validation_known(self, validation: Split, train_labels: list, val_labels: list) -> dict:
+        """model2vec refuses validation labels its training texts lack (a small or sampled training set, a rare label):
+        early stopping is scored on the labels it learns (a label set keeps its known labels, a text with none is left
+        out); the model still answers for every label, an unseen one at the lowest score (``_columns``)."""
+        known = {name for y in train_labels for name in (y if self.multi_label else [y])}
+        texts, labels = [], []
+        for text, y in zip(validation.texts, val_labels):
+            kept = [name for name in y if name in known] if self.multi_label else y
+            if (kept if self.multi_label else kept in known):
+                texts.append(text)
+                labels.append(kept)
+        return {"X_val": texts, "y_val": labels} if texts else {}
 
     def _columns(self) -> None:
         """Where each of our labels is among model2vec's classes (it sorts them; a label absent from training is not)."""
