@@ -147,7 +147,7 @@ def test_the_generated_run_was_not_empty_and_left_the_service_healthy(request, c
         print("\n" + summary)
     request.node.user_properties.append(("generated_requests", total))
     assert total >= MIN_EXAMPLES, summary
-    for operation in ("POST /predict", "GET /health", "GET /model"):
+    for operation in ("POST /predict", "POST /explain", "GET /health", "GET /model"):
         assert any(op == operation for op, _, _ in SENT), summary
     for mode in ("positive", "negative"):
         assert sum(n for (op, m, _), n in SENT.items() if op == "POST /predict" and m == mode) >= 200, summary

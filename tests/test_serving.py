@@ -2,6 +2,7 @@
 import asyncio
 import json
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -238,3 +239,84 @@ def test_a_streamed_body_over_the_limit_is_a_413(client):
                        headers={"content-type": "application/json"})
     assert fine.status_code == 200 and fine.json()["predictions"][0]["label"]
     assert client.get("/health").json()["status"] == "ok"
+
+
+def test_explain_answers_as_the_explain_command(client, run_dir):
+    from emobench import explain
+
+    texts = ["i feel so furious and angry", "i am terrified and scared"]
+    response = client.post("/explain", json={"texts": texts})
+    assert response.status_code == 200, response.text
+    given = response.json()["explanations"]
+    expected = explain(run_dir, texts)
+    assert [(g["label"], g["tokens"]) for g in given] == [(e.label, e.tokens) for e in expected]
+    assert all(np.allclose(g["scores"], e.scores) for g, e in zip(given, expected))
+    toward = client.post("/explain", json={"texts": texts[:1], "label": "joy"}).json()["explanations"][0]
+    assert toward["label"] == "joy" and toward["probability"] < 0.5
+    card = client.get("/model").json()
+    assert card["explains"] is True and "no_explanations" not in card and card["precision"] == "fp64"
+    assert card["limits"] == {"max_texts": 4, "max_chars": 200}
+
+
+@pytest.mark.parametrize("body, where, reason", [
+    ({"texts": ["fine"], "label": "nope"}, ["body", "label"], "Input should be"),
+    ({"texts": ["fine"], "label": 3}, ["body", "label"], "Input should be"),
+    ({"texts": ["fine", "x" * 201]}, ["body", "texts", 1], "texts[1] has 201 characters; the maximum is 200"),
+    ({"texts": []}, ["body", "texts"], "at least 1 item"),
+    ({"texts": ["fine"], "extra": 1}, ["body", "extra"], "Extra inputs are not permitted"),
+])
+def test_explain_refuses_what_predict_refuses_and_a_label_the_model_lacks(client, body, where, reason):
+    response = client.post("/explain", json=body)
+    assert response.status_code == 422, response.text
+    (problem,) = response.json()["detail"]
+    assert problem["loc"] == where and reason in problem["msg"], problem
+
+
+def test_a_model_without_attributions_has_no_explain_route_and_says_why(tmp_path):
+    from emobench.data import Split
+    from emobench.models import build_model
+
+    texts = ["happy", "sad", "glad", "blue"] * 5
+    build_model("majority").fit(Split(texts, [0, 1] * 10), None, ["joy", "sadness"]).save(tmp_path / "m")
+    with TestClient(create_app(tmp_path / "m")) as majority:
+        card = majority.get("/model").json()
+        assert card["explains"] is False and "no word attributions" in card["no_explanations"]
+        assert majority.post("/explain", json={"texts": ["hi"]}).status_code == 404
+        assert "/explain" not in majority.get("/openapi.json").json()["paths"]
+        assert majority.get("/").status_code == 200
+
+
+def test_a_text_the_model_cannot_explain_is_a_422_naming_it(run_dir, monkeypatch):
+    from emobench.models.tfidf import TfidfClassifier
+
+    real = TfidfClassifier.attributions
+
+    def poisoned(self, text, label):
+        if "poison" in text:
+            raise ValueError("cannot")
+        return real(self, text, label)
+
+    monkeypatch.setattr(TfidfClassifier, "attributions", poisoned)
+    with TestClient(create_app(run_dir, settings=ServiceSettings(max_texts=4, max_chars=200))) as c:
+        response = c.post("/explain", json={"texts": ["fine", "a poison text"]})
+        assert response.status_code == 422
+        (problem,) = response.json()["detail"]
+        assert problem["loc"] == ["body", "texts", 1] and "could not score" in problem["msg"]
+        assert "poison" not in response.text
+        assert c.post("/explain", json={"texts": ["fine"]}).status_code == 200
+
+
+def test_the_page_and_its_files_are_served_with_a_strict_policy(client):
+    page = client.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "script-src 'self'" in policy and "'unsafe-inline'" not in policy
+    for name in ("page.css", "common.js", "try.js"):
+        assert f"page/{name}" in page.text
+        served = client.get(f"/page/{name}")
+        assert served.status_code == 200 and served.headers["x-content-type-options"] == "nosniff"
+    assert "innerHTML" not in client.get("/page/try.js").text + client.get("/page/common.js").text
+    assert client.get("/page/try.js?text=alert(1)").text == client.get("/page/try.js").text  # no parameter read
+    for missing in ("/page/../service.py", "/page/", "/page/try.html", "/page/x.js"):
+        assert client.get(missing).status_code == 404, missing
+    assert "/" not in client.get("/openapi.json").json()["paths"]

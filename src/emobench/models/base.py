@@ -46,6 +46,15 @@ class Scorer:
     def backend(self) -> str:
         return backend_of(self.family)
 
+    @property
+    def precision(self) -> str:
+        """The number format its weights are scored in: "fp32", or "int8" for a quantised export."""
+        return "fp32"
+
+    def explanation_gap(self) -> str | None:
+        """None where ``attributions`` answers (word attributions, as `emobench explain` gives), else why not."""
+        return f"the {self.family} family gives no word attributions"
+
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         return probabilities(logits, self.multi_label)
 

@@ -70,6 +70,13 @@ class OnnxModel(Scorer):
 
             self.vocabulary = Vocabulary(LstmVocabulary.read(self.files, self.prep.vocabulary).words)
 
+    @property
+    def precision(self) -> str:
+        return next(kind for kind, name in self.record.onnx.files.items() if name == self.file)
+
+    def explanation_gap(self) -> str | None:
+        return "an ONNX export holds no gradients to attribute with; explain the run it was exported from"
+
     def _check_graph(self, path: Path, spec) -> None:
         where = self.folder / MODEL_FILE
         graph_inputs = [i.name for i in self.session.get_inputs()]

@@ -105,6 +105,13 @@ class TfidfClassifier(Classifier):
         x = self._transform(texts)
         return self.head.decision(x) if self.multi_label else self.head.scores(x, len(self.label_names))
 
+    def explanation_gap(self) -> str | None:
+        return None
+
+    @property
+    def precision(self) -> str:
+        return "fp64"  # scikit-learn's coefficients
+
     def attributions(self, text: str, label: int) -> tuple[list[str], list[float], str]:
         """Each word's share of coefficient x tf-idf weight: a word n-gram's contribution split evenly between
         its words, a character n-gram's between the words it occurs in."""

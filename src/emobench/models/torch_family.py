@@ -20,6 +20,12 @@ class TorchClassifier(Classifier):
         self.device = None  # where inference runs; None: a GPU if there is one, else the CPU
         self.pad_multiple = 1  # batches are padded to a multiple of this (8 on a GPU: reusable kernels)
 
+    def explanation_gap(self) -> str | None:
+        import importlib.util
+
+        return None if importlib.util.find_spec("captum") else \
+            "explanations of torch models need captum (pip install 'emobench[explain]')"
+
     def _features(self, texts: list[str]) -> list[dict]:
         raise NotImplementedError
 

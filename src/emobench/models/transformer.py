@@ -266,11 +266,16 @@ class TransformerClassifier(TorchClassifier):
         """Whether the weights to start from are on this machine (MiniLM's package, or a local directory)."""
         return resolve_pretrained(params.pretrained) != params.pretrained or Path(params.pretrained).is_dir()
 
+    def explanation_gap(self) -> str | None:
+        if getattr(self.params, "mode", None) == "features":
+            return "a features-mode model (frozen encoder + logistic regression) has no explanations"
+        return super().explanation_gap()
+
     def attributions(self, text: str, label: int) -> tuple[list[str], list[float], str]:
         from .attribution import integrated_gradients
 
-        if self.params.mode == "features":
-            raise EmobenchError("a features-mode model (frozen encoder + logistic regression) has no explanations")
+        if (gap := self.explanation_gap()) is not None:
+            raise EmobenchError(gap)
         batch = self._collate(self._features([text]))
         ids = batch["input_ids"]
         special = torch.isin(ids, torch.tensor(self.tokenizer.all_special_ids, dtype=ids.dtype))

@@ -30,6 +30,7 @@ class Batcher:
         self.task: asyncio.Task | None = None
         self.batches = 0
         self.failures = 0
+        self.explaining: asyncio.Lock | None = None  # attributions are many model calls a text: one request at a time
 
     async def start(self) -> None:
         self.queue = asyncio.Queue()
@@ -45,6 +46,18 @@ class Batcher:
         future = asyncio.get_running_loop().create_future()
         await self.queue.put((texts, future))
         return await future
+
+    async def explain(self, texts: list[str], label: str | None) -> list:
+        """The texts' word attributions (Predictor.explain), in a worker thread, one request at a time."""
+        from .predictor import UnscorableText
+
+        self.explaining = self.explaining or asyncio.Lock()
+        async with self.explaining:
+            try:
+                return await asyncio.to_thread(self.predictor.explain, texts, label)
+            except UnscorableText as exc:
+                self.failures += 1
+                raise ModelFailure(exc.reason, exc.index) from None
 
     async def _run(self) -> None:
         while True:

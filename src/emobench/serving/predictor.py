@@ -97,6 +97,27 @@ class Predictor:
                 raise EmobenchError(f"text {i + 1} is empty; expected a text to classify")
         return self.score(texts)
 
+    def explain(self, texts: list[str], label: str | None = None) -> list:
+        """Each text's word attributions toward ``label`` (default: its most probable label), as `emobench explain`
+        gives them (:class:`~emobench.models.explain.Explanation`); a model without them says why, and a text the
+        model cannot explain is an :class:`UnscorableText` naming it."""
+        from ..models.explain import explain_texts
+
+        if (gap := self.model.explanation_gap()) is not None:
+            raise EmobenchError(gap)
+        texts = list(texts)
+        out = []
+        for index, text in enumerate(texts):  # one at a time: attributions are per text, and a failure names its text
+            try:
+                out += explain_texts(self.model, [text], label)
+            except _STOPPING:
+                raise
+            except EmobenchError:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - a tokenizer's Rust panic is a BaseException
+                raise UnscorableText(index, _reason(exc)) from None
+        return out
+
     def score(self, texts: list[str]) -> list[Prediction]:
         """The predictions of texts already checked (the service's and batch scoring's)."""
         return self.predictions(texts, self.probabilities(texts))
@@ -117,8 +138,10 @@ class Predictor:
         model name, dataset and test metrics recorded with it."""
         from .. import __version__
 
-        card = {"family": self.model.family, "backend": self.backend,
+        gap = self.model.explanation_gap()
+        card = {"family": self.model.family, "backend": self.backend, "precision": self.model.precision,
                 "task": "multi_label" if self.multi_label else "single_label", "labels": self.label_names,
+                "explains": gap is None, **({"no_explanations": gap} if gap else {}),
                 "emobench_version": __version__, "folder": self.path.resolve().name}  # no path of this machine
         export = getattr(self.model, "export", None)
         if export is not None:

@@ -1,7 +1,7 @@
 """The service's request and answers as pydantic models built from its settings, so that the OpenAPI schema says
 exactly what the service enforces (the limits of each text and of a request, the refusals it gives)."""
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
@@ -36,6 +36,8 @@ class ServiceTypes:
     request: type[BaseModel]
     response: type[BaseModel]
     refusals: dict
+    explain_request: type[BaseModel]
+    explain_response: type[BaseModel]
 
 
 class Prediction(BaseModel):  # named so in the OpenAPI schema
@@ -46,6 +48,18 @@ class Prediction(BaseModel):  # named so in the OpenAPI schema
 
 class PredictResponse(BaseModel):
     predictions: list[Prediction]
+
+
+class Explanation(BaseModel):  # named so in the OpenAPI schema
+    label: str = Field(..., description="the label the words are attributed toward")
+    probability: float
+    tokens: list[str]
+    scores: list[float] = Field(..., description="each token's attribution toward the label (positive: for it)")
+    method: str
+
+
+class ExplainResponse(BaseModel):
+    explanations: list[Explanation]
 
 
 class TooLarge(BaseModel):
@@ -63,8 +77,8 @@ class Refused(BaseModel):
     detail: list[Problem] = Field(..., min_length=1)
 
 
-def service_types(settings) -> ServiceTypes:
-    """The models for a service's :class:`~emobench.serving.service.ServiceSettings`."""
+def service_types(settings, labels: list[str]) -> ServiceTypes:
+    """The models for a service's :class:`~emobench.serving.service.ServiceSettings` and its model's labels."""
     # What the schema says of each text is what text_check enforces: 1 to max_chars characters, not all whitespace
     # (lone surrogates cannot be written in a schema; they are refused too).
     Text = Annotated[str, AfterValidator(text_check(settings.max_chars)),
@@ -78,6 +92,11 @@ def service_types(settings) -> ServiceTypes:
                                   description=f"1 to {settings.max_texts} texts, each 1 to {settings.max_chars} "
                                               "characters, not all whitespace")
 
+    class ExplainRequest(PredictRequest):
+        model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"texts": ["i feel so happy today"]}]})
+        label: Literal[tuple(labels)] | None = Field(  # type: ignore[valid-type]
+            None, description="the label to attribute toward (default: each text's most probable label)")
+
     # The answers /predict gives besides a 200, declared so that the OpenAPI schema tells the truth: a 422 names each
     # refused item in ``loc`` (the text's index last) and the reason in ``msg``; a 413 refuses a body unread.
     refusals = {
@@ -87,4 +106,4 @@ def service_types(settings) -> ServiceTypes:
                                                "text's index for a per-text problem) and the reason (`msg`); the "
                                                "input is never echoed"},
     }
-    return ServiceTypes(PredictRequest, PredictResponse, refusals)
+    return ServiceTypes(PredictRequest, PredictResponse, refusals, ExplainRequest, ExplainResponse)

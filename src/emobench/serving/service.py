@@ -1,8 +1,9 @@
 """The HTTP service: FastAPI over a :class:`~emobench.serving.predictor.Predictor`.
 
 ``POST /predict`` with ``{"texts": [...]}`` returns, per text, the label (or label set) and every label's
-probability; ``GET /health``; ``GET /model`` (family, dataset, labels, test metrics, version); OpenAPI docs at
-``/docs``. Concurrent requests are batched: texts that arrive within ``batch_wait_ms`` of each other (up to
+probability; ``POST /explain`` (models that have them) each text's word attributions, as `emobench explain`;
+``GET /health``; ``GET /model`` (family, dataset, labels, test metrics, int8 or fp32, version); OpenAPI docs at
+``/docs``; ``GET /`` a page to try the model in a browser (served from the package: no external resource). Concurrent requests are batched: texts that arrive within ``batch_wait_ms`` of each other (up to
 ``max_batch``) are predicted together, off the event loop, in one worker thread.
 
 Nothing a client sends breaks it: bad requests get a 422 naming the item and the reason (never echoing the
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from ..errors import EmobenchError, option
 from .batcher import Batcher, ModelFailure
+from .page import add_page
 from .transport import BodyLimit, check_port, deadline_protocol
 from .validation import clean_errors, strict_route
 
@@ -67,13 +69,14 @@ def create_app(path: str | Path, backend: str = "auto", settings: ServiceSetting
     settings = settings or ServiceSettings()
     predictor = Predictor(path, backend, allow_modified)
     batcher = Batcher(predictor, settings)
-    card = predictor.card()
+    card = {**predictor.card(), "limits": {"max_texts": settings.max_texts, "max_chars": settings.max_chars}}
     app = FastAPI(title="emobench", version=card["emobench_version"], lifespan=_lifespan(batcher),
                   description=f"Emotion recognition with {card.get('model') or card['family']} "
                               f"({'multi-label' if predictor.multi_label else 'single-label'}: {', '.join(predictor.label_names)})")
     _answer_refusals(app, settings)
     app.router.route_class = strict_route()
-    _add_routes(app, service_types(settings), batcher, card)
+    _add_routes(app, service_types(settings, predictor.label_names), batcher, card)
+    add_page(app)
     app.state.batcher = batcher
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app
@@ -120,6 +123,17 @@ def _add_routes(app, types, batcher: Batcher, card: dict) -> None:
         """Label (or label set) and every label's probability, per text, in the order given."""
         return {"predictions": [p.dump(text=False) for p in await batcher.predict(request.texts)]}
 
+    if card["explains"]:
+        ExplainRequest = types.explain_request  # noqa: N806
+
+        @app.post("/explain", response_model=types.explain_response, responses=types.refusals)
+        async def explain(request: ExplainRequest) -> dict:
+            """Each text's word attributions toward ``label`` (default: its most probable label), in the order given:
+            the tokens and each one's score (positive: for the label), as `emobench explain` gives them."""
+            found = await batcher.explain(request.texts, request.label)
+            return {"explanations": [{"label": e.label, "probability": e.probability, "tokens": e.tokens,
+                                      "scores": e.scores, "method": e.method} for e in found]}
+
     @app.get("/health")
     async def health() -> dict:
         alive = batcher.task is None or not batcher.task.done()
@@ -139,7 +153,8 @@ def serve(path: str | Path, host: str = "127.0.0.1", port: int = 8000, backend: 
     app = create_app(path, backend, settings, allow_modified)
     from ..logs import logger
 
-    logger.info("serving %s at http://%s:%d (POST /predict, GET /health, GET /model, docs at /docs); Ctrl-C stops it",
+    logger.info("serving %s at http://%s:%d (a page to try it at /; POST /predict, GET /health, GET /model, docs at "
+                "/docs); Ctrl-C stops it",
                 Path(path).name, host if ":" not in host else f"[{host}]", port)
     uvicorn.run(app, host=host, port=port, log_level=log_level, http=deadline_protocol(settings.request_seconds),
                 h11_max_incomplete_event_size=64 * 1024)
