@@ -154,10 +154,11 @@ def _build(root: Path) -> World:
         assert code == 0, f"{args}: {output}"
     (root / "outside").mkdir()
     (root / "outside" / "secret.json").write_text('{"secret": true}')
+    _reviewed(root, world.data)
     world.sources = {"run-tfidf": "runs/tfidf", "run-lstm": "runs/lstm", "run-multi": "runs/multi",
                      "model-lstm": "runs/lstm/model", "model-tfidf": "runs/tfidf/model", "model-stack": "runs/stack/model",
                      "export": "exports/lstm", "comparison": "cmp/study",
-                     "tuning": "tuning/t", "audit": "audit.json"}
+                     "tuning": "tuning/t", "audit": "audit.json", "corrections": "a.corrections.json"}
     # a static-embedding cache entry, distilled from a tiny BERT (a few seconds)
     try:
         from tiny_models import build_bert
@@ -173,6 +174,22 @@ def _build(root: Path) -> World:
     except ImportError:  # static embeddings are an extra
         pass
     return world
+
+
+def _reviewed(root: Path, data: Path) -> None:
+    """A review of an audit of the world's training split (a.json): a text kept, a suggestion accepted, one relabelled,
+    saved as a.corrections.json."""
+    from adversarial.cases_review import audit_of
+
+    from emobench.experiments.review import Review
+
+    review = Review(audit_of(root, data))
+    try:
+        review.decide(0, "keep")
+        review.decide(1, "accept")
+        review.decide(2, "relabel", [next(n for n in review.audit.labels if n not in review.items[2].given)])
+    finally:
+        review.close()
 
 
 DATA_ROOTS: list[Path] = []  # the data the world's runs were trained on
@@ -733,6 +750,39 @@ def api_cleaning(folder, allow, case, world):
     return plan.rows, plan.suggested
 
 
+def _audit_beside(world, case) -> None:
+    shutil.copy(world.root / "a.json", case / "a.json")
+
+
+def api_review(folder, allow, case, world):
+    """The corrections resumed by a review of their audit (emobench review AUDIT)."""
+    from emobench.experiments.review import Review
+
+    review = Review(folder.with_name("a.json"))
+    try:
+        items = {(it.split, it.index): it for it in review.items}
+        for d in review.corrections.decisions:  # whatever the file said: decisions of flagged rows, as flagged
+            item = items[(d.split, d.index)]
+            assert d.text == item.text and sorted(d.given) == sorted(item.given)
+            assert set(d.labels) <= set(review.audit.labels) and len(d.labels) == 1
+        return review.corrections.model_dump(mode="json")
+    finally:
+        review.close()
+
+
+def api_correction_plan(folder, allow, case, world):
+    """The corrections trained on (train --label-corrections FILE)."""
+    from emobench.data import DatasetConfig, load_dataset
+    from emobench.experiments.review import correction_plan
+
+    corpus = load_dataset(DatasetConfig(name="emotion", data_dir=str(world.data)))
+    plan = correction_plan(corpus, str(folder))
+    train = corpus["train"]
+    assert all(0 <= row < len(train) for row in plan.rows) and len(set(plan.rows)) == len(plan.rows)
+    assert all(len(s) == 1 and s[0] in corpus.label_names for s in plan.suggested)
+    return plan.rows, plan.suggested
+
+
 def check_audit_consistent(audit) -> None:
     """What a loaded audit promises whatever its file said: issues of rows inside the split, each once, of labels the
     audit knows, no more than it flagged, per-label counts of those labels, a noise matrix over the labels."""
@@ -781,11 +831,13 @@ LOADERS: dict[str, list[Loader]] = {
     "tuning": [*[Loader("TuningRecord.load", api_tuning)] * 4, Loader("tune continued", api_tune, writes=True),
                Loader("cli tune", args=cli_tune_args, digest=cli_tune_digest, writes=True)],
     "audit": [Loader("read_label_issues", api_audit), Loader("cleaning_plan", api_cleaning)],
+    "corrections": [Loader("Review", api_review, extra=_audit_beside), Loader("correction_plan", api_correction_plan)],
     "cache": [Loader("read_static_entry", api_cache), Loader("static model", api_static_model)],
 }
 
 # where a folder lands in its case (a study continued by name, a comparison re-rendered, keep their names)
-CASE_NAMES = {"comparison": "study", "tuning": "t", "audit": "audit.json", "cache": "entry"}
+CASE_NAMES = {"comparison": "study", "tuning": "t", "audit": "audit.json", "cache": "entry",
+              "corrections": "a.corrections.json"}
 
 
 def baseline(world: World, source: str, loader: Loader) -> object:
@@ -862,7 +914,7 @@ def verifies(loader: Loader, source: str, target: str) -> bool:
     """Whether ``loader`` checks ``target`` against its folder's manifest: a modified file it uses must be reported
     (``allow_modified``). A folder's own manifest cannot be checked; a model folder inside a run, comparison or tuning
     folder is verified when the model is loaded; a run's model readers do not read the run's other files."""
-    if target == "MANIFEST.json" or source in ("audit", "cache"):
+    if target == "MANIFEST.json" or source in ("audit", "cache", "corrections"):
         return False
     if loader.writes and source == "comparison" and (target in REGENERATED or target.startswith("figures/")):
         return False  # outputs about to be rendered again are not read
@@ -882,7 +934,7 @@ def free(loader: Loader, source: str, target: str, mode: str, same: bool) -> boo
     predictions, the runs and the ledger: they must always be the saved ones."""
     if same:
         return False
-    if source == "audit":
+    if source in ("audit", "corrections"):  # files the user keeps: checked to hold together and against the data
         return True
     if mode == "manifest":
         return False
@@ -970,6 +1022,7 @@ FOLDERS = [
     ("comparisons", ["comparison"], "comparison", 60, None),
     ("tuning", ["tuning"], "tuning", 60, None),
     ("audits", ["audit"], "audit", 200, ("file",)),
+    ("corrections", ["corrections"], "corrections", 150, ("file",)),
     ("cache", ["cache"], "cache", 100, ("manifest", "rewritten")),
 ]
 

@@ -119,3 +119,82 @@ def test_the_page_loads_nothing_from_elsewhere(browser, served):
     sources = browser.execute_script(
         "return performance.getEntriesByType('resource').map(e => e.name).concat([location.href])")
     assert sources and all(s.startswith(served.url) for s in sources), sources
+
+
+# --- emobench review AUDIT ----------------------------------------------------------------------------------------
+
+def _state(browser):
+    return browser.find_element(By.TAG_NAME, "body").get_attribute("data-state")
+
+
+def _press(browser, key):
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    ActionChains(browser).send_keys(key).perform()
+    wait_for(browser, lambda d: _state(d) in ("ready", "done"))
+
+
+def test_five_flagged_texts_by_keyboard_then_a_reload_resumes_where_it_stopped(browser, tiny_root, tmp_path):
+    import json
+
+    from adversarial.cases_review import audit_of
+    from emobench.experiments.review import Review
+
+    audit = audit_of(tmp_path, tiny_root, rows=8)
+    server = Server(["review", str(audit)], tmp_path / "review.log")
+    try:
+        browser.get(server.url)
+        wait_for(browser, lambda d: _state(d) == "ready")
+        shown = []
+        for key in ("k", "a", "1", "a", "k"):  # keep, accept, the first label, accept, keep
+            shown.append(browser.find_element(By.ID, "text").text)
+            _press(browser, key)
+        assert browser.find_element(By.ID, "progress").text.startswith("5 of 8 decided")
+        browser.refresh()
+        wait_for(browser, lambda d: _state(d) == "ready")
+        assert browser.find_element(By.ID, "progress").text.startswith("5 of 8 decided · text 6 of 8")
+        _press(browser, Keys.ARROW_LEFT)  # back to a decided text: its decision is shown
+        assert browser.find_element(By.ID, "decided").text.startswith("Decided: kept")
+    finally:
+        log = server.stop()
+    items = Review(audit)
+    try:
+        assert shown == [it.text for it in items.items[:5]]
+        first_label = items.audit.labels[0]
+        decided = {(d.index): (d.decision, d.labels) for d in items.corrections.decisions}
+        expected = ["keep", "accept", "relabel", "accept", "keep"]
+        assert [decided[it.index][0] for it in items.items[:5]] == expected
+        assert decided[items.items[2].index][1] == [first_label]
+    finally:
+        items.close()
+    assert all(text not in log for text in shown)  # the texts reviewed are not logged
+    assert json.loads((tmp_path / "a.corrections.json").read_text())["audit"] == "a.json"
+
+
+def test_markup_in_flagged_texts_and_label_names_stays_text(browser, tmp_path):
+    from emobench.records.label_issues import LabelIssues, write_label_issues
+
+    names = ["<b>glad</b>", "<img src=x onerror=alert(1)>", "sad & blue"]
+    texts = ['<script>document.title="owned"</script>', "<i>so</i> happy", "plain & simple"]
+    audit = LabelIssues.model_validate({
+        "dataset": "<h1>data</h1>", "labels": names, "task": "single_label", "model": "tfidf", "folds": 3, "seed": 0,
+        "method": "confident learning", "splits": {"train": {
+            "n": 3, "digest": "0" * 64, "flagged": 3, "per_label": {n: 1 for n in names},
+            "issues": [{"index": i, "text": t, "given": [names[i]], "suggested": [names[(i + 1) % 3]],
+                        "self_confidence": 0.1 * i} for i, t in enumerate(texts)]}}})
+    write_label_issues(tmp_path / "m.json", audit)
+    server = Server(["review", str(tmp_path / "m.json")], tmp_path / "review.log")
+    try:
+        browser.get(server.url)
+        wait_for(browser, lambda d: _state(d) == "ready")
+        assert browser.find_element(By.ID, "text").text == texts[0]
+        assert [c.text for c in browser.find_elements(By.CSS_SELECTOR, "#given .chip")] == [names[0]]
+        assert [b.text.split(" ", 1)[1] for b in browser.find_elements(By.CSS_SELECTOR, "#labels .pick")] == names
+        _press(browser, "2")  # relabelled to the label whose name is markup
+        assert browser.find_element(By.ID, "text").text == texts[1]
+        assert not browser.find_elements(By.CSS_SELECTOR, "main img, main b, main script, main i, header h1 h1")
+        assert browser.title == "emobench: review labels"
+    finally:
+        server.stop()
+    saved = (tmp_path / "m.corrections.json").read_text()
+    assert '"<img src=x onerror=alert(1)>"' in saved

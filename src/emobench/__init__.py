@@ -11,7 +11,7 @@ _EXPORTS = {
     "DataError": "errors", "EmobenchError": "errors", "RecordError": "errors",
     "available_models": "models", "build_model": "models", "load_model": "models", "resolve": "models",
     "RunConfig": "experiments.run", "train": "experiments.run", "evaluate_run": "experiments.run",
-    "distill": "experiments.distill", "explain": "experiments.explain",
+    "distill": "experiments.distill", "explain": "experiments.explain", "Review": "experiments.review",
     "CompareConfig": "experiments.study", "run_comparison": "experiments.study", "compare_runs": "experiments.study",
     "TuneConfig": "experiments.tune", "tune": "experiments.tune", "export_run": "experiments.export",
     "RunRecord": "records.run", "ComparisonRecord": "records.comparison", "TuningRecord": "records.tuning",

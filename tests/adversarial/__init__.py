@@ -18,7 +18,8 @@ import importlib
 TABLES = {
     "bad_inputs": ("cases_data_files", "cases_encodings_and_label_columns", "cases_options", "cases_runs",
                    "cases_evaluate", "cases_compare", "cases_models", "cases_scoring", "cases_serving", "cases_exports",
-                   "cases_tuning", "cases_budgets_and_label_issues", "cases_suggest", "cases_distill", "cases_stack"),
+                   "cases_tuning", "cases_budgets_and_label_issues", "cases_suggest", "cases_distill", "cases_stack",
+                   "cases_review"),
     "tampered": ("cases_tampered_models", "cases_tampered_runs", "cases_tampered_exports", "cases_tampered_comparisons",
                  "cases_tampered_tuning", "cases_tampered_bodies_and_cache"),
 }

@@ -207,6 +207,25 @@ def serve(
 
 
 @app.command()
+def review(
+    audit: Path = typer.Argument(..., help="a saved label-issues audit (data audit --label-issues --json FILE) or a "
+                                           "comparison's label_issues.json"),
+    host: str = typer.Option("127.0.0.1", help="interface to listen on"),
+    port: int = number(8000, "--port", low=1, high=65535, help="port"),
+):
+    """Fix labels in the browser: go through an audit's flagged texts, least likely first; keep each label, accept the
+    suggestion or pick another. Decisions are saved as they are made to AUDIT.corrections.json (train on them with
+    --label-corrections); a review resumes where it stopped."""
+    with user_errors():
+        import logging
+
+        from ..serving.review import serve_review
+
+        level = "debug" if logger.isEnabledFor(logging.DEBUG) else "warning"
+        serve_review(audit, host, port, log_level=level)
+
+
+@app.command()
 def models():
     """List the model names."""
     from ..models import available_models

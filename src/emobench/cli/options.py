@@ -17,7 +17,7 @@ from ..errors import EmobenchError, renamed
 from ..params import field_options
 from .shell import explicit, number
 
-CLEANING = ("label_issues", "label_issues_from")
+CLEANING = ("label_issues", "label_issues_from", "label_corrections")
 # The options of the data a comparison transfers to (--transfer DATASET): --transfer-text-column, ...
 TRANSFER_OPTIONS = ("text_column", "label_column", "split_column", "label_names", "label_separator", "label_columns",
                     "label_map", "no_header", "encoding", "data_format", "dataset_name", "drop_placeholders")

@@ -142,6 +142,11 @@ class DatasetConfig:
     label_issues_from: str | None = option_field(
         Option("label_issues_from", "the flags from a saved audit (data audit --label-issues --json) of the same "
                                     "training data, instead of computing them", optional=True), default=None)
+    # A reviewer's decisions on an audit's flags (emobench review AUDIT -> AUDIT.corrections.json): the training rows
+    # relabelled as decided (experiments/review.py), recorded in data.json like label_issues.
+    label_corrections: str | None = option_field(
+        Option("label_corrections", "a review's decisions (emobench review AUDIT writes AUDIT.corrections.json): train "
+                                    "on the training labels the reviewer corrected", optional=True), default=None)
 
     # Texts without labels (data/unlabeled.py) and label descriptions (data/descriptions.py), for the families that
     # learn from them (models/registry.py FIT_INPUTS); files are read with the options above (columns, encoding).

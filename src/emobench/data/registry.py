@@ -23,7 +23,7 @@ class DatasetEntry:
 DATASET_OPTIONS = ("data_dir", "text_column", "label_column", "split_column", "train_file", "validation_file", "test_file",
                    "split_seed", "drop_placeholders", "label_names", "label_separator", "label_map", "dataset_name",
                    "no_header", "label_columns", "encoding", "data_format", "train_size", "budget_validation",
-                   "label_issues", "label_issues_from", "unlabeled", "label_descriptions")
+                   "label_issues", "label_issues_from", "label_corrections", "unlabeled", "label_descriptions")
 # What a family learns from besides labelled texts: only the commands that train take them (train, compare, tune).
 FIT_INPUT_OPTIONS = ("unlabeled", "label_descriptions")
 # What only your own files take, in the order they are refused for a built-in dataset.

@@ -16,10 +16,14 @@ def cleaned(corpus: Corpus, dataset: DatasetConfig) -> Corpus:
     """The corpus to train on: with ``dataset.label_issues``, its training split cleaned of the texts confident learning
     flags (computed on the training split, or read from a saved audit). The folds are always seed 0's, so every run on
     the same data, whatever its own seed, trains on the same cleaned split."""
-    if not dataset.label_issues:
-        return corpus
     from .label_issues import apply_cleaning, cleaning_plan
 
+    if dataset.label_corrections:
+        from .review import correction_plan
+
+        return apply_cleaning(corpus, correction_plan(corpus, dataset.label_corrections))
+    if not dataset.label_issues:
+        return corpus
     return apply_cleaning(corpus, cleaning_plan(corpus, dataset.label_issues, dataset.label_issues_from, seed=0))
 
 
@@ -29,7 +33,7 @@ def recorded_corpus(config: DatasetConfig, data: DataRecord, inputs: bool = True
     Without ``inputs`` (scoring the run), its unlabeled texts and label descriptions are not read (they may be gone)."""
     unused = {} if inputs else {"unlabeled": None, "label_descriptions": None}
     return recorded_cleaning(load_dataset(dataclasses.replace(config, label_issues=None, label_issues_from=None,
-                                                              **unused)), data)
+                                                              label_corrections=None, **unused)), data)
 
 
 def recorded_cleaning(corpus: Corpus, data: DataRecord) -> Corpus:

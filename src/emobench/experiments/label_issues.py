@@ -309,6 +309,8 @@ def apply_cleaning(corpus: Corpus, plan: CleaningPlan) -> Corpus:
     rows = plan.rows
     if rows and max(rows) >= len(train):
         raise EmobenchError(f"label issues name row {max(rows)} of a training split of {len(train)} texts")
+    if plan.action not in (*ACTIONS, "correct"):
+        raise EmobenchError(f"label cleaning {plan.action!r}: expected drop, relabel or correct")
     if plan.action == "drop":
         drop = set(rows)
         keep = [i for i in range(len(train)) if i not in drop]
@@ -321,12 +323,13 @@ def apply_cleaning(corpus: Corpus, plan: CleaningPlan) -> Corpus:
         cleaned = Split(list(train.texts), labels)
     message = (f"training on a cleaned training split: {len(rows)} of {len(train)} texts flagged as likely mislabelled "
                f"were {'dropped' if plan.action == 'drop' else 'relabelled'} ({plan.model}, "
-               f"{'from ' + plan.audit if plan.audit else 'computed on the training split'})")
+               f"{'from ' + plan.audit if plan.audit else 'computed on the training split'})") if plan.action != "correct" \
+        else f"training on corrected labels: a reviewer relabelled {len(rows)} of {len(train)} training texts ({plan.audit})"
     before, after = (split.label_matrix(len(names)).sum(axis=0) for split in (train, cleaned))
     emptied = [name for name, b, a in zip(names, before, after) if b and not a]
     if len([a for a in after if a]) < 2:
         kept = [name for name, a in zip(names, after) if a]
-        raise EmobenchError(f"cleaning the training split ({option('label_issues')} {plan.action}) leaves "
+        raise EmobenchError(f"cleaning the training split ({option('label_corrections' if plan.action == 'correct' else 'label_issues')} {plan.action}) leaves "
                             f"{'one label' if kept else 'no text'}{' (' + kept[0] + ')' if kept else ''}; a classifier "
                             "needs at least two: keep the labels, or fix them by hand")
     said = [message]

@@ -99,9 +99,10 @@ def check_no_labels(dataset: DatasetConfig, spec: ModelSpec) -> None:
         raise EmobenchError(f"{option('unlabeled')} with {option('train_size')} 0: a model trained on no labelled "
                             "texts learns nothing from texts without labels (self-training is checked against "
                             "labelled texts, and a zero-shot model reads none); leave it out")
-    if dataset.label_issues:
-        raise EmobenchError(f"{option('label_issues')} cleans the training split's labels; {option('train_size')} 0 "
-                            "leaves no training split to clean")
+    for cleaning in ("label_issues", "label_corrections"):
+        if getattr(dataset, cleaning):
+            raise EmobenchError(f"{option(cleaning)} changes the training split's labels; {option('train_size')} 0 "
+                                "leaves no training split to change")
 
 
 def default_run_name(config: RunConfig) -> str:

@@ -149,6 +149,13 @@ def _check_cleaning_and_budget(config: DatasetConfig, recorded: bool) -> None:
         if not recorded and not Path(config.label_issues_from).expanduser().is_file():
             raise EmobenchError(f"{option('label_issues_from')} {config.label_issues_from}: no such file; expected a "
                                 "saved audit (emobench data audit --label-issues --json FILE)")
+    if config.label_corrections is not None:
+        if config.label_issues is not None:
+            raise EmobenchError(f"{option('label_corrections')} holds a reviewer's decisions on the flagged texts; "
+                                f"{option('label_issues')} would flag and change them again; give one of the two")
+        if not recorded and not Path(config.label_corrections).expanduser().is_file():
+            raise EmobenchError(f"{option('label_corrections')} {config.label_corrections}: no such file; expected a "
+                                "review's decisions (emobench review AUDIT writes AUDIT.corrections.json)")
     if config.train_size is not None:
         from ..budgets import parse_size
 

@@ -22,7 +22,8 @@ const page = {
         const at = loc.length >= 3 && loc[loc.length - 2] === "texts" && Number.isInteger(loc[loc.length - 1])
           ? loc[loc.length - 1] : null;
         const reason = String(p.msg || "refused").replace(/^texts\[\d+\] /, "");
-        return at !== null ? `Text ${lines ? lines[at] : at + 1}: ${reason}` : reason;
+        const field = loc.filter((part) => part !== "body").join(".");
+        return at !== null ? `Text ${lines ? lines[at] : at + 1}: ${reason}` : field ? `${field}: ${reason}` : reason;
       });
     }
     if (body && typeof body.detail === "string") return [body.detail];

@@ -1,0 +1,153 @@
+"""Going through a label-issues audit by hand (``emobench review AUDIT``): the flagged texts least likely first (the
+model's probability of the given label, lowest first), each kept, given the suggestion or other labels. Every decision
+is saved at once, atomically, to the corrections file beside the audit, which one reviewer holds at a time and from
+which a review resumes; ``--label-corrections`` trains on it (``correction_plan``)."""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..data import Corpus
+from ..data.provenance import CleaningPlan
+from ..errors import EmobenchError, EmobenchWarning, option
+from ..records.corrections import Corrections, Decision, corrections_path, read_corrections, write_corrections
+from ..records.label_issues import LabelIssues, read_label_issues
+from ..records.run import gold_names, split_digest
+
+SPLITS = ("train", "validation", "test")
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    split: str
+    index: int
+    text: str
+    given: list[str]
+    suggested: list[str]
+    self_confidence: float  # the scoring model's probability of the given label(s), out of fold
+
+
+class Review:
+    """An audit under review: its flagged texts in review order, the decisions so far, and the corrections file held
+    (a second reviewer of the same file is refused until :meth:`close`)."""
+
+    def __init__(self, audit: str | Path):
+        self.audit_path = Path(audit)
+        if not self.audit_path.is_file():
+            raise EmobenchError(f"{self.audit_path}: no such file; expected a saved label-issues audit (emobench data "
+                                "audit --label-issues --json FILE, or a comparison's label_issues.json)")
+        self.audit: LabelIssues = read_label_issues(self.audit_path)
+        self.items = sorted((ReviewItem(name, i.index, i.text, list(i.given), list(i.suggested), i.self_confidence)
+                             for name, split in self.audit.splits.items() for i in split.issues),
+                            key=lambda it: (it.self_confidence, SPLITS.index(it.split) if it.split in SPLITS else 9, it.index))
+        if not self.items:
+            raise EmobenchError(f"{self.audit_path}: the audit flags no text; there is nothing to review")
+        self.path = corrections_path(self.audit_path)
+        self._lock = _hold(self.audit_path)
+        try:
+            self.corrections = self._resume()
+        except BaseException:
+            self.close()
+            raise
+
+    def _resume(self) -> Corrections:
+        audit = self.audit
+        fresh = Corrections(audit=self.audit_path.name, dataset=audit.dataset, labels=audit.labels, task=audit.task,
+                            digests={name: split.digest for name, split in audit.splits.items()}, decisions=[])
+        if not self.path.exists():
+            return fresh
+        found = read_corrections(self.path)
+        for field in ("dataset", "labels", "task", "digests"):
+            if getattr(found, field) != getattr(fresh, field):
+                raise EmobenchError(f"{self.path}: field {field}: not the audit's ({self.audit_path.name}); these "
+                                    "corrections were made on another audit or edited; move the file away to start over")
+        by_row = {(it.split, it.index): it for it in self.items}
+        for k, d in enumerate(found.decisions):
+            item = by_row.get((d.split, d.index))
+            at = f"{self.path}: field decisions[{k}]"
+            if item is None:
+                raise EmobenchError(f"{at}.index: {d.split} row {d.index} is not a text the audit flags")
+            if d.text != item.text or sorted(d.given) != sorted(item.given):
+                raise EmobenchError(f"{at}.{'text' if d.text != item.text else 'given'}: not {d.split} row {d.index} "
+                                    "of the audit; the file was edited")
+            if d.decision == "accept" and sorted(d.labels) != sorted(item.suggested):
+                raise EmobenchError(f"{at}.labels: {d.labels}, but the decision is accept (the suggestion "
+                                    f"{item.suggested})")
+        return found
+
+    def decision_of(self, item: ReviewItem) -> Decision | None:
+        return next((d for d in self.corrections.decisions if (d.split, d.index) == (item.split, item.index)), None)
+
+    def decide(self, position: int, decision: str, labels: list[str] | None = None) -> Decision:
+        """Decide the ``position``-th item (review order): keep, accept (the suggestion) or relabel (``labels``); saved
+        before this returns."""
+        if not 0 <= position < len(self.items):
+            raise EmobenchError(f"item {position}: expected 0 to {len(self.items) - 1}")
+        item = self.items[position]
+        chosen = {"keep": item.given, "accept": item.suggested}.get(decision, labels)
+        if decision not in ("keep", "accept", "relabel") or chosen is None:
+            raise EmobenchError(f"decision {decision!r}: expected keep, accept, or relabel with labels")
+        made = Decision(split=item.split, index=item.index, text=item.text, given=item.given, decision=decision,
+                        labels=sorted(set(chosen), key=self.audit.labels.index) if set(chosen) <= set(self.audit.labels)
+                        else list(chosen))
+        others = [d for d in self.corrections.decisions if (d.split, d.index) != (item.split, item.index)]
+        updated = self.corrections.model_copy(update={"decisions": [*others, made]})
+        write_corrections(self.path, updated)  # checks every label and the task's count first
+        self.corrections = updated
+        return made
+
+    def close(self) -> None:
+        if self._lock is not None:
+            self._lock.close()  # releases the lock
+            self._lock = None
+
+
+def _hold(audit: Path):
+    """The review's lock, held while it runs: on the audit file itself (a review only reads it), so that nothing is
+    written beside it for the lock and a lock file can never be left behind. A second reviewer is refused, not made
+    to wait."""
+    import fcntl
+
+    lock = audit.open("rb")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.close()
+        raise EmobenchError(f"{audit}: another review of this audit is running; one reviewer at a time (its decisions "
+                            f"go to {corrections_path(audit).name})") from None
+    return lock
+
+
+def correction_plan(corpus: Corpus, source: str | Path) -> CleaningPlan:
+    """The training rows a reviewer relabelled (``--label-corrections FILE``), checked against this training split row
+    by row; what data.json records."""
+    where = option("label_corrections")
+    found = read_corrections(source)
+    train = corpus["train"]
+    if "train" not in found.digests:
+        raise EmobenchError(f"{where} {source}: field digests: the audit reviewed {', '.join(found.digests)}, not the "
+                            "training split; --label-corrections corrects training labels (audit the training split: "
+                            "data audit --label-issues --splits train)")
+    golds = gold_names(train, corpus.label_names)
+    if found.labels != corpus.label_names:
+        raise EmobenchError(f"{where} {source}: field labels: {found.labels}, but this data's labels are "
+                            f"{corpus.label_names}; made for other training data")
+    if found.digests["train"] != split_digest(train.texts, golds):
+        raise EmobenchError(f"{where} {source}: field digests.train: made for other training data (its training split's "
+                            "texts or labels differ from this one's)")
+    for k, d in enumerate(found.decisions):
+        if d.split == "train" and (d.index >= len(train) or train.texts[d.index] != d.text or sorted(d.given) != sorted(
+                golds[d.index] if corpus.multi_label else [golds[d.index]])):
+            raise EmobenchError(f"{where} {source}: field decisions[{k}]: not training row {d.index} of this data "
+                                "(its text or given labels differ); the file was edited")
+    elsewhere = sorted({d.split for d in found.decisions if d.split != "train"})
+    if elsewhere:
+        warnings.warn(f"{source}: the decisions on the {' and '.join(elsewhere)} split{'s' if len(elsewhere) > 1 else ''} "
+                      "are not applied: runs train on corrected labels and are scored on the splits as published",
+                      EmobenchWarning, stacklevel=2)
+    changed = found.changed("train")
+    rows = sorted(changed)
+    audit = Path(source).resolve()
+    return CleaningPlan(action="correct", audit=str(audit), model=f"a reviewer ({audit.name})", folds=0,
+                        train_digest=found.digests["train"], rows=rows, suggested=[changed[r] for r in rows])
