@@ -16,7 +16,12 @@ def error_blocks(c: Comparison, explanations: dict) -> list:
               Paragraph("Per model: the most confident mistakes, the most frequent confusions with example texts, and "
                         "the mistakes on texts that occur in the data with conflicting labels (label noise, not model "
                         "error). Token colours: green speaks for the predicted label, red against.")]
+    baselines = set(c.baselines)
+    compact = []
     for report in c.errors:
+        if report.name in baselines:  # a constant or random answer's mistakes teach nothing: one line each
+            compact.append(_baseline_line(c, report))
+            continue
         blocks.append(Heading(3, report.name))
         noise = ("label noise not recorded for these runs" if report.noise_mistakes is None else
                  f"{report.noise_mistakes} of them on texts with conflicting labels in the data")
@@ -44,6 +49,8 @@ def error_blocks(c: Comparison, explanations: dict) -> list:
         if report.noise_examples:
             blocks.append(Bullets([f"label noise: {clip(m.text)} (gold {m.label}, predicted {m.predicted})"
                                    for m in report.noise_examples[:3]]))
+    if compact:
+        blocks += [Heading(3, "Baselines"), Bullets(compact)]
     if c.shared_mistakes:
         shared = c.shared_mistakes
         blocks.append(Heading(3, "Mistakes every model makes"))
@@ -54,6 +61,14 @@ def error_blocks(c: Comparison, explanations: dict) -> list:
             blocks.append(Table(["text", "gold", *names], [[clip(e["text"]), e["label"], *[e["predictions"][n] for n in names]]
                                                            for e in shared.examples], caption="Examples."))
     return blocks
+
+
+def _baseline_line(c: Comparison, report) -> str:
+    top = report.confusions[0] if report.confusions else None
+    answer = c.majority_answer if c.majority_answer is not None and c.majority_answer.name == report.name else None
+    says = f"; it always answers {answer.label!r}" if answer is not None and answer.label is not None else ""
+    most = f"; most often {top.true} taken for {top.predicted} ({top.count})" if top is not None and not says else ""
+    return f"{report.name} (baseline): {report.mistakes} mistakes on {c.n_test} test texts{says}{most}."
 
 
 def noise_blocks(n: NoiseAnalysis) -> list:

@@ -55,17 +55,22 @@ def confusion_matrices(items: list[tuple[str, np.ndarray]], labels: list[str], p
 @literal
 def per_class_f1(models: list[str], labels: list[str], f1: np.ndarray, path: Path) -> Path:
     """Grouped bars: F1 of every class for every model (f1 has shape models x labels)."""
-    fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(labels) + 1), 3.8))
+    return _save(per_class_f1_figure(models, labels, f1), path)
+
+
+def per_class_f1_figure(models: list[str], labels: list[str], f1: np.ndarray):
+    """The figure itself; its legend sits above the panel, outside it, so that it covers no bar whatever the scores."""
+    fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(labels) + 1), 3.8 + 0.25 * (len(models) // 4)))
     width = 0.8 / len(models)
     x = np.arange(len(labels))
     for k, model in enumerate(models):
         ax.bar(x + (k - (len(models) - 1) / 2) * width, f1[k], width, label=model)
-    ax.set_xticks(x, labels)
+    ax.set_xticks(x, labels, rotation=30 if len(labels) > 8 else 0, ha="right" if len(labels) > 8 else "center")
     ax.set_ylabel("F1 (test)")
     ax.set_ylim(0, 1)
     ax.grid(axis="y", alpha=0.3)
-    _legend(ax, fontsize=8, ncol=min(4, len(models)), loc="lower right")
-    return _save(fig, path)
+    _legend(ax, fontsize=8, ncol=min(4, len(models)), loc="lower center", bbox_to_anchor=(0.5, 1.01), frameon=False)
+    return fig
 
 
 def _legend(ax, **kwargs) -> None:

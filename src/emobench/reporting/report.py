@@ -20,8 +20,8 @@ from .baseline_sections import baseline_blocks, constant_sentence
 from .cells import plural
 from .error_sections import error_blocks, noise_blocks
 from .render import Bullets, Figure, Heading, Paragraph, bold, code, write_documents
-from .score_sections import (calibration_blocks, conclusions, ensemble_blocks, overall_table, per_class_table,
-                             test_blocks)
+from .score_sections import calibration_blocks, ensemble_blocks, overall_table, per_class_table, test_blocks
+from .summary_sections import summary_blocks
 from .study_sections import (ZERO_SHOT, budget_blocks, budget_name, reference_blocks, skipped_blocks,
                              transfer_blocks)
 
@@ -29,16 +29,21 @@ from .study_sections import (ZERO_SHOT, budget_blocks, budget_name, reference_bl
 def build_report(comparison: Comparison, outcomes: list, data: DataRecord, folder: Path, formats=("md", "html"),
                  transfer: list[TransferResult] | None = None, explanations: dict | None = None,
                  reference: PublishedResults | None = None, budgets: BudgetAnalysis | None = None, main_budget: str = "all",
-                 noise: NoiseAnalysis | None = None, skipped: list | None = None) -> dict:
+                 noise: NoiseAnalysis | None = None, skipped: list | None = None,
+                 noise_note: str = "the test split was not audited: --no-noise-audit, cleanlab not installed, or too "
+                                   "few texts for its folds") -> dict:
     """Writes the documents and figures; returns their paths and the facts behind them (JSON-ready, for the
     comparison's statistics). ``outcomes``: the compared runs (RunOutcome); ``data``: the data record of their
     dataset; ``reference``: the published results to set beside ours (the dataset registry's entry names them);
-    ``skipped``: the models not trained at a budget (records.comparison.SkippedRun)."""
+    ``skipped``: the models not trained at a budget (records.comparison.SkippedRun); ``noise_note``: why there is no
+    label-noise estimate, when there is none."""
     folder = Path(folder)
     figures = folder / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     c = comparison
-    blocks = _opening_blocks(c, outcomes, data, budgets, main_budget) + skipped_blocks(skipped or [])
+    blocks = _opening_blocks(c, outcomes, data, budgets, main_budget)
+    blocks[2:2] = summary_blocks(c, noise, data.warnings + data.audit_warnings, noise_note)  # the answer first
+    blocks += skipped_blocks(skipped or [])
     blocks += _analysis_blocks(c, figures, transfer, explanations, budgets, noise)
     blocks += _figure_blocks(c, figures)
     if reference is not None:
@@ -164,8 +169,6 @@ def _closing_blocks(c: Comparison, outcomes: list, data: DataRecord) -> list:
     blocks: list = [Heading(2, "Data")]
     warnings = data.warnings + data.audit_warnings
     blocks.append(Bullets(warnings or ["The audit found no duplicates, conflicting labels, leakage or placeholders."]))
-    blocks.append(Heading(2, "Conclusions"))
-    blocks.append(Bullets(conclusions(c)))
     blocks.append(Heading(2, "Runs"))
     blocks.append(Bullets([[code(o.name), f" seed {o.seed}: ", code(o.run_dir)] for o in outcomes]))
     return blocks
