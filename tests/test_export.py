@@ -37,7 +37,7 @@ def check_round_trip(run, out, quantize=None):
     texts = ["i feel so furious and angry", "honestly i was terrified", "i am glad"]
     torch_out, onnx_out = Predictor(run).predict(texts), Predictor(folder).predict(texts)
     card = Predictor(folder).card()  # what the service's /model and its page say the weights are
-    assert card["precision"] == ("int8" if "int8" in record["files"] else "fp32") and card["explains"] is False
+    assert card["precision"] == ("int8" if "int8" in record["files"] else "fp32") and card["explains"] is True
     assert Predictor(run).card()["precision"] == "fp32"
     assert [set(r.dump()) for r in onnx_out] == [set(r.dump()) for r in torch_out]  # the same output format
     for a, b in zip(torch_out, onnx_out):

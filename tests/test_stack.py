@@ -170,8 +170,11 @@ def test_a_stack_through_the_command_line(shared_root, tmp_path):
     assert result.exit_code == 0 and "joy" in result.output, result.output
     result = runner.invoke(app, ["export", str(tmp_path / "s"), "-o", str(tmp_path / "e")])
     assert result.exit_code == 2 and "emobench distill" in result.output and not (tmp_path / "e").exists(), result.output
-    result = runner.invoke(app, ["explain", str(tmp_path / "s"), "i feel so happy"])
-    assert result.exit_code == 2 and "no explanations of its own" in result.output, result.output
+    result = runner.invoke(app, ["explain", str(tmp_path / "s"), "i feel so happy", "--json"])
+    assert result.exit_code == 0, result.output  # the whole stack's answer, word by word (occlusion)
+    explained = json.loads(result.output.strip().splitlines()[-1])
+    assert explained["tokens"] == ["i", "feel", "so", "happy"] and explained["method"].startswith("occlusion")
+    assert max(explained["scores"]) == explained["scores"][3]  # "happy" carries the label
     result = runner.invoke(app, ["compare", "--models", "stack,tfidf", *members, "--data-dir", str(shared_root), "-o",
                                  str(tmp_path / "c"), "--name", "c", "-q", "--format", "md"])
     assert result.exit_code == 0, result.output

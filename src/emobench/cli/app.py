@@ -22,8 +22,18 @@ class LogLevel(str, enum.Enum):
     error = "error"
 
 
+def _print_version(given: bool) -> None:
+    if given:  # while the options are read, before a command is required
+        from .. import __version__
+
+        typer.echo(f"emobench {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main_options(
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=lambda given: _print_version(given),
+                                 help="print emobench's version and exit"),
     log_level: LogLevel = typer.Option(LogLevel.info, "--log-level", case_sensitive=False,
                                        help="how much to log on standard error; library messages show only at debug"),
     threads: Optional[str] = typer.Option(None, "--threads",

@@ -129,7 +129,7 @@ def _predict_texts(run: Path, items: list[str], backend: str, as_json: bool, all
 
 @app.command()
 def explain(
-    run: Path = typer.Argument(..., help="a run directory or saved model directory"),
+    run: Path = typer.Argument(..., help="a run directory, a saved model directory or an ONNX export"),
     texts: list[str] = typer.Argument(..., help="texts to explain"),
     label: Optional[str] = typer.Option(None, "--label", help="explain this label (default: the predicted one)"),
     html_out: Optional[Path] = typer.Option(None, "--html", help="also write the explanations as an HTML page"),
@@ -137,12 +137,13 @@ def explain(
     allow_modified: bool = AllowModifiedOpt,
 ):
     """Which words made the model say it: per-token attributions (Integrated Gradients for the LSTM and
-    transformers, coefficient x tf-idf weight for tfidf)."""
+    transformers, coefficient x tf-idf weight for tfidf, occlusion -- each word left out in turn -- for ONNX exports,
+    stacks and static embeddings). Piped, each token is written with its score: token[+0.12]."""
     with user_errors():
         from dataclasses import asdict
 
         from ..experiments.explain import explain as explain_run
-        from ..reporting.explanations import to_rich
+        from ..reporting.explanations import to_plain, to_rich
 
         _argument_texts(texts, "explain")
         explanations = explain_run(run, texts, label, html_out=html_out, allow_modified=allow_modified,
@@ -150,10 +151,13 @@ def explain(
         if as_json:
             for e in explanations:
                 print(json.dumps(asdict(e), ensure_ascii=False))
-        else:
+        elif console.is_terminal:
             for e in explanations:
                 console.print(to_rich(e), end="")
                 say(f"-> {e.label} ({e.probability:.2f}; {e.method})")
+        else:  # piped: colours would be dropped, and the attributions with them; each token's score is written out
+            for e in explanations:
+                print(f"{to_plain(e)} -> {e.label} ({e.probability:.2f}; {e.method})")
         if html_out is not None:
             say(f"explanations written to {html_out}")
 

@@ -20,7 +20,10 @@ from .shell import SEED, console, err, escape, explicit, number, say, user_error
 @dataset_options(names=tuple(n for n in DATASET_OPTIONS if n not in (*CLEANING, *FIT_INPUT_OPTIONS)))
 def data_audit(
     ctx: typer.Context,
-    dataset: str = typer.Argument(DEFAULT_DATASET, help="emotion, isear, goemotions[:ekman], or a CSV/TSV/JSONL file"),
+    dataset: Optional[str] = typer.Argument(None, help="emotion, isear, goemotions[:ekman], or a CSV/TSV/JSONL file "
+                                                       "(default: emotion)"),
+    dataset_opt: Optional[str] = typer.Option(None, "--dataset", "-d", help="the dataset, as every other command takes "
+                                              "it (the same as the argument: give one of the two)"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="also write the audit as JSON to this file"),
     label_issues: bool = typer.Option(False, "--label-issues", help="also find likely mislabelled texts (confident "
                                       "learning on out-of-fold probabilities, through cleanlab)"),
@@ -40,6 +43,9 @@ def data_audit(
     with user_errors():
         from ..experiments.audit import audit_dataset
 
+        if dataset is not None and dataset_opt is not None:
+            raise EmobenchError(f"the dataset is given twice ({dataset!r} and --dataset {dataset_opt!r}); give one")
+        dataset = dataset or dataset_opt or DEFAULT_DATASET
         if json_out is not None:
             check_output_file(json_out, "json_out")
         if not label_issues:

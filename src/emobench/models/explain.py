@@ -35,3 +35,18 @@ def explain_texts(model, texts: list[str], target: str | None = None) -> list[Ex
         tokens, scores, method = model.attributions(text, k)
         out.append(Explanation(text, list(tokens), [float(s) for s in scores], model.label_names[k], float(row[k]), method))
     return out
+
+
+OCCLUSION = "occlusion (each word left out in turn)"
+
+
+def occlusion(scorer, text: str, label: int) -> tuple[list[str], list[float], str]:
+    """Attributions any scorer can give, by its predictions alone (an ONNX export, a stack, static embeddings): each
+    word's score is how much the label's probability falls when that word is left out of the text (negative: the
+    label is likelier without it). One batch of as many texts as words, scored like any other batch."""
+    words = text.split()
+    if not words:
+        return [], [], OCCLUSION
+    variants = [text] + [" ".join(words[:i] + words[i + 1:]) or " " for i in range(len(words))]
+    probs = scorer.predict_proba(variants)[:, label]
+    return words, [float(probs[0] - p) for p in probs[1:]], OCCLUSION

@@ -287,6 +287,14 @@ class StaticClassifier(Classifier):
                 labels.append(kept)
         return {"X_val": texts, "y_val": labels} if texts else {}
 
+    def explanation_gap(self) -> str | None:
+        return None
+
+    def attributions(self, text: str, label: int) -> tuple[list[str], list[float], str]:
+        from .explain import occlusion
+
+        return occlusion(self, text, label)
+
     def _columns(self) -> None:
         """Where each of our labels is among model2vec's classes (it sorts them; a label absent from training is not)."""
         classes = [str(c) for c in self.model.classes_]

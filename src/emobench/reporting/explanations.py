@@ -33,6 +33,11 @@ def to_html(explanation) -> str:
             f"({explanation.probability:.2f})</small>")
 
 
+def to_plain(explanation) -> str:
+    """Each token with its score, for output that is not a terminal (no colours to carry them)."""
+    return " ".join(f"{printable(t)}[{s:+.2f}]" for t, s in zip(explanation.tokens, explanation.scores))
+
+
 def to_markdown(explanation) -> str:
     from .render import md_escape
 
@@ -40,10 +45,16 @@ def to_markdown(explanation) -> str:
         f" → {md_escape(explanation.label)} ({explanation.probability:.2f})"
 
 
-def to_page(explanations) -> str:
-    """Every explanation on one HTML page, styled like the reports."""
+def to_page(explanations, model: str = "") -> str:
+    """Every explanation on one HTML page, styled like the reports: the model's name, a legend, then each text."""
     from .render import STYLE
 
+    methods = sorted({e.method for e in explanations})
+    legend = ("<p class='legend'><span style='background:rgba(0,160,0,0.8)'>&nbsp;for&nbsp;</span> a word that speaks "
+              "for the label, <span style='background:rgba(210,0,0,0.8)'>&nbsp;against&nbsp;</span> one that speaks "
+              "against it; the deeper the colour, the larger its share of the text's strongest attribution (hover a "
+              f"word for its score). Method: {html.escape(', '.join(methods))}.</p>")
+    title = f"Why the model said it: {model}" if model else "Why the model said it"
     body = "".join(f"<p>{to_html(e)}</p>" for e in explanations)
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>emobench explain</title>"
-            f"<style>{STYLE}</style></head><body>{body}</body></html>\n")
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{legend}{body}</body></html>\n")

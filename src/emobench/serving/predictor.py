@@ -5,10 +5,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import EmobenchError, RecordError, option
+from ..errors import EmobenchError
+from ..models.backends import BACKENDS, load_backend  # noqa: F401 - the serving API's names too
 from .prediction import Prediction
 
-BACKENDS = ("auto", "torch", "onnx")
 # What stops the program is never taken for a text the model cannot score.
 _STOPPING = (KeyboardInterrupt, SystemExit, GeneratorExit, MemoryError)
 
@@ -25,31 +25,6 @@ class UnscorableText(EmobenchError):
 def _reason(exc: BaseException) -> str:
     detail = str(exc).splitlines()[0][:200] if str(exc) else ""
     return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
-
-
-def load_backend(path: str | Path, backend: str = "auto", allow_modified: bool = False):
-    """The model behind ``path``: an ONNX export (``emobench export``) runs on ONNX Runtime, anything else
-    on its own family's code (PyTorch or scikit-learn)."""
-    from ..models.base import load_model
-    from ..records.export import is_export
-
-    if backend not in BACKENDS:
-        raise EmobenchError(f"{option('backend')} {backend!r}: expected one of {', '.join(BACKENDS)}")
-    path = Path(path)
-    if str(path).endswith(".partial"):
-        raise RecordError(f"{path}: an unfinished run or export; it cannot be used")
-    exported = path.is_dir() and is_export(path)
-    if backend == "onnx" and not exported:
-        raise EmobenchError(f"{path}: not an ONNX export (no export.json); use {option('backend')} auto, or export a "
-                            f"transformer, LSTM or SetFit run with `emobench export {path}`")
-    if backend == "torch" and exported:
-        raise EmobenchError(f"{path}: an ONNX export has no PyTorch weights; use {option('backend')} onnx, or the run "
-                            "directory")
-    if exported:
-        from ..models.onnx import OnnxModel
-
-        return OnnxModel(path, allow_modified=allow_modified)
-    return load_model(path, allow_modified)
 
 
 class Predictor:
