@@ -170,3 +170,25 @@ def test_int8_answers_do_not_depend_on_the_batch(tiny_root, tmp_path):
         score_file(folder, source, tmp_path / f"s{chunk}.csv", chunk_size=chunk, progress=False)
         outputs.append((tmp_path / f"s{chunk}.csv").read_bytes())
     assert outputs[0] == outputs[1] == outputs[2]
+
+
+@pytest.mark.parametrize("size, speedup, pays", [(0.27, 0.95, True), (0.8, 1.0, True), (0.81, 1.14, False),
+                                                 (1.0, 1.15, True), (1.02, 0.94, False)])
+def test_int8_pays_when_smaller_or_faster_and_says_so(size, speedup, pays):
+    from emobench.experiments.export import int8_verdict
+
+    verdict = int8_verdict(size, speedup, 128)
+    assert verdict["pays"] is pays and f"{size:.2f}x fp32's" in verdict["why"]
+    assert ("export without --quantize" in verdict["why"]) is not pays
+
+
+def test_an_lstm_int8_export_quantises_its_embedding_and_records_what_int8_gains(tiny_root, tmp_path):
+    run = train(tiny_root, tmp_path, "l", "--model", "lstm", "--set", "epochs=2", "--set", "hidden_size=8")
+    exported = checked_export(run, tmp_path / "exp", "int8")
+    if exported is None:
+        pytest.skip("the int8 graph failed its score checks on this CPU (said and refused; see checked_export)")
+    gains = exported[1]["quantization"]
+    assert "Gather" in gains["operators"] and 0 < gains["size_ratio"] < 1 and gains["speedup"] > 0
+    sizes = exported[1]["files"]
+    assert gains["size_ratio"] == pytest.approx(sizes["int8"] / sizes["fp32"], abs=1e-4)
+    assert gains["pays"] == (gains["size_ratio"] <= 0.8 or gains["speedup"] >= 1.15)

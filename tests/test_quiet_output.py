@@ -49,6 +49,18 @@ def test_a_log_file_gets_one_line_per_epoch_and_no_bars(tiny_root, tmp_path):
     assert silent.returncode == 0 and not [line for line in silent.stderr.splitlines() if line.startswith("epoch ")]
 
 
+@pytest.mark.parametrize("family", ["setfit", "static"])
+def test_the_peer_families_draw_no_bars_into_a_log_file(family, tiny_root, tiny_models, tmp_path):
+    """SetFit's and model2vec's own progress bars, like emobench's: on a terminal only (a TweetEval comparison logged
+    89 KB of SetFit's bars into a file)."""
+    pytest.importorskip(family if family == "setfit" else "model2vec")
+    steps = ["--set", "max_steps=4", "--set", "num_iterations=1"] if family == "setfit" else ["--set", "max_epochs=1"]
+    done = run_cli("train", "--model", family, "--set", f"body={tiny_models['bert']}", *steps, "--data-dir", tiny_root,
+                   "-o", tmp_path, "--name", family)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "\r" not in done.stderr and "it/s" not in done.stderr and "█" not in done.stderr, done.stderr[-2000:]
+
+
 HEAVY = ("torch", "transformers", "sklearn", "matplotlib", "accelerate", "mlflow", "optuna")
 
 

@@ -166,8 +166,9 @@ def explain(
 def export(
     run: Path = typer.Argument(..., help="a run directory"),
     format_: str = typer.Option("onnx", "--format", help="onnx"),
-    quantize: Optional[str] = typer.Option(None, help="int8: also a statically quantised model (QDQ, calibrated on "
-                                                      "training texts; used by default)"),
+    quantize: Optional[str] = typer.Option(None, help="int8: also a statically quantised graph, served by default (QDQ, "
+                                                      "calibrated on training texts; what it gains in size and speed "
+                                                      "is measured and said, a graph gaining neither warned of)"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="export folder (default: RUN-onnx beside the run)"),
     allow_modified: bool = AllowModifiedOpt,
 ):
@@ -181,6 +182,10 @@ def export(
         for kind, scores in record.scores.items():
             agreement = f", agreement with PyTorch {scores.agreement:.4f}" if scores.agreement is not None else ""
             say(f"{kind}: accuracy {scores.accuracy:.4f}, macro-F1 {scores.macro_f1:.4f}{agreement}")
+        gains = record.quantization or {}
+        if "size_ratio" in gains:
+            say(f"int8 against fp32: {gains['size_ratio']:.2f}x the size, {gains['speedup']:.2f}x the texts a second "
+                "on this CPU (batch 64)")
         say(f"exported to {record.folder} (checks passed on {record.examples} {record.check_split} texts)")
 
 

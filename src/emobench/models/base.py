@@ -105,6 +105,8 @@ class Classifier(Scorer):
     Params: type = object
     PRESETS: dict[str, dict] = {}
     SEARCH_SPACE: dict[str, list] = {}  # default space of `emobench tune`
+    # What `export --quantize int8` quantises: where the family's weights are (its cost and its size)
+    INT8_OPERATORS: tuple[str, ...] = ("MatMul", "Gemm")
 
     def __init__(self, params=None, label_names: list[str] | None = None):
         self.params = params if params is not None else self.Params()

@@ -21,6 +21,7 @@ from typing import Literal
 
 from ..data import Split
 from ..errors import EmobenchError
+from ..logs import bars  # a bar only where emobench's would be: asked for, and on a terminal (not in a log file)
 from ..params import param
 from .linear import fit_head
 from .registry import MINILM_HUB_ID
@@ -152,7 +153,7 @@ class SetFitClassifier(TransformerClassifier):
             args = TrainingArguments(output_dir=scratch, batch_size=p.batch_size, num_epochs=p.epochs,
                                      body_learning_rate=p.learning_rate, num_iterations=p.num_iterations,
                                      warmup_proportion=p.warmup_ratio, max_steps=p.max_steps or -1, seed=seed,
-                                     report_to="none", save_strategy="no", show_progress_bar=progress,
+                                     report_to="none", save_strategy="no", show_progress_bar=bars(progress),
                                      logging_strategy="no", logging_first_step=False)
             trainer = Trainer(model=model, args=args)
             printed = io.StringIO()
