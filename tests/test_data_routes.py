@@ -125,7 +125,15 @@ def test_indicator_columns_train_multi_label_with_the_jaccard_score(tmp_path):
     corpus = load_dataset(listed)
     assert corpus.multi_label and corpus.label_names == LABELS[:4] and len(corpus["train"]) + len(corpus["test"]) > 200
     everything = runner.invoke(app, ["data", "audit", str(path), "--text-column", "Tweet", "--label-columns", "all"])
-    assert everything.exit_code == 2 and "column 'ID': '2018-00000' is not 0 or 1" in everything.output
+    assert everything.exit_code == 0 and "left out the column 'ID', which holds no 0/1 value" in everything.output
+    with pytest.warns(Warning, match="left out the column 'ID'"):
+        all_columns = load_dataset(DatasetConfig(name=str(path), text_column="Tweet", label_columns="all"))
+    assert all_columns.label_names == corpus.label_names and any("'ID'" in w for w in all_columns.source.warnings)
+    stray = path.read_text().replace("\t1\n", "\t7\n", 1)  # a label column with one value that is not 0/1
+    (tmp_path / "stray.tsv").write_text(stray)
+    refused = runner.invoke(app, ["data", "audit", str(tmp_path / "stray.tsv"), "--text-column", "Tweet",
+                                  "--label-columns", "all"])
+    assert refused.exit_code == 2 and "is not 0 or 1" in refused.output and "line" in refused.output
     result = runner.invoke(app, ["train", "--dataset", str(path), "--text-column", "Tweet", "--label-columns",
                                  ",".join(LABELS[:4]), "-o", str(tmp_path / "o"), "--name", "ec", "-q"])
     assert result.exit_code == 0, result.output

@@ -206,6 +206,20 @@ def _indicator_columns(config, records_by_file, text_column: str, split_column: 
         return None  # an empty file: reported where the records are read
     if config.label_columns == ALL_OTHER_COLUMNS:
         columns = [c for c in first[1] if c not in (text_column, split_column)]
+        # A column none of whose values is 0 or 1 is no label (an id, a date, a free-text field): left out, and said.
+        # A label column with a stray value keeps it, and the value is an error naming its line (_indicated).
+        others = [c for c in columns if not any(_indicator_value(r.get(c)) for _, records in records_by_file.values()
+                                                for _, r in records)]
+        if others:
+            import warnings
+
+            from .common import DataWarning
+
+            warnings.warn(f"{option('label_columns')} all: left out the column{'s' if len(others) > 1 else ''} "
+                          f"{', '.join(repr(c[:60]) for c in others[:5])}{' and more' if len(others) > 5 else ''}, which "
+                          f"hold{'' if len(others) > 1 else 's'} no 0/1 value (an identifier or another field, not a "
+                          "label)", DataWarning, stacklevel=2)
+            columns = [c for c in columns if c not in others]
         if len(columns) < 2:
             raise DataError(f"{option('label_columns')} all: {len(columns)} column(s) besides the text; expected one 0/1 "
                             "column per label", first_path, first[0])
@@ -219,6 +233,11 @@ def _indicator_columns(config, records_by_file, text_column: str, split_column: 
 
 def first_row_columns(records_by_file) -> list:
     return next((list(records[0][1]) for _, records in records_by_file.values() if records), [])
+
+
+def _indicator_value(value) -> bool:
+    key = ("1" if value else "0") if isinstance(value, bool) else str(value).strip()
+    return value is not None and key in INDICATORS
 
 
 def _indicated(record: dict, columns: list[str], path: Path, number: int) -> list[str]:
