@@ -234,3 +234,24 @@ def test_compare_transfer_scores_the_files_own_test_split(tmp_path, shared_root)
 def test_reader_errors_name_the_place():
     with pytest.raises(DataError, match="no such file|file not found"):
         load_dataset(DatasetConfig(name="/nonexistent/x.csv"))
+
+
+def test_a_validation_split_is_held_out_of_a_training_file_stratified_and_recorded(tmp_path):
+    from conftest import tiny_examples
+
+    for name, n, seed in (("train", 180, 1), ("test", 48, 2)):
+        write_rows(tmp_path / f"{name}.csv", ["text", "label"], [list(x) for x in tiny_examples(n, seed)])
+    files = {"train": str(tmp_path / "train.csv"), "test": str(tmp_path / "test.csv")}
+    config = DatasetConfig(name=files["train"], files=files, validation_split=0.2)
+    corpus = load_dataset(config)
+    assert list(corpus.splits) == ["train", "validation", "test"]
+    assert (len(corpus["train"]), len(corpus["validation"]), len(corpus["test"])) == (144, 36, 48)
+    shares = np.bincount(corpus["validation"].labels, minlength=6) / 36
+    assert np.allclose(shares, np.bincount(corpus["train"].labels, minlength=6) / 144, atol=0.03)  # stratified
+    recipe = corpus.source.split
+    assert recipe.fractions == {"train": 0.8, "validation": 0.2} and recipe.seed == 13
+    assert sorted(recipe.file_lines["train"] + recipe.file_lines["validation"]) == list(range(2, 182))
+    again = load_dataset(config)
+    assert again["validation"].texts == corpus["validation"].texts  # the same seed, the same cut
+    other = load_dataset(DatasetConfig(name=files["train"], files=files, validation_split=0.2, split_seed=7))
+    assert other["validation"].texts != corpus["validation"].texts

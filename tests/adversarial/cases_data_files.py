@@ -172,4 +172,25 @@ def cases() -> list[Case]:
              setup=lambda d, ws: write(d / "d.csv", _labelled(lambda i: ["[bold]x", "[/]", "<b>"][i % 3], 60)),
              check=ok_output(r"(?=.*\[bold\]x)(?=.*\[/\])(?=.*<b>)"), group="audit"),
     ]
+    # -------- a validation split held out of a training file
+    own = ["--train-file", "{ws}/user/train.csv", "--test-file", "{ws}/user/test.csv"]
+    c += [Case(f"--validation-split {value}", ["data", "audit", *own, "--validation-split", value], message=message,
+               group="validation split") for value, message in [
+        ("0", r"--validation-split '0': expected the share"), ("0.6", r"--validation-split '0.6': expected the share"),
+        ("nan", r"--validation-split 'nan': expected the share"), ("a", r"--validation-split 'a': expected the share"),
+        ("-0.1", r"--validation-split '-0.1': expected the share")]]
+    c += [
+        Case("--validation-split with a validation file", ["data", "audit", *own, "--validation-file",
+                                                          "{ws}/user/validation.csv", "--validation-split", "0.1"],
+             message=r"the data has a validation split of its own", group="validation split"),
+        Case("--validation-split on one file", ["data", "audit", "{ws}/user/train.csv", "--validation-split", "0.1"],
+             message=r"cut into train, validation and test already", group="validation split"),
+        Case("--validation-split on emotion", ["data", "audit", "emotion", "--data-dir", "{ws}/data", "--validation-split",
+                                               "0.1"], message=r"applies to your own data files", group="validation split"),
+        Case("train --validation-split", ["train", "--model", "tfidf", *own, "--validation-split", "0.2", "-o", "{case}/out",
+                                          "-q"], expect="ok", check=lambda d, ws, out: None if json.loads(next(
+                                              (d / "out").glob("*/data.json")).read_text())["source"]["split"][
+                                              "fractions"] == {"train": 0.8, "validation": 0.2} else "not recorded",
+             group="validation split"),
+    ]
     return c

@@ -66,6 +66,19 @@ def parse_train_size(value: str | None, flag: str, values: dict) -> dict:
     return {"train_size": parse_size(value)}
 
 
+def parse_validation_split(value: str | None, flag: str, values: dict) -> dict:
+    """A share of the training file (0.01 to 0.5) held out as the validation split."""
+    if value is None:
+        return {"validation_split": None}
+    try:
+        share = float(str(value).strip())
+    except ValueError:
+        share = float("nan")
+    if not 0.01 <= share <= 0.5:  # NaN fails too
+        raise EmobenchError(f"{flag} {value!r}: expected the share of the training file to hold out, from 0.01 to 0.5")
+    return {"validation_split": share}
+
+
 def _file(split: str, help: str) -> Option:
     return Option(f"{split}_file", help, None, optional=True, parse=parse_files)
 
@@ -107,6 +120,10 @@ class DatasetConfig:
     split_fractions: dict[str, float] = field(default_factory=lambda: {"train": 0.8, "validation": 0.1, "test": 0.1})
     split_seed: int = option_field(
         Option("split_seed", "seed of generated splits (ISEAR, files without splits)", kind=int, bounds=SEED), default=13)
+    validation_split: float | None = option_field(
+        Option("validation_split", "hold out this share of a training file (0.1) as the validation split, stratified and "
+                                   "seeded by --split-seed, when your files have none", optional=True,
+               parse=parse_validation_split), default=None)
     drop_placeholders: bool = option_field(
         Option("drop_placeholders", "drop placeholder texts such as '[ No response.]' (ISEAR, your files)", kind=bool),
         default=False)

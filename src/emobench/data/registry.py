@@ -21,14 +21,15 @@ class DatasetEntry:
 
 # Every dataset option, in the order the command line lists them; they are DatasetConfig's fields' (data/config.py).
 DATASET_OPTIONS = ("data_dir", "text_column", "label_column", "split_column", "train_file", "validation_file", "test_file",
-                   "split_seed", "drop_placeholders", "label_names", "label_separator", "label_map", "dataset_name",
+                   "split_seed", "validation_split", "drop_placeholders", "label_names", "label_separator", "label_map",
+                   "dataset_name",
                    "no_header", "label_columns", "encoding", "data_format", "train_size", "budget_validation",
                    "label_issues", "label_issues_from", "label_corrections", "unlabeled", "label_descriptions")
 # What a family learns from besides labelled texts: only the commands that train take them (train, compare, tune).
 FIT_INPUT_OPTIONS = ("unlabeled", "label_descriptions")
 # What only your own files take, in the order they are refused for a built-in dataset.
 USER_FILE_OPTIONS = ("text_column", "label_column", "split_column", "label_names", "label_separator", "label_columns",
-                     "no_header", "dataset_name", "data_format")
+                     "no_header", "dataset_name", "data_format", "validation_split")
 BUILT_IN = tuple(o for o in DATASET_OPTIONS if o not in USER_FILE_OPTIONS)
 SHIPPED_SPLITS = tuple(o for o in BUILT_IN if o != "split_seed")  # a dataset with its own splits generates none
 

@@ -4,6 +4,7 @@ JSONL, a label column split on ``--label-separator``, or one 0/1 indicator colum
 as SemEval-2018 E-c ships it). Every command reads files through this module."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from ...errors import DataError, option
@@ -94,6 +95,10 @@ def load_table(config) -> Corpus:
         provenance["label_columns"] = indicator_columns
     explicit = bool(config.label_names) or indicator_columns is not None
     explicit_names = indicator_columns if indicator_columns is not None else config.label_names
+    if config.validation_split is not None and ("all" in rows or "validation" in rows or "train" not in rows):
+        why = ("one file without a split column is cut into train, validation and test already" if "all" in rows else
+               "the data has a validation split of its own" if "validation" in rows else "there is no training file")
+        raise DataError(f"{option('validation_split')} holds out part of a training file as the validation split; {why}")
     if "all" in rows:
         items = rows.pop("all")
         names = _names(items, explicit_names, config.label_order, config, label_column)
@@ -105,7 +110,20 @@ def load_table(config) -> Corpus:
                    config.label_order, config, label_column)
     splits = {split: Split([item[0] for item in items], [_ids(item, names, explicit, split, multi) for item in items])
               for split, items in rows.items()}
-    return Corpus(config.short_name, names, splits, DataSource(**provenance), multi)
+    recipe = None
+    if config.validation_split is not None:
+        splits, recipe = _held_out(config, rows["train"], splits, names, multi)
+    return Corpus(config.short_name, names, splits, DataSource(**provenance, split=recipe), multi)
+
+
+def _held_out(config, items: list[Row], splits: dict[str, Split], names: list[str], multi: bool):
+    """The training file's rows cut into train and validation (``--validation-split``), stratified like a generated
+    split; the recipe records both splits' lines of the training file."""
+    share = config.validation_split
+    cut, recipe = _generated_splits(replace(config, split_fractions={"train": 1 - share, "validation": share}), items,
+                                    splits["train"].labels, names, multi)
+    return {"train": cut["train"], "validation": cut["validation"],
+            **{name: split for name, split in splits.items() if name != "train"}}, recipe
 
 
 def _files(config) -> dict[str, str]:
