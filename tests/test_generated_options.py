@@ -755,3 +755,39 @@ def test_a_label_map_given_as_a_dict_is_checked_like_a_file(tmp_path):
         assert "'sad' twice" in str(exc)
     else:
         raise AssertionError("a source listed twice was accepted")
+
+
+def test_validation_split_values(tmp_path):
+    """--validation-split: any typed text is a share from 0.01 to 0.5 written as a plain decimal, or refused quoting it."""
+    def expect(typed: str) -> bool:
+        text = typed.strip()
+        if len(text) > 30 or not re.fullmatch(r"(0?\.[0-9]+|[0-9]+(\.[0-9]*)?)", text, re.ASCII):
+            return False
+        return Decimal("0.01") <= Decimal(text) <= Decimal("0.5")
+
+    @bounded(120)
+    @given(st.one_of(st.from_regex(r"\A\s?[0-9]?\.?[0-9]{0,4}\s?\Z"), st.text(max_size=12),
+                     st.decimals(min_value=-1, max_value=2, allow_nan=True).map(str)))
+    @example("0.1")
+    @example("0.5")
+    @example("0.501")
+    @example("0.01")
+    @example("0.009")
+    @example("1e-1")
+    @example("٠.٢")
+    @example("nan")
+    def check(typed):
+        COUNTS["test_validation_split_values"] += 1
+        if typed.startswith("-") or "\x00" in typed:
+            return  # an option-looking value or a NUL: the shell's business
+        with case_folder(tmp_path) as case:
+            result = invoke(case, ["train", "--train-file", str(case / "missing.csv"), "-o", str(case / "runs"), "-q",
+                                   "--validation-split", typed])
+            accepted = stopped_on_missing_data(result, case, "test_validation_split_values")
+            assert accepted == expect(typed), (typed, result.output)
+            if not accepted:
+                line = assert_one_error_line(result)
+                assert line.startswith(f"error: --validation-split {typed!r}: expected the share"), line
+
+    check()
+    counted("test_validation_split_values", 100)

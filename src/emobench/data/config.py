@@ -68,13 +68,14 @@ def parse_train_size(value: str | None, flag: str, values: dict) -> dict:
 
 def parse_validation_split(value: str | None, flag: str, values: dict) -> dict:
     """A share of the training file (0.01 to 0.5) held out as the validation split."""
+    import re
+
     if value is None:
         return {"validation_split": None}
-    try:
-        share = float(str(value).strip())
-    except ValueError:
-        share = float("nan")
-    if not 0.01 <= share <= 0.5:  # NaN fails too
+    # plain ASCII decimals only, as --train-size reads a share: no exponent, no other script's digits, no "nan"
+    text = str(value).strip()
+    share = float(text) if re.fullmatch(r"(0?\.[0-9]+|[0-9]+(\.[0-9]*)?)", text) and len(text) <= 30 else -1.0
+    if not 0.01 <= share <= 0.5:
         raise EmobenchError(f"{flag} {value!r}: expected the share of the training file to hold out, from 0.01 to 0.5")
     return {"validation_split": share}
 
