@@ -255,3 +255,23 @@ def test_a_validation_split_is_held_out_of_a_training_file_stratified_and_record
     assert again["validation"].texts == corpus["validation"].texts  # the same seed, the same cut
     other = load_dataset(DatasetConfig(name=files["train"], files=files, validation_split=0.2, split_seed=7))
     assert other["validation"].texts != corpus["validation"].texts
+
+
+@pytest.mark.parametrize("multi", [False, True])
+def test_limit_cuts_every_split_keeps_every_label_and_says_so(tmp_path, multi):
+    from emobench.data import Corpus, Split
+    from emobench.data.readers import limited
+
+    rng = np.random.default_rng(0)
+    labels = [int(y) for y in rng.choice(6, 400, p=[0.5, 0.3, 0.1, 0.05, 0.04, 0.01])]
+    split = Split([f"text {i}" for i in range(400)], [[y] for y in labels] if multi else labels)
+    corpus = Corpus("d", [f"l{k}" for k in range(6)], {"train": split, "test": split.subset(range(50))},
+                    multi_label=multi)
+    with pytest.warns(Warning, match=r"every split cut to at most 60 texts \(train 60 of 400, test 50 of 50\)"):
+        cut = limited(corpus, 60, seed=3)
+    assert len(cut["train"]) == 60 and len(cut["test"]) == 50
+    kept = {y[0] if multi else y for y in cut["train"].labels}
+    assert kept == set(range(6))  # the rarest label (4 texts of 400) kept
+    assert set(cut["train"].texts) <= set(split.texts) and len(set(cut["train"].texts)) == 60
+    again = limited(corpus, 60, seed=3)
+    assert again["train"].texts == cut["train"].texts and limited(corpus, 60, seed=4)["train"].texts != cut["train"].texts

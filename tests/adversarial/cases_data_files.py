@@ -172,6 +172,12 @@ def cases() -> list[Case]:
              setup=lambda d, ws: write(d / "d.csv", _labelled(lambda i: ["[bold]x", "[/]", "<b>"][i % 3], 60)),
              check=ok_output(r"(?=.*\[bold\]x)(?=.*\[/\])(?=.*<b>)"), group="audit"),
     ]
+    # -------- --limit: a quick first try
+    c += [Case(f"--limit {value}", ["data", "audit", "emotion", "--data-dir", "{ws}/data", "--limit", value],
+               message=rf"--limit {value}: expected|--limit '{value}'|Invalid value", group="limit")
+          for value in ("0", "9", "x", "1e3", "99999999999")]
+    c += [Case("train --limit", train_args("--limit", "20"), expect="ok", check=run_recorded_warning(
+        r"every split cut to at most 20 texts"), group="limit")]
     # -------- a validation split held out of a training file
     own = ["--train-file", "{ws}/user/train.csv", "--test-file", "{ws}/user/test.csv"]
     c += [Case(f"--validation-split {value}", ["data", "audit", *own, "--validation-split", value], message=message,

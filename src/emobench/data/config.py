@@ -142,6 +142,11 @@ class DatasetConfig:
     dataset_name: str | None = option_field(  # default: the file's stem
         Option("dataset_name", "what reports and folder names call your files (default: the file name)", optional=True),
         default=None)
+    # A quick first try: every split cut to at most this many texts (data/readers/__init__.py), recorded and said.
+    limit: int | None = option_field(
+        Option("limit", "a quick first try: at most this many texts of each split, drawn at random (every label kept "
+                        "where the split has room; seeded by --split-seed); recorded, and the scores said to be a sample's",
+               optional=True, kind=int, bounds={"low": 10, "high": 10**9, "what": "texts"}), default=None)
     # A data budget: the training split cut to this many texts per class ("16"), this share ("0.1"), or None (all);
     # drawn with budget_seed, the validation split too with budget_validation (data/budgets.py).
     train_size: str | None = option_field(

@@ -21,7 +21,7 @@ class DatasetEntry:
 
 # Every dataset option, in the order the command line lists them; they are DatasetConfig's fields' (data/config.py).
 DATASET_OPTIONS = ("data_dir", "text_column", "label_column", "split_column", "train_file", "validation_file", "test_file",
-                   "split_seed", "validation_split", "drop_placeholders", "label_names", "label_separator", "label_map",
+                   "split_seed", "validation_split", "limit", "drop_placeholders", "label_names", "label_separator", "label_map",
                    "dataset_name",
                    "no_header", "label_columns", "encoding", "data_format", "train_size", "budget_validation",
                    "label_issues", "label_issues_from", "label_corrections", "unlabeled", "label_descriptions")

@@ -42,6 +42,8 @@ def load_dataset(config: DatasetConfig | str | None = None, require_train: bool 
             from ..labelmap import apply_label_map
 
             corpus = apply_label_map(corpus, config.label_map, config.label_map_name or option("label_map"))
+        if config.limit is not None:
+            corpus = limited(corpus, config.limit, config.split_seed)
         full_train = corpus.splits.get("train")
         if config.train_size is not None:
             from ..budgets import apply_budget
@@ -64,6 +66,35 @@ def load_dataset(config: DatasetConfig | str | None = None, require_train: bool 
         warnings=[str(w.message) for w in caught if issubclass(w.category, DataWarning)],
         reader_version=getattr(reader, "VERSION", 1), config=config.resolved().to_dict())
     return corpus
+
+
+def limited(corpus: Corpus, n: int, seed: int) -> Corpus:
+    """Every split cut to at most ``n`` texts (``--limit``): a seeded random sample that first takes one text of each
+    label (multi-label: of each text's first label) while there is room, so that a quick try still sees every label."""
+    import numpy as np
+
+    cut = {}
+    for name, split in corpus.splits.items():
+        if len(split) <= n:
+            cut[name] = split
+            continue
+        order = np.random.default_rng(seed).permutation(len(split))
+        key = (lambda y: y[0] if len(y) else -1) if corpus.multi_label else (lambda y: y)
+        first, seen = [], set()
+        for i in order:
+            if key(split.labels[i]) not in seen:
+                seen.add(key(split.labels[i]))
+                first.append(int(i))
+        chosen = first[:n]
+        taken = set(chosen)
+        chosen += [int(i) for i in order if int(i) not in taken][: n - len(chosen)]
+        cut[name] = split.subset(sorted(chosen))
+    if any(len(cut[k]) < len(v) for k, v in corpus.splits.items()):
+        warnings.warn(f"a quick try ({option('limit')} {n}): every split cut to at most {n} texts "
+                      f"({', '.join(f'{k} {len(cut[k])} of {len(v)}' for k, v in corpus.splits.items())}); the scores are "
+                      "a sample's, not the dataset's", DataWarning, stacklevel=2)
+    return Corpus(corpus.name, corpus.label_names, cut, corpus.source, corpus.multi_label, corpus.unlabeled,
+                  corpus.descriptions)
 
 
 def check_config(config: DatasetConfig, recorded: bool = False) -> None:
