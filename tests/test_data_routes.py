@@ -275,3 +275,30 @@ def test_limit_cuts_every_split_keeps_every_label_and_says_so(tmp_path, multi):
     assert set(cut["train"].texts) <= set(split.texts) and len(set(cut["train"].texts)) == 60
     again = limited(corpus, 60, seed=3)
     assert again["train"].texts == cut["train"].texts and limited(corpus, 60, seed=4)["train"].texts != cut["train"].texts
+
+
+def test_parallel_text_and_label_files_read_as_the_same_table(tmp_path):
+    """TweetEval ships train_text.txt + train_labels.txt: read as the CSV of the same rows would be, both files'
+    checksums recorded, a label's error naming the labels file and a text's the text file."""
+    from conftest import LABELS, tiny_examples
+
+    splits = {"train": tiny_examples(120, 1), "test": tiny_examples(30, 2)}
+    for name, rows in splits.items():
+        (tmp_path / f"{name}_text.txt").write_text("".join(t + "\n" for t, _ in rows))
+        (tmp_path / f"{name}_labels.txt").write_text("".join(f"{LABELS.index(y)}\n" for _, y in rows))
+        write_rows(tmp_path / f"{name}.csv", ["text", "label"], [[t, LABELS.index(y)] for t, y in rows])
+    paired = load_dataset(DatasetConfig(name=str(tmp_path / "train_text.txt"), label_names=LABELS,
+                                        files={s: str(tmp_path / f"{s}_text.txt") for s in splits},
+                                        label_files={s: str(tmp_path / f"{s}_labels.txt") for s in splits}))
+    table = load_dataset(DatasetConfig(name=str(tmp_path / "train.csv"), label_names=LABELS,
+                                       files={s: str(tmp_path / f"{s}.csv") for s in splits}))
+    for name in splits:
+        assert paired[name].texts == table[name].texts and paired[name].labels == table[name].labels
+    assert paired.label_names == table.label_names
+    assert sorted(Path(f).name for f in paired.source.files) == sorted(
+        f"{s}_{k}.txt" for s in splits for k in ("text", "labels"))
+    (tmp_path / "bad_labels.txt").write_text("0\n1\nsomething\n" + "0\n" * 117)
+    with pytest.raises(Exception, match=r"bad_labels\.txt, line 3"):
+        load_dataset(DatasetConfig(name=str(tmp_path / "train_text.txt"), label_names=LABELS,
+                                   files={"train": str(tmp_path / "train_text.txt")},
+                                   label_files={"train": str(tmp_path / "bad_labels.txt")}))

@@ -172,6 +172,36 @@ def cases() -> list[Case]:
              setup=lambda d, ws: write(d / "d.csv", _labelled(lambda i: ["[bold]x", "[/]", "<b>"][i % 3], 60)),
              check=ok_output(r"(?=.*\[bold\]x)(?=.*\[/\])(?=.*<b>)"), group="audit"),
     ]
+    # -------- parallel text and label files (TweetEval's train_text.txt + train_labels.txt)
+    def _pair(n_labels=90, label=lambda i: str(i % 3), text=lambda i: f"i feel thing number {i}"):
+        def setup(d, ws):
+            write(d / "t.txt", "".join(text(i) + "\n" for i in range(90)))
+            write(d / "l.txt", "".join(label(i) + "\n" for i in range(n_labels)))
+        return setup
+    pair = ["data", "audit", "--train-file", "{case}/t.txt", "--train-labels", "{case}/l.txt"]
+    c += [
+        Case("--train-labels with fewer lines", pair, message=r"t\.txt: 90 lines, but .*l\.txt has 80", setup=_pair(80),
+             group="label files"),
+        Case("--train-labels naming an id past --label-names", [*pair, "--label-names", "a,b"],
+             message=r"l\.txt, line 3: label id 2 is out of range", setup=_pair(), group="label files"),
+        Case("--train-labels with an empty text", pair, message=r"t\.txt, line 4: empty text",
+             setup=_pair(text=lambda i: "" if i == 3 else f"text {i}"), group="label files"),
+        Case("--train-labels with an empty label", pair, message=r"l\.txt, line 6",
+             setup=_pair(label=lambda i: "" if i == 5 else str(i % 3)), group="label files"),
+        Case("--train-labels missing", [*pair[:-1], "{case}/none.txt"], message=r"none\.txt: file not found",
+             setup=_pair(), group="label files"),
+        Case("--train-labels beside a CSV", ["data", "audit", "--train-file", "{ws}/user/train.csv", "--train-labels",
+                                             "{case}/l.txt"], message=r"pairs with a text file of one text per line",
+             setup=_pair(), group="label files"),
+        Case("--train-labels with --text-column", [*pair, "--text-column", "x"], message=r"apply to table files",
+             setup=_pair(), group="label files"),
+        Case("train on --train-labels", ["train", "--model", "tfidf", "--train-file", "{case}/t.txt", "--train-labels",
+                                         "{case}/l.txt", "--validation-split", "0.2", "-o", "{case}/out", "-q"],
+             expect="ok", setup=_pair(label=lambda i: ["joy", "anger", "fear"][i % 3],
+                                      text=lambda i: f"so {['happy', 'angry', 'scared'][i % 3]} {i}"),
+             check=lambda d, ws, out: None if len(json.loads(next((d / "out").glob("*/data.json")).read_text())[
+                 "source"]["files"]) == 2 else "both files' checksums not recorded", group="label files"),
+    ]
     # -------- --limit: a quick first try
     c += [Case(f"--limit {value}", ["data", "audit", "emotion", "--data-dir", "{ws}/data", "--limit", value],
                message=rf"--limit {value}: expected|--limit '{value}'|Invalid value", group="limit")

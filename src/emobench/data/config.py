@@ -80,6 +80,17 @@ def parse_validation_split(value: str | None, flag: str, values: dict) -> dict:
     return {"validation_split": share}
 
 
+def parse_label_files(value, flag: str, values: dict) -> dict:
+    return {"label_files": {k: values[f"{k}_labels"] for k in ("train", "validation", "test") if values.get(f"{k}_labels")}}
+
+
+def _labels(split: str) -> Option:
+    return Option(f"{split}_labels", f"the labels of --{split}-file, one per line, in a file of their own (TweetEval's "
+                                     f"{split if split != 'validation' else 'val'}_labels.txt beside "
+                                     f"{split if split != 'validation' else 'val'}_text.txt)", None, optional=True,
+                  parse=parse_label_files)
+
+
 def _file(split: str, help: str) -> Option:
     return Option(f"{split}_file", help, None, optional=True, parse=parse_files)
 
@@ -95,6 +106,9 @@ class DatasetConfig:
     files: dict[str, str] = option_field(_file("train", "training file (one file per split)"),
                                          _file("validation", "validation file"), _file("test", "test file"),
                                          default_factory=dict)
+    # Parallel label files: --train-file holds one text per line, --train-labels the label of each line.
+    label_files: dict[str, str] = option_field(_labels("train"), _labels("validation"), _labels("test"),
+                                               default_factory=dict)
     text_column: str = option_field(Option("text_column", "text column of your files (a position with --no-header)"),
                                     default="text")
     label_column: str = option_field(Option("label_column", "label column of your files"), default="label")

@@ -21,6 +21,7 @@ class DatasetEntry:
 
 # Every dataset option, in the order the command line lists them; they are DatasetConfig's fields' (data/config.py).
 DATASET_OPTIONS = ("data_dir", "text_column", "label_column", "split_column", "train_file", "validation_file", "test_file",
+                   "train_labels", "validation_labels", "test_labels",
                    "split_seed", "validation_split", "limit", "drop_placeholders", "label_names", "label_separator", "label_map",
                    "dataset_name",
                    "no_header", "label_columns", "encoding", "data_format", "train_size", "budget_validation",
@@ -29,7 +30,8 @@ DATASET_OPTIONS = ("data_dir", "text_column", "label_column", "split_column", "t
 FIT_INPUT_OPTIONS = ("unlabeled", "label_descriptions")
 # What only your own files take, in the order they are refused for a built-in dataset.
 USER_FILE_OPTIONS = ("text_column", "label_column", "split_column", "label_names", "label_separator", "label_columns",
-                     "no_header", "dataset_name", "data_format", "validation_split")
+                     "no_header", "dataset_name", "data_format", "validation_split", "train_labels", "validation_labels",
+                     "test_labels")
 BUILT_IN = tuple(o for o in DATASET_OPTIONS if o not in USER_FILE_OPTIONS)
 SHIPPED_SPLITS = tuple(o for o in BUILT_IN if o != "split_seed")  # a dataset with its own splits generates none
 

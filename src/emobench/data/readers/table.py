@@ -78,10 +78,13 @@ def _check_txt(config, path: Path) -> None:
 def load_table(config) -> Corpus:
     files = _files(config)
     text_column, label_column, split_column = columns = _columns(config)
-    records_by_file = {}
+    records_by_file, label_paths = {}, _label_paths(config, files)
     for split, filename in files.items():
         where = Path(filename).expanduser()
         how = f"{option('encoding')} {split}=ENCODING" if len(files) > 1 else f"{option('encoding')} ENCODING"
+        if split in label_paths:
+            records_by_file[split] = (where, _paired(config, where, label_paths[split], split, how))
+            continue
         records_by_file[split] = (where, read_records(where, config.encodings.get(split, config.encoding), config.header,
                                                       config.data_format, how))
         if file_format(where, config.data_format) == "txt":
@@ -89,7 +92,7 @@ def load_table(config) -> Corpus:
     indicator_columns = _indicator_columns(config, records_by_file, text_column, split_column)
     multi = indicator_columns is not None or config.label_separator is not None or any(
         isinstance(record.get(label_column), list) for _, records in records_by_file.values() for _, record in records)
-    rows, checksums, dropped = _rows(config, records_by_file, columns, indicator_columns, multi)
+    rows, checksums, dropped = _rows(config, records_by_file, columns, indicator_columns, multi, label_paths)
     provenance = {"kind": "file", "files": checksums, "dropped_placeholders": dropped}
     if indicator_columns is not None:
         provenance["label_columns"] = indicator_columns
@@ -148,7 +151,37 @@ def _files(config) -> dict[str, str]:
 Row = tuple[str, list[str], Path, int]  # text, raw labels, file, line
 
 
-def _rows(config, records_by_file, columns, indicator_columns, multi) -> tuple[dict[str, list[Row]], dict[str, str], int]:
+def _label_paths(config, files: dict[str, str]) -> dict[str, Path]:
+    """The parallel label files (``--train-labels``...), each beside its split's text file."""
+    paths = {split: Path(name).expanduser() for split, name in (config.label_files or {}).items()}
+    for split in paths:
+        if split not in files:
+            raise DataError(f"{option(split + '_labels')} gives the labels of {option(split + '_file')}; give that file too")
+        if Path(files[split]).suffix.lower() not in ("", ".txt", ".text"):
+            raise DataError(f"{option(split + '_labels')} pairs with a text file of one text per line (.txt); "
+                            f"{Path(files[split]).name} is a table: give its label column instead", Path(files[split]))
+        if config.label_columns or config.label_column != "label" or config.text_column != "text" or config.split_column:
+            raise DataError(f"{option(split + '_labels')}: the text file holds one text per line and the labels file "
+                            f"one label per line; {option('text_column')}, {option('label_column')}, "
+                            f"{option('label_columns')} and {option('split_column')} apply to table files")
+    return paths
+
+
+def _paired(config, texts_path: Path, labels_path: Path, split: str, how: str) -> list[tuple[int, dict]]:
+    """A text file of one text per line and a labels file of one label per line, as records of those two columns."""
+    from .common import read_text
+
+    encoding = config.encodings.get(split, config.encoding)
+    texts = read_text(texts_path, encoding, how).splitlines()
+    labels = read_text(labels_path, encoding, how).splitlines()
+    if len(texts) != len(labels):
+        raise DataError(f"{len(texts)} lines, but {labels_path} has {len(labels)}; "
+                        f"{option(split + '_labels')} holds one label per line of the text file", texts_path)
+    return [(number, {"text": text, "label": label}) for number, (text, label) in enumerate(zip(texts, labels), 1)]
+
+
+def _rows(config, records_by_file, columns, indicator_columns, multi,
+          label_paths: dict[str, Path] | None = None) -> tuple[dict[str, list[Row]], dict[str, str], int]:
     """Every file's rows by split, the files' sha256, and how many placeholder texts were dropped."""
     rows: dict[str, list[Row]] = {}
     checksums = {}
@@ -158,6 +191,9 @@ def _rows(config, records_by_file, columns, indicator_columns, multi) -> tuple[d
     every_column = set(first_row_columns(records_by_file)) if config.label_columns == ALL_OTHER_COLUMNS else None
     for split, (path, records) in records_by_file.items():
         checksums[str(path.resolve())] = sha256_file(path)
+        labelled_by = (label_paths or {}).get(split)
+        if labelled_by is not None:
+            checksums[str(labelled_by.resolve())] = sha256_file(labelled_by)
         if not records:
             raise DataError("no examples (the file has no data rows)", path)
         for number, record in records:
@@ -167,21 +203,26 @@ def _rows(config, records_by_file, columns, indicator_columns, multi) -> tuple[d
                     raise DataError(f"column {stray!r} is not in the first row; {option('label_columns')} all takes the "
                                     "label columns from the first row (list them, or give every row the same columns)",
                                     path, number)
-            text, labels = _text_and_labels(config, record, columns, indicator_columns, multi, check, path, number)
+            text, labels = _text_and_labels(config, record, columns, indicator_columns, multi, check, path, number,
+                                            labelled_by)
             if config.drop_placeholders and is_placeholder(text):
                 dropped += 1
                 continue
             target = _split_of(record, columns[2], path, number) if split == "all" and columns[2] else split
-            rows.setdefault(target, []).append((text, labels, path, number))
+            rows.setdefault(target, []).append((text, labels, labelled_by or path, number))
     check.report()
     return rows, checksums, dropped
 
 
-def _text_and_labels(config, record, columns, indicator_columns, multi, check, path, number) -> tuple[str, list[str]]:
+def _text_and_labels(config, record, columns, indicator_columns, multi, check, path, number,
+                     labelled_by: Path | None = None) -> tuple[str, list[str]]:
+    """A record's text and raw labels; ``labelled_by``: the parallel labels file its label comes from (named in a
+    label's error, as the text file is in a text's)."""
     text_column, label_column, _ = columns
     text = check(field(record, text_column, path, number), text_column, path, number)
     if indicator_columns is not None:
         return text, _indicated(record, indicator_columns, path, number)
+    path = labelled_by or path
     value = field(record, label_column, path, number)
     return text, (raw_label_set(value, label_column, path, number, config.label_separator) if multi
                   else [raw_label(value, label_column, path, number)])
