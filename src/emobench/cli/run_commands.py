@@ -45,6 +45,8 @@ def data_audit(
 
         if dataset is not None and dataset_opt is not None:
             raise EmobenchError(f"the dataset is given twice ({dataset!r} and --dataset {dataset_opt!r}); give one")
+        if dataset_opt is not None and data.get("train_file"):
+            raise EmobenchError("give either --dataset or --train-file (with --validation-file/--test-file), not both")
         dataset = dataset or dataset_opt or DEFAULT_DATASET
         if json_out is not None:
             check_output_file(json_out, "json_out")

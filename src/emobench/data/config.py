@@ -106,6 +106,10 @@ class DatasetConfig:
     files: dict[str, str] = option_field(_file("train", "training file (one file per split)"),
                                          _file("validation", "validation file"), _file("test", "test file"),
                                          default_factory=dict)
+    # A hub dataset's configuration (--dataset hf:cardiffnlp/tweet_eval --hf-config emotion): data/readers/hub.py.
+    hf_config: str | None = option_field(
+        Option("hf_config", "with --dataset hf:OWNER/NAME: the dataset's configuration (e.g. emotion of tweet_eval)",
+               optional=True), default=None)
     # Parallel label files: --train-file holds one text per line, --train-labels the label of each line.
     label_files: dict[str, str] = option_field(_labels("train"), _labels("validation"), _labels("test"),
                                                default_factory=dict)
@@ -204,6 +208,12 @@ class DatasetConfig:
         """"emotion", "isear", a user file's ``dataset_name`` or its stem: names reports, runs and comparisons."""
         if self.user_file:
             return self.dataset_name or Path(self.name).stem
+        if self.reader == "hf":  # hf:cardiffnlp/tweet_eval with --hf-config emotion: tweet_eval-emotion
+            import re
+
+            base = self.name.partition(":")[2].rstrip("/").split("/")[-1] or "hub"
+            name = self.dataset_name or base + (f"-{self.hf_config}" if self.hf_config else "")
+            return re.sub(r"[^\w.-]+", "_", name)
         return self.name.replace(":", "-")
 
     @property

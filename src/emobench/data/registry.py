@@ -25,7 +25,8 @@ DATASET_OPTIONS = ("data_dir", "text_column", "label_column", "split_column", "t
                    "split_seed", "validation_split", "limit", "drop_placeholders", "label_names", "label_separator", "label_map",
                    "dataset_name",
                    "no_header", "label_columns", "encoding", "data_format", "train_size", "budget_validation",
-                   "label_issues", "label_issues_from", "label_corrections", "unlabeled", "label_descriptions")
+                   "label_issues", "label_issues_from", "label_corrections", "unlabeled", "label_descriptions",
+                   "hf_config")
 # What a family learns from besides labelled texts: only the commands that train take them (train, compare, tune).
 FIT_INPUT_OPTIONS = ("unlabeled", "label_descriptions")
 # What only your own files take, in the order they are refused for a built-in dataset.
@@ -48,6 +49,10 @@ READERS = {
                             options=tuple(o for o in SHIPPED_SPLITS if o != "encoding")),
     "isear": DatasetEntry("isear", ships_splits=False, reference=ISEAR_PAPER, options=BUILT_IN),
     "goemotions": DatasetEntry("goemotions", ships_splits=True, options=SHIPPED_SPLITS),
+    # hf:OWNER/NAME: a hub dataset, read like your own files (its splits as the hub has them)
+    "hf": DatasetEntry("hub", ships_splits=True, options=(*SHIPPED_SPLITS, "text_column", "label_column", "label_names",
+                                                         "label_separator", "dataset_name", "validation_split",
+                                                         "hf_config")),
     USER_FILES: DatasetEntry(USER_FILES, ships_splits=False, options=DATASET_OPTIONS),
 }
 DEFAULT_DATASET = "emotion"

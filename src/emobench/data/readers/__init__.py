@@ -33,7 +33,10 @@ def load_dataset(config: DatasetConfig | str | None = None, require_train: bool 
         config = DatasetConfig(**{**config.to_dict(), **overrides})
     check_config(config)
     reader = importlib.import_module(f"{__name__}.{READERS[config.reader].module}")
-    if not config.user_file and ":" in config.name and not getattr(reader, "VARIANTS", None):
+    if config.hf_config is not None and config.reader != "hf":
+        raise EmobenchError(f"{option('hf_config')} applies to a hub dataset (--dataset hf:OWNER/NAME)")
+    if not config.user_file and ":" in config.name and not getattr(reader, "VARIANTS", None) \
+            and not getattr(reader, "PREFIX", None):
         raise EmobenchError(f"dataset {config.reader!r} has no variants; expected {config.reader!r}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DataWarning)
