@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from .harness import Case
-from .helpers import cli, ev, process_case, run_recorded_warning, train_args, tune, write
+from .helpers import cli, ev, run_recorded_warning, train_args, tune, write
 
 g = "review"
 
@@ -67,8 +67,8 @@ def _twice(data):
 
 
 def _second_reviewer(ws, case_dir: Path):
-    """A review running, and a second one of the same audit started beside it."""
-    audit = audit_of(case_dir, ws.root / "data")
+    """A review running, and a second one of the same audit (written by the setup) started beside it."""
+    audit = case_dir / "a.json"
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -118,17 +118,17 @@ def cases() -> list[Case]:
                  audit_of(d, ws.root / "data"), write(d / "a.corrections.json", "[1,")), group=g),
         Case("review --port 0", ["review", "{case}/a.json", "--port", "0"], message=r"--port 0: expected an integer from 1",
              group=g),
-        process_case("a second reviewer of the same audit", _second_reviewer,
-                     message=r"another review of this audit is running", group=g),
+        Case("a second reviewer of the same audit", _second_reviewer, message=r"another review of this audit is running",
+             setup=lambda d, ws: audit_of(d, ws.root / "data"), group=g, kind="process"),
         Case("--label-corrections of a missing file", train_args("--label-corrections", "{case}/no.json"),
              message=r"--label-corrections .*no\.json: no such file", group=g),
         Case("--label-corrections with --label-issues", train_args(*corrections, "--label-issues", "drop"),
              message=r"--label-corrections holds a reviewer's decisions.*give one of the two", setup=reviewed(), group=g),
-        Case("--label-corrections with --train-size 0", train_args(*corrections, "--train-size", "0", model="zero-shot"),
+        Case("--label-corrections with --train-size 0", train_args(*corrections, "--train-size", "0", model="fewshot"),
              message=r"--label-corrections changes the training split's labels|--train-size 0", setup=reviewed(), group=g),
         Case("--label-corrections made for other data", train_args(*corrections, "--train-file", "{ws}/user/train.csv",
                                                                     "--test-file", "{ws}/user/test.csv"),
-             message=r"field digests\.train: made for other training data", setup=reviewed(), group=g),
+             message=r"field (labels|digests\.train): .*made for other training data", setup=reviewed(), group=g),
         Case("--label-corrections with a decision's text edited", train_args(*corrections),
              message=r"a\.corrections\.json: field decisions\[1\]\.text|not training row", setup=reviewed(
                  _decision("text", "something else")), group=g),

@@ -208,7 +208,7 @@ class DatasetConfig:
         """"emotion", "isear", a user file's ``dataset_name`` or its stem: names reports, runs and comparisons."""
         if self.user_file:
             return self.dataset_name or Path(self.name).stem
-        if self.reader == "hf":  # hf:cardiffnlp/tweet_eval with --hf-config emotion: tweet_eval-emotion
+        if READERS[self.reader].by_id:  # hf:cardiffnlp/tweet_eval with --hf-config emotion: tweet_eval-emotion
             import re
 
             base = self.name.partition(":")[2].rstrip("/").split("/")[-1] or "hub"

@@ -17,6 +17,7 @@ class DatasetEntry:
     # --label-issues`: measured on this dataset only, so never said of another.
     audit_note: str | None = None
     options: tuple[str, ...] = ()  # the dataset options (DatasetConfig's command-line options) it accepts
+    by_id: bool = False  # NAME:ID names any dataset of a collection by its id (a hub id), not a variant
 
 
 # Every dataset option, in the order the command line lists them; they are DatasetConfig's fields' (data/config.py).
@@ -50,9 +51,9 @@ READERS = {
     "isear": DatasetEntry("isear", ships_splits=False, reference=ISEAR_PAPER, options=BUILT_IN),
     "goemotions": DatasetEntry("goemotions", ships_splits=True, options=SHIPPED_SPLITS),
     # hf:OWNER/NAME: a hub dataset, read like your own files (its splits as the hub has them)
-    "hf": DatasetEntry("hub", ships_splits=True, options=(*SHIPPED_SPLITS, "text_column", "label_column", "label_names",
-                                                         "label_separator", "dataset_name", "validation_split",
-                                                         "hf_config")),
+    "hf": DatasetEntry("hub", ships_splits=True, by_id=True,
+                       options=(*SHIPPED_SPLITS, "text_column", "label_column", "label_names", "label_separator",
+                                "dataset_name", "validation_split", "hf_config")),
     USER_FILES: DatasetEntry(USER_FILES, ships_splits=False, options=DATASET_OPTIONS),
 }
 DEFAULT_DATASET = "emotion"

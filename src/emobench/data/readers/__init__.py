@@ -33,10 +33,10 @@ def load_dataset(config: DatasetConfig | str | None = None, require_train: bool 
         config = DatasetConfig(**{**config.to_dict(), **overrides})
     check_config(config)
     reader = importlib.import_module(f"{__name__}.{READERS[config.reader].module}")
-    if config.hf_config is not None and config.reader != "hf":
+    if config.hf_config is not None and not READERS[config.reader].by_id:
         raise EmobenchError(f"{option('hf_config')} applies to a hub dataset (--dataset hf:OWNER/NAME)")
     if not config.user_file and ":" in config.name and not getattr(reader, "VARIANTS", None) \
-            and not getattr(reader, "PREFIX", None):
+            and not READERS[config.reader].by_id:
         raise EmobenchError(f"dataset {config.reader!r} has no variants; expected {config.reader!r}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DataWarning)

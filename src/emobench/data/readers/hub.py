@@ -16,7 +16,7 @@ from ...errors import EmobenchError, option
 from ..provenance import DataSource
 from .table import SPLIT_ALIASES, load_table
 
-PREFIX = "hf:"  # the part after it is the hub id (or a folder datasets reads), not a variant
+PREFIX = "hf:"  # the part after it is the hub id (or a folder datasets reads): the registry's by_id
 
 
 def cache_root() -> Path:
