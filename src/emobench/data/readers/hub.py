@@ -13,7 +13,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from ...errors import EmobenchError, option
-from ..provenance import DataSource
 from .table import SPLIT_ALIASES, load_table
 
 PREFIX = "hf:"  # the part after it is the hub id (or a folder datasets reads): the registry's by_id
@@ -50,7 +49,7 @@ def load(config):
                                 dataset_name=config.short_name))
     checks = {f"hub:{hub_id}" + (f"/{config.hf_config}" if config.hf_config else "") + f"/{split}": digest
               for split, digest in zip(files, corpus.source.files.values())}
-    corpus.source = DataSource(**{**corpus.source.model_dump(), "kind": "hub", "files": checks})
+    corpus.source = corpus.source.updated(kind="hub", files=checks)
     return corpus
 
 
