@@ -166,3 +166,35 @@ def test_review_from_the_command_line_refuses_what_it_cannot_review(tmp_path, ti
         assert second.exit_code == 2 and "another review of this audit is running" in second.output
     finally:
         held.close()
+
+
+def test_a_comparisons_audit_shows_each_runs_vote(tmp_path):
+    """A comparison's label_issues.json (its test split): beside the flagger's suggestion, what each compared run
+    predicted for the flagged text (baselines left out), read from the runs' own predictions."""
+    import csv
+
+    from conftest import LABELS, tiny_examples
+    from emobench.records.run import RunRecord
+
+    rows = tiny_examples(240, 3)
+    with open(tmp_path / "noisy.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label"])
+        for i, (text, label) in enumerate(rows):
+            writer.writerow([text, LABELS[(LABELS.index(label) + 1) % 6] if i % 12 == 5 else label])
+    done = runner.invoke(app, ["compare", "-d", str(tmp_path / "noisy.csv"), "--models", "tfidf", "-o",
+                               str(tmp_path / "c"), "--name", "n", "-q", "--format", "md"])
+    assert done.exit_code == 0, done.output
+    review = Review(tmp_path / "c" / "n" / "label_issues.json")
+    try:
+        assert review.items, "the noisy test split flags nothing"
+        predictions = RunRecord.load(tmp_path / "c" / "n" / "runs" / "tfidf-s0").predictions("test")
+        for item in review.items:
+            votes = review.votes[(item.split, item.index)]
+            assert set(votes) == {"tfidf-s0"}  # the majority and stratified baselines cast none
+            assert votes["tfidf-s0"] == [predictions.labels[int(predictions.y_pred[item.index])]]
+        with TestClient(create_review_app(review)) as client:
+            shown = client.get("/review/items").json()["items"][0]
+            assert shown["votes"] == review.votes[(review.items[0].split, review.items[0].index)]
+    finally:
+        review.close()

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+
+import numpy as np
 from pathlib import Path
 
 from ..data import Corpus
@@ -44,6 +46,7 @@ class Review:
         if not self.items:
             raise EmobenchError(f"{self.audit_path}: the audit flags no text; there is nothing to review")
         self.path = corrections_path(self.audit_path)
+        self.votes = _comparison_votes(self.audit_path.parent, self.audit)
         self._lock = _hold(self.audit_path)
         try:
             self.corrections = self._resume()
@@ -101,6 +104,36 @@ class Review:
         if self._lock is not None:
             self._lock.close()  # releases the lock
             self._lock = None
+
+
+def _comparison_votes(folder: Path, audit: LabelIssues) -> dict[tuple[str, int], dict[str, list[str]]]:
+    """A comparison's audit (its label_issues.json): what each of its runs (baselines left out) predicted for every
+    flagged text, where the run was scored on the very split the audit flagged (its digest). Other audits: none."""
+    from ..models.registry import is_baseline
+    from ..records.run import RunRecord
+
+    votes: dict[tuple[str, int], dict[str, list[str]]] = {}
+    if not (folder / "comparison.json").is_file() or not (folder / "runs").is_dir():
+        return votes
+    for run_dir in sorted(p for p in (folder / "runs").iterdir() if p.is_dir() and not p.name.endswith(".partial")):
+        try:
+            run = RunRecord.load(run_dir)
+            if is_baseline(run.config.model):
+                continue
+            for split, found in audit.splits.items():
+                if split not in run.metrics.splits:
+                    continue
+                predictions = run.predictions(split)
+                if predictions.digest() != found.digest:
+                    continue
+                for issue in found.issues:
+                    chosen = predictions.y_pred[issue.index]
+                    said = [predictions.labels[k] for k in np.flatnonzero(chosen)] if predictions.multi_label else \
+                        [predictions.labels[int(chosen)]]
+                    votes.setdefault((split, issue.index), {})[run_dir.name] = said
+        except EmobenchError:  # a run that cannot be read casts no vote (the review goes on)
+            continue
+    return votes
 
 
 def _hold(audit: Path):

@@ -49,7 +49,8 @@ def create_review_app(review):
     def items() -> dict:
         return {"audit": review.audit_path.name, "corrections": review.path.name, "dataset": review.audit.dataset,
                 "model": review.audit.model, "folds": review.audit.folds, "task": review.audit.task, "labels": names,
-                "items": [_item(k, it, review.decision_of(it)) for k, it in enumerate(review.items)]}
+                "items": [_item(k, it, review.decision_of(it), review.votes.get((it.split, it.index), {}))
+                          for k, it in enumerate(review.items)]}
 
     @app.post("/review/decide")
     def decide(request: DecideRequest) -> dict:
@@ -71,9 +72,10 @@ def _decision(d) -> dict | None:
     return None if d is None else {"decision": d.decision, "labels": list(d.labels)}
 
 
-def _item(position: int, item, decision) -> dict:
+def _item(position: int, item, decision, votes: dict) -> dict:
     return {"position": position, "split": item.split, "index": item.index, "text": item.text, "given": item.given,
-            "suggested": item.suggested, "self_confidence": item.self_confidence, "decision": _decision(decision)}
+            "suggested": item.suggested, "self_confidence": item.self_confidence, "decision": _decision(decision),
+            "votes": votes}
 
 
 def serve_review(audit: str | Path, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info") -> None:

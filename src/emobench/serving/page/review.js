@@ -28,7 +28,9 @@
     $("text").textContent = item.text;
     chips($("given"), item.given, "given");
     chips($("suggested"), item.suggested, "suggested");
-    $("votes").textContent = `Vote: ${audit.model} (${audit.folds} folds, out of fold) says ${item.suggested.join(", ")}.`;
+    const others = Object.entries(item.votes || {}).map(([run, said]) => `${run} says ${said.join(", ") || "no label"}`);
+    $("votes").textContent = `Votes: ${audit.model} (${audit.folds} folds, out of fold) says ` +
+      `${item.suggested.join(", ")}` + (others.length ? `; ${others.join("; ")}` : "") + ".";
     const decision = item.decision;
     $("decided").hidden = !decision;
     if (decision) {
