@@ -110,10 +110,11 @@ def _comparison_votes(folder: Path, audit: LabelIssues) -> dict[tuple[str, int],
     """A comparison's audit (its label_issues.json): what each of its runs (baselines left out) predicted for every
     flagged text, where the run was scored on the very split the audit flagged (its digest). Other audits: none."""
     from ..models.registry import is_baseline
+    from ..records.comparison import COMPARISON
     from ..records.run import RunRecord
 
     votes: dict[tuple[str, int], dict[str, list[str]]] = {}
-    if not (folder / "comparison.json").is_file() or not (folder / "runs").is_dir():
+    if not (folder / COMPARISON).is_file() or not (folder / "runs").is_dir():
         return votes
     for run_dir in sorted(p for p in (folder / "runs").iterdir() if p.is_dir() and not p.name.endswith(".partial")):
         try:
