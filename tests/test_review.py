@@ -94,7 +94,8 @@ def service(audit):
 def test_the_review_service_decides_and_says_the_progress(service):
     client, review = service
     items = client.get("/review/items").json()
-    assert len(items["items"]) == 6 and items["corrections"] == "a.corrections.json" and items["model"] == "tfidf"
+    assert len(items["items"]) == 6 and items["corrections"] == str(review.path) and items["model"] == "tfidf"
+    assert review.path.is_absolute() and review.path.name == "a.corrections.json"
     answer = client.post("/review/decide", json={"item": 0, "decision": "accept"})
     assert answer.status_code == 200 and answer.json()["decided"] == 1 and answer.json()["total"] == 6
     label = next(n for n in items["labels"] if n not in items["items"][1]["given"])
@@ -110,11 +111,12 @@ def test_the_review_service_decides_and_says_the_progress(service):
     ({"item": 6, "decision": "keep"}, ["body", "item"], "less than 6"),
     ({"item": -1, "decision": "keep"}, ["body", "item"], "greater than or equal to 0"),
     ({"item": 0, "decision": "burn"}, ["body", "decision"], "Input should be"),
-    ({"item": 0, "decision": "relabel"}, ["body"], "relabel: give the text's labels"),
+    ({"item": 0, "decision": "relabel"}, ["body", "labels"], "relabel: give the text's labels"),
     ({"item": 0, "decision": "relabel", "labels": ["ecstasy"]}, ["body", "labels", 0], "Input should be"),
-    ({"item": 0, "decision": "relabel", "labels": []}, ["body", "labels"], "at least 1 item"),
-    ({"item": 0, "decision": "relabel", "labels": ["joy", "anger"]}, ["body"], "expected exactly one label"),
-    ({"item": 0, "decision": "keep", "labels": ["joy"]}, ["body"], "labels apply to relabel only"),
+    ({"item": 0, "decision": "relabel", "labels": []}, ["body", "labels"], "single-label data takes exactly one label"),
+    ({"item": 0, "decision": "relabel", "labels": ["joy", "anger"]}, ["body", "labels"], "exactly one label"),
+    ({"item": 0, "decision": "relabel", "labels": ["joy", "joy"]}, ["body", "labels"], "expected distinct labels"),
+    ({"item": 0, "decision": "keep", "labels": ["joy"]}, ["body", "labels"], "labels apply to relabel only"),
     ({"item": 0, "decision": "keep", "extra": 1}, ["body", "extra"], "Extra inputs are not permitted"),
     ({"item": "0", "decision": "keep"}, ["body", "item"], "valid integer"),
     (None, ["body"], "Field required"),
@@ -198,3 +200,64 @@ def test_a_comparisons_audit_shows_each_runs_vote(tmp_path):
             assert shown["votes"] == review.votes[(review.items[0].split, review.items[0].index)]
     finally:
         review.close()
+
+
+def test_a_review_refuses_a_folder_it_cannot_write_and_an_edit_made_while_it_runs(audit, tmp_path, monkeypatch):
+    import errno
+    import tempfile
+
+    review = Review(audit)
+    try:
+        review.decide(0, "keep")
+        path = corrections_path(audit)
+        path.write_text(path.read_text().replace('"keep"', '"accept"'))  # edited by hand while the review runs
+        with pytest.raises(EmobenchError, match="changed since this review last wrote it"):
+            review.decide(1, "accept")
+        assert '"accept"' in path.read_text()  # the hand edit kept, nothing overwritten
+    finally:
+        review.close()
+    corrections_path(audit).unlink()
+
+    def refused(*args, **kwargs):  # a read-only or immutable folder (chattr +i refuses root too)
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refused)
+    with pytest.raises(EmobenchError, match="the review cannot write its decisions here .*copy the audit"):
+        Review(audit)
+    monkeypatch.undo()
+    Review(audit).close()  # the refusal held no lock
+
+
+def test_a_review_reached_through_a_link_writes_beside_the_audit_and_names_it_whole(audit, tmp_path):
+    link = tmp_path / "elsewhere.json"
+    link.symlink_to(audit)
+    review = Review(link)
+    try:
+        assert review.path == audit.resolve().with_name("a.corrections.json")
+        with pytest.raises(EmobenchError, match=f"its decisions go to {review.path}"):
+            Review(audit)
+    finally:
+        review.close()
+
+
+def test_an_audit_given_as_corrections_says_what_to_do(audit):
+    from emobench.experiments.review import correction_plan
+
+    with pytest.raises(EmobenchError, match=r"a label-issues audit, not a review's decisions; review it first"):
+        correction_plan(None, audit)
+
+
+def test_a_decision_that_cannot_be_saved_is_said_not_a_traceback(service, monkeypatch):
+    import errno
+
+    import emobench.experiments.review as review_module
+
+    client, review = service
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(review_module, "write_corrections", full)
+    answer = client.post("/review/decide", json={"item": 0, "decision": "keep"})
+    assert answer.status_code == 500 and "could not be saved (No space left on device)" in answer.json()["detail"]
+    assert review.corrections.decisions == []

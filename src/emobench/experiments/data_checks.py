@@ -21,7 +21,7 @@ def cleaned(corpus: Corpus, dataset: DatasetConfig) -> Corpus:
     if dataset.label_corrections:
         from .review import correction_plan
 
-        return apply_cleaning(corpus, correction_plan(corpus, dataset.label_corrections))
+        return apply_cleaning(corpus, correction_plan(corpus, dataset.label_corrections, dataset))
     if not dataset.label_issues:
         return corpus
     return apply_cleaning(corpus, cleaning_plan(corpus, dataset.label_issues, dataset.label_issues_from, seed=0))

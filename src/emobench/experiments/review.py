@@ -35,7 +35,8 @@ class Review:
     (a second reviewer of the same file is refused until :meth:`close`)."""
 
     def __init__(self, audit: str | Path):
-        self.audit_path = Path(audit)
+        # the audit itself, through any link: its decisions go beside it, whatever name it was reached by
+        self.audit_path = Path(audit).expanduser().resolve() if Path(audit).exists() else Path(audit)
         if not self.audit_path.is_file():
             raise EmobenchError(f"{self.audit_path}: no such file; expected a saved label-issues audit (emobench data "
                                 "audit --label-issues --json FILE, or a comparison's label_issues.json)")
@@ -46,10 +47,12 @@ class Review:
         if not self.items:
             raise EmobenchError(f"{self.audit_path}: the audit flags no text; there is nothing to review")
         self.path = corrections_path(self.audit_path)
+        _check_writable(self.path)
         self.votes = _comparison_votes(self.audit_path.parent, self.audit)
         self._lock = _hold(self.audit_path)
         try:
             self.corrections = self._resume()
+            self._written = self.path.read_bytes() if self.path.is_file() else None
         except BaseException:
             self.close()
             raise
@@ -90,13 +93,26 @@ class Review:
         item = self.items[position]
         chosen = {"keep": item.given, "accept": item.suggested}.get(decision, labels)
         if decision not in ("keep", "accept", "relabel") or chosen is None:
-            raise EmobenchError(f"decision {decision!r}: expected keep, accept, or relabel with labels")
+            raise ReviewRefusal("decision", f"decision {decision!r}: expected keep, accept, or relabel with labels")
+        strange = [name for name in chosen if name not in self.audit.labels]
+        if strange or len(set(chosen)) != len(chosen):
+            raise ReviewRefusal("labels", f"labels {chosen}: expected distinct labels of the audit "
+                                          f"({', '.join(self.audit.labels)})")
+        if self.audit.task == "single_label" and len(chosen) != 1:
+            raise ReviewRefusal("labels", f"labels {chosen}: single-label data takes exactly one label")
         made = Decision(split=item.split, index=item.index, text=item.text, given=item.given, decision=decision,
-                        labels=sorted(set(chosen), key=self.audit.labels.index) if set(chosen) <= set(self.audit.labels)
-                        else list(chosen))
+                        labels=sorted(chosen, key=self.audit.labels.index))
         others = [d for d in self.corrections.decisions if (d.split, d.index) != (item.split, item.index)]
         updated = self.corrections.model_copy(update={"decisions": [*others, made]})
-        write_corrections(self.path, updated)  # checks every label and the task's count first
+        now = self.path.read_bytes() if self.path.is_file() else None
+        if now != self._written:  # edited (or removed) beside the running review: never overwritten unseen
+            raise EmobenchError(f"{self.path}: changed since this review last wrote it (edited by hand or by another "
+                                "program); nothing was saved: stop the review, check the file, and start it again")
+        try:
+            write_corrections(self.path, updated)
+        except OSError as exc:
+            raise EmobenchError(f"{self.path}: the decision could not be saved ({exc.strerror or exc})") from None
+        self._written = self.path.read_bytes()
         self.corrections = updated
         return made
 
@@ -137,6 +153,32 @@ def _comparison_votes(folder: Path, audit: LabelIssues) -> dict[tuple[str, int],
     return votes
 
 
+class ReviewRefusal(EmobenchError):
+    """A decision the review cannot take, naming the request's ``field``."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+def _check_writable(path: Path) -> None:
+    """The review saves every decision beside the audit: a folder it cannot write in is said before the review
+    starts, not at the first decision."""
+    import os
+    import tempfile
+
+    folder = path.parent
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".emobench-probe-", dir=folder)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise EmobenchError(f"{folder}: the review cannot write its decisions here ({exc.strerror or exc}); copy the "
+                            "audit to a folder you can write to and review the copy") from None
+    if path.exists() and not os.access(path, os.W_OK):
+        raise EmobenchError(f"{path}: not writable; the review saves its decisions there")
+
+
 def _hold(audit: Path):
     """The review's lock, held while it runs: on the audit file itself (a review only reads it), so that nothing is
     written beside it for the lock and a lock file can never be left behind. A second reviewer is refused, not made
@@ -149,11 +191,11 @@ def _hold(audit: Path):
     except OSError:
         lock.close()
         raise EmobenchError(f"{audit}: another review of this audit is running; one reviewer at a time (its decisions "
-                            f"go to {corrections_path(audit).name})") from None
+                            f"go to {corrections_path(audit)})") from None
     return lock
 
 
-def correction_plan(corpus: Corpus, source: str | Path) -> CleaningPlan:
+def correction_plan(corpus: Corpus, source: str | Path, config=None) -> CleaningPlan:
     """The training rows a reviewer relabelled (``--label-corrections FILE``), checked against this training split row
     by row; what data.json records."""
     where = option("label_corrections")
@@ -168,8 +210,13 @@ def correction_plan(corpus: Corpus, source: str | Path) -> CleaningPlan:
         raise EmobenchError(f"{where} {source}: field labels: {found.labels}, but this data's labels are "
                             f"{corpus.label_names}; made for other training data")
     if found.digests["train"] != split_digest(train.texts, golds):
+        cut = [option(name) for name, on in (("train_size", config.train_size is not None), ("limit", config.limit),
+                                             ("validation_split", config.validation_split is not None)) if on] \
+            if config is not None else []
+        why = (f"; {' and '.join(cut)} cut the training split, and corrections apply to the whole split that was audited"
+               if cut else "")
         raise EmobenchError(f"{where} {source}: field digests.train: made for other training data (its training split's "
-                            "texts or labels differ from this one's)")
+                            f"texts or labels differ from this one's{why})")
     for k, d in enumerate(found.decisions):
         if d.split == "train" and (d.index >= len(train) or train.texts[d.index] != d.text or sorted(d.given) != sorted(
                 golds[d.index] if corpus.multi_label else [golds[d.index]])):

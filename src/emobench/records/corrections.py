@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from ..errors import RecordError
 from ..files import json_text, read_json, write_text_atomic
 from .base import Count, LabelNames, Record, Task, validate
 
@@ -52,9 +53,8 @@ class Corrections(Record):
                     raise ValueError(f"{at}.{key}: {strange[0][:100]!r} is not a label of the audit ({', '.join(self.labels)})")
                 if len(set(names)) != len(names):
                     raise ValueError(f"{at}.{key}: {names} names a label twice")
-                if (single and len(names) != 1) or not names:
-                    raise ValueError(f"{at}.{key}: {names}; expected " + ("exactly one label (single-label data)"
-                                                                          if single else "at least one label"))
+                if single and len(names) != 1:  # multi-label: an empty set is "no label", as in the data
+                    raise ValueError(f"{at}.{key}: {names}; expected exactly one label (single-label data)")
             if d.decision == "keep" and sorted(d.labels) != sorted(d.given):
                 raise ValueError(f"{at}.labels: {d.labels}, but the decision is keep (the given {d.given})")
         return self
@@ -72,7 +72,11 @@ def corrections_path(audit: str | Path) -> Path:
 
 
 def read_corrections(path: str | Path) -> Corrections:
-    return validate(Corrections, read_json(path, "label corrections"), path)
+    data = read_json(path, "label corrections")
+    if isinstance(data, dict) and ("label_issues" in data or {"splits", "method"} <= set(data)):
+        raise RecordError(f"{path}: a label-issues audit, not a review's decisions; review it first (emobench review "
+                          f"{path}) and give the {Path(path).name.removesuffix('.json')}{SUFFIX} it writes")
+    return validate(Corrections, data, path)
 
 
 def write_corrections(path: str | Path, corrections: Corrections) -> None:

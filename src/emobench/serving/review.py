@@ -18,6 +18,8 @@ MAX_BODY = 64 * 1024  # a decision is a few hundred bytes
 def create_review_app(review):
     """The FastAPI app of a :class:`~emobench.experiments.review.Review` (held open by the caller)."""
     from fastapi import FastAPI, Request
+
+    from ..experiments.review import ReviewRefusal
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
     from pydantic import BaseModel, ConfigDict, Field
@@ -29,8 +31,9 @@ def create_review_app(review):
         model_config = ConfigDict(extra="forbid", strict=True)  # "0" is not an item, true is not 1
         item: int = Field(..., ge=0, lt=total, description="the item's position in review order")
         decision: Literal["keep", "accept", "relabel"]
-        labels: list[Label] | None = Field(None, min_length=1, max_length=len(names),  # type: ignore[valid-type]
-                                           description="relabel: the text's labels (one for single-label data)")
+        labels: list[Label] | None = Field(None, max_length=len(names),  # type: ignore[valid-type]
+                                           description="relabel: the text's labels (one for single-label data; none "
+                                                       "for a multi-label text without a label)")
 
     app = FastAPI(title="emobench review", docs_url=None, redoc_url=None)
     app.router.route_class = strict_route()
@@ -42,22 +45,25 @@ def create_review_app(review):
 
     @app.exception_handler(EmobenchError)
     async def refused(request: Request, exc: EmobenchError):
-        return JSONResponse(status_code=422, content={"detail": [{"loc": ["body"], "msg": str(exc)[:300],
+        if not isinstance(exc, ReviewRefusal):  # not the request's fault: the file could not be saved, or changed
+            return JSONResponse(status_code=409 if "changed since" in str(exc) else 500,
+                                content={"detail": str(exc)[:500]})
+        return JSONResponse(status_code=422, content={"detail": [{"loc": ["body", exc.field], "msg": str(exc)[:300],
                                                                   "type": "decision"}]})
 
     @app.get("/review/items")
     def items() -> dict:
-        return {"audit": review.audit_path.name, "corrections": review.path.name, "dataset": review.audit.dataset,
+        return {"audit": str(review.audit_path), "corrections": str(review.path), "dataset": review.audit.dataset,
                 "model": review.audit.model, "folds": review.audit.folds, "task": review.audit.task, "labels": names,
                 "items": [_item(k, it, review.decision_of(it), review.votes.get((it.split, it.index), {}))
                           for k, it in enumerate(review.items)]}
 
     @app.post("/review/decide")
     def decide(request: DecideRequest) -> dict:
-        if request.decision == "relabel" and not request.labels:
-            raise EmobenchError("relabel: give the text's labels")
+        if request.decision == "relabel" and request.labels is None:
+            raise ReviewRefusal("labels", "relabel: give the text's labels")
         if request.decision != "relabel" and request.labels is not None:
-            raise EmobenchError(f"{request.decision}: labels apply to relabel only")
+            raise ReviewRefusal("labels", f"{request.decision}: labels apply to relabel only")
         with writing:  # one decision written at a time: each write holds every decision so far
             made = review.decide(request.item, request.decision, request.labels)
             decided = len(review.corrections.decisions)
@@ -91,7 +97,7 @@ def serve_review(audit: str | Path, host: str = "127.0.0.1", port: int = 8000, l
         app = create_review_app(review)
         done = sum(1 for it in review.items if review.decision_of(it) is not None)
         logger.info("reviewing %d flagged texts of %s (%d decided so far, saved to %s) at http://%s:%d/; Ctrl-C stops it",
-                    len(review.items), review.audit_path.name, done, review.path.name,
+                    len(review.items), review.audit_path, done, review.path,
                     host if ":" not in host else f"[{host}]", port)
         uvicorn.run(app, host=host, port=port, log_level=log_level, h11_max_incomplete_event_size=64 * 1024)
     finally:

@@ -49,7 +49,7 @@
       button.addEventListener("click", () => pick(name));
       box.append(button);
     });
-    $("pick-help").textContent = multi() ? "Or pick the labels yourself (number keys toggle), then save:" :
+    $("pick-help").textContent = multi() ? "Or pick the labels yourself (number keys toggle; none: no label), then save:" :
       "Or pick another label (number keys):";
     $("save-labels").hidden = !multi();
     $("previous").disabled = at === 0;
@@ -110,8 +110,7 @@
 
   $("keep").addEventListener("click", () => decide("keep"));
   $("accept").addEventListener("click", () => decide("accept"));
-  $("save-labels").addEventListener("click", () => picked.size ? decide("relabel", [...picked]) :
-    fail(["Pick at least one label."]));
+  $("save-labels").addEventListener("click", () => decide("relabel", [...picked]));  // none: the text has no label
   $("previous").addEventListener("click", () => go(at - 1));
   $("next").addEventListener("click", () => go(at + 1));
   $("next-open").addEventListener("click", () => { const i = firstOpen(at + 1); if (i >= 0) go(i); });
