@@ -168,7 +168,7 @@ def write_comparison(folder: Path, runs: list[RunRecord], formats=("md", "html")
     reference = dataset_entry(data.dataset).reference
     written = build_report(comparison, chosen, data, folder, formats=formats, transfer=transfer_summary,
                            explanations=explanations, reference=reference, budgets=budgets, main_budget=main,
-                           noise=noise, skipped=list(skipped))
+                           noise=noise, skipped=list(skipped), noise_note=_noise_note(folder))
     write_statistics(folder, written["facts"])
     write_manifest(folder)
     return ComparisonRecord(final or folder, results, analysis=comparison, transfer_results=transfer_summary,
@@ -195,6 +195,17 @@ def _noise(folder: Path, outcomes: list[RunOutcome]):
     kin = {o.name for o in outcomes if any(_family(m) == flagger for m in (o.members or [o.model]))}
     return analyse_noise(outcomes, test.issues, f"{issues.model}, {issues.folds} folds out of fold{quality}, cleanlab confident "
                          "learning", warnings=issues.warnings, kin=kin)
+
+
+def _noise_note(folder: Path) -> str:
+    """Why a comparison shows no label-noise estimate, as far as its folder says."""
+    import importlib.util
+
+    if (folder / NOISE_FILE).is_file():
+        return f"{NOISE_FILE} audits another test split than the one these runs were scored on"
+    if importlib.util.find_spec("cleanlab") is None:
+        return "cleanlab is not installed (pip install 'emobench[noise]')"
+    return "the test split was not audited: --no-noise-audit, or too few texts of a label for its folds"
 
 
 def _family(model: str) -> str | None:

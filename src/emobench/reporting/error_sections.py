@@ -67,7 +67,9 @@ def _baseline_line(c: Comparison, report) -> str:
     top = report.confusions[0] if report.confusions else None
     answer = c.majority_answer if c.majority_answer is not None and c.majority_answer.name == report.name else None
     says = f"; it always answers {answer.label!r}" if answer is not None and answer.label is not None else ""
-    most = f"; most often {top.true} taken for {top.predicted} ({top.count})" if top is not None and not says else ""
+    tied = sum(1 for x in report.confusions if x.count == top.count) if top is not None else 0
+    most = "" if top is None or says else (f"; most often {top.true} taken for {top.predicted} ({top.count})" if tied == 1
+                                           else f"; {tied} confusions tied as the most frequent ({top.count} each)")
     return f"{report.name} (baseline): {report.mistakes} mistakes on {c.n_test} test texts{says}{most}."
 
 

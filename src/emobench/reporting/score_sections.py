@@ -188,7 +188,11 @@ def conclusions(c: Comparison) -> list:
     for a in c.flagged:
         lines.append([bold(verdict_sentence(a)), " Do not use it as it is."])
     widths = [m.scores[primary].high - m.scores[primary].low for m in compared]
-    if widths:
+    if widths and max(widths) < 1e-9:  # every resample scores the same: perfect or constant answers
+        lines.append(f"The 95% bootstrap intervals of {', '.join(m.name for m in compared)} have no width (the same "
+                     f"{metric} on every resample: perfect or constant answers), so they say nothing of how precisely "
+                     f"{c.n_test} test texts measure it; look for leakage or a test split too easy to tell models apart.")
+    elif widths:
         whose = ", ".join(m.name for m in compared)
         lines.append(f"With {c.n_test} test examples a {metric} is known to about ±{50 * np.mean(widths):.1f} points (half "
                      f"the mean width of the 95% bootstrap intervals of {whose}; baselines left out): smaller gaps are "

@@ -37,14 +37,22 @@ def summary_blocks(c: Comparison, noise: NoiseAnalysis | None, warnings: list[st
     return [Heading(2, "Summary"), Bullets(lines)]
 
 
+# What can make a score wrong comes first: texts shared between splits, then conflicting labels.
+FIRST = (r"appear in both|leakage", r"conflicting")
+
+
 def _main_warnings(warnings: list[str]) -> list[str]:
-    """The data's warnings, those of the same kind about several files said once (a checksum per split file)."""
+    """The data's warnings, the most telling first (leakage, conflicting labels), those of the same kind about several
+    files said once (a checksum per split file)."""
     differ = [w for w in warnings if re.search(r": sha256 \S+ differs from the published", w)]
     rest = [w for w in warnings if w not in differ]
     if len(differ) > 1:
-        rest.insert(0, f"{len(differ)} data files differ from the published ones (sha256): results will not be "
-                       "comparable with published numbers")
-    return rest if len(differ) > 1 else warnings
+        rest.append(f"{len(differ)} data files differ from the published ones (sha256): results will not be "
+                    "comparable with published numbers")
+    else:
+        rest += differ
+    rank = lambda w: next((k for k, pattern in enumerate(FIRST) if re.search(pattern, w)), len(FIRST))  # noqa: E731
+    return sorted(rest, key=rank)
 
 
 def _best(c: Comparison):
