@@ -24,6 +24,8 @@ def test_data_audit_takes_the_dataset_as_every_command_does(tiny_root):
     assert as_option.exit_code == 0 and as_option.output == as_argument.output
     both = runner.invoke(app, ["data", "audit", "emotion", "-d", "isear", "--data-dir", str(tiny_root)])
     assert both.exit_code == 2 and "the dataset is given twice ('emotion' and --dataset 'isear')" in both.output
+    empty = runner.invoke(app, ["data", "audit", "-d", "", "--data-dir", str(tiny_root)])  # not the default emotion
+    assert empty.exit_code == 2 and "no dataset given" in empty.output
 
 
 def test_piped_explanations_keep_each_tokens_score(tfidf_run):

@@ -192,3 +192,17 @@ def test_epochs_without_validation_scores_get_no_empty_legend(tmp_path, caplog):
                                tmp_path / "curves.png")
     assert path.stat().st_size > 1000
     assert not [r for r in caplog.records if "legend" in r.getMessage()], caplog.text
+
+
+def test_a_file_emobench_did_not_write_is_left_out_of_the_comparisons_manifest(fixture_runs, tmp_path):
+    """Found from outside: `report` listed a stray file (a review's corrections beside label_issues.json) in the
+    manifest, so moving it away later "broke" the comparison."""
+    out = compare_runs(fixture_runs, tmp_path / "cmp").folder
+    (out / "label_issues.corrections.json").write_text("{}")
+    result = CliRunner().invoke(app, ["report", str(out)])
+    assert result.exit_code == 0 and "left out of its manifest, not written by emobench: label_issues.corrections.json" \
+        in result.output, result.output
+    assert "corrections" not in (out / "MANIFEST.json").read_text()
+    (out / "label_issues.corrections.json").unlink()
+    again = CliRunner().invoke(app, ["report", str(out)])
+    assert again.exit_code == 0, again.output

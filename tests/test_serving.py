@@ -320,3 +320,22 @@ def test_the_page_and_its_files_are_served_with_a_strict_policy(client):
     for missing in ("/page/../service.py", "/page/", "/page/try.html", "/page/x.js"):
         assert client.get(missing).status_code == 404, missing
     assert "/" not in client.get("/openapi.json").json()["paths"]
+
+
+@pytest.mark.parametrize("path, headers, where, reason", [
+    ("/explain?label=anger", {}, ["query", "label"], "reads its JSON body only"),
+    ("/predict?texts=x", {}, ["query", "texts"], "reads its JSON body only"),
+    ("/predict", {"content-encoding": "gzip"}, ["header", "content-encoding"], "expected an uncompressed body"),
+    ("/predict", {"content-type": "application/json; charset=latin-1"}, ["header", "content-type"], "expected utf-8"),
+])
+def test_what_a_body_endpoint_would_ignore_is_refused(client, path, headers, where, reason):
+    """Found from outside: /explain?label=anger explained the predicted label, a gzip or latin-1 body was read as
+    plain UTF-8."""
+    response = client.post(path, content=json.dumps({"texts": ["i am happy"]}).encode(),
+                           headers={"content-type": "application/json", **headers})
+    assert response.status_code == 422, response.text
+    (problem,) = response.json()["detail"]
+    assert problem["loc"] == where and reason in problem["msg"], problem
+    fine = client.post("/predict", content=b'{"texts": ["i am happy"]}',
+                       headers={"content-type": "application/json; charset=UTF-8"})
+    assert fine.status_code == 200

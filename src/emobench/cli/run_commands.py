@@ -47,7 +47,7 @@ def data_audit(
             raise EmobenchError(f"the dataset is given twice ({dataset!r} and --dataset {dataset_opt!r}); give one")
         if dataset_opt is not None and data.get("train_file"):
             raise EmobenchError("give either --dataset or --train-file (with --validation-file/--test-file), not both")
-        dataset = dataset or dataset_opt or DEFAULT_DATASET
+        dataset = dataset if dataset is not None else dataset_opt if dataset_opt is not None else DEFAULT_DATASET
         if json_out is not None:
             check_output_file(json_out, "json_out")
         if not label_issues:

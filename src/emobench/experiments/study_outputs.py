@@ -18,7 +18,8 @@ from ..files import MANIFEST
 from ..manifest import sha256_of, write_manifest
 from ..logs import logger as log
 from ..models.registry import MAJORITY, is_baseline, resolve
-from ..records.comparison import ComparisonRecord, SkippedRun, transfer_names, write_results, write_statistics
+from ..records.comparison import (COMPARISON, RESULTS, RESULTS_CSV, STATISTICS, TRANSFER_DIR, ComparisonRecord, SkippedRun,
+                                  transfer_names, write_results, write_statistics)
 from ..records.run import RunRecord
 from .evaluate import scored_description, scoring_data
 from .transfer import transfer_evaluate, write_transfer_predictions
@@ -170,7 +171,7 @@ def write_comparison(folder: Path, runs: list[RunRecord], formats=("md", "html")
                            explanations=explanations, reference=reference, budgets=budgets, main_budget=main,
                            noise=noise, skipped=list(skipped), noise_note=_noise_note(folder))
     write_statistics(folder, written["facts"])
-    write_manifest(folder)
+    write_manifest(folder, skip=_not_ours(folder))
     return ComparisonRecord(final or folder, results, analysis=comparison, transfer_results=transfer_summary,
                             budgets=budgets, noise=noise)
 
@@ -195,6 +196,21 @@ def _noise(folder: Path, outcomes: list[RunOutcome]):
     kin = {o.name for o in outcomes if any(_family(m) == flagger for m in (o.members or [o.model]))}
     return analyse_noise(outcomes, test.issues, f"{issues.model}, {issues.folds} folds out of fold{quality}, cleanlab confident "
                          "learning", warnings=issues.warnings, kin=kin)
+
+
+OURS = (COMPARISON, RESULTS, RESULTS_CSV, STATISTICS, NOISE_FILE, TRANSFER_DIR, "report.md", "report.html",
+        "tables.tex", "runs", "figures")
+
+
+def _not_ours(folder: Path) -> tuple[str, ...]:
+    """Files beside a comparison's own that emobench did not write (a review's corrections of its label_issues.json,
+    anything a user put there): left out of its manifest, and said, so the manifest never vouches for them."""
+    stray = tuple(sorted(p.name for p in folder.iterdir() if p.name not in (*OURS, MANIFEST, "LOCK")
+                         and not (p.name.startswith(".") and p.name.endswith(".tmp"))))
+    if stray:
+        warnings.warn(f"{folder}: left out of its manifest, not written by emobench: {', '.join(stray[:5])}"
+                      + (f" and {len(stray) - 5} more" if len(stray) > 5 else ""), EmobenchWarning, stacklevel=2)
+    return stray
 
 
 def _noise_note(folder: Path) -> str:

@@ -93,6 +93,8 @@ def strict_route():
 
             async def strict(request):
                 request = StrictJSONRequest(request.scope, request.receive)
+                if takes_body:
+                    refuse_what_is_not_read(request)
                 content_type = request.headers.get("content-type")
                 if takes_body and not is_json(content_type) and await request.body():
                     sent = f"Content-Type {content_type.split(';')[0][:60]!r}" if content_type else "no Content-Type"
@@ -103,3 +105,30 @@ def strict_route():
             return strict
 
     return StrictRoute
+
+
+def refuse_what_is_not_read(request) -> None:
+    """What a body endpoint would otherwise ignore in silence: query parameters (``/explain?label=anger`` explained
+    the predicted label), a compressed body, a charset other than UTF-8."""
+    from fastapi.exceptions import RequestValidationError
+
+    def refused(loc, msg, kind):
+        raise RequestValidationError([{"type": kind, "loc": loc, "msg": msg}])
+
+    if request.query_params:
+        name = next(iter(request.query_params.keys()))
+        refused(("query", name[:40]), "this endpoint reads its JSON body only; put the field in the body",
+                "query_unknown")
+    encoding = request.headers.get("content-encoding", "").strip().lower()
+    if encoding not in ("", "identity"):
+        refused(("header", "content-encoding"), f"{encoding[:40]!r}: expected an uncompressed body", "content_encoding")
+    _, params = _parse_content_type(request.headers.get("content-type") or "")
+    charset = params.get("charset", "utf-8").strip().lower().strip('"')
+    if charset not in ("utf-8", "utf8"):
+        refused(("header", "content-type"), f"charset {charset[:40]!r}: expected utf-8 (JSON is UTF-8)", "charset")
+
+
+def _parse_content_type(value: str) -> tuple[str, dict]:
+    message = email.message.Message()
+    message["content-type"] = value
+    return message.get_content_type(), dict((k.lower(), v) for k, v in message.get_params()[1:])

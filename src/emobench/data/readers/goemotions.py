@@ -119,6 +119,9 @@ def _from_hub(root: Path | None) -> tuple[Corpus, dict]:
     except ImportError:
         raise EmobenchError(f"GoEmotions: {where}, and the 'datasets' package for the hub is not installed "
                             "(pip install 'emobench[hub]')") from None
+    from ...logs import quiet_libraries
+
+    quiet_libraries()  # after the import: huggingface_hub sets its own level when first imported
     try:
         hub = datasets.load_dataset("google-research-datasets/go_emotions", "simplified")
     except Exception as exc:  # network, auth, cache: all mean "not available here"

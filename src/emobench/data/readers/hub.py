@@ -31,8 +31,9 @@ def load(config):
     except ImportError:
         raise EmobenchError(f"{config.name}: a hub dataset needs the 'datasets' package (pip install 'emobench[hub]')") \
             from None
-    from ...logs import debugging
+    from ...logs import debugging, quiet_libraries
 
+    quiet_libraries()  # after the import: huggingface_hub sets its own level when first imported
     if not debugging():  # its "Generating train split" bars and notes are library chatter
         datasets.disable_progress_bars()
         datasets.logging.set_verbosity_error()

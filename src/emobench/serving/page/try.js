@@ -115,7 +115,8 @@
   function count() {
     const {texts} = lines();
     const limits = (card && card.limits) || {};
-    const long = texts.filter((t) => limits.max_chars && t.length > limits.max_chars).length;
+    // characters as the service counts them (code points: an emoji is one, not two UTF-16 units)
+    const long = texts.filter((t) => limits.max_chars && [...t].length > limits.max_chars).length;
     $("count").textContent = `${texts.length} text${texts.length === 1 ? "" : "s"}` +
       (limits.max_texts ? ` of at most ${limits.max_texts}` : "") +
       (long ? `; ${long} longer than ${limits.max_chars} characters` : "");
