@@ -39,7 +39,8 @@ def numeric_options():
 
 OPTIONS = numeric_options()
 ARGUMENTS = {"predict": ["run"], "explain": ["run", "text"], "export": ["run"], "serve": ["run"], "evaluate": ["run"],
-             "report": ["c"], "distill": ["teacher"], "suggest": ["--unlabeled", "u.txt", "--model", "run"]}
+             "report": ["c"], "distill": ["teacher"], "suggest": ["--unlabeled", "u.txt", "--model", "run"],
+             "review": ["a.json"]}
 
 
 def test_every_numeric_option_is_bounded():

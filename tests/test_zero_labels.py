@@ -168,7 +168,7 @@ def test_a_study_of_zero_alone_through_the_python_api(shared_root, tmp_path, zer
 def test_no_labels_and_a_cleaning_of_the_training_split_are_refused(shared_root, tmp_path, zero_family):
     result = runner.invoke(app, ["train", "--model", ZERO, "--train-size", "0", "--label-issues", "drop", "--data-dir",
                                  str(shared_root), "-o", str(tmp_path / "out")])
-    assert result.exit_code == 2 and "--train-size 0 leaves no training split to clean" in result.output, result.output
+    assert result.exit_code == 2 and "--train-size 0 leaves no training split to change" in result.output, result.output
     assert not (tmp_path / "out").exists()
 
 
