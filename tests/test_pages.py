@@ -198,3 +198,26 @@ def test_markup_in_flagged_texts_and_label_names_stays_text(browser, tmp_path):
         server.stop()
     saved = (tmp_path / "m.corrections.json").read_text()
     assert '"<img src=x onerror=alert(1)>"' in saved
+
+
+def test_a_multi_label_text_is_explained_toward_each_of_its_labels(browser, tmp_path):
+    from conftest import MULTI_LABELS, multi_examples
+    from emobench.data import Split
+    from emobench.models import build_model
+
+    def split(n, seed):
+        rows = multi_examples(n, seed)
+        return Split([t for t, _ in rows], [[MULTI_LABELS.index(x) for x in labels] for _, labels in rows])
+
+    build_model("tfidf").fit(split(160, 1), split(48, 2), MULTI_LABELS).save(tmp_path / "model")
+    predictor = Predictor(tmp_path / "model")
+    text = next(t for t in split(60, 3).texts if len(predictor.predict(t)[0].labels) == 2)
+    expected = predictor.predict(text)[0].labels
+    server = Server(["serve", str(tmp_path / "model")], tmp_path / "server.log")
+    try:
+        (result,) = ask(browser, server, text)
+        shown = [e.text for e in result.find_elements(By.CSS_SELECTOR, ".explanation .small")]
+        assert len(shown) == 2 and all(any(f'"{label}"' in s for s in shown) for label in expected), shown
+        assert result.find_element(By.CSS_SELECTOR, ".label").text == ", ".join(expected)
+    finally:
+        server.stop()

@@ -74,9 +74,28 @@
       const verdict = el("p", "verdict", prediction.labels ? "Labels: " : "Label: ");
       verdict.append(el("strong", "label", chosen));
       card.append(verdict, bars(prediction));
-      if (explanations) card.append(attributions(explanations[i]));
+      if (explanations) explanations[i].forEach((e) => card.append(attributions(e)));
       results.append(card);
     });
+  }
+
+  // Each text's attributions toward each label it was given: one request per label (a multi-label text with two
+  // labels gets two explanations; one with none, its most probable label's).
+  async function explainAll(texts, predictions, at) {
+    const per = texts.map(() => []);
+    const wanted = new Map();
+    predictions.forEach((p, i) => {
+      const labels = p.labels ? (p.labels.length ? p.labels : [null]) : [null];
+      labels.forEach((label) => { if (!wanted.has(label)) wanted.set(label, []); wanted.get(label).push(i); });
+    });
+    for (const [label, rows] of wanted) {
+      const body = {texts: rows.map((i) => texts[i])};
+      if (label !== null) body.label = label;
+      const why = await page.post("explain", body);
+      if (!why.ok) return {problems: page.problems(why.status, why.body, rows.map((i) => at[i]))};
+      why.body.explanations.forEach((e, k) => per[rows[k]].push(e));
+    }
+    return {per};
   }
 
   function fail(messages) {
@@ -99,9 +118,9 @@
       if (!answer.ok) return fail(page.problems(answer.status, answer.body, at));
       showResults(texts, answer.body.predictions, null);
       if (card && card.explains) {
-        const why = await page.post("explain", {texts});
-        if (why.ok) showResults(texts, answer.body.predictions, why.body.explanations);
-        else fail(page.problems(why.status, why.body, at));
+        const why = await explainAll(texts, answer.body.predictions, at);
+        if (why.per) showResults(texts, answer.body.predictions, why.per);
+        else fail(why.problems);
       }
     } catch (e) {
       fail(["The service did not answer; is it still running?"]);
