@@ -179,17 +179,9 @@ def _build(root: Path) -> World:
 def _reviewed(root: Path, data: Path) -> None:
     """A review of an audit of the world's training split (a.json): a text kept, a suggestion accepted, one relabelled,
     saved as a.corrections.json."""
-    from adversarial.cases_review import audit_of
+    from adversarial.cases_review import audit_of, decide_three
 
-    from emobench.experiments.review import Review
-
-    review = Review(audit_of(root, data))
-    try:
-        review.decide(0, "keep")
-        review.decide(1, "accept")
-        review.decide(2, "relabel", [next(n for n in review.audit.labels if n not in review.items[2].given)])
-    finally:
-        review.close()
+    decide_three(audit_of(root, data))
 
 
 DATA_ROOTS: list[Path] = []  # the data the world's runs were trained on

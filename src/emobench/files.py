@@ -39,6 +39,12 @@ class ModifiedFileWarning(EmobenchWarning):
 # ---------------------------------------------------------------- names
 
 
+def cache_dir(kind: str) -> Path:
+    """Where emobench keeps a kind of cache entry ("static", "bodies", "hub"): ``$EMOBENCH_CACHE/KIND``, by default
+    under ~/.cache/emobench."""
+    return Path(os.environ.get("EMOBENCH_CACHE") or Path.home() / ".cache" / "emobench") / kind
+
+
 def check_plain_name(name: str, param: str = "name") -> str:
     """A folder name that stays inside its output folder: no separators, no '..', not absolute."""
     if not isinstance(name, str) or not _PLAIN_NAME.match(name) or ".." in name or name.endswith(".partial"):

@@ -37,19 +37,24 @@ def audit_of(case_dir: Path, data_root: Path, splits=("train",), rows=6) -> Path
     return case_dir / "a.json"
 
 
+def decide_three(audit: Path) -> None:
+    """A review of ``audit`` that keeps its first text, accepts the second's suggestion and relabels the third."""
+    from emobench.experiments.review import Review
+
+    review = Review(audit)
+    try:
+        review.decide(0, "keep")
+        review.decide(1, "accept")
+        review.decide(2, "relabel", [next(n for n in review.audit.labels if n not in review.items[2].given)])
+    finally:
+        review.close()
+
+
 def reviewed(change=None, splits=("train",)):
     """A setup: the audit above, three of its texts decided (kept, the suggestion accepted, relabelled), then the
     corrections file (``{case}/a.corrections.json``) changed by ``change(data)`` (a dict, edited in place)."""
     def setup(case_dir: Path, ws) -> None:
-        from emobench.experiments.review import Review
-
-        review = Review(audit_of(case_dir, ws.root / "data", splits))
-        try:
-            review.decide(0, "keep")
-            review.decide(1, "accept")
-            review.decide(2, "relabel", [next(n for n in review.audit.labels if n not in review.items[2].given)])
-        finally:
-            review.close()
+        decide_three(audit_of(case_dir, ws.root / "data", splits))
         if change is not None:
             path = case_dir / "a.corrections.json"
             data = json.loads(path.read_text())

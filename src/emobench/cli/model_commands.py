@@ -206,13 +206,16 @@ def serve(
     with user_errors():
         from ..serving.service import ServiceSettings, serve as run_server
 
-        import logging
-
-        # uvicorn's start-up and access lines are library chatter: at --log-level debug only (emobench says where it
-        # listens itself)
-        level = "debug" if logger.isEnabledFor(logging.DEBUG) else "warning"
         run_server(run, host, port, backend.value, ServiceSettings(max_texts, max_chars, max_batch, batch_wait_ms),
-                   log_level=level, allow_modified=allow_modified)
+                   log_level=_uvicorn_level(), allow_modified=allow_modified)
+
+
+def _uvicorn_level() -> str:
+    """uvicorn's start-up and access lines are library chatter: at --log-level debug only (emobench says where it
+    listens itself)."""
+    import logging
+
+    return "debug" if logger.isEnabledFor(logging.DEBUG) else "warning"
 
 
 @app.command()
@@ -226,12 +229,9 @@ def review(
     suggestion or pick another. Decisions are saved as they are made to AUDIT.corrections.json (train on them with
     --label-corrections); a review resumes where it stopped."""
     with user_errors():
-        import logging
-
         from ..serving.review import serve_review
 
-        level = "debug" if logger.isEnabledFor(logging.DEBUG) else "warning"
-        serve_review(audit, host, port, log_level=level)
+        serve_review(audit, host, port, log_level=_uvicorn_level())
 
 
 @app.command()

@@ -15,7 +15,6 @@ def explain(run: str | Path, texts: list[str], label: str | None = None, *, html
     in turn); ``html_out``: also written as one HTML page, with a legend and the model's name, atomically (checked
     before any work). ``quiet_stdout``: whatever a library prints while loading goes to standard error (JSON output
     stays parseable)."""
-    from ..errors import EmobenchError
     from ..models.backends import load_backend
     from ..models.explain import explain_texts
     from ..reporting.explanations import to_page
@@ -24,8 +23,6 @@ def explain(run: str | Path, texts: list[str], label: str | None = None, *, html
         check_output_file(html_out, "html_out")
     with contextlib.redirect_stdout(sys.stderr) if quiet_stdout else contextlib.nullcontext():
         model = load_backend(run, allow_modified=allow_modified)
-        if (gap := model.explanation_gap()) is not None:
-            raise EmobenchError(gap)
         explanations = explain_texts(model, list(texts), label)
     if html_out is not None:
         write_text_atomic(html_out, to_page(explanations, _name(Path(run), model, allow_modified)))

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
-from pathlib import Path
 
 from ..data import Corpus
 from ..data.provenance import CleaningPlan
@@ -82,8 +82,12 @@ class Review:
                                     f"{item.suggested})")
         return found
 
+    def decided(self) -> dict[tuple[str, int], Decision]:
+        """The decisions so far by (split, row): looked up once per listing, not once per text."""
+        return {(d.split, d.index): d for d in self.corrections.decisions}
+
     def decision_of(self, item: ReviewItem) -> Decision | None:
-        return next((d for d in self.corrections.decisions if (d.split, d.index) == (item.split, item.index)), None)
+        return self.decided().get((item.split, item.index))
 
     def decide(self, position: int, decision: str, labels: list[str] | None = None) -> Decision:
         """Decide the ``position``-th item (review order): keep, accept (the suggestion) or relabel (``labels``); saved

@@ -53,7 +53,15 @@ class Scorer:
 
     def explanation_gap(self) -> str | None:
         """None where ``attributions`` answers (word attributions, as `emobench explain` gives), else why not."""
-        return f"the {self.family} family gives no word attributions"
+        return None
+
+    def attributions(self, text: str, label: int) -> tuple[list[str], list[float], str]:
+        """(tokens, each token's attribution toward ``label``, method) -- see models/explain.py. By default occlusion
+        (each word left out in turn, by the scorer's own predictions: an ONNX export, a stack, static embeddings);
+        families with a sharper method (gradients, linear weights) override it."""
+        from .explain import occlusion
+
+        return occlusion(self, text, label)
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         return probabilities(logits, self.multi_label)
@@ -271,11 +279,6 @@ class Classifier(Scorer):
     def weights_metadata(self) -> dict[str, str]:
         """Written into a safetensors file, so the weights say which labels their outputs are."""
         return {LABELS_KEY: json.dumps(self.label_names, ensure_ascii=False)}
-
-    # -- explanations
-    def attributions(self, text: str, label: int) -> tuple[list[str], list[float], str]:
-        """(tokens, each token's attribution toward ``label``, method) -- see emobench/explain.py."""
-        raise EmobenchError(f"the {self.family} family has no explanations")
 
     # -- export
     def onnx_graph(self, directory: Path) -> OnnxGraph:

@@ -32,6 +32,9 @@ class BaselineClassifier(Classifier):
     family = "baseline"
     Params = BaselineParams
 
+    def explanation_gap(self) -> str | None:
+        return "the baseline family gives no word attributions (its answer does not depend on the words)"
+
     def _fit(self, train: Split, validation: Split | None, *, seed: int = 0, **options) -> None:
         counts = train.label_matrix(len(self.label_names)).sum(axis=0).astype(np.float64)
         self.shares = counts / max(len(train), 1) if self.multi_label else counts / counts.sum()

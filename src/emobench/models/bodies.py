@@ -25,6 +25,7 @@ from importlib import metadata
 from pathlib import Path, PurePosixPath
 
 from ..errors import EmobenchError, EmobenchWarning, RecordError
+from ..files import cache_dir
 from ..manifest import Folder, write_manifest
 from .registry import MPNET_HUB_ID
 
@@ -63,7 +64,7 @@ _verified: dict[str, tuple] = {}  # entries whose every file was hashed in this 
 
 
 def cache_root() -> Path:
-    return Path(os.environ.get("EMOBENCH_CACHE") or Path.home() / ".cache" / "emobench") / "bodies"
+    return cache_dir("bodies")
 
 
 def offline_body(name: str) -> Path | None:

@@ -25,7 +25,10 @@ class Explanation:
 
 
 def explain_texts(model, texts: list[str], target: str | None = None) -> list[Explanation]:
-    """Attributions toward ``target`` (a label name), or toward each text's predicted label."""
+    """Attributions toward ``target`` (a label name), or toward each text's predicted label; a model without them
+    says why (its ``explanation_gap``)."""
+    if (gap := model.explanation_gap()) is not None:
+        raise EmobenchError(gap)
     if target is not None and target not in model.label_names:
         raise EmobenchError(f"{option('label')} {target!r}: not one of the model's labels ({', '.join(model.label_names)})")
     probs = model.predict_proba(list(texts))

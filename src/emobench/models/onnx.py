@@ -74,14 +74,6 @@ class OnnxModel(Scorer):
     def precision(self) -> str:
         return next(kind for kind, name in self.record.onnx.files.items() if name == self.file)
 
-    def explanation_gap(self) -> str | None:
-        return None
-
-    def attributions(self, text: str, label: int) -> tuple[list[str], list[float], str]:
-        from .explain import occlusion
-
-        return occlusion(self, text, label)  # no gradients in an export: its own predictions, word by word
-
     def _check_graph(self, path: Path, spec) -> None:
         where = self.folder / MODEL_FILE
         graph_inputs = [i.name for i in self.session.get_inputs()]

@@ -361,14 +361,6 @@ class StackClassifier(Classifier):
         self.head = head
 
     # -- explanations and export
-    def explanation_gap(self) -> str | None:
-        return None
-
-    def attributions(self, text: str, label: int):
-        from .explain import occlusion
-
-        return occlusion(self, text, label)  # the whole stack's answer, not one member's
-
     def onnx_graph(self, directory: Path):
         raise EmobenchError("a stack is several models and a combiner, not one ONNX graph; distil it into one fast "
                             "model with `emobench distill STACK_RUN --student lstm` and export that")

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..data import Split
 from ..errors import EmobenchError, EmobenchWarning, RecordError
-from ..files import read_tensors
+from ..files import cache_dir, read_tensors
 from ..manifest import Folder
 from ..params import param
 from ..records.model import MODEL_FILE, ModelRecord, check_tokenizer_json
@@ -59,7 +59,7 @@ def _soft_metrics(multi_label: bool):
 
 
 def cache_root() -> Path:
-    return Path(os.environ.get("EMOBENCH_CACHE") or Path.home() / ".cache" / "emobench") / "static"
+    return cache_dir("static")
 
 
 def body_key(folder: Path, pca_dims: int) -> str:
@@ -286,14 +286,6 @@ class StaticClassifier(Classifier):
                 texts.append(text)
                 labels.append(kept)
         return {"X_val": texts, "y_val": labels} if texts else {}
-
-    def explanation_gap(self) -> str | None:
-        return None
-
-    def attributions(self, text: str, label: int) -> tuple[list[str], list[float], str]:
-        from .explain import occlusion
-
-        return occlusion(self, text, label)
 
     def _columns(self) -> None:
         """Where each of our labels is among model2vec's classes (it sorts them; a label absent from training is not)."""

@@ -105,9 +105,6 @@ class TfidfClassifier(Classifier):
         x = self._transform(texts)
         return self.head.decision(x) if self.multi_label else self.head.scores(x, len(self.label_names))
 
-    def explanation_gap(self) -> str | None:
-        return None
-
     @property
     def precision(self) -> str:
         return "fp64"  # scikit-learn's coefficients

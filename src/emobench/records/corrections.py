@@ -12,6 +12,7 @@ from pydantic import Field, model_validator
 from ..errors import RecordError
 from ..files import json_text, read_json, write_text_atomic
 from .base import Count, LabelNames, Record, Task, validate
+from .label_issues import check_label_set
 
 SUFFIX = ".corrections.json"
 Digest = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
@@ -37,7 +38,7 @@ class Corrections(Record):
 
     @model_validator(mode="after")
     def _consistent(self):
-        known, single = set(self.labels), self.task == "single_label"
+        single = self.task == "single_label"
         seen: set[tuple[str, int]] = set()
         for k, d in enumerate(self.decisions):
             at = f"decisions[{k}]"
@@ -47,14 +48,7 @@ class Corrections(Record):
                 raise ValueError(f"{at}.index: {d.split} row {d.index} is decided twice")
             seen.add((d.split, d.index))
             for key in ("given", "labels"):
-                names = getattr(d, key)
-                strange = [n for n in names if n not in known]
-                if strange:
-                    raise ValueError(f"{at}.{key}: {strange[0][:100]!r} is not a label of the audit ({', '.join(self.labels)})")
-                if len(set(names)) != len(names):
-                    raise ValueError(f"{at}.{key}: {names} names a label twice")
-                if single and len(names) != 1:  # multi-label: an empty set is "no label", as in the data
-                    raise ValueError(f"{at}.{key}: {names}; expected exactly one label (single-label data)")
+                check_label_set(getattr(d, key), self.labels, single, f"{at}.{key}")
             if d.decision == "keep" and sorted(d.labels) != sorted(d.given):
                 raise ValueError(f"{at}.labels: {d.labels}, but the decision is keep (the given {d.given})")
         return self

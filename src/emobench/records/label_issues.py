@@ -84,15 +84,7 @@ class LabelIssues(Record):
                                      "flagged once")
                 seen.add(issue.index)
                 for key in ("given", "suggested"):
-                    names = getattr(issue, key)
-                    strange = [n for n in names if n not in known]
-                    if strange:
-                        raise ValueError(f"{at}.issues[{k}].{key}: {strange[0][:100]!r} is not a label of the audit "
-                                         f"({', '.join(labels)})")
-                    if len(set(names)) != len(names):
-                        raise ValueError(f"{at}.issues[{k}].{key}: {names} names a label twice")
-                    if single and len(names) != 1:
-                        raise ValueError(f"{at}.issues[{k}].{key}: {names}; expected exactly one label (single-label data)")
+                    check_label_set(getattr(issue, key), labels, single, f"{at}.issues[{k}].{key}")
             wrong = "label_noise" if single and split.label_noise is not None else \
                 "noise_matrix" if not single and split.noise_matrix is not None else None
             if wrong:  # single-label audits estimate a noise matrix, multi-label ones the noise of each label
@@ -108,6 +100,18 @@ class LabelIssues(Record):
 
     def flagged_rows(self, split: str) -> set[int]:
         return {issue.index for issue in self.splits[split].issues} if split in self.splits else set()
+
+
+def check_label_set(names: list[str], labels: list[str], single: bool, at: str) -> None:
+    """One text's label set in an audit or its review: labels of the audit, each once, exactly one for single-label
+    data (multi-label: an empty set is "no label", as in the data)."""
+    strange = [n for n in names if n not in labels]
+    if strange:
+        raise ValueError(f"{at}: {strange[0][:100]!r} is not a label of the audit ({', '.join(labels)})")
+    if len(set(names)) != len(names):
+        raise ValueError(f"{at}: {names} names a label twice")
+    if single and len(names) != 1:
+        raise ValueError(f"{at}: {names}; expected exactly one label (single-label data)")
 
 
 class _AuditFile(OpenRecord):

@@ -157,14 +157,19 @@ def calibration_blocks(c: Comparison, figures: Path) -> list:
 
 
 def conclusions(c: Comparison) -> list:
+    """The report's answer, as its Summary opens: the best model with its interval, against the majority baseline and
+    the runner-up, the models not above the majority, and how precisely the test split measures a score."""
     primary = c.primary
     metric = METRIC_NAMES[primary]
     compared = [m for m in c.models if not m.baseline]
     ranked = sorted(compared or c.models, key=lambda m: m.scores[primary].value, reverse=primary not in LOWER_IS_BETTER)
     best = ranked[0]
     second_metric = c.metrics[0] if c.metrics[0] != primary else c.metrics[1]
-    lines = [["Best ", metric, ": ", bold(best.name), f" ({best.scores[primary].value:.4f}, "
-              f"{METRIC_NAMES[second_metric]} {best.scores[second_metric].value:.4f})."]]
+    interval = best.scores[primary]
+    lines = [["Best ", metric, ": ", bold(best.name), f" ({interval.value:.4f}, 95% bootstrap interval "
+              f"[{interval.low:.4f}, {interval.high:.4f}]; {METRIC_NAMES[second_metric]} "
+              f"{best.scores[second_metric].value:.4f})."]]
+    lines += [verdict_sentence(a) for a in c.against_baseline if a.name == best.name and a.verdict == "above"]
     if len(ranked) > 1:
         second = ranked[1]
         test = next(t for t in c.tests if {t.a, t.b} == {best.name, second.name})

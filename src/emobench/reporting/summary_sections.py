@@ -6,10 +6,8 @@ from __future__ import annotations
 import re
 
 from ..evaluation.analysis import Comparison, NoiseAnalysis
-from ..evaluation.statistics import METRIC_NAMES
-from .baseline_sections import verdict_sentence
 from .cells import clip
-from .render import Bullets, Heading, bold
+from .render import Bullets, Heading
 from .score_sections import conclusions
 
 MAIN_WARNINGS = 3  # data warnings named in the summary; the "Data" section lists them all
@@ -17,15 +15,6 @@ MAIN_WARNINGS = 3  # data warnings named in the summary; the "Data" section list
 
 def summary_blocks(c: Comparison, noise: NoiseAnalysis | None, warnings: list[str], noise_note: str) -> list:
     lines = conclusions(c)
-    best = _best(c)
-    if best is not None:  # the first line again, with the interval
-        metric, interval = METRIC_NAMES[c.primary], best.scores[c.primary]
-        second = c.metrics[0] if c.metrics[0] != c.primary else c.metrics[1]
-        lines[0] = ["Best ", metric, ": ", bold(best.name), f" ({interval.value:.4f}, 95% bootstrap interval "
-                    f"[{interval.low:.4f}, {interval.high:.4f}]; {METRIC_NAMES[second]} {best.scores[second].value:.4f})."]
-        against = next((a for a in c.against_baseline if a.name == best.name and a.verdict == "above"), None)
-        if against is not None:
-            lines.insert(1, verdict_sentence(against))
     lines.append(_noise_sentence(noise, noise_note))
     if warnings:
         main = _main_warnings(warnings)
@@ -53,12 +42,6 @@ def _main_warnings(warnings: list[str]) -> list[str]:
         rest += differ
     rank = lambda w: next((k for k, pattern in enumerate(FIRST) if re.search(pattern, w)), len(FIRST))  # noqa: E731
     return sorted(rest, key=rank)
-
-
-def _best(c: Comparison):
-    compared = [m for m in c.models if not m.baseline] or c.models
-    lower = c.primary in ("ece", "brier", "log_loss")
-    return sorted(compared, key=lambda m: m.scores[c.primary].value, reverse=not lower)[0] if compared else None
 
 
 def _noise_sentence(noise: NoiseAnalysis | None, note: str) -> str:

@@ -78,8 +78,6 @@ class Predictor:
         model cannot explain is an :class:`UnscorableText` naming it."""
         from ..models.explain import explain_texts
 
-        if (gap := self.model.explanation_gap()) is not None:
-            raise EmobenchError(gap)
         texts = list(texts)
         out = []
         for index, text in enumerate(texts):  # one at a time: attributions are per text, and a failure names its text

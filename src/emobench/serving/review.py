@@ -53,9 +53,10 @@ def create_review_app(review):
 
     @app.get("/review/items")
     def items() -> dict:
+        decided = review.decided()
         return {"audit": str(review.audit_path), "corrections": str(review.path), "dataset": review.audit.dataset,
                 "model": review.audit.model, "folds": review.audit.folds, "task": review.audit.task, "labels": names,
-                "items": [_item(k, it, review.decision_of(it), review.votes.get((it.split, it.index), {}))
+                "items": [_item(k, it, decided.get((it.split, it.index)), review.votes.get((it.split, it.index), {}))
                           for k, it in enumerate(review.items)]}
 
     @app.post("/review/decide")
@@ -95,7 +96,7 @@ def serve_review(audit: str | Path, host: str = "127.0.0.1", port: int = 8000, l
     review = Review(audit)
     try:
         app = create_review_app(review)
-        done = sum(1 for it in review.items if review.decision_of(it) is not None)
+        done = len(review.corrections.decisions)
         logger.info("reviewing %d flagged texts of %s (%d decided so far, saved to %s) at http://%s:%d/; Ctrl-C stops it",
                     len(review.items), review.audit_path, done, review.path,
                     host if ":" not in host else f"[{host}]", port)

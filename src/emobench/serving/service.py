@@ -3,7 +3,8 @@
 ``POST /predict`` with ``{"texts": [...]}`` returns, per text, the label (or label set) and every label's
 probability; ``POST /explain`` (models that have them) each text's word attributions, as `emobench explain`;
 ``GET /health``; ``GET /model`` (family, dataset, labels, test metrics, int8 or fp32, version); OpenAPI docs at
-``/docs``; ``GET /`` a page to try the model in a browser (served from the package: no external resource). Concurrent requests are batched: texts that arrive within ``batch_wait_ms`` of each other (up to
+``/docs``; ``GET /`` a page to try the model in a browser (served from the package: no external resource).
+Concurrent requests are batched: texts that arrive within ``batch_wait_ms`` of each other (up to
 ``max_batch``) are predicted together, off the event loop, in one worker thread.
 
 Nothing a client sends breaks it: bad requests get a 422 naming the item and the reason (never echoing the

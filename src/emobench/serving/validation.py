@@ -46,10 +46,8 @@ def is_json(content_type: str | None) -> bool:
     """Whether a Content-Type is one FastAPI reads as JSON (application/json, application/*+json)."""
     if not content_type:
         return False
-    message = email.message.Message()
-    message["content-type"] = content_type
-    subtype = message.get_content_subtype()
-    return message.get_content_maintype() == "application" and (subtype == "json" or subtype.endswith("+json"))
+    maintype, _, subtype = _parse_content_type(content_type)[0].partition("/")
+    return maintype == "application" and (subtype == "json" or subtype.endswith("+json"))
 
 
 def strict_route():

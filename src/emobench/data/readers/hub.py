@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import replace
 from pathlib import Path
 
 from ...errors import EmobenchError, option
+from ...files import cache_dir
 from .table import SPLIT_ALIASES, load_table
 
 PREFIX = "hf:"  # the part after it is the hub id (or a folder datasets reads): the registry's by_id
 
 
 def cache_root() -> Path:
-    return Path(os.environ.get("EMOBENCH_CACHE") or Path.home() / ".cache" / "emobench") / "hub"
+    return cache_dir("hub")
 
 
 def load(config):

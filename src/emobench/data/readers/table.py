@@ -294,9 +294,12 @@ def first_row_columns(records_by_file) -> list:
     return next((list(records[0][1]) for _, records in records_by_file.values() if records), [])
 
 
+def _indicator_key(value) -> str:
+    return ("1" if value else "0") if isinstance(value, bool) else str(value).strip()
+
+
 def _indicator_value(value) -> bool:
-    key = ("1" if value else "0") if isinstance(value, bool) else str(value).strip()
-    return value is not None and key in INDICATORS
+    return value is not None and _indicator_key(value) in INDICATORS
 
 
 def _indicated(record: dict, columns: list[str], path: Path, number: int) -> list[str]:
@@ -304,7 +307,7 @@ def _indicated(record: dict, columns: list[str], path: Path, number: int) -> lis
     labels = []
     for column in columns:
         value = field(record, column, path, number)
-        key = ("1" if value else "0") if isinstance(value, bool) else str(value).strip()
+        key = _indicator_key(value)
         if key not in INDICATORS:
             shown = repr(value)[:60]
             raise DataError(f"column {column!r}: {shown} is not 0 or 1; {option('label_columns')} reads one 0/1 column per "
