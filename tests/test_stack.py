@@ -3,6 +3,7 @@ retrained on every text. The folds are honest (no member scores a text it traine
 to trust, the mean combiner is the members' average, a saved stack scores as it did, single- and multi-label, and it is
 a model like any other through the CLI (train, compare, predict) while export and explain refuse it clearly."""
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from emobench.data import Split
 from emobench.errors import EmobenchError
 from emobench.models import build_model, load_model
 from emobench.models.stack import StackClassifier, member_specs, parse_members
+from emobench.models.stack_parts import Estimate
 
 LSTM = "lstm[epochs=2,hidden_size=8,batch_size=16,learning_rate=0.01,glove=none]"
 WEAK = "lstm[epochs=1,hidden_size=2,batch_size=64,learning_rate=0.0001,glove=none]"  # learns next to nothing
@@ -186,7 +188,8 @@ def test_a_stack_through_the_command_line(shared_root, tmp_path):
 
 def _estimates(monkeypatch, seconds: dict):
     """Each member's estimated seconds as given (a CPU's speed decides nothing in these tests)."""
-    monkeypatch.setattr(StackClassifier, "_estimate", lambda self, spec, *a, **k: seconds[spec.name])
+    monkeypatch.setattr(StackClassifier, "_estimate", lambda self, spec, *a, **k: Estimate(seconds[spec.name],
+                                                                                          seconds[spec.name]))
 
 
 def test_members_that_do_not_fit_the_time_limit_are_left_out_up_front(data, monkeypatch, tmp_path):
@@ -210,7 +213,7 @@ def test_a_waiting_member_trains_when_the_others_leave_time(data):
     """Estimates err both ways: a member left waiting up front trains once the planned ones finish early."""
     train, val, _ = data
     model = build_model("stack", {"members": f"tfidf+{LSTM}", "folds": "2", "time_limit": "600"})
-    model._estimate = lambda spec, *a, **k: {"tfidf": 400.0, "lstm": 300.0}[spec.name]
+    model._estimate = lambda spec, *a, **k: Estimate(*[{"tfidf": 400.0, "lstm": 300.0}[spec.name]] * 2)
     model.fit(train, val, LABELS, seed=0, progress=False)
     assert [m["name"] for m in model.info["members"]] == ["tfidf", "lstm"] and "left_out" not in model.info
 
@@ -234,7 +237,7 @@ def test_measuring_is_part_of_the_time_limit(data, monkeypatch):
 
     def estimate(self, spec, *a, **k):
         spent["s"] += 200.0  # each measurement takes 200 s of a 1000 s limit
-        return 1.0
+        return Estimate(1.0, 1.0)
     monkeypatch.setattr(StackClassifier, "_estimate", estimate)
     monkeypatch.setattr(parts.Clock, "left", lambda self: 1000.0 - spent["s"])
     model = build_model("stack", {"members": f"tfidf+{LSTM}+lstm-paper[epochs=1,hidden_size=4,glove=none]",
@@ -306,13 +309,62 @@ def test_a_member_slower_than_measured_is_dropped_after_its_first_fold(data, mon
     assert "measured" in model.info["left_out"][0]["reason"]
 
 
+def test_a_member_whose_samples_did_not_scale_is_tried_in_the_time_left(data, monkeypatch):
+    """Early stopping or a data-sized batch can make a line through two samples wildly high (GoEmotions' static member:
+    8,637 s estimated for fits of about 115 s each): such a member is tried when the least it could take fits."""
+    train, val, _ = data
+    _estimates(monkeypatch, {"tfidf": 1.0})
+    model = build_model("stack", {"members": f"tfidf+{LSTM}", "folds": "2", "time_limit": "600"})
+    model._estimate = lambda spec, *a, **k: {"tfidf": Estimate(1.0, 1.0), "lstm": Estimate(10_000.0, 5.0)}[spec.name]
+    model.fit(train, val, LABELS, seed=0, progress=False)
+    assert [m["name"] for m in model.info["members"]] == ["tfidf", "lstm"] and "left_out" not in model.info
+    model._estimate = lambda spec, *a, **k: {"tfidf": Estimate(1.0, 1.0), "lstm": Estimate(10_000.0, 900.0)}[spec.name]
+    model.fit(train, val, LABELS, seed=0, progress=False)
+    assert [m["name"] for m in model.info["members"]] == ["tfidf"]
+    assert model.info["left_out"][0]["reason"].startswith("estimated 10000 s for 3 fits")
+
+
+def test_a_tried_member_is_stopped_at_its_share_of_the_time(data, monkeypatch):
+    train, val, test = data
+    import torch
+
+    import emobench.models.stack_parts as parts
+
+    model = build_model("stack", {"members": f"tfidf+{LSTM}", "folds": "2", "time_limit": "600"})
+    model._estimate = lambda spec, *a, **k: {"tfidf": Estimate(1.0, 1.0), "lstm": Estimate(10_000.0, 5.0)}[spec.name]
+    monkeypatch.setattr(parts, "now", lambda: float("inf"))  # every deadline has passed by the LSTM's first step
+    model.fit(train, val, LABELS, seed=0, progress=False)
+    assert [m["name"] for m in model.info["members"]] == ["tfidf"]
+    left = model.info["left_out"][0]
+    assert left["name"] == "lstm" and re.match(r"stopped after \d+ s: it ran past its first fold's share, \d+ s, of "
+                                               r"time_limit=600", left["reason"]), left
+    assert any("lstm left out for time: stopped after" in w for w in model.info["warnings"])
+    assert torch.nn.Linear(2, 2)(torch.zeros(1, 2)).shape == (1, 2)  # the deadline is gone with the member
+    assert model.predict_proba(test.texts).shape == (len(test), len(LABELS))
+
+
+@pytest.mark.parametrize("first, second, least", [(10.0, 19.0, None), (24.4, 18.0, 3 * 24.4), (10.0, 40.0, 30.0)])
+def test_the_least_a_member_could_take_trusts_the_line_only_where_the_samples_scaled(data, monkeypatch, first, second,
+                                                                                    least):
+    train, val, _ = data
+    import emobench.models.stack_parts as parts
+
+    ticks = iter([0.0, first, 100.0, 100.0 + second])  # each sample's start and end
+    monkeypatch.setattr(parts, "now", lambda: next(ticks))
+    monkeypatch.setattr(StackClassifier, "_fit_member", lambda self, *a: type("M", (), {"info": {}})())
+    model = build_model("stack", {"members": f"tfidf+{LSTM}", "folds": "2"})
+    estimate = model._estimate(member_specs(model.params)[1], train, val, 0, len(train) / 2)
+    assert estimate.least == pytest.approx(estimate.seconds if least is None else least, abs=0.1)
+    assert estimate.seconds > estimate.least or least is None
+
+
 def test_the_real_estimate_measures_two_samples(data):
     train, val, _ = data
     model = build_model("stack", {"members": f"tfidf+{LSTM}", "folds": "2"})
     model.label_names, model.multi_label = list(LABELS), False
     spec = member_specs(model.params)[1]
-    seconds = model._estimate(spec, train, val, 0, len(train) / 2)
-    assert 0 < seconds < 600
+    estimate = model._estimate(spec, train, val, 0, len(train) / 2)
+    assert 0 < estimate.least <= estimate.seconds < 600
 
 
 def test_compare_preset_best_stacks_what_fits_and_reports_what_did_not(shared_root, tmp_path, monkeypatch):

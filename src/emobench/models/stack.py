@@ -22,8 +22,9 @@ from ..files import read_tensors
 from ..manifest import Folder
 from ..records.model import MODEL_FILE, ModelRecord
 from .base import Classifier, check_weights_labels, safetensors_metadata
+from . import stack_parts
 from .linear import LinearHead, fit_head
-from .stack_parts import (MEMBERS, Clock, Recorded, StackParams, check_sources, macro_f1, member_folder,  # noqa: F401
+from .stack_parts import (MEMBERS, Clock, Estimate, OutOfTime, Recorded, deadline, StackParams, check_sources, macro_f1, member_folder,  # noqa: F401
                           member_specs, parse_members)
 
 WEIGHTS = "stack.safetensors"
@@ -32,6 +33,7 @@ FLOOR = 1e-6  # probabilities are clipped here before their logarithm (a member 
 C_GRID = [0.01, 0.1, 1.0, 10.0]  # the combiner's regularisation, chosen by cross-validation on the out-of-fold scores
 PROBE = 200  # texts of the smaller sample a member's training time is measured on (time_limit)
 SAFETY = 1.15  # estimates are raised this much: early stopping, not a sample's size, decides a real run's epochs
+LINEAR = (1.2, 2.5)  # how much longer twice the texts may take for the two samples' line to be trusted as a least
 RESERVE = 0.05  # of the time left, kept for the combiner, calibration and scoring
 MEASURING = 0.15  # of the time limit, at most, spent measuring candidates before training
 
@@ -66,24 +68,27 @@ class StackClassifier(Classifier):
         queue, waiting, estimates = (self._plan(specs, train, validation, seed, len(folds), clock) if clock.limited
                                      else (specs, [], {}))
         trained: dict[str, tuple] = {}
+        tried: set[str] = set()
         while queue:
             spec = queue.pop(0)
-            done = self._train_member(spec, train, validation, folds, seed, progress, clock, bool(trained), said)
+            done = self._train_member(spec, train, validation, folds, seed, progress, clock, bool(trained), said,
+                                      spec.name in tried)
             if done is not None:
                 trained[spec.name] = done
             if not waiting:
                 continue
             # time a member left unused (estimates err both ways: early stopping decides a run's epochs, not a sample's
-            # size): the next waiting member one fold of which fits is tried; its measured folds keep or drop it
-            room = clock.left() * (1 - RESERVE) - sum(estimates[s.name] for s in queue)
-            for spec in [s for s in waiting if estimates[s.name] / (len(folds) + 1) <= room][:1]:
-                log.info("stack: %.0f s left: trying %s (~%.0f s estimated; its folds decide)", clock.left(), spec.name,
-                         estimates[spec.name])
+            # size): the next waiting member whose fits could take that little is tried; its folds keep or drop it
+            room = clock.left() * (1 - RESERVE) - sum(estimates[s.name].seconds for s in queue)
+            for spec in [s for s in waiting if estimates[s.name].least <= room][:1]:
+                log.info("stack: %.0f s left: trying %s (~%.0f s estimated, at least %.0f s; its folds decide)",
+                         clock.left(), spec.name, estimates[spec.name].seconds, estimates[spec.name].least)
                 waiting.remove(spec)
                 queue.append(spec)
+                tried.add(spec.name)
         for spec in waiting:
-            self._leave_out(spec.name, f"estimated {estimates[spec.name]:.0f} s for {len(folds) + 1} fits, more than "
-                            f"the time left of time_limit={self.params.time_limit:g}", said, quiet=True)
+            self._leave_out(spec.name, f"estimated {estimates[spec.name].seconds:.0f} s for {len(folds) + 1} fits, "
+                            f"more than the time left of time_limit={self.params.time_limit:g}", said, quiet=True)
         order = [name for name in self.params.names() if name in trained]  # saved and scored in the order given
         if len(order) == 1 and len(specs) > 1:
             said.setdefault(f"only {order[0]} fitted the time limit: this stack is {order[0]} alone, recalibrated", None)
@@ -109,26 +114,37 @@ class StackClassifier(Classifier):
             self.info["warnings"] = [*self.info.get("warnings", []), *said]
 
     def _train_member(self, spec, train: Split, validation: Split | None, folds: list, seed: int, progress: bool,
-                      clock: Clock, droppable: bool, said: dict) -> tuple | None:
+                      clock: Clock, droppable: bool, said: dict, tried: bool = False) -> tuple | None:
         """(model on all texts, out-of-fold probabilities, info), or None when its folds ran too slow for the time left
-        (never the first member trained)."""
+        (never the first member trained). A droppable member is stopped at the end of the time; a member tried in time
+        others left (``tried``) also when its first fold takes more than its share of that time."""
         from ..logs import logger as log
 
         started = time.perf_counter()
-        scores = np.zeros((len(train), len(self.label_names)))
-        for f, (fit_rows, held_rows) in enumerate(folds):
-            log.info("stack: %s, fold %d of %d", spec.name, f + 1, len(folds))
-            model = self._fit_member(spec, train.subset(fit_rows), validation, seed, progress, said)
-            scores[held_rows] = model.predict_proba_batched(train.subset(held_rows).texts)
-            # measured, not estimated: the folds left and the final fit (on k/(k-1) as many texts)
-            per_fold = (time.perf_counter() - started) / (f + 1)
-            needed = per_fold * (len(folds) - f - 1 + len(folds) / max(len(folds) - 1, 1))
-            if droppable and clock.left() < needed:
-                self._leave_out(spec.name, f"measured {per_fold:.0f} s a fold: {needed:.0f} s more, "
-                                f"{clock.left():.0f} s left of time_limit={self.params.time_limit:g}", said)
-                return None
-        log.info("stack: %s on all %d training texts", spec.name, len(train))
-        model = self._fit_member(spec, train, validation, seed, progress, said)
+        end = started + clock.left() * (1 - RESERVE) if droppable and clock.limited else None
+        share = clock.left() * (1 - RESERVE) / (len(folds) + 1) if tried and clock.limited else None
+        scores, f = np.zeros((len(train), len(self.label_names))), -1
+        try:
+            for f, (fit_rows, held_rows) in enumerate(folds):
+                log.info("stack: %s, fold %d of %d", spec.name, f + 1, len(folds))
+                with deadline(started + share if share and f == 0 else end):
+                    model = self._fit_member(spec, train.subset(fit_rows), validation, seed, progress, said)
+                scores[held_rows] = model.predict_proba_batched(train.subset(held_rows).texts)
+                # measured, not estimated: the folds left and the final fit (on k/(k-1) as many texts)
+                per_fold = (time.perf_counter() - started) / (f + 1)
+                needed = per_fold * (len(folds) - f - 1 + len(folds) / max(len(folds) - 1, 1))
+                if droppable and clock.left() < needed:
+                    self._leave_out(spec.name, f"measured {per_fold:.0f} s a fold: {needed:.0f} s more, "
+                                    f"{clock.left():.0f} s left of time_limit={self.params.time_limit:g}", said)
+                    return None
+            log.info("stack: %s on all %d training texts", spec.name, len(train))
+            with deadline(end):
+                model = self._fit_member(spec, train, validation, seed, progress, said)
+        except OutOfTime:
+            limit = f"its first fold's share, {share:.0f} s," if share and f == 0 else "the end of the time limit"
+            self._leave_out(spec.name, f"stopped after {time.perf_counter() - started:.0f} s: it ran past {limit} "
+                            f"of time_limit={self.params.time_limit:g}", said)
+            return None
         return model, scores, {"name": spec.name, "family": spec.family, "parameters": model.num_parameters(),
                                "train_seconds": round(time.perf_counter() - started, 3)}
 
@@ -151,47 +167,52 @@ class StackClassifier(Classifier):
                     f"{planned:.0f} s are planned")})
                 continue
             try:
-                seconds = round(self._estimate(spec, train, validation, seed, fold_texts), 1)
+                estimate = self._estimate(spec, train, validation, seed, fold_texts)
             except EmobenchError as exc:  # e.g. a body folder that is not there: said, and the others go on
                 self.info.setdefault("left_out", []).append({"name": spec.name, "reason": f"not measurable: {exc}"})
                 log.warning("stack: %s left out: it could not be trained on a sample (%s)", spec.name, exc)
                 continue
-            estimates[spec.name] = seconds
-            if planned + seconds <= clock.left() * (1 - RESERVE):
+            estimates[spec.name] = estimate
+            if planned + estimate.seconds <= clock.left() * (1 - RESERVE):
                 chosen.append(spec)
-                planned += seconds
+                planned += estimate.seconds
             else:
                 waiting.append(spec)
-        self.info["estimated_seconds"] = estimates
+        self.info["estimated_seconds"] = {name: round(e.seconds, 1) for name, e in estimates.items()}
+        self.info["least_seconds"] = {name: e.least for name, e in estimates.items() if e.least != e.seconds}
         log.info("stack within %g s: %s%s", self.params.time_limit,
-                 ", ".join(f"{s.name} ~{estimates[s.name]:.0f} s" for s in chosen) or "nothing",
-                 "; left out for time unless time is left: " + ", ".join(f"{s.name} (~{estimates[s.name]:.0f} s)"
+                 ", ".join(f"{s.name} ~{estimates[s.name].seconds:.0f} s" for s in chosen) or "nothing",
+                 "; left out for time unless time is left: " + ", ".join(f"{s.name} (~{estimates[s.name].seconds:.0f} s)"
                                                                         for s in waiting) if waiting else "")
         if not chosen and not estimates:
             raise EmobenchError(f"time_limit={self.params.time_limit:g}: no member could be trained on a sample: "
                                 + "; ".join(o["reason"] for o in self.info["left_out"]))
         if not chosen:
-            fastest = min(estimates, key=estimates.get)
+            fastest = min(estimates, key=lambda name: estimates[name].seconds)
             raise EmobenchError(f"the stack's time_limit of {self.params.time_limit:g} s (compare --preset best gives it "
                                 f"90% of --time-limit): no member fits; the fastest, {fastest}, needs about "
-                                f"{estimates[fastest]:.0f} s, and measuring took {clock.spent():.0f} s")
+                                f"{estimates[fastest].seconds:.0f} s, and measuring took {clock.spent():.0f} s")
         return chosen, waiting, estimates
 
-    def _estimate(self, spec, train: Split, validation: Split | None, seed: int, fold_texts: float) -> float:
-        """Seconds for a member's out-of-fold fits and its final fit: t(n) = a + b n from fits on two samples."""
+    def _estimate(self, spec, train: Split, validation: Split | None, seed: int, fold_texts: float) -> Estimate:
+        """Seconds for a member's out-of-fold fits and its final fit: t(n) = a + b n from fits on two samples; where
+        twice the texts did not take between LINEAR times as long, the line is not trusted for the least it could take
+        (the smaller sample's time a fit)."""
         small = min(PROBE, max(len(train) // 4, 2))
         rng = np.random.default_rng(seed)
         times = []
         for n in (small, 2 * small):
             rows = rng.choice(len(train), size=min(n, len(train)), replace=False)
-            started = time.perf_counter()
+            started = stack_parts.now()
             model = self._fit_member(spec, train.subset(rows), validation, seed, False, {})
-            times.append((len(rows), time.perf_counter() - started - float(model.info.get("preparation_seconds", 0))))
+            times.append((len(rows), stack_parts.now() - started - float(model.info.get("preparation_seconds", 0))))
         (n1, t1), (n2, t2) = times
         per_text = max((t2 - t1) / max(n2 - n1, 1), t2 / n2 / 4)  # never below a quarter of the average (noise)
         fixed = max(t1 - per_text * n1, 0.0)
         folds = self.params.folds if self.params.combiner == "logreg" else 0
-        return SAFETY * (folds * (fixed + per_text * fold_texts) + fixed + per_text * len(train))
+        seconds = SAFETY * (folds * (fixed + per_text * fold_texts) + fixed + per_text * len(train))
+        scaled = LINEAR[0] <= t2 / max(t1, 1e-9) <= LINEAR[1]
+        return Estimate(round(seconds, 1), round(seconds if scaled else (folds + 1) * max(t1, 0.0), 1))
 
     def _leave_out(self, name: str, reason: str, said: dict, quiet: bool = False) -> None:
         from ..logs import logger as log

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
@@ -59,6 +60,43 @@ class Clock:
 
     def spent(self) -> float:
         return self.limit - self.left()
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A member's planned seconds (the line through its two samples, for all its fits) and the fewest its fits could
+    take (``least``): the same where the samples scaled as a line does, else each fit at least the smaller sample's
+    time. A member whose cost did not scale with its texts (early stopping after a data-dependent number of epochs, a
+    batch size or step budget set by the data's size) is tried when ``least`` fits, stopped if it overruns."""
+    seconds: float
+    least: float
+
+
+class OutOfTime(Exception):
+    """A member's fit ran past the moment it had (``deadline``)."""
+
+
+now = time.perf_counter  # the deadline's clock (a test moves it)
+
+
+@contextmanager
+def deadline(at: float | None):
+    """Stops every torch module's forward pass once ``now()`` passes ``at`` (raises OutOfTime), as AutoGluon gives each
+    model its share of the time: a member whose cost the two samples could not foresee is tried in the time left and
+    stopped there. Members without torch modules (tfidf) are not stopped; they are the cheap ones."""
+    if at is None:
+        yield
+        return
+    import torch
+
+    def check(module, args):
+        if now() > at:
+            raise OutOfTime
+    handle = torch.nn.modules.module.register_module_forward_pre_hook(check)
+    try:
+        yield
+    finally:
+        handle.remove()
 
 
 class Recorded:
