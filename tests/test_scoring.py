@@ -208,25 +208,26 @@ def test_a_command_line_text_that_is_not_utf8(run_dir):
 
 @pytest.mark.slow
 def test_a_study_on_ray_gives_the_local_engines_runs(shared_root, tmp_path):
-    """compare --engine ray: every run a Ray task, the same metrics and predictions as the local engine; a rerun
+    """compare --engine ray: every run a Ray task (a stack's included), the same metrics and predictions as the local engine; a rerun
     reuses them; a changed configuration is refused as locally."""
     ray = pytest.importorskip("ray")
-    args = ["compare", "--models", "tfidf,lstm", "--set", "lstm.epochs=2", "--set", "lstm.hidden_size=4", "--set",
-            "lstm.glove=none", "--data-dir", str(shared_root), "--no-baselines", "-q"]
+    args = ["compare", "--models", "tfidf,lstm,stack", "--set", "lstm.epochs=2", "--set", "lstm.hidden_size=4", "--set",
+            "lstm.glove=none", "--set", "stack.members=tfidf+lstm[epochs=2,hidden_size=4,glove=none]", "--set",
+            "stack.folds=2", "--data-dir", str(shared_root), "--no-baselines", "-q"]
     local = runner.invoke(app, [*args, "-o", str(tmp_path / "local"), "--name", "x"])
     assert local.exit_code == 0, local.output
     try:
         on_ray = runner.invoke(app, [*args, "-o", str(tmp_path / "ray"), "--name", "x", "--engine", "ray"])
         assert on_ray.exit_code == 0, on_ray.output
         assert "finished on Ray" in on_ray.output or "as a Ray task" in on_ray.output
-        for run in ("tfidf-s0", "lstm-s0"):
+        for run in ("tfidf-s0", "lstm-s0", "stack-s0"):  # a stack too: its members train inside its one task
             a = json.loads((tmp_path / "local" / "x" / "runs" / run / "metrics.json").read_text())["splits"]["test"]
             b = json.loads((tmp_path / "ray" / "x" / "runs" / run / "metrics.json").read_text())["splits"]["test"]
             assert a["accuracy"] == b["accuracy"] and a["macro"] == b["macro"]
             assert (tmp_path / "local" / "x" / "runs" / run / "predictions" / "test.csv").read_bytes() == \
                 (tmp_path / "ray" / "x" / "runs" / run / "predictions" / "test.csv").read_bytes()
         again = runner.invoke(app, [*args, "-o", str(tmp_path / "ray"), "--name", "x", "--engine", "ray"])
-        assert again.exit_code == 0 and again.output.count("finished earlier, reused") == 2, again.output
+        assert again.exit_code == 0 and again.output.count("finished earlier, reused") == 3, again.output
         other = ["lstm.hidden_size=6" if a == "lstm.hidden_size=4" else a for a in args]
         changed = runner.invoke(app, [*other, "-o", str(tmp_path / "ray"), "--name", "x",
                                       "--engine", "ray"])

@@ -149,6 +149,14 @@ def test_bad_members_are_refused_before_any_training(members, message):
         build_model("stack", {"members": members})
 
 
+def test_a_stack_asks_ray_for_a_gpu_when_a_member_would():
+    from emobench.models.registry import resolve
+
+    assert not resolve("stack").uses_gpu and not resolve("stack", {"members": "tfidf+lstm"}).uses_gpu
+    assert resolve("stack", {"members": "tfidf+minilm"}).uses_gpu and resolve("stack", preset="best").uses_gpu
+    assert resolve("minilm").uses_gpu and not resolve("tfidf").uses_gpu
+
+
 def test_members_parse_with_their_parameters():
     assert parse_members(" tfidf + lstm[epochs=5, glove=none]+hf:org/name") == [
         ("tfidf", {}), ("lstm", {"epochs": "5", "glove": "none"}), ("hf:org/name", {})]
@@ -322,6 +330,23 @@ def test_a_member_whose_samples_did_not_scale_is_tried_in_the_time_left(data, mo
     model.fit(train, val, LABELS, seed=0, progress=False)
     assert [m["name"] for m in model.info["members"]] == ["tfidf"]
     assert model.info["left_out"][0]["reason"].startswith("estimated 10000 s for 3 fits")
+
+
+def test_a_line_that_did_not_scale_plans_nothing_but_its_members_are_tried(data, caplog):
+    """lstm-paper on GoEmotions: a line through two samples said 710 s for six fits, a fold took 506 s. A member whose
+    samples did not scale is never planned on its line, only tried when time is left, under a deadline; with nothing
+    planned the first tried member trains (and is not stopped: the first member never is)."""
+    train, val, _ = data
+    model = build_model("stack", {"members": f"tfidf+{LSTM}", "folds": "2", "time_limit": "600"})
+    model._estimate = lambda spec, *a, **k: {"tfidf": Estimate(2.0, 1.0), "lstm": Estimate(3.0, 2.0)}[spec.name]
+    with caplog.at_level("INFO", logger="emobench"):
+        model.fit(train, val, LABELS, seed=0, progress=False)
+    assert [m["name"] for m in model.info["members"]] == ["tfidf", "lstm"] and "left_out" not in model.info
+    said = caplog.text
+    assert "stack within 600 s: nothing planned; left out for time unless time is left: tfidf (~2 s, at least 1 s: " \
+           "its samples did not scale as a line), lstm (~3 s, at least 2 s" in said, said
+    assert "trying tfidf" in said and "trying lstm" in said
+    assert model.info["least_seconds"] == {"tfidf": 1.0, "lstm": 2.0}
 
 
 def test_a_tried_member_is_stopped_at_its_share_of_the_time(data, monkeypatch):

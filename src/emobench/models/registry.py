@@ -237,7 +237,10 @@ class ModelSpec:
 
     @property
     def uses_gpu(self) -> bool:
-        return FAMILIES[self.family].gpu
+        """Whether a Ray task of this model asks for a GPU: the family's say, or the family class's for its parameters
+        (a stack: any of its members')."""
+        check = getattr(self.family_class, "uses_gpu", None)
+        return check(self.params) if check else FAMILIES[self.family].gpu
 
     @property
     def small_data(self) -> dict:

@@ -24,7 +24,7 @@ from ..records.model import MODEL_FILE, ModelRecord
 from .base import Classifier, check_weights_labels, safetensors_metadata
 from . import stack_parts
 from .linear import LinearHead, fit_head
-from .stack_parts import (MEMBERS, Clock, Estimate, OutOfTime, Recorded, deadline, StackParams, check_sources, macro_f1, member_folder,  # noqa: F401
+from .stack_parts import (MEMBERS, Clock, Estimate, OutOfTime, Recorded, deadline, line_estimate, StackParams, check_sources, macro_f1, member_folder,  # noqa: F401
                           member_specs, parse_members)
 
 WEIGHTS = "stack.safetensors"
@@ -32,8 +32,6 @@ MEMBERS_KEY = "emobench.members"  # the combiner's file names the members its co
 FLOOR = 1e-6  # probabilities are clipped here before their logarithm (a member that is certain and wrong)
 C_GRID = [0.01, 0.1, 1.0, 10.0]  # the combiner's regularisation, chosen by cross-validation on the out-of-fold scores
 PROBE = 200  # texts of the smaller sample a member's training time is measured on (time_limit)
-SAFETY = 1.15  # estimates are raised this much: early stopping, not a sample's size, decides a real run's epochs
-LINEAR = (1.2, 2.5)  # how much longer twice the texts may take for the two samples' line to be trusted as a least
 RESERVE = 0.05  # of the time left, kept for the combiner, calibration and scoring
 MEASURING = 0.15  # of the time limit, at most, spent measuring candidates before training
 
@@ -48,6 +46,10 @@ class StackClassifier(Classifier):
     family = "stack"
     Params = StackParams
     PRESETS = {"best": {"members": BEST_MEMBERS}}
+
+    @staticmethod
+    def uses_gpu(params: StackParams) -> bool:
+        return any(spec.uses_gpu for spec in member_specs(params))
 
     def __init__(self, params=None, label_names: list[str] | None = None):
         super().__init__(params, label_names)
@@ -67,28 +69,7 @@ class StackClassifier(Classifier):
         clock = Clock(started, self.params.time_limit)
         queue, waiting, estimates = (self._plan(specs, train, validation, seed, len(folds), clock) if clock.limited
                                      else (specs, [], {}))
-        trained: dict[str, tuple] = {}
-        tried: set[str] = set()
-        while queue:
-            spec = queue.pop(0)
-            done = self._train_member(spec, train, validation, folds, seed, progress, clock, bool(trained), said,
-                                      spec.name in tried)
-            if done is not None:
-                trained[spec.name] = done
-            if not waiting:
-                continue
-            # time a member left unused (estimates err both ways: early stopping decides a run's epochs, not a sample's
-            # size): the next waiting member whose fits could take that little is tried; its folds keep or drop it
-            room = clock.left() * (1 - RESERVE) - sum(estimates[s.name].seconds for s in queue)
-            for spec in [s for s in waiting if estimates[s.name].least <= room][:1]:
-                log.info("stack: %.0f s left: trying %s (~%.0f s estimated, at least %.0f s; its folds decide)",
-                         clock.left(), spec.name, estimates[spec.name].seconds, estimates[spec.name].least)
-                waiting.remove(spec)
-                queue.append(spec)
-                tried.add(spec.name)
-        for spec in waiting:
-            self._leave_out(spec.name, f"estimated {estimates[spec.name].seconds:.0f} s for {len(folds) + 1} fits, "
-                            f"more than the time left of time_limit={self.params.time_limit:g}", said, quiet=True)
+        trained = self._train_members(queue, waiting, estimates, train, validation, folds, seed, progress, clock, said)
         order = [name for name in self.params.names() if name in trained]  # saved and scored in the order given
         if len(order) == 1 and len(specs) > 1:
             said.setdefault(f"only {order[0]} fitted the time limit: this stack is {order[0]} alone, recalibrated", None)
@@ -112,6 +93,35 @@ class StackClassifier(Classifier):
                           "stack_seconds": round(time.perf_counter() - started, 3)})
         if said:  # each member's warnings once, not once per fold
             self.info["warnings"] = [*self.info.get("warnings", []), *said]
+
+    def _train_members(self, queue: list, waiting: list, estimates: dict, train: Split, validation: Split | None,
+                       folds: list, seed: int, progress: bool, clock: Clock, said: dict) -> dict[str, tuple]:
+        """The planned members in order; time they leave unused (estimates err both ways) goes to the next waiting
+        member whose fits could take that little (``Estimate.least``), tried under a deadline; its folds keep or drop
+        it."""
+        from ..logs import logger as log
+
+        trained: dict[str, tuple] = {}
+        tried: set[str] = set()
+        while True:
+            room = clock.left() * (1 - RESERVE) - sum(estimates[s.name].seconds for s in queue) if waiting else 0.0
+            for spec in [s for s in waiting if estimates[s.name].least <= room][:1]:
+                log.info("stack: %.0f s left: trying %s (~%.0f s estimated, at least %.0f s; its folds decide)",
+                         clock.left(), spec.name, estimates[spec.name].seconds, estimates[spec.name].least)
+                waiting.remove(spec)
+                queue.append(spec)
+                tried.add(spec.name)
+            if not queue:
+                break
+            spec = queue.pop(0)
+            done = self._train_member(spec, train, validation, folds, seed, progress, clock, bool(trained), said,
+                                      spec.name in tried)
+            if done is not None:
+                trained[spec.name] = done
+        for spec in waiting:
+            self._leave_out(spec.name, f"estimated {estimates[spec.name].seconds:.0f} s for {len(folds) + 1} fits, "
+                            f"more than the time left of time_limit={self.params.time_limit:g}", said, quiet=True)
+        return trained
 
     def _train_member(self, spec, train: Split, validation: Split | None, folds: list, seed: int, progress: bool,
                       clock: Clock, droppable: bool, said: dict, tried: bool = False) -> tuple | None:
@@ -173,7 +183,9 @@ class StackClassifier(Classifier):
                 log.warning("stack: %s left out: it could not be trained on a sample (%s)", spec.name, exc)
                 continue
             estimates[spec.name] = estimate
-            if planned + estimate.seconds <= clock.left() * (1 - RESERVE):
+            # a member whose samples did not scale as a line is never planned on that line: it is tried, stopped at
+            # its share of the time, when time is left
+            if estimate.least == estimate.seconds and planned + estimate.seconds <= clock.left() * (1 - RESERVE):
                 chosen.append(spec)
                 planned += estimate.seconds
             else:
@@ -181,13 +193,16 @@ class StackClassifier(Classifier):
         self.info["estimated_seconds"] = {name: round(e.seconds, 1) for name, e in estimates.items()}
         self.info["least_seconds"] = {name: e.least for name, e in estimates.items() if e.least != e.seconds}
         log.info("stack within %g s: %s%s", self.params.time_limit,
-                 ", ".join(f"{s.name} ~{estimates[s.name].seconds:.0f} s" for s in chosen) or "nothing",
-                 "; left out for time unless time is left: " + ", ".join(f"{s.name} (~{estimates[s.name].seconds:.0f} s)"
-                                                                        for s in waiting) if waiting else "")
+                 ", ".join(f"{s.name} ~{estimates[s.name].seconds:.0f} s" for s in chosen) or "nothing planned",
+                 "; left out for time unless time is left: " + ", ".join(
+                     f"{s.name} (~{estimates[s.name].seconds:.0f} s" + (
+                         f", at least {estimates[s.name].least:.0f} s: its samples did not scale as a line)"
+                         if estimates[s.name].least != estimates[s.name].seconds else ")") for s in waiting)
+                 if waiting else "")
         if not chosen and not estimates:
             raise EmobenchError(f"time_limit={self.params.time_limit:g}: no member could be trained on a sample: "
                                 + "; ".join(o["reason"] for o in self.info["left_out"]))
-        if not chosen:
+        if not chosen and not any(estimates[s.name].least <= clock.left() * (1 - RESERVE) for s in waiting):
             fastest = min(estimates, key=lambda name: estimates[name].seconds)
             raise EmobenchError(f"the stack's time_limit of {self.params.time_limit:g} s (compare --preset best gives it "
                                 f"90% of --time-limit): no member fits; the fastest, {fastest}, needs about "
@@ -195,9 +210,7 @@ class StackClassifier(Classifier):
         return chosen, waiting, estimates
 
     def _estimate(self, spec, train: Split, validation: Split | None, seed: int, fold_texts: float) -> Estimate:
-        """Seconds for a member's out-of-fold fits and its final fit: t(n) = a + b n from fits on two samples; where
-        twice the texts did not take between LINEAR times as long, the line is not trusted for the least it could take
-        (the smaller sample's time a fit)."""
+        """Seconds for a member's out-of-fold fits and its final fit, from fits on two samples (``line_estimate``)."""
         small = min(PROBE, max(len(train) // 4, 2))
         rng = np.random.default_rng(seed)
         times = []
@@ -206,13 +219,8 @@ class StackClassifier(Classifier):
             started = stack_parts.now()
             model = self._fit_member(spec, train.subset(rows), validation, seed, False, {})
             times.append((len(rows), stack_parts.now() - started - float(model.info.get("preparation_seconds", 0))))
-        (n1, t1), (n2, t2) = times
-        per_text = max((t2 - t1) / max(n2 - n1, 1), t2 / n2 / 4)  # never below a quarter of the average (noise)
-        fixed = max(t1 - per_text * n1, 0.0)
         folds = self.params.folds if self.params.combiner == "logreg" else 0
-        seconds = SAFETY * (folds * (fixed + per_text * fold_texts) + fixed + per_text * len(train))
-        scaled = LINEAR[0] <= t2 / max(t1, 1e-9) <= LINEAR[1]
-        return Estimate(round(seconds, 1), round(seconds if scaled else (folds + 1) * max(t1, 0.0), 1))
+        return line_estimate(times, folds, fold_texts, len(train))
 
     def _leave_out(self, name: str, reason: str, said: dict, quiet: bool = False) -> None:
         from ..logs import logger as log

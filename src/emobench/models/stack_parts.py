@@ -72,6 +72,22 @@ class Estimate:
     least: float
 
 
+SAFETY = 1.15  # estimates are raised this much: early stopping, not a sample's size, decides a real run's epochs
+LINEAR = (1.2, 2.5)  # how much longer twice the texts may take for the two samples' line to be trusted
+
+
+def line_estimate(times: list[tuple[int, float]], folds: int, fold_texts: float, texts: int) -> Estimate:
+    """From (texts, seconds) of fits on two samples, the second twice the first: t(n) = a + b n for ``folds`` fits on
+    ``fold_texts`` texts and one on ``texts``. Where twice the texts did not take between LINEAR times as long, the
+    line is not trusted: the least its fits could take is the smaller sample's time for each."""
+    (n1, t1), (n2, t2) = times
+    per_text = max((t2 - t1) / max(n2 - n1, 1), t2 / n2 / 4)  # never below a quarter of the average (noise)
+    fixed = max(t1 - per_text * n1, 0.0)
+    seconds = round(SAFETY * (folds * (fixed + per_text * fold_texts) + fixed + per_text * texts), 1)
+    scaled = LINEAR[0] <= t2 / max(t1, 1e-9) <= LINEAR[1]
+    return Estimate(seconds, seconds if scaled else round((folds + 1) * max(t1, 0.0), 1))
+
+
 class OutOfTime(Exception):
     """A member's fit ran past the moment it had (``deadline``)."""
 
