@@ -349,6 +349,24 @@ def test_a_line_that_did_not_scale_plans_nothing_but_its_members_are_tried(data,
     assert model.info["least_seconds"] == {"tfidf": 1.0, "lstm": 2.0}
 
 
+def test_the_first_member_given_trains_first_even_when_only_a_later_one_was_planned(data, monkeypatch):
+    """GoEmotions: tfidf's samples did not scale and the LSTM's did; planned alone, the LSTM trained first, and the
+    first member is never stopped (six fits of 360 s in a 27-minute limit). The order given decides."""
+    train, val, _ = data
+    fitted = []
+    real = StackClassifier._fit_member
+
+    def fit(self, spec, *args):
+        fitted.append(spec.name)
+        return real(self, spec, *args)
+    monkeypatch.setattr(StackClassifier, "_fit_member", fit)
+    model = build_model("stack", {"members": f"tfidf+{LSTM}", "folds": "2", "time_limit": "600"})
+    model._estimate = lambda spec, *a, **k: {"tfidf": Estimate(2.0, 1.0), "lstm": Estimate(30.0, 30.0)}[spec.name]
+    model.fit(train, val, LABELS, seed=0, progress=False)
+    assert fitted == ["tfidf"] * 3 + ["lstm"] * 3
+    assert [m["name"] for m in model.info["members"]] == ["tfidf", "lstm"]
+
+
 def test_a_tried_member_is_stopped_at_its_share_of_the_time(data, monkeypatch):
     train, val, test = data
     import torch

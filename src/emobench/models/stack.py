@@ -96,43 +96,44 @@ class StackClassifier(Classifier):
 
     def _train_members(self, queue: list, waiting: list, estimates: dict, train: Split, validation: Split | None,
                        folds: list, seed: int, progress: bool, clock: Clock, said: dict) -> dict[str, tuple]:
-        """The planned members in order; time they leave unused (estimates err both ways) goes to the next waiting
-        member whose fits could take that little (``Estimate.least``), tried under a deadline; its folds keep or drop
-        it."""
+        """The members in the order given: each planned one (``queue``), and each waiting one whose fits could take
+        the time the planned ones leave (``Estimate.least``; estimates err both ways), tried under a deadline; its
+        folds keep or drop it. So the first member trained is the first one given that fits, the cheap one that is
+        never stopped, not a costlier one planned on a guess."""
         from ..logs import logger as log
 
+        planned, order = {s.name for s in queue}, self.params.names()
+        pending = sorted([*queue, *waiting], key=lambda s: order.index(s.name))
         trained: dict[str, tuple] = {}
-        tried: set[str] = set()
         while True:
-            room = clock.left() * (1 - RESERVE) - sum(estimates[s.name].seconds for s in queue) if waiting else 0.0
-            for spec in [s for s in waiting if estimates[s.name].least <= room][:1]:
+            later = sum(estimates[s.name].seconds for s in pending if s.name in planned) if estimates else 0.0
+            room = clock.left() * (1 - RESERVE) - later
+            spec = next((s for s in pending if s.name in planned or estimates[s.name].least <= room), None)
+            if spec is None:
+                break
+            pending.remove(spec)
+            if spec.name not in planned:
                 log.info("stack: %.0f s left: trying %s (~%.0f s estimated, at least %.0f s; its folds decide)",
                          clock.left(), spec.name, estimates[spec.name].seconds, estimates[spec.name].least)
-                waiting.remove(spec)
-                queue.append(spec)
-                tried.add(spec.name)
-            if not queue:
-                break
-            spec = queue.pop(0)
-            done = self._train_member(spec, train, validation, folds, seed, progress, clock, bool(trained), said,
-                                      spec.name in tried)
+            share = None if spec.name in planned else room / (len(folds) + 1)
+            done = self._train_member(spec, train, validation, folds, seed, progress, clock, bool(trained), said, share)
             if done is not None:
                 trained[spec.name] = done
-        for spec in waiting:
+        for spec in pending:
             self._leave_out(spec.name, f"estimated {estimates[spec.name].seconds:.0f} s for {len(folds) + 1} fits, "
                             f"more than the time left of time_limit={self.params.time_limit:g}", said, quiet=True)
         return trained
 
     def _train_member(self, spec, train: Split, validation: Split | None, folds: list, seed: int, progress: bool,
-                      clock: Clock, droppable: bool, said: dict, tried: bool = False) -> tuple | None:
+                      clock: Clock, droppable: bool, said: dict, share: float | None = None) -> tuple | None:
         """(model on all texts, out-of-fold probabilities, info), or None when its folds ran too slow for the time left
         (never the first member trained). A droppable member is stopped at the end of the time; a member tried in time
-        others left (``tried``) also when its first fold takes more than its share of that time."""
+        others left also when its first fold takes more than ``share`` seconds."""
         from ..logs import logger as log
 
         started = time.perf_counter()
         end = started + clock.left() * (1 - RESERVE) if droppable and clock.limited else None
-        share = clock.left() * (1 - RESERVE) / (len(folds) + 1) if tried and clock.limited else None
+        share = share if droppable else None  # the first member trained is never stopped
         scores, f = np.zeros((len(train), len(self.label_names))), -1
         try:
             for f, (fit_rows, held_rows) in enumerate(folds):
