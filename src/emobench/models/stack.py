@@ -21,11 +21,11 @@ from ..errors import EmobenchError, EmobenchWarning, RecordError
 from ..files import read_tensors
 from ..manifest import Folder
 from ..records.model import MODEL_FILE, ModelRecord
-from .base import Classifier, check_weights_labels, safetensors_metadata
 from . import stack_parts
+from .base import Classifier, check_weights_labels, safetensors_metadata
 from .linear import LinearHead, fit_head
-from .stack_parts import (MEMBERS, Clock, Estimate, OutOfTime, Recorded, deadline, line_estimate, StackParams, check_sources, macro_f1, member_folder,  # noqa: F401
-                          member_specs, parse_members)
+from .stack_parts import (MEMBERS, Clock, Estimate, OutOfTime, Recorded, StackParams, check_sources,  # noqa: F401
+                          deadline, line_estimate, macro_f1, member_folder, member_specs, parse_members)
 
 WEIGHTS = "stack.safetensors"
 MEMBERS_KEY = "emobench.members"  # the combiner's file names the members its columns are, in order
@@ -186,19 +186,19 @@ class StackClassifier(Classifier):
             estimates[spec.name] = estimate
             # a member whose samples did not scale as a line is never planned on that line: it is tried, stopped at
             # its share of the time, when time is left
-            if estimate.least == estimate.seconds and planned + estimate.seconds <= clock.left() * (1 - RESERVE):
+            if estimate.trusted and planned + estimate.seconds <= clock.left() * (1 - RESERVE):
                 chosen.append(spec)
                 planned += estimate.seconds
             else:
                 waiting.append(spec)
-        self.info["estimated_seconds"] = {name: round(e.seconds, 1) for name, e in estimates.items()}
-        self.info["least_seconds"] = {name: e.least for name, e in estimates.items() if e.least != e.seconds}
+        self.info["estimated_seconds"] = {name: e.seconds for name, e in estimates.items()}
+        self.info["least_seconds"] = {name: e.least for name, e in estimates.items() if not e.trusted}
         log.info("stack within %g s: %s%s", self.params.time_limit,
                  ", ".join(f"{s.name} ~{estimates[s.name].seconds:.0f} s" for s in chosen) or "nothing planned",
                  "; left out for time unless time is left: " + ", ".join(
                      f"{s.name} (~{estimates[s.name].seconds:.0f} s" + (
                          f", at least {estimates[s.name].least:.0f} s: its samples did not scale as a line)"
-                         if estimates[s.name].least != estimates[s.name].seconds else ")") for s in waiting)
+                         if not estimates[s.name].trusted else ")") for s in waiting)
                  if waiting else "")
         if not chosen and not estimates:
             raise EmobenchError(f"time_limit={self.params.time_limit:g}: no member could be trained on a sample: "

@@ -71,6 +71,11 @@ class Estimate:
     seconds: float
     least: float
 
+    @property
+    def trusted(self) -> bool:
+        """The samples scaled as a line does: the line is its estimate, planned on."""
+        return self.least == self.seconds
+
 
 SAFETY = 1.15  # estimates are raised this much: early stopping, not a sample's size, decides a real run's epochs
 LINEAR = (1.2, 2.5)  # how much longer twice the texts may take for the two samples' line to be trusted
