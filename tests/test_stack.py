@@ -293,8 +293,9 @@ def test_a_member_folder_that_is_not_there_is_refused_before_anything_trains(dat
 def test_nothing_fitting_the_time_limit_is_a_clear_error(data, monkeypatch):
     train, val, _ = data
     _estimates(monkeypatch, {"tfidf": 5_000.0, "lstm": 10_000.0})
-    with pytest.raises(EmobenchError, match=r"time_limit of 60 s \(compare --preset best gives it 90% of --time-limit\): "
-                                            r"no member fits; the fastest, tfidf, needs about 5000 s"):
+    with pytest.raises(EmobenchError, match=r"time_limit of 60 s \(compare --preset best gives it 90% of what "
+                       r"--time-limit leaves after the test split's audit\): no member fits; the fastest, tfidf, "
+                       r"needs about 5000 s"):
         build_model("stack", {"members": f"tfidf+{LSTM}", "time_limit": "60"}).fit(train, val, LABELS, progress=False)
 
 
@@ -423,6 +424,44 @@ def test_compare_preset_best_stacks_what_fits_and_reports_what_did_not(shared_ro
     assert config["preset"] == "best" and config["params"]["time_limit"] == 108.0
 
 
+def _audit_taking(monkeypatch, seconds: float):
+    """The test split's audit, really made, recorded as having taken ``seconds``."""
+    from emobench.experiments import label_issues
+
+    real = label_issues.find_issues
+    monkeypatch.setattr(label_issues, "find_issues",
+                        lambda *a, **k: real(*a, **k).model_copy(update={"seconds": seconds}))
+
+
+def test_the_test_splits_audit_is_part_of_the_time_limit_and_a_rerun_plans_alike(shared_root, tmp_path, monkeypatch):
+    _estimates(monkeypatch, {"tfidf": 1.0, "lstm": 9_000.0, "static": 9_000.0, "minilm-features": 9_000.0,
+                             "lstm-paper": 9_000.0, "minilm": 9_000.0})
+    _audit_taking(monkeypatch, 30.0)
+    args = ["compare", "--preset", "best", "--time-limit", "2m", "--data-dir", str(shared_root), "-o", str(tmp_path),
+            "--name", "b", "--no-baselines"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "time limit 120 s: the test split's audit took 30 s; the stack gets 81 s" in result.output
+    assert result.output.index("looking for likely mislabelled") < result.output.index("stack within 81 s")
+    assert json.loads((tmp_path / "b" / "label_issues.json").read_text())["seconds"] == 30.0
+    config = tmp_path / "b" / "runs" / "stack-s0" / "config.json"
+    assert json.loads(config.read_text())["params"]["time_limit"] == 81.0
+    _audit_taking(monkeypatch, 1.0)  # a rerun reuses the audit, and with it the audit's recorded time
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 0, again.output
+    assert "the stack gets 81 s" in again.output and "stack-s0: finished earlier, reused" in again.output
+
+
+def test_an_audit_leaving_too_little_of_the_time_limit_is_a_clear_error(shared_root, tmp_path, monkeypatch):
+    _audit_taking(monkeypatch, 115.0)
+    result = CliRunner().invoke(app, ["compare", "--preset", "best", "--time-limit", "2m", "--data-dir",
+                                      str(shared_root), "-o", str(tmp_path), "--name", "b"])
+    assert result.exit_code == 2, result.output
+    assert ("error: the test split's label-noise audit took 115 s of --time-limit 120 s, leaving too little for a "
+            "stack: give a longer limit, or --noise-audit false (--no-noise-audit)") in result.output
+    assert not (tmp_path / "b").exists() and "Traceback" not in result.output
+
+
 @pytest.mark.parametrize("args, message", [
     (["--time-limit", "30m"], "--time-limit applies to --preset best"),
     (["--preset", "best", "--time-limit", "0"], "--time-limit '0': expected a positive duration"),
@@ -458,3 +497,24 @@ def test_damaged_member_weights_are_refused_naming_the_file(stacked, tmp_path):
     save_file(tensors, str(path), metadata=meta)
     with pytest.warns(UserWarning), pytest.raises(RecordError, match=rf"lstm\.safetensors: tensor {name} holds NaN"):
         load_model(copy, allow_modified=True)
+
+
+def test_the_combiners_regularisation_is_chosen_on_a_stratified_sample_and_fitted_on_every_row(monkeypatch):
+    from sklearn.linear_model import LogisticRegressionCV
+
+    from emobench.models.stack_parts import ChosenC, stratified_sample
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(3_000) < 0.1).astype(int)
+    x = np.c_[y + rng.normal(0, 1.0, len(y)), rng.normal(0, 1.0, len(y))]
+    rows = stratified_sample(y, 500, 0)
+    assert len(rows) == 500 and len(set(rows)) == 500 and abs(y[rows].mean() - y.mean()) < 0.005
+    assert list(stratified_sample(y[:400], 500, 0)) == list(range(400))
+    seen = []
+    real = LogisticRegressionCV.fit
+    monkeypatch.setattr(LogisticRegressionCV, "fit", lambda self, a, b: seen.append(len(b)) or real(self, a, b))
+    chosen: list[float] = []
+    fitted = ChosenC([0.001, 0.1, 10.0], chosen, sample=500).fit(x, y)
+    assert seen == [500] and chosen[0] in (0.001, 0.1, 10.0)
+    assert fitted.C == chosen[0] and fitted.coef_[0][0] > 0.5  # fitted on every row, at the chosen C
+    assert ChosenC([0.1], chosen := [], sample=500).fit(x, np.r_[1, np.zeros(len(y) - 1, int)]).C == 1.0 and chosen == [1.0]

@@ -16,6 +16,7 @@ are computed on the training split only, or read from a saved audit made on the 
 """
 from __future__ import annotations
 
+import time
 import warnings
 from pathlib import Path
 
@@ -120,6 +121,7 @@ def find_issues(corpus: Corpus, splits: list[str] | None = None, model: str | No
             _folds(corpus[split], corpus.num_labels, folds, seed)
         except EmobenchError as exc:
             raise EmobenchError(f"the {split} split ({len(corpus[split])} texts): {exc}") from None
+    started = time.perf_counter()
     record = {"format": 1, "dataset": corpus.name, "labels": corpus.label_names, "task": corpus.task, "model": model,
               "folds": folds, "seed": seed, "method": METHOD, "splits": {}, "warnings": []}
     for split in splits:
@@ -127,6 +129,7 @@ def find_issues(corpus: Corpus, splits: list[str] | None = None, model: str | No
                  model, folds)
         probs = out_of_fold(corpus, split, model, folds, seed, progress)
         record["splits"][split] = _split_issues(corpus, split, probs, model, show, record["warnings"])
+    record["seconds"] = round(time.perf_counter() - started, 3)
     return LabelIssues.model_validate(record)
 
 

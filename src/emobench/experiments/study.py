@@ -28,8 +28,8 @@ from .run import PARTIAL
 from .study_engines import LocalEngine, RayEngine, execute
 from .study_outputs import (audit_test_split, check_ensembles, collect, results_rows, run_transfer,  # noqa: F401
                             write_comparison)
-from .study_plan import (CompareConfig, PlannedRun, decide, default_models, differences, normalised,  # noqa: F401
-                         plan_comparison, skipped_runs, transfer_data)
+from .study_plan import (STACK_SHARE, CompareConfig, PlannedRun, decide, default_models, differences,  # noqa: F401
+                         normalised, plan_comparison, skipped_runs, transfer_data)
 
 REGENERATED = (RESULTS_CSV, STATISTICS, "report.md", "report.html", "tables.tex", "figures/")
 
@@ -101,6 +101,12 @@ def _study(folder: Path, planned: list[PlannedRun], config: CompareConfig, corpu
         before = DatasetConfig(**previous.config["dataset"]).resolved().to_dict()
         if differences(before, config.dataset.resolved().to_dict()):
             raise EmobenchError(f"{folder} compares another dataset; choose another {option('name')}")
+    audited = config.noise_audit and config.time_limit is not None
+    if audited:  # the audit's time is part of the limit: made (or reused) first, the stack gets what it leaves
+        seconds = audit_test_split(folder, corpus, log)
+        planned = plan_comparison(config, seconds, folder)[1]
+        log(f"time limit {config.time_limit:g} s: the test split's audit took {seconds:.0f} s; the stack gets "
+            f"{(config.time_limit - seconds) * STACK_SHARE:.0f} s")
     data_for = BudgetData(corpus, config)
     decisions = [decide(folder, plan, data_for(plan), retrain, allow_modified) for plan in planned]
     (folder / MANIFEST).unlink(missing_ok=True)  # the folder is being changed: complete again only at the end
@@ -113,7 +119,7 @@ def _study(folder: Path, planned: list[PlannedRun], config: CompareConfig, corpu
     largest = max(zip(runs, planned), key=lambda rp: (rp[1].size is None, rp[0].data.sizes.get("train", 0)))[1].size
     scored = [run for run, plan in zip(runs, planned) if plan.size == largest]  # the report's budget
     transfer = run_transfer(folder, scored, config.transfer, corpus, target) if target is not None else None
-    if config.noise_audit:
+    if config.noise_audit and not audited:
         audit_test_split(folder, corpus, log)
     return write_comparison(folder, runs, formats=config.formats, transfer=transfer, ensembles=config.ensembles,
                             skipped=skipped_runs(config))

@@ -306,10 +306,12 @@ def run_transfer(folder: Path, runs: list[RunRecord], target: DatasetConfig, tra
     files = Folder(folder, "comparison", note_unverified=False)
     return {run.name: read_transfer(files, run.name) for run in runs}
 
-def audit_test_split(folder: Path, corpus: Corpus, log=print) -> None:
+
+def audit_test_split(folder: Path, corpus: Corpus, log=print) -> float:
     """The test split's likely mislabelled texts (confident learning through cleanlab), saved as label_issues.json and
     reused while the test split is the same. Without cleanlab the report goes without them, and says which extra
-    adds them."""
+    adds them. Returns the seconds the audit took when it was made (0 where none was made or none recorded), the same
+    for a reused audit as for a new one, so a time-limited comparison plans its stack alike on a rerun."""
     import importlib.util
 
     from ..records.label_issues import read_label_issues
@@ -321,16 +323,18 @@ def audit_test_split(folder: Path, corpus: Corpus, log=print) -> None:
     digest = split_digest(test.texts, gold_names(test, corpus.label_names))
     if path.is_file():
         try:
-            if read_label_issues(path).splits["test"].digest == digest:
-                return
+            saved = read_label_issues(path)
+            if saved.splits["test"].digest == digest:
+                return saved.seconds or 0.0
         except (EmobenchError, KeyError):
             pass
     if importlib.util.find_spec("cleanlab") is None:
         warnings.warn("the report shows no label noise: finding likely mislabelled test texts needs cleanlab "
                       "(pip install 'emobench[noise]')", EmobenchWarning, stacklevel=2)
-        return
+        return 0.0
     log("test split: looking for likely mislabelled texts (confident learning, out of fold)")
     try:
-        save_issues(path, find_issues(corpus, ["test"]))
+        return save_issues(path, find_issues(corpus, ["test"])).seconds or 0.0
     except EmobenchError as exc:  # a test split too small to cut into folds: the comparison stands without it
         warnings.warn(f"the report shows no label noise: {exc}", EmobenchWarning, stacklevel=2)
+        return 0.0

@@ -112,8 +112,9 @@ def best_models() -> list[str]:
     return [name for name in MODELS if BEST in resolve(name).presets]
 
 
-def _check_time_limit(config: CompareConfig) -> dict:
-    """The overrides ``--time-limit`` gives (the stack's own limit), checked."""
+def _check_time_limit(config: CompareConfig, audit_seconds: float = 0.0) -> dict:
+    """The overrides ``--time-limit`` gives (the stack's own limit: its share of what the test split's audit, made
+    first and timed, leaves), checked."""
     if config.time_limit is None:
         return {}
     if config.preset != BEST:
@@ -123,8 +124,12 @@ def _check_time_limit(config: CompareConfig) -> dict:
     if len(config.seeds) > 1 or config.train_sizes not in ([None], []):
         raise EmobenchError(f"{option('time_limit')} is the time of one stack: give one seed and no "
                             f"{option('train_sizes')}")
-    return {model: {"time_limit": f"{config.time_limit * STACK_SHARE:g}"} for model in best_models()
-            if model in config.models}
+    left = config.time_limit - audit_seconds
+    if left < config.time_limit * (1 - STACK_SHARE):
+        raise EmobenchError(f"the test split's label-noise audit took {audit_seconds:.0f} s of {option('time_limit')} "
+                            f"{config.time_limit:g} s, leaving too little for a stack: give a longer limit, or "
+                            f"{option('noise_audit')} false (--no-noise-audit)")
+    return {model: {"time_limit": f"{left * STACK_SHARE:.0f}"} for model in best_models() if model in config.models}
 
 
 def _check_models_and_seeds(config: CompareConfig) -> None:
@@ -160,12 +165,14 @@ def _sizes(config: CompareConfig) -> list[str | None]:
     return sizes
 
 
-def plan_comparison(config: CompareConfig) -> tuple[Path, list[PlannedRun]]:
+def plan_comparison(config: CompareConfig, audit_seconds: float = 0.0,
+                    folder: Path | None = None) -> tuple[Path, list[PlannedRun]]:
     """Validate everything about a comparison before any folder is made: models, presets, parameters,
-    seeds, names. Returns the comparison folder and the runs it consists of."""
+    seeds, names. Returns the comparison folder and the runs it consists of. Planned again in its ``folder``, made,
+    once the test split's audit took ``audit_seconds`` of a ``time_limit``."""
     config = normalised(config)
     _check_models_and_seeds(config)
-    folder = _folder(config)
+    folder = folder or _folder(config)
     if config.transfer is not None and same_dataset(config.transfer, config.dataset):
         raise EmobenchError(f"{option('transfer')} {config.transfer.name}: that is the dataset the models are trained on; "
                             "transfer scores another dataset")
@@ -174,7 +181,7 @@ def plan_comparison(config: CompareConfig) -> tuple[Path, list[PlannedRun]]:
         raise EmobenchError(f"{option('overrides')} for {', '.join(unknown)}, which is not among the compared models "
                             f"({', '.join(config.models)})")
     sizes = _sizes(config)
-    limited = _check_time_limit(config)
+    limited = _check_time_limit(config, audit_seconds)
     _check_inputs_used(config)
     planned = []
     models = list(config.models) + ([b for b in baselines() if b not in config.models] if config.baselines else [])

@@ -24,13 +24,15 @@ from ..records.model import MODEL_FILE, ModelRecord
 from . import stack_parts
 from .base import Classifier, check_weights_labels, safetensors_metadata
 from .linear import LinearHead, fit_head
-from .stack_parts import (MEMBERS, Clock, Estimate, OutOfTime, Recorded, StackParams, check_sources,  # noqa: F401
-                          deadline, line_estimate, macro_f1, member_folder, member_specs, parse_members)
+from .stack_parts import (MEMBERS, ChosenC, Clock, Estimate, OutOfTime, StackParams, check_sources,  # noqa: F401
+                          deadline, line_estimate, macro_f1, member_folder, member_specs, parse_members,
+                          stratified_sample)
 
 WEIGHTS = "stack.safetensors"
 MEMBERS_KEY = "emobench.members"  # the combiner's file names the members its columns are, in order
 FLOOR = 1e-6  # probabilities are clipped here before their logarithm (a member that is certain and wrong)
-C_GRID = [0.01, 0.1, 1.0, 10.0]  # the combiner's regularisation, chosen by cross-validation on the out-of-fold scores
+C_GRID = [0.001, 0.01, 0.1, 1.0, 10.0]  # the combiner's regularisation, cross-validated on out-of-fold scores
+C_SAMPLE = 8_000  # rows, at most, of the out-of-fold scores the combiner's regularisation is chosen on
 PROBE = 200  # texts of the smaller sample a member's training time is measured on (time_limit)
 RESERVE = 0.05  # of the time left, kept for the combiner, calibration and scoring
 MEASURING = 0.15  # of the time limit, at most, spent measuring candidates before training
@@ -83,8 +85,8 @@ class StackClassifier(Classifier):
             truth = self.truth(train)
             for info, scores in zip(member_info, oof):
                 info["out_of_fold_macro_f1"] = macro_f1(truth, scores, self.multi_label)
-            self.info["cross_validated_macro_f1"] = macro_f1(truth, self._cross_validated(x, train, folds, chosen),
-                                                             self.multi_label)
+            score, scored = self._cross_validated(x, train, folds, chosen)
+            self.info.update(cross_validated_macro_f1=score, cross_validated_texts=scored)
             self.info["combiner_C"] = chosen
         else:
             self.head = None
@@ -206,7 +208,8 @@ class StackClassifier(Classifier):
         if not chosen and not any(estimates[s.name].least <= clock.left() * (1 - RESERVE) for s in waiting):
             fastest = min(estimates, key=lambda name: estimates[name].seconds)
             raise EmobenchError(f"the stack's time_limit of {self.params.time_limit:g} s (compare --preset best gives it "
-                                f"90% of --time-limit): no member fits; the fastest, {fastest}, needs about "
+                                f"90% of what --time-limit leaves after the test split's audit): no member fits; "
+                                f"the fastest, {fastest}, needs about "
                                 f"{estimates[fastest].seconds:.0f} s, and measuring took {clock.spent():.0f} s")
         return chosen, waiting, estimates
 
@@ -266,37 +269,29 @@ class StackClassifier(Classifier):
 
     def _fit_combiner(self, x: np.ndarray, train: Split) -> tuple[LinearHead, list[float]]:
         """The combiner trained on the members' out-of-fold features ``x`` (``_features``)."""
-        from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
-
-        y = self.truth(train)
-        if self.multi_label:  # the labels the head learns (a label always or never there gets a constant)
-            varying = [(int(y[:, k].sum()), int(len(y) - y[:, k].sum())) for k in range(y.shape[1])]
-            smallest = min((min(pair) for pair in varying if min(pair) > 0), default=0)
-        else:
-            counts = np.bincount(y)
-            smallest = int(counts[counts > 0].min())
-        cv = min(5, smallest)
         chosen: list[float] = []
+        head = fit_head(x, train, len(self.label_names), self.multi_label,
+                        lambda: ChosenC(C_GRID, chosen, C_SAMPLE), "logreg")
+        return head, chosen
 
-        def estimator():
-            if cv >= 2:  # the regularisation chosen on the out-of-fold scores themselves
-                return Recorded(LogisticRegressionCV(Cs=C_GRID, cv=cv, scoring="neg_log_loss", max_iter=2000), chosen)
-            return Recorded(LogisticRegression(C=1.0, max_iter=2000), chosen)
-
-        return fit_head(x, train, len(self.label_names), self.multi_label, estimator, "logreg"), chosen
-
-    def _cross_validated(self, x: np.ndarray, train: Split, folds: list, chosen: list[float]) -> np.ndarray:
-        """The combiner's own out-of-fold probabilities (fitted on the other folds' scores, at the regularisation chosen
-        on all of them): an honest estimate of the stack, where scoring the scores it was fitted on would flatter it."""
+    def _cross_validated(self, x: np.ndarray, train: Split, folds: list, chosen: list[float]) -> tuple[float, int]:
+        """The combiner's own out-of-fold macro-F1 (fitted on the other folds' scores, at the regularisation chosen
+        on them), on a sample of at most ``C_SAMPLE`` texts: an honest estimate of the stack, where scoring the scores
+        it was fitted on would flatter it. Returns (macro-F1, texts scored)."""
         from sklearn.linear_model import LogisticRegression
 
+        truth = self.truth(train)
+        kept = np.zeros(len(train), bool)
+        strata = np.asarray(truth if not self.multi_label else truth.sum(axis=1), int)  # multi-label: by label count
+        kept[stratified_sample(strata, C_SAMPLE, 0)] = True
         out = np.zeros((len(train), len(self.label_names)))
         C = float(np.median(chosen)) if chosen else 1.0
         for fit_rows, held_rows in folds:
+            fit_rows, held_rows = fit_rows[kept[fit_rows]], held_rows[kept[held_rows]]
             head = fit_head(x[fit_rows], train.subset(fit_rows), len(self.label_names), self.multi_label,
                             lambda: LogisticRegression(C=C, max_iter=2000), "logreg")
             out[held_rows] = head.scores(x[held_rows], len(self.label_names))
-        return self.probabilities(out)
+        return macro_f1(truth[kept], self.probabilities(out[kept]), self.multi_label), int(kept.sum())
 
     def _combine(self, member_probs: np.ndarray) -> np.ndarray:
         if self.head is None:  # mean: the averaged probabilities as logits the Scorer turns back into them
@@ -334,7 +329,8 @@ class StackClassifier(Classifier):
             lines.append(f"member {left.get('name')} left out: {left.get('reason')}")
         if info.get("cross_validated_macro_f1") is not None:
             lines.append(f"stacked, cross-validated on the out-of-fold scores: macro-F1 "
-                         f"{info['cross_validated_macro_f1']:.3f} ({info.get('folds')} folds)")
+                         f"{info['cross_validated_macro_f1']:.3f} ({info.get('folds')} folds"
+                         + (f", {info['cross_validated_texts']:,} texts)" if info.get("cross_validated_texts") else ")"))
         return lines
 
     # -- persistence

@@ -120,19 +120,41 @@ def deadline(at: float | None):
         handle.remove()
 
 
-class Recorded:
-    """An estimator that notes the regularisation its fit chose (LogisticRegressionCV's C_) in ``chosen``."""
+class ChosenC:
+    """A logistic regression whose regularisation is chosen by cross-validation on the log-loss (LogisticRegressionCV
+    over ``grid``) on at most ``sample`` of the rows, stratified, then fitted on all of them at that C, noted in
+    ``chosen``. The sample bounds the combiner's time: cross-validating every C on every row took about 4.5 s per
+    label on GoEmotions' 43,410 texts with two members, 28 labels (one fit at one C: 0.3 s)."""
 
-    def __init__(self, estimator, chosen: list[float]):
-        self.estimator, self.chosen = estimator, chosen
+    def __init__(self, grid: list[float], chosen: list[float], sample: int, seed: int = 0):
+        self.grid, self.chosen, self.sample, self.seed = grid, chosen, sample, seed
 
     def fit(self, x, y):
+        from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+
+        y = np.asarray(y)
+        rows = stratified_sample(y, self.sample, self.seed)
+        counts = np.bincount(y[rows])
+        cv = min(5, int(counts[counts > 0].min()))
         with warnings.catch_warnings():  # scikit-learn 1.9's notices of 1.10's changed defaults, not about this fit
             warnings.simplefilter("ignore", FutureWarning)
-            self.estimator.fit(x, y)
-        c = getattr(self.estimator, "C_", None)
-        self.chosen.append(float(np.ravel(c)[0]) if c is not None else float(self.estimator.C))
-        return self.estimator
+            C = 1.0
+            if cv >= 2 and (counts > 0).sum() >= 2:
+                search = LogisticRegressionCV(Cs=self.grid, cv=cv, scoring="neg_log_loss", max_iter=2000)
+                C = float(np.ravel(search.fit(x[rows], y[rows]).C_)[0])
+            self.chosen.append(C)
+            return LogisticRegression(C=C, max_iter=2000).fit(x, y)
+
+
+def stratified_sample(y: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """At most ``size`` rows, each label's share kept (every row when there are no more)."""
+    if len(y) <= size:
+        return np.arange(len(y))
+    from sklearn.model_selection import train_test_split
+
+    counts = np.bincount(y)
+    stratify = y if counts[counts > 0].min() >= 2 else None  # a label seen once cannot be split by share
+    return np.sort(train_test_split(np.arange(len(y)), train_size=size, stratify=stratify, random_state=seed)[0])
 
 
 def macro_f1(truth: np.ndarray, probs: np.ndarray, multi_label: bool) -> float:

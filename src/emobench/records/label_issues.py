@@ -11,7 +11,7 @@ from pydantic import Field, model_validator
 
 from ..data.audit_report import AuditReport
 from ..files import json_text, read_json, write_text_atomic
-from .base import Count, LabelNames, OpenRecord, Record, Share, Task, validate
+from .base import Count, Finite, LabelNames, OpenRecord, Record, Share, Task, validate
 
 
 class LabelIssue(Record):
@@ -64,6 +64,8 @@ class LabelIssues(Record):
     method: str
     splits: dict[str, SplitIssues]
     warnings: list[str] = []  # e.g. a large share flagged by a weak model
+    # how long the audit took where it ran (a time-limited comparison gives the stack the time its audit left)
+    seconds: Finite | None = Field(None, ge=0)
 
     @model_validator(mode="after")
     def _consistent(self):
