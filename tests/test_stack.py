@@ -15,7 +15,7 @@ from emobench.cli import app
 from emobench.data import Split
 from emobench.errors import EmobenchError
 from emobench.models import build_model, load_model
-from emobench.models.stack import StackClassifier, member_specs, parse_members
+from emobench.models.stack import C_GRID, StackClassifier, member_specs, parse_members
 from emobench.models.stack_parts import Estimate
 
 LSTM = "lstm[epochs=2,hidden_size=8,batch_size=16,learning_rate=0.01,glove=none]"
@@ -108,6 +108,37 @@ def test_the_mean_combiner_is_the_members_average(data):
     assert model.head is None and model.info["folds"] == 0 and model.temperature == 1.0
     mean = np.mean([m.predict_proba(test.texts) for m in model.members], axis=0)
     np.testing.assert_allclose(model.predict_proba(test.texts), mean, atol=1e-9)
+
+
+@pytest.mark.parametrize("multi", [False, True])
+def test_the_combiner_and_its_estimate_on_a_sample_of_the_out_of_fold_scores(monkeypatch, multi):
+    """More texts than C_SAMPLE: the regularisation is chosen on a sample, the stack's cross-validated estimate is
+    made on one drawn from every fold (one drawn apart from the folds, with the same seed, fell in a single fold)."""
+    import emobench.models.stack as stack_module
+
+    monkeypatch.setattr(stack_module, "C_SAMPLE", 40)
+    labels = MULTI_LABELS if multi else LABELS
+    train, val = (_split(multi_examples(n, seed), labels) if multi else _split(tiny_examples(n, seed), labels)
+                  for n, seed in ((160, 1), (48, 2)))
+    model = build_model("stack", {"members": f"tfidf+{LSTM}", "folds": "3"})
+    model.fit(train, val, labels, seed=0, progress=False)
+    assert 38 <= model.info["cross_validated_texts"] <= 42
+    assert 0 <= model.info["cross_validated_macro_f1"] <= 1 and all(c in C_GRID for c in model.info["combiner_C"])
+    assert any(f"{model.info['cross_validated_texts']} texts)" in line for line in StackClassifier.describe(model.info))
+
+
+@pytest.mark.parametrize("n, folds", [(43_410, 5), (16_000, 5), (9_000, 3)])
+def test_the_estimates_sample_takes_each_folds_share(n, folds):
+    from sklearn.model_selection import KFold
+
+    from emobench.models.stack_parts import fold_sample
+
+    split = list(KFold(folds, shuffle=True, random_state=0).split(np.arange(n)))  # as the stack cuts its folds
+    kept = fold_sample(split, n, 8_000)
+    assert abs(kept.sum() - 8_000) <= folds
+    for fit_rows, held_rows in split:
+        assert abs(kept[held_rows].sum() - 8_000 / folds) <= 1 and kept[fit_rows].sum() >= 8_000 * (folds - 1) / folds - 5
+    assert fold_sample(split, 5_000, 8_000).all()
 
 
 def test_a_multi_label_stack_decides_with_thresholds(tmp_path):
@@ -464,9 +495,12 @@ def test_an_audit_leaving_too_little_of_the_time_limit_is_a_clear_error(shared_r
 
 @pytest.mark.parametrize("args, message", [
     (["--time-limit", "30m"], "--time-limit applies to --preset best"),
-    (["--preset", "best", "--time-limit", "0"], "--time-limit '0': expected a positive duration"),
-    (["--preset", "best", "--time-limit", "30x"], "--time-limit '30x': expected a positive duration"),
-    (["--preset", "best", "--time-limit", "-5m"], "expected a positive duration"),
+    (["--preset", "best", "--time-limit", "0"], "--time-limit '0': expected a duration from 1 s to 100,000,000 s"),
+    (["--preset", "best", "--time-limit", "0.5"], "--time-limit '0.5': expected a duration from 1 s"),
+    (["--preset", "best", "--time-limit", "30x"], "--time-limit '30x': expected a duration from 1 s"),
+    (["--preset", "best", "--time-limit", "-5m"], "expected a duration from 1 s"),
+    (["--preset", "best", "--seeds", "2"], "--time-limit is the time of one stack (--preset best has one, 30 minutes "
+                                             "unless given): give one seed"),
     (["--preset", "best", "--models", "tfidf"], "--preset best chooses the models"),
     (["--preset", "best", "--time-limit", "1m", "--seeds", "2"], "--time-limit is the time of one stack"),
     (["--preset", "best", "--time-limit", "1m", "--train-sizes", "8,16"], "--time-limit is the time of one stack"),
@@ -475,6 +509,28 @@ def test_bad_time_limits_are_refused_before_anything_trains(args, message, share
     result = CliRunner().invoke(app, ["compare", *args, "--data-dir", str(shared_root), "-o", str(tmp_path / "c")])
     assert result.exit_code == 2 and message in result.output, result.output
     assert not (tmp_path / "c").exists()
+
+
+def test_preset_best_without_a_time_limit_has_thirty_minutes(tmp_path):
+    from emobench.data import DatasetConfig
+    from emobench.experiments.study_plan import CompareConfig, plan_comparison
+
+    config = CompareConfig(models=["stack"], preset="best", dataset=DatasetConfig(name="emotion"),
+                           output_dir=str(tmp_path), name="c")
+    stack = next(p for p in plan_comparison(config)[1] if p.model == "stack")
+    assert stack.run.overrides["time_limit"] == "1620"
+    assert plan_comparison(config, audit_seconds=300.0)[1][0].run.overrides["time_limit"] == "1350"
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"combiner": "mean", "folds": "3"}, "parameters folds=3 and combiner='mean': folds are for combiner=logreg"),
+    ({"time_limit": "0.5"}, "parameter time_limit=0.5: expected 0 (no limit) or at least 1 second"),
+    ({"time_limit": "1e12"}, "parameter time_limit=1e12 (StackParams): expected"),
+])
+def test_stack_parameters_that_cannot_apply_are_refused(params, message):
+    with pytest.raises(EmobenchError) as caught:
+        build_model("stack", {"members": "tfidf+static", **params})
+    assert message in str(caught.value)
 
 
 def test_damaged_member_weights_are_refused_naming_the_file(stacked, tmp_path):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from pathlib import Path, PurePosixPath
 
 from .errors import EmobenchError, EmobenchWarning, RecordError, option
@@ -159,6 +160,8 @@ def read_json(path: str | Path, what: str = "file", max_bytes: int = MAX_JSON_BY
     path = Path(path)
     try:
         size = path.stat().st_size
+        if not stat.S_ISREG(path.stat().st_mode) and not path.is_dir():  # /dev/zero, a pipe: its size says nothing
+            raise RecordError(f"{path}: is not a regular file (a device, pipe or socket); expected the {what}")
         if size > max_bytes:
             raise RecordError(f"{path}: the {what} has {size:,} bytes; at most {max_bytes:,} are read")
         raw = path.read_bytes()

@@ -4,10 +4,11 @@ not its data's any more; a single- and a multi-label teacher distilled into a ti
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 from .harness import Case
-from .helpers import ok_output, write
+from .helpers import copy_run, ok_output, write
 
 TINY = ["--set", "epochs=1", "--set", "hidden_size=4", "--set", "glove=none"]
 
@@ -56,6 +57,11 @@ def _teacher_recorded(pattern):
     return check
 
 
+_edited_teacher = copy_run("tfidf-run", lambda run, ws: write(run / "environment.json",
+                                                              (run / "environment.json").read_text() + "\n"),
+                           manifests=True)
+
+
 def cases() -> list[Case]:
     g = "distill"
     return [
@@ -77,6 +83,10 @@ def cases() -> list[Case]:
              group=g),
         Case("distill with a missing --unlabeled file", distill_args("--unlabeled", "{case}/none.txt"),
              message=r"none\.txt: file not found", group=g),
+        Case("distill with --unlabeled /dev/zero", distill_args("--unlabeled", "/dev/zero"),
+             message=r"/dev/zero: is not a regular file \(a device, pipe or socket\)", group=g),
+        Case("distill with a pipe as --unlabeled", distill_args("--unlabeled", "{case}/pipe.txt"),
+             message=r"pipe\.txt: is not a regular file", setup=lambda d, ws: os.mkfifo(d / "pipe.txt"), group=g),
         Case("distill with --unlabeled rest", distill_args("--unlabeled", "rest"),
              message=r"--unlabeled rest: distill takes a file", group=g),
         Case("distill with a bad student parameter", distill_args("--set", "hidden_size=-1"), message=r"hidden_size", group=g),
@@ -97,6 +107,11 @@ def cases() -> list[Case]:
         Case("distill a teacher with unlabeled texts", distill_args("--unlabeled", "{case}/pool.txt", "--temperature", "2"),
              expect="ok", check=_teacher_recorded(r'"temperature": 2\.0.*"count": 3'),
              setup=lambda d, ws: write(d / "pool.txt", "i feel glad\ni am so angry\nwhat a sad day\n"), group=g),
+        Case("distill a teacher with a file changed since it was saved", distill_args(teacher="{case}/run"),
+             message=r"run/environment\.json: .*pass --allow-modified", setup=_edited_teacher, group=g),
+        Case("distill a teacher with a file changed, allowed", distill_args("--allow-modified", teacher="{case}/run"),
+             expect="ok", check=_teacher_recorded(r'"modified_files": \[".*environment\.json'), setup=_edited_teacher,
+             group=g),
         Case("distill a multi-label teacher", distill_args(teacher="{ws}/runs/multi-run"), expect="ok",
              check=ok_output(r"run written to"), group=g),
     ]

@@ -150,6 +150,7 @@ def distill(
     name: Optional[str] = typer.Option(None, help="run directory name (default: dataset-model-seed-time-random)"),
     allow_changed_data: bool = typer.Option(False, help="distill even if the data's checksums differ from the teacher's "
                                             "record (warned and recorded)"),
+    allow_modified: bool = AllowModifiedOpt,
     quiet: bool = QuietOpt,
 ):
     """Train a fast student on a teacher run's calibrated probabilities over the training texts (and --unlabeled
@@ -159,7 +160,8 @@ def distill(
         from ..reporting.console import run_lines
 
         run = distill_run(teacher, student, unlabeled, temperature, soft_weight, seed, output_dir, name,
-                          parse_overrides(set_), allow_changed_data, progress=not quiet)
+                          parse_overrides(set_), allow_changed_data, progress=not quiet,
+                          allow_modified=allow_modified)
         for line in run_lines(run, quiet):
             say(line)
         say(f"run written to {run.folder}")

@@ -117,8 +117,8 @@ def _duration(text: str | None) -> float | None:
         return None
     match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([smh]?)\s*", text)
     seconds = float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)] if match else 0
-    if not match or not 0 < seconds < 10**8:
-        raise EmobenchError(f"--time-limit {text!r}: expected a positive duration under 100,000,000 s: seconds, or a "
+    if not match or not 1 <= seconds < 10**8:
+        raise EmobenchError(f"--time-limit {text!r}: expected a duration from 1 s to 100,000,000 s: seconds, or a "
                             "number with s, m or h (e.g. 90, 1.5m, 30m, 2h)")
     return seconds
 

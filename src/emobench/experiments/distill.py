@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ import numpy as np
 from ..data import Corpus, DatasetConfig
 from ..data.unlabeled import REST, UnlabeledSource, unlabeled_texts
 from ..errors import EmobenchError, option
-from ..files import MANIFEST
+from ..files import MANIFEST, ModifiedFileWarning
 from ..manifest import sha256_of
 from ..models.base import Classifier, load_model, open_model_folder
 from ..models.registry import DEFAULT_STUDENT, family_of, refuse_input, takes
@@ -38,23 +39,30 @@ SOFT_WEIGHT = 0.5
 
 def distill(teacher: str | Path, student: str = DEFAULT_STUDENT, unlabeled: str | Path | None = None, temperature: float = 1.0,
             soft_weight: float = SOFT_WEIGHT, seed: int = 0, output_dir: str | Path = "runs", name: str | None = None,
-            overrides: dict | None = None, allow_changed_data: bool = False, progress: bool = True) -> RunRecord:
+            overrides: dict | None = None, allow_changed_data: bool = False, progress: bool = True,
+            allow_modified: bool = False) -> RunRecord:
     """Train ``student`` (a model name whose family learns from soft targets) on the finished run ``teacher``'s
-    calibrated probabilities over its training texts and ``unlabeled`` ones; returns the student's run."""
+    calibrated probabilities over its training texts and ``unlabeled`` ones; returns the student's run. A teacher
+    folder whose files differ from its manifest is refused, or with ``allow_modified`` used, warned and recorded."""
     _check_numbers(temperature, soft_weight)
-    record = RunRecord.load(teacher, check_predictions=False)
-    if not takes(family_of(student), "soft_targets"):  # said before its parameters are checked
-        raise EmobenchError(f"{option('student')} {student}: {refuse_input(family_of(student), 'soft_targets')}")
-    config = RunConfig(model=student, dataset=_student_dataset(record.dataset_config()), seed=seed,
-                       overrides=dict(overrides or {}), output_dir=str(output_dir), name=name)
-    spec = config.validate()
-    model = load_model(teacher)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ModifiedFileWarning)
+        record = RunRecord.load(teacher, allow_modified, check_predictions=False)
+        if not takes(family_of(student), "soft_targets"):  # said before its parameters are checked
+            raise EmobenchError(f"{option('student')} {student}: {refuse_input(family_of(student), 'soft_targets')}")
+        config = RunConfig(model=student, dataset=_student_dataset(record.dataset_config()), seed=seed,
+                           overrides=dict(overrides or {}), output_dir=str(output_dir), name=name)
+        spec = config.validate()
+        model = load_model(teacher, allow_modified)
+    modified = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, ModifiedFileWarning)))
+    for warning in caught:  # said as they were, once each
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     corpus, changes = _teacher_data(record, Path(teacher), model, allow_changed_data)
     extra = _unlabeled(unlabeled, config.dataset, corpus)
     texts = [*corpus["train"].texts, *(extra.texts if extra else [])]
     probs = teacher_probabilities(model, texts, temperature)
     source = _teacher_source(record, Path(teacher), model, (temperature, soft_weight), _used(extra, spec.family),
-                             changes)
+                             changes, modified)
     return train(config, corpus=corpus, progress=progress,
                  distillation=Distillation(probs, list(extra.texts) if extra else [], float(soft_weight), source))
 
@@ -105,11 +113,12 @@ def _used(extra, family: str) -> UnlabeledSource | None:
 
 
 def _teacher_source(record: RunRecord, folder: Path, model: Classifier, numbers: tuple[float, float],
-                    unlabeled: UnlabeledSource | None, changes: list[str]) -> TeacherSource:
+                    unlabeled: UnlabeledSource | None, changes: list[str], modified: list[str]) -> TeacherSource:
     temperature, soft_weight = numbers
     test = record.metrics.splits.get("test")
-    manifest = open_model_folder(folder).root / MANIFEST
+    manifest = open_model_folder(folder, allow_modified=bool(modified)).root / MANIFEST
     return TeacherSource(run=str(folder.resolve()), model=record.config.model, family=record.config.family,
                          model_sha256=sha256_of(manifest), test_macro_f1=test.macro.f1 if test else None,
                          fitted_temperature=float(model.temperature), temperature=float(temperature),
-                         soft_weight=float(soft_weight), unlabeled=unlabeled, data_changes=list(changes))
+                         soft_weight=float(soft_weight), unlabeled=unlabeled, data_changes=list(changes),
+                         modified_files=modified)

@@ -95,6 +95,8 @@ def normalised(config: CompareConfig) -> CompareConfig:
     if config.dataset.train_size is not None:
         raise EmobenchError(f"a comparison's data budgets are {option('train_sizes')}; the dataset's "
                             f"{option('train_size')} {config.dataset.train_size} cannot be combined with it")
+    if config.preset == BEST and config.time_limit is None:  # the best a machine allows in a given time, 30 min unsaid
+        config = dataclasses.replace(config, time_limit=BEST_TIME_LIMIT)
     if not config.dataset.budget_validation:
         return config
     return dataclasses.replace(config, budget_validation=True,
@@ -103,6 +105,7 @@ def normalised(config: CompareConfig) -> CompareConfig:
 
 STACK_SHARE = 0.9
 BEST = "best"  # the preset that stacks what fits the time limit (models/stack.py BEST_MEMBERS)
+BEST_TIME_LIMIT = 1800.0  # seconds: --preset best without --time-limit
 
 
 def best_models() -> list[str]:
@@ -119,17 +122,20 @@ def _check_time_limit(config: CompareConfig, audit_seconds: float = 0.0) -> dict
         return {}
     if config.preset != BEST:
         raise EmobenchError(f"{option('time_limit')} applies to {option('preset')} {BEST} (the stack that fits it)")
-    if not isinstance(config.time_limit, int | float) or not 0 < config.time_limit < 10**8 or config.time_limit != config.time_limit:
-        raise EmobenchError(f"{option('time_limit')} {config.time_limit!r}: expected a positive number of seconds")
+    if isinstance(config.time_limit, bool) or not isinstance(config.time_limit, int | float) or \
+            not 1 <= config.time_limit < 10**8:
+        raise EmobenchError(f"{option('time_limit')} {config.time_limit!r}: expected seconds from 1 to 100,000,000")
     if len(config.seeds) > 1 or config.train_sizes not in ([None], []):
-        raise EmobenchError(f"{option('time_limit')} is the time of one stack: give one seed and no "
+        raise EmobenchError(f"{option('time_limit')} is the time of one stack ({option('preset')} {BEST} has one, "
+                            f"{BEST_TIME_LIMIT / 60:g} minutes unless given): give one seed and no "
                             f"{option('train_sizes')}")
     left = config.time_limit - audit_seconds
     if left < config.time_limit * (1 - STACK_SHARE):
         raise EmobenchError(f"the test split's label-noise audit took {audit_seconds:.0f} s of {option('time_limit')} "
                             f"{config.time_limit:g} s, leaving too little for a stack: give a longer limit, or "
                             f"{option('noise_audit')} false (--no-noise-audit)")
-    return {model: {"time_limit": f"{left * STACK_SHARE:.0f}"} for model in best_models() if model in config.models}
+    seconds = max(1.0, round(left * STACK_SHARE))  # whole seconds, never 0 (which is no limit)
+    return {model: {"time_limit": f"{seconds:g}"} for model in best_models() if model in config.models}
 
 
 def _check_models_and_seeds(config: CompareConfig) -> None:

@@ -25,8 +25,8 @@ from . import stack_parts
 from .base import Classifier, check_weights_labels, safetensors_metadata
 from .linear import LinearHead, fit_head
 from .stack_parts import (MEMBERS, ChosenC, Clock, Estimate, OutOfTime, StackParams, check_sources,  # noqa: F401
-                          deadline, line_estimate, macro_f1, member_folder, member_specs, parse_members,
-                          stratified_sample)
+                          deadline, fold_sample, line_estimate, macro_f1, member_folder, member_specs,
+                          parse_members)
 
 WEIGHTS = "stack.safetensors"
 MEMBERS_KEY = "emobench.members"  # the combiner's file names the members its columns are, in order
@@ -280,10 +280,7 @@ class StackClassifier(Classifier):
         it was fitted on would flatter it. Returns (macro-F1, texts scored)."""
         from sklearn.linear_model import LogisticRegression
 
-        truth = self.truth(train)
-        kept = np.zeros(len(train), bool)
-        strata = np.asarray(truth if not self.multi_label else truth.sum(axis=1), int)  # multi-label: by label count
-        kept[stratified_sample(strata, C_SAMPLE, 0)] = True
+        truth, kept = self.truth(train), fold_sample(folds, len(train), C_SAMPLE)
         out = np.zeros((len(train), len(self.label_names)))
         C = float(np.median(chosen)) if chosen else 1.0
         for fit_rows, held_rows in folds:

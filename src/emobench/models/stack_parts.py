@@ -157,6 +157,18 @@ def stratified_sample(y: np.ndarray, size: int, seed: int) -> np.ndarray:
     return np.sort(train_test_split(np.arange(len(y)), train_size=size, stratify=stratify, random_state=seed)[0])
 
 
+def fold_sample(folds: list, n: int, size: int) -> np.ndarray:
+    """A mask of at most about ``size`` of ``n`` rows, each fold's held-out rows giving their share (every row when
+    there are no more). Drawn fold by fold: a sample drawn apart from the folds with the same seed (scikit-learn's
+    splitters shuffle alike) fell in one fold alone on GoEmotions, leaving the other folds nothing to fit on."""
+    if n <= size:
+        return np.ones(n, bool)
+    kept, rng = np.zeros(n, bool), np.random.default_rng(0)
+    for _, held_rows in folds:
+        kept[rng.choice(held_rows, size=round(size * len(held_rows) / n), replace=False)] = True
+    return kept
+
+
 def macro_f1(truth: np.ndarray, probs: np.ndarray, multi_label: bool) -> float:
     from sklearn.metrics import f1_score
 
@@ -171,7 +183,7 @@ class StackParams:
     folds: int = param(5, ge=2, le=20, doc="out-of-fold scoring: each member is trained folds + 1 times")
     combiner: Literal["logreg", "mean"] = param("logreg", doc="mean: the members' averaged probabilities (an ablation)")
     small_data: bool = param(False, doc="members use their families' defaults for a data budget (set on a budget)")
-    time_limit: float = param(0.0, ge=0, doc="seconds for the whole fit (0: none): members are measured on small "
+    time_limit: float = param(0.0, ge=0, le=1e8, doc="seconds for the whole fit (0: none): members are measured on small "
                               "samples first, those that do not fit are left out (said, recorded), and a member whose "
                               "folds run slower than measured is dropped")
 
@@ -187,6 +199,11 @@ class StackParams:
             member_specs(self)
         except EmobenchError as exc:
             return f"parameters members={self.members!r}: {exc.args[0]}"
+        if self.combiner == "mean" and self.folds != StackParams.folds:
+            return (f"parameters folds={self.folds} and combiner=mean: folds are for combiner=logreg (a mean is fitted "
+                    "on no out-of-fold scores); leave folds out")
+        if 0 < self.time_limit < 1:
+            return f"parameter time_limit={self.time_limit:g}: expected 0 (no limit) or at least 1 second"
         return None
 
 

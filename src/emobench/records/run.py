@@ -75,6 +75,8 @@ class TeacherSource(Record):
     soft_weight: Finite = Field(ge=0, le=1)  # the soft targets' share of the loss on labelled texts
     unlabeled: UnlabeledSource | None = None  # --unlabeled: texts learnt from through the teacher's probabilities alone
     data_changes: list[str] = Field(default_factory=list)  # allowed by --allow-changed-data (warned when made)
+    # the teacher's files that differed from its manifest, used through --allow-modified (warned when made)
+    modified_files: list[str] = Field(default_factory=list)
 
 
 class DataRecord(Record):

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import stat
 import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -57,6 +58,8 @@ def read_text(path: str | Path, encoding: str = "utf-8", option_hint: str | None
     if kind:
         raise DataError(f"{kind} files are not supported; {FORMATS_HINT} (export it as CSV)", path)
     try:
+        if not stat.S_ISREG(path.stat().st_mode) and not path.is_dir():  # /dev/zero, a pipe: read_bytes never ends
+            raise DataError("is not a regular file (a device, pipe or socket); expected a data file", path)
         raw = path.read_bytes()
     except FileNotFoundError:
         raise DataError("file not found", path) from None
