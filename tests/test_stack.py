@@ -166,7 +166,8 @@ def test_the_same_seed_gives_the_same_stack(data):
     ("tfidf+tfidf", "named twice"),
     ("tfidf+majority", "majority is a baseline"),
     ("tfidf+stack", "cannot hold a stack"),
-    ("tfidf+nope", "unknown model 'nope'"),
+    ("tfidf+nope", "unknown model 'nope'; a member is one of tfidf, lstm,"),
+    ("nope", "unknown model 'nope'; a member is one of"),
     ("tfidf+lstm[epochs=x]", "parameter epochs='x'"),
     ("tfidf+lstm[bogus=1]", "unknown parameter 'bogus'"),
     ("tfidf+lstm[epochs]", "'epochs' is not key=value"),
@@ -502,6 +503,10 @@ def test_an_audit_leaving_too_little_of_the_time_limit_is_a_clear_error(shared_r
     (["--preset", "best", "--seeds", "2"], "--time-limit is the time of one stack (--preset best has one, 30 minutes "
                                              "unless given): give one seed"),
     (["--preset", "best", "--models", "tfidf"], "--preset best chooses the models"),
+    (["--preset", "BEST", "--time-limit", "1m"], "--time-limit applies to --preset best (the stack that fits it), not "
+                                                 "--preset BEST"),
+    (["--preset", "best", "--time-limit", "1m", "--ensemble", "all"],
+     "--ensemble all (the comparison's models but baselines: stack): an ensemble needs at least two models"),
     (["--preset", "best", "--time-limit", "1m", "--seeds", "2"], "--time-limit is the time of one stack"),
     (["--preset", "best", "--time-limit", "1m", "--train-sizes", "8,16"], "--time-limit is the time of one stack"),
 ])
@@ -531,6 +536,18 @@ def test_stack_parameters_that_cannot_apply_are_refused(params, message):
     with pytest.raises(EmobenchError) as caught:
         build_model("stack", {"members": "tfidf+static", **params})
     assert message in str(caught.value)
+
+
+def test_a_stack_below_its_best_member_is_warned_of(data, monkeypatch):
+    train, val, _ = data
+    monkeypatch.setattr(StackClassifier, "_cross_validated",
+                        lambda self, x, split, folds, chosen: (0.0, np.ones(len(split), bool)))
+    model = build_model("stack", {"members": f"tfidf+{LSTM}", "folds": "2"})
+    model.fit(train, val, LABELS, seed=0, progress=False)
+    best = max(model.info["members"], key=lambda m: m["out_of_fold_macro_f1"])
+    assert any(w.startswith(f"stack: its cross-validated macro-F1, 0.000, is below its member {best['name']}'s out of "
+                            f"fold on the same {len(train)} texts, {best['out_of_fold_macro_f1']:.3f}: the combiner "
+                            f"adds nothing on this data") for w in model.info["warnings"]), model.info["warnings"]
 
 
 def test_damaged_member_weights_are_refused_naming_the_file(stacked, tmp_path):

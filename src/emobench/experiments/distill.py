@@ -48,6 +48,7 @@ def distill(teacher: str | Path, student: str = DEFAULT_STUDENT, unlabeled: str 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ModifiedFileWarning)
         record = RunRecord.load(teacher, allow_modified, check_predictions=False)
+        _check_student(student)
         if not takes(family_of(student), "soft_targets"):  # said before its parameters are checked
             raise EmobenchError(f"{option('student')} {student}: {refuse_input(family_of(student), 'soft_targets')}")
         config = RunConfig(model=student, dataset=_student_dataset(record.dataset_config()), seed=seed,
@@ -71,6 +72,18 @@ def teacher_probabilities(model: Classifier, texts: list[str], temperature: floa
     """The teacher's calibrated probabilities (its logits over its fitted temperature, as its Predictor gives them),
     with ``temperature`` > 1 softer and < 1 sharper."""
     return model.probabilities(model.logits_batched(list(texts)) / (model.temperature * temperature))
+
+
+def _check_student(student: str) -> None:
+    """An unknown student named with the models that can be one (not every model: most learn from labels alone)."""
+    from ..models.registry import MODELS
+
+    try:
+        family_of(student)
+    except EmobenchError:
+        students = [m for m in MODELS if takes(family_of(m), "soft_targets")]
+        raise EmobenchError(f"{option('student')} {student!r}: unknown model; a student is one of "
+                            f"{', '.join(students)} (models of families that learn from a teacher's probabilities)") from None
 
 
 def _check_numbers(temperature, soft_weight) -> None:

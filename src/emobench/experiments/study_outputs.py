@@ -31,13 +31,14 @@ def check_ensembles(ensembles: list[list[str]], models: list[str]) -> list[list[
     """Ensembles as lists of model names: ["all"] means every model; members must be compared models."""
     names = list(dict.fromkeys(models))
     out = []
-    for members in ensembles:
-        members = [n for n in names if not is_baseline(n)] if members == ["all"] else list(dict.fromkeys(members))
+    for given in ensembles:
+        members = [n for n in names if not is_baseline(n)] if given == ["all"] else list(dict.fromkeys(given))
         unknown = [m for m in members if m not in names]
         if unknown:
             raise EmobenchError(f"{option('ensemble')}: {', '.join(unknown)} not among the compared models ({', '.join(names)})")
         if len(members) < 2:
-            raise EmobenchError(f"{option('ensemble')} {'+'.join(members)}: an ensemble needs at least two models")
+            compared = f" (the comparison's models but baselines: {', '.join(members) or 'none'})" if given == ["all"] else ""
+            raise EmobenchError(f"{option('ensemble')} {'+'.join(given)}{compared}: an ensemble needs at least two models")
         if members not in out:
             out.append(members)
     return out

@@ -121,7 +121,8 @@ def _check_time_limit(config: CompareConfig, audit_seconds: float = 0.0) -> dict
     if config.time_limit is None:
         return {}
     if config.preset != BEST:
-        raise EmobenchError(f"{option('time_limit')} applies to {option('preset')} {BEST} (the stack that fits it)")
+        raise EmobenchError(f"{option('time_limit')} applies to {option('preset')} {BEST} (the stack that fits it)"
+                            + (f", not {option('preset')} {config.preset}" if config.preset else ""))
     if isinstance(config.time_limit, bool) or not isinstance(config.time_limit, int | float) or \
             not 1 <= config.time_limit < 10**8:
         raise EmobenchError(f"{option('time_limit')} {config.time_limit!r}: expected seconds from 1 to 100,000,000")

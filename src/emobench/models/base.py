@@ -283,8 +283,13 @@ class Classifier(Scorer):
     # -- export
     def onnx_graph(self, directory: Path) -> OnnxGraph:
         """What ONNX export traces; files the exported model needs are written to ``directory``. Families that
-        cannot be exported say why."""
-        raise EmobenchError(f"the {self.family} family cannot be exported to ONNX")
+        cannot be exported say why (``onnx_refusal``)."""
+        raise EmobenchError(self.onnx_refusal())
+
+    @classmethod
+    def onnx_refusal(cls) -> str | None:
+        """Why the family cannot be exported to ONNX (None: it can), asked before any data is read."""
+        return f"the {cls.family} family cannot be exported to ONNX" if cls.onnx_graph is Classifier.onnx_graph else None
 
 
 @dataclasses.dataclass

@@ -25,7 +25,7 @@ from . import stack_parts
 from .base import Classifier, check_weights_labels, safetensors_metadata
 from .linear import LinearHead, fit_head
 from .stack_parts import (MEMBERS, ChosenC, Clock, Estimate, OutOfTime, StackParams, check_sources,  # noqa: F401
-                          deadline, fold_sample, line_estimate, macro_f1, member_folder, member_specs,
+                          deadline, describe_stack, fold_sample, line_estimate, macro_f1, member_folder, member_specs,
                           parse_members)
 
 WEIGHTS = "stack.safetensors"
@@ -78,18 +78,9 @@ class StackClassifier(Classifier):
             log.warning("stack: only %s fitted the time limit: the stack is %s alone", order[0], order[0])
         self.members = [trained[name][0] for name in order]
         member_info = [trained[name][2] for name in order]
+        self.head = None
         if self.params.combiner == "logreg":
-            oof = np.stack([trained[name][1] for name in order])
-            x = self._features(oof)
-            self.head, chosen = self._fit_combiner(x, train)
-            truth = self.truth(train)
-            for info, scores in zip(member_info, oof):
-                info["out_of_fold_macro_f1"] = macro_f1(truth, scores, self.multi_label)
-            score, scored = self._cross_validated(x, train, folds, chosen)
-            self.info.update(cross_validated_macro_f1=score, cross_validated_texts=scored)
-            self.info["combiner_C"] = chosen
-        else:
-            self.head = None
+            self._stack(np.stack([trained[name][1] for name in order]), member_info, train, folds, said)
         self.info.update({"members": member_info, "folds": len(folds),
                           "parameters": sum(m.num_parameters() for m in self.members),
                           "stack_seconds": round(time.perf_counter() - started, 3)})
@@ -274,10 +265,34 @@ class StackClassifier(Classifier):
                         lambda: ChosenC(C_GRID, chosen, C_SAMPLE), "logreg")
         return head, chosen
 
-    def _cross_validated(self, x: np.ndarray, train: Split, folds: list, chosen: list[float]) -> tuple[float, int]:
+    def _stack(self, oof: np.ndarray, member_info: list[dict], train: Split, folds: list, said: dict) -> None:
+        """The combiner fitted on the members' out-of-fold probabilities ``oof``, and its own cross-validated
+        macro-F1, warned of where a member alone scores better on the same texts."""
+        from ..logs import logger as log
+
+        x = self._features(oof)
+        self.head, chosen = self._fit_combiner(x, train)
+        truth = self.truth(train)
+        for info, scores in zip(member_info, oof):
+            info["out_of_fold_macro_f1"] = macro_f1(truth, scores, self.multi_label)
+        score, kept = self._cross_validated(x, train, folds, chosen)
+        self.info.update(cross_validated_macro_f1=score, cross_validated_texts=int(kept.sum()), combiner_C=chosen)
+        alone = {info["name"]: macro_f1(truth[kept], scores[kept], self.multi_label)
+                 for info, scores in zip(member_info, oof)}
+        best = max(alone, key=alone.get)
+        if score < alone[best]:
+            message = (f"its cross-validated macro-F1, {score:.3f}, is below its member {best}'s out of fold on the "
+                       f"same {int(kept.sum()):,} texts, {alone[best]:.3f}"
+                       + (" (each at a 0.5 threshold, before thresholds are tuned on validation)" if self.multi_label
+                          else "") + f": the combiner adds nothing on this data, and {best} alone may do as well")
+            said.setdefault(f"stack: {message}", None)
+            log.warning("stack: %s", message)
+
+    def _cross_validated(self, x: np.ndarray, train: Split, folds: list,
+                         chosen: list[float]) -> tuple[float, np.ndarray]:
         """The combiner's own out-of-fold macro-F1 (fitted on the other folds' scores, at the regularisation chosen
         on them), on a sample of at most ``C_SAMPLE`` texts: an honest estimate of the stack, where scoring the scores
-        it was fitted on would flatter it. Returns (macro-F1, texts scored)."""
+        it was fitted on would flatter it. Returns (macro-F1, the mask of the texts scored)."""
         from sklearn.linear_model import LogisticRegression
 
         truth, kept = self.truth(train), fold_sample(folds, len(train), C_SAMPLE)
@@ -288,7 +303,7 @@ class StackClassifier(Classifier):
             head = fit_head(x[fit_rows], train.subset(fit_rows), len(self.label_names), self.multi_label,
                             lambda: LogisticRegression(C=C, max_iter=2000), "logreg")
             out[held_rows] = head.scores(x[held_rows], len(self.label_names))
-        return macro_f1(truth[kept], self.probabilities(out[kept]), self.multi_label), int(kept.sum())
+        return macro_f1(truth[kept], self.probabilities(out[kept]), self.multi_label), kept
 
     def _combine(self, member_probs: np.ndarray) -> np.ndarray:
         if self.head is None:  # mean: the averaged probabilities as logits the Scorer turns back into them
@@ -318,17 +333,7 @@ class StackClassifier(Classifier):
 
     @classmethod
     def describe(cls, info: dict) -> list[str]:
-        lines = []
-        for member in info.get("members", []):
-            score = member.get("out_of_fold_macro_f1")
-            lines.append(f"member {member.get('name')}" + (f": out-of-fold macro-F1 {score:.3f}" if score is not None else ""))
-        for left in info.get("left_out", []):
-            lines.append(f"member {left.get('name')} left out: {left.get('reason')}")
-        if info.get("cross_validated_macro_f1") is not None:
-            lines.append(f"stacked, cross-validated on the out-of-fold scores: macro-F1 "
-                         f"{info['cross_validated_macro_f1']:.3f} ({info.get('folds')} folds"
-                         + (f", {info['cross_validated_texts']:,} texts)" if info.get("cross_validated_texts") else ")"))
-        return lines
+        return describe_stack(info)
 
     # -- persistence
     def _save_weights(self, directory: Path) -> None:
@@ -385,5 +390,9 @@ class StackClassifier(Classifier):
 
     # -- explanations and export
     def onnx_graph(self, directory: Path):
-        raise EmobenchError("a stack is several models and a combiner, not one ONNX graph; distil it into one fast "
-                            "model with `emobench distill STACK_RUN --student lstm` and export that")
+        raise EmobenchError(self.onnx_refusal())
+
+    @classmethod
+    def onnx_refusal(cls) -> str:
+        return ("a stack is several models and a combiner, not one ONNX graph; distil it into one fast model with "
+                "`emobench distill STACK_RUN --student lstm` and export that")

@@ -169,6 +169,21 @@ def fold_sample(folds: list, n: int, size: int) -> np.ndarray:
     return kept
 
 
+def describe_stack(info: dict) -> list[str]:
+    """A stack's lines in a run's output and report: its members' out-of-fold scores, those left out, its own."""
+    lines = []
+    for member in info.get("members", []):
+        score = member.get("out_of_fold_macro_f1")
+        lines.append(f"member {member.get('name')}" + (f": out-of-fold macro-F1 {score:.3f}" if score is not None else ""))
+    for left in info.get("left_out", []):
+        lines.append(f"member {left.get('name')} left out: {left.get('reason')}")
+    if info.get("cross_validated_macro_f1") is not None:
+        lines.append(f"stacked, cross-validated on the out-of-fold scores: macro-F1 "
+                     f"{info['cross_validated_macro_f1']:.3f} ({info.get('folds')} folds"
+                     + (f", {info['cross_validated_texts']:,} texts)" if info.get("cross_validated_texts") else ")"))
+    return lines
+
+
 def macro_f1(truth: np.ndarray, probs: np.ndarray, multi_label: bool) -> float:
     from sklearn.metrics import f1_score
 
@@ -212,8 +227,17 @@ def member_specs(params: StackParams) -> list:
     from .registry import family_of, is_baseline, resolve, small_data
     from .stack import StackClassifier
 
+    from .registry import MODELS
+
     members = params.parsed()
     names = [name for name, _ in members]
+    for name in names:  # an unknown name before the count: "nosuch" alone is a name to fix, not a member too few
+        try:
+            family_of(name)
+        except EmobenchError:
+            stackable = [m for m in MODELS if not is_baseline(m) and family_of(m) != StackClassifier.family]
+            raise EmobenchError(f"unknown model {name!r}; a member is one of {', '.join(stackable)}, or "
+                                "hf:<hub id or model directory>") from None
     if len(members) < 2:
         raise EmobenchError("expected two or more members joined by + (e.g. tfidf+lstm)")
     if len(set(names)) != len(names):
