@@ -155,12 +155,18 @@ def parse_json(raw: bytes, path, what: str = "file", max_depth: int = MAX_JSON_D
     return data
 
 
+def is_special(mode: int) -> bool:
+    """A device, pipe or socket (``os.stat``'s mode): read whole, /dev/zero or a pipe never ends."""
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
 def read_json(path: str | Path, what: str = "file", max_bytes: int = MAX_JSON_BYTES):
     """The parsed JSON of a file given by the user (a label map, a saved audit): bounded like records."""
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if not stat.S_ISREG(path.stat().st_mode) and not path.is_dir():  # /dev/zero, a pipe: its size says nothing
+        status = path.stat()
+        size = status.st_size
+        if is_special(status.st_mode):  # /dev/zero, a pipe: its size says nothing
             raise RecordError(f"{path}: is not a regular file (a device, pipe or socket); expected the {what}")
         if size > max_bytes:
             raise RecordError(f"{path}: the {what} has {size:,} bytes; at most {max_bytes:,} are read")

@@ -66,8 +66,9 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, quantize: str
     run_dir = Path(run_dir)
     run = RunRecord.load(run_dir, allow_modified)
     model = load_model(run_dir, allow_modified)
-    if model.onnx_refusal():  # before the data is read and checked
-        raise EmobenchError(model.onnx_refusal())
+    refusal = model.onnx_refusal()
+    if refusal:  # before the data is read and checked
+        raise EmobenchError(refusal)
     out = Path(out) if out else run_dir.parent / f"{run_dir.name}-onnx"
     check_output_folder(out.parent, "output")
     check_outside_records(out.parent, "output", out)

@@ -28,8 +28,8 @@ from .run import PARTIAL
 from .study_engines import LocalEngine, RayEngine, execute
 from .study_outputs import (audit_test_split, check_ensembles, collect, results_rows, run_transfer,  # noqa: F401
                             write_comparison)
-from .study_plan import (STACK_SHARE, CompareConfig, PlannedRun, decide, default_models, differences,  # noqa: F401
-                         normalised, plan_comparison, skipped_runs, transfer_data)
+from .study_plan import (CompareConfig, PlannedRun, decide, default_models, differences, normalised,  # noqa: F401
+                         plan_comparison, skipped_runs, stack_seconds, transfer_data)
 
 REGENERATED = (RESULTS_CSV, STATISTICS, "report.md", "report.html", "tables.tex", "figures/")
 
@@ -106,7 +106,7 @@ def _study(folder: Path, planned: list[PlannedRun], config: CompareConfig, corpu
         seconds = audit_test_split(folder, corpus, log)
         planned = plan_comparison(config, seconds, folder)[1]
         log(f"time limit {config.time_limit:g} s: the test split's audit took {seconds:.0f} s; the stack gets "
-            f"{(config.time_limit - seconds) * STACK_SHARE:.0f} s")
+            f"{stack_seconds(config.time_limit, seconds):g} s")
     data_for = BudgetData(corpus, config)
     decisions = [decide(folder, plan, data_for(plan), retrain, allow_modified) for plan in planned]
     (folder / MANIFEST).unlink(missing_ok=True)  # the folder is being changed: complete again only at the end

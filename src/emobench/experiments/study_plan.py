@@ -130,13 +130,17 @@ def _check_time_limit(config: CompareConfig, audit_seconds: float = 0.0) -> dict
         raise EmobenchError(f"{option('time_limit')} is the time of one stack ({option('preset')} {BEST} has one, "
                             f"{BEST_TIME_LIMIT / 60:g} minutes unless given): give one seed and no "
                             f"{option('train_sizes')}")
-    left = config.time_limit - audit_seconds
-    if left < config.time_limit * (1 - STACK_SHARE):
+    if config.time_limit - audit_seconds < config.time_limit * (1 - STACK_SHARE):
         raise EmobenchError(f"the test split's label-noise audit took {audit_seconds:.0f} s of {option('time_limit')} "
                             f"{config.time_limit:g} s, leaving too little for a stack: give a longer limit, or "
                             f"{option('noise_audit')} false (--no-noise-audit)")
-    seconds = max(1.0, round(left * STACK_SHARE))  # whole seconds, never 0 (which is no limit)
+    seconds = stack_seconds(config.time_limit, audit_seconds)
     return {model: {"time_limit": f"{seconds:g}"} for model in best_models() if model in config.models}
+
+
+def stack_seconds(time_limit: float, audit_seconds: float) -> float:
+    """The stack's own limit: its share of what the audit left, in whole seconds, never 0 (which is no limit)."""
+    return max(1.0, round((time_limit - audit_seconds) * STACK_SHARE))
 
 
 def _check_models_and_seeds(config: CompareConfig) -> None:

@@ -7,12 +7,12 @@ import csv
 import io
 import json
 import os
-import stat
 import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ...errors import DataError, EmobenchWarning, option
+from ...files import is_special
 
 MAX_TEXT_CHARS = 100_000  # longer texts are truncated, with a warning naming the lines
 MAX_FIELD_CHARS = 1_000_000  # longer fields are refused: one row must not exhaust memory
@@ -58,7 +58,7 @@ def read_text(path: str | Path, encoding: str = "utf-8", option_hint: str | None
     if kind:
         raise DataError(f"{kind} files are not supported; {FORMATS_HINT} (export it as CSV)", path)
     try:
-        if not stat.S_ISREG(path.stat().st_mode) and not path.is_dir():  # /dev/zero, a pipe: read_bytes never ends
+        if is_special(path.stat().st_mode):
             raise DataError("is not a regular file (a device, pipe or socket); expected a data file", path)
         raw = path.read_bytes()
     except FileNotFoundError:
