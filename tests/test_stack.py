@@ -172,6 +172,8 @@ def test_the_same_seed_gives_the_same_stack(data):
     ("tfidf+lstm[bogus=1]", "unknown parameter 'bogus'"),
     ("tfidf+lstm[epochs]", "'epochs' is not key=value"),
     ("tfidf+lstm[epochs=1,epochs=2]", "epochs= given twice"),
+    ("tfidf[]+lstm", "member tfidf: empty brackets"),
+    ("tfidf+lstm[ , ]", "member lstm: empty brackets"),
     ("tfidf++lstm", "expected two or more model names joined by +"),
     ("tfidf+lstm]", "unexpected ']'"),
     ("", "expected a string"),
@@ -325,7 +327,7 @@ def test_a_member_folder_that_is_not_there_is_refused_before_anything_trains(dat
 def test_nothing_fitting_the_time_limit_is_a_clear_error(data, monkeypatch):
     train, val, _ = data
     _estimates(monkeypatch, {"tfidf": 5_000.0, "lstm": 10_000.0})
-    with pytest.raises(EmobenchError, match=r"time_limit of 60 s \(compare --preset best gives it 90% of what "
+    with pytest.raises(EmobenchError, match=r"time_limit of 60 s \(compare --preset best gives it most of what "
                        r"--time-limit leaves after the test split's audit\): no member fits; the fastest, tfidf, "
                        r"needs about 5000 s"):
         build_model("stack", {"members": f"tfidf+{LSTM}", "time_limit": "60"}).fit(train, val, LABELS, progress=False)

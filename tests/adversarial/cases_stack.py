@@ -55,7 +55,8 @@ def cases() -> list[Case]:
              ("tfidf+lstm[bogus=1]", r"unknown parameter 'bogus'"),
              ("tfidf+lstm[epochs=0]", r"parameter epochs=.?0"),
              ("tfidf+lstm[epochs", r"expected \+ between members|expected two or more model names"),
-             ("tfidf+nope", r"unknown model 'nope'")]]
+             ("tfidf+nope", r"unknown model 'nope'"),
+             ("tfidf[]+lstm", r"member tfidf: empty brackets")]]
     c += [
         Case("stack with folds=1", train_args("--set", "folds=1", model="stack"), message=r"folds=1.*>= 2", group=g),
         Case("stack with more folds than texts", train_args("--train-size", "1", "--set", f"members=tfidf+{TINY_LSTM}", "--set", "folds=5",

@@ -199,7 +199,7 @@ class StackClassifier(Classifier):
         if not chosen and not any(estimates[s.name].least <= clock.left() * (1 - RESERVE) for s in waiting):
             fastest = min(estimates, key=lambda name: estimates[name].seconds)
             raise EmobenchError(f"the stack's time_limit of {self.params.time_limit:g} s (compare --preset best gives it "
-                                f"90% of what --time-limit leaves after the test split's audit): no member fits; "
+                                f"most of what --time-limit leaves after the test split's audit): no member fits; "
                                 f"the fastest, {fastest}, needs about "
                                 f"{estimates[fastest].seconds:.0f} s, and measuring took {clock.spent():.0f} s")
         return chosen, waiting, estimates

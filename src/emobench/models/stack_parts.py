@@ -28,7 +28,11 @@ def parse_members(text: str) -> list[tuple[str, dict]]:
             raise EmobenchError("expected two or more model names joined by +, each with optional [key=value,...] "
                                 "(e.g. tfidf+lstm[epochs=5])")
         overrides = {}
-        for pair in filter(None, (p.strip() for p in (match.group(2) or "").split(","))):
+        pairs = [p.strip() for p in (match.group(2) or "").split(",") if p.strip()]
+        if match.group(2) is not None and not pairs:
+            raise EmobenchError(f"member {match.group(1).strip()}: empty brackets; give key=value pairs "
+                                f"(e.g. {match.group(1).strip()}[epochs=5]) or drop the brackets")
+        for pair in pairs:
             key, sep, value = pair.partition("=")
             if not sep or not key.strip():
                 raise EmobenchError(f"member {match.group(1).strip()}: {pair!r} is not key=value")
