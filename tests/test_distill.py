@@ -173,6 +173,13 @@ def test_soft_targets_refused_or_checked_by_fit(shared_root):
         lstm.fit(train, None, corpus.label_names, soft_targets=probs, soft_weight=1.5, progress=False)
 
 
+@pytest.mark.parametrize("temperature", [0, 0.001, 101, 1e9, float("inf"), True])
+def test_the_api_takes_a_temperature_a_fit_could_have(tfidf_run, tmp_path, temperature):
+    with pytest.raises(EmobenchError, match=r"temperature .*: expected a number from 0\.01 to 100"):
+        distill(tfidf_run, "lstm", temperature=temperature, output_dir=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
 # ---------------------------------------------------------------- refusals, through the command line
 
 
@@ -188,6 +195,7 @@ def test_refusals_are_clear_errors(tfidf_run, tmp_path, shared_root):
         (["distill", tfidf_run, "--student", "nope", "-o", out],
          r"--student 'nope': unknown model; a student is one of lstm, lstm-paper, static \(models of families"),
         (["distill", tfidf_run, "--temperature", "0", "-o", out], r"--temperature 0: expected"),
+        (["distill", tfidf_run, "--temperature", "101", "-o", out], r"--temperature 101(\.0)?: expected .*100"),
         (["distill", tfidf_run, "--soft-weight", "2", "-o", out], r"--soft-weight 2: expected"),
         (["distill", tfidf_run, "--unlabeled", tmp_path / "none.txt", "-o", out], r"none\.txt"),
         (["distill", tfidf_run, "--unlabeled", "rest", "-o", out], r"--unlabeled rest: distill takes a file"),

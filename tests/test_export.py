@@ -192,3 +192,30 @@ def test_an_lstm_int8_export_quantises_its_embedding_and_records_what_int8_gains
     sizes = exported[1]["files"]
     assert gains["size_ratio"] == pytest.approx(sizes["int8"] / sizes["fp32"], abs=1e-4)
     assert gains["pays"] == (gains["size_ratio"] <= 0.8 or gains["speedup"] >= 1.15)
+
+
+def test_onnxruntime_writes_nothing_outside_the_folders_given(tmp_path):
+    """onnxruntime 1.32 keeps a device id and an event cache under ~/.cache/Microsoft unless told not to (an outsider
+    found /root/.cache/Microsoft/DeveloperTools/.onnxruntime/onnxruntime.db written by `export`); emobench tells it."""
+    import os
+    import subprocess
+    import sys
+
+    script = """
+import sys, emobench, onnx, onnxruntime
+from onnx import TensorProto, helper
+io = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1]) for n in "xy"]
+graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g", io[:1], io[1:])
+model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+model.ir_version = 8
+onnx.save(model, sys.argv[1])
+onnxruntime.InferenceSession(sys.argv[1], providers=["CPUExecutionProvider"])
+"""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "ORT_DISABLE_TELEMETRY"}
+    env.update(HOME=str(home), XDG_CACHE_HOME=str(home / ".cache"))
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "m.onnx")], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert [str(p.relative_to(home)) for p in home.rglob("*")] == []

@@ -365,6 +365,12 @@ def test_a_member_whose_samples_did_not_scale_is_tried_in_the_time_left(data, mo
     model.fit(train, val, LABELS, seed=0, progress=False)
     assert [m["name"] for m in model.info["members"]] == ["tfidf"]
     assert model.info["left_out"][0]["reason"].startswith("estimated 10000 s for 3 fits")
+    said = StackClassifier.describe(model.info)  # what the report says of it: the limit, the time, who was left out
+    assert model.info["time_limit"] == 600 and any(line.startswith(
+        "its time limit 600 s (under compare --preset best: most of --time-limit, after the test split's audit); "
+        "trained in ") for line in said), said
+    assert [line for line in said if "lstm left out" in line] == \
+        [f"member lstm left out: {model.info['left_out'][0]['reason']}"], said
 
 
 def test_a_line_that_did_not_scale_plans_nothing_but_its_members_are_tried(data, caplog):
@@ -378,8 +384,9 @@ def test_a_line_that_did_not_scale_plans_nothing_but_its_members_are_tried(data,
         model.fit(train, val, LABELS, seed=0, progress=False)
     assert [m["name"] for m in model.info["members"]] == ["tfidf", "lstm"] and "left_out" not in model.info
     said = caplog.text
-    assert "stack within 600 s: nothing planned; left out for time unless time is left: tfidf (~2 s, at least 1 s: " \
-           "its samples did not scale as a line), lstm (~3 s, at least 2 s" in said, said
+    assert "stack within 600 s: nothing planned; waiting, each tried in turn if the time it needs is left: tfidf (~2 s, at least 1 s: " \
+           "its samples did not scale as a line, so it is not planned on them), lstm (~3 s, at least 2 s" in said, said
+    assert "stack: timing tfidf on two small samples" in said
     assert "trying tfidf" in said and "trying lstm" in said
     assert model.info["least_seconds"] == {"tfidf": 1.0, "lstm": 2.0}
 
@@ -451,7 +458,7 @@ def test_compare_preset_best_stacks_what_fits_and_reports_what_did_not(shared_ro
     result = CliRunner().invoke(app, ["compare", "--preset", "best", "--time-limit", "2m", "--data-dir", str(shared_root),
                                       "-o", str(tmp_path), "--name", "b", "--no-noise-audit"])
     assert result.exit_code == 0, result.output
-    assert "stack within 108 s: tfidf ~1 s; left out for time unless time is left: lstm (~9000 s)" in result.output
+    assert "stack within 108 s: tfidf ~1 s; waiting, each tried in turn if the time it needs is left: lstm (~9000 s)" in result.output
     report = (tmp_path / "b" / "report.md").read_text()
     assert "member minilm left out: estimated 9000 s for 6 fits, more than the time left of time\\_limit=108" in report
     config = json.loads((tmp_path / "b" / "runs" / "stack-s0" / "config.json").read_text())
@@ -550,6 +557,9 @@ def test_a_stack_below_its_best_member_is_warned_of(data, monkeypatch):
     assert any(w.startswith(f"stack: its cross-validated macro-F1, 0.000, is below its member {best['name']}'s out of "
                             f"fold on the same {len(train)} texts, {best['out_of_fold_macro_f1']:.3f}: the combiner "
                             f"adds nothing on this data") for w in model.info["warnings"]), model.info["warnings"]
+    # the report's and the run's note on the model says it too (the report is read, not the console)
+    assert any(line.startswith("warning: stack: its cross-validated macro-F1, 0.000") for line in
+               StackClassifier.describe(model.info))
 
 
 def test_damaged_member_weights_are_refused_naming_the_file(stacked, tmp_path):

@@ -4,7 +4,13 @@ Names are imported on first use, so ``import emobench`` (and the command line's 
 """
 __version__ = "0.3.0"
 
-from .lazy import exports
+import os
+
+# onnxruntime (1.32 on Linux) otherwise keeps a device id and an event cache under ~/.cache/Microsoft: emobench writes
+# nothing outside the folders it is given. Set before any onnxruntime import; a user's own setting wins.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+
+from .lazy import exports  # noqa: E402
 
 _EXPORTS = {
     "Corpus": "data", "DatasetConfig": "data", "Split": "data", "audit": "data", "load_dataset": "data",

@@ -78,6 +78,8 @@ def cases() -> list[Case]:
         Case("distill into an unknown model", distill_args("--student", "nope"), message=r"--student 'nope': unknown model; a student is one of lstm",
              group=g),
         Case("distill at temperature 0", distill_args("--temperature", "0"), message=r"--temperature 0: expected", group=g),
+        Case("distill at temperature 1e9 (uniform rows)", distill_args("--temperature", "1e9"),
+             message=r"--temperature 1e\+?0?9: expected .*100", group=g),
         Case("distill at temperature nan", distill_args("--temperature", "nan"), message=r"--temperature nan: expected",
              group=g),
         Case("distill with --soft-weight 1.5", distill_args("--soft-weight", "1.5"), message=r"--soft-weight 1\.5: expected",

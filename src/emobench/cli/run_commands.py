@@ -140,8 +140,9 @@ def distill(
                                 "or a model name of those families (see `emobench models`)"),
     unlabeled: Optional[str] = typer.Option(None, "--unlabeled", help="texts without labels (TXT, CSV, TSV, JSONL) the "
                                             "student learns from through the teacher's probabilities alone"),
-    temperature: float = number(1.0, "--temperature", kind=float, low=0, low_open=True, help="the teacher's calibrated "
-                                "logits divided by this once more: above 1 softer, below 1 sharper (1: as they are)"),
+    temperature: float = number(1.0, "--temperature", kind=float, low=0.01, high=100, help="the teacher's "
+                                "calibrated logits divided by this once more: above 1 softer, below 1 sharper (1: as "
+                                "they are)"),
     soft_weight: float = number(0.5, "--soft-weight", kind=float, low=0, high=1, help="the teacher's probabilities' "
                                 "share of the loss on a labelled text (the true label has the rest)"),
     seed: int = number(0, "--seed", **SEED, help="random seed"),

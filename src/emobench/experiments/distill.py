@@ -24,6 +24,7 @@ from ..files import MANIFEST, ModifiedFileWarning
 from ..manifest import sha256_of
 from ..models.base import Classifier, load_model, open_model_folder
 from ..models.registry import DEFAULT_STUDENT, family_of, refuse_input, takes
+from ..records.model import TEMPERATURE_RANGE
 from ..records.run import RunRecord, TeacherSource
 from .data_checks import recorded_corpus, verify_data
 from .run import Distillation, RunConfig, train
@@ -87,10 +88,12 @@ def _check_student(student: str) -> None:
 
 
 def _check_numbers(temperature, soft_weight) -> None:
-    for what, value, low, high in (("temperature", temperature, 0, math.inf), ("soft_weight", soft_weight, 0, 1)):
+    # the range a fitted temperature has: past 100 a teacher's rows are near uniform and teach nothing, below 0.01
+    # they are its argmax
+    for what, value, (low, high) in (("temperature", temperature, TEMPERATURE_RANGE), ("soft_weight", soft_weight, (0, 1))):
         number = isinstance(value, int | float) and not isinstance(value, bool)
-        if not number or not math.isfinite(value) or not low <= value <= high or (what == "temperature" and value == 0):
-            expected = "a finite number above 0" if what == "temperature" else "a number from 0 to 1"
+        if not number or not math.isfinite(value) or not low <= value <= high:
+            expected = f"a number from {low:g} to {high:g}"
             raise EmobenchError(f"{option(what)} {value!r}: expected {expected}")
 
 

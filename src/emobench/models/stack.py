@@ -83,7 +83,8 @@ class StackClassifier(Classifier):
             self._stack(np.stack([trained[name][1] for name in order]), member_info, train, folds, said)
         self.info.update({"members": member_info, "folds": len(folds),
                           "parameters": sum(m.num_parameters() for m in self.members),
-                          "stack_seconds": round(time.perf_counter() - started, 3)})
+                          "stack_seconds": round(time.perf_counter() - started, 3),
+                          **({"time_limit": self.params.time_limit} if clock.limited else {})})
         if said:  # each member's warnings once, not once per fold
             self.info["warnings"] = [*self.info.get("warnings", []), *said]
 
@@ -171,6 +172,7 @@ class StackClassifier(Classifier):
                     f"{planned:.0f} s are planned")})
                 continue
             try:
+                log.info("stack: timing %s on two small samples of the training texts", spec.name)
                 estimate = self._estimate(spec, train, validation, seed, fold_texts)
             except EmobenchError as exc:  # e.g. a body folder that is not there: said, and the others go on
                 self.info.setdefault("left_out", []).append({"name": spec.name, "reason": f"not measurable: {exc}"})
@@ -188,10 +190,10 @@ class StackClassifier(Classifier):
         self.info["least_seconds"] = {name: e.least for name, e in estimates.items() if not e.trusted}
         log.info("stack within %g s: %s%s", self.params.time_limit,
                  ", ".join(f"{s.name} ~{estimates[s.name].seconds:.0f} s" for s in chosen) or "nothing planned",
-                 "; left out for time unless time is left: " + ", ".join(
+                 "; waiting, each tried in turn if the time it needs is left: " + ", ".join(
                      f"{s.name} (~{estimates[s.name].seconds:.0f} s" + (
-                         f", at least {estimates[s.name].least:.0f} s: its samples did not scale as a line)"
-                         if not estimates[s.name].trusted else ")") for s in waiting)
+                         f", at least {estimates[s.name].least:.0f} s: its samples did not scale as a line, so it is "
+                         "not planned on them)" if not estimates[s.name].trusted else ")") for s in waiting)
                  if waiting else "")
         if not chosen and not estimates:
             raise EmobenchError(f"time_limit={self.params.time_limit:g}: no member could be trained on a sample: "

@@ -185,6 +185,12 @@ def describe_stack(info: dict) -> list[str]:
         lines.append(f"stacked, cross-validated on the out-of-fold scores: macro-F1 "
                      f"{info['cross_validated_macro_f1']:.3f} ({info.get('folds')} folds"
                      + (f", {info['cross_validated_texts']:,} texts)" if info.get("cross_validated_texts") else ")"))
+    if info.get("time_limit"):
+        lines.append(f"its time limit {info['time_limit']:g} s (under compare --preset best: most of --time-limit, "
+                     f"after the test split's audit); trained in {info.get('stack_seconds', 0):.0f} s")
+    # the stack's own warnings (a combiner that adds nothing, one member alone) and its members'; those left out for
+    # time are listed above
+    lines += [f"warning: {w}" for w in info.get("warnings", []) if not re.match(r"member \S+ left out for time", w)]
     return lines
 
 
