@@ -25,8 +25,8 @@ from . import stack_parts
 from .base import Classifier, check_weights_labels, safetensors_metadata
 from .linear import LinearHead, fit_head
 from .stack_parts import (MEMBERS, ChosenC, Clock, Estimate, OutOfTime, StackParams, check_sources,  # noqa: F401
-                          deadline, describe_stack, fold_sample, line_estimate, macro_f1, member_folder, member_specs,
-                          parse_members)
+                          deadline, describe_stack, fold_sample, left_out_warning, line_estimate, macro_f1, member_folder,
+                          member_specs, parse_members)
 
 WEIGHTS = "stack.safetensors"
 MEMBERS_KEY = "emobench.members"  # the combiner's file names the members its columns are, in order
@@ -223,7 +223,7 @@ class StackClassifier(Classifier):
         from ..logs import logger as log
 
         self.info.setdefault("left_out", []).append({"name": name, "reason": reason})
-        said.setdefault(f"member {name} left out for time: {reason}", None)
+        said.setdefault(left_out_warning(name, reason), None)
         if not quiet:
             log.warning("stack: %s left out for time (%s)", name, reason)
 

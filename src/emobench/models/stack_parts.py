@@ -173,6 +173,11 @@ def fold_sample(folds: list, n: int, size: int) -> np.ndarray:
     return kept
 
 
+def left_out_warning(name: str, reason: str) -> str:
+    """The warning a member left out for time is recorded with (beside its ``left_out`` entry)."""
+    return f"member {name} left out for time: {reason}"
+
+
 def describe_stack(info: dict) -> list[str]:
     """A stack's lines in a run's output and report: its members' out-of-fold scores, those left out, its own."""
     lines = []
@@ -190,7 +195,8 @@ def describe_stack(info: dict) -> list[str]:
                      f"after the test split's audit); trained in {info.get('stack_seconds', 0):.0f} s")
     # the stack's own warnings (a combiner that adds nothing, one member alone) and its members'; those left out for
     # time are listed above
-    lines += [f"warning: {w}" for w in info.get("warnings", []) if not re.match(r"member \S+ left out for time", w)]
+    listed = {left_out_warning(left.get("name"), left.get("reason")) for left in info.get("left_out", [])}
+    lines += [f"warning: {w}" for w in info.get("warnings", []) if w not in listed]
     return lines
 
 
